@@ -1,0 +1,71 @@
+# mlsys — PGXS build.
+#
+# `make demo` and `make test` work on a fresh Debian 12 machine as root: they run
+# test/setup.sh first, which installs the Debian packages this build needs (so
+# this file must not require pg_config before that has happened).
+
+EXTENSION  = mlsys
+EXTVERSION = 0.1
+
+MODULE_big = mlsys
+OBJS = \
+	src/mlsys.o \
+	src/blas.o \
+	src/split.o \
+	src/linreg.o \
+	src/model.o \
+	src/features.o \
+	src/cache.o \
+	src/scoring.o \
+	src/train.o
+
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+
+# OpenBLAS inside a backend must never start threads. Debian's default
+# (pthread) OpenBLAS starts its thread pool as soon as the library is loaded,
+# so we link the serial build by its explicit path and give the module an
+# RUNPATH to that directory: the dynamic loader then finds the serial
+# libopenblas.so.0 before the alternatives symlink in the default path (which
+# may point at the pthread build). LAPACK (dpotrf & co.) comes from the same
+# library; we use liblapacke-dev's lapack.h prototypes but do not link
+# liblapacke.so, whose liblapack.so.3 dependency also goes through alternatives.
+OPENBLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-serial
+OPENBLAS_INC ?= /usr/include/x86_64-linux-gnu/openblas-serial
+
+# PostgreSQL's headers are included as system headers, so -Wextra judges our code only
+PG_CPPFLAGS = -I$(OPENBLAS_INC) -Isrc -isystem $(includedir_server)
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
+SHLIB_LINK  = $(OPENBLAS_DIR)/libopenblas.so -Wl,-rpath,$(OPENBLAS_DIR) -lm
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+# The two commands of the README. They come first so that `make` alone builds.
+.DEFAULT_GOAL := all
+
+.PHONY: demo test bench setup
+setup:
+	bash test/setup.sh
+demo:
+	bash test/demo.sh
+test:
+	bash test/run_tests.sh
+bench:
+	bash test/bench.sh
+
+$(EXTENSION)--$(EXTVERSION).sql: src/mlsys.sql
+	cp $< $@
+
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+else
+all install installcheck:
+	@echo "PostgreSQL's PGXS is not installed: run 'make test' or 'make demo' (as root) to install the Debian packages first" >&2; exit 1
+endif

@@ -1,0 +1,97 @@
+/*
+ * blas.c — the only file that talks to OpenBLAS / LAPACK.
+ *
+ * Threading: a PostgreSQL backend is a single-threaded process. We link the
+ * *serial* OpenBLAS build (see the Makefile: explicit path plus RUNPATH), which
+ * never creates threads; Debian's default pthread build starts a thread pool
+ * when the library is loaded, even if told to use one thread. As a second
+ * guard, _PG_init calls openblas_set_num_threads(1), which is a no-op in the
+ * serial build. A TAP test checks that a backend that trained a model still has
+ * exactly one thread.
+ *
+ * Matrices here are dense, row-major, and symmetric ones are kept in their
+ * upper triangle (row-major upper == column-major lower for LAPACK).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include <cblas.h>
+#include <lapack.h>
+
+#include "miscadmin.h"
+#include "mlsys.h"
+
+extern void openblas_set_num_threads(int num_threads);
+
+/* make sure OpenBLAS computes on the calling thread only */
+void
+mlsys_blas_init(void)
+{
+	openblas_set_num_threads(1);
+}
+
+/* C (m×m, upper) += Aᵀ·A for A of rows×m, row-major: a blocked rank-k update */
+void
+mlsys_syrk_upper(double *C, int m, const double *A, int rows)
+{
+	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, m, rows,
+				1.0, A, m, 1.0, C, m);
+}
+
+/* C (m×m, upper) += alpha·x·xᵀ */
+void
+mlsys_syr_upper(double *C, int m, double alpha, const double *x)
+{
+	cblas_dsyr(CblasRowMajor, CblasUpper, m, alpha, x, 1, C, m);
+}
+
+/* dot product */
+double
+mlsys_dot(const double *a, const double *b, int n)
+{
+	return cblas_ddot(n, a, 1, b, 1);
+}
+
+/*
+ * Solve A·x = b for symmetric positive definite A (n×n, both triangles or the
+ * upper one filled, row-major) by Cholesky factorization (LAPACK dpotrf/dpotrs).
+ * A is overwritten by its factor and b by the solution. Returns 0 on success or
+ * the 1-based order of the leading minor that is not positive definite.
+ * *rcond receives LAPACK's estimate of the reciprocal 1-norm condition number.
+ */
+int
+mlsys_cholesky_solve(double *A, int n, double *b, double *rcond)
+{
+	lapack_int	ln = n,
+				info = 0,
+				one = 1;
+	double		anorm;
+	double	   *work;
+	lapack_int *iwork;
+
+	/* LAPACK is column-major: our row-major upper triangle is its lower one */
+	work = palloc(sizeof(double) * 3 * (Size) n);
+	iwork = palloc(sizeof(lapack_int) * (Size) n);
+	anorm = LAPACK_dlansy("1", "L", &ln, A, &ln, work);
+	CHECK_FOR_INTERRUPTS();
+	LAPACK_dpotrf("L", &ln, A, &ln, &info);
+	if (info != 0)
+	{
+		pfree(work);
+		pfree(iwork);
+		if (info < 0)
+			elog(ERROR, "dpotrf: illegal argument %d", (int) -info);
+		*rcond = 0.0;
+		return (int) info;
+	}
+	LAPACK_dpocon("L", &ln, A, &ln, &anorm, rcond, work, iwork, &info);
+	if (info != 0)
+		elog(ERROR, "dpocon: illegal argument %d", (int) -info);
+	LAPACK_dpotrs("L", &ln, &one, A, &ln, b, &ln, &info);
+	if (info != 0)
+		elog(ERROR, "dpotrs: illegal argument %d", (int) -info);
+	pfree(work);
+	pfree(iwork);
+	return 0;
+}

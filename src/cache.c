@@ -1,0 +1,269 @@
+/*
+ * cache.c — the backend-local model cache and its invalidation.
+ *
+ * A cached model is one parsed model version (parameters and feature spec) in
+ * its own memory context under CacheMemoryContext, keyed by (model name,
+ * requested version), where requested version 0 means "the live version".
+ *
+ * Invalidation without a per-call query: statement-level triggers on
+ * mlsys.deployments and mlsys.model_versions call mlsys._registry_changed(),
+ * which queues a relcache invalidation for that table. PostgreSQL delivers it
+ * to every backend at commit (and to hot standbys through WAL); our relcache
+ * callback then bumps cache_generation, and every entry loaded under an older
+ * generation is reloaded on its next lookup. If the writing transaction
+ * aborts, PostgreSQL replays the invalidation locally, so a model loaded from
+ * uncommitted registry rows is dropped too. The callback reads no catalogs.
+ *
+ * Pinning: a scoring call site pins the model it uses for as long as its
+ * fn_extra lives (one statement), so a reload in the middle of a statement
+ * never frees a model still in use and never mixes versions within it. A model
+ * replaced while pinned is detached from the hash and freed at its last unpin.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "storage/sinval.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "mlsys.h"
+
+typedef struct CacheKey
+{
+	char		name[NAMEDATALEN];
+	int32		requested;
+} CacheKey;
+
+typedef struct CacheEntry
+{
+	CacheKey	key;
+	CachedModel *model;
+} CacheEntry;
+
+static HTAB *model_cache = NULL;
+static uint64 cache_generation = 1;
+static Oid	deployments_oid = InvalidOid;
+static Oid	versions_oid = InvalidOid;
+
+/* relcache callback: any change to a registry table makes every entry stale */
+static void
+registry_invalidated(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || deployments_oid == InvalidOid ||
+		relid == deployments_oid || relid == versions_oid)
+		cache_generation++;
+}
+
+void
+mlsys_cache_init(void)
+{
+	CacheRegisterRelcacheCallback(registry_invalidated, (Datum) 0);
+}
+
+void
+mlsys_cache_pin(CachedModel *m)
+{
+	m->pins++;
+}
+
+void
+mlsys_cache_unpin(CachedModel *m)
+{
+	Assert(m->pins > 0);
+	if (--m->pins == 0 && m->detached)
+		MemoryContextDelete(m->cxt);
+}
+
+/* first column of the first row of the last SPI query, or NULL */
+static bool
+spi_first_value(Datum *value)
+{
+	bool		isnull;
+
+	if (SPI_processed == 0)
+		return false;
+	*value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull;
+}
+
+/* load one model version from the registry into a new memory context */
+static CachedModel *
+cache_load(const char *name, int32 requested)
+{
+	MemoryContext cxt,
+				oldcxt;
+	CachedModel *m;
+	Oid			argtypes[2] = {TEXTOID, INT4OID};
+	Datum		args[2];
+	Datum		d;
+	int32		version = requested;
+	bool		isnull;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	char	   *algorithm;
+
+	/* lives in the caller's context until fully loaded, so an error frees it */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "mlsys cached model",
+								ALLOCSET_SMALL_SIZES);
+	SPI_connect();
+	if (deployments_oid == InvalidOid)
+	{
+		Oid			nsp = get_namespace_oid("mlsys", false);
+
+		deployments_oid = get_relname_relid("deployments", nsp);
+		versions_oid = get_relname_relid("model_versions", nsp);
+	}
+	args[0] = CStringGetTextDatum(name);
+	if (requested == 0)
+	{
+		if (SPI_execute_with_args("SELECT d.version FROM mlsys.deployments d "
+								  "WHERE d.model = $1 ORDER BY d.id DESC LIMIT 1",
+								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read mlsys.deployments");
+		if (!spi_first_value(&d))
+		{
+			if (SPI_execute_with_args("SELECT 1 FROM mlsys.models WHERE model = $1",
+									  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not read mlsys.models");
+			if (SPI_processed == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("model \"%s\" does not exist", name)));
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("model \"%s\" has no deployed version", name),
+					 errhint("Deploy a version with mlsys.deploy('%s', version), or train with deploy => 'most_recent'.",
+							 name)));
+		}
+		version = DatumGetInt32(d);
+	}
+	args[1] = Int32GetDatum(version);
+	if (SPI_execute_with_args("SELECT v.algorithm, v.params, v.feature_columns, v.feature_lengths "
+							  "FROM mlsys.model_versions v WHERE v.model = $1 AND v.version = $2",
+							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read mlsys.model_versions");
+	if (SPI_processed == 0)
+	{
+		if (SPI_execute_with_args("SELECT 1 FROM mlsys.models WHERE model = $1",
+								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read mlsys.models");
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("model \"%s\" does not exist", name)));
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("version %d of model \"%s\" does not exist", version, name)));
+	}
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+
+	oldcxt = MemoryContextSwitchTo(cxt);
+	m = palloc0(sizeof(CachedModel));
+	strlcpy(m->name, name, NAMEDATALEN);
+	m->requested = requested;
+	m->version = version;
+	m->cxt = cxt;
+	algorithm = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
+	if (strcmp(algorithm, "linear") != 0 && strcmp(algorithm, "ridge") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("version %d of model \"%s\" uses algorithm \"%s\", which this build of mlsys cannot score",
+						version, name, algorithm)));
+	m->kind = MODEL_LINEAR;
+	d = SPI_getbinval(tup, desc, 2, &isnull);
+	m->linear = model_deserialize_linear(DatumGetByteaPP(d));
+	m->spec = features_from_arrays(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)),
+								   DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)));
+	if (m->spec->nfeat != m->linear->nfeat)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model parameters are corrupted"),
+				 errdetail("Version %d of model \"%s\" has %d coefficients for %d features.",
+						   version, name, m->linear->nfeat, m->spec->nfeat)));
+	MemoryContextSwitchTo(oldcxt);
+	SPI_finish();
+
+	MemoryContextSetParent(cxt, CacheMemoryContext);
+	return m;
+}
+
+/*
+ * The cached model for (name, version), loading or reloading it when the
+ * registry changed since it was loaded. version 0 means the live version.
+ */
+CachedModel *
+mlsys_cache_get(const char *name, int32 version)
+{
+	CacheKey	key;
+	CacheEntry *entry;
+	CachedModel *old;
+	bool		found;
+	uint64		generation;
+
+	if (strlen(name) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name)));
+	if (version < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("version must be a positive number")));
+
+	/* see registry changes committed by other backends */
+	AcceptInvalidationMessages();
+
+	if (model_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(CacheKey);
+		ctl.entrysize = sizeof(CacheEntry);
+		ctl.hcxt = CacheMemoryContext;
+		model_cache = hash_create("mlsys model cache", 16, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	memset(&key, 0, sizeof(key));
+	strlcpy(key.name, name, NAMEDATALEN);
+	key.requested = version;
+	entry = hash_search(model_cache, &key, HASH_ENTER, &found);
+	if (!found)
+		entry->model = NULL;
+	if (entry->model != NULL && entry->model->generation == cache_generation)
+		return entry->model;
+
+	old = entry->model;
+	entry->model = NULL;
+	if (old != NULL)
+	{
+		if (old->pins == 0)
+			MemoryContextDelete(old->cxt);
+		else
+			old->detached = true;
+	}
+	/* invalidations that arrive while loading must make the result stale */
+	generation = cache_generation;
+	entry->model = cache_load(name, version);
+	entry->model->generation = generation;
+	return entry->model;
+}
+
+PG_FUNCTION_INFO_V1(registry_changed);
+/* trigger: queue a cache invalidation for the changed registry table */
+Datum
+registry_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "registry_changed: not called by trigger manager");
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}

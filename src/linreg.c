@@ -1,0 +1,848 @@
+/*
+ * linreg.c — linear least squares: the training aggregates and the solver.
+ *
+ * A linreg state holds the sufficient statistics of the rows seen so far for
+ * the augmented vector z = (x1..xp, y): the row count n, the mean of z and the
+ * centred co-moment matrix C = Σ (z − z̄)(z − z̄)ᵀ (upper triangle, row-major),
+ * plus per-column minimum and maximum. Rows are buffered in a block inside the
+ * state; a full block is centred on its own mean, folded into C with one
+ * level-3 BLAS call (dsyrk) and merged with the running moments by Chan,
+ * Golub and LeVeque's pairwise update ("Updating formulae and a pairwise
+ * algorithm for computing sample variances", 1979):
+ *     C ← C + C_b + (n·n_b / (n + n_b)) · δδᵀ,   δ = z̄_b − z̄.
+ * Centring keeps the normal equations well conditioned when features have
+ * large means, and the state's size depends on p only, never on the rows.
+ *
+ * The state is a bytea allocated in the aggregate context and updated in place
+ * by the transition function (the aggregates are declared with STYPE = bytea,
+ * not internal, so that Citus can push partial aggregation to its workers).
+ * Its layout is versioned and checked wherever a state is read, because in
+ * parallel query (and under Citus) it arrives from another process.
+ *
+ * Solving (linreg_solve): for ridge with penalty α on w but not on the
+ * intercept (scikit-learn's Ridge), w solves (Cxx + αI) w = Cxy and
+ * b = ȳ − x̄ᵀw; α = 0 is ordinary least squares. The system is scaled to unit
+ * diagonal (Jacobi) and solved by Cholesky (LAPACK dpotrf/dpotrs).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+
+#include "mlsys.h"
+
+#define LINREG_LAYOUT	0x4C520001	/* "LR", layout version 1 */
+#define LINREG_RIDGE	0x1
+#define LINREG_SPLIT	0x2
+
+/* condition limit: reciprocal condition number after unit-diagonal scaling */
+#define LINREG_MIN_RCOND 1e-12
+
+struct LinregState
+{
+	int32		vl_len_;		/* varlena header: this is a bytea */
+	uint32		layout;			/* LINREG_LAYOUT */
+	int32		nfeat;			/* p; vectors are m = p + 1 long (y last) */
+	int32		block_cap;		/* rows the block buffer holds */
+	int32		block_rows;		/* rows buffered, not yet in the moments */
+	int32		flags;			/* LINREG_RIDGE, LINREG_SPLIT */
+	double		alpha;			/* ridge penalty (LINREG_RIDGE) */
+	double		test_size;		/* holdout fraction (LINREG_SPLIT) */
+	int64		seed;			/* split seed (LINREG_SPLIT) */
+	int64		n;				/* rows merged into mean and comoment */
+	int64		n_seen;			/* LINREG_SPLIT: rows with a target, both splits */
+	int64		n_holdout;		/* LINREG_SPLIT: rows held out */
+	uint64		fp_sum;			/* LINREG_SPLIT: Σ row hash (mod 2⁶⁴) */
+	/* then: mean[m] comoment[m·m] minv[m] maxv[m] scratch[m] block[cap·m] */
+};
+
+StaticAssertDecl(sizeof(LinregState) % sizeof(double) == 0,
+				 "LinregState must keep its arrays aligned");
+
+static inline double *
+ls_mean(LinregState *s)
+{
+	return (double *) ((char *) s + sizeof(LinregState));
+}
+
+static inline double *
+ls_comoment(LinregState *s)
+{
+	return ls_mean(s) + (s->nfeat + 1);
+}
+
+static inline double *
+ls_min(LinregState *s)
+{
+	int			m = s->nfeat + 1;
+
+	return ls_comoment(s) + (Size) m * m;
+}
+
+static inline double *
+ls_max(LinregState *s)
+{
+	return ls_min(s) + (s->nfeat + 1);
+}
+
+static inline double *
+ls_scratch(LinregState *s)
+{
+	return ls_max(s) + (s->nfeat + 1);
+}
+
+static inline double *
+ls_block(LinregState *s)
+{
+	return ls_scratch(s) + (s->nfeat + 1);
+}
+
+static Size
+linreg_state_size(int nfeat, int block_cap)
+{
+	Size		m = (Size) nfeat + 1;
+
+	return sizeof(LinregState) + sizeof(double) * (m * (m + 4) + (Size) block_cap * m);
+}
+
+/* rows per block: about 32 kB of buffered values, at least 16 rows */
+static int
+linreg_block_capacity(int nfeat)
+{
+	int			rows = 32768 / (int) (sizeof(double) * (nfeat + 1));
+
+	return Max(16, Min(rows, 512));
+}
+
+/* a fresh state for p features, in the given memory context */
+static LinregState *
+linreg_state_new(MemoryContext cxt, int nfeat, int flags)
+{
+	LinregState *s;
+	int			cap;
+	Size		size;
+	int			j;
+
+	if (nfeat < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("feature vector must not be empty")));
+	if (nfeat > MLSYS_MAX_FEATURES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("feature vector has %d elements, the limit is %d",
+						nfeat, MLSYS_MAX_FEATURES)));
+	cap = linreg_block_capacity(nfeat);
+	size = linreg_state_size(nfeat, cap);
+	s = MemoryContextAllocZero(cxt, size);
+	SET_VARSIZE(s, size);
+	s->layout = LINREG_LAYOUT;
+	s->nfeat = nfeat;
+	s->block_cap = cap;
+	s->flags = flags;
+	for (j = 0; j <= nfeat; j++)
+	{
+		ls_min(s)[j] = get_float8_infinity();
+		ls_max(s)[j] = -get_float8_infinity();
+	}
+	return s;
+}
+
+/* reject a state whose bytes do not describe a valid layout */
+static void
+linreg_state_check(const LinregState *s)
+{
+	if (VARSIZE_ANY(s) < sizeof(LinregState) ||
+		VARATT_IS_SHORT(s) ||
+		s->layout != LINREG_LAYOUT ||
+		s->nfeat < 1 || s->nfeat > MLSYS_MAX_FEATURES ||
+		s->block_cap < 16 || s->block_cap > 512 ||
+		s->block_rows < 0 || s->block_rows > s->block_cap ||
+		s->n < 0 ||
+		VARSIZE(s) != linreg_state_size(s->nfeat, s->block_cap))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid linear regression aggregate state"),
+				 errdetail("The state's layout version or length does not match this build of mlsys.")));
+}
+
+/* the state in a datum, validated; copied when the caller will modify it */
+LinregState *
+linreg_state_from_datum(Datum d, bool copy)
+{
+	LinregState *s;
+
+	s = (LinregState *) (copy ? PG_DETOAST_DATUM_COPY(d) : PG_DETOAST_DATUM(d));
+	linreg_state_check(s);
+	return s;
+}
+
+int
+linreg_state_nfeat(const LinregState *s)
+{
+	return s->nfeat;
+}
+
+int64
+linreg_state_rows(const LinregState *s)
+{
+	return s->n + s->block_rows;
+}
+
+void
+linreg_state_split_counts(const LinregState *s, int64 *seen, int64 *holdout,
+						  uint64 *fingerprint)
+{
+	*seen = s->n_seen;
+	*holdout = s->n_holdout;
+	*fingerprint = s->fp_sum;
+}
+
+/* profile of column j (p = the target) over the merged rows; call after a flush */
+void
+linreg_state_column_stats(const LinregState *s, int j, double *mean,
+						  double *stddev, double *minv, double *maxv)
+{
+	LinregState *ms = (LinregState *) s;
+	int			m = s->nfeat + 1;
+
+	*mean = ls_mean(ms)[j];
+	*stddev = s->n > 0 ? sqrt(Max(ls_comoment(ms)[(Size) j * m + j], 0.0) / s->n) : 0.0;
+	*minv = ls_min(ms)[j];
+	*maxv = ls_max(ms)[j];
+}
+
+/* fold the buffered rows into the moments (one dsyrk per block) */
+static void
+linreg_flush(LinregState *s)
+{
+	int			m = s->nfeat + 1;
+	int			nb = s->block_rows;
+	double	   *blk = ls_block(s);
+	double	   *bmean = ls_scratch(s);
+	double	   *mean = ls_mean(s);
+	double	   *minv = ls_min(s);
+	double	   *maxv = ls_max(s);
+	int64		n_old = s->n,
+				n_new;
+	int			i,
+				j;
+
+	if (nb == 0)
+		return;
+	memset(bmean, 0, sizeof(double) * m);
+	for (i = 0; i < nb; i++)
+	{
+		const double *row = blk + (Size) i * m;
+
+		for (j = 0; j < m; j++)
+		{
+			double		v = row[j];
+
+			bmean[j] += v;
+			minv[j] = v < minv[j] ? v : minv[j];
+			maxv[j] = v > maxv[j] ? v : maxv[j];
+		}
+	}
+	for (j = 0; j < m; j++)
+		bmean[j] /= nb;
+	for (i = 0; i < nb; i++)
+	{
+		double	   *row = blk + (Size) i * m;
+
+		for (j = 0; j < m; j++)
+			row[j] -= bmean[j];
+	}
+	mlsys_syrk_upper(ls_comoment(s), m, blk, nb);
+
+	n_new = n_old + nb;
+	if (n_old == 0)
+		memcpy(mean, bmean, sizeof(double) * m);
+	else
+	{
+		/* bmean becomes δ = block mean − running mean */
+		for (j = 0; j < m; j++)
+			bmean[j] -= mean[j];
+		mlsys_syr_upper(ls_comoment(s), m, (double) n_old * nb / n_new, bmean);
+		for (j = 0; j < m; j++)
+			mean[j] += bmean[j] * nb / n_new;
+	}
+	s->n = n_new;
+	s->block_rows = 0;
+}
+
+/* append one row (x already in the next block slot) and flush a full block */
+static inline void
+linreg_commit_row(LinregState *s)
+{
+	if (++s->block_rows == s->block_cap)
+		linreg_flush(s);
+}
+
+/* name of feature j for messages, from a text[] of names (or its number) */
+static char *
+feature_name(ArrayType *names, int j)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (names != NULL)
+	{
+		deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+		if (j < n && !nulls[j])
+			return text_to_cstring(DatumGetTextPP(elems[j]));
+	}
+	return psprintf("element %d", j + 1);
+}
+
+/* reject NaN and infinity among the n values of x (y at index n−1 if with_y) */
+static void
+check_finite_row(const double *x, int n, bool with_y, ArrayType *names)
+{
+	int			j;
+
+	for (j = 0; j < n; j++)
+	{
+		if (unlikely(isnan(x[j]) || isinf(x[j])))
+		{
+			if (with_y && j == n - 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("target value must be finite, not %s",
+								isnan(x[j]) ? "NaN" : "infinity")));
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("feature \"%s\" must be finite, not %s",
+							feature_name(names, j), isnan(x[j]) ? "NaN" : "infinity"),
+					 errhint("Filter out such rows or replace the values before training.")));
+		}
+	}
+}
+
+/* public form of the check above, for scoring paths */
+void
+mlsys_check_finite_vector(const double *x, int n, const char *const *names)
+{
+	int			j;
+
+	for (j = 0; j < n; j++)
+		if (unlikely(isnan(x[j]) || isinf(x[j])))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("feature \"%s\" must be finite, not %s",
+							names ? names[j] : psprintf("element %d", j + 1),
+							isnan(x[j]) ? "NaN" : "infinity")));
+}
+
+/*
+ * Shared transition step: find or create the state, copy x into the next
+ * block slot with y after it. Returns NULL when the row is to be skipped.
+ */
+static LinregState *
+linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, double **row_out)
+{
+	MemoryContext aggcxt;
+	LinregState *s;
+	Float8ArrayView v;
+	double	   *row;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "linear regression transition function called in non-aggregate context");
+
+	if (PG_ARGISNULL(1))
+		return NULL;			/* rows without a target are skipped */
+	if (PG_ARGISNULL(2))
+	{
+		if (flags & LINREG_SPLIT)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("feature \"%s\" must not be null", feature_name(names, 0)),
+					 errhint("Filter out rows with null features before training.")));
+		return NULL;			/* like regr_slope(): rows with a null input are skipped */
+	}
+	mlsys_array_view(PG_GETARG_DATUM(2), &v);
+	if (v.hasnull)
+	{
+		ArrayType  *x = PG_GETARG_ARRAYTYPE_P(2);
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n,
+					j;
+
+		deconstruct_array(x, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+		for (j = 0; j < n && !nulls[j]; j++)
+			;
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("feature \"%s\" must not be null", feature_name(names, j)),
+				 errhint("Filter out rows with null features before training.")));
+	}
+
+	if (PG_ARGISNULL(0))
+		s = linreg_state_new(aggcxt, v.n, flags);
+	else
+	{
+		s = (LinregState *) PG_GETARG_POINTER(0);
+		linreg_state_check(s);
+		if (v.n != s->nfeat)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("feature vector has %d elements, expected %d", v.n, s->nfeat),
+					 errdetail("Every row must have the same number of features.")));
+	}
+	row = ls_block(s) + (Size) s->block_rows * (s->nfeat + 1);
+	memcpy(row, v.data, sizeof(double) * s->nfeat);
+	row[s->nfeat] = PG_GETARG_FLOAT8(1);
+	check_finite_row(row, s->nfeat + 1, true, names);
+	*row_out = row;
+	return s;
+}
+
+PG_FUNCTION_INFO_V1(linreg_accum);
+/* linreg_accum(state bytea, y float8, x float8[]): OLS transition */
+Datum
+linreg_accum(PG_FUNCTION_ARGS)
+{
+	double	   *row;
+	LinregState *s = linreg_begin_row(fcinfo, 0, NULL, &row);
+
+	if (s == NULL)
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	linreg_commit_row(s);
+	PG_RETURN_POINTER(s);
+}
+
+PG_FUNCTION_INFO_V1(linreg_accum_ridge);
+/* linreg_accum_ridge(state bytea, y float8, x float8[], alpha float8) */
+Datum
+linreg_accum_ridge(PG_FUNCTION_ARGS)
+{
+	double	   *row;
+	double		alpha;
+	LinregState *s;
+
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("alpha must not be null")));
+	alpha = PG_GETARG_FLOAT8(3);
+	if (!(alpha >= 0.0) || isinf(alpha))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("alpha must be a finite number greater than or equal to 0")));
+	s = linreg_begin_row(fcinfo, LINREG_RIDGE, NULL, &row);
+	if (s == NULL)
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	if (s->n == 0 && s->block_rows == 0)
+		s->alpha = alpha;
+	else if (s->alpha != alpha)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("alpha must be the same for every row")));
+	linreg_commit_row(s);
+	PG_RETURN_POINTER(s);
+}
+
+PG_FUNCTION_INFO_V1(linreg_split_accum);
+/*
+ * linreg_split_accum(state bytea, y float8, x float8[], seed int8,
+ *                    test_size float8, names text[]): the training pass of
+ * mlsys.train. Accumulates the training split only, counts the holdout and
+ * sums every row's content hash into the data fingerprint.
+ */
+Datum
+linreg_split_accum(PG_FUNCTION_ARGS)
+{
+	ArrayType  *names = PG_ARGISNULL(5) ? NULL : PG_GETARG_ARRAYTYPE_P(5);
+	int64		seed = PG_GETARG_INT64(3);
+	double		test_size = PG_GETARG_FLOAT8(4);
+	double	   *row;
+	LinregState *s = linreg_begin_row(fcinfo, LINREG_SPLIT, names, &row);
+	uint64		h;
+
+	if (s == NULL)
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	if (s->n_seen == 0)
+	{
+		s->seed = seed;
+		s->test_size = test_size;
+	}
+	h = mlsys_row_hash(row, s->nfeat, row[s->nfeat]);
+	s->n_seen++;
+	s->fp_sum += h;
+	if (test_size > 0.0 && mlsys_in_holdout(h, seed, test_size))
+		s->n_holdout++;
+	else
+		linreg_commit_row(s);
+	PG_RETURN_POINTER(s);
+}
+
+PG_FUNCTION_INFO_V1(linreg_combine);
+/* linreg_combine(bytea, bytea): merge two partial states (parallel query, Citus) */
+Datum
+linreg_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	LinregState *a,
+			   *b;
+	int			m,
+				i,
+				j;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "linreg_combine called in non-aggregate context");
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	b = linreg_state_from_datum(PG_GETARG_DATUM(1), false);
+	if (PG_ARGISNULL(0))
+	{
+		/* copy the second state into the aggregate context, never return it */
+		a = MemoryContextAlloc(aggcxt, VARSIZE(b));
+		memcpy(a, b, VARSIZE(b));
+		PG_RETURN_POINTER(a);
+	}
+	a = (LinregState *) PG_GETARG_POINTER(0);
+	linreg_state_check(a);
+	if (a->nfeat != b->nfeat || a->flags != b->flags ||
+		a->alpha != b->alpha || a->seed != b->seed || a->test_size != b->test_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("cannot combine linear regression states with different dimensions or parameters"),
+				 errdetail("One state has %d features, the other %d.", a->nfeat, b->nfeat)));
+
+	m = a->nfeat + 1;
+	linreg_flush(a);
+	if (b->n > 0)
+	{
+		if (a->n == 0)
+		{
+			memcpy(ls_mean(a), ls_mean(b), sizeof(double) * m);
+			memcpy(ls_comoment(a), ls_comoment(b), sizeof(double) * m * m);
+			a->n = b->n;
+		}
+		else
+		{
+			int64		n = a->n + b->n;
+			double	   *delta = ls_scratch(a);
+			double	   *ca = ls_comoment(a);
+			const double *cb = ls_comoment(b);
+
+			for (j = 0; j < m; j++)
+				delta[j] = ls_mean(b)[j] - ls_mean(a)[j];
+			for (i = 0; i < m; i++)
+				for (j = i; j < m; j++)
+					ca[(Size) i * m + j] += cb[(Size) i * m + j];
+			mlsys_syr_upper(ca, m, (double) a->n * b->n / n, delta);
+			for (j = 0; j < m; j++)
+				ls_mean(a)[j] += delta[j] * b->n / n;
+			a->n = n;
+		}
+		for (j = 0; j < m; j++)
+		{
+			ls_min(a)[j] = Min(ls_min(a)[j], ls_min(b)[j]);
+			ls_max(a)[j] = Max(ls_max(a)[j], ls_max(b)[j]);
+		}
+	}
+	/* b's buffered rows become ordinary rows of a */
+	for (i = 0; i < b->block_rows; i++)
+	{
+		memcpy(ls_block(a) + (Size) a->block_rows * m,
+			   ls_block(b) + (Size) i * m, sizeof(double) * m);
+		linreg_commit_row(a);
+	}
+	a->n_seen += b->n_seen;
+	a->n_holdout += b->n_holdout;
+	a->fp_sum += b->fp_sum;
+	PG_RETURN_POINTER(a);
+}
+
+/*
+ * Solve for the coefficients of a (private, modifiable) state with penalty
+ * alpha. coef receives p + 1 values: the intercept, then one per feature.
+ * Features that are constant over the training rows get coefficient 0 (the
+ * minimum-norm solution, as scikit-learn's LinearRegression and Ridge give).
+ */
+void
+linreg_solve(LinregState *s, double alpha, double *coef, const char *const *names)
+{
+	int			p = s->nfeat,
+				m = p + 1,
+				q = 0,
+				i,
+				j,
+				info;
+	double	   *C,
+			   *mean,
+			   *A,
+			   *b,
+			   *D;
+	int		   *idx;
+	double		rcond;
+
+	linreg_flush(s);
+	C = ls_comoment(s);
+	mean = ls_mean(s);
+	if (s->n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("no rows to fit")));
+	for (j = 0; j < m; j++)
+		if (!isfinite(C[(Size) j * m + j]) || !isfinite(mean[j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s values are too large to fit",
+							j == p ? "target" : psprintf("feature \"%s\"", names ? names[j] : psprintf("element %d", j + 1)))));
+
+	idx = palloc(sizeof(int) * p);
+	for (j = 0; j < p; j++)
+	{
+		coef[j + 1] = 0.0;
+		if (ls_min(s)[j] < ls_max(s)[j])
+			idx[q++] = j;
+	}
+	if (alpha == 0.0 && s->n <= q)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("too few rows to fit %d features", q),
+				 errdetail("Ordinary least squares with an intercept needs more rows than features; there are " INT64_FORMAT ".", s->n),
+				 errhint("Use more rows, fewer features, or algorithm \"ridge\" with alpha > 0.")));
+
+	A = palloc(sizeof(double) * (Size) Max(q, 1) * Max(q, 1));
+	b = palloc(sizeof(double) * Max(q, 1));
+	D = palloc(sizeof(double) * Max(q, 1));
+	for (i = 0; i < q; i++)
+		D[i] = sqrt(C[(Size) idx[i] * m + idx[i]] + alpha);
+	for (i = 0; i < q; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (j = i; j < q; j++)
+		{
+			double		v = C[(Size) idx[i] * m + idx[j]] + (i == j ? alpha : 0.0);
+
+			v /= D[i] * D[j];
+			A[(Size) i * q + j] = v;
+			A[(Size) j * q + i] = v;
+		}
+		b[i] = C[(Size) idx[i] * m + p] / D[i];
+	}
+	if (q > 0)
+	{
+		info = mlsys_cholesky_solve(A, q, b, &rcond);
+		if (info > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("design matrix is singular"),
+					 errdetail("Feature \"%s\" is a linear combination of the features before it.",
+							   names ? names[idx[info - 1]] : psprintf("element %d", idx[info - 1] + 1)),
+					 errhint("Remove redundant features or use algorithm \"ridge\" with alpha > 0.")));
+		if (rcond < LINREG_MIN_RCOND)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("design matrix is ill-conditioned"),
+					 errdetail("The reciprocal condition number after scaling features to unit variance is %g, below the limit of %g.",
+							   rcond, LINREG_MIN_RCOND),
+					 errhint("Remove nearly redundant features or use algorithm \"ridge\" with alpha > 0.")));
+	}
+	coef[0] = mean[p];
+	for (i = 0; i < q; i++)
+	{
+		double		w = b[i] / D[i];
+
+		coef[idx[i] + 1] = w;
+		coef[0] -= mean[idx[i]] * w;
+	}
+	for (j = 0; j <= p; j++)
+		if (!isfinite(coef[j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("fitted coefficients are not finite")));
+	pfree(A);
+	pfree(b);
+	pfree(D);
+	pfree(idx);
+}
+
+PG_FUNCTION_INFO_V1(linreg_final);
+/* linreg_final(bytea) → float8[]: intercept first, then one per feature */
+Datum
+linreg_final(PG_FUNCTION_ARGS)
+{
+	LinregState *s;
+	double	   *coef;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	/* work on a copy: a final function may run more than once on a state */
+	s = linreg_state_from_datum(PG_GETARG_DATUM(0), true);
+	coef = palloc(sizeof(double) * (s->nfeat + 1));
+	linreg_solve(s, (s->flags & LINREG_RIDGE) ? s->alpha : 0.0, coef, NULL);
+	PG_RETURN_ARRAYTYPE_P(mlsys_float8_array(coef, s->nfeat + 1));
+}
+
+/*
+ * Regression metrics state, a float8[5] updated in place:
+ * { n, Σ|e|, Σe², mean(y), Σ(y − ȳ)² } with e = prediction − y.
+ */
+static void
+regmetrics_add(double *st, double pred, double y)
+{
+	double		e = pred - y;
+	double		d;
+
+	st[0] += 1.0;
+	st[1] += fabs(e);
+	st[2] += e * e;
+	d = y - st[3];
+	st[3] += d / st[0];
+	st[4] += d * (y - st[3]);
+}
+
+static double *
+regmetrics_state(ArrayType *a)
+{
+	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != 5 || ARR_HASNULL(a) ||
+		ARR_ELEMTYPE(a) != FLOAT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid regression metrics state")));
+	return (double *) ARR_DATA_PTR(a);
+}
+
+typedef struct HoldoutCache
+{
+	int			nfeat;
+	double	   *x;
+} HoldoutCache;
+
+PG_FUNCTION_INFO_V1(linreg_holdout_accum);
+/*
+ * linreg_holdout_accum(state float8[], y float8, x float8[], seed int8,
+ *                      test_size float8, coef float8[]): the evaluation pass of
+ * mlsys.train. Scores the holdout rows (every row when test_size is 0).
+ */
+Datum
+linreg_holdout_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	ArrayType  *state;
+	ArrayType  *coefa;
+	HoldoutCache *hc;
+	double	   *coef;
+	double		y,
+				test_size,
+				pred;
+	int			p;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "linreg_holdout_accum called in non-aggregate context");
+	state = PG_GETARG_ARRAYTYPE_P(0);
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_ARRAYTYPE_P(state);
+	coefa = PG_GETARG_ARRAYTYPE_P(5);
+	if (ARR_NDIM(coefa) != 1 || ARR_HASNULL(coefa) || ARR_DIMS(coefa)[0] < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("coefficients must be a one-dimensional float8 array without nulls")));
+	p = ARR_DIMS(coefa)[0] - 1;
+	coef = (double *) ARR_DATA_PTR(coefa);
+
+	hc = (HoldoutCache *) fcinfo->flinfo->fn_extra;
+	if (hc == NULL || hc->nfeat != p)
+	{
+		hc = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(HoldoutCache));
+		hc->nfeat = p;
+		hc->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * p);
+		fcinfo->flinfo->fn_extra = hc;
+	}
+	mlsys_array_copy(PG_GETARG_DATUM(2), hc->x, p, "feature vector");
+	y = PG_GETARG_FLOAT8(1);
+	test_size = PG_GETARG_FLOAT8(4);
+	if (test_size > 0.0 &&
+		!mlsys_in_holdout(mlsys_row_hash(hc->x, p, y), PG_GETARG_INT64(3), test_size))
+		PG_RETURN_ARRAYTYPE_P(state);
+
+	pred = coef[0] + mlsys_dot(coef + 1, hc->x, p);
+	regmetrics_add(regmetrics_state(state), pred, y);
+	PG_RETURN_ARRAYTYPE_P(state);
+}
+
+PG_FUNCTION_INFO_V1(regression_metrics_combine);
+/* regression_metrics_combine(float8[], float8[]): Chan's merge of two states */
+Datum
+regression_metrics_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
+	double	   *sa,
+			   *sb;
+	double		n,
+				d;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "regression_metrics_combine called in non-aggregate context");
+	sa = regmetrics_state(a);
+	sb = regmetrics_state(b);
+	if (sb[0] == 0)
+		PG_RETURN_ARRAYTYPE_P(a);
+	if (sa[0] == 0)
+	{
+		memcpy(sa, sb, sizeof(double) * 5);
+		PG_RETURN_ARRAYTYPE_P(a);
+	}
+	n = sa[0] + sb[0];
+	d = sb[3] - sa[3];
+	sa[4] += sb[4] + d * d * sa[0] * sb[0] / n;
+	sa[3] += d * sb[0] / n;
+	sa[1] += sb[1];
+	sa[2] += sb[2];
+	sa[0] = n;
+	PG_RETURN_ARRAYTYPE_P(a);
+}
+
+PG_FUNCTION_INFO_V1(regression_metrics_final);
+/*
+ * regression_metrics_final(float8[]) → float8[] {n, rmse, mae, r2}.
+ * r2 = 1 − SSE / Σ(y − ȳ)²; for a constant y it is 1 when every prediction
+ * is exact and 0 otherwise (scikit-learn's r2_score with force_finite).
+ */
+Datum
+regression_metrics_final(PG_FUNCTION_ARGS)
+{
+	double	   *st = regmetrics_state(PG_GETARG_ARRAYTYPE_P(0));
+	double		out[4];
+
+	if (st[0] == 0)
+		PG_RETURN_NULL();
+	out[0] = st[0];
+	out[1] = sqrt(st[2] / st[0]);
+	out[2] = st[1] / st[0];
+	if (st[4] > 0)
+		out[3] = 1.0 - st[2] / st[4];
+	else
+		out[3] = st[2] == 0 ? 1.0 : 0.0;
+	PG_RETURN_ARRAYTYPE_P(mlsys_float8_array(out, 4));
+}

@@ -1,0 +1,72 @@
+/*
+ * mlsys.c — module entry point and small helpers shared by every file.
+ *
+ * _PG_init makes OpenBLAS compute on the calling thread only (see blas.c) and
+ * registers the model cache's invalidation callback (see cache.c).
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/tuplestore.h"
+
+#include "mlsys.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	mlsys_blas_init();
+	mlsys_cache_init();
+}
+
+/* a one-dimensional float8[] holding n values */
+ArrayType *
+mlsys_float8_array(const double *values, int n)
+{
+	ArrayType  *a;
+	Size		size = ARR_OVERHEAD_NONULLS(1) + sizeof(double) * (Size) n;
+
+	a = palloc0(size);
+	SET_VARSIZE(a, size);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = FLOAT8OID;
+	ARR_DIMS(a)[0] = n;
+	ARR_LBOUND(a)[0] = 1;
+	memcpy(ARR_DATA_PTR(a), values, sizeof(double) * (Size) n);
+	return a;
+}
+
+/* return a single row from a set-returning (RETURNS TABLE) C function */
+void
+mlsys_return_one_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TupleDesc	tupdesc;
+	Tuplestorestate *store;
+	MemoryContext oldcxt;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	tupdesc = CreateTupleDescCopy(tupdesc);
+	store = tuplestore_begin_heap(true, false, work_mem);
+	tuplestore_putvalues(store, tupdesc, values, nulls);
+	MemoryContextSwitchTo(oldcxt);
+
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = store;
+	rsinfo->setDesc = tupdesc;
+}

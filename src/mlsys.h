@@ -1,0 +1,123 @@
+/*
+ * mlsys.h — declarations shared by the files of src/.
+ *
+ * Vocabulary used throughout:
+ *   feature vector  the float8 values a model sees for one row, in model order
+ *                   (scalar columns give one value, a fixed-length float8[]
+ *                   column gives one value per element);
+ *   model version   one row of mlsys.model_versions: a trained, immutable model;
+ *   live version    the version named by the model's newest mlsys.deployments row.
+ */
+#ifndef MLSYS_H
+#define MLSYS_H
+
+#include "postgres.h"
+#include "fmgr.h"
+#include "utils/array.h"
+
+/* the most features a model may have (guards every allocation sized by p) */
+#define MLSYS_MAX_FEATURES 4096
+
+/* mlsys.c */
+extern ArrayType *mlsys_float8_array(const double *values, int n);
+extern void mlsys_return_one_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls);
+
+/* blas.c: the only file that includes cblas.h / lapack.h */
+extern void mlsys_blas_init(void);
+extern void mlsys_syrk_upper(double *C, int m, const double *A, int rows);
+extern void mlsys_syr_upper(double *C, int m, double alpha, const double *x);
+extern int	mlsys_cholesky_solve(double *A, int n, double *b, double *rcond);
+extern double mlsys_dot(const double *a, const double *b, int n);
+
+/* split.c: content hash of a row and the holdout decision */
+extern uint64 mlsys_row_hash(const double *x, int p, double y);
+extern bool mlsys_in_holdout(uint64 row_hash, int64 seed, double test_size);
+extern uint64 mlsys_mix64(uint64 h);
+
+/* linreg.c: least-squares sufficient statistics and solver */
+typedef struct LinregState LinregState;
+extern LinregState *linreg_state_from_datum(Datum d, bool copy);
+extern int	linreg_state_nfeat(const LinregState *s);
+extern int64 linreg_state_rows(const LinregState *s);
+extern void linreg_state_split_counts(const LinregState *s, int64 *seen, int64 *holdout,
+									  uint64 *fingerprint);
+extern void linreg_state_column_stats(const LinregState *s, int j, double *mean,
+									  double *stddev, double *minv, double *maxv);
+extern void linreg_solve(LinregState *s, double alpha, double *coef,
+						 const char *const *names);
+extern void mlsys_check_finite_vector(const double *x, int n, const char *const *names);
+
+/* model.c: the serialized parameter blob */
+typedef enum ModelKind
+{
+	MODEL_LINEAR = 1
+} ModelKind;
+
+typedef struct LinearModel
+{
+	int			nfeat;
+	double		intercept;
+	double	   *coef;			/* nfeat values */
+} LinearModel;
+
+extern bytea *model_serialize_linear(const double *coef_with_intercept, int nfeat);
+extern LinearModel *model_deserialize_linear(bytea *blob);
+
+/* features.c: training-side spec and scoring-side conversion */
+typedef struct FeatureColumn
+{
+	char	   *name;			/* source column name */
+	Oid			typid;			/* base type at training time */
+	int			length;			/* 0: scalar; n: float8[] of n elements */
+} FeatureColumn;
+
+typedef struct FeatureSpec
+{
+	int			ncolumns;
+	FeatureColumn *columns;
+	int			nfeat;			/* expanded feature count */
+	char	  **names;			/* expanded feature names, nfeat of them */
+} FeatureSpec;
+
+extern FeatureSpec *features_from_catalog(Oid relid, const char *target, ArrayType *features);
+extern FeatureSpec *features_from_arrays(ArrayType *columns, ArrayType *lengths);
+extern char *features_sql_vector(const FeatureSpec *spec);
+extern double features_coerce(Datum value, Oid typid, const char *colname);
+extern bool features_type_supported(Oid typid, bool *is_array);
+extern void features_from_float8_array(const FeatureSpec *spec, Datum arr, double *out);
+extern void features_resolve_lengths(FeatureSpec *spec, const char *relsql);
+extern void features_from_jsonb(const FeatureSpec *spec, Datum jsonb, double *out);
+
+/* a float8[] datum read without copying: data may be unaligned, use memcpy */
+typedef struct Float8ArrayView
+{
+	int			ndim;
+	int			n;				/* number of elements */
+	bool		hasnull;
+	const char *data;			/* n float8 values (when !hasnull) */
+} Float8ArrayView;
+
+extern void mlsys_array_view(Datum d, Float8ArrayView *view);
+extern void mlsys_array_copy(Datum d, double *out, int expected, const char *what);
+
+/* cache.c: backend-local model cache */
+typedef struct CachedModel
+{
+	char		name[NAMEDATALEN];
+	int32		requested;		/* 0 = live version */
+	int32		version;		/* the version actually loaded */
+	uint64		generation;
+	int			pins;
+	bool		detached;		/* replaced in the hash; freed at last unpin */
+	MemoryContext cxt;
+	ModelKind	kind;
+	FeatureSpec *spec;
+	LinearModel *linear;
+} CachedModel;
+
+extern void mlsys_cache_init(void);
+extern CachedModel *mlsys_cache_get(const char *name, int32 version);
+extern void mlsys_cache_pin(CachedModel *m);
+extern void mlsys_cache_unpin(CachedModel *m);
+
+#endif							/* MLSYS_H */

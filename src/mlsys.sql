@@ -1,0 +1,407 @@
+-- mlsys install script (source of mlsys--0.1.sql).
+-- Registry tables are the source of truth; C functions do the arithmetic.
+-- Every SQL-language and PL/pgSQL function pins search_path, and every name
+-- inside is schema-qualified, so objects in other schemas cannot hijack them.
+
+\echo Use "CREATE EXTENSION mlsys" to load this file. \quit
+
+------------------------------------------------------------------------------
+-- Registry
+------------------------------------------------------------------------------
+
+CREATE TABLE mlsys.models (
+    model        text PRIMARY KEY CHECK (model <> '' AND octet_length(model) < 64),
+    task         text NOT NULL CHECK (task IN ('regression', 'binary', 'multiclass',
+                                               'recommender_explicit', 'recommender_implicit')),
+    last_version int NOT NULL DEFAULT 0,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    created_by   name NOT NULL DEFAULT current_user
+);
+COMMENT ON TABLE mlsys.models IS 'One row per model name: its task and the last version number handed out.';
+
+CREATE TABLE mlsys.model_versions (
+    model             text NOT NULL REFERENCES mlsys.models ON DELETE CASCADE,
+    version           int NOT NULL CHECK (version > 0),
+    algorithm         text NOT NULL,
+    hyperparams       jsonb NOT NULL,
+    relation          text NOT NULL,
+    target            text NOT NULL,
+    feature_columns   text[] NOT NULL,
+    feature_lengths   int[] NOT NULL,
+    features          text[] NOT NULL,
+    test_size         float8 NOT NULL,
+    seed              int NOT NULL,
+    metrics           jsonb NOT NULL,
+    train_rows        bigint NOT NULL,
+    test_rows         bigint NOT NULL,
+    training_seconds  float8 NOT NULL,
+    data_fingerprint  text NOT NULL,
+    params            bytea NOT NULL,
+    profile           jsonb,
+    extension_version text NOT NULL,
+    server_version    text NOT NULL,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    created_by        name NOT NULL DEFAULT current_user,
+    PRIMARY KEY (model, version)
+);
+COMMENT ON TABLE mlsys.model_versions IS 'Every trained model version: training spec, holdout metrics, data fingerprint, profile and serialized parameters.';
+COMMENT ON COLUMN mlsys.model_versions.feature_columns IS 'Source columns in model order.';
+COMMENT ON COLUMN mlsys.model_versions.feature_lengths IS 'Per source column: 0 for a scalar, n for a float8[] column of n elements.';
+COMMENT ON COLUMN mlsys.model_versions.features IS 'Expanded feature names in model order (x[1], x[2], ... for arrays).';
+COMMENT ON COLUMN mlsys.model_versions.data_fingerprint IS 'Order-independent hash of the training rows (features and target, both splits) and their count.';
+COMMENT ON COLUMN mlsys.model_versions.params IS 'Serialized parameters: versioned header, payload and CRC-32C; never edit by hand.';
+
+CREATE TABLE mlsys.deployments (
+    id          bigserial PRIMARY KEY,
+    model       text NOT NULL,
+    version     int NOT NULL,
+    reason      text NOT NULL CHECK (reason IN ('manual', 'best_score', 'most_recent',
+                                                'retrain', 'rollback', 'import')),
+    previous_id bigint REFERENCES mlsys.deployments,
+    deployed_at timestamptz NOT NULL DEFAULT now(),
+    deployed_by name NOT NULL DEFAULT current_user,
+    FOREIGN KEY (model, version) REFERENCES mlsys.model_versions ON DELETE CASCADE
+);
+CREATE INDEX deployments_model_id_idx ON mlsys.deployments (model, id DESC);
+COMMENT ON TABLE mlsys.deployments IS 'History of real deployments; the row with the highest id per model names its live version.';
+COMMENT ON COLUMN mlsys.deployments.previous_id IS 'The deployment this one was stacked on; rollback returns to it.';
+
+CREATE TABLE mlsys.prediction_runs (
+    run_id      bigserial PRIMARY KEY,
+    model       text NOT NULL,
+    version     int NOT NULL,
+    relation    text NOT NULL,
+    started_at  timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    rows        bigint,
+    run_by      name NOT NULL DEFAULT current_user
+);
+COMMENT ON TABLE mlsys.prediction_runs IS 'One row per mlsys.predict_batch call.';
+
+CREATE TABLE mlsys.predictions (
+    id              bigserial PRIMARY KEY,
+    run_id          bigint NOT NULL,
+    model           text NOT NULL,
+    version         int NOT NULL,
+    entity_id       text,
+    prediction      float8,
+    predicted_label text,
+    probability     float8,
+    label           float8,
+    predicted_at    timestamptz NOT NULL DEFAULT now(),
+    labeled_at      timestamptz
+);
+CREATE INDEX predictions_model_time_idx ON mlsys.predictions (model, predicted_at);
+CREATE INDEX predictions_run_idx ON mlsys.predictions (run_id);
+COMMENT ON TABLE mlsys.predictions IS 'Batch scoring output; label (the actual outcome) is filled in later as feedback.';
+
+SELECT pg_catalog.pg_extension_config_dump('mlsys.models', '');
+SELECT pg_catalog.pg_extension_config_dump('mlsys.model_versions', '');
+SELECT pg_catalog.pg_extension_config_dump('mlsys.deployments', '');
+SELECT pg_catalog.pg_extension_config_dump('mlsys.deployments_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('mlsys.prediction_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('mlsys.prediction_runs_run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('mlsys.predictions', '');
+SELECT pg_catalog.pg_extension_config_dump('mlsys.predictions_id_seq', '');
+
+-- Model cache invalidation (see src/cache.c)
+CREATE FUNCTION mlsys._registry_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'registry_changed' LANGUAGE C;
+COMMENT ON FUNCTION mlsys._registry_changed() IS 'Trigger: tells every backend that cached models may be stale.';
+CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON mlsys.deployments
+    FOR EACH STATEMENT EXECUTE FUNCTION mlsys._registry_changed();
+CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON mlsys.model_versions
+    FOR EACH STATEMENT EXECUTE FUNCTION mlsys._registry_changed();
+
+------------------------------------------------------------------------------
+-- Training aggregates
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mlsys._linreg_accum(bytea, float8, float8[]) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'linreg_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._linreg_accum(bytea, float8, float8[]) IS 'Transition function of mlsys.linreg_agg.';
+CREATE FUNCTION mlsys._linreg_accum(bytea, float8, float8[], float8) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'linreg_accum_ridge' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._linreg_accum(bytea, float8, float8[], float8) IS 'Transition function of mlsys.linreg_agg with a ridge penalty.';
+CREATE FUNCTION mlsys._linreg_split_accum(bytea, float8, float8[], int8, float8, text[]) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'linreg_split_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._linreg_split_accum(bytea, float8, float8[], int8, float8, text[]) IS 'Transition function of mlsys._linreg_split_agg.';
+CREATE FUNCTION mlsys._linreg_combine(bytea, bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'linreg_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._linreg_combine(bytea, bytea) IS 'Combine function of the linear regression aggregates.';
+CREATE FUNCTION mlsys._linreg_final(bytea) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'linreg_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._linreg_final(bytea) IS 'Final function of mlsys.linreg_agg: solves for the coefficients.';
+
+CREATE AGGREGATE mlsys.linreg_agg(y float8, x float8[]) (
+    SFUNC = mlsys._linreg_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._linreg_combine, FINALFUNC = mlsys._linreg_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE mlsys.linreg_agg(float8, float8[]) IS
+'Ordinary least squares: coefficients of y on x, intercept first. Rows with a null y or x are skipped.';
+
+CREATE AGGREGATE mlsys.linreg_agg(y float8, x float8[], alpha float8) (
+    SFUNC = mlsys._linreg_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._linreg_combine, FINALFUNC = mlsys._linreg_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE mlsys.linreg_agg(float8, float8[], float8) IS
+'Ridge regression (scikit-learn''s Ridge): minimizes ||y - Xw - b||^2 + alpha*||w||^2, intercept not penalized; intercept first.';
+
+CREATE AGGREGATE mlsys._linreg_split_agg(float8, float8[], int8, float8, text[]) (
+    SFUNC = mlsys._linreg_split_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._linreg_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE mlsys._linreg_split_agg(float8, float8[], int8, float8, text[]) IS
+'Training pass of mlsys.train: statistics of the training split, holdout count and data fingerprint (internal).';
+
+CREATE FUNCTION mlsys._regression_holdout_accum(float8[], float8, float8[], int8, float8, float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'linreg_holdout_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._regression_holdout_accum(float8[], float8, float8[], int8, float8, float8[]) IS 'Transition function of mlsys._regression_holdout.';
+CREATE FUNCTION mlsys._regression_metrics_combine(float8[], float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'regression_metrics_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._regression_metrics_combine(float8[], float8[]) IS 'Combine function of the regression metrics aggregates.';
+CREATE FUNCTION mlsys._regression_metrics_final(float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'regression_metrics_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._regression_metrics_final(float8[]) IS 'Final function of the regression metrics aggregates: {n, rmse, mae, r2}.';
+
+CREATE AGGREGATE mlsys._regression_holdout(float8, float8[], int8, float8, float8[]) (
+    SFUNC = mlsys._regression_holdout_accum, STYPE = float8[], INITCOND = '{0,0,0,0,0}',
+    COMBINEFUNC = mlsys._regression_metrics_combine,
+    FINALFUNC = mlsys._regression_metrics_final,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE mlsys._regression_holdout(float8, float8[], int8, float8, float8[]) IS
+'Evaluation pass of mlsys.train: {n, rmse, mae, r2} of a linear model on the holdout rows (internal).';
+
+CREATE FUNCTION mlsys._feature_array(float8[], int, text) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'feature_array_checked' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._feature_array(float8[], int, text) IS 'A float8[] feature column value, checked for nulls and length (internal).';
+
+------------------------------------------------------------------------------
+-- Registry functions
+------------------------------------------------------------------------------
+
+-- insert a deployment on top of the model's current one (row lock on the model serializes)
+CREATE FUNCTION mlsys._insert_deployment(p_model text, p_version int, p_reason text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_previous bigint;
+    v_id bigint;
+BEGIN
+    PERFORM 1 FROM mlsys.models m WHERE m.model = p_model FOR UPDATE;
+    SELECT d.id INTO v_previous FROM mlsys.deployments d
+     WHERE d.model = p_model ORDER BY d.id DESC LIMIT 1;
+    INSERT INTO mlsys.deployments (model, version, reason, previous_id)
+    VALUES (p_model, p_version, p_reason, v_previous)
+    RETURNING id INTO v_id;
+    RETURN v_id;
+END $$;
+COMMENT ON FUNCTION mlsys._insert_deployment(text, int, text) IS 'Records a deployment stacked on the current one (internal).';
+
+-- the primary metric of a task: its name and whether lower is better
+CREATE FUNCTION mlsys._primary_metric(p_task text, OUT metric text, OUT lower_is_better bool)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE p_task WHEN 'regression' THEN 'rmse' WHEN 'binary' THEN 'auc'
+                       WHEN 'multiclass' THEN 'log_loss' WHEN 'recommender_explicit' THEN 'rmse'
+                       WHEN 'recommender_implicit' THEN 'ndcg_at_10' END,
+           p_task NOT IN ('binary', 'recommender_implicit')
+$$;
+COMMENT ON FUNCTION mlsys._primary_metric(text) IS 'Primary metric of a task and its direction: rmse (lower is better) for regression, auc (higher) for binary, log_loss (lower) for multiclass, rmse / ndcg_at_10 for recommenders.';
+
+CREATE FUNCTION mlsys._register_version(
+    p_model text, p_task text, p_algorithm text, p_hyperparams jsonb, p_relation text,
+    p_target text, p_feature_columns text[], p_feature_lengths int[], p_features text[],
+    p_test_size float8, p_seed int, p_metrics jsonb, p_train_rows bigint, p_test_rows bigint,
+    p_training_seconds float8, p_fingerprint text, p_params bytea, p_profile jsonb, p_deploy text,
+    OUT o_version int, OUT o_deployed bool)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_task text;
+    v_live_metrics jsonb;
+    v_metric text;
+    v_lower bool;
+    v_new float8;
+    v_old float8;
+BEGIN
+    INSERT INTO mlsys.models (model, task) VALUES (p_model, p_task) ON CONFLICT (model) DO NOTHING;
+    -- the row lock serializes concurrent trainings of one model: distinct version numbers
+    UPDATE mlsys.models m SET last_version = m.last_version + 1
+     WHERE m.model = p_model RETURNING m.last_version, m.task INTO o_version, v_task;
+    IF v_task <> p_task THEN
+        RAISE EXCEPTION 'model "%" is a % model, not %', p_model, v_task, p_task
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Train under another model name.';
+    END IF;
+    INSERT INTO mlsys.model_versions (model, version, algorithm, hyperparams, relation, target,
+        feature_columns, feature_lengths, features, test_size, seed, metrics, train_rows, test_rows,
+        training_seconds, data_fingerprint, params, profile, extension_version, server_version)
+    VALUES (p_model, o_version, p_algorithm, p_hyperparams, p_relation, p_target,
+        p_feature_columns, p_feature_lengths, p_features, p_test_size, p_seed, p_metrics,
+        p_train_rows, p_test_rows, p_training_seconds, p_fingerprint, p_params, p_profile,
+        (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'mlsys'),
+        pg_catalog.current_setting('server_version'));
+
+    o_deployed := false;
+    IF p_deploy = 'most_recent' OR (p_deploy = 'best_score' AND p_test_size = 0) THEN
+        o_deployed := true;
+    ELSIF p_deploy = 'best_score' THEN
+        SELECT v.metrics INTO v_live_metrics
+          FROM mlsys.deployments d
+          JOIN mlsys.model_versions v ON v.model = d.model AND v.version = d.version
+         WHERE d.model = p_model ORDER BY d.id DESC LIMIT 1;
+        SELECT pm.metric, pm.lower_is_better INTO v_metric, v_lower FROM mlsys._primary_metric(p_task) pm;
+        v_new := (p_metrics ->> v_metric)::float8;
+        v_old := (v_live_metrics ->> v_metric)::float8;
+        o_deployed := v_live_metrics IS NULL OR v_old IS NULL
+                      OR (v_lower AND v_new < v_old) OR (NOT v_lower AND v_new > v_old);
+    END IF;
+    IF o_deployed THEN
+        PERFORM mlsys._insert_deployment(p_model, o_version, p_deploy);
+    END IF;
+END $$;
+COMMENT ON FUNCTION mlsys._register_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, text) IS
+'Inserts a trained version and, per the deploy policy, a deployment (internal; called by mlsys.train).';
+
+------------------------------------------------------------------------------
+-- Training
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mlsys.train(
+    model text, relation regclass, target text,
+    features text[] DEFAULT NULL, algorithm text DEFAULT NULL,
+    hyperparams jsonb DEFAULT '{}', test_size float8 DEFAULT 0.25,
+    seed int DEFAULT 0, deploy text DEFAULT 'best_score')
+RETURNS TABLE (model text, version int, algorithm text, metrics jsonb, deployed bool)
+AS 'MODULE_PATHNAME', 'train' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION mlsys.train(text, regclass, text, text[], text, jsonb, float8, int, text) IS
+'Trains a new version of a model on a table or view, evaluates it on a content-hashed holdout and deploys it per the deploy policy (best_score, most_recent, never).';
+
+------------------------------------------------------------------------------
+-- Deployment
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mlsys.deploy(model text, version int) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_live int;
+BEGIN
+    IF deploy.model IS NULL OR deploy.version IS NULL THEN
+        RAISE EXCEPTION 'model and version must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM 1 FROM mlsys.models m WHERE m.model = deploy.model FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', deploy.model USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM 1 FROM mlsys.model_versions v WHERE v.model = deploy.model AND v.version = deploy.version;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'version % of model "%" does not exist', deploy.version, deploy.model
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    SELECT d.version INTO v_live FROM mlsys.deployments d
+     WHERE d.model = deploy.model ORDER BY d.id DESC LIMIT 1;
+    IF v_live = deploy.version THEN
+        RAISE NOTICE 'version % of model "%" is already live', deploy.version, deploy.model;
+        RETURN;
+    END IF;
+    PERFORM mlsys._insert_deployment(deploy.model, deploy.version, 'manual');
+END $$;
+COMMENT ON FUNCTION mlsys.deploy(text, int) IS 'Makes a version the live version of its model (recorded in mlsys.deployments).';
+
+CREATE FUNCTION mlsys.rollback(model text) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_cur mlsys.deployments;
+    v_prev mlsys.deployments;
+BEGIN
+    IF rollback.model IS NULL THEN
+        RAISE EXCEPTION 'model must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM 1 FROM mlsys.models m WHERE m.model = rollback.model FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', rollback.model USING ERRCODE = 'undefined_object';
+    END IF;
+    SELECT * INTO v_cur FROM mlsys.deployments d
+     WHERE d.model = rollback.model ORDER BY d.id DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" has no deployed version', rollback.model
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT * INTO v_prev FROM mlsys.deployments d WHERE d.id = v_cur.previous_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" has no earlier deployment to roll back to', rollback.model
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.format('Version %s is the first deployment on the stack.', v_cur.version);
+    END IF;
+    -- the restored deployment sits on what the earlier one sat on: rollbacks walk back
+    INSERT INTO mlsys.deployments (model, version, reason, previous_id)
+    VALUES (rollback.model, v_prev.version, 'rollback', v_prev.previous_id);
+    RETURN v_prev.version;
+END $$;
+COMMENT ON FUNCTION mlsys.rollback(text) IS 'Redeploys the version that was live before the current deployment; repeated calls walk further back. Returns the version now live.';
+
+------------------------------------------------------------------------------
+-- Scoring
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mlsys.predict(model text, features record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'predict_record' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.predict(text, record) IS
+'Scores a row with the live version; features are looked up by column name, other columns are ignored.';
+CREATE FUNCTION mlsys.predict(model text, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'predict_array' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.predict(text, float8[]) IS
+'Scores a feature vector already in model order (see mlsys.model_versions.features) with the live version.';
+CREATE FUNCTION mlsys.predict(model text, features jsonb) RETURNS float8
+    AS 'MODULE_PATHNAME', 'predict_jsonb' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.predict(text, jsonb) IS
+'Scores a JSON object keyed by source column name (arrays for float8[] columns) with the live version.';
+CREATE FUNCTION mlsys.predict(model text, version int, features record) RETURNS float8
+    AS 'MODULE_PATHNAME', 'predict_record_version' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.predict(text, int, record) IS 'Scores a row with the given version.';
+CREATE FUNCTION mlsys.predict(model text, version int, features float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'predict_array_version' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.predict(text, int, float8[]) IS 'Scores a feature vector with the given version.';
+CREATE FUNCTION mlsys.predict(model text, version int, features jsonb) RETURNS float8
+    AS 'MODULE_PATHNAME', 'predict_jsonb_version' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.predict(text, int, jsonb) IS 'Scores a JSON object with the given version.';
+
+CREATE FUNCTION mlsys.live_version(model text) RETURNS int
+    AS 'MODULE_PATHNAME', 'live_version' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.live_version(text) IS 'The version mlsys.predict uses for a model (error with a hint when none is deployed).';
+
+CREATE FUNCTION mlsys.predict_batch(model text, relation regclass, id_column text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_version int;
+    v_run bigint;
+    v_count bigint;
+BEGIN
+    IF predict_batch.model IS NULL OR predict_batch.relation IS NULL OR predict_batch.id_column IS NULL THEN
+        RAISE EXCEPTION 'model, relation and id_column must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    v_version := mlsys.live_version(predict_batch.model);
+    PERFORM 1 FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = predict_batch.relation AND a.attname = predict_batch.id_column
+       AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist', predict_batch.id_column, predict_batch.relation
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    INSERT INTO mlsys.prediction_runs (model, version, relation)
+    VALUES (predict_batch.model, v_version, predict_batch.relation::text)
+    RETURNING run_id INTO v_run;
+    EXECUTE pg_catalog.format(
+        'INSERT INTO mlsys.predictions (run_id, model, version, entity_id, prediction) '
+        'SELECT $1, $2, $3, (r.%I)::pg_catalog.text, mlsys.predict($2, $3, r.*) FROM %s AS r',
+        predict_batch.id_column, predict_batch.relation)
+    USING v_run, predict_batch.model, v_version;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    UPDATE mlsys.prediction_runs SET rows = v_count, finished_at = pg_catalog.clock_timestamp()
+     WHERE run_id = v_run;
+    RETURN v_count;
+END $$;
+COMMENT ON FUNCTION mlsys.predict_batch(text, regclass, text) IS
+'Scores every row of a relation with the live version into mlsys.predictions under a new run id; returns the row count.';

@@ -1,0 +1,330 @@
+/*
+ * scoring.c — real-time scoring: mlsys.predict(model, [version,] features)
+ * for a row (record), a float8[] in model order, or a jsonb object.
+ *
+ * Hot path: each call site keeps a ScoreCall in fn_extra holding the pinned
+ * cached model, a feature buffer and, for rows, the attribute numbers of the
+ * feature columns in the row's type. After the first call of a statement, a
+ * call is a name comparison, the column fetches and one dot product: no SPI,
+ * no catalog lookup, no allocation. The pin is released when the call site's
+ * memory context goes away (end of statement), see cache.c.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+#include "mlsys.h"
+
+typedef struct ScoreCall
+{
+	CachedModel *model;			/* pinned */
+	int32		requested;		/* version asked for, 0 = live */
+	int			namelen;
+	char		name[NAMEDATALEN];
+	double	   *x;				/* feature buffer, model->spec->nfeat long */
+	/* row mapping, valid for one row type */
+	Oid			tuptype;
+	int32		tuptypmod;
+	TupleDesc	tupdesc;
+	AttrNumber *attnums;		/* per spec column */
+	Oid		   *basetypes;		/* per spec column */
+	char	  **labels;			/* per spec column, for messages */
+} ScoreCall;
+
+/* memory context callback: release the call site's pin */
+static void
+score_call_release(void *arg)
+{
+	ScoreCall  *sc = (ScoreCall *) arg;
+
+	if (sc->model != NULL)
+		mlsys_cache_unpin(sc->model);
+	sc->model = NULL;
+}
+
+/* the model for this call: argument 0 is the name, version_arg the version or -1 */
+static ScoreCall *
+score_call_model(FunctionCallInfo fcinfo, int version_arg)
+{
+	ScoreCall  *sc = (ScoreCall *) fcinfo->flinfo->fn_extra;
+	text	   *name;
+	int			namelen;
+	int32		requested = 0;
+	CachedModel *m;
+	char	   *cname;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name must not be null")));
+	if (version_arg >= 0)
+	{
+		if (PG_ARGISNULL(version_arg))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("version must not be null")));
+		requested = PG_GETARG_INT32(version_arg);
+		if (requested <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("version must be a positive number")));
+	}
+	name = PG_GETARG_TEXT_PP(0);
+	namelen = VARSIZE_ANY_EXHDR(name);
+
+	if (sc != NULL && sc->model != NULL && sc->requested == requested &&
+		sc->namelen == namelen && memcmp(sc->name, VARDATA_ANY(name), namelen) == 0)
+		return sc;
+
+	if (sc == NULL)
+	{
+		MemoryContextCallback *cb;
+
+		sc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ScoreCall));
+		cb = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(MemoryContextCallback));
+		cb->func = score_call_release;
+		cb->arg = sc;
+		MemoryContextRegisterResetCallback(fcinfo->flinfo->fn_mcxt, cb);
+		fcinfo->flinfo->fn_extra = sc;
+	}
+	cname = text_to_cstring(name);
+	m = mlsys_cache_get(cname, requested);
+	mlsys_cache_pin(m);
+	if (sc->model != NULL)
+		mlsys_cache_unpin(sc->model);
+	sc->model = m;
+	sc->requested = requested;
+	sc->namelen = Min(namelen, NAMEDATALEN - 1);
+	memcpy(sc->name, cname, sc->namelen);
+	sc->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * m->spec->nfeat);
+	sc->tuptype = InvalidOid;
+	return sc;
+}
+
+/* the prediction of a linear model for the vector in sc->x */
+static inline double
+score_vector(ScoreCall *sc)
+{
+	const LinearModel *lm = sc->model->linear;
+
+	return lm->intercept + mlsys_dot(lm->coef, sc->x, lm->nfeat);
+}
+
+/* does a row type look like an anonymous ROW(...) (fields f1, f2, ...)? */
+static bool
+looks_anonymous(TupleDesc td)
+{
+	int			i;
+
+	for (i = 0; i < td->natts; i++)
+	{
+		char		expect[16];
+
+		snprintf(expect, sizeof(expect), "f%d", i + 1);
+		if (strcmp(NameStr(TupleDescAttr(td, i)->attname), expect) != 0)
+			return false;
+	}
+	return td->natts > 0;
+}
+
+/* map the model's feature columns onto a row type, by name */
+static void
+score_call_map_row(ScoreCall *sc, FunctionCallInfo fcinfo, Oid tuptype, int32 typmod)
+{
+	const FeatureSpec *spec = sc->model->spec;
+	TupleDesc	td = lookup_rowtype_tupdesc(tuptype, typmod);
+	MemoryContext oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	int			i,
+				a;
+
+	sc->tupdesc = CreateTupleDescCopy(td);
+	sc->attnums = palloc(sizeof(AttrNumber) * spec->ncolumns);
+	sc->basetypes = palloc(sizeof(Oid) * spec->ncolumns);
+	sc->labels = palloc(sizeof(char *) * spec->ncolumns);
+	for (i = 0; i < spec->ncolumns; i++)
+		sc->labels[i] = psprintf("feature \"%s\"", spec->columns[i].name);
+	MemoryContextSwitchTo(oldcxt);
+	ReleaseTupleDesc(td);
+	td = sc->tupdesc;
+
+	for (i = 0; i < spec->ncolumns; i++)
+	{
+		const FeatureColumn *c = &spec->columns[i];
+		bool		is_array;
+
+		for (a = 0; a < td->natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(td, a);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), c->name) == 0)
+				break;
+		}
+		if (a == td->natts)
+		{
+			if (tuptype == RECORDOID && looks_anonymous(td))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("row has no column \"%s\" for model \"%s\"", c->name, sc->model->name),
+						 errdetail("An anonymous ROW(...) has fields named f1, f2, ..., so features cannot be found by name."),
+						 errhint("Pass a table row (mlsys.predict('%s', t) FROM t), a row from a subquery with named columns, a float8[] in model order, or a jsonb object.",
+								 sc->model->name)));
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("row has no column \"%s\" for model \"%s\"", c->name, sc->model->name)));
+		}
+		sc->attnums[i] = a + 1;
+		sc->basetypes[i] = getBaseType(TupleDescAttr(td, a)->atttypid);
+		if (!features_type_supported(sc->basetypes[i], &is_array) ||
+			is_array != (c->length > 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" has type %s, but model \"%s\" expects %s",
+							c->name, format_type_be(TupleDescAttr(td, a)->atttypid),
+							sc->model->name,
+							c->length > 0 ? "a float8[] column" : "a numeric or boolean column")));
+	}
+	sc->tuptype = tuptype;
+	sc->tuptypmod = typmod;
+}
+
+/* fill sc->x from a row */
+static void
+score_call_read_row(ScoreCall *sc, FunctionCallInfo fcinfo, int argno)
+{
+	HeapTupleHeader rec;
+	HeapTupleData tuple;
+	const FeatureSpec *spec = sc->model->spec;
+	Oid			tuptype;
+	int32		typmod;
+	int			i,
+				k = 0;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("features must not be null")));
+	rec = PG_GETARG_HEAPTUPLEHEADER(argno);
+	tuptype = HeapTupleHeaderGetTypeId(rec);
+	typmod = HeapTupleHeaderGetTypMod(rec);
+	if (sc->tuptype != tuptype || sc->tuptypmod != typmod)
+		score_call_map_row(sc, fcinfo, tuptype, typmod);
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = rec;
+	for (i = 0; i < spec->ncolumns; i++)
+	{
+		const FeatureColumn *c = &spec->columns[i];
+		bool		isnull;
+		Datum		d = heap_getattr(&tuple, sc->attnums[i], sc->tupdesc, &isnull);
+
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("feature \"%s\" must not be null", c->name)));
+		if (c->length == 0)
+			sc->x[k++] = features_coerce(d, sc->basetypes[i], c->name);
+		else
+		{
+			mlsys_array_copy(d, sc->x + k, c->length, sc->labels[i]);
+			k += c->length;
+		}
+	}
+	mlsys_check_finite_vector(sc->x, spec->nfeat, (const char *const *) spec->names);
+}
+
+/* fill sc->x from a float8[] or jsonb argument */
+static void
+score_call_read_value(ScoreCall *sc, FunctionCallInfo fcinfo, int argno, bool is_jsonb)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("features must not be null")));
+	if (is_jsonb)
+		features_from_jsonb(sc->model->spec, PG_GETARG_DATUM(argno), sc->x);
+	else
+		features_from_float8_array(sc->model->spec, PG_GETARG_DATUM(argno), sc->x);
+}
+
+PG_FUNCTION_INFO_V1(predict_record);
+/* mlsys.predict(model text, features record) */
+Datum
+predict_record(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, -1);
+
+	score_call_read_row(sc, fcinfo, 1);
+	PG_RETURN_FLOAT8(score_vector(sc));
+}
+
+PG_FUNCTION_INFO_V1(predict_record_version);
+/* mlsys.predict(model text, version int, features record) */
+Datum
+predict_record_version(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, 1);
+
+	score_call_read_row(sc, fcinfo, 2);
+	PG_RETURN_FLOAT8(score_vector(sc));
+}
+
+PG_FUNCTION_INFO_V1(predict_array);
+/* mlsys.predict(model text, features float8[]) */
+Datum
+predict_array(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, -1);
+
+	score_call_read_value(sc, fcinfo, 1, false);
+	PG_RETURN_FLOAT8(score_vector(sc));
+}
+
+PG_FUNCTION_INFO_V1(predict_array_version);
+/* mlsys.predict(model text, version int, features float8[]) */
+Datum
+predict_array_version(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, 1);
+
+	score_call_read_value(sc, fcinfo, 2, false);
+	PG_RETURN_FLOAT8(score_vector(sc));
+}
+
+PG_FUNCTION_INFO_V1(predict_jsonb);
+/* mlsys.predict(model text, features jsonb) */
+Datum
+predict_jsonb(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, -1);
+
+	score_call_read_value(sc, fcinfo, 1, true);
+	PG_RETURN_FLOAT8(score_vector(sc));
+}
+
+PG_FUNCTION_INFO_V1(predict_jsonb_version);
+/* mlsys.predict(model text, version int, features jsonb) */
+Datum
+predict_jsonb_version(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, 1);
+
+	score_call_read_value(sc, fcinfo, 2, true);
+	PG_RETURN_FLOAT8(score_vector(sc));
+}
+
+PG_FUNCTION_INFO_V1(live_version);
+/* mlsys.live_version(model text) → int: the version predict would use */
+Datum
+live_version(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, -1);
+
+	PG_RETURN_INT32(sc->model->version);
+}

@@ -1,0 +1,459 @@
+/*
+ * train.c — mlsys.train(): the training flow for linear models.
+ *
+ *   resolve the relation (as the caller, with the caller's privileges)
+ *   → feature spec from the catalog → pass 1: mlsys._linreg_split_agg over the
+ *   relation (training split accumulated, holdout counted, data fingerprint
+ *   summed; parallel query may split it) → solve → pass 2:
+ *   mlsys._regression_holdout scores the holdout → serialize → register the
+ *   version and, per the deploy policy, a deployment.
+ *
+ * Everything runs in the caller's transaction: an error or a cancel
+ * (statement_timeout, pg_cancel_backend) leaves nothing behind. Both passes
+ * are plain SPI queries with no row limit, so the planner may run them with
+ * parallel workers.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "mlsys.h"
+
+typedef struct TrainArgs
+{
+	char	   *model;
+	Oid			relid;
+	char	   *relsql;			/* quoted, schema-qualified relation name */
+	char	   *target;
+	ArrayType  *features;		/* NULL: every column but the target */
+	char	   *algorithm;
+	double		alpha;			/* ridge penalty; 0 for linear */
+	char	   *hyperparams;	/* normalized, as JSON text */
+	double		test_size;
+	int32		seed;
+	char	   *deploy;
+} TrainArgs;
+
+/* error context: which model and relation were being trained */
+static void
+train_error_context(void *arg)
+{
+	TrainArgs  *a = (TrainArgs *) arg;
+
+	errcontext("training model \"%s\" on relation %s", a->model,
+			   a->relsql ? a->relsql : "?");
+}
+
+/* a text argument that must not be null */
+static char *
+text_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", what)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* shortest exact text form of a finite float8, as JSON wants it */
+static void
+append_json_number(StringInfo buf, double v)
+{
+	if (isfinite(v))
+		appendStringInfoString(buf, float8out_internal(v));
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/* validate hyperparameters for the algorithm; set alpha and the normalized JSON */
+static void
+parse_hyperparams(TrainArgs *a, Jsonb *hp)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	bool		is_ridge = strcmp(a->algorithm, "ridge") == 0;
+	StringInfoData buf;
+
+	a->alpha = is_ridge ? 1.0 : 0.0;
+	if (!JB_ROOT_IS_OBJECT(hp))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparams must be a JSON object")));
+	it = JsonbIteratorInit(&hp->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *key;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(v.val.string.val, v.val.string.len);
+		tok = JsonbIteratorNext(&it, &v, true);
+		if (is_ridge && strcmp(key, "alpha") == 0)
+		{
+			if (v.type != jbvNumeric)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("hyperparameter \"alpha\" must be a number")));
+			a->alpha = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+														  NumericGetDatum(v.val.numeric)));
+			if (!(a->alpha >= 0.0) || isinf(a->alpha))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("hyperparameter \"alpha\" must be a finite number greater than or equal to 0")));
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unrecognized hyperparameter \"%s\" for algorithm \"%s\"",
+							key, a->algorithm),
+					 is_ridge ? errhint("Algorithm \"ridge\" takes \"alpha\".")
+					 : errhint("Algorithm \"linear\" takes no hyperparameters.")));
+	}
+	initStringInfo(&buf);
+	if (is_ridge)
+	{
+		appendStringInfoString(&buf, "{\"alpha\": ");
+		append_json_number(&buf, a->alpha);
+		appendStringInfoChar(&buf, '}');
+	}
+	else
+		appendStringInfoString(&buf, "{}");
+	a->hyperparams = buf.data;
+}
+
+/* read and validate every argument of mlsys.train */
+static void
+train_args(FunctionCallInfo fcinfo, TrainArgs *a)
+{
+	char		relkind;
+	AttrNumber	attnum;
+	Oid			ttype;
+
+	memset(a, 0, sizeof(*a));
+	a->model = text_arg(fcinfo, 0, "model name");
+	if (a->model[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be empty")));
+	if (strlen(a->model) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("model name \"%s\" is too long", a->model),
+				 errdetail("Model names are limited to %d bytes.", NAMEDATALEN - 1)));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("relation must not be null")));
+	a->relid = PG_GETARG_OID(1);
+	relkind = get_rel_relkind(a->relid);
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", a->relid)));
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_VIEW &&
+		relkind != RELKIND_MATVIEW && relkind != RELKIND_FOREIGN_TABLE &&
+		relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table, view or materialized view",
+						get_rel_name(a->relid))));
+	a->relsql = quote_qualified_identifier(get_namespace_name(get_rel_namespace(a->relid)),
+										   get_rel_name(a->relid));
+	a->target = text_arg(fcinfo, 2, "target");
+	attnum = get_attnum(a->relid, a->target);
+	if (attnum == InvalidAttrNumber || attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						a->target, get_rel_name(a->relid))));
+	ttype = getBaseType(get_atttype(a->relid, attnum));
+	a->features = PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3);
+
+	a->algorithm = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	if (ttype != INT2OID && ttype != INT4OID && ttype != INT8OID &&
+		ttype != FLOAT4OID && ttype != FLOAT8OID && ttype != NUMERICOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("target column \"%s\" has type %s, but regression needs a numeric target",
+						a->target, format_type_be(ttype)),
+				 errhint("Algorithms \"linear\" and \"ridge\" need an int2, int4, int8, float4, float8 or numeric target.")));
+	if (a->algorithm == NULL)
+		a->algorithm = "linear";
+	if (strcmp(a->algorithm, "linear") != 0 && strcmp(a->algorithm, "ridge") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unrecognized algorithm \"%s\"", a->algorithm),
+				 errhint("Supported algorithms are \"linear\" and \"ridge\".")));
+	parse_hyperparams(a, PG_ARGISNULL(5) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
+					  : PG_GETARG_JSONB_P(5));
+
+	if (PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("test_size must not be null")));
+	a->test_size = PG_GETARG_FLOAT8(6);
+	if (!(a->test_size >= 0.0 && a->test_size < 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("test_size must be at least 0 and less than 1, not %g", a->test_size)));
+	if (PG_ARGISNULL(7))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("seed must not be null")));
+	a->seed = PG_GETARG_INT32(7);
+	a->deploy = text_arg(fcinfo, 8, "deploy");
+	if (strcmp(a->deploy, "best_score") != 0 && strcmp(a->deploy, "most_recent") != 0 &&
+		strcmp(a->deploy, "never") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unrecognized deploy policy \"%s\"", a->deploy),
+				 errhint("Use \"best_score\", \"most_recent\" or \"never\".")));
+}
+
+/* a text[] datum of C strings */
+static Datum
+cstring_array(char **items, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = CStringGetTextDatum(items[i]);
+	return PointerGetDatum(construct_array(d, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* the training-split profile: per-feature and target summary statistics */
+static char *
+build_profile(LinregState *s, const FeatureSpec *spec)
+{
+	StringInfoData buf;
+	int			j;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"rows\": " INT64_FORMAT ", \"features\": [", linreg_state_rows(s));
+	for (j = 0; j <= spec->nfeat; j++)
+	{
+		double		mean,
+					sd,
+					mn,
+					mx;
+
+		linreg_state_column_stats(s, j, &mean, &sd, &mn, &mx);
+		if (j == spec->nfeat)
+			appendStringInfoString(&buf, "], \"target\": {");
+		else
+		{
+			if (j > 0)
+				appendStringInfoString(&buf, ", ");
+			appendStringInfoString(&buf, "{\"name\": ");
+			escape_json(&buf, spec->names[j]);
+			appendStringInfoString(&buf, ", ");
+		}
+		appendStringInfoString(&buf, "\"mean\": ");
+		append_json_number(&buf, mean);
+		appendStringInfoString(&buf, ", \"std\": ");
+		append_json_number(&buf, sd);
+		appendStringInfoString(&buf, ", \"min\": ");
+		append_json_number(&buf, mn);
+		appendStringInfoString(&buf, ", \"max\": ");
+		append_json_number(&buf, mx);
+		appendStringInfoChar(&buf, '}');
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/* run a one-row, one-column read-only query; the value is copied out of SPI */
+static bool
+spi_single_value(const char *sql, int nargs, Oid *types, Datum *values, Datum *result)
+{
+	bool		isnull;
+	int			rc;
+
+	rc = SPI_execute_with_args(sql, nargs, types, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "training query returned %d rows, expected 1", (int) SPI_processed);
+	*result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull;
+}
+
+PG_FUNCTION_INFO_V1(train);
+/*
+ * mlsys.train(model, relation, target, features, algorithm, hyperparams,
+ *             test_size, seed, deploy)
+ *   RETURNS TABLE (model text, version int, algorithm text, metrics jsonb, deployed bool)
+ */
+Datum
+train(PG_FUNCTION_ARGS)
+{
+	TrainArgs	a;
+	ErrorContextCallback errcb;
+	TimestampTz started = GetCurrentTimestamp();
+	FeatureSpec *spec;
+	char	   *xsql,
+			   *ysql,
+			   *sql;
+	Oid			types1[3] = {INT8OID, FLOAT8OID, TEXTARRAYOID};
+	Oid			types2[3] = {INT8OID, FLOAT8OID, FLOAT8ARRAYOID};
+	Datum		args[3];
+	Datum		result;
+	LinregState *state;
+	int64		seen,
+				holdout,
+				train_rows;
+	uint64		fingerprint;
+	double	   *coef;
+	double	   *m;
+	char	   *metrics,
+			   *profile;
+	StringInfoData buf;
+	MemoryContext fitcxt,
+				oldcxt;
+	Datum		out[5];
+	bool		outnull[5] = {false, false, false, false, false};
+	int			nfeat,
+				i;
+	long		secs;
+	int			usecs;
+
+	train_args(fcinfo, &a);
+	errcb.callback = train_error_context;
+	errcb.arg = &a;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	fitcxt = AllocSetContextCreate(CurrentMemoryContext, "mlsys train", ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(fitcxt);
+	SPI_connect();
+
+	spec = features_from_catalog(a.relid, a.target, a.features);
+	features_resolve_lengths(spec, a.relsql);
+	nfeat = spec->nfeat;
+	xsql = features_sql_vector(spec);
+	ysql = psprintf("(%s)::pg_catalog.float8", quote_identifier(a.target));
+
+	/* pass 1: sufficient statistics of the training split */
+	sql = psprintf("SELECT mlsys._linreg_split_agg(%s, %s, $1, $2, $3) FROM %s",
+				   ysql, xsql, a.relsql);
+	args[0] = Int64GetDatum((int64) a.seed);
+	args[1] = Float8GetDatum(a.test_size);
+	args[2] = cstring_array(spec->names, nfeat);
+	if (!spi_single_value(sql, 3, types1, args, &result))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("relation %s has no rows with a non-null target to train on", a.relsql)));
+	MemoryContextSwitchTo(fitcxt);
+	state = linreg_state_from_datum(result, true);
+	linreg_state_split_counts(state, &seen, &holdout, &fingerprint);
+	train_rows = linreg_state_rows(state);
+	if (train_rows == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the training split is empty"),
+				 errdetail("All " INT64_FORMAT " rows fell into the holdout.", seen),
+				 errhint("Use more rows or a smaller test_size.")));
+	if (a.test_size > 0 && holdout == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the holdout split is empty"),
+				 errdetail("None of the " INT64_FORMAT " rows fell into the holdout for test_size %g.",
+						   seen, a.test_size),
+				 errhint("Use more rows, a larger test_size, or test_size 0 to report training metrics.")));
+
+	coef = palloc(sizeof(double) * (nfeat + 1));
+	linreg_solve(state, a.alpha, coef, (const char *const *) spec->names);
+	profile = build_profile(state, spec);
+	CHECK_FOR_INTERRUPTS();
+
+	/* pass 2: metrics on the holdout (on the training rows when test_size is 0) */
+	sql = psprintf("SELECT mlsys._regression_holdout(%s, %s, $1, $2, $3) FROM %s",
+				   ysql, xsql, a.relsql);
+	args[2] = PointerGetDatum(mlsys_float8_array(coef, nfeat + 1));
+	if (!spi_single_value(sql, 3, types2, args, &result))
+		elog(ERROR, "holdout evaluation returned no rows");
+	MemoryContextSwitchTo(fitcxt);
+	m = (double *) ARR_DATA_PTR(DatumGetArrayTypeP(result));
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"rmse\": ");
+	append_json_number(&buf, m[1]);
+	appendStringInfoString(&buf, ", \"mae\": ");
+	append_json_number(&buf, m[2]);
+	appendStringInfoString(&buf, ", \"r2\": ");
+	append_json_number(&buf, m[3]);
+	appendStringInfoChar(&buf, '}');
+	metrics = buf.data;
+
+	if (a.test_size == 0 && strcmp(a.deploy, "best_score") == 0)
+		ereport(NOTICE,
+				(errmsg("test_size is 0, so there is no holdout to compare with the live version"),
+				 errdetail("deploy => 'best_score' deploys the new version as 'most_recent' would.")));
+
+	/* register the version (and maybe a deployment) */
+	{
+		Oid			rtypes[19] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID,
+			TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, FLOAT8OID, INT4OID, JSONBOID,
+		INT8OID, INT8OID, FLOAT8OID, TEXTOID, BYTEAOID, JSONBOID, TEXTOID};
+		Datum		rv[19];
+		char	  **colnames = palloc(sizeof(char *) * spec->ncolumns);
+		Datum	   *lens = palloc(sizeof(Datum) * spec->ncolumns);
+		bool		isnull;
+
+		for (i = 0; i < spec->ncolumns; i++)
+		{
+			colnames[i] = spec->columns[i].name;
+			lens[i] = Int32GetDatum(spec->columns[i].length);
+		}
+		TimestampDifference(started, GetCurrentTimestamp(), &secs, &usecs);
+		rv[0] = CStringGetTextDatum(a.model);
+		rv[1] = CStringGetTextDatum("regression");
+		rv[2] = CStringGetTextDatum(a.algorithm);
+		rv[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(a.hyperparams));
+		rv[4] = CStringGetTextDatum(a.relsql);
+		rv[5] = CStringGetTextDatum(a.target);
+		rv[6] = cstring_array(colnames, spec->ncolumns);
+		rv[7] = PointerGetDatum(construct_array(lens, spec->ncolumns, INT4OID, 4, true, TYPALIGN_INT));
+		rv[8] = cstring_array(spec->names, nfeat);
+		rv[9] = Float8GetDatum(a.test_size);
+		rv[10] = Int32GetDatum(a.seed);
+		rv[11] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics));
+		rv[12] = Int64GetDatum(train_rows);
+		rv[13] = Int64GetDatum(holdout);
+		rv[14] = Float8GetDatum(secs + usecs / 1e6);
+		rv[15] = CStringGetTextDatum(psprintf("%016" INT64_MODIFIER "x", mlsys_mix64(fingerprint ^ (uint64) seen)));
+		rv[16] = PointerGetDatum(model_serialize_linear(coef, nfeat));
+		rv[17] = DirectFunctionCall1(jsonb_in, CStringGetDatum(profile));
+		rv[18] = CStringGetTextDatum(a.deploy);
+		if (SPI_execute_with_args("SELECT r.o_version, r.o_deployed FROM mlsys._register_version("
+								  "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) r",
+								  19, rtypes, rv, NULL, false, 0) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "could not register the model version");
+		out[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		out[4] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	}
+	SPI_finish();
+	MemoryContextSwitchTo(oldcxt);
+
+	out[0] = CStringGetTextDatum(a.model);
+	out[2] = CStringGetTextDatum(a.algorithm);
+	out[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics));
+	mlsys_return_one_row(fcinfo, out, outnull);
+	error_context_stack = errcb.previous;
+	MemoryContextDelete(fitcxt);
+	return (Datum) 0;
+}
