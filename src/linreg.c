@@ -285,9 +285,9 @@ linreg_commit_row(LinregState *s)
 		linreg_flush(s);
 }
 
-/* name of feature j for messages, from a text[] of names (or its number) */
+/* feature j for messages: 'feature "name"' from a text[] of names, else its position */
 static char *
-feature_name(ArrayType *names, int j)
+feature_subject(ArrayType *names, int j)
 {
 	Datum	   *elems;
 	bool	   *nulls;
@@ -297,9 +297,18 @@ feature_name(ArrayType *names, int j)
 	{
 		deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 		if (j < n && !nulls[j])
-			return text_to_cstring(DatumGetTextPP(elems[j]));
+			return psprintf("feature \"%s\"", text_to_cstring(DatumGetTextPP(elems[j])));
 	}
-	return psprintf("element %d", j + 1);
+	return psprintf("feature vector element %d", j + 1);
+}
+
+/* the same from a C array of names (or NULL) */
+static char *
+feature_subject_c(const char *const *names, int j)
+{
+	if (names != NULL)
+		return psprintf("feature \"%s\"", names[j]);
+	return psprintf("feature vector element %d", j + 1);
 }
 
 /* reject NaN and infinity among the n values of x (y at index n−1 if with_y) */
@@ -319,8 +328,8 @@ check_finite_row(const double *x, int n, bool with_y, ArrayType *names)
 								isnan(x[j]) ? "NaN" : "infinity")));
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("feature \"%s\" must be finite, not %s",
-							feature_name(names, j), isnan(x[j]) ? "NaN" : "infinity"),
+					 errmsg("%s must be finite, not %s",
+							feature_subject(names, j), isnan(x[j]) ? "NaN" : "infinity"),
 					 errhint("Filter out such rows or replace the values before training.")));
 		}
 	}
@@ -336,9 +345,8 @@ mlsys_check_finite_vector(const double *x, int n, const char *const *names)
 		if (unlikely(isnan(x[j]) || isinf(x[j])))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("feature \"%s\" must be finite, not %s",
-							names ? names[j] : psprintf("element %d", j + 1),
-							isnan(x[j]) ? "NaN" : "infinity")));
+					 errmsg("%s must be finite, not %s",
+							feature_subject_c(names, j), isnan(x[j]) ? "NaN" : "infinity")));
 }
 
 /*
@@ -363,7 +371,7 @@ linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, double **
 		if (flags & LINREG_SPLIT)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("feature \"%s\" must not be null", feature_name(names, 0)),
+					 errmsg("%s must not be null", feature_subject(names, 0)),
 					 errhint("Filter out rows with null features before training.")));
 		return NULL;			/* like regr_slope(): rows with a null input are skipped */
 	}
@@ -381,7 +389,7 @@ linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, double **
 			;
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("feature \"%s\" must not be null", feature_name(names, j)),
+				 errmsg("%s must not be null", feature_subject(names, j)),
 				 errhint("Filter out rows with null features before training.")));
 	}
 
@@ -614,7 +622,7 @@ linreg_solve(LinregState *s, double alpha, double *coef, const char *const *name
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("%s values are too large to fit",
-							j == p ? "target" : psprintf("feature \"%s\"", names ? names[j] : psprintf("element %d", j + 1)))));
+							j == p ? "target" : feature_subject_c(names, j))));
 
 	idx = palloc(sizeof(int) * p);
 	for (j = 0; j < p; j++)
@@ -655,8 +663,8 @@ linreg_solve(LinregState *s, double alpha, double *coef, const char *const *name
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("design matrix is singular"),
-					 errdetail("Feature \"%s\" is a linear combination of the features before it.",
-							   names ? names[idx[info - 1]] : psprintf("element %d", idx[info - 1] + 1)),
+					 errdetail("The %s is a linear combination of the features before it.",
+							   feature_subject_c(names, idx[info - 1])),
 					 errhint("Remove redundant features or use algorithm \"ridge\" with alpha > 0.")));
 		if (rcond < LINREG_MIN_RCOND)
 			ereport(ERROR,
