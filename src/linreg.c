@@ -111,13 +111,13 @@ linreg_state_size(int nfeat, int block_cap)
 	return sizeof(LinregState) + sizeof(double) * (m * (m + 4) + (Size) block_cap * m);
 }
 
-/* rows per block: about 32 kB of buffered values, at least 16 rows */
+/* rows per block: about 128 kB of buffered values, 16 to 1024 rows */
 static int
 linreg_block_capacity(int nfeat)
 {
-	int			rows = 32768 / (int) (sizeof(double) * (nfeat + 1));
+	int			rows = 131072 / (int) (sizeof(double) * (nfeat + 1));
 
-	return Max(16, Min(rows, 512));
+	return Max(16, Min(rows, 1024));
 }
 
 /* a fresh state for p features, in the given memory context */
@@ -162,7 +162,7 @@ linreg_state_check(const LinregState *s)
 		VARATT_IS_SHORT(s) ||
 		s->layout != LINREG_LAYOUT ||
 		s->nfeat < 1 || s->nfeat > MLSYS_MAX_FEATURES ||
-		s->block_cap < 16 || s->block_cap > 512 ||
+		s->block_cap < 16 || s->block_cap > 1024 ||
 		s->block_rows < 0 || s->block_rows > s->block_cap ||
 		s->n < 0 ||
 		VARSIZE(s) != linreg_state_size(s->nfeat, s->block_cap))
@@ -218,61 +218,96 @@ linreg_state_column_stats(const LinregState *s, int j, double *mean,
 	*maxv = ls_max(ms)[j];
 }
 
-/* fold the buffered rows into the moments (one dsyrk per block) */
+static void check_finite_row(const double *x, int n, bool with_y, ArrayType *names);
+
+/* column j of the block has a non-finite sum: report the value, or the overflow */
+static void
+linreg_block_not_finite(LinregState *s, int j)
+{
+	int			m = s->nfeat + 1;
+	int			i;
+
+	for (i = 0; i < s->block_rows; i++)
+		check_finite_row(ls_block(s) + (Size) i * m, m, true, NULL);
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("%s values are too large to fit",
+					j == s->nfeat ? "target" : psprintf("feature vector element %d", j + 1))));
+}
+
+/*
+ * Fold the buffered rows into the moments with one pass over the block and
+ * one dsyrk. Rows are shifted by r, the running mean (the block's first row
+ * for the first block), so with d = z̄_b − r and S = Σ (z − r)(z − r)ᵀ:
+ *     C ← C + S − (n_b² / (n + n_b)) · ddᵀ,   z̄ ← z̄ + d · n_b / (n + n_b),
+ * which is Chan et al.'s update with the block's own co-moment S − n_b·ddᵀ.
+ */
 static void
 linreg_flush(LinregState *s)
 {
 	int			m = s->nfeat + 1;
 	int			nb = s->block_rows;
 	double	   *blk = ls_block(s);
-	double	   *bmean = ls_scratch(s);
-	double	   *mean = ls_mean(s);
-	double	   *minv = ls_min(s);
-	double	   *maxv = ls_max(s);
-	int64		n_old = s->n,
-				n_new;
+	/* disjoint parts of the state: tell the compiler, so the loop vectorizes */
+	double	   *restrict d = ls_scratch(s);
+	double	   *restrict mean = ls_mean(s);
+	double	   *restrict minv = ls_min(s);
+	double	   *restrict maxv = ls_max(s);
+	int64		n_new;
 	int			i,
 				j;
 
 	if (nb == 0)
 		return;
-	memset(bmean, 0, sizeof(double) * m);
-	for (i = 0; i < nb; i++)
+	if (s->n == 0)
+		memcpy(mean, blk, sizeof(double) * m);	/* shift by the first row */
+	memset(d, 0, sizeof(double) * m);
+	if (s->flags & LINREG_SPLIT)
 	{
-		const double *row = blk + (Size) i * m;
-
-		for (j = 0; j < m; j++)
+		/* training also profiles each column's range */
+		for (i = 0; i < nb; i++)
 		{
-			double		v = row[j];
+			double	   *restrict row = blk + (Size) i * m;
 
-			bmean[j] += v;
-			minv[j] = v < minv[j] ? v : minv[j];
-			maxv[j] = v > maxv[j] ? v : maxv[j];
+			for (j = 0; j < m; j++)
+			{
+				double		v = row[j];
+
+				minv[j] = v < minv[j] ? v : minv[j];
+				maxv[j] = v > maxv[j] ? v : maxv[j];
+				v -= mean[j];
+				row[j] = v;
+				d[j] += v;
+			}
 		}
 	}
-	for (j = 0; j < m; j++)
-		bmean[j] /= nb;
-	for (i = 0; i < nb; i++)
-	{
-		double	   *row = blk + (Size) i * m;
-
-		for (j = 0; j < m; j++)
-			row[j] -= bmean[j];
-	}
-	mlsys_syrk_upper(ls_comoment(s), m, blk, nb);
-
-	n_new = n_old + nb;
-	if (n_old == 0)
-		memcpy(mean, bmean, sizeof(double) * m);
 	else
 	{
-		/* bmean becomes δ = block mean − running mean */
-		for (j = 0; j < m; j++)
-			bmean[j] -= mean[j];
-		mlsys_syr_upper(ls_comoment(s), m, (double) n_old * nb / n_new, bmean);
-		for (j = 0; j < m; j++)
-			mean[j] += bmean[j] * nb / n_new;
+		for (i = 0; i < nb; i++)
+		{
+			double	   *restrict row = blk + (Size) i * m;
+
+			for (j = 0; j < m; j++)
+			{
+				double		v = row[j] - mean[j];
+
+				row[j] = v;
+				d[j] += v;
+			}
+		}
 	}
+	n_new = s->n + nb;
+	for (j = 0; j < m; j++)
+	{
+		/* a NaN or infinity anywhere in the block makes its column sum non-finite */
+		if (unlikely(!isfinite(d[j])))
+			linreg_block_not_finite(s, j);
+		d[j] /= nb;
+	}
+	mlsys_syrk_upper(ls_comoment(s), m, blk, nb);
+	mlsys_syr_upper(ls_comoment(s), m, -((double) nb * nb) / n_new, d);
+	for (j = 0; j < m; j++)
+		mean[j] += d[j] * nb / n_new;
 	s->n = n_new;
 	s->block_rows = 0;
 }
@@ -398,6 +433,7 @@ linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, double **
 	else
 	{
 		s = (LinregState *) PG_GETARG_POINTER(0);
+		/* cheap, and needed: an INITCOND could hand us arbitrary bytes */
 		linreg_state_check(s);
 		if (v.n != s->nfeat)
 			ereport(ERROR,
@@ -408,7 +444,9 @@ linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, double **
 	row = ls_block(s) + (Size) s->block_rows * (s->nfeat + 1);
 	memcpy(row, v.data, sizeof(double) * s->nfeat);
 	row[s->nfeat] = PG_GETARG_FLOAT8(1);
-	check_finite_row(row, s->nfeat + 1, true, names);
+	/* training checks each row to name the feature; linreg_agg checks block sums */
+	if (flags & LINREG_SPLIT)
+		check_finite_row(row, s->nfeat + 1, true, names);
 	*row_out = row;
 	return s;
 }
@@ -590,7 +628,7 @@ linreg_combine(PG_FUNCTION_ARGS)
 /*
  * Solve for the coefficients of a (private, modifiable) state with penalty
  * alpha. coef receives p + 1 values: the intercept, then one per feature.
- * Features that are constant over the training rows get coefficient 0 (the
+ * Features that are constant over the rows get coefficient 0 (the
  * minimum-norm solution, as scikit-learn's LinearRegression and Ridge give).
  */
 void
@@ -625,10 +663,14 @@ linreg_solve(LinregState *s, double alpha, double *coef, const char *const *name
 							j == p ? "target" : feature_subject_c(names, j))));
 
 	idx = palloc(sizeof(int) * p);
+	/*
+	 * A constant column has a co-moment of exactly 0: every value equals the
+	 * shift it is reduced by (see linreg_flush), and merging adds exact zeros.
+	 */
 	for (j = 0; j < p; j++)
 	{
 		coef[j + 1] = 0.0;
-		if (ls_min(s)[j] < ls_max(s)[j])
+		if (C[(Size) j * m + j] > 0.0)
 			idx[q++] = j;
 	}
 	if (alpha == 0.0 && s->n <= q)

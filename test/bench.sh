@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Benchmarks (`make bench`): each figure next to its baseline, measured in the
+# same run on the same private cluster, and its target. Times are the median
+# of MLSYS_BENCH_RUNS runs (default 5) as seen by psql's \timing.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/test/lib.sh"
+install_packages
+build_and_install "$here"
+
+rows=${MLSYS_BENCH_ROWS:-1000000}
+runs=${MLSYS_BENCH_RUNS:-5}
+work=$(mktemp -d /tmp/mlsys-bench.XXXXXX)
+trap 'stop_cluster "$work/data"; rm -rf "$work"' EXIT
+mkdir -p "$work/data"
+cp "$here/test/gen_linear.sql" "$work/"
+[ "$(id -u)" = 0 ] && chown -R postgres: "$work"
+port=${MLSYS_BENCH_PORT:-54330}
+start_cluster "$work/data" "$port"
+export PGHOST="$work/data" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
+
+psql_q() { as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql_q -c "CREATE EXTENSION mlsys"
+log "generating $rows rows x 16 features"
+psql_q -v rows="$rows" -f "$work/gen_linear.sql" >/dev/null
+psql_q -c "CREATE TABLE pred_baseline (LIKE mlsys.predictions INCLUDING ALL)"
+
+SERIAL="SET max_parallel_workers_per_gather = 0;"
+PARALLEL="SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;"
+
+# time_ms SETUP QUERY [BEFORE]: median wall time of QUERY in ms (BEFORE runs untimed first, each run)
+time_ms() {
+    local setup=$1 query=$2 before=${3:-} i out times=()
+    for ((i = 0; i < runs; i++)); do
+        out=$(psql_q -c "$setup" ${before:+-c "$before"} -c '\timing on' -c "$query" | grep '^Time:' | tail -1)
+        times+=("$(echo "$out" | awk '{print $2}')")
+    done
+    printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+report() { printf '%-48s %9.1f ms  %-28s %s\n' "$1" "$2" "$3" "$4"; }
+
+# warm the cache
+psql_q -c "SELECT count(*) FROM bench" >/dev/null
+
+scan=$(time_ms "$SERIAL" "SELECT count(*), sum(x[1]) FROM bench")
+scan_par=$(time_ms "$PARALLEL" "SELECT count(*), sum(x[1]) FROM bench")
+regr=$(time_ms "$SERIAL" "SELECT regr_slope(y, x[1]), regr_intercept(y, x[1]) FROM bench")
+agg=$(time_ms "$SERIAL" "SELECT mlsys.linreg_agg(y, x) FROM bench")
+agg_par=$(time_ms "$PARALLEL" "SELECT mlsys.linreg_agg(y, x) FROM bench")
+train=$(time_ms "$SERIAL" "SELECT * FROM mlsys.train('bench', 'bench', 'y', ARRAY['x'], deploy => 'never')")
+train_par=$(time_ms "$PARALLEL" "SELECT * FROM mlsys.train('bench', 'bench', 'y', ARRAY['x'], deploy => 'never')")
+psql_q -c "SELECT version FROM mlsys.train('bench', 'bench', 'y', ARRAY['x'], deploy => 'most_recent')" >/dev/null
+insert=$(time_ms "$SERIAL" "INSERT INTO pred_baseline (run_id, model, version, entity_id, prediction) SELECT 1, 'bench', 1, id::text, 0.0 FROM bench" "TRUNCATE pred_baseline")
+batch=$(time_ms "$SERIAL" "SELECT mlsys.predict_batch('bench', 'bench', 'id')" "TRUNCATE mlsys.predictions")
+predict_scan=$(time_ms "$SERIAL" "SELECT sum(mlsys.predict('bench', b)) FROM bench b")
+
+echo
+echo "mlsys benchmarks: $rows rows x 16 features, median of $runs runs, $(nproc) cores, $(date -u +%Y-%m-%d)"
+printf '%-48s %12s  %-28s %s\n' "measurement" "time" "ratio" "target"
+report "bare scan, serial (baseline)" "$scan" "1.00" ""
+report "bare scan, 2 workers" "$scan_par" "$(ratio "$scan" "$scan_par")x faster" "(reference)"
+report "regr_slope + regr_intercept, serial" "$regr" "$(ratio "$regr" "$scan") x scan" "(reference)"
+report "mlsys.linreg_agg, serial" "$agg" "$(ratio "$agg" "$scan") x scan" "<= 1.30 x scan"
+report "mlsys.linreg_agg, 2 workers" "$agg_par" "$(ratio "$agg" "$agg_par")x faster than serial" ">= 1.5x"
+report "mlsys.train linear, serial" "$train" "$(ratio "$train" "$scan") x scan" "<= 3.00 x scan"
+report "mlsys.train linear, 2 workers" "$train_par" "$(ratio "$train" "$train_par")x faster than serial" ">= 1.5x"
+report "INSERT of constant predictions (baseline)" "$insert" "1.00" ""
+report "mlsys.predict_batch" "$batch" "$(ratio "$batch" "$insert") x insert" "<= 2.00 x insert"
+report "sum(mlsys.predict(row)), serial" "$predict_scan" "$(ratio "$predict_scan" "$scan") x scan" "(reference)"
