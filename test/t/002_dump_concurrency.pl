@@ -1,0 +1,85 @@
+# Registry durability and concurrency:
+#  - pg_dump / pg_restore keeps models, versions, deployments and predictions,
+#    the restored database scores identically and continues the numbering;
+#  - two connections training the same model at once get distinct versions;
+#  - pg_cancel_backend stops a training and leaves nothing behind.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('main');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', q{
+    CREATE DATABASE src;
+});
+$node->safe_psql('src', q{
+    CREATE EXTENSION mlsys;
+    CREATE TABLE t AS
+      SELECT i AS id, (i % 13)::float8 AS a, (i % 7)::float8 AS b,
+             1 + 2 * (i % 13) - 3 * (i % 7) + (i % 5) * 0.01 AS y
+      FROM generate_series(1, 5000) i;
+    SELECT * FROM mlsys.train('m', 't', 'y', ARRAY['a', 'b']);
+    SELECT * FROM mlsys.train('m', 't', 'y', ARRAY['a'], deploy => 'most_recent');
+    SELECT mlsys.rollback('m');
+    SELECT mlsys.predict_batch('m', 't', 'id');
+});
+
+my $score = q{SELECT round(sum(mlsys.predict('m', t))::numeric, 6) FROM t};
+my $counts = q{SELECT (SELECT count(*) FROM mlsys.models) || '/' || (SELECT count(*) FROM mlsys.model_versions)
+                   || '/' || (SELECT count(*) FROM mlsys.deployments) || '/' || (SELECT count(*) FROM mlsys.predictions)
+                   || '/' || (SELECT count(*) FROM mlsys.prediction_runs)};
+my $src_score = $node->safe_psql('src', $score);
+my $src_counts = $node->safe_psql('src', $counts);
+is($src_counts, '1/2/3/5000/1', 'source registry as expected');
+
+# dump and restore into a new database
+my $dump = $node->basedir . '/src.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('src') ], 'pg_dump');
+$node->safe_psql('postgres', 'CREATE DATABASE dst');
+$node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst'), $dump ], 'pg_restore');
+is($node->safe_psql('dst', $counts), $src_counts, 'restored registry has every row');
+is($node->safe_psql('dst', $score), $src_score, 'restored database scores identically');
+is($node->safe_psql('dst', q{SELECT mlsys.live_version('m')}), '1', 'live version survives');
+is($node->safe_psql('dst', q{SELECT version FROM mlsys.train('m', 't', 'y', ARRAY['b'], deploy => 'never')}),
+   '3', 'version numbering continues after restore');
+is($node->safe_psql('dst', q{SELECT mlsys.predict_batch('m', 't', 'id') > 0;
+                             SELECT max(run_id) FROM mlsys.prediction_runs}),
+   "t\n2", 'run numbering continues after restore');
+is($node->safe_psql('dst', q{SELECT mlsys.deploy('m', 3); SELECT mlsys.rollback('m')}), "\n1",
+   'the deployment stack survives');
+
+# concurrent trainings of one model get distinct version numbers
+my $s1 = $node->background_psql('src');
+my $s2 = $node->background_psql('src');
+$s1->query_safe(q{BEGIN});
+$s1->query_safe(q{SELECT version FROM mlsys.train('m', 't', 'y', ARRAY['a', 'b'], deploy => 'never')});
+# s2 blocks on the model row until s1 commits
+$s2->query_until(qr/started/, q{
+    \echo started
+    SELECT version FROM mlsys.train('m', 't', 'y', ARRAY['a', 'b'], deploy => 'never');
+});
+$s1->query_safe(q{COMMIT});
+$s2->quit;
+$s1->quit;
+is($node->safe_psql('src', q{SELECT string_agg(version::text, ',' ORDER BY version) FROM mlsys.model_versions WHERE model = 'm'}),
+   '1,2,3,4', 'concurrent trainings got distinct versions, none lost');
+
+# pg_cancel_backend stops a training and leaves nothing behind
+$node->safe_psql('src', q{CREATE TABLE big AS SELECT i::float8 AS x, 2.0 * i AS y FROM generate_series(1, 3000000) i});
+my $s3 = $node->background_psql('src', on_error_stop => 0);
+my $pid = $s3->query_safe(q{SELECT pg_backend_pid()});
+$s3->query_until(qr/started/, q{
+    \echo started
+    SELECT * FROM mlsys.train('cancelled', 'big', 'y');
+});
+$node->poll_query_until('src', qq{SELECT pg_cancel_backend($pid) AND EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $pid AND state = 'idle')})
+  or die 'could not cancel';
+$s3->quit;
+like($s3->{stderr}, qr/canceling statement due to user request/, 'training was cancelled');
+is($node->safe_psql('src', q{SELECT count(*) FROM mlsys.models WHERE model = 'cancelled'}), '0', 'nothing left behind');
+
+$node->stop;
+done_testing();
