@@ -13,6 +13,7 @@ OBJS = \
 	src/blas.o \
 	src/split.o \
 	src/linreg.o \
+	src/evaluate.o \
 	src/model.o \
 	src/features.o \
 	src/cache.o \
@@ -72,4 +73,4 @@ endif
 
 # the per-row and per-block loops of the training aggregates are worth vectorizing
 # (PostgreSQL builds its page checksums the same way)
-src/linreg.o src/split.o: CFLAGS += -ftree-vectorize
+src/linreg.o src/split.o src/evaluate.o: CFLAGS += -ftree-vectorize

@@ -93,6 +93,21 @@ spi_first_value(Datum *value)
 	return !isnull;
 }
 
+/* raise "model does not exist" unless mlsys.models has the name (SPI connected) */
+static void
+model_must_exist(const char *name, Datum name_text)
+{
+	Oid			argtypes[1] = {TEXTOID};
+
+	if (SPI_execute_with_args("SELECT 1 FROM mlsys.models WHERE model = $1",
+							  1, argtypes, &name_text, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read mlsys.models");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name)));
+}
+
 /* load one model version from the registry into a new memory context */
 static CachedModel *
 cache_load(const char *name, int32 requested)
@@ -129,13 +144,7 @@ cache_load(const char *name, int32 requested)
 			elog(ERROR, "could not read mlsys.deployments");
 		if (!spi_first_value(&d))
 		{
-			if (SPI_execute_with_args("SELECT 1 FROM mlsys.models WHERE model = $1",
-									  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-				elog(ERROR, "could not read mlsys.models");
-			if (SPI_processed == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_OBJECT),
-						 errmsg("model \"%s\" does not exist", name)));
+			model_must_exist(name, args[0]);
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("model \"%s\" has no deployed version", name),
@@ -151,13 +160,7 @@ cache_load(const char *name, int32 requested)
 		elog(ERROR, "could not read mlsys.model_versions");
 	if (SPI_processed == 0)
 	{
-		if (SPI_execute_with_args("SELECT 1 FROM mlsys.models WHERE model = $1",
-								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read mlsys.models");
-		if (SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("model \"%s\" does not exist", name)));
+		model_must_exist(name, args[0]);
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("version %d of model \"%s\" does not exist", version, name)));

@@ -184,14 +184,28 @@ COMMENT ON FUNCTION mlsys._feature_array(float8[], int, text) IS 'A float8[] fea
 -- Registry functions
 ------------------------------------------------------------------------------
 
--- insert a deployment on top of the model's current one (row lock on the model serializes)
+-- lock a model's row (serializes deployments and version numbering); error if missing
+CREATE FUNCTION mlsys._lock_model(p_model text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF p_model IS NULL THEN
+        RAISE EXCEPTION 'model name must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM 1 FROM mlsys.models m WHERE m.model = p_model FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', p_model USING ERRCODE = 'undefined_object';
+    END IF;
+END $$;
+COMMENT ON FUNCTION mlsys._lock_model(text) IS 'Locks a model''s row, or raises an error when the model does not exist (internal).';
+
+-- insert a deployment on top of the model's current one
 CREATE FUNCTION mlsys._insert_deployment(p_model text, p_version int, p_reason text) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_previous bigint;
     v_id bigint;
 BEGIN
-    PERFORM 1 FROM mlsys.models m WHERE m.model = p_model FOR UPDATE;
+    PERFORM mlsys._lock_model(p_model);
     SELECT d.id INTO v_previous FROM mlsys.deployments d
      WHERE d.model = p_model ORDER BY d.id DESC LIMIT 1;
     INSERT INTO mlsys.deployments (model, version, reason, previous_id)
@@ -288,13 +302,10 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_live int;
 BEGIN
-    IF deploy.model IS NULL OR deploy.version IS NULL THEN
-        RAISE EXCEPTION 'model and version must not be null' USING ERRCODE = 'null_value_not_allowed';
+    IF deploy.version IS NULL THEN
+        RAISE EXCEPTION 'version must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM 1 FROM mlsys.models m WHERE m.model = deploy.model FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'model "%" does not exist', deploy.model USING ERRCODE = 'undefined_object';
-    END IF;
+    PERFORM mlsys._lock_model(deploy.model);
     PERFORM 1 FROM mlsys.model_versions v WHERE v.model = deploy.model AND v.version = deploy.version;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'version % of model "%" does not exist', deploy.version, deploy.model
@@ -316,13 +327,7 @@ DECLARE
     v_cur mlsys.deployments;
     v_prev mlsys.deployments;
 BEGIN
-    IF rollback.model IS NULL THEN
-        RAISE EXCEPTION 'model must not be null' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    PERFORM 1 FROM mlsys.models m WHERE m.model = rollback.model FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'model "%" does not exist', rollback.model USING ERRCODE = 'undefined_object';
-    END IF;
+    PERFORM mlsys._lock_model(rollback.model);
     SELECT * INTO v_cur FROM mlsys.deployments d
      WHERE d.model = rollback.model ORDER BY d.id DESC LIMIT 1;
     IF NOT FOUND THEN
