@@ -83,6 +83,10 @@ FROM (SELECT mlsys.linreg_agg(y_exact, ARRAY[x1, x2, x3]) OVER (ORDER BY i / 100
 SELECT mlsys.linreg_agg(1, ARRAY[1, 'NaN']::float8[]);
 -- invalid input: infinite target
 SELECT mlsys.linreg_agg('Infinity', ARRAY[1, 2]::float8[]);
+-- invalid input: infinity in the first row
+SELECT mlsys.linreg_agg(y, x) FROM (VALUES (1.0::float8, ARRAY[1, 'Infinity']::float8[]), (2.0, ARRAY[2, 3]::float8[])) v(y, x);
+-- invalid input: finite values whose squares overflow
+SELECT mlsys.linreg_agg(y, ARRAY[x, 1]) FROM (SELECT 1e300 * i AS x, i::float8 AS y FROM generate_series(1, 2000) i) s;
 -- invalid input: null element
 SELECT mlsys.linreg_agg(1, ARRAY[1, NULL]::float8[]);
 -- invalid input: vectors of different lengths
@@ -106,6 +110,8 @@ SELECT mlsys._linreg_final('\x00010203'::bytea);
 \set VERBOSITY default
 -- the same errors with their messages
 SELECT mlsys.linreg_agg(1, ARRAY[1, 'NaN']::float8[]);
+SELECT mlsys.linreg_agg(y, x) FROM (VALUES (1.0::float8, ARRAY[1, 'Infinity']::float8[]), (2.0, ARRAY[2, 3]::float8[])) v(y, x);
+SELECT mlsys.linreg_agg(y, ARRAY[x, 1]) FROM (SELECT 1e300 * i AS x, i::float8 AS y FROM generate_series(1, 2000) i) s;
 SELECT mlsys.linreg_agg(y_noisy, ARRAY[x1, 2 * x1]) FROM lr;
 SELECT mlsys.linreg_agg(y_noisy, ARRAY[x1, x2, x3]) FROM lr WHERE i <= 3;
 SELECT mlsys.linreg_agg(y, x) FROM (VALUES (1.0, ARRAY[1.0, 2.0]), (2.0, ARRAY[1.0])) v(y, x);

@@ -260,7 +260,11 @@ linreg_flush(LinregState *s)
 	if (nb == 0)
 		return;
 	if (s->n == 0)
-		memcpy(mean, blk, sizeof(double) * m);	/* shift by the first row */
+	{
+		/* shift by the first row, which must then be finite itself */
+		check_finite_row(blk, m, true, NULL);
+		memcpy(mean, blk, sizeof(double) * m);
+	}
 	memset(d, 0, sizeof(double) * m);
 	if (s->flags & LINREG_SPLIT)
 	{
