@@ -142,7 +142,36 @@ SELECT mlsys.predict_batch('ok', 'e', 'nope');
 SELECT mlsys.predict_batch('undeployed', 'e', 'id');
 -- invalid input: batch scoring of a relation missing a feature
 SELECT mlsys.predict_batch('ok', 'e_empty', 'a');
+-- invalid input: internal evaluation aggregate with null coefficients
+SELECT mlsys._regression_holdout(1, '{1}', 0, 0, NULL);
+-- invalid input: a user aggregate over the transition function with a forged state
+CREATE AGGREGATE forged(float8, float8[]) (SFUNC = mlsys._linreg_accum, STYPE = bytea,
+                                           INITCOND = '\x0102030405060708');
+SELECT forged(1, ARRAY[1, 2]::float8[]);
+-- invalid input: the final function called on a forged state
+SELECT mlsys._linreg_final(decode(repeat('00', 200), 'hex'));
+-- invalid input: a real state whose block is forged full (it must not be written past)
+DO $$
+DECLARE st bytea := (SELECT mlsys._linreg_split_agg(1, ARRAY[1, 2]::float8[], 0, 0, NULL));
+BEGIN
+    st := set_byte(set_byte(st, 12, get_byte(st, 8)), 13, get_byte(st, 9));
+    EXECUTE format('CREATE AGGREGATE forged_full(float8, float8[]) (SFUNC = mlsys._linreg_accum, '
+                   'STYPE = bytea, INITCOND = %L)', st::text);
+    CREATE TEMP TABLE forged_state AS SELECT st;
+END $$;
+SELECT forged_full(1, ARRAY[1, 2]::float8[]);
+SELECT mlsys._linreg_final(st) FROM forged_state;
+SELECT mlsys._linreg_combine(st, st) FROM forged_state;
 \set VERBOSITY default
+-- a user aggregate over the evaluation transition without INITCOND starts from zero
+CREATE AGGREGATE holdout_noinit(float8, float8[], int8, float8, float8[]) (
+    SFUNC = mlsys._regression_holdout_accum, STYPE = float8[],
+    FINALFUNC = mlsys._regression_metrics_final);
+SELECT holdout_noinit(y, ARRAY[a], 0, 0, ARRAY[0, 2]::float8[]) FROM e WHERE id <= 3;
+-- an array slice keeps a null bitmap without nulls: accepted
+SELECT round(mlsys.predict('ok', ('{1,2,NULL}'::float8[])[1:2])::numeric, 6) =
+       round(mlsys.predict('ok', ARRAY[1, 2]::float8[])::numeric, 6) AS slice_ok;
+SELECT mlsys.linreg_agg(y, (ARRAY[a, b, NULL])[1:2]) = mlsys.linreg_agg(y, ARRAY[a, b]) AS slice_agg_ok FROM e;
 
 -- the messages of a few of them
 SELECT * FROM mlsys.train('m', 'e', 'y', ARRAY['a', 't']);

@@ -46,14 +46,37 @@ SELECT mlsys.live_version('pts') AS inside;
 ROLLBACK;
 SELECT mlsys.live_version('pts') AS after_rollback;
 
--- the model is pinned for a statement: a deploy from inside the statement does
--- not switch versions mid-statement
+-- a statement keeps its model while other sessions deploy (TAP test), but a
+-- deployment made by the statement itself is seen from its next command on
 CREATE FUNCTION deploy_v2_once() RETURNS int LANGUAGE plpgsql AS $$
 BEGIN PERFORM mlsys.deploy('pts', 2); RETURN 0; END $$;
 SELECT count(DISTINCT round(mlsys.predict('pts', ARRAY[3, 2, 1]::float8[])::numeric, 6)) AS versions_seen
 FROM generate_series(1, 3) g, LATERAL (SELECT CASE WHEN g = 2 THEN deploy_v2_once() END) d;
 SELECT mlsys.live_version('pts') AS now_live;
 SELECT mlsys.deploy('pts', 1);
+-- PL/pgSQL: a loop that deploys and scores sees each deployment
+DO $$
+DECLARE v float8;
+BEGIN
+    FOR i IN 1..2 LOOP
+        PERFORM mlsys.deploy('pts', 3 - i);
+        v := mlsys.predict('pts', ARRAY[3, 2, 1]::float8[]);
+        RAISE NOTICE 'deployed %, predicted %', 3 - i, round(v::numeric, 6);
+    END LOOP;
+END $$;
+-- a row type altered between statements of one transaction is re-read
+CREATE TABLE pts_alter AS SELECT id, a, b, c FROM pts WHERE id <= 2;
+DO $$
+DECLARE r pts_alter; v float8;
+BEGIN
+    SELECT * INTO r FROM pts_alter WHERE id = 1;
+    v := mlsys.predict('pts', r);
+    RAISE NOTICE 'before: %', round(v::numeric, 6);
+    ALTER TABLE pts_alter ALTER COLUMN a TYPE numeric, ALTER COLUMN b TYPE int8;
+    SELECT * INTO r FROM pts_alter WHERE id = 1;
+    v := mlsys.predict('pts', r);
+    RAISE NOTICE 'after: %', round(v::numeric, 6);
+END $$;
 
 -- batch scoring: one row per input row, every call a run of its own
 SELECT mlsys.predict_batch('pts', 'pts', 'id');

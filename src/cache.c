@@ -14,10 +14,17 @@
  * aborts, PostgreSQL replays the invalidation locally, so a model loaded from
  * uncommitted registry rows is dropped too. The callback reads no catalogs.
  *
- * Pinning: a scoring call site pins the model it uses for as long as its
- * fn_extra lives (one statement), so a reload in the middle of a statement
- * never frees a model still in use and never mixes versions within it. A model
- * replaced while pinned is detached from the hash and freed at its last unpin.
+ * Snapshots: the registry is read under the latest snapshot, like the
+ * catalogs, so what is cached is what is committed now, whatever the caller's
+ * isolation level. In parallel mode no new snapshot may be taken; a model
+ * loaded there (under the query's snapshot) is trusted for the rest of that
+ * transaction only.
+ *
+ * Pinning: a scoring call site pins the model it uses for as long as it
+ * serves one statement (see scoring.c), so a reload in the middle of a
+ * statement never frees a model still in use and never mixes versions within
+ * it. A model replaced while pinned is detached from the hash and freed at its
+ * last unpin.
  */
 #include "postgres.h"
 
@@ -26,12 +33,14 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "storage/proc.h"
 #include "storage/sinval.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "mlsys.h"
 
@@ -58,7 +67,12 @@ registry_invalidated(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || deployments_oid == InvalidOid ||
 		relid == deployments_oid || relid == versions_oid)
+	{
 		cache_generation++;
+		/* the tables may have been dropped and recreated: look them up again */
+		deployments_oid = InvalidOid;
+		versions_oid = InvalidOid;
+	}
 }
 
 void
@@ -124,9 +138,13 @@ cache_load(const char *name, int32 requested)
 	TupleDesc	desc;
 	char	   *algorithm;
 
+	bool		latest = !IsInParallelMode();
+
 	/* lives in the caller's context until fully loaded, so an error frees it */
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "mlsys cached model",
 								ALLOCSET_SMALL_SIZES);
+	if (latest)
+		PushActiveSnapshot(GetLatestSnapshot());
 	SPI_connect();
 	if (deployments_oid == InvalidOid)
 	{
@@ -191,8 +209,12 @@ cache_load(const char *name, int32 requested)
 				 errmsg("model parameters are corrupted"),
 				 errdetail("Version %d of model \"%s\" has %d coefficients for %d features.",
 						   version, name, m->linear->nfeat, m->spec->nfeat)));
+	m->latest = latest;
+	m->lxid = MyProc->lxid;
 	MemoryContextSwitchTo(oldcxt);
 	SPI_finish();
+	if (latest)
+		PopActiveSnapshot();
 
 	MemoryContextSetParent(cxt, CacheMemoryContext);
 	return m;
@@ -239,7 +261,8 @@ mlsys_cache_get(const char *name, int32 version)
 	entry = hash_search(model_cache, &key, HASH_ENTER, &found);
 	if (!found)
 		entry->model = NULL;
-	if (entry->model != NULL && entry->model->generation == cache_generation)
+	if (entry->model != NULL && entry->model->generation == cache_generation &&
+		(entry->model->latest || entry->model->lxid == MyProc->lxid))
 		return entry->model;
 
 	old = entry->model;

@@ -60,7 +60,6 @@ PG_FUNCTION_INFO_V1(linreg_holdout_accum);
 Datum
 linreg_holdout_accum(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt;
 	ArrayType  *state;
 	ArrayType  *coefa;
 	HoldoutCache *hc;
@@ -70,11 +69,21 @@ linreg_holdout_accum(PG_FUNCTION_ARGS)
 				pred;
 	int			p;
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "linreg_holdout_accum called in non-aggregate context");
-	state = PG_GETARG_ARRAYTYPE_P(0);
+	mlsys_agg_context(fcinfo, "mlsys._regression_holdout_accum");
+	if (PG_ARGISNULL(0))
+	{
+		double		zeros[5] = {0, 0, 0, 0, 0};
+
+		state = mlsys_float8_array(zeros, 5);
+	}
+	else
+		state = PG_GETARG_ARRAYTYPE_P(0);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_ARRAYTYPE_P(state);
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("seed, test_size and coefficients must not be null")));
 	coefa = PG_GETARG_ARRAYTYPE_P(5);
 	if (ARR_NDIM(coefa) != 1 || ARR_HASNULL(coefa) || ARR_DIMS(coefa)[0] < 2)
 		ereport(ERROR,
@@ -108,7 +117,6 @@ PG_FUNCTION_INFO_V1(regression_metrics_combine);
 Datum
 regression_metrics_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt;
 	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
 	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
 	double	   *sa,
@@ -116,8 +124,7 @@ regression_metrics_combine(PG_FUNCTION_ARGS)
 	double		n,
 				d;
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "regression_metrics_combine called in non-aggregate context");
+	mlsys_agg_context(fcinfo, "mlsys._regression_metrics_combine");
 	sa = regmetrics_state(a);
 	sb = regmetrics_state(b);
 	if (sb[0] == 0)

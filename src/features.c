@@ -47,7 +47,7 @@ mlsys_array_view(Datum d, Float8ArrayView *view)
 	if (elemtype != FLOAT8OID)
 		elog(ERROR, "expected a float8 array, got element type %u", elemtype);
 	view->ndim = ndim;
-	view->hasnull = dataoffset != 0;
+	view->hasnull = false;
 	if (ndim == 0)
 	{
 		view->n = 0;
@@ -60,7 +60,19 @@ mlsys_array_view(Datum d, Float8ArrayView *view)
 				 errmsg("feature vector must be a one-dimensional array, not %d-dimensional", ndim)));
 	memcpy(&dim0, start + sizeof(ArrayType), sizeof(int32));
 	view->n = dim0;
-	view->data = start + (dataoffset != 0 ? (Size) dataoffset : (Size) ARR_OVERHEAD_NONULLS(1));
+	if (dataoffset != 0)
+	{
+		/* a null bitmap (e.g. a slice of an array with nulls): any null really set? */
+		const bits8 *bitmap = (const bits8 *) (start + sizeof(ArrayType) + 2 * sizeof(int));
+		int			i;
+
+		for (i = 0; i < dim0; i++)
+			if (!(bitmap[i / 8] & (1 << (i % 8))))
+				view->hasnull = true;
+		view->data = start + dataoffset;
+	}
+	else
+		view->data = start + ARR_OVERHEAD_NONULLS(1);
 }
 
 /* copy a float8[] of exactly `expected` finite, non-null values into out */
@@ -271,11 +283,12 @@ features_from_catalog(Oid relid, const char *target, ArrayType *features)
 
 /*
  * Find the length of each float8[] feature column from its first non-null
- * value (SPI must be connected; relsql is the quoted relation name), then
- * expand the feature names.
+ * value in a row with a target (SPI must be connected; relsql is the quoted
+ * relation name), then expand the feature names. Every training row is
+ * checked against these lengths.
  */
 void
-features_resolve_lengths(FeatureSpec *spec, const char *relsql)
+features_resolve_lengths(FeatureSpec *spec, const char *relsql, const char *target)
 {
 	int			i;
 
@@ -288,8 +301,9 @@ features_resolve_lengths(FeatureSpec *spec, const char *relsql)
 
 		if (c->length >= 0)
 			continue;
-		sql = psprintf("SELECT pg_catalog.array_length(%s, 1) FROM %s WHERE %s IS NOT NULL LIMIT 1",
-					   quote_identifier(c->name), relsql, quote_identifier(c->name));
+		sql = psprintf("SELECT pg_catalog.array_length(%s, 1) FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL LIMIT 1",
+					   quote_identifier(c->name), relsql, quote_identifier(c->name),
+					   quote_identifier(target));
 		if (SPI_execute(sql, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", sql);
 		if (SPI_processed == 0)

@@ -120,7 +120,11 @@ linreg_block_capacity(int nfeat)
 	return Max(16, Min(rows, 1024));
 }
 
-/* a fresh state for p features, in the given memory context */
+/*
+ * A fresh state for p features. Transition functions create it in the
+ * per-call context: the executor copies a newly returned state into the
+ * aggregate context once, and every later call updates that copy in place.
+ */
 static LinregState *
 linreg_state_new(MemoryContext cxt, int nfeat, int flags)
 {
@@ -163,7 +167,7 @@ linreg_state_check(const LinregState *s)
 		s->layout != LINREG_LAYOUT ||
 		s->nfeat < 1 || s->nfeat > MLSYS_MAX_FEATURES ||
 		s->block_cap < 16 || s->block_cap > 1024 ||
-		s->block_rows < 0 || s->block_rows > s->block_cap ||
+		s->block_rows < 0 || s->block_rows >= s->block_cap ||
 		s->n < 0 ||
 		VARSIZE(s) != linreg_state_size(s->nfeat, s->block_cap))
 		ereport(ERROR,
@@ -395,13 +399,11 @@ mlsys_check_finite_vector(const double *x, int n, const char *const *names)
 static LinregState *
 linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, double **row_out)
 {
-	MemoryContext aggcxt;
 	LinregState *s;
 	Float8ArrayView v;
 	double	   *row;
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "linear regression transition function called in non-aggregate context");
+	mlsys_agg_context(fcinfo, "the linear regression transition function");
 
 	if (PG_ARGISNULL(1))
 		return NULL;			/* rows without a target are skipped */
@@ -433,7 +435,16 @@ linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, double **
 	}
 
 	if (PG_ARGISNULL(0))
-		s = linreg_state_new(aggcxt, v.n, flags);
+	{
+		/* training: the vector must have as many elements as the spec has names */
+		if (names != NULL && v.n != ArrayGetNItems(ARR_NDIM(names), ARR_DIMS(names)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("feature vector has %d elements, expected %d",
+							v.n, ArrayGetNItems(ARR_NDIM(names), ARR_DIMS(names))),
+					 errdetail("A float8[] feature column must have the same length in every row.")));
+		s = linreg_state_new(CurrentMemoryContext, v.n, flags);
+	}
 	else
 	{
 		s = (LinregState *) PG_GETARG_POINTER(0);
@@ -551,15 +562,13 @@ PG_FUNCTION_INFO_V1(linreg_combine);
 Datum
 linreg_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt;
 	LinregState *a,
 			   *b;
 	int			m,
 				i,
 				j;
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "linreg_combine called in non-aggregate context");
+	mlsys_agg_context(fcinfo, "mlsys._linreg_combine");
 	if (PG_ARGISNULL(1))
 	{
 		if (PG_ARGISNULL(0))
@@ -569,8 +578,8 @@ linreg_combine(PG_FUNCTION_ARGS)
 	b = linreg_state_from_datum(PG_GETARG_DATUM(1), false);
 	if (PG_ARGISNULL(0))
 	{
-		/* copy the second state into the aggregate context, never return it */
-		a = MemoryContextAlloc(aggcxt, VARSIZE(b));
+		/* return a copy of the second state (the executor moves it into the aggregate context) */
+		a = palloc(VARSIZE(b));
 		memcpy(a, b, VARSIZE(b));
 		PG_RETURN_POINTER(a);
 	}

@@ -25,6 +25,19 @@ _PG_init(void)
 	mlsys_cache_init();
 }
 
+/* the aggregate context, or an error when an aggregate support function is called directly */
+MemoryContext
+mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname)
+{
+	MemoryContext aggcxt;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s can only be called as part of an aggregate", fname)));
+	return aggcxt;
+}
+
 /* a one-dimensional float8[] holding n values */
 ArrayType *
 mlsys_float8_array(const double *values, int n)

@@ -20,6 +20,7 @@
 
 /* mlsys.c */
 extern ArrayType *mlsys_float8_array(const double *values, int n);
+extern MemoryContext mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname);
 extern void mlsys_return_one_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls);
 
 /* blas.c: the only file that includes cblas.h / lapack.h */
@@ -85,7 +86,7 @@ extern char *features_sql_vector(const FeatureSpec *spec);
 extern double features_coerce(Datum value, Oid typid, const char *colname);
 extern bool features_type_supported(Oid typid, bool *is_array);
 extern void features_from_float8_array(const FeatureSpec *spec, Datum arr, double *out);
-extern void features_resolve_lengths(FeatureSpec *spec, const char *relsql);
+extern void features_resolve_lengths(FeatureSpec *spec, const char *relsql, const char *target);
 extern void features_from_jsonb(const FeatureSpec *spec, Datum jsonb, double *out);
 
 /* a float8[] datum read without copying: data may be unaligned, use memcpy */
@@ -107,6 +108,8 @@ typedef struct CachedModel
 	int32		requested;		/* 0 = live version */
 	int32		version;		/* the version actually loaded */
 	uint64		generation;
+	bool		latest;			/* loaded under the latest snapshot */
+	uint32		lxid;			/* local transaction it was loaded in */
 	int			pins;
 	bool		detached;		/* replaced in the hash; freed at last unpin */
 	MemoryContext cxt;

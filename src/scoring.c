@@ -6,14 +6,22 @@
  * cached model, a feature buffer and, for rows, the attribute numbers of the
  * feature columns in the row's type. After the first call of a statement, a
  * call is a name comparison, the column fetches and one dot product: no SPI,
- * no catalog lookup, no allocation. The pin is released when the call site's
- * memory context goes away (end of statement), see cache.c.
+ * no catalog lookup, no allocation.
+ *
+ * A call site keeps its model for one statement, recognised by the local
+ * transaction id and command id: deployments committed by other sessions in
+ * the meantime never switch versions mid-statement. A PL/pgSQL expression,
+ * whose call site lives for the whole transaction, looks the model up again
+ * at each new command, and so sees its own transaction's deployments. The pin
+ * is released when the call site's memory context goes away (cache.c).
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "access/xact.h"
 #include "funcapi.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
@@ -26,14 +34,20 @@ typedef struct ScoreCall
 	int32		requested;		/* version asked for, 0 = live */
 	int			namelen;
 	char		name[NAMEDATALEN];
-	double	   *x;				/* feature buffer, model->spec->nfeat long */
+	LocalTransactionId lxid;	/* the statement the model serves: */
+	CommandId	cid;			/* transaction and command */
+	double	   *x;				/* feature buffer */
+	int			xcap;			/* its length */
 	/* row mapping, valid for one row type */
+	bool		recheck_rowtype;	/* new statement: has the row type changed? */
 	Oid			tuptype;
 	int32		tuptypmod;
+	uint64		tupdesc_id;		/* typcache identifier of a named row type */
 	TupleDesc	tupdesc;
 	AttrNumber *attnums;		/* per spec column */
 	Oid		   *basetypes;		/* per spec column */
 	char	  **labels;			/* per spec column, for messages */
+	int			nlabels;
 } ScoreCall;
 
 /* memory context callback: release the call site's pin */
@@ -78,7 +92,8 @@ score_call_model(FunctionCallInfo fcinfo, int version_arg)
 	namelen = VARSIZE_ANY_EXHDR(name);
 
 	if (sc != NULL && sc->model != NULL && sc->requested == requested &&
-		sc->namelen == namelen && memcmp(sc->name, VARDATA_ANY(name), namelen) == 0)
+		sc->namelen == namelen && memcmp(sc->name, VARDATA_ANY(name), namelen) == 0 &&
+		sc->lxid == MyProc->lxid && sc->cid == GetCurrentCommandId(false))
 		return sc;
 
 	if (sc == NULL)
@@ -94,15 +109,28 @@ score_call_model(FunctionCallInfo fcinfo, int version_arg)
 	}
 	cname = text_to_cstring(name);
 	m = mlsys_cache_get(cname, requested);
-	mlsys_cache_pin(m);
-	if (sc->model != NULL)
-		mlsys_cache_unpin(sc->model);
-	sc->model = m;
+	if (m != sc->model)
+	{
+		mlsys_cache_pin(m);
+		if (sc->model != NULL)
+			mlsys_cache_unpin(sc->model);
+		sc->model = m;
+		sc->tuptype = InvalidOid;	/* remap rows for this model */
+		if (sc->xcap < m->spec->nfeat)
+		{
+			if (sc->x != NULL)
+				pfree(sc->x);
+			sc->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * m->spec->nfeat);
+			sc->xcap = m->spec->nfeat;
+		}
+	}
 	sc->requested = requested;
 	sc->namelen = Min(namelen, NAMEDATALEN - 1);
 	memcpy(sc->name, cname, sc->namelen);
-	sc->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * m->spec->nfeat);
-	sc->tuptype = InvalidOid;
+	pfree(cname);
+	sc->lxid = MyProc->lxid;
+	sc->cid = GetCurrentCommandId(false);
+	sc->recheck_rowtype = true;
 	return sc;
 }
 
@@ -137,17 +165,32 @@ static void
 score_call_map_row(ScoreCall *sc, FunctionCallInfo fcinfo, Oid tuptype, int32 typmod)
 {
 	const FeatureSpec *spec = sc->model->spec;
-	TupleDesc	td = lookup_rowtype_tupdesc(tuptype, typmod);
-	MemoryContext oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	TupleDesc	td;
+	MemoryContext oldcxt;
 	int			i,
 				a;
 
+	if (sc->tupdesc != NULL)
+	{
+		FreeTupleDesc(sc->tupdesc);
+		pfree(sc->attnums);
+		pfree(sc->basetypes);
+		for (i = 0; i < sc->nlabels; i++)
+			pfree(sc->labels[i]);
+		pfree(sc->labels);
+		sc->tupdesc = NULL;
+	}
+	sc->tupdesc_id = tuptype == RECORDOID ? 0 :
+		lookup_type_cache(tuptype, TYPECACHE_TUPDESC)->tupDesc_identifier;
+	td = lookup_rowtype_tupdesc(tuptype, typmod);
+	oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	sc->tupdesc = CreateTupleDescCopy(td);
 	sc->attnums = palloc(sizeof(AttrNumber) * spec->ncolumns);
 	sc->basetypes = palloc(sizeof(Oid) * spec->ncolumns);
 	sc->labels = palloc(sizeof(char *) * spec->ncolumns);
 	for (i = 0; i < spec->ncolumns; i++)
 		sc->labels[i] = psprintf("feature \"%s\"", spec->columns[i].name);
+	sc->nlabels = spec->ncolumns;
 	MemoryContextSwitchTo(oldcxt);
 	ReleaseTupleDesc(td);
 	td = sc->tupdesc;
@@ -211,6 +254,12 @@ score_call_read_row(ScoreCall *sc, FunctionCallInfo fcinfo, int argno)
 	rec = PG_GETARG_HEAPTUPLEHEADER(argno);
 	tuptype = HeapTupleHeaderGetTypeId(rec);
 	typmod = HeapTupleHeaderGetTypMod(rec);
+	/* a named row type can change between statements (ALTER TABLE) */
+	if (sc->tuptype == tuptype && sc->tuptypmod == typmod && sc->recheck_rowtype &&
+		tuptype != RECORDOID &&
+		lookup_type_cache(tuptype, TYPECACHE_TUPDESC)->tupDesc_identifier != sc->tupdesc_id)
+		sc->tuptype = InvalidOid;
+	sc->recheck_rowtype = false;
 	if (sc->tuptype != tuptype || sc->tuptypmod != typmod)
 		score_call_map_row(sc, fcinfo, tuptype, typmod);
 

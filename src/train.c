@@ -342,7 +342,7 @@ train(PG_FUNCTION_ARGS)
 	SPI_connect();
 
 	spec = features_from_catalog(a.relid, a.target, a.features);
-	features_resolve_lengths(spec, a.relsql);
+	features_resolve_lengths(spec, a.relsql, a.target);
 	nfeat = spec->nfeat;
 	xsql = features_sql_vector(spec);
 	ysql = psprintf("(%s)::pg_catalog.float8", quote_identifier(a.target));
@@ -359,6 +359,12 @@ train(PG_FUNCTION_ARGS)
 				 errmsg("relation %s has no rows with a non-null target to train on", a.relsql)));
 	MemoryContextSwitchTo(fitcxt);
 	state = linreg_state_from_datum(result, true);
+	if (linreg_state_nfeat(state) != nfeat)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("feature vector has %d elements, expected %d",
+						linreg_state_nfeat(state), nfeat),
+				 errdetail("A float8[] feature column must have the same length in every row.")));
 	linreg_state_split_counts(state, &seen, &holdout, &fingerprint);
 	train_rows = linreg_state_rows(state);
 	if (train_rows == 0)

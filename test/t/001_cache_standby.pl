@@ -47,6 +47,32 @@ is($session->query_safe($q), $v2, 'cached session picks up the deployment on its
 $primary->safe_psql('postgres', q{SELECT mlsys.rollback('m')});
 is($session->query_safe($q), $v1, 'and the rollback');
 
+# a statement keeps its version while another session deploys mid-statement
+my $live_before = $primary->safe_psql('postgres', $q);
+my $long = $primary->background_psql('postgres');
+$long->query_until(qr/started/, q{
+    \echo started
+    CREATE TABLE seen AS
+      SELECT round(mlsys.predict('m', '{"a": 2, "b": 1}'::jsonb)::numeric, 6) AS p, pg_sleep(0.1)::text AS slept
+      FROM generate_series(1, 20);
+});
+sleep(1);
+$primary->safe_psql('postgres', q{SELECT mlsys.deploy('m', 2)});
+$long->query_safe(q{SELECT 1});
+is($primary->safe_psql('postgres', q{SELECT count(DISTINCT p) || ' ' || min(p) FROM seen}),
+   "1 $live_before", 'a statement in flight keeps the version it started with');
+is($long->query_safe($q), $v2, 'its next statement uses the new deployment');
+
+# the cache reads the registry as committed now, even inside a repeatable-read transaction
+$long->query_safe(q{BEGIN ISOLATION LEVEL REPEATABLE READ});
+$long->query_safe(q{SELECT count(*) FROM t});
+$primary->safe_psql('postgres', q{SELECT mlsys.rollback('m')});
+my $after_rollback = $primary->safe_psql('postgres', $q);
+is($long->query_safe($q), $after_rollback, 'a deployment committed during a repeatable-read transaction is served');
+$long->query_safe(q{COMMIT});
+is($long->query_safe($q), $after_rollback, 'and still after it');
+$long->quit;
+
 # a tampered version is not served from the cache
 $primary->safe_psql('postgres',
     q{UPDATE mlsys.model_versions SET params = set_byte(params, 40, get_byte(params, 40) # 255) WHERE model = 'm' AND version = 1});
