@@ -74,3 +74,6 @@ endif
 # the per-row and per-block loops of the training aggregates are worth vectorizing
 # (PostgreSQL builds its page checksums the same way)
 src/linreg.o src/split.o src/evaluate.o: CFLAGS += -ftree-vectorize
+
+# every object depends on the shared header (PGXS does not track headers)
+$(OBJS): src/mlsys.h

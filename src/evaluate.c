@@ -48,6 +48,9 @@ regmetrics_state(ArrayType *a)
 typedef struct HoldoutCache
 {
 	int			nfeat;
+	bool		keyed;			/* split_key computed for seed */
+	int64		seed;
+	uint64		split_key;
 	double	   *x;
 } HoldoutCache;
 
@@ -67,6 +70,8 @@ linreg_holdout_accum(PG_FUNCTION_ARGS)
 	double		y,
 				test_size,
 				pred;
+	bool		finite;
+	Float8ArrayView v;
 	int			p;
 
 	mlsys_agg_context(fcinfo, "mlsys._regression_holdout_accum");
@@ -95,17 +100,29 @@ linreg_holdout_accum(PG_FUNCTION_ARGS)
 	hc = (HoldoutCache *) fcinfo->flinfo->fn_extra;
 	if (hc == NULL || hc->nfeat != p)
 	{
-		hc = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(HoldoutCache));
+		hc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(HoldoutCache));
 		hc->nfeat = p;
 		hc->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * p);
 		fcinfo->flinfo->fn_extra = hc;
 	}
-	mlsys_array_copy(PG_GETARG_DATUM(2), hc->x, p, "feature vector");
+	if (!hc->keyed || hc->seed != PG_GETARG_INT64(3))
+	{
+		hc->seed = PG_GETARG_INT64(3);
+		hc->split_key = mlsys_split_key(hc->seed);
+		hc->keyed = true;
+	}
 	y = PG_GETARG_FLOAT8(1);
 	test_size = PG_GETARG_FLOAT8(4);
+	mlsys_array_view(PG_GETARG_DATUM(2), &v);
+	if (v.hasnull || v.n != p)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("feature vector must have %d elements and no nulls", p)));
+	/* hash the row where it lies; copy only the holdout rows */
 	if (test_size > 0.0 &&
-		!mlsys_in_holdout(mlsys_row_hash(hc->x, p, y), PG_GETARG_INT64(3), test_size))
+		!mlsys_in_holdout(mlsys_row_hash(v.data, p, y, &finite), hc->split_key, test_size))
 		PG_RETURN_ARRAYTYPE_P(state);
+	memcpy(hc->x, v.data, sizeof(double) * p);
 
 	pred = coef[0] + mlsys_dot(coef + 1, hc->x, p);
 	regmetrics_add(regmetrics_state(state), pred, y);

@@ -37,7 +37,7 @@
 
 #include "mlsys.h"
 
-#define LINREG_LAYOUT	0x4C520001	/* "LR", layout version 1 */
+#define LINREG_LAYOUT	0x4C520002	/* "LR", layout version 2 */
 #define LINREG_RIDGE	0x1
 #define LINREG_SPLIT	0x2
 
@@ -59,6 +59,7 @@ struct LinregState
 	int64		n_seen;			/* LINREG_SPLIT: rows with a target, both splits */
 	int64		n_holdout;		/* LINREG_SPLIT: rows held out */
 	uint64		fp_sum;			/* LINREG_SPLIT: Σ row hash (mod 2⁶⁴) */
+	uint64		split_key;		/* LINREG_SPLIT: mlsys_split_key(seed) */
 	/* then: mean[m] comoment[m·m] minv[m] maxv[m] scratch[m] block[cap·m] */
 };
 
@@ -459,9 +460,6 @@ linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, double **
 	row = ls_block(s) + (Size) s->block_rows * (s->nfeat + 1);
 	memcpy(row, v.data, sizeof(double) * s->nfeat);
 	row[s->nfeat] = PG_GETARG_FLOAT8(1);
-	/* training checks each row to name the feature; linreg_agg checks block sums */
-	if (flags & LINREG_SPLIT)
-		check_finite_row(row, s->nfeat + 1, true, names);
 	*row_out = row;
 	return s;
 }
@@ -535,6 +533,7 @@ linreg_split_accum(PG_FUNCTION_ARGS)
 	double	   *row;
 	LinregState *s = linreg_begin_row(fcinfo, LINREG_SPLIT, names, &row);
 	uint64		h;
+	bool		finite;
 
 	if (s == NULL)
 	{
@@ -545,12 +544,16 @@ linreg_split_accum(PG_FUNCTION_ARGS)
 	if (s->n_seen == 0)
 	{
 		s->seed = seed;
+		s->split_key = mlsys_split_key(seed);
 		s->test_size = test_size;
 	}
-	h = mlsys_row_hash(row, s->nfeat, row[s->nfeat]);
+	/* one loop hashes the row and notes a NaN or infinity (named if found) */
+	h = mlsys_row_hash((const char *) row, s->nfeat, row[s->nfeat], &finite);
+	if (unlikely(!finite))
+		check_finite_row(row, s->nfeat + 1, true, names);
 	s->n_seen++;
 	s->fp_sum += h;
-	if (test_size > 0.0 && mlsys_in_holdout(h, seed, test_size))
+	if (test_size > 0.0 && mlsys_in_holdout(h, s->split_key, test_size))
 		s->n_holdout++;
 	else
 		linreg_commit_row(s);

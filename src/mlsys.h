@@ -30,10 +30,39 @@ extern void mlsys_syr_upper(double *C, int m, double alpha, const double *x);
 extern int	mlsys_cholesky_solve(double *A, int n, double *b, double *rcond);
 extern double mlsys_dot(const double *a, const double *b, int n);
 
-/* split.c: content hash of a row and the holdout decision */
-extern uint64 mlsys_row_hash(const double *x, int p, double y);
-extern bool mlsys_in_holdout(uint64 row_hash, int64 seed, double test_size);
-extern uint64 mlsys_mix64(uint64 h);
+/* split.c: content hash of a row; the holdout decision (inline, per row) */
+extern uint64 mlsys_row_hash(const char *x, int p, double y, bool *finite);
+
+/* MurmurHash3's 64-bit finalizer */
+static inline uint64
+mlsys_mix64(uint64 h)
+{
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
+/* the per-split key of a seed: mix64(seed + φ) */
+static inline uint64
+mlsys_split_key(int64 seed)
+{
+	return mlsys_mix64((uint64) seed + UINT64CONST(0x9E3779B97F4A7C15));
+}
+
+/*
+ * Is a row with this content hash in the holdout? u = (mix64(h XOR key) >> 11)
+ * · 2⁻⁵³ is uniform in [0, 1); the row is held out when u < test_size.
+ */
+static inline bool
+mlsys_in_holdout(uint64 row_hash, uint64 split_key, double test_size)
+{
+	uint64		u = mlsys_mix64(row_hash ^ split_key);
+
+	return (double) (u >> 11) * (1.0 / 9007199254740992.0) < test_size;
+}
 
 /* linreg.c: least-squares sufficient statistics and solver */
 typedef struct LinregState LinregState;

@@ -1,5 +1,5 @@
 /*
- * split.c — the content hash of a training row and the holdout decision.
+ * split.c — the content hash of a training row.
  *
  * A row's split depends only on its values after type coercion and on the
  * seed, never on its physical position, so the same data in another order (or
@@ -8,120 +8,92 @@
  * What is hashed: the row's feature vector x1..xp followed by the target y, as
  * p+1 IEEE-754 binary64 values, each taken as its 64-bit pattern (so the bytes
  * are the little-endian float8 representation on x86-64), with -0.0 replaced by
- * +0.0. The hash runs four independent lanes of multiply-rotate rounds (the
- * round function of xxHash64: acc = rotl(acc + v·P2, 31)·P1), value i going to
- * lane i mod 4, then folds the lanes and the count and finishes with
- * MurmurHash3's 64-bit finalizer. It is our own code, not xxHash64 itself.
+ * +0.0. Value i goes to lane i mod 4 of four accumulators, each updated as
+ * acc = (acc + v) · P (mod 2⁶⁴, P odd); the lanes are then folded with the
+ * count and finished with MurmurHash3's 64-bit finalizer (mlsys.h). The same
+ * loop also notes whether any value is NaN or infinite, so the training pass
+ * checks its rows for free.
  *
- * Holdout decision: u = (fmix64(h XOR fmix64(seed + φ)) >> 11) · 2⁻⁵³ is a
- * uniform number in [0, 1); the row is held out when u < test_size.
- * The unseeded hash h is also what the data fingerprint sums.
+ * The holdout decision and the finalizer are inline functions in mlsys.h.
  */
 #include "postgres.h"
 
 #include "mlsys.h"
 
 #define P1 UINT64CONST(0x9E3779B185EBCA87)
-#define P2 UINT64CONST(0xC2B2AE3D27D4EB4F)
 #define P3 UINT64CONST(0x165667B19E3779F9)
-#define GOLDEN UINT64CONST(0x9E3779B97F4A7C15)
+#define EXPONENT_MASK UINT64CONST(0x7FF0000000000000)
 
+/* the 64-bit pattern of the float8 at p (any alignment), -0.0 folded into +0.0 */
 static inline uint64
-rotl64(uint64 x, int r)
-{
-	return (x << r) | (x >> (64 - r));
-}
-
-/* MurmurHash3's fmix64 */
-uint64
-mlsys_mix64(uint64 h)
-{
-	h ^= h >> 33;
-	h *= UINT64CONST(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	return h;
-}
-
-/* the 64-bit pattern of a float8, with -0.0 folded into +0.0 */
-static inline uint64
-float8_bits(double v)
+float8_bits(const char *p)
 {
 	uint64		bits;
 
-	if (v == 0.0)
-		return 0;
-	memcpy(&bits, &v, sizeof(bits));
-	return bits;
+	memcpy(&bits, p, sizeof(bits));
+	return bits & -(uint64) ((bits << 1) != 0);
 }
 
+/* NaN and infinity have every exponent bit set */
 static inline uint64
-hash_round(uint64 acc, uint64 v)
+is_special(uint64 bits)
 {
-	return rotl64(acc + v * P2, 31) * P1;
+	return (uint64) ((bits & EXPONENT_MASK) == EXPONENT_MASK);
 }
 
-/* content hash of one row: x[0..p-1] then y */
+/*
+ * Content hash of one row: the p float8 values at x (any alignment, so a
+ * row can be hashed where it lies in a tuple), then y. *finite is set to
+ * false when a value is NaN or infinite.
+ */
 uint64
-mlsys_row_hash(const double *x, int p, double y)
+mlsys_row_hash(const char *x, int p, double y, bool *finite)
 {
-	uint64		a = P1 + P2,
-				b = P2,
-				c = 0,
-				d = (uint64) 0 - P1;
+	uint64		l0 = P1,
+				l1 = P3,
+				l2 = ~P1,
+				l3 = ~P3;
+	uint64		special = 0;
+	uint64		b0,
+				b1,
+				b2,
+				b3;
 	int			i = 0;
 
 	for (; i + 4 <= p; i += 4)
 	{
-		a = hash_round(a, float8_bits(x[i]));
-		b = hash_round(b, float8_bits(x[i + 1]));
-		c = hash_round(c, float8_bits(x[i + 2]));
-		d = hash_round(d, float8_bits(x[i + 3]));
+		b0 = float8_bits(x + sizeof(double) * i);
+		b1 = float8_bits(x + sizeof(double) * (i + 1));
+		b2 = float8_bits(x + sizeof(double) * (i + 2));
+		b3 = float8_bits(x + sizeof(double) * (i + 3));
+		special |= is_special(b0) | is_special(b1) | is_special(b2) | is_special(b3);
+		l0 = (l0 + b0) * P1;
+		l1 = (l1 + b1) * P1;
+		l2 = (l2 + b2) * P1;
+		l3 = (l3 + b3) * P1;
 	}
-	for (; i < p; i++)
+	/* the remaining features, then y: value number i goes to lane i mod 4 */
+	for (; i <= p; i++)
 	{
+		b0 = float8_bits(i < p ? x + sizeof(double) * i : (const char *) &y);
+		special |= is_special(b0);
 		switch (i & 3)
 		{
 			case 0:
-				a = hash_round(a, float8_bits(x[i]));
+				l0 = (l0 + b0) * P1;
 				break;
 			case 1:
-				b = hash_round(b, float8_bits(x[i]));
+				l1 = (l1 + b0) * P1;
 				break;
 			case 2:
-				c = hash_round(c, float8_bits(x[i]));
+				l2 = (l2 + b0) * P1;
 				break;
 			default:
-				d = hash_round(d, float8_bits(x[i]));
+				l3 = (l3 + b0) * P1;
 				break;
 		}
 	}
-	/* y is value number p, in lane p mod 4 */
-	switch (p & 3)
-	{
-		case 0:
-			a = hash_round(a, float8_bits(y));
-			break;
-		case 1:
-			b = hash_round(b, float8_bits(y));
-			break;
-		case 2:
-			c = hash_round(c, float8_bits(y));
-			break;
-		default:
-			d = hash_round(d, float8_bits(y));
-			break;
-	}
-	return mlsys_mix64(rotl64(a, 1) + rotl64(b, 7) + rotl64(c, 12) + rotl64(d, 18) +
-					   (uint64) (p + 1) * P3);
-}
-
-/* is a row with this content hash in the holdout split? */
-bool
-mlsys_in_holdout(uint64 row_hash, int64 seed, double test_size)
-{
-	uint64		u = mlsys_mix64(row_hash ^ mlsys_mix64((uint64) seed + GOLDEN));
-
-	return (double) (u >> 11) * (1.0 / 9007199254740992.0) < test_size;
+	*finite = (special == 0);
+	return mlsys_mix64(l0 + (l1 << 1 | l1 >> 63) + (l2 << 2 | l2 >> 62) +
+					   (l3 << 3 | l3 >> 61) + (uint64) (p + 1) * P3);
 }

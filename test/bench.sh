@@ -37,33 +37,52 @@ time_ms() {
     done
     printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
+
+# pair_ms SETUP BASE QUERY: run BASE and QUERY alternately in one session, runs
+# times each; prints "median_base median_query median_of_per_pair_ratios", so
+# that drift in the machine's speed affects both sides alike
+pair_ms() {
+    local setup=$1 base=$2 query=$3 i args=()
+    for ((i = 0; i < runs; i++)); do
+        args+=(-c "$base" -c "$query")
+    done
+    psql_q -c "$setup" -c '\timing on' "${args[@]}" | grep '^Time:' | awk '{print $2}' | paste - - |
+        awk '{b[NR] = $1; q[NR] = $2; r[NR] = $2 / $1}
+             function median(a, n,   i, j, t) {
+                 for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+                 return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+             END {printf "%s %s %s\n", median(b, NR), median(q, NR), median(r, NR)}'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 report() { printf '%-48s %9.1f ms  %-28s %s\n' "$1" "$2" "$3" "$4"; }
 
 # warm the cache
 psql_q -c "SELECT count(*) FROM bench" >/dev/null
 
-scan=$(time_ms "$SERIAL" "SELECT count(*), sum(x[1]) FROM bench")
-scan_par=$(time_ms "$PARALLEL" "SELECT count(*), sum(x[1]) FROM bench")
-regr=$(time_ms "$SERIAL" "SELECT regr_slope(y, x[1]), regr_intercept(y, x[1]) FROM bench")
-agg=$(time_ms "$SERIAL" "SELECT mlsys.linreg_agg(y, x) FROM bench")
+SCAN="SELECT count(*), sum(x[1]) FROM bench"
+TRAIN="SELECT * FROM mlsys.train('bench', 'bench', 'y', ARRAY['x'], deploy => 'never')"
+read -r scan regr regr_ratio <<<"$(pair_ms "$SERIAL" "$SCAN" "SELECT regr_slope(y, x[1]), regr_intercept(y, x[1]) FROM bench")"
+read -r scan agg agg_ratio <<<"$(pair_ms "$SERIAL" "$SCAN" "SELECT mlsys.linreg_agg(y, x) FROM bench")"
+read -r scan2 train train_ratio <<<"$(pair_ms "$SERIAL" "$SCAN" "$TRAIN")"
+scan_par=$(time_ms "$PARALLEL" "$SCAN")
 agg_par=$(time_ms "$PARALLEL" "SELECT mlsys.linreg_agg(y, x) FROM bench")
-train=$(time_ms "$SERIAL" "SELECT * FROM mlsys.train('bench', 'bench', 'y', ARRAY['x'], deploy => 'never')")
-train_par=$(time_ms "$PARALLEL" "SELECT * FROM mlsys.train('bench', 'bench', 'y', ARRAY['x'], deploy => 'never')")
+train_par=$(time_ms "$PARALLEL" "$TRAIN")
 psql_q -c "SELECT version FROM mlsys.train('bench', 'bench', 'y', ARRAY['x'], deploy => 'most_recent')" >/dev/null
 insert=$(time_ms "$SERIAL" "INSERT INTO pred_baseline (run_id, model, version, entity_id, prediction) SELECT 1, 'bench', 1, id::text, 0.0 FROM bench" "TRUNCATE pred_baseline")
 batch=$(time_ms "$SERIAL" "SELECT mlsys.predict_batch('bench', 'bench', 'id')" "TRUNCATE mlsys.predictions")
 predict_scan=$(time_ms "$SERIAL" "SELECT sum(mlsys.predict('bench', b)) FROM bench b")
 
+fmt2() { awk -v a="$1" 'BEGIN {printf "%.2f", a}'; }
 echo
 echo "mlsys benchmarks: $rows rows x 16 features, median of $runs runs, $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo "(serial ratios are medians of per-pair ratios, the scan and the query run alternately)"
 printf '%-48s %12s  %-28s %s\n' "measurement" "time" "ratio" "target"
 report "bare scan, serial (baseline)" "$scan" "1.00" ""
 report "bare scan, 2 workers" "$scan_par" "$(ratio "$scan" "$scan_par")x faster" "(reference)"
-report "regr_slope + regr_intercept, serial" "$regr" "$(ratio "$regr" "$scan") x scan" "(reference)"
-report "mlsys.linreg_agg, serial" "$agg" "$(ratio "$agg" "$scan") x scan" "<= 1.30 x scan"
+report "regr_slope + regr_intercept, serial" "$regr" "$(fmt2 "$regr_ratio") x scan" "(reference)"
+report "mlsys.linreg_agg, serial" "$agg" "$(fmt2 "$agg_ratio") x scan" "<= 1.30 x scan"
 report "mlsys.linreg_agg, 2 workers" "$agg_par" "$(ratio "$agg" "$agg_par")x faster than serial" ">= 1.5x"
-report "mlsys.train linear, serial" "$train" "$(ratio "$train" "$scan") x scan" "<= 3.00 x scan"
+report "mlsys.train linear, serial" "$train" "$(fmt2 "$train_ratio") x scan" "<= 3.00 x scan"
 report "mlsys.train linear, 2 workers" "$train_par" "$(ratio "$train" "$train_par")x faster than serial" ">= 1.5x"
 report "INSERT of constant predictions (baseline)" "$insert" "1.00" ""
 report "mlsys.predict_batch" "$batch" "$(ratio "$batch" "$insert") x insert" "<= 2.00 x insert"
