@@ -51,7 +51,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 # The two commands of the README. They come first so that `make` alone builds.
 .DEFAULT_GOAL := all
 
-.PHONY: demo test bench setup
+.PHONY: demo test bench setup valgrind
 setup:
 	bash test/setup.sh
 demo:
@@ -60,6 +60,8 @@ test:
 	bash test/run_tests.sh
 bench:
 	bash test/bench.sh
+valgrind:
+	bash test/valgrind.sh
 
 $(EXTENSION)--$(EXTVERSION).sql: src/mlsys.sql
 	cp $< $@
