@@ -14,6 +14,7 @@ OBJS = \
 	src/split.o \
 	src/linreg.o \
 	src/evaluate.o \
+	src/metrics.o \
 	src/model.o \
 	src/features.o \
 	src/cache.o \

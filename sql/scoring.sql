@@ -83,11 +83,11 @@ SELECT mlsys.predict_batch('pts', 'pts', 'id');
 SELECT mlsys.predict_batch('pts', 'pts', 'id');
 SELECT dense_rank() OVER (ORDER BY run_id) AS run, model, version, relation, rows,
        finished_at >= started_at AS finished
-FROM mlsys.prediction_runs ORDER BY run_id;
+FROM mlsys.prediction_runs WHERE model = 'pts' ORDER BY run_id;
 SELECT dense_rank() OVER (ORDER BY run_id) AS run, count(*), count(DISTINCT entity_id), min(version), max(version)
-FROM mlsys.predictions GROUP BY run_id ORDER BY run_id;
+FROM mlsys.predictions WHERE model = 'pts' GROUP BY run_id ORDER BY run_id;
 SELECT bool_and(abs(pr.prediction - p.y) < 1e-9) AS batch_matches_target
-FROM mlsys.predictions pr JOIN pts p ON p.id::text = pr.entity_id;
+FROM mlsys.predictions pr JOIN pts p ON p.id::text = pr.entity_id WHERE pr.model = 'pts';
 -- the run id column and identifiers with odd names
 CREATE TABLE "odd ""table""" ("the id" int, a float8, b float8, c bool);
 INSERT INTO "odd ""table""" VALUES (1, 3, 2, true), (2, 0, 0, false);

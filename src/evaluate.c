@@ -1,11 +1,10 @@
 /*
- * evaluate.c — the evaluation pass of mlsys.train and the regression metrics.
+ * evaluate.c — the evaluation pass of mlsys.train.
  *
  * mlsys._regression_holdout(y, x, seed, test_size, coef) scores the rows of
  * the holdout split (the same content hash as the training pass decides
- * which) with a linear model and accumulates regression metrics in a float8[5]
- * state, merged across parallel workers by Chan et al.'s update. The final
- * function returns {n, rmse, mae, r2} with scikit-learn's definitions.
+ * which) with a linear model and accumulates the regression metrics state of
+ * metrics.c; its final function returns {n, rmse, mae, r2}.
  */
 #include "postgres.h"
 
@@ -15,35 +14,6 @@
 #include "utils/array.h"
 
 #include "mlsys.h"
-
-/*
- * Regression metrics state, a float8[5] updated in place:
- * { n, Σ|e|, Σe², mean(y), Σ(y − ȳ)² } with e = prediction − y.
- */
-static void
-regmetrics_add(double *st, double pred, double y)
-{
-	double		e = pred - y;
-	double		d;
-
-	st[0] += 1.0;
-	st[1] += fabs(e);
-	st[2] += e * e;
-	d = y - st[3];
-	st[3] += d / st[0];
-	st[4] += d * (y - st[3]);
-}
-
-static double *
-regmetrics_state(ArrayType *a)
-{
-	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != 5 || ARR_HASNULL(a) ||
-		ARR_ELEMTYPE(a) != FLOAT8OID)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid regression metrics state")));
-	return (double *) ARR_DATA_PTR(a);
-}
 
 typedef struct HoldoutCache
 {
@@ -127,60 +97,4 @@ linreg_holdout_accum(PG_FUNCTION_ARGS)
 	pred = coef[0] + mlsys_dot(coef + 1, hc->x, p);
 	regmetrics_add(regmetrics_state(state), pred, y);
 	PG_RETURN_ARRAYTYPE_P(state);
-}
-
-PG_FUNCTION_INFO_V1(regression_metrics_combine);
-/* regression_metrics_combine(float8[], float8[]): Chan's merge of two states */
-Datum
-regression_metrics_combine(PG_FUNCTION_ARGS)
-{
-	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
-	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
-	double	   *sa,
-			   *sb;
-	double		n,
-				d;
-
-	mlsys_agg_context(fcinfo, "mlsys._regression_metrics_combine");
-	sa = regmetrics_state(a);
-	sb = regmetrics_state(b);
-	if (sb[0] == 0)
-		PG_RETURN_ARRAYTYPE_P(a);
-	if (sa[0] == 0)
-	{
-		memcpy(sa, sb, sizeof(double) * 5);
-		PG_RETURN_ARRAYTYPE_P(a);
-	}
-	n = sa[0] + sb[0];
-	d = sb[3] - sa[3];
-	sa[4] += sb[4] + d * d * sa[0] * sb[0] / n;
-	sa[3] += d * sb[0] / n;
-	sa[1] += sb[1];
-	sa[2] += sb[2];
-	sa[0] = n;
-	PG_RETURN_ARRAYTYPE_P(a);
-}
-
-PG_FUNCTION_INFO_V1(regression_metrics_final);
-/*
- * regression_metrics_final(float8[]) → float8[] {n, rmse, mae, r2}.
- * r2 = 1 − SSE / Σ(y − ȳ)²; for a constant y it is 1 when every prediction
- * is exact and 0 otherwise (scikit-learn's r2_score with force_finite).
- */
-Datum
-regression_metrics_final(PG_FUNCTION_ARGS)
-{
-	double	   *st = regmetrics_state(PG_GETARG_ARRAYTYPE_P(0));
-	double		out[4];
-
-	if (st[0] == 0)
-		PG_RETURN_NULL();
-	out[0] = st[0];
-	out[1] = sqrt(st[2] / st[0]);
-	out[2] = st[1] / st[0];
-	if (st[4] > 0)
-		out[3] = 1.0 - st[2] / st[4];
-	else
-		out[3] = st[2] == 0 ? 1.0 : 0.0;
-	PG_RETURN_ARRAYTYPE_P(mlsys_float8_array(out, 4));
 }

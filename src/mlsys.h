@@ -77,6 +77,10 @@ extern void linreg_solve(LinregState *s, double alpha, double *coef,
 						 const char *const *names);
 extern void mlsys_check_finite_vector(const double *x, int n, const char *const *names);
 
+/* metrics.c: regression metrics state shared with the evaluation pass */
+extern void regmetrics_add(double *st, double pred, double y);
+extern double *regmetrics_state(ArrayType *a);
+
 /* model.c: the serialized parameter blob */
 typedef enum ModelKind
 {

@@ -181,6 +181,74 @@ CREATE FUNCTION mlsys._feature_array(float8[], int, text) RETURNS float8[]
 COMMENT ON FUNCTION mlsys._feature_array(float8[], int, text) IS 'A float8[] feature column value, checked for nulls and length (internal).';
 
 ------------------------------------------------------------------------------
+-- Metrics as aggregates (scikit-learn's definitions; NULL rows skipped)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mlsys._regression_metrics_accum(float8[], float8, float8) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'regression_metrics_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._regression_metrics_accum(float8[], float8, float8) IS 'Transition function of mlsys.rmse, mlsys.mae and mlsys.r2.';
+CREATE FUNCTION mlsys._rmse_final(float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'rmse_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._rmse_final(float8[]) IS 'Final function of mlsys.rmse.';
+CREATE FUNCTION mlsys._mae_final(float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'mae_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._mae_final(float8[]) IS 'Final function of mlsys.mae.';
+CREATE FUNCTION mlsys._r2_final(float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'r2_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._r2_final(float8[]) IS 'Final function of mlsys.r2.';
+
+CREATE AGGREGATE mlsys.rmse(prediction float8, actual float8) (
+    SFUNC = mlsys._regression_metrics_accum, STYPE = float8[], INITCOND = '{0,0,0,0,0}',
+    COMBINEFUNC = mlsys._regression_metrics_combine, FINALFUNC = mlsys._rmse_final,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE mlsys.rmse(float8, float8) IS 'Root mean squared error: sqrt(avg((prediction - actual)^2)).';
+CREATE AGGREGATE mlsys.mae(prediction float8, actual float8) (
+    SFUNC = mlsys._regression_metrics_accum, STYPE = float8[], INITCOND = '{0,0,0,0,0}',
+    COMBINEFUNC = mlsys._regression_metrics_combine, FINALFUNC = mlsys._mae_final,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE mlsys.mae(float8, float8) IS 'Mean absolute error: avg(abs(prediction - actual)).';
+CREATE AGGREGATE mlsys.r2(prediction float8, actual float8) (
+    SFUNC = mlsys._regression_metrics_accum, STYPE = float8[], INITCOND = '{0,0,0,0,0}',
+    COMBINEFUNC = mlsys._regression_metrics_combine, FINALFUNC = mlsys._r2_final,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE mlsys.r2(float8, float8) IS 'Coefficient of determination: 1 - SSE / sum((actual - avg(actual))^2); for a constant actual, 1 when every prediction is exact, else 0 (scikit-learn''s r2_score).';
+
+CREATE FUNCTION mlsys._sum2_combine(float8[], float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'sum2_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._sum2_combine(float8[], float8[]) IS 'Combine function of mlsys.accuracy and mlsys.log_loss.';
+CREATE FUNCTION mlsys._mean2_final(float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'mean2_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._mean2_final(float8[]) IS 'Final function of mlsys.accuracy and mlsys.log_loss: sum / n.';
+CREATE FUNCTION mlsys._accuracy_accum(float8[], text, text) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'accuracy_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._accuracy_accum(float8[], text, text) IS 'Transition function of mlsys.accuracy.';
+CREATE AGGREGATE mlsys.accuracy(predicted text, actual text) (
+    SFUNC = mlsys._accuracy_accum, STYPE = float8[], INITCOND = '{0,0}',
+    COMBINEFUNC = mlsys._sum2_combine, FINALFUNC = mlsys._mean2_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE mlsys.accuracy(text, text) IS 'Share of rows whose predicted label equals the actual one (byte-wise equality).';
+CREATE FUNCTION mlsys._log_loss_accum(float8[], float8, bool) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'log_loss_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._log_loss_accum(float8[], float8, bool) IS 'Transition function of mlsys.log_loss.';
+CREATE AGGREGATE mlsys.log_loss(probability float8, label bool) (
+    SFUNC = mlsys._log_loss_accum, STYPE = float8[], INITCOND = '{0,0}',
+    COMBINEFUNC = mlsys._sum2_combine, FINALFUNC = mlsys._mean2_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE mlsys.log_loss(float8, bool) IS 'Mean binary cross-entropy of the positive-class probability, clipped to [eps, 1 - eps] with eps the float8 machine epsilon (scikit-learn''s log_loss).';
+
+CREATE FUNCTION mlsys._auc_accum(bytea, float8, bool) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'auc_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._auc_accum(bytea, float8, bool) IS 'Transition function of mlsys.auc.';
+CREATE FUNCTION mlsys._auc_combine(bytea, bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'auc_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._auc_combine(bytea, bytea) IS 'Combine function of mlsys.auc.';
+CREATE FUNCTION mlsys._auc_final(bytea) RETURNS float8
+    AS 'MODULE_PATHNAME', 'auc_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._auc_final(bytea) IS 'Final function of mlsys.auc.';
+CREATE AGGREGATE mlsys.auc(score float8, label bool) (
+    SFUNC = mlsys._auc_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._auc_combine, FINALFUNC = mlsys._auc_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE mlsys.auc(float8, bool) IS 'Exact area under the ROC curve, ties counted one half (scikit-learn''s roc_auc_score); keeps 16 bytes per row.';
+
+------------------------------------------------------------------------------
 -- Registry functions
 ------------------------------------------------------------------------------
 

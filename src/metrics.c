@@ -1,0 +1,490 @@
+/*
+ * metrics.c — evaluation metrics as SQL aggregates, usable on any table
+ * (BI dashboards run them over mlsys.predictions), all PARALLEL SAFE with a
+ * combine function and a concrete state type.
+ *
+ *   regression  mlsys.rmse, mlsys.mae, mlsys.r2 (prediction, actual): a
+ *               float8[5] state {n, Σ|e|, Σe², mean(y), Σ(y − ȳ)²}, e =
+ *               prediction − actual, merged by Chan et al.'s update;
+ *   accuracy    mlsys.accuracy(predicted text, actual text): {n, correct};
+ *   log loss    mlsys.log_loss(probability, label bool): {n, Σ loss};
+ *   ROC AUC     mlsys.auc(score, label bool): exact, so its bytea state keeps
+ *               every (score, label) pair (16 bytes a row) and sorts them in
+ *               the final function; ties count one half, as in scikit-learn.
+ *
+ * Definitions follow scikit-learn (mean_squared_error with squared=False,
+ * mean_absolute_error, r2_score, accuracy_score, log_loss, roc_auc_score).
+ * Rows where an input is NULL are skipped, as SQL aggregates do; NaN or
+ * infinite inputs are errors. No rows gives NULL.
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "mlsys.h"
+
+/*
+ * Regression metrics state, a float8[5] updated in place:
+ * { n, Σ|e|, Σe², mean(y), Σ(y − ȳ)² } with e = prediction − y.
+ */
+void
+regmetrics_add(double *st, double pred, double y)
+{
+	double		e = pred - y;
+	double		d;
+
+	st[0] += 1.0;
+	st[1] += fabs(e);
+	st[2] += e * e;
+	d = y - st[3];
+	st[3] += d / st[0];
+	st[4] += d * (y - st[3]);
+}
+
+double *
+regmetrics_state(ArrayType *a)
+{
+	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != 5 || ARR_HASNULL(a) ||
+		ARR_ELEMTYPE(a) != FLOAT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid regression metrics state")));
+	return (double *) ARR_DATA_PTR(a);
+}
+
+PG_FUNCTION_INFO_V1(regression_metrics_combine);
+/* regression_metrics_combine(float8[], float8[]): Chan's merge of two states */
+Datum
+regression_metrics_combine(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
+	double	   *sa,
+			   *sb;
+	double		n,
+				d;
+
+	mlsys_agg_context(fcinfo, "mlsys._regression_metrics_combine");
+	sa = regmetrics_state(a);
+	sb = regmetrics_state(b);
+	if (sb[0] == 0)
+		PG_RETURN_ARRAYTYPE_P(a);
+	if (sa[0] == 0)
+	{
+		memcpy(sa, sb, sizeof(double) * 5);
+		PG_RETURN_ARRAYTYPE_P(a);
+	}
+	n = sa[0] + sb[0];
+	d = sb[3] - sa[3];
+	sa[4] += sb[4] + d * d * sa[0] * sb[0] / n;
+	sa[3] += d * sb[0] / n;
+	sa[1] += sb[1];
+	sa[2] += sb[2];
+	sa[0] = n;
+	PG_RETURN_ARRAYTYPE_P(a);
+}
+
+PG_FUNCTION_INFO_V1(regression_metrics_final);
+/*
+ * regression_metrics_final(float8[]) → float8[] {n, rmse, mae, r2}.
+ * r2 = 1 − SSE / Σ(y − ȳ)²; for a constant y it is 1 when every prediction
+ * is exact and 0 otherwise (scikit-learn's r2_score with force_finite).
+ */
+Datum
+regression_metrics_final(PG_FUNCTION_ARGS)
+{
+	double	   *st = regmetrics_state(PG_GETARG_ARRAYTYPE_P(0));
+	double		out[4];
+
+	if (st[0] == 0)
+		PG_RETURN_NULL();
+	out[0] = st[0];
+	out[1] = sqrt(st[2] / st[0]);
+	out[2] = st[1] / st[0];
+	if (st[4] > 0)
+		out[3] = 1.0 - st[2] / st[4];
+	else
+		out[3] = st[2] == 0 ? 1.0 : 0.0;
+	PG_RETURN_ARRAYTYPE_P(mlsys_float8_array(out, 4));
+}
+
+/* a metrics state array argument, or a fresh zero state of n values when NULL */
+static ArrayType *
+metrics_state_arg(FunctionCallInfo fcinfo, int n)
+{
+	ArrayType  *a;
+
+	if (PG_ARGISNULL(0))
+	{
+		double		zeros[5] = {0, 0, 0, 0, 0};
+
+		Assert(n <= 5);
+		return mlsys_float8_array(zeros, n);
+	}
+	a = PG_GETARG_ARRAYTYPE_P(0);
+	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != n || ARR_HASNULL(a) ||
+		ARR_ELEMTYPE(a) != FLOAT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid metrics aggregate state")));
+	return a;
+}
+
+/* reject a NaN or infinite metric input */
+static void
+metrics_check_finite(double v, const char *what)
+{
+	if (isnan(v) || isinf(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s must be finite, not %s", what, isnan(v) ? "NaN" : "infinity")));
+}
+
+PG_FUNCTION_INFO_V1(regression_metrics_accum);
+/* regression_metrics_accum(float8[5], prediction float8, actual float8) */
+Datum
+regression_metrics_accum(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state;
+	double		pred,
+				y;
+
+	mlsys_agg_context(fcinfo, "mlsys._regression_metrics_accum");
+	state = metrics_state_arg(fcinfo, 5);
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_ARRAYTYPE_P(state);
+	pred = PG_GETARG_FLOAT8(1);
+	y = PG_GETARG_FLOAT8(2);
+	metrics_check_finite(pred, "prediction");
+	metrics_check_finite(y, "actual value");
+	regmetrics_add(regmetrics_state(state), pred, y);
+	PG_RETURN_ARRAYTYPE_P(state);
+}
+
+PG_FUNCTION_INFO_V1(rmse_final);
+/* root mean squared error: sqrt(Σe² / n) */
+Datum
+rmse_final(PG_FUNCTION_ARGS)
+{
+	double	   *st = regmetrics_state(PG_GETARG_ARRAYTYPE_P(0));
+
+	if (st[0] == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(sqrt(st[2] / st[0]));
+}
+
+PG_FUNCTION_INFO_V1(mae_final);
+/* mean absolute error: Σ|e| / n */
+Datum
+mae_final(PG_FUNCTION_ARGS)
+{
+	double	   *st = regmetrics_state(PG_GETARG_ARRAYTYPE_P(0));
+
+	if (st[0] == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(st[1] / st[0]);
+}
+
+PG_FUNCTION_INFO_V1(r2_final);
+/* coefficient of determination: 1 − Σe² / Σ(y − ȳ)² (1 or 0 for a constant y) */
+Datum
+r2_final(PG_FUNCTION_ARGS)
+{
+	double	   *st = regmetrics_state(PG_GETARG_ARRAYTYPE_P(0));
+
+	if (st[0] == 0)
+		PG_RETURN_NULL();
+	if (st[4] > 0)
+		PG_RETURN_FLOAT8(1.0 - st[2] / st[4]);
+	PG_RETURN_FLOAT8(st[2] == 0 ? 1.0 : 0.0);
+}
+
+PG_FUNCTION_INFO_V1(accuracy_accum);
+/* accuracy_accum(float8[2] {n, correct}, predicted text, actual text): byte equality */
+Datum
+accuracy_accum(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state;
+	double	   *st;
+	text	   *p,
+			   *a;
+
+	mlsys_agg_context(fcinfo, "mlsys._accuracy_accum");
+	state = metrics_state_arg(fcinfo, 2);
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_ARRAYTYPE_P(state);
+	p = PG_GETARG_TEXT_PP(1);
+	a = PG_GETARG_TEXT_PP(2);
+	st = (double *) ARR_DATA_PTR(state);
+	st[0] += 1;
+	if (VARSIZE_ANY_EXHDR(p) == VARSIZE_ANY_EXHDR(a) &&
+		memcmp(VARDATA_ANY(p), VARDATA_ANY(a), VARSIZE_ANY_EXHDR(p)) == 0)
+		st[1] += 1;
+	PG_RETURN_ARRAYTYPE_P(state);
+}
+
+/*
+ * log_loss_accum(float8[2] {n, Σ loss}, probability float8, label bool).
+ * The probability of the positive class is clipped to [ε, 1 − ε] with ε the
+ * float8 machine epsilon, as scikit-learn's log_loss does.
+ */
+PG_FUNCTION_INFO_V1(log_loss_accum);
+Datum
+log_loss_accum(PG_FUNCTION_ARGS)
+{
+	ArrayType  *state;
+	double	   *st;
+	double		prob;
+
+	mlsys_agg_context(fcinfo, "mlsys._log_loss_accum");
+	state = metrics_state_arg(fcinfo, 2);
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_ARRAYTYPE_P(state);
+	prob = PG_GETARG_FLOAT8(1);
+	if (!(prob >= 0.0 && prob <= 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("probability must be between 0 and 1, not %g", prob)));
+	prob = Max(DBL_EPSILON, Min(1.0 - DBL_EPSILON, prob));
+	st = (double *) ARR_DATA_PTR(state);
+	st[0] += 1;
+	st[1] -= PG_GETARG_BOOL(2) ? log(prob) : log1p(-prob);
+	PG_RETURN_ARRAYTYPE_P(state);
+}
+
+PG_FUNCTION_INFO_V1(sum2_combine);
+/* sum2_combine(float8[2], float8[2]): elementwise sum (accuracy, log loss) */
+Datum
+sum2_combine(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a,
+			   *b;
+	double	   *sa,
+			   *sb;
+
+	mlsys_agg_context(fcinfo, "mlsys._sum2_combine");
+	a = metrics_state_arg(fcinfo, 2);
+	if (PG_ARGISNULL(1))
+		PG_RETURN_ARRAYTYPE_P(a);
+	b = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_NDIM(b) != 1 || ARR_DIMS(b)[0] != 2 || ARR_HASNULL(b) || ARR_ELEMTYPE(b) != FLOAT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid metrics aggregate state")));
+	sa = (double *) ARR_DATA_PTR(a);
+	sb = (double *) ARR_DATA_PTR(b);
+	sa[0] += sb[0];
+	sa[1] += sb[1];
+	PG_RETURN_ARRAYTYPE_P(a);
+}
+
+PG_FUNCTION_INFO_V1(mean2_final);
+/* mean2_final(float8[2] {n, sum}): sum / n, NULL without rows */
+Datum
+mean2_final(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
+	double	   *st;
+
+	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != 2 || ARR_HASNULL(a) || ARR_ELEMTYPE(a) != FLOAT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid metrics aggregate state")));
+	st = (double *) ARR_DATA_PTR(a);
+	if (st[0] == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(st[1] / st[0]);
+}
+
+/*
+ * ROC AUC state: a bytea holding (score, label) pairs. VARSIZE is the
+ * allocated size; npairs says how many are used. Growing it returns a new
+ * state, which the executor copies into the aggregate context (freeing the
+ * old one), so capacity doubles to keep that amortized O(1) per row.
+ */
+#define AUC_LAYOUT 0x41550001	/* "AU", layout version 1 */
+
+typedef struct AucPair
+{
+	double		score;
+	double		label;			/* 0 or 1 */
+} AucPair;
+
+typedef struct AucState
+{
+	int32		vl_len_;
+	uint32		layout;
+	int64		npairs;
+	AucPair		pairs[FLEXIBLE_ARRAY_MEMBER];
+} AucState;
+
+/* a varlena is at most 1 GB: about 67 million pairs */
+#define AUC_MAX_PAIRS ((int64) ((MaxAllocSize - offsetof(AucState, pairs)) / sizeof(AucPair)))
+
+static int64
+auc_capacity(const AucState *s)
+{
+	return (int64) ((VARSIZE(s) - offsetof(AucState, pairs)) / sizeof(AucPair));
+}
+
+static void
+auc_check(const AucState *s)
+{
+	if (VARATT_IS_SHORT(s) || VARSIZE(s) < offsetof(AucState, pairs) ||
+		s->layout != AUC_LAYOUT || s->npairs < 0 || s->npairs > auc_capacity(s))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid ROC AUC aggregate state")));
+}
+
+/* a copy of s (or a new state) with room for at least need pairs */
+static AucState *
+auc_grow(const AucState *s, int64 need)
+{
+	int64		cap = s ? auc_capacity(s) : 0;
+	AucState   *n;
+	Size		size;
+
+	if (need <= cap)
+		return (AucState *) s;
+	if (need > AUC_MAX_PAIRS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many rows for an exact ROC AUC"),
+				 errdetail("The limit is " INT64_FORMAT " rows.", AUC_MAX_PAIRS)));
+	cap = Max(Min(Max(cap * 2, 256), AUC_MAX_PAIRS), need);
+	size = offsetof(AucState, pairs) + sizeof(AucPair) * (Size) cap;
+	n = palloc0(size);			/* zeroed: the unused tail is copied too */
+	SET_VARSIZE(n, size);
+	n->layout = AUC_LAYOUT;
+	n->npairs = s ? s->npairs : 0;
+	if (s)
+		memcpy(n->pairs, s->pairs, sizeof(AucPair) * (Size) s->npairs);
+	return n;
+}
+
+PG_FUNCTION_INFO_V1(auc_accum);
+/* auc_accum(bytea, score float8, label bool) */
+Datum
+auc_accum(PG_FUNCTION_ARGS)
+{
+	AucState   *s = NULL;
+	double		score;
+
+	mlsys_agg_context(fcinfo, "mlsys._auc_accum");
+	if (!PG_ARGISNULL(0))
+	{
+		s = (AucState *) PG_GETARG_POINTER(0);
+		auc_check(s);
+	}
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	{
+		if (s == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(s);
+	}
+	score = PG_GETARG_FLOAT8(1);
+	metrics_check_finite(score, "score");
+	s = auc_grow(s, (s ? s->npairs : 0) + 1);
+	s->pairs[s->npairs].score = score;
+	s->pairs[s->npairs].label = PG_GETARG_BOOL(2) ? 1.0 : 0.0;
+	s->npairs++;
+	PG_RETURN_POINTER(s);
+}
+
+PG_FUNCTION_INFO_V1(auc_combine);
+/* auc_combine(bytea, bytea): the pairs of both */
+Datum
+auc_combine(PG_FUNCTION_ARGS)
+{
+	AucState   *a,
+			   *b;
+
+	mlsys_agg_context(fcinfo, "mlsys._auc_combine");
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	b = (AucState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	auc_check(b);
+	if (PG_ARGISNULL(0))
+	{
+		/* a copy of the second state: the executor moves it into the aggregate context */
+		a = palloc(VARSIZE(b));
+		memcpy(a, b, VARSIZE(b));
+		PG_RETURN_POINTER(a);
+	}
+	a = (AucState *) PG_GETARG_POINTER(0);
+	auc_check(a);
+	if (b->npairs == 0)
+		PG_RETURN_POINTER(a);
+	a = auc_grow(a, a->npairs + b->npairs);
+	memcpy(a->pairs + a->npairs, b->pairs, sizeof(AucPair) * (Size) b->npairs);
+	a->npairs += b->npairs;
+	PG_RETURN_POINTER(a);
+}
+
+static int
+auc_pair_cmp(const void *x, const void *y)
+{
+	double		a = ((const AucPair *) x)->score;
+	double		b = ((const AucPair *) y)->score;
+
+	return (a > b) - (a < b);
+}
+
+PG_FUNCTION_INFO_V1(auc_final);
+/*
+ * ROC AUC = (R⁺ − n⁺(n⁺ + 1)/2) / (n⁺ · n⁻) where R⁺ is the sum of the
+ * positives' ranks among all scores, tied scores sharing their mean rank
+ * (Mann and Whitney, 1947): exactly the area under the ROC curve with ties
+ * drawn as diagonal segments, as scikit-learn's roc_auc_score computes it.
+ */
+Datum
+auc_final(PG_FUNCTION_ARGS)
+{
+	AucState   *s;
+	AucPair    *pairs;
+	int64		n,
+				i,
+				j;
+	double		npos = 0,
+				rank_sum = 0;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	s = (AucState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	auc_check(s);
+	n = s->npairs;
+	if (n == 0)
+		PG_RETURN_NULL();
+	/* sort a copy: a final function must not change its state */
+	pairs = palloc(sizeof(AucPair) * (Size) n);
+	memcpy(pairs, s->pairs, sizeof(AucPair) * (Size) n);
+	qsort(pairs, n, sizeof(AucPair), auc_pair_cmp);
+	for (i = 0; i < n; i = j)
+	{
+		double		pos = 0,
+					mid_rank;
+
+		for (j = i; j < n && pairs[j].score == pairs[i].score; j++)
+			pos += pairs[j].label;
+		mid_rank = (i + 1 + j) / 2.0;	/* ranks i+1 .. j, averaged */
+		rank_sum += pos * mid_rank;
+		npos += pos;
+	}
+	if (npos == 0 || npos == n)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("ROC AUC is not defined when only one class is present"),
+				 errdetail("All " INT64_FORMAT " labels are %s.", n, npos == 0 ? "false" : "true")));
+	PG_RETURN_FLOAT8((rank_sum - npos * (npos + 1) / 2) / (npos * (n - npos)));
+}
