@@ -44,6 +44,28 @@ SELECT abs(mlsys.auc(s, l) - (SELECT avg(CASE WHEN p.s > n.s THEN 1.0 WHEN p.s =
                                FROM roc p, roc n WHERE p.l AND NOT n.l)) < 1e-12 AS auc_matches_pairwise
 FROM roc;
 
+-- classification report: scikit-learn's example, y_true = [0, 1, 2, 2, 2],
+-- y_pred = [0, 0, 2, 2, 1]:      precision  recall  f1-score  support
+--   0                              0.50     1.00     0.67       1
+--   1                              0.00     0.00     0.00       1
+--   2                              1.00     0.67     0.80       3
+--   accuracy                                         0.60       5
+--   macro avg                      0.50     0.56     0.49       5
+--   weighted avg                   0.70     0.60     0.61       5
+CREATE TABLE report AS
+SELECT * FROM (VALUES (1, '0', '0'), (2, '0', '1'), (3, '2', '2'), (4, '2', '2'), (5, '1', '2')) v(i, p, a);
+SELECT k, round((v->>'precision')::numeric, 2) AS precision, round((v->>'recall')::numeric, 2) AS recall,
+       round((v->>'f1-score')::numeric, 2) AS f1, v->>'support' AS support
+FROM (SELECT mlsys.classification_report(p, a) AS r FROM report) s, jsonb_each(s.r) e(k, v)
+WHERE jsonb_typeof(v) = 'object' ORDER BY k;
+SELECT (mlsys.classification_report(p, a))->'accuracy' AS accuracy FROM report;
+-- labels are compared byte-wise (case matters); a class only predicted has
+-- support 0 and recall 0
+SELECT (SELECT count(*) FROM jsonb_object_keys(r) k WHERE k NOT IN ('accuracy', 'macro avg', 'weighted avg')) AS classes
+FROM (SELECT mlsys.classification_report(p, a) AS r FROM (VALUES ('b', 'B'), ('a', 'a'), ('B', 'b'), ('é', 'a')) v(p, a)) s;
+SELECT (mlsys.classification_report(p, a))->'é' AS predicted_only
+FROM (VALUES ('b', 'B'), ('a', 'a'), ('B', 'b'), ('é', 'a')) v(p, a);
+
 -- the same results with parallel workers (partial states combined)
 CREATE TABLE big_metrics AS
 SELECT i, (i * 7919 % 1000) / 1000.0 AS p, (i::bigint * 104729 % 997) / 997.0 AS a, (i * 31 % 7) < 3 AS l
@@ -52,16 +74,20 @@ ANALYZE big_metrics;
 SET max_parallel_workers_per_gather = 0;
 CREATE TABLE serial_metrics AS
 SELECT mlsys.rmse(p, a), mlsys.mae(p, a), mlsys.r2(p, a), mlsys.auc(p, l), mlsys.log_loss(p, l),
-       mlsys.accuracy((p > 0.5)::text, l::text) FROM big_metrics;
+       mlsys.accuracy((p > 0.5)::text, l::text),
+       mlsys.classification_report((p > 0.5)::text, l::text) FROM big_metrics;
 SET max_parallel_workers_per_gather = 2;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
-EXPLAIN (COSTS OFF) SELECT mlsys.auc(p, l), mlsys.rmse(p, a), mlsys.accuracy(p::text, a::text) FROM big_metrics;
+EXPLAIN (COSTS OFF) SELECT mlsys.auc(p, l), mlsys.rmse(p, a), mlsys.accuracy(p::text, a::text),
+                           mlsys.classification_report(p::text, a::text) FROM big_metrics;
 SELECT abs(m.rmse - s.rmse) < 1e-12 AND abs(m.mae - s.mae) < 1e-12 AND abs(m.r2 - s.r2) < 1e-12
-       AND m.auc = s.auc AND abs(m.log_loss - s.log_loss) < 1e-12 AND m.accuracy = s.accuracy AS parallel_equals_serial
+       AND m.auc = s.auc AND abs(m.log_loss - s.log_loss) < 1e-12 AND m.accuracy = s.accuracy
+       AND m.classification_report = s.classification_report AS parallel_equals_serial
 FROM (SELECT mlsys.rmse(p, a), mlsys.mae(p, a), mlsys.r2(p, a), mlsys.auc(p, l), mlsys.log_loss(p, l),
-             mlsys.accuracy((p > 0.5)::text, l::text) FROM big_metrics) m, serial_metrics s;
+             mlsys.accuracy((p > 0.5)::text, l::text),
+             mlsys.classification_report((p > 0.5)::text, l::text) FROM big_metrics) m, serial_metrics s;
 RESET max_parallel_workers_per_gather;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
@@ -95,6 +121,10 @@ SELECT mlsys._auc_accum(NULL, 1, true);
 -- invalid input: forged state
 CREATE AGGREGATE forged_auc(float8, bool) (SFUNC = mlsys._auc_accum, STYPE = bytea, INITCOND = '\x00');
 SELECT forged_auc(1, true);
+-- invalid input: forged report state whose entry claims more bytes than it has
+CREATE AGGREGATE forged_report(text, text) (SFUNC = mlsys._report_accum, STYPE = bytea,
+    INITCOND = '\x0100524310000000000000000100000000000000ffffff7f00000000');
+SELECT forged_report('a', 'a');
 \set VERBOSITY default
 SELECT mlsys.auc(s, true) FROM (VALUES (0.1), (0.2)) v(s);
 SELECT mlsys.log_loss(1.5, true);

@@ -10,7 +10,10 @@
  *   log loss    mlsys.log_loss(probability, label bool): {n, Σ loss};
  *   ROC AUC     mlsys.auc(score, label bool): exact, so its bytea state keeps
  *               every (score, label) pair (16 bytes a row) and sorts them in
- *               the final function; ties count one half, as in scikit-learn.
+ *               the final function; ties count one half, as in scikit-learn;
+ *   report      mlsys.classification_report(predicted text, actual text):
+ *               confusion counts per label pair in a bytea state, turned
+ *               into per-class precision, recall, F1 and support.
  *
  * Definitions follow scikit-learn (mean_squared_error with squared=False,
  * mean_absolute_error, r2_score, accuracy_score, log_loss, roc_auc_score).
@@ -24,7 +27,11 @@
 
 #include "catalog/pg_type.h"
 #include "utils/array.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
 
 #include "mlsys.h"
@@ -487,4 +494,306 @@ auc_final(PG_FUNCTION_ARGS)
 				 errmsg("ROC AUC is not defined when only one class is present"),
 				 errdetail("All " INT64_FORMAT " labels are %s.", n, npos == 0 ? "false" : "true")));
 	PG_RETURN_FLOAT8((rank_sum - npos * (npos + 1) / 2) / (npos * (n - npos)));
+}
+
+/*
+ * Classification report state: a bytea holding the confusion counts of
+ * (predicted, actual) label pairs as entries { int64 count; int32 plen;
+ * int32 alen; bytes of both labels, padded to 8 }. VARSIZE is the allocated
+ * size, used the bytes in use. Linear search: fine for the tens of classes a
+ * report is read for.
+ */
+#define REPORT_LAYOUT 0x43520001	/* "CR", layout version 1 */
+
+typedef struct ReportState
+{
+	int32		vl_len_;
+	uint32		layout;
+	int64		used;			/* bytes of entries in use */
+	char		entries[FLEXIBLE_ARRAY_MEMBER];
+} ReportState;
+
+typedef struct ReportEntry
+{
+	int64		count;
+	int32		plen;
+	int32		alen;
+	char		labels[FLEXIBLE_ARRAY_MEMBER];	/* predicted then actual */
+} ReportEntry;
+
+#define REPORT_ENTRY_SIZE(plen, alen) MAXALIGN(offsetof(ReportEntry, labels) + (plen) + (alen))
+
+static void
+report_check(const ReportState *s)
+{
+	int64		off = 0;
+	int64		cap = (int64) VARSIZE(s) - (int64) offsetof(ReportState, entries);
+
+	if (VARATT_IS_SHORT(s) || VARSIZE(s) < offsetof(ReportState, entries) ||
+		s->layout != REPORT_LAYOUT || s->used < 0 || s->used > cap)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid classification report aggregate state")));
+	/* every entry must lie inside the used bytes */
+	while (off < s->used)
+	{
+		const ReportEntry *e = (const ReportEntry *) (s->entries + off);
+
+		if (s->used - off < (int64) offsetof(ReportEntry, labels) ||
+			e->plen < 0 || e->alen < 0 || e->count < 0 ||
+			(int64) REPORT_ENTRY_SIZE((int64) e->plen, (int64) e->alen) > s->used - off)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid classification report aggregate state")));
+		off += REPORT_ENTRY_SIZE(e->plen, e->alen);
+	}
+}
+
+/* add count to the (p, a) entry of s, growing it (into a new state) if needed */
+static ReportState *
+report_add(ReportState *s, const char *p, int plen, const char *a, int alen, int64 count)
+{
+	int64		off = 0;
+	Size		esize = REPORT_ENTRY_SIZE(plen, alen);
+	ReportEntry *e;
+
+	if (s != NULL)
+	{
+		while (off < s->used)
+		{
+			e = (ReportEntry *) (s->entries + off);
+			if (e->plen == plen && e->alen == alen &&
+				memcmp(e->labels, p, plen) == 0 && memcmp(e->labels + plen, a, alen) == 0)
+			{
+				e->count += count;
+				return s;
+			}
+			off += REPORT_ENTRY_SIZE(e->plen, e->alen);
+		}
+	}
+	if (s == NULL || s->used + (int64) esize > (int64) (VARSIZE(s) - offsetof(ReportState, entries)))
+	{
+		Size		cap = s ? VARSIZE(s) - offsetof(ReportState, entries) : 0;
+		Size		need = (s ? s->used : 0) + esize;
+		ReportState *n;
+
+		cap = Max(Max(cap * 2, 1024), need);
+		if (offsetof(ReportState, entries) + cap > MaxAllocSize)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many distinct label pairs for a classification report")));
+		n = palloc0(offsetof(ReportState, entries) + cap);
+		SET_VARSIZE(n, offsetof(ReportState, entries) + cap);
+		n->layout = REPORT_LAYOUT;
+		if (s != NULL)
+		{
+			n->used = s->used;
+			memcpy(n->entries, s->entries, s->used);
+		}
+		s = n;
+	}
+	e = (ReportEntry *) (s->entries + s->used);
+	e->count = count;
+	e->plen = plen;
+	e->alen = alen;
+	memcpy(e->labels, p, plen);
+	memcpy(e->labels + plen, a, alen);
+	s->used += esize;
+	return s;
+}
+
+PG_FUNCTION_INFO_V1(report_accum);
+/* report_accum(bytea, predicted text, actual text) */
+Datum
+report_accum(PG_FUNCTION_ARGS)
+{
+	ReportState *s = NULL;
+	text	   *p,
+			   *a;
+
+	mlsys_agg_context(fcinfo, "mlsys._report_accum");
+	if (!PG_ARGISNULL(0))
+	{
+		s = (ReportState *) PG_GETARG_POINTER(0);
+		report_check(s);
+	}
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	{
+		if (s == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(s);
+	}
+	p = PG_GETARG_TEXT_PP(1);
+	a = PG_GETARG_TEXT_PP(2);
+	s = report_add(s, VARDATA_ANY(p), VARSIZE_ANY_EXHDR(p), VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a), 1);
+	PG_RETURN_POINTER(s);
+}
+
+PG_FUNCTION_INFO_V1(report_combine);
+/* report_combine(bytea, bytea): the counts of both */
+Datum
+report_combine(PG_FUNCTION_ARGS)
+{
+	ReportState *a,
+			   *b;
+	int64		off = 0;
+
+	mlsys_agg_context(fcinfo, "mlsys._report_combine");
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	b = (ReportState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	report_check(b);
+	if (PG_ARGISNULL(0))
+	{
+		a = palloc(VARSIZE(b));
+		memcpy(a, b, VARSIZE(b));
+		PG_RETURN_POINTER(a);
+	}
+	a = (ReportState *) PG_GETARG_POINTER(0);
+	report_check(a);
+	while (off < b->used)
+	{
+		const ReportEntry *e = (const ReportEntry *) (b->entries + off);
+
+		a = report_add(a, e->labels, e->plen, e->labels + e->plen, e->alen, e->count);
+		off += REPORT_ENTRY_SIZE(e->plen, e->alen);
+	}
+	PG_RETURN_POINTER(a);
+}
+
+typedef struct ReportClass
+{
+	const char *label;
+	int			len;
+	double		tp,
+				predicted,
+				support;
+} ReportClass;
+
+/* byte order of labels, shorter first on a common prefix (C collation) */
+static int
+report_class_cmp(const void *x, const void *y)
+{
+	const ReportClass *a = x,
+			   *b = y;
+	int			c = memcmp(a->label, b->label, Min(a->len, b->len));
+
+	return c != 0 ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+static int
+report_find_class(ReportClass *classes, int n, const char *label, int len)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (classes[i].len == len && memcmp(classes[i].label, label, len) == 0)
+			return i;
+	return -1;
+}
+
+static void
+report_append_scores(StringInfo buf, double precision, double recall, double f1, double support)
+{
+	appendStringInfo(buf, "{\"precision\": %s, \"recall\": %s, \"f1-score\": %s, \"support\": %.0f}",
+					 float8out_internal(precision), float8out_internal(recall),
+					 float8out_internal(f1), support);
+}
+
+PG_FUNCTION_INFO_V1(report_final);
+/*
+ * The report, as scikit-learn's classification_report(output_dict=True):
+ * per class (labels of either column, in byte order) precision = tp /
+ * predicted, recall = tp / support, F1 = 2PR / (P + R), each 0 where its
+ * denominator is 0 (zero_division's default); then "accuracy", "macro avg"
+ * (unweighted mean over classes) and "weighted avg" (weighted by support).
+ */
+Datum
+report_final(PG_FUNCTION_ARGS)
+{
+	ReportState *s;
+	ReportClass *classes;
+	int			nclasses = 0,
+				maxclasses,
+				i;
+	int64		off;
+	double		total = 0,
+				correct = 0,
+				macro[3] = {0, 0, 0},
+				weighted[3] = {0, 0, 0};
+	StringInfoData buf;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	s = (ReportState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	report_check(s);
+	if (s->used == 0)
+		PG_RETURN_NULL();
+
+	maxclasses = 2 * (int) (s->used / (int64) offsetof(ReportEntry, labels)) + 2;
+	classes = palloc0(sizeof(ReportClass) * maxclasses);
+	for (off = 0; off < s->used; off += REPORT_ENTRY_SIZE(((ReportEntry *) (s->entries + off))->plen,
+														  ((ReportEntry *) (s->entries + off))->alen))
+	{
+		const ReportEntry *e = (const ReportEntry *) (s->entries + off);
+		const char *labels[2] = {e->labels, e->labels + e->plen};
+		int			lens[2] = {e->plen, e->alen};
+		int			k;
+
+		for (k = 0; k < 2; k++)
+			if (report_find_class(classes, nclasses, labels[k], lens[k]) < 0)
+			{
+				classes[nclasses].label = labels[k];
+				classes[nclasses].len = lens[k];
+				nclasses++;
+			}
+	}
+	qsort(classes, nclasses, sizeof(ReportClass), report_class_cmp);
+	for (off = 0; off < s->used; off += REPORT_ENTRY_SIZE(((ReportEntry *) (s->entries + off))->plen,
+														  ((ReportEntry *) (s->entries + off))->alen))
+	{
+		const ReportEntry *e = (const ReportEntry *) (s->entries + off);
+		int			pi = report_find_class(classes, nclasses, e->labels, e->plen);
+		int			ai = report_find_class(classes, nclasses, e->labels + e->plen, e->alen);
+
+		classes[pi].predicted += e->count;
+		classes[ai].support += e->count;
+		if (pi == ai)
+		{
+			classes[pi].tp += e->count;
+			correct += e->count;
+		}
+		total += e->count;
+	}
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (i = 0; i < nclasses; i++)
+	{
+		ReportClass *c = &classes[i];
+		double		precision = c->predicted > 0 ? c->tp / c->predicted : 0.0;
+		double		recall = c->support > 0 ? c->tp / c->support : 0.0;
+		double		f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
+
+		escape_json(&buf, pnstrdup(c->label, c->len));
+		appendStringInfoString(&buf, ": ");
+		report_append_scores(&buf, precision, recall, f1, c->support);
+		appendStringInfoString(&buf, ", ");
+		macro[0] += precision / nclasses;
+		macro[1] += recall / nclasses;
+		macro[2] += f1 / nclasses;
+		weighted[0] += precision * c->support / total;
+		weighted[1] += recall * c->support / total;
+		weighted[2] += f1 * c->support / total;
+	}
+	appendStringInfo(&buf, "\"accuracy\": %s, \"macro avg\": ", float8out_internal(correct / total));
+	report_append_scores(&buf, macro[0], macro[1], macro[2], total);
+	appendStringInfoString(&buf, ", \"weighted avg\": ");
+	report_append_scores(&buf, weighted[0], weighted[1], weighted[2], total);
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }

@@ -248,6 +248,21 @@ CREATE AGGREGATE mlsys.auc(score float8, label bool) (
     COMBINEFUNC = mlsys._auc_combine, FINALFUNC = mlsys._auc_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE mlsys.auc(float8, bool) IS 'Exact area under the ROC curve, ties counted one half (scikit-learn''s roc_auc_score); keeps 16 bytes per row.';
 
+CREATE FUNCTION mlsys._report_accum(bytea, text, text) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'report_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._report_accum(bytea, text, text) IS 'Transition function of mlsys.classification_report.';
+CREATE FUNCTION mlsys._report_combine(bytea, bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'report_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._report_combine(bytea, bytea) IS 'Combine function of mlsys.classification_report.';
+CREATE FUNCTION mlsys._report_final(bytea) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'report_final' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._report_final(bytea) IS 'Final function of mlsys.classification_report.';
+CREATE AGGREGATE mlsys.classification_report(predicted text, actual text) (
+    SFUNC = mlsys._report_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._report_combine, FINALFUNC = mlsys._report_final, PARALLEL = SAFE);
+COMMENT ON AGGREGATE mlsys.classification_report(text, text) IS
+'Per-class precision, recall, f1-score and support, accuracy, macro and weighted averages as jsonb (scikit-learn''s classification_report with output_dict; 0 where a denominator is 0).';
+
 ------------------------------------------------------------------------------
 -- Registry functions
 ------------------------------------------------------------------------------
