@@ -19,7 +19,8 @@ OBJS = \
 	src/features.o \
 	src/cache.o \
 	src/scoring.o \
-	src/train.o
+	src/train.o \
+	src/cv.o
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql

@@ -66,20 +66,21 @@ struct LinregState
 StaticAssertDecl(sizeof(LinregState) % sizeof(double) == 0,
 				 "LinregState must keep its arrays aligned");
 
+/* the arrays after the header (const in, mutable out: callers own the state) */
 static inline double *
-ls_mean(LinregState *s)
+ls_mean(const LinregState *s)
 {
-	return (double *) ((char *) s + sizeof(LinregState));
+	return (double *) ((const char *) s + sizeof(LinregState));
 }
 
 static inline double *
-ls_comoment(LinregState *s)
+ls_comoment(const LinregState *s)
 {
 	return ls_mean(s) + (s->nfeat + 1);
 }
 
 static inline double *
-ls_min(LinregState *s)
+ls_min(const LinregState *s)
 {
 	int			m = s->nfeat + 1;
 
@@ -87,19 +88,19 @@ ls_min(LinregState *s)
 }
 
 static inline double *
-ls_max(LinregState *s)
+ls_max(const LinregState *s)
 {
 	return ls_min(s) + (s->nfeat + 1);
 }
 
 static inline double *
-ls_scratch(LinregState *s)
+ls_scratch(const LinregState *s)
 {
 	return ls_max(s) + (s->nfeat + 1);
 }
 
 static inline double *
-ls_block(LinregState *s)
+ls_block(const LinregState *s)
 {
 	return ls_scratch(s) + (s->nfeat + 1);
 }
@@ -214,13 +215,12 @@ void
 linreg_state_column_stats(const LinregState *s, int j, double *mean,
 						  double *stddev, double *minv, double *maxv)
 {
-	LinregState *ms = (LinregState *) s;
 	int			m = s->nfeat + 1;
 
-	*mean = ls_mean(ms)[j];
-	*stddev = s->n > 0 ? sqrt(Max(ls_comoment(ms)[(Size) j * m + j], 0.0) / s->n) : 0.0;
-	*minv = ls_min(ms)[j];
-	*maxv = ls_max(ms)[j];
+	*mean = ls_mean(s)[j];
+	*stddev = s->n > 0 ? sqrt(Max(ls_comoment(s)[(Size) j * m + j], 0.0) / s->n) : 0.0;
+	*minv = ls_min(s)[j];
+	*maxv = ls_max(s)[j];
 }
 
 static void check_finite_row(const double *x, int n, bool with_y, ArrayType *names);
@@ -560,34 +560,17 @@ linreg_split_accum(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(s);
 }
 
-PG_FUNCTION_INFO_V1(linreg_combine);
-/* linreg_combine(bytea, bytea): merge two partial states (parallel query, Citus) */
-Datum
-linreg_combine(PG_FUNCTION_ARGS)
+/*
+ * Merge state b into state a (a is modified, b is not): Chan et al.'s update
+ * for the moments, then b's buffered rows as ordinary rows of a.
+ */
+void
+linreg_state_merge(LinregState *a, const LinregState *b)
 {
-	LinregState *a,
-			   *b;
 	int			m,
 				i,
 				j;
 
-	mlsys_agg_context(fcinfo, "mlsys._linreg_combine");
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
-	b = linreg_state_from_datum(PG_GETARG_DATUM(1), false);
-	if (PG_ARGISNULL(0))
-	{
-		/* return a copy of the second state (the executor moves it into the aggregate context) */
-		a = palloc(VARSIZE(b));
-		memcpy(a, b, VARSIZE(b));
-		PG_RETURN_POINTER(a);
-	}
-	a = (LinregState *) PG_GETARG_POINTER(0);
-	linreg_state_check(a);
 	if (a->nfeat != b->nfeat || a->flags != b->flags ||
 		a->alpha != b->alpha || a->seed != b->seed || a->test_size != b->test_size)
 		ereport(ERROR,
@@ -638,6 +621,34 @@ linreg_combine(PG_FUNCTION_ARGS)
 	a->n_seen += b->n_seen;
 	a->n_holdout += b->n_holdout;
 	a->fp_sum += b->fp_sum;
+}
+
+PG_FUNCTION_INFO_V1(linreg_combine);
+/* linreg_combine(bytea, bytea): merge two partial states (parallel query, Citus) */
+Datum
+linreg_combine(PG_FUNCTION_ARGS)
+{
+	LinregState *a,
+			   *b;
+
+	mlsys_agg_context(fcinfo, "mlsys._linreg_combine");
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	b = linreg_state_from_datum(PG_GETARG_DATUM(1), false);
+	if (PG_ARGISNULL(0))
+	{
+		/* return a copy of the second state (the executor moves it into the aggregate context) */
+		a = palloc(VARSIZE(b));
+		memcpy(a, b, VARSIZE(b));
+		PG_RETURN_POINTER(a);
+	}
+	a = (LinregState *) PG_GETARG_POINTER(0);
+	linreg_state_check(a);
+	linreg_state_merge(a, b);
 	PG_RETURN_POINTER(a);
 }
 

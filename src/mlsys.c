@@ -56,9 +56,9 @@ mlsys_float8_array(const double *values, int n)
 	return a;
 }
 
-/* return a single row from a set-returning (RETURNS TABLE) C function */
-void
-mlsys_return_one_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
+/* start returning rows from a set-returning (RETURNS TABLE) C function */
+Tuplestorestate *
+mlsys_begin_rows(FunctionCallInfo fcinfo, TupleDesc *desc)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	TupleDesc	tupdesc;
@@ -76,10 +76,21 @@ mlsys_return_one_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
 	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	tupdesc = CreateTupleDescCopy(tupdesc);
 	store = tuplestore_begin_heap(true, false, work_mem);
-	tuplestore_putvalues(store, tupdesc, values, nulls);
 	MemoryContextSwitchTo(oldcxt);
 
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = store;
 	rsinfo->setDesc = tupdesc;
+	*desc = tupdesc;
+	return store;
+}
+
+/* return a single row from a set-returning (RETURNS TABLE) C function */
+void
+mlsys_return_one_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
+{
+	TupleDesc	tupdesc;
+	Tuplestorestate *store = mlsys_begin_rows(fcinfo, &tupdesc);
+
+	tuplestore_putvalues(store, tupdesc, values, nulls);
 }

@@ -13,6 +13,8 @@
 
 #include "postgres.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "access/tupdesc.h"
 #include "utils/array.h"
 
 /* the most features a model may have (guards every allocation sized by p) */
@@ -22,6 +24,7 @@
 extern ArrayType *mlsys_float8_array(const double *values, int n);
 extern MemoryContext mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname);
 extern void mlsys_return_one_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls);
+extern struct Tuplestorestate *mlsys_begin_rows(FunctionCallInfo fcinfo, TupleDesc *desc);
 
 /* blas.c: the only file that includes cblas.h / lapack.h */
 extern void mlsys_blas_init(void);
@@ -56,12 +59,25 @@ mlsys_split_key(int64 seed)
  * Is a row with this content hash in the holdout? u = (mix64(h XOR key) >> 11)
  * · 2⁻⁵³ is uniform in [0, 1); the row is held out when u < test_size.
  */
+static inline double
+mlsys_split_u(uint64 row_hash, uint64 split_key)
+{
+	return (double) (mlsys_mix64(row_hash ^ split_key) >> 11) * (1.0 / 9007199254740992.0);
+}
+
 static inline bool
 mlsys_in_holdout(uint64 row_hash, uint64 split_key, double test_size)
 {
-	uint64		u = mlsys_mix64(row_hash ^ split_key);
+	return mlsys_split_u(row_hash, split_key) < test_size;
+}
 
-	return (double) (u >> 11) * (1.0 / 9007199254740992.0) < test_size;
+/* cross-validation fold (1..folds) of a row: the same u cut in equal parts */
+static inline int
+mlsys_fold_of(uint64 row_hash, uint64 split_key, int folds)
+{
+	int			f = (int) (mlsys_split_u(row_hash, split_key) * folds);
+
+	return Min(f, folds - 1) + 1;
 }
 
 /* linreg.c: least-squares sufficient statistics and solver */
@@ -75,6 +91,7 @@ extern void linreg_state_column_stats(const LinregState *s, int j, double *mean,
 									  double *stddev, double *minv, double *maxv);
 extern void linreg_solve(LinregState *s, double alpha, double *coef,
 						 const char *const *names);
+extern void linreg_state_merge(LinregState *a, const LinregState *b);
 extern void mlsys_check_finite_vector(const double *x, int n, const char *const *names);
 
 /* metrics.c: regression metrics state shared with the evaluation pass */
@@ -133,6 +150,29 @@ typedef struct Float8ArrayView
 
 extern void mlsys_array_view(Datum d, Float8ArrayView *view);
 extern void mlsys_array_copy(Datum d, double *out, int expected, const char *what);
+
+/* train.c: training arguments and helpers shared with cv.c */
+typedef struct TrainArgs
+{
+	char	   *model;			/* NULL for cross-validation */
+	Oid			relid;
+	char	   *relsql;			/* quoted, schema-qualified relation name */
+	char	   *target;
+	ArrayType  *features;		/* NULL: every column but the target */
+	char	   *algorithm;
+	double		alpha;			/* ridge penalty; 0 for linear */
+	char	   *hyperparams;	/* normalized, as JSON text */
+	double		test_size;
+	int32		seed;
+	char	   *deploy;
+} TrainArgs;
+
+extern void mlsys_training_source_args(FunctionCallInfo fcinfo, TrainArgs *a, int first);
+extern char *mlsys_text_arg(FunctionCallInfo fcinfo, int argno, const char *what);
+extern void mlsys_append_json_number(StringInfo buf, double v);
+extern Datum mlsys_cstring_array(char **items, int n);
+extern bool mlsys_spi_single_value(const char *sql, int nargs, Oid *types, Datum *values,
+								   Datum *result);
 
 /* cache.c: backend-local model cache */
 typedef struct CachedModel

@@ -376,6 +376,21 @@ AS 'MODULE_PATHNAME', 'train' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION mlsys.train(text, regclass, text, text[], text, jsonb, float8, int, text) IS
 'Trains a new version of a model on a table or view, evaluates it on a content-hashed holdout and deploys it per the deploy policy (best_score, most_recent, never).';
 
+CREATE FUNCTION mlsys._fold(float8, float8[], int8, int) RETURNS int
+    AS 'MODULE_PATHNAME', 'fold_of_row' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._fold(float8, float8[], int8, int) IS 'Cross-validation fold (1..folds) of a row from its content hash and the seed (internal).';
+CREATE FUNCTION mlsys._predict_fold(float8[], int8, int, float8, float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'predict_fold' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._predict_fold(float8[], int8, int, float8, float8[]) IS 'Prediction for a row by the linear model of its fold (internal).';
+
+CREATE FUNCTION mlsys.cross_validate(
+    relation regclass, target text, features text[] DEFAULT NULL, algorithm text DEFAULT NULL,
+    hyperparams jsonb DEFAULT '{}', folds int DEFAULT 5, seed int DEFAULT 0)
+RETURNS TABLE (fold int, metrics jsonb)
+AS 'MODULE_PATHNAME', 'cross_validate' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION mlsys.cross_validate(regclass, text, text[], text, jsonb, int, int) IS
+'K-fold cross-validation with deterministic content-based folds: per fold, the metrics of a model trained on the other folds. Two passes over the relation whatever the number of folds; registers nothing.';
+
 ------------------------------------------------------------------------------
 -- Deployment
 ------------------------------------------------------------------------------

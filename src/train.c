@@ -33,21 +33,6 @@
 
 #include "mlsys.h"
 
-typedef struct TrainArgs
-{
-	char	   *model;
-	Oid			relid;
-	char	   *relsql;			/* quoted, schema-qualified relation name */
-	char	   *target;
-	ArrayType  *features;		/* NULL: every column but the target */
-	char	   *algorithm;
-	double		alpha;			/* ridge penalty; 0 for linear */
-	char	   *hyperparams;	/* normalized, as JSON text */
-	double		test_size;
-	int32		seed;
-	char	   *deploy;
-} TrainArgs;
-
 /* error context: which model and relation were being trained */
 static void
 train_error_context(void *arg)
@@ -59,8 +44,8 @@ train_error_context(void *arg)
 }
 
 /* a text argument that must not be null */
-static char *
-text_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+char *
+mlsys_text_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 {
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
@@ -69,9 +54,9 @@ text_arg(FunctionCallInfo fcinfo, int argno, const char *what)
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
-/* shortest exact text form of a finite float8, as JSON wants it */
-static void
-append_json_number(StringInfo buf, double v)
+/* shortest exact text form of a finite float8, as JSON wants it (null otherwise) */
+void
+mlsys_append_json_number(StringInfo buf, double v)
 {
 	if (isfinite(v))
 		appendStringInfoString(buf, float8out_internal(v));
@@ -128,7 +113,7 @@ parse_hyperparams(TrainArgs *a, Jsonb *hp)
 	if (is_ridge)
 	{
 		appendStringInfoString(&buf, "{\"alpha\": ");
-		append_json_number(&buf, a->alpha);
+		mlsys_append_json_number(&buf, a->alpha);
 		appendStringInfoChar(&buf, '}');
 	}
 	else
@@ -136,30 +121,23 @@ parse_hyperparams(TrainArgs *a, Jsonb *hp)
 	a->hyperparams = buf.data;
 }
 
-/* read and validate every argument of mlsys.train */
-static void
-train_args(FunctionCallInfo fcinfo, TrainArgs *a)
+/*
+ * Read and validate the arguments that say what to learn from, shared by
+ * mlsys.train and mlsys.cross_validate: relation, target, features,
+ * algorithm and hyperparams, at argument numbers first .. first + 4.
+ */
+void
+mlsys_training_source_args(FunctionCallInfo fcinfo, TrainArgs *a, int first)
 {
 	char		relkind;
 	AttrNumber	attnum;
 	Oid			ttype;
 
-	memset(a, 0, sizeof(*a));
-	a->model = text_arg(fcinfo, 0, "model name");
-	if (a->model[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("model name must not be empty")));
-	if (strlen(a->model) >= NAMEDATALEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_NAME_TOO_LONG),
-				 errmsg("model name \"%s\" is too long", a->model),
-				 errdetail("Model names are limited to %d bytes.", NAMEDATALEN - 1)));
-	if (PG_ARGISNULL(1))
+	if (PG_ARGISNULL(first))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("relation must not be null")));
-	a->relid = PG_GETARG_OID(1);
+	a->relid = PG_GETARG_OID(first);
 	relkind = get_rel_relkind(a->relid);
 	if (relkind == '\0')
 		ereport(ERROR,
@@ -174,7 +152,7 @@ train_args(FunctionCallInfo fcinfo, TrainArgs *a)
 						get_rel_name(a->relid))));
 	a->relsql = quote_qualified_identifier(get_namespace_name(get_rel_namespace(a->relid)),
 										   get_rel_name(a->relid));
-	a->target = text_arg(fcinfo, 2, "target");
+	a->target = mlsys_text_arg(fcinfo, first + 1, "target");
 	attnum = get_attnum(a->relid, a->target);
 	if (attnum == InvalidAttrNumber || attnum < 0)
 		ereport(ERROR,
@@ -182,9 +160,9 @@ train_args(FunctionCallInfo fcinfo, TrainArgs *a)
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
 						a->target, get_rel_name(a->relid))));
 	ttype = getBaseType(get_atttype(a->relid, attnum));
-	a->features = PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3);
+	a->features = PG_ARGISNULL(first + 2) ? NULL : PG_GETARG_ARRAYTYPE_P(first + 2);
 
-	a->algorithm = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	a->algorithm = PG_ARGISNULL(first + 3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(first + 3));
 	if (ttype != INT2OID && ttype != INT4OID && ttype != INT8OID &&
 		ttype != FLOAT4OID && ttype != FLOAT8OID && ttype != NUMERICOID)
 		ereport(ERROR,
@@ -199,9 +177,26 @@ train_args(FunctionCallInfo fcinfo, TrainArgs *a)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unrecognized algorithm \"%s\"", a->algorithm),
 				 errhint("Supported algorithms are \"linear\" and \"ridge\".")));
-	parse_hyperparams(a, PG_ARGISNULL(5) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
-					  : PG_GETARG_JSONB_P(5));
+	parse_hyperparams(a, PG_ARGISNULL(first + 4) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
+					  : PG_GETARG_JSONB_P(first + 4));
+}
 
+/* read and validate every argument of mlsys.train */
+static void
+train_args(FunctionCallInfo fcinfo, TrainArgs *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->model = mlsys_text_arg(fcinfo, 0, "model name");
+	if (a->model[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be empty")));
+	if (strlen(a->model) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("model name \"%s\" is too long", a->model),
+				 errdetail("Model names are limited to %d bytes.", NAMEDATALEN - 1)));
+	mlsys_training_source_args(fcinfo, a, 1);
 	if (PG_ARGISNULL(6))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -216,7 +211,7 @@ train_args(FunctionCallInfo fcinfo, TrainArgs *a)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("seed must not be null")));
 	a->seed = PG_GETARG_INT32(7);
-	a->deploy = text_arg(fcinfo, 8, "deploy");
+	a->deploy = mlsys_text_arg(fcinfo, 8, "deploy");
 	if (strcmp(a->deploy, "best_score") != 0 && strcmp(a->deploy, "most_recent") != 0 &&
 		strcmp(a->deploy, "never") != 0)
 		ereport(ERROR,
@@ -226,8 +221,8 @@ train_args(FunctionCallInfo fcinfo, TrainArgs *a)
 }
 
 /* a text[] datum of C strings */
-static Datum
-cstring_array(char **items, int n)
+Datum
+mlsys_cstring_array(char **items, int n)
 {
 	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
 	int			i;
@@ -265,22 +260,22 @@ build_profile(LinregState *s, const FeatureSpec *spec)
 			appendStringInfoString(&buf, ", ");
 		}
 		appendStringInfoString(&buf, "\"mean\": ");
-		append_json_number(&buf, mean);
+		mlsys_append_json_number(&buf, mean);
 		appendStringInfoString(&buf, ", \"std\": ");
-		append_json_number(&buf, sd);
+		mlsys_append_json_number(&buf, sd);
 		appendStringInfoString(&buf, ", \"min\": ");
-		append_json_number(&buf, mn);
+		mlsys_append_json_number(&buf, mn);
 		appendStringInfoString(&buf, ", \"max\": ");
-		append_json_number(&buf, mx);
+		mlsys_append_json_number(&buf, mx);
 		appendStringInfoChar(&buf, '}');
 	}
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
 }
 
-/* run a one-row, one-column read-only query; the value is copied out of SPI */
-static bool
-spi_single_value(const char *sql, int nargs, Oid *types, Datum *values, Datum *result)
+/* run a one-row, one-column read-only query (SPI connected) */
+bool
+mlsys_spi_single_value(const char *sql, int nargs, Oid *types, Datum *values, Datum *result)
 {
 	bool		isnull;
 	int			rc;
@@ -352,8 +347,8 @@ train(PG_FUNCTION_ARGS)
 				   ysql, xsql, a.relsql);
 	args[0] = Int64GetDatum((int64) a.seed);
 	args[1] = Float8GetDatum(a.test_size);
-	args[2] = cstring_array(spec->names, nfeat);
-	if (!spi_single_value(sql, 3, types1, args, &result))
+	args[2] = mlsys_cstring_array(spec->names, nfeat);
+	if (!mlsys_spi_single_value(sql, 3, types1, args, &result))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("relation %s has no rows with a non-null target to train on", a.relsql)));
@@ -390,17 +385,17 @@ train(PG_FUNCTION_ARGS)
 	sql = psprintf("SELECT mlsys._regression_holdout(%s, %s, $1, $2, $3) FROM %s",
 				   ysql, xsql, a.relsql);
 	args[2] = PointerGetDatum(mlsys_float8_array(coef, nfeat + 1));
-	if (!spi_single_value(sql, 3, types2, args, &result))
+	if (!mlsys_spi_single_value(sql, 3, types2, args, &result))
 		elog(ERROR, "holdout evaluation returned no rows");
 	MemoryContextSwitchTo(fitcxt);
 	m = (double *) ARR_DATA_PTR(DatumGetArrayTypeP(result));
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"rmse\": ");
-	append_json_number(&buf, m[1]);
+	mlsys_append_json_number(&buf, m[1]);
 	appendStringInfoString(&buf, ", \"mae\": ");
-	append_json_number(&buf, m[2]);
+	mlsys_append_json_number(&buf, m[2]);
 	appendStringInfoString(&buf, ", \"r2\": ");
-	append_json_number(&buf, m[3]);
+	mlsys_append_json_number(&buf, m[3]);
 	appendStringInfoChar(&buf, '}');
 	metrics = buf.data;
 
@@ -431,9 +426,9 @@ train(PG_FUNCTION_ARGS)
 		rv[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(a.hyperparams));
 		rv[4] = CStringGetTextDatum(a.relsql);
 		rv[5] = CStringGetTextDatum(a.target);
-		rv[6] = cstring_array(colnames, spec->ncolumns);
+		rv[6] = mlsys_cstring_array(colnames, spec->ncolumns);
 		rv[7] = PointerGetDatum(construct_array(lens, spec->ncolumns, INT4OID, 4, true, TYPALIGN_INT));
-		rv[8] = cstring_array(spec->names, nfeat);
+		rv[8] = mlsys_cstring_array(spec->names, nfeat);
 		rv[9] = Float8GetDatum(a.test_size);
 		rv[10] = Int32GetDatum(a.seed);
 		rv[11] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics));

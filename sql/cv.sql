@@ -1,0 +1,71 @@
+-- mlsys.cross_validate: content-based folds, two passes, consistent with the
+-- holdout split of mlsys.train
+SET extra_float_digits = 0;
+SELECT setseed(0.55);
+CREATE TABLE cvt AS
+SELECT i AS id, a, b, 1 + 2 * a - 3 * b + (random() - 0.5) AS y
+FROM (SELECT i, random() * 10 AS a, random() * 5 AS b FROM generate_series(1, 3000) i) s;
+
+SELECT fold, (metrics->>'rmse')::float8 BETWEEN 0.25 AND 0.33 AS rmse_near_noise,
+       (metrics->>'r2')::float8 > 0.99 AS r2_high,
+       (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(metrics) k) AS keys
+FROM mlsys.cross_validate('cvt', 'y', ARRAY['a', 'b']);
+
+-- fold 1 of 4 is exactly the holdout of test_size 0.25 with the same seed,
+-- so its model and metrics are those of mlsys.train
+SELECT version FROM mlsys.train('cvt', 'cvt', 'y', ARRAY['a', 'b'], test_size => 0.25, seed => 3);
+SELECT abs((c.metrics->>'rmse')::float8 / (v.metrics->>'rmse')::float8 - 1) < 1e-9
+       AND abs((c.metrics->>'mae')::float8 / (v.metrics->>'mae')::float8 - 1) < 1e-9 AS fold1_is_the_holdout
+FROM mlsys.cross_validate('cvt', 'y', ARRAY['a', 'b'], folds => 4, seed => 3) c, mlsys.model_versions v
+WHERE c.fold = 1 AND v.model = 'cvt';
+SELECT count(*) FILTER (WHERE mlsys._fold(y, ARRAY[a, b], 3, 4) = 1) = (SELECT test_rows FROM mlsys.model_versions WHERE model = 'cvt')
+       AS same_rows
+FROM cvt;
+
+-- folds partition the rows, whatever the physical order
+SELECT count(DISTINCT mlsys._fold(y, ARRAY[a, b], 0, 5)) AS folds_seen, count(*) AS rows FROM cvt;
+CREATE TABLE cvt_shuffled AS SELECT * FROM cvt ORDER BY md5(id::text);
+SELECT bool_and(abs((a.metrics->>'rmse')::float8 / (b.metrics->>'rmse')::float8 - 1) < 1e-9) AS order_invariant
+FROM mlsys.cross_validate('cvt', 'y', ARRAY['a', 'b']) a
+JOIN mlsys.cross_validate('cvt_shuffled', 'y', ARRAY['a', 'b']) b USING (fold);
+
+-- ridge and another seed
+SELECT count(*) AS folds, bool_and((metrics->>'r2')::float8 > 0.9) AS fitted
+FROM mlsys.cross_validate('cvt', 'y', ARRAY['a', 'b'], 'ridge', '{"alpha": 50}', folds => 3, seed => 9);
+
+-- the same with parallel workers
+CREATE TABLE cv_serial AS SELECT * FROM mlsys.cross_validate('cvt', 'y', ARRAY['a', 'b']);
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SELECT bool_and(abs((p.metrics->>'rmse')::float8 / (s.metrics->>'rmse')::float8 - 1) < 1e-9) AS parallel_equals_serial
+FROM mlsys.cross_validate('cvt', 'y', ARRAY['a', 'b']) p JOIN cv_serial s USING (fold);
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+
+-- nothing is registered (the one version is the mlsys.train call above)
+SELECT count(*) AS versions FROM mlsys.model_versions WHERE relation IN ('public.cvt', 'public.cvt_shuffled');
+
+-- bad input
+\set VERBOSITY sqlstate
+-- invalid input: one fold
+SELECT * FROM mlsys.cross_validate('cvt', 'y', ARRAY['a'], folds => 1);
+-- invalid input: null folds
+SELECT * FROM mlsys.cross_validate('cvt', 'y', ARRAY['a'], folds => NULL);
+-- invalid input: more folds than rows
+CREATE TABLE cv_tiny AS SELECT * FROM cvt WHERE id <= 3;
+SELECT * FROM mlsys.cross_validate('cv_tiny', 'y', ARRAY['a'], folds => 4);
+-- invalid input: an empty fold
+SELECT * FROM mlsys.cross_validate('cv_tiny', 'y', ARRAY['a'], folds => 3);
+-- invalid input: unknown algorithm
+SELECT * FROM mlsys.cross_validate('cvt', 'y', ARRAY['a'], 'forest');
+-- invalid input: unknown hyperparameter
+SELECT * FROM mlsys.cross_validate('cvt', 'y', ARRAY['a'], 'ridge', '{"lambda": 1}');
+-- invalid input: target column missing
+SELECT * FROM mlsys.cross_validate('cvt', 'nope');
+\set VERBOSITY default
+SELECT * FROM mlsys.cross_validate('cv_tiny', 'y', ARRAY['a'], folds => 4);
+SELECT * FROM mlsys.cross_validate('cv_tiny', 'y', ARRAY['a'], folds => 3);

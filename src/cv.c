@@ -1,0 +1,262 @@
+/*
+ * cv.c — mlsys.cross_validate for linear models.
+ *
+ * Folds are content-based like the holdout split: a row's fold is
+ * floor(u · folds) + 1 with u the uniform number its content hash and the
+ * seed give (split.c), so fold 1 of 4 is exactly the holdout of test_size
+ * 0.25, and the same data in another order gets the same folds.
+ *
+ * Two passes over the relation whatever the number of folds: pass 1 groups
+ * the rows by fold and accumulates one linear regression state per fold
+ * (parallel query may split it); the model of fold k is solved from the
+ * merge of every other fold's state (sufficient statistics add up). Pass 2
+ * scores each row with the model of its fold and aggregates rmse, mae and r2
+ * per fold.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+
+#include "mlsys.h"
+
+/* the most folds cross_validate accepts */
+#define MLSYS_MAX_FOLDS 1000
+
+PG_FUNCTION_INFO_V1(fold_of_row);
+/* mlsys._fold(y float8, x float8[], seed int8, folds int) → int: a row's fold */
+Datum
+fold_of_row(PG_FUNCTION_ARGS)
+{
+	Float8ArrayView v;
+	bool		finite;
+	int			folds;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		PG_RETURN_NULL();
+	folds = PG_GETARG_INT32(3);
+	if (folds < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("folds must be at least 1")));
+	mlsys_array_view(PG_GETARG_DATUM(1), &v);
+	if (v.hasnull)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(mlsys_fold_of(mlsys_row_hash(v.data, v.n, PG_GETARG_FLOAT8(0), &finite),
+								  mlsys_split_key(PG_GETARG_INT64(2)), folds));
+}
+
+PG_FUNCTION_INFO_V1(predict_fold);
+/*
+ * mlsys._predict_fold(coefs float8[], seed int8, folds int, y float8,
+ * x float8[]) → float8: the prediction for a row by the model of its fold;
+ * coefs holds folds vectors of p + 1 values (intercept first), one after the other.
+ */
+Datum
+predict_fold(PG_FUNCTION_ARGS)
+{
+	ArrayType  *coefs;
+	Float8ArrayView v;
+	const double *c;
+	double	   *x;
+	bool		finite;
+	int			folds,
+				p,
+				k;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		PG_RETURN_NULL();
+	coefs = PG_GETARG_ARRAYTYPE_P(0);
+	folds = PG_GETARG_INT32(2);
+	mlsys_array_view(PG_GETARG_DATUM(4), &v);
+	p = v.n;
+	if (folds < 1 || v.hasnull || ARR_NDIM(coefs) != 1 || ARR_HASNULL(coefs) ||
+		ARR_DIMS(coefs)[0] != folds * (p + 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("coefficients must hold %d vectors of %d values", Max(folds, 1), p + 1)));
+	x = fcinfo->flinfo->fn_extra;
+	if (x == NULL || GetMemoryChunkSpace(x) < sizeof(double) * (Size) Max(p, 1))
+	{
+		x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * (Size) Max(p, 1));
+		fcinfo->flinfo->fn_extra = x;
+	}
+	memcpy(x, v.data, sizeof(double) * (Size) p);
+	k = mlsys_fold_of(mlsys_row_hash(v.data, p, PG_GETARG_FLOAT8(3), &finite),
+					  mlsys_split_key(PG_GETARG_INT64(1)), folds) - 1;
+	c = (const double *) ARR_DATA_PTR(coefs) + (Size) k * (p + 1);
+	PG_RETURN_FLOAT8(c[0] + mlsys_dot(c + 1, x, p));
+}
+
+/* error context: what was being cross-validated */
+static void
+cv_error_context(void *arg)
+{
+	TrainArgs  *a = (TrainArgs *) arg;
+
+	errcontext("cross-validating on relation %s", a->relsql ? a->relsql : "?");
+}
+
+PG_FUNCTION_INFO_V1(cross_validate);
+/*
+ * mlsys.cross_validate(relation, target, features, algorithm, hyperparams,
+ *                      folds, seed) RETURNS TABLE (fold int, metrics jsonb)
+ */
+Datum
+cross_validate(PG_FUNCTION_ARGS)
+{
+	TrainArgs	a;
+	ErrorContextCallback errcb;
+	int32		folds;
+	FeatureSpec *spec;
+	char	   *xsql,
+			   *ysql,
+			   *tsql,
+			   *sql;
+	Oid			types1[3] = {INT8OID, INT4OID, TEXTARRAYOID};
+	Oid			types2[3] = {INT8OID, INT4OID, FLOAT8ARRAYOID};
+	Datum		args[3];
+	LinregState **states;
+	int64		rows = 0;
+	double	   *coefs;
+	int			nfeat,
+				k,
+				j;
+	uint64		i;
+	MemoryContext cvcxt,
+				oldcxt;
+	Tuplestorestate *store;
+	TupleDesc	tupdesc;
+
+	memset(&a, 0, sizeof(a));
+	mlsys_training_source_args(fcinfo, &a, 0);
+	if (PG_ARGISNULL(5) || PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("folds and seed must not be null")));
+	folds = PG_GETARG_INT32(5);
+	a.seed = PG_GETARG_INT32(6);
+	if (folds < 2 || folds > MLSYS_MAX_FOLDS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("folds must be between 2 and %d, not %d", MLSYS_MAX_FOLDS, folds)));
+	errcb.callback = cv_error_context;
+	errcb.arg = &a;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	cvcxt = AllocSetContextCreate(CurrentMemoryContext, "mlsys cross_validate", ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cvcxt);
+	SPI_connect();
+	spec = features_from_catalog(a.relid, a.target, a.features);
+	features_resolve_lengths(spec, a.relsql, a.target);
+	nfeat = spec->nfeat;
+	xsql = features_sql_vector(spec);
+	ysql = psprintf("(%s)::pg_catalog.float8", quote_identifier(a.target));
+	tsql = psprintf("%s IS NOT NULL", quote_identifier(a.target));
+
+	/* pass 1: one state per fold */
+	sql = psprintf("SELECT mlsys._fold(%s, %s, $1, $2), mlsys._linreg_split_agg(%s, %s, $1, 0, $3) "
+				   "FROM %s WHERE %s GROUP BY 1",
+				   ysql, xsql, ysql, xsql, a.relsql, tsql);
+	args[0] = Int64GetDatum((int64) a.seed);
+	args[1] = Int32GetDatum(folds);
+	args[2] = mlsys_cstring_array(spec->names, nfeat);
+	if (SPI_execute_with_args(sql, 3, types1, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", sql);
+	MemoryContextSwitchTo(cvcxt);
+	states = palloc0(sizeof(LinregState *) * folds);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull1,
+					isnull2;
+		Datum		f = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull1);
+		Datum		st = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull2);
+
+		if (isnull1 || isnull2 || DatumGetInt32(f) < 1 || DatumGetInt32(f) > folds)
+			continue;
+		states[DatumGetInt32(f) - 1] = linreg_state_from_datum(st, true);
+		rows += linreg_state_rows(states[DatumGetInt32(f) - 1]);
+	}
+	if (rows < folds)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("folds must not exceed the number of rows"),
+				 errdetail("There are %d folds and " INT64_FORMAT " rows with a non-null target.",
+						   folds, rows)));
+	for (k = 0; k < folds; k++)
+		if (states[k] == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("fold %d of %d is empty", k + 1, folds),
+					 errhint("Use fewer folds or more rows.")));
+
+	/* the model of fold k learns from every other fold */
+	coefs = palloc(sizeof(double) * (Size) folds * (nfeat + 1));
+	for (k = 0; k < folds; k++)
+	{
+		LinregState *merged = NULL;
+
+		CHECK_FOR_INTERRUPTS();
+		for (j = 0; j < folds; j++)
+		{
+			if (j == k)
+				continue;
+			if (merged == NULL)
+				merged = linreg_state_from_datum(PointerGetDatum(states[j]), true);
+			else
+				linreg_state_merge(merged, states[j]);
+		}
+		linreg_solve(merged, a.alpha, coefs + (Size) k * (nfeat + 1),
+					 (const char *const *) spec->names);
+		pfree(merged);
+	}
+
+	/* pass 2: each row scored by the model of its fold */
+	sql = psprintf("SELECT mlsys._fold(s.y, s.x, $1, $2), "
+				   "mlsys.rmse(mlsys._predict_fold($3, $1, $2, s.y, s.x), s.y), "
+				   "mlsys.mae(mlsys._predict_fold($3, $1, $2, s.y, s.x), s.y), "
+				   "mlsys.r2(mlsys._predict_fold($3, $1, $2, s.y, s.x), s.y) "
+				   "FROM (SELECT %s AS y, %s AS x FROM %s WHERE %s) s GROUP BY 1 ORDER BY 1",
+				   ysql, xsql, a.relsql, tsql);
+	args[2] = PointerGetDatum(mlsys_float8_array(coefs, folds * (nfeat + 1)));
+	if (SPI_execute_with_args(sql, 3, types2, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", sql);
+
+	MemoryContextSwitchTo(oldcxt);
+	store = mlsys_begin_rows(fcinfo, &tupdesc);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		Datum		out[2];
+		bool		outnull[2] = {false, false};
+		bool		isnull;
+		StringInfoData buf;
+		const char *keys[3] = {"rmse", "mae", "r2"};
+
+		initStringInfo(&buf);
+		appendStringInfoChar(&buf, '{');
+		for (j = 0; j < 3; j++)
+		{
+			Datum		m = SPI_getbinval(t, SPI_tuptable->tupdesc, j + 2, &isnull);
+
+			appendStringInfo(&buf, "%s\"%s\": ", j > 0 ? ", " : "", keys[j]);
+			mlsys_append_json_number(&buf, isnull ? get_float8_nan() : DatumGetFloat8(m));
+		}
+		appendStringInfoChar(&buf, '}');
+		out[0] = SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull);
+		out[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+		tuplestore_putvalues(store, tupdesc, out, outnull);
+	}
+	SPI_finish();
+	error_context_stack = errcb.previous;
+	MemoryContextDelete(cvcxt);
+	return (Datum) 0;
+}
