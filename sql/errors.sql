@@ -130,6 +130,11 @@ SELECT mlsys.predict('ok', s) FROM (SELECT 1::float8 AS a, 'x'::text AS b) s;
 SELECT mlsys.predict('ok', s) FROM (SELECT 1::float8 AS a, NULL::float8 AS b) s;
 -- invalid input: row with an infinite feature
 SELECT mlsys.predict('ok', s) FROM (SELECT 1::float8 AS a, 'Infinity'::float8 AS b) s;
+-- invalid input: features of an unknown model, version or an undeployed model
+SELECT * FROM mlsys.features('nope');
+SELECT * FROM mlsys.features('ok', 42);
+SELECT * FROM mlsys.features('undeployed');
+SELECT * FROM mlsys.features('ok', 0);
 -- invalid input: deploy an unknown version
 SELECT mlsys.deploy('ok', 42);
 -- invalid input: deploy an unknown model

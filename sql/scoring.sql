@@ -24,6 +24,10 @@ SELECT round(mlsys.predict('pts', 2, ARRAY[3, 2, 1]::float8[])::numeric, 9) AS v
        round(mlsys.predict('pts', 2, p)::numeric, 9) AS v2_row
 FROM pts p WHERE id = 1;
 
+-- what the model learned: y = 1 + 2a - 0.5b + 3c exactly
+SELECT ordinal, feature, round(coefficient::numeric, 9) AS coefficient FROM mlsys.features('pts');
+SELECT ordinal, feature, round(coefficient::numeric, 6) AS coefficient FROM mlsys.features('pts', 2) WHERE ordinal = 0;
+
 -- deploy switches what predict returns, within the same session (cache invalidated)
 SELECT mlsys.deploy('pts', 2);
 SELECT mlsys.live_version('pts'), round(mlsys.predict('pts', ARRAY[3, 2, 1]::float8[])::numeric, 9) AS live;

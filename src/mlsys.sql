@@ -475,6 +475,12 @@ CREATE FUNCTION mlsys.live_version(model text) RETURNS int
     AS 'MODULE_PATHNAME', 'live_version' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys.live_version(text) IS 'The version mlsys.predict uses for a model (error with a hint when none is deployed).';
 
+CREATE FUNCTION mlsys.features(model text, version int DEFAULT NULL)
+RETURNS TABLE (ordinal int, feature text, coefficient float8)
+AS 'MODULE_PATHNAME', 'model_features' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.features(text, int) IS
+'The expanded features of a version (NULL: the live one) in model order with their coefficients; ordinal 0 is the intercept.';
+
 CREATE FUNCTION mlsys.predict_batch(model text, relation regclass, id_column text) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

@@ -1,6 +1,7 @@
 /*
  * scoring.c — real-time scoring: mlsys.predict(model, [version,] features)
- * for a row (record), a float8[] in model order, or a jsonb object.
+ * for a row (record), a float8[] in model order, or a jsonb object; and
+ * mlsys.features, what a cached model learned per feature.
  *
  * Hot path: each call site keeps a ScoreCall in fn_extra holding the pinned
  * cached model, a feature buffer and, for rows, the attribute numbers of the
@@ -24,6 +25,7 @@
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
 #include "mlsys.h"
@@ -376,4 +378,55 @@ live_version(PG_FUNCTION_ARGS)
 	ScoreCall  *sc = score_call_model(fcinfo, -1);
 
 	PG_RETURN_INT32(sc->model->version);
+}
+
+PG_FUNCTION_INFO_V1(model_features);
+/*
+ * mlsys.features(model text, version int DEFAULT NULL)
+ *   RETURNS TABLE (ordinal int, feature text, coefficient float8):
+ * the expanded features of a version (the live one when version is NULL) in
+ * model order with what the model learned for each; ordinal 0 is the
+ * intercept.
+ */
+Datum
+model_features(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	int32		version = 0;
+	CachedModel *m;
+	TupleDesc	tupdesc;
+	Tuplestorestate *store;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	int			j;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (!PG_ARGISNULL(1))
+	{
+		version = PG_GETARG_INT32(1);
+		if (version <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("version must be a positive number")));
+	}
+	m = mlsys_cache_get(name, version);
+	mlsys_cache_pin(m);
+	store = mlsys_begin_rows(fcinfo, &tupdesc);
+	values[0] = Int32GetDatum(0);
+	values[1] = CStringGetTextDatum("(intercept)");
+	values[2] = Float8GetDatum(m->linear->intercept);
+	tuplestore_putvalues(store, tupdesc, values, nulls);
+	for (j = 0; j < m->spec->nfeat; j++)
+	{
+		values[0] = Int32GetDatum(j + 1);
+		values[1] = CStringGetTextDatum(m->spec->names[j]);
+		values[2] = Float8GetDatum(m->linear->coef[j]);
+		tuplestore_putvalues(store, tupdesc, values, nulls);
+	}
+	mlsys_cache_unpin(m);
+	return (Datum) 0;
 }
