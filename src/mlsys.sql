@@ -392,6 +392,181 @@ COMMENT ON FUNCTION mlsys.cross_validate(regclass, text, text[], text, jsonb, in
 'K-fold cross-validation with deterministic content-based folds: per fold, the metrics of a model trained on the other folds. Two passes over the relation whatever the number of folds; registers nothing.';
 
 ------------------------------------------------------------------------------
+-- Hyperparameter tuning
+------------------------------------------------------------------------------
+
+CREATE SEQUENCE mlsys.tuning_id_seq;
+CREATE TABLE mlsys.tuning_trials (
+    id          bigserial PRIMARY KEY,
+    tuning_id   bigint NOT NULL,
+    model       text NOT NULL,
+    trial       int NOT NULL,
+    algorithm   text NOT NULL,
+    hyperparams jsonb NOT NULL,
+    metric      text NOT NULL,
+    mean        float8,
+    std         float8,
+    folds       int NOT NULL,
+    best        bool NOT NULL DEFAULT false,
+    version     int,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    created_by  name NOT NULL DEFAULT current_user,
+    UNIQUE (tuning_id, trial)
+);
+COMMENT ON TABLE mlsys.tuning_trials IS 'Every trial of mlsys.tune: hyperparameters and the cross-validated mean and population standard deviation of the primary metric; best marks the trial trained as version.';
+SELECT pg_catalog.pg_extension_config_dump('mlsys.tuning_trials', '');
+SELECT pg_catalog.pg_extension_config_dump('mlsys.tuning_trials_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('mlsys.tuning_id_seq', '');
+
+-- the trials of a search space, in a canonical order: the grid of every list
+-- (keys in jsonb order, values in list order) crossed with the random draws
+-- 1..n of the {"min", "max", "log", "trials"} specs, drawn from the seed
+CREATE FUNCTION mlsys._search_trials(p_search jsonb, p_seed int) RETURNS SETOF jsonb
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_grid jsonb := '[{}]';
+    v_random jsonb := '{}';
+    v_n int;
+    v_key text;
+    v_spec jsonb;
+    v_point jsonb;
+    v_trial jsonb;
+    v_lo float8;
+    v_hi float8;
+    v_u float8;
+    i int;
+BEGIN
+    IF p_search IS NULL OR jsonb_typeof(p_search) <> 'object' OR p_search = '{}' THEN
+        RAISE EXCEPTION 'search must be a non-empty JSON object of hyperparameters'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example {"alpha": [0.1, 1, 10]} or {"alpha": {"min": 0.01, "max": 100, "log": true, "trials": 20}}.';
+    END IF;
+    FOR v_key, v_spec IN SELECT e.key, e.value FROM jsonb_each(p_search) e LOOP
+        IF jsonb_typeof(v_spec) = 'array' THEN
+            IF jsonb_array_length(v_spec) = 0 THEN
+                RAISE EXCEPTION 'search space for hyperparameter "%" is empty', v_key
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            SELECT jsonb_agg(g.value || jsonb_build_object(v_key, x.value) ORDER BY g.ordinality, x.ordinality)
+              INTO v_grid
+              FROM jsonb_array_elements(v_grid) WITH ORDINALITY g,
+                   jsonb_array_elements(v_spec) WITH ORDINALITY x;
+        ELSIF jsonb_typeof(v_spec) = 'object' THEN
+            IF NOT (v_spec ? 'min' AND v_spec ? 'max' AND v_spec ? 'trials')
+               OR jsonb_typeof(v_spec -> 'min') <> 'number' OR jsonb_typeof(v_spec -> 'max') <> 'number'
+               OR jsonb_typeof(v_spec -> 'trials') <> 'number'
+               OR (v_spec ? 'log' AND jsonb_typeof(v_spec -> 'log') <> 'boolean')
+               OR EXISTS (SELECT 1 FROM jsonb_object_keys(v_spec) k WHERE k NOT IN ('min', 'max', 'log', 'trials')) THEN
+                RAISE EXCEPTION 'random search for hyperparameter "%" needs numbers "min", "max", "trials" and an optional boolean "log"', v_key
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF (v_spec ->> 'trials')::numeric < 1 OR (v_spec ->> 'trials')::numeric > 10000
+               OR (v_spec ->> 'trials')::numeric <> trunc((v_spec ->> 'trials')::numeric) THEN
+                RAISE EXCEPTION 'trials for hyperparameter "%" must be a whole number from 1 to 10000', v_key
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF (v_spec ->> 'min')::float8 > (v_spec ->> 'max')::float8
+               OR (coalesce((v_spec ->> 'log')::bool, false) AND (v_spec ->> 'min')::float8 <= 0) THEN
+                RAISE EXCEPTION 'search range for hyperparameter "%" is empty or not positive on a log scale', v_key
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            IF v_n IS NOT NULL AND v_n <> (v_spec ->> 'trials')::int THEN
+                RAISE EXCEPTION 'every random search must have the same number of trials'
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+            v_n := (v_spec ->> 'trials')::int;
+            v_random := v_random || jsonb_build_object(v_key, v_spec);
+        ELSE
+            RAISE EXCEPTION 'search space for hyperparameter "%" must be a list of values or a random range', v_key
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    FOR v_point IN SELECT g.value FROM jsonb_array_elements(v_grid) WITH ORDINALITY g ORDER BY g.ordinality LOOP
+        FOR i IN 1 .. coalesce(v_n, 1) LOOP
+            v_trial := v_point;
+            FOR v_key, v_spec IN SELECT e.key, e.value FROM jsonb_each(v_random) e LOOP
+                -- u uniform in [0, 1) from the seed, the name and the draw number
+                v_u := ('x' || substr(md5(p_seed::text || '/' || v_key || '/' || i::text), 1, 13))::bit(52)::bigint
+                       / 4503599627370496.0;
+                v_lo := (v_spec ->> 'min')::float8;
+                v_hi := (v_spec ->> 'max')::float8;
+                IF coalesce((v_spec ->> 'log')::bool, false) THEN
+                    v_trial := v_trial || jsonb_build_object(v_key, exp(ln(v_lo) + v_u * (ln(v_hi) - ln(v_lo))));
+                ELSE
+                    v_trial := v_trial || jsonb_build_object(v_key, v_lo + v_u * (v_hi - v_lo));
+                END IF;
+            END LOOP;
+            RETURN NEXT v_trial;
+        END LOOP;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION mlsys._search_trials(jsonb, int) IS 'The hyperparameter combinations of a search space, grid times random draws, in a canonical order (internal).';
+
+CREATE FUNCTION mlsys._tune(
+    p_model text, p_relation regclass, p_target text, p_search jsonb, p_features text[],
+    p_algorithm text, p_folds int, p_seed int, p_deploy text,
+    OUT o_model text, OUT o_version int, OUT o_algorithm text, OUT o_metrics jsonb,
+    OUT o_deployed bool, OUT o_trials int)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_tuning bigint := nextval('mlsys.tuning_id_seq');
+    v_metric text;
+    v_lower bool;
+    v_hp jsonb;
+    v_mean float8;
+    v_std float8;
+    v_best_trial int;
+    v_best_mean float8;
+    v_best_hp jsonb;
+    v_trial int := 0;
+    v_algorithm text := coalesce(p_algorithm, 'linear');
+    r record;
+BEGIN
+    IF p_model IS NULL OR p_folds IS NULL OR p_seed IS NULL OR p_deploy IS NULL THEN
+        RAISE EXCEPTION 'model, folds, seed and deploy must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT pm.metric, pm.lower_is_better INTO v_metric, v_lower FROM mlsys._primary_metric('regression') pm;
+    -- each trial is cross-validated on the same folds, independently of the others
+    FOR v_hp IN SELECT t FROM mlsys._search_trials(p_search, p_seed) t LOOP
+        v_trial := v_trial + 1;
+        SELECT avg((c.metrics ->> v_metric)::float8), stddev_pop((c.metrics ->> v_metric)::float8)
+          INTO v_mean, v_std
+          FROM mlsys.cross_validate(p_relation, p_target, p_features, p_algorithm, v_hp, p_folds, p_seed) c;
+        INSERT INTO mlsys.tuning_trials (tuning_id, model, trial, algorithm, hyperparams, metric, mean, std, folds)
+        VALUES (v_tuning, p_model, v_trial, v_algorithm, v_hp, v_metric, v_mean, v_std, p_folds);
+        -- strictly better only: on a tie the earlier trial in canonical order stays
+        IF v_best_trial IS NULL OR (v_lower AND v_mean < v_best_mean) OR (NOT v_lower AND v_mean > v_best_mean) THEN
+            v_best_trial := v_trial;
+            v_best_mean := v_mean;
+            v_best_hp := v_hp;
+        END IF;
+    END LOOP;
+    SELECT * INTO r FROM mlsys.train(p_model, p_relation, p_target, p_features, p_algorithm,
+                                     v_best_hp, 0.25, p_seed, p_deploy) t;
+    UPDATE mlsys.tuning_trials t SET best = true, version = r.version
+     WHERE t.tuning_id = v_tuning AND t.trial = v_best_trial;
+    o_model := r.model;
+    o_version := r.version;
+    o_algorithm := r.algorithm;
+    o_metrics := r.metrics;
+    o_deployed := r.deployed;
+    o_trials := v_trial;
+END $$;
+COMMENT ON FUNCTION mlsys._tune(text, regclass, text, jsonb, text[], text, int, int, text) IS 'Implementation of mlsys.tune (internal).';
+
+CREATE FUNCTION mlsys.tune(
+    model text, relation regclass, target text, search jsonb,
+    features text[] DEFAULT NULL, algorithm text DEFAULT NULL, folds int DEFAULT 5,
+    seed int DEFAULT 0, deploy text DEFAULT 'best_score')
+RETURNS TABLE (model text, version int, algorithm text, metrics jsonb, deployed bool, trials int)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT t.o_model, t.o_version, t.o_algorithm, t.o_metrics, t.o_deployed, t.o_trials
+    FROM mlsys._tune($1, $2, $3, $4, $5, $6, $7, $8, $9) t
+$$;
+COMMENT ON FUNCTION mlsys.tune(text, regclass, text, jsonb, text[], text, int, int, text) IS
+'Grid or random hyperparameter search by cross-validation: every trial is recorded in mlsys.tuning_trials, and the best is trained on the training split as a new version and deployed per the deploy policy.';
+
+------------------------------------------------------------------------------
 -- Deployment
 ------------------------------------------------------------------------------
 
