@@ -155,11 +155,8 @@ cross_validate(PG_FUNCTION_ARGS)
 	cvcxt = AllocSetContextCreate(CurrentMemoryContext, "mlsys cross_validate", ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(cvcxt);
 	SPI_connect();
-	spec = features_from_catalog(a.relid, a.target, a.features);
-	features_resolve_lengths(spec, a.relsql, a.target);
+	spec = mlsys_training_spec(&a, &xsql, &ysql);
 	nfeat = spec->nfeat;
-	xsql = features_sql_vector(spec);
-	ysql = psprintf("(%s)::pg_catalog.float8", quote_identifier(a.target));
 	tsql = psprintf("%s IS NOT NULL", quote_identifier(a.target));
 
 	/* pass 1: one state per fold */

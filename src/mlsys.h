@@ -168,6 +168,7 @@ typedef struct TrainArgs
 } TrainArgs;
 
 extern void mlsys_training_source_args(FunctionCallInfo fcinfo, TrainArgs *a, int first);
+extern FeatureSpec *mlsys_training_spec(const TrainArgs *a, char **xsql, char **ysql);
 extern char *mlsys_text_arg(FunctionCallInfo fcinfo, int argno, const char *what);
 extern void mlsys_append_json_number(StringInfo buf, double v);
 extern Datum mlsys_cstring_array(char **items, int n);

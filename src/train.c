@@ -220,6 +220,21 @@ train_args(FunctionCallInfo fcinfo, TrainArgs *a)
 				 errhint("Use \"best_score\", \"most_recent\" or \"never\".")));
 }
 
+/*
+ * The feature spec of a training relation, with the SQL expressions of a
+ * row's feature vector and target (SPI connected).
+ */
+FeatureSpec *
+mlsys_training_spec(const TrainArgs *a, char **xsql, char **ysql)
+{
+	FeatureSpec *spec = features_from_catalog(a->relid, a->target, a->features);
+
+	features_resolve_lengths(spec, a->relsql, a->target);
+	*xsql = features_sql_vector(spec);
+	*ysql = psprintf("(%s)::pg_catalog.float8", quote_identifier(a->target));
+	return spec;
+}
+
 /* a text[] datum of C strings */
 Datum
 mlsys_cstring_array(char **items, int n)
@@ -336,11 +351,8 @@ train(PG_FUNCTION_ARGS)
 	oldcxt = MemoryContextSwitchTo(fitcxt);
 	SPI_connect();
 
-	spec = features_from_catalog(a.relid, a.target, a.features);
-	features_resolve_lengths(spec, a.relsql, a.target);
+	spec = mlsys_training_spec(&a, &xsql, &ysql);
 	nfeat = spec->nfeat;
-	xsql = features_sql_vector(spec);
-	ysql = psprintf("(%s)::pg_catalog.float8", quote_identifier(a.target));
 
 	/* pass 1: sufficient statistics of the training split */
 	sql = psprintf("SELECT mlsys._linreg_split_agg(%s, %s, $1, $2, $3) FROM %s",
