@@ -13,6 +13,7 @@ OBJS = \
 	src/blas.o \
 	src/split.o \
 	src/linreg.o \
+	src/logreg.o \
 	src/evaluate.o \
 	src/metrics.o \
 	src/model.o \
@@ -20,6 +21,7 @@ OBJS = \
 	src/cache.o \
 	src/scoring.o \
 	src/train.o \
+	src/classify.o \
 	src/cv.o
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql

@@ -21,8 +21,8 @@ CREATE SEQUENCE e_seq;
 SELECT * FROM mlsys.train('m', 'e_seq', 'y');
 -- invalid input: target column does not exist
 SELECT * FROM mlsys.train('m', 'e', 'nope');
--- invalid input: target column is not numeric
-SELECT * FROM mlsys.train('m', 'e', 't', ARRAY['a']);
+-- invalid input: regression on a text target
+SELECT * FROM mlsys.train('m', 'e', 't', ARRAY['a'], 'linear');
 -- invalid input: feature column does not exist
 SELECT * FROM mlsys.train('m', 'e', 'y', ARRAY['a', 'nope']);
 -- invalid input: feature column is not numeric

@@ -172,7 +172,8 @@ cache_load(const char *name, int32 requested)
 		version = DatumGetInt32(d);
 	}
 	args[1] = Int32GetDatum(version);
-	if (SPI_execute_with_args("SELECT v.algorithm, v.params, v.feature_columns, v.feature_lengths "
+	if (SPI_execute_with_args("SELECT v.algorithm, v.params, v.feature_columns, v.feature_lengths, "
+							  "v.classes, v.hyperparams ->> 'positive_class', v.target_type "
 							  "FROM mlsys.model_versions v WHERE v.model = $1 AND v.version = $2",
 							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read mlsys.model_versions");
@@ -193,14 +194,57 @@ cache_load(const char *name, int32 requested)
 	m->version = version;
 	m->cxt = cxt;
 	algorithm = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
-	if (strcmp(algorithm, "linear") != 0 && strcmp(algorithm, "ridge") != 0)
+	if (strcmp(algorithm, "linear") != 0 && strcmp(algorithm, "ridge") != 0 &&
+		strcmp(algorithm, "logistic") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("version %d of model \"%s\" uses algorithm \"%s\", which this build of mlsys cannot score",
 						version, name, algorithm)));
-	m->kind = MODEL_LINEAR;
 	d = SPI_getbinval(tup, desc, 2, &isnull);
 	m->linear = model_deserialize_linear(DatumGetByteaPP(d));
+	m->kind = m->linear->kind;
+	if (m->kind != (strcmp(algorithm, "logistic") == 0 ? MODEL_LOGISTIC : MODEL_LINEAR))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model parameters are corrupted"),
+				 errdetail("Version %d of model \"%s\" holds parameters of another algorithm.", version, name)));
+	if (m->kind == MODEL_LOGISTIC)
+	{
+		Datum		cd = SPI_getbinval(tup, desc, 5, &isnull);
+		Datum	   *elems;
+		bool	   *nulls;
+		char	   *pos,
+				   *ttype;
+		int			i;
+
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("classifier version %d of model \"%s\" has no classes", version, name)));
+		deconstruct_array(DatumGetArrayTypeP(cd), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &m->nclasses);
+		if (m->nclasses != 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("binary classifier version %d of model \"%s\" has %d classes",
+							version, name, m->nclasses)));
+		m->classes = palloc(sizeof(char *) * m->nclasses);
+		for (i = 0; i < m->nclasses; i++)
+			m->classes[i] = nulls[i] ? "" : TextDatumGetCString(elems[i]);
+		pos = SPI_getvalue(tup, desc, 6);
+		m->positive = (pos != NULL && strcmp(pos, m->classes[0]) == 0) ? 0 : 1;
+		ttype = SPI_getvalue(tup, desc, 7);
+		m->numeric_labels = ttype != NULL &&
+			(strcmp(ttype, "boolean") == 0 || strcmp(ttype, "smallint") == 0 ||
+			 strcmp(ttype, "integer") == 0 || strcmp(ttype, "bigint") == 0);
+		if (m->numeric_labels)
+		{
+			m->label_values = palloc(sizeof(double) * m->nclasses);
+			for (i = 0; i < m->nclasses; i++)
+				m->label_values[i] = strcmp(m->classes[i], "true") == 0 ? 1.0 :
+					strcmp(m->classes[i], "false") == 0 ? 0.0 : strtod(m->classes[i], NULL);
+		}
+	}
 	m->spec = features_from_arrays(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)),
 								   DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)));
 	if (m->spec->nfeat != m->linear->nfeat)

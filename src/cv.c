@@ -155,6 +155,13 @@ cross_validate(PG_FUNCTION_ARGS)
 	cvcxt = AllocSetContextCreate(CurrentMemoryContext, "mlsys cross_validate", ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(cvcxt);
 	SPI_connect();
+	MemoryContextSwitchTo(cvcxt);
+	mlsys_resolve_algorithm(&a);
+	if (a.classification)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cross-validation of classifiers is not supported yet"),
+				 errhint("Cross-validate algorithm \"linear\" or \"ridge\" on a numeric target.")));
 	spec = mlsys_training_spec(&a, &xsql, &ysql);
 	nfeat = spec->nfeat;
 	tsql = psprintf("%s IS NOT NULL", quote_identifier(a.target));

@@ -189,6 +189,15 @@ linreg_state_from_datum(Datum d, bool copy)
 	return s;
 }
 
+static void linreg_flush(LinregState *s);
+
+/* fold any buffered rows into the moments (before reading column statistics) */
+void
+linreg_state_finish(LinregState *s)
+{
+	linreg_flush(s);
+}
+
 int
 linreg_state_nfeat(const LinregState *s)
 {
@@ -210,7 +219,7 @@ linreg_state_split_counts(const LinregState *s, int64 *seen, int64 *holdout,
 	*fingerprint = s->fp_sum;
 }
 
-/* profile of column j (p = the target) over the merged rows; call after a flush */
+/* profile of column j (p = the target) over the merged rows; call linreg_state_finish first */
 void
 linreg_state_column_stats(const LinregState *s, int j, double *mean,
 						  double *stddev, double *minv, double *maxv)

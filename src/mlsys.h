@@ -13,9 +13,11 @@
 
 #include "postgres.h"
 #include "fmgr.h"
-#include "lib/stringinfo.h"
 #include "access/tupdesc.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
 
 /* the most features a model may have (guards every allocation sized by p) */
 #define MLSYS_MAX_FEATURES 4096
@@ -83,6 +85,7 @@ mlsys_fold_of(uint64 row_hash, uint64 split_key, int folds)
 /* linreg.c: least-squares sufficient statistics and solver */
 typedef struct LinregState LinregState;
 extern LinregState *linreg_state_from_datum(Datum d, bool copy);
+extern void linreg_state_finish(LinregState *s);
 extern int	linreg_state_nfeat(const LinregState *s);
 extern int64 linreg_state_rows(const LinregState *s);
 extern void linreg_state_split_counts(const LinregState *s, int64 *seen, int64 *holdout,
@@ -101,18 +104,38 @@ extern double *regmetrics_state(ArrayType *a);
 /* model.c: the serialized parameter blob */
 typedef enum ModelKind
 {
-	MODEL_LINEAR = 1
+	MODEL_LINEAR = 1,
+	MODEL_LOGISTIC = 2
 } ModelKind;
 
+/*
+ * A linear predictor η = intercept + coef · z, z = x (linear) or the
+ * standardized x (logistic: probability = σ(η)).
+ */
 typedef struct LinearModel
 {
+	ModelKind	kind;
 	int			nfeat;
 	double		intercept;
 	double	   *coef;			/* nfeat values */
+	double	   *center;			/* logistic: nfeat values */
+	double	   *scale;			/* logistic: nfeat values */
+	double		threshold;		/* logistic: positive when probability >= it */
 } LinearModel;
 
 extern bytea *model_serialize_linear(const double *coef_with_intercept, int nfeat);
+extern bytea *model_serialize_logistic(const double *w, const double *center,
+									   const double *scale, int nfeat, double threshold);
 extern LinearModel *model_deserialize_linear(bytea *blob);
+
+/* logreg.c: binary logistic regression */
+typedef struct LogregState LogregState;
+extern double logreg_model_proba(const LinearModel *lm, const double *x);
+extern int	logreg_fit(double *prm, int p, double alpha, int max_iter, double tol,
+					   LogregState *(*run_pass) (const double *prm, void *arg), void *arg,
+					   bool *converged, double *final_objective);
+extern LogregState *logreg_state_from_datum(Datum d);
+extern int64 logreg_state_rows(const LogregState *s);
 
 /* features.c: training-side spec and scoring-side conversion */
 typedef struct FeatureColumn
@@ -165,10 +188,45 @@ typedef struct TrainArgs
 	double		test_size;
 	int32		seed;
 	char	   *deploy;
+	Jsonb	   *hp;				/* hyperparams as given */
+	Oid			target_type;	/* base type of the target column */
+	bool		classification; /* the algorithm is a classifier */
+	/* logistic: */
+	int			max_iter;
+	double		tol;
+	bool		balanced;		/* class_weight "balanced" */
+	double		threshold;
+	char	   *positive_class; /* label text, NULL: the second class */
 } TrainArgs;
 
 extern void mlsys_training_source_args(FunctionCallInfo fcinfo, TrainArgs *a, int first);
 extern FeatureSpec *mlsys_training_spec(const TrainArgs *a, char **xsql, char **ysql);
+extern void mlsys_resolve_algorithm(TrainArgs *a);
+
+/* what a training produced, for registration */
+typedef struct TrainResult
+{
+	TimestampTz started;
+	const char *task;			/* regression, binary, ... */
+	FeatureSpec *spec;
+	char	   *metrics;		/* JSON text */
+	char	   *profile;		/* JSON text */
+	int64		train_rows;
+	int64		test_rows;
+	uint64		fingerprint;	/* Σ row hash */
+	bytea	   *params;
+	char	  **classes;		/* classifiers: labels in class order */
+	int			nclasses;
+	Datum		version;		/* set by mlsys_register_version */
+	Datum		deployed;
+} TrainResult;
+
+extern void mlsys_register_version(TrainArgs *a, TrainResult *r);
+extern void mlsys_check_split(const TrainArgs *a, int64 seen, int64 train_rows, int64 holdout);
+extern char *mlsys_build_profile(LinregState *s, const FeatureSpec *spec);
+
+/* classify.c: mlsys.train for classifiers (SPI connected) */
+extern void train_classifier(TrainArgs *a, TrainResult *r);
 extern char *mlsys_text_arg(FunctionCallInfo fcinfo, int argno, const char *what);
 extern void mlsys_append_json_number(StringInfo buf, double v);
 extern Datum mlsys_cstring_array(char **items, int n);
@@ -190,6 +248,12 @@ typedef struct CachedModel
 	ModelKind	kind;
 	FeatureSpec *spec;
 	LinearModel *linear;
+	/* classifiers */
+	int			nclasses;
+	char	  **classes;		/* labels in class order */
+	int			positive;		/* index of the positive class (binary) */
+	bool		numeric_labels; /* labels are booleans or integers */
+	double	   *label_values;	/* their values as float8 (numeric_labels) */
 } CachedModel;
 
 extern void mlsys_cache_init(void);

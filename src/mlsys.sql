@@ -38,6 +38,8 @@ CREATE TABLE mlsys.model_versions (
     data_fingerprint  text NOT NULL,
     params            bytea NOT NULL,
     profile           jsonb,
+    classes           text[],
+    target_type       text,
     extension_version text NOT NULL,
     server_version    text NOT NULL,
     created_at        timestamptz NOT NULL DEFAULT now(),
@@ -49,6 +51,8 @@ COMMENT ON COLUMN mlsys.model_versions.feature_columns IS 'Source columns in mod
 COMMENT ON COLUMN mlsys.model_versions.feature_lengths IS 'Per source column: 0 for a scalar, n for a float8[] column of n elements.';
 COMMENT ON COLUMN mlsys.model_versions.features IS 'Expanded feature names in model order (x[1], x[2], ... for arrays).';
 COMMENT ON COLUMN mlsys.model_versions.data_fingerprint IS 'Order-independent hash of the training rows (features and target, both splits) and their count.';
+COMMENT ON COLUMN mlsys.model_versions.classes IS 'Classifiers: the labels in class order (false then true, ascending integers, byte order for text).';
+COMMENT ON COLUMN mlsys.model_versions.target_type IS 'The type of the target column at training time.';
 COMMENT ON COLUMN mlsys.model_versions.params IS 'Serialized parameters: versioned header, payload and CRC-32C; never edit by hand.';
 
 CREATE TABLE mlsys.deployments (
@@ -175,6 +179,24 @@ CREATE AGGREGATE mlsys._regression_holdout(float8, float8[], int8, float8, float
 );
 COMMENT ON AGGREGATE mlsys._regression_holdout(float8, float8[], int8, float8, float8[]) IS
 'Evaluation pass of mlsys.train: {n, rmse, mae, r2} of a linear model on the holdout rows (internal).';
+
+CREATE FUNCTION mlsys._logreg_step_accum(bytea, float8, float8[], int8, float8, float8[]) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'logreg_step_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._logreg_step_accum(bytea, float8, float8[], int8, float8, float8[]) IS 'Transition function of mlsys._logreg_step_agg.';
+CREATE FUNCTION mlsys._logreg_step_combine(bytea, bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'logreg_step_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._logreg_step_combine(bytea, bytea) IS 'Combine function of mlsys._logreg_step_agg.';
+CREATE AGGREGATE mlsys._logreg_step_agg(float8, float8[], int8, float8, float8[]) (
+    SFUNC = mlsys._logreg_step_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._logreg_step_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE mlsys._logreg_step_agg(float8, float8[], int8, float8, float8[]) IS
+'One Newton pass of logistic regression over the training rows: loss, gradient and Hessian (internal).';
+CREATE FUNCTION mlsys._logreg_proba(float8[], float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'logreg_proba' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._logreg_proba(float8[], float8[]) IS 'Positive-class probability of a logistic model given as its parameter vector (internal).';
+CREATE FUNCTION mlsys._in_holdout(float8, float8[], int8, float8) RETURNS bool
+    AS 'MODULE_PATHNAME', 'row_in_holdout' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._in_holdout(float8, float8[], int8, float8) IS 'Whether a row (target, feature vector) falls in the holdout for a seed and test_size (internal).';
 
 CREATE FUNCTION mlsys._feature_array(float8[], int, text) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'feature_array_checked' LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -313,6 +335,7 @@ CREATE FUNCTION mlsys._register_version(
     p_target text, p_feature_columns text[], p_feature_lengths int[], p_features text[],
     p_test_size float8, p_seed int, p_metrics jsonb, p_train_rows bigint, p_test_rows bigint,
     p_training_seconds float8, p_fingerprint text, p_params bytea, p_profile jsonb, p_deploy text,
+    p_classes text[], p_target_type text,
     OUT o_version int, OUT o_deployed bool)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -334,10 +357,12 @@ BEGIN
     END IF;
     INSERT INTO mlsys.model_versions (model, version, algorithm, hyperparams, relation, target,
         feature_columns, feature_lengths, features, test_size, seed, metrics, train_rows, test_rows,
-        training_seconds, data_fingerprint, params, profile, extension_version, server_version)
+        training_seconds, data_fingerprint, params, profile, classes, target_type,
+        extension_version, server_version)
     VALUES (p_model, o_version, p_algorithm, p_hyperparams, p_relation, p_target,
         p_feature_columns, p_feature_lengths, p_features, p_test_size, p_seed, p_metrics,
         p_train_rows, p_test_rows, p_training_seconds, p_fingerprint, p_params, p_profile,
+        p_classes, p_target_type,
         (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'mlsys'),
         pg_catalog.current_setting('server_version'));
 
@@ -359,7 +384,7 @@ BEGIN
         PERFORM mlsys._insert_deployment(p_model, o_version, p_deploy);
     END IF;
 END $$;
-COMMENT ON FUNCTION mlsys._register_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, text) IS
+COMMENT ON FUNCTION mlsys._register_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, text, text[], text) IS
 'Inserts a trained version and, per the deploy policy, a deployment (internal; called by mlsys.train).';
 
 ------------------------------------------------------------------------------
@@ -646,6 +671,34 @@ CREATE FUNCTION mlsys.predict(model text, version int, features jsonb) RETURNS f
     AS 'MODULE_PATHNAME', 'predict_jsonb_version' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys.predict(text, int, jsonb) IS 'Scores a JSON object with the given version.';
 
+CREATE FUNCTION mlsys.predict_proba(model text, features record) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'predict_proba_record' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.predict_proba(text, record) IS 'Class probabilities of a row, in mlsys.classes order, by the live version of a classifier.';
+CREATE FUNCTION mlsys.predict_proba(model text, features float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'predict_proba_array' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.predict_proba(text, float8[]) IS 'Class probabilities of a feature vector in model order, by the live version of a classifier.';
+CREATE FUNCTION mlsys.predict_proba(model text, features jsonb) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'predict_proba_jsonb' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.predict_proba(text, jsonb) IS 'Class probabilities of a JSON object keyed by column name, by the live version of a classifier.';
+CREATE FUNCTION mlsys.predict_proba(model text, version int, features record) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'predict_proba_record_version' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.predict_proba(text, int, record) IS 'Class probabilities of a row by a given version of a classifier.';
+CREATE FUNCTION mlsys.predict_label(model text, features record) RETURNS text
+    AS 'MODULE_PATHNAME', 'predict_label_record' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.predict_label(text, record) IS 'Predicted class label of a row (positive when its probability reaches the threshold) by the live version of a classifier.';
+CREATE FUNCTION mlsys.predict_label(model text, features float8[]) RETURNS text
+    AS 'MODULE_PATHNAME', 'predict_label_array' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.predict_label(text, float8[]) IS 'Predicted class label of a feature vector in model order by the live version of a classifier.';
+CREATE FUNCTION mlsys.predict_label(model text, features jsonb) RETURNS text
+    AS 'MODULE_PATHNAME', 'predict_label_jsonb' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.predict_label(text, jsonb) IS 'Predicted class label of a JSON object keyed by column name by the live version of a classifier.';
+CREATE FUNCTION mlsys.predict_label(model text, version int, features record) RETURNS text
+    AS 'MODULE_PATHNAME', 'predict_label_record_version' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.predict_label(text, int, record) IS 'Predicted class label of a row by a given version of a classifier.';
+CREATE FUNCTION mlsys.classes(model text) RETURNS text[]
+    AS 'MODULE_PATHNAME', 'model_classes' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.classes(text) IS 'The class labels of the live version of a classifier, in the order of mlsys.predict_proba: false then true, ascending integers, byte order for text.';
+
 CREATE FUNCTION mlsys.live_version(model text) RETURNS int
     AS 'MODULE_PATHNAME', 'live_version' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys.live_version(text) IS 'The version mlsys.predict uses for a model (error with a hint when none is deployed).';
@@ -662,6 +715,9 @@ DECLARE
     v_version int;
     v_run bigint;
     v_count bigint;
+    v_classes text[];
+    v_target_type text;
+    v_positive text;
 BEGIN
     IF predict_batch.model IS NULL OR predict_batch.relation IS NULL OR predict_batch.id_column IS NULL THEN
         RAISE EXCEPTION 'model, relation and id_column must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -674,14 +730,31 @@ BEGIN
         RAISE EXCEPTION 'column "%" of relation % does not exist', predict_batch.id_column, predict_batch.relation
             USING ERRCODE = 'undefined_column';
     END IF;
+    SELECT v.classes, v.target_type, v.hyperparams ->> 'positive_class'
+      INTO v_classes, v_target_type, v_positive
+      FROM mlsys.model_versions v WHERE v.model = predict_batch.model AND v.version = v_version;
     INSERT INTO mlsys.prediction_runs (model, version, relation)
     VALUES (predict_batch.model, v_version, predict_batch.relation::text)
     RETURNING run_id INTO v_run;
-    EXECUTE pg_catalog.format(
-        'INSERT INTO mlsys.predictions (run_id, model, version, entity_id, prediction) '
-        'SELECT $1, $2, $3, (r.%I)::pg_catalog.text, mlsys.predict($2, $3, r.*) FROM %s AS r',
-        predict_batch.id_column, predict_batch.relation)
-    USING v_run, predict_batch.model, v_version;
+    IF v_classes IS NULL THEN
+        EXECUTE pg_catalog.format(
+            'INSERT INTO mlsys.predictions (run_id, model, version, entity_id, prediction) '
+            'SELECT $1, $2, $3, (r.%I)::pg_catalog.text, mlsys.predict($2, $3, r.*) FROM %s AS r',
+            predict_batch.id_column, predict_batch.relation)
+        USING v_run, predict_batch.model, v_version;
+    ELSE
+        -- classifiers: the label, the positive-class probability, and the label
+        -- as a number when labels are booleans or integers
+        EXECUTE pg_catalog.format(
+            'INSERT INTO mlsys.predictions (run_id, model, version, entity_id, prediction, predicted_label, probability) '
+            'SELECT $1, $2, $3, s.id, CASE WHEN $4 THEN mlsys.predict($2, $3, s.r) END, s.label, s.proba[$5] '
+            'FROM (SELECT (r.%I)::pg_catalog.text AS id, r AS r, mlsys.predict_label($2, $3, r.*) AS label, '
+            '             mlsys.predict_proba($2, $3, r.*) AS proba FROM %s AS r) s',
+            predict_batch.id_column, predict_batch.relation)
+        USING v_run, predict_batch.model, v_version,
+              v_target_type IN ('boolean', 'smallint', 'integer', 'bigint'),
+              pg_catalog.array_position(v_classes, v_positive);
+    END IF;
     GET DIAGNOSTICS v_count = ROW_COUNT;
     UPDATE mlsys.prediction_runs SET rows = v_count, finished_at = pg_catalog.clock_timestamp()
      WHERE run_id = v_run;

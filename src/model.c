@@ -9,8 +9,11 @@
  *     uint16 kind            ModelKind (1 = linear)
  *     uint32 payload_len     bytes after the header
  *     uint32 crc             CRC-32C of the header (crc field zeroed) and payload
- *   payload, linear model:
+ *   payload, linear model (kind 1):
  *     int32 nfeat, int32 reserved (0), float8 intercept, float8 coef[nfeat]
+ *   payload, logistic model (kind 2):
+ *     int32 nfeat, int32 reserved (0), float8 threshold, float8 intercept,
+ *     float8 coef[nfeat], float8 center[nfeat], float8 scale[nfeat]
  *
  * A blob that fails any check (length, magic, version, checksum, sizes,
  * non-finite values) raises ERRCODE_DATA_CORRUPTED: a tampered or truncated
@@ -62,25 +65,61 @@ corrupted(const char *detail)
 			 errhint("Retrain the model or deploy another version.")));
 }
 
+/* a blob of the given kind with room for payload_len bytes; sealed by model_seal */
+static bytea *
+model_new_blob(uint32 payload_len, char **payload)
+{
+	bytea	   *blob = palloc0(VARHDRSZ + sizeof(ModelHeader) + payload_len);
+
+	SET_VARSIZE(blob, VARHDRSZ + sizeof(ModelHeader) + payload_len);
+	*payload = VARDATA(blob) + sizeof(ModelHeader);
+	return blob;
+}
+
+/* write the header and checksum of a filled blob */
+static void
+model_seal(bytea *blob, ModelKind kind)
+{
+	ModelHeader hdr;
+	uint32		payload_len = VARSIZE(blob) - VARHDRSZ - sizeof(ModelHeader);
+
+	hdr.magic = MODEL_MAGIC;
+	hdr.format_version = MODEL_FORMAT_VERSION;
+	hdr.kind = kind;
+	hdr.payload_len = payload_len;
+	hdr.crc = model_crc(&hdr, VARDATA(blob) + sizeof(ModelHeader), payload_len);
+	memcpy(VARDATA(blob), &hdr, sizeof(hdr));
+}
+
 /* serialize a linear model: coef[0] is the intercept, then nfeat weights */
 bytea *
 model_serialize_linear(const double *coef_with_intercept, int nfeat)
 {
-	uint32		payload_len = 8 + sizeof(double) * (uint32) (nfeat + 1);
-	bytea	   *blob = palloc0(VARHDRSZ + sizeof(ModelHeader) + payload_len);
-	ModelHeader hdr;
-	char	   *payload = VARDATA(blob) + sizeof(ModelHeader);
+	char	   *payload;
+	bytea	   *blob = model_new_blob(8 + sizeof(double) * (uint32) (nfeat + 1), &payload);
 	int32		n32 = nfeat;
 
-	SET_VARSIZE(blob, VARHDRSZ + sizeof(ModelHeader) + payload_len);
 	memcpy(payload, &n32, sizeof(int32));
 	memcpy(payload + 8, coef_with_intercept, sizeof(double) * (nfeat + 1));
-	hdr.magic = MODEL_MAGIC;
-	hdr.format_version = MODEL_FORMAT_VERSION;
-	hdr.kind = MODEL_LINEAR;
-	hdr.payload_len = payload_len;
-	hdr.crc = model_crc(&hdr, payload, payload_len);
-	memcpy(VARDATA(blob), &hdr, sizeof(hdr));
+	model_seal(blob, MODEL_LINEAR);
+	return blob;
+}
+
+/* serialize a binary logistic model: w[0] the intercept, then nfeat weights */
+bytea *
+model_serialize_logistic(const double *w, const double *center, const double *scale,
+						 int nfeat, double threshold)
+{
+	char	   *payload;
+	bytea	   *blob = model_new_blob(16 + sizeof(double) * (uint32) (3 * nfeat + 1), &payload);
+	int32		n32 = nfeat;
+
+	memcpy(payload, &n32, sizeof(int32));
+	memcpy(payload + 8, &threshold, sizeof(double));
+	memcpy(payload + 16, w, sizeof(double) * (nfeat + 1));
+	memcpy(payload + 16 + sizeof(double) * (nfeat + 1), center, sizeof(double) * nfeat);
+	memcpy(payload + 16 + sizeof(double) * (2 * nfeat + 1), scale, sizeof(double) * nfeat);
+	model_seal(blob, MODEL_LOGISTIC);
 	return blob;
 }
 
@@ -111,20 +150,41 @@ model_deserialize_linear(bytea *blob)
 		corrupted("The blob's length does not match its header.");
 	if (hdr.crc != model_crc(&hdr, payload, hdr.payload_len))
 		corrupted("The checksum does not match.");
-	if (hdr.kind != MODEL_LINEAR)
+	if (hdr.kind != MODEL_LINEAR && hdr.kind != MODEL_LOGISTIC)
 		corrupted("The blob holds a kind of model this function cannot read.");
 	if (hdr.payload_len < 8)
 		corrupted("The payload is too short.");
 	memcpy(&nfeat, payload, sizeof(int32));
 	if (nfeat < 1 || nfeat > MLSYS_MAX_FEATURES ||
-		hdr.payload_len != 8 + sizeof(double) * (uint32) (nfeat + 1))
+		hdr.payload_len != (hdr.kind == MODEL_LINEAR ?
+							8 + sizeof(double) * (uint32) (nfeat + 1) :
+							16 + sizeof(double) * (uint32) (3 * nfeat + 1)))
 		corrupted("The feature count does not match the payload.");
 
-	lm = palloc(sizeof(LinearModel));
+	lm = palloc0(sizeof(LinearModel));
+	lm->kind = hdr.kind;
 	lm->nfeat = nfeat;
 	lm->coef = palloc(sizeof(double) * nfeat);
-	memcpy(&lm->intercept, payload + 8, sizeof(double));
-	memcpy(lm->coef, payload + 16, sizeof(double) * nfeat);
+	if (hdr.kind == MODEL_LINEAR)
+	{
+		memcpy(&lm->intercept, payload + 8, sizeof(double));
+		memcpy(lm->coef, payload + 16, sizeof(double) * nfeat);
+	}
+	else
+	{
+		lm->center = palloc(sizeof(double) * nfeat);
+		lm->scale = palloc(sizeof(double) * nfeat);
+		memcpy(&lm->threshold, payload + 8, sizeof(double));
+		memcpy(&lm->intercept, payload + 16, sizeof(double));
+		memcpy(lm->coef, payload + 24, sizeof(double) * nfeat);
+		memcpy(lm->center, payload + 24 + sizeof(double) * nfeat, sizeof(double) * nfeat);
+		memcpy(lm->scale, payload + 24 + sizeof(double) * 2 * nfeat, sizeof(double) * nfeat);
+		if (!(lm->threshold >= 0.0 && lm->threshold <= 1.0))
+			corrupted("The decision threshold is not a probability.");
+		for (j = 0; j < nfeat; j++)
+			if (!isfinite(lm->center[j]) || !(lm->scale[j] > 0) || !isfinite(lm->scale[j]))
+				corrupted("A standardization parameter is not valid.");
+	}
 	if (!isfinite(lm->intercept))
 		corrupted("The intercept is not finite.");
 	for (j = 0; j < nfeat; j++)

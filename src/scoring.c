@@ -136,13 +136,72 @@ score_call_model(FunctionCallInfo fcinfo, int version_arg)
 	return sc;
 }
 
-/* the prediction of a linear model for the vector in sc->x */
+/* the positive-class probability of a logistic model for sc->x */
+static inline double
+score_proba(ScoreCall *sc)
+{
+	return logreg_model_proba(sc->model->linear, sc->x);
+}
+
+/* the predicted class index of a binary classifier for sc->x */
+static inline int
+score_class(ScoreCall *sc)
+{
+	const CachedModel *m = sc->model;
+
+	return score_proba(sc) >= m->linear->threshold ? m->positive : 1 - m->positive;
+}
+
+/*
+ * What mlsys.predict returns for sc->x: the value for a regression model, the
+ * predicted label for a classifier with boolean (0/1) or integer labels.
+ */
 static inline double
 score_vector(ScoreCall *sc)
 {
-	const LinearModel *lm = sc->model->linear;
+	const CachedModel *m = sc->model;
+	const LinearModel *lm = m->linear;
 
-	return lm->intercept + mlsys_dot(lm->coef, sc->x, lm->nfeat);
+	if (likely(m->kind == MODEL_LINEAR))
+		return lm->intercept + mlsys_dot(lm->coef, sc->x, lm->nfeat);
+	if (!m->numeric_labels)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("model \"%s\" predicts text labels, which mlsys.predict cannot return as float8", m->name),
+				 errhint("Use mlsys.predict_label for the label or mlsys.predict_proba for the class probabilities.")));
+	return m->label_values[score_class(sc)];
+}
+
+/* the model must be a classifier */
+static void
+require_classifier(ScoreCall *sc)
+{
+	if (sc->model->kind != MODEL_LOGISTIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is not a classifier", sc->model->name)));
+}
+
+/* class probabilities in class order */
+static Datum
+score_proba_array(ScoreCall *sc)
+{
+	double		p[2];
+	double		prob;
+
+	require_classifier(sc);
+	prob = score_proba(sc);
+	p[sc->model->positive] = prob;
+	p[1 - sc->model->positive] = 1.0 - prob;
+	return PointerGetDatum(mlsys_float8_array(p, 2));
+}
+
+/* the predicted label as text */
+static Datum
+score_label(ScoreCall *sc)
+{
+	require_classifier(sc);
+	return CStringGetTextDatum(sc->model->classes[score_class(sc)]);
 }
 
 /* does a row type look like an anonymous ROW(...) (fields f1, f2, ...)? */
@@ -429,4 +488,38 @@ model_features(PG_FUNCTION_ARGS)
 	}
 	mlsys_cache_unpin(m);
 	return (Datum) 0;
+}
+
+/*
+ * mlsys.predict_proba and mlsys.predict_label: one C function per input kind
+ * and version argument, like mlsys.predict.
+ */
+#define CLASSIFIER_SCORER(fname, version_arg, feature_arg, reader, result) \
+PG_FUNCTION_INFO_V1(fname); \
+Datum \
+fname(PG_FUNCTION_ARGS) \
+{ \
+	ScoreCall  *sc = score_call_model(fcinfo, version_arg); \
+	reader; \
+	PG_RETURN_DATUM(result(sc)); \
+}
+
+CLASSIFIER_SCORER(predict_proba_record, -1, 1, score_call_read_row(sc, fcinfo, 1), score_proba_array)
+CLASSIFIER_SCORER(predict_proba_array, -1, 1, score_call_read_value(sc, fcinfo, 1, false), score_proba_array)
+CLASSIFIER_SCORER(predict_proba_jsonb, -1, 1, score_call_read_value(sc, fcinfo, 1, true), score_proba_array)
+CLASSIFIER_SCORER(predict_proba_record_version, 1, 2, score_call_read_row(sc, fcinfo, 2), score_proba_array)
+CLASSIFIER_SCORER(predict_label_record, -1, 1, score_call_read_row(sc, fcinfo, 1), score_label)
+CLASSIFIER_SCORER(predict_label_array, -1, 1, score_call_read_value(sc, fcinfo, 1, false), score_label)
+CLASSIFIER_SCORER(predict_label_jsonb, -1, 1, score_call_read_value(sc, fcinfo, 1, true), score_label)
+CLASSIFIER_SCORER(predict_label_record_version, 1, 2, score_call_read_row(sc, fcinfo, 2), score_label)
+
+PG_FUNCTION_INFO_V1(model_classes);
+/* mlsys.classes(model text) → text[]: the live version's labels in class order */
+Datum
+model_classes(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, -1);
+
+	require_classifier(sc);
+	PG_RETURN_DATUM(mlsys_cstring_array(sc->model->classes, sc->model->nclasses));
 }

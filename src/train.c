@@ -64,22 +64,44 @@ mlsys_append_json_number(StringInfo buf, double v)
 		appendStringInfoString(buf, "null");
 }
 
-/* validate hyperparameters for the algorithm; set alpha and the normalized JSON */
+/* a JSON number hyperparameter as float8 */
+static double
+hyperparam_number(JsonbValue *v, const char *key)
+{
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparameter \"%s\" must be a number", key)));
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+}
+
+/*
+ * Validate the hyperparameters for the algorithm (unknown names are errors)
+ * and set them in a, with defaults; the normalized JSON is built for the
+ * linear models here, and after fitting for logistic (whose default alpha
+ * depends on the training rows).
+ */
 static void
-parse_hyperparams(TrainArgs *a, Jsonb *hp)
+parse_hyperparams(TrainArgs *a)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 	bool		is_ridge = strcmp(a->algorithm, "ridge") == 0;
+	bool		is_logistic = strcmp(a->algorithm, "logistic") == 0;
 	StringInfoData buf;
 
-	a->alpha = is_ridge ? 1.0 : 0.0;
-	if (!JB_ROOT_IS_OBJECT(hp))
+	a->alpha = is_ridge ? 1.0 : is_logistic ? -1.0 : 0.0;	/* logistic: 1 / n_train */
+	a->max_iter = 100;
+	a->tol = 1e-8;
+	a->balanced = false;
+	a->threshold = 0.5;
+	a->positive_class = NULL;
+	if (!JB_ROOT_IS_OBJECT(a->hp))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("hyperparams must be a JSON object")));
-	it = JsonbIteratorInit(&hp->root);
+	it = JsonbIteratorInit(&a->hp->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
 		char	   *key;
@@ -88,18 +110,66 @@ parse_hyperparams(TrainArgs *a, Jsonb *hp)
 			continue;
 		key = pnstrdup(v.val.string.val, v.val.string.len);
 		tok = JsonbIteratorNext(&it, &v, true);
-		if (is_ridge && strcmp(key, "alpha") == 0)
+		if ((is_ridge || is_logistic) && strcmp(key, "alpha") == 0)
 		{
-			if (v.type != jbvNumeric)
+			a->alpha = hyperparam_number(&v, key);
+			if (!(is_logistic ? a->alpha > 0.0 : a->alpha >= 0.0) || isinf(a->alpha))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("hyperparameter \"alpha\" must be a number")));
-			a->alpha = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-														  NumericGetDatum(v.val.numeric)));
-			if (!(a->alpha >= 0.0) || isinf(a->alpha))
+						 errmsg("hyperparameter \"alpha\" must be a finite number greater than %s0",
+								is_logistic ? "" : "or equal to ")));
+		}
+		else if (is_logistic && strcmp(key, "max_iter") == 0)
+		{
+			double		n = hyperparam_number(&v, key);
+
+			if (!(n >= 1 && n <= 10000) || n != floor(n))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("hyperparameter \"alpha\" must be a finite number greater than or equal to 0")));
+						 errmsg("hyperparameter \"max_iter\" must be a whole number from 1 to 10000")));
+			a->max_iter = (int) n;
+		}
+		else if (is_logistic && strcmp(key, "tol") == 0)
+		{
+			a->tol = hyperparam_number(&v, key);
+			if (!(a->tol > 0) || isinf(a->tol))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("hyperparameter \"tol\" must be a positive number")));
+		}
+		else if (is_logistic && strcmp(key, "threshold") == 0)
+		{
+			a->threshold = hyperparam_number(&v, key);
+			if (!(a->threshold > 0 && a->threshold < 1))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("hyperparameter \"threshold\" must be between 0 and 1")));
+		}
+		else if (is_logistic && strcmp(key, "class_weight") == 0)
+		{
+			if (v.type == jbvNull)
+				a->balanced = false;
+			else if (v.type == jbvString && v.val.string.len == 8 &&
+					 strncmp(v.val.string.val, "balanced", 8) == 0)
+				a->balanced = true;
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("hyperparameter \"class_weight\" must be \"balanced\" or null")));
+		}
+		else if (is_logistic && strcmp(key, "positive_class") == 0)
+		{
+			if (v.type == jbvString)
+				a->positive_class = pnstrdup(v.val.string.val, v.val.string.len);
+			else if (v.type == jbvNumeric)
+				a->positive_class = DatumGetCString(DirectFunctionCall1(numeric_out,
+																		NumericGetDatum(v.val.numeric)));
+			else if (v.type == jbvBool)
+				a->positive_class = v.val.boolean ? "true" : "false";
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("hyperparameter \"positive_class\" must be a class label")));
 		}
 		else
 			ereport(ERROR,
@@ -107,6 +177,7 @@ parse_hyperparams(TrainArgs *a, Jsonb *hp)
 					 errmsg("unrecognized hyperparameter \"%s\" for algorithm \"%s\"",
 							key, a->algorithm),
 					 is_ridge ? errhint("Algorithm \"ridge\" takes \"alpha\".")
+					 : is_logistic ? errhint("Algorithm \"logistic\" takes \"alpha\", \"max_iter\", \"tol\", \"class_weight\", \"threshold\" and \"positive_class\".")
 					 : errhint("Algorithm \"linear\" takes no hyperparameters.")));
 	}
 	initStringInfo(&buf);
@@ -119,6 +190,41 @@ parse_hyperparams(TrainArgs *a, Jsonb *hp)
 	else
 		appendStringInfoString(&buf, "{}");
 	a->hyperparams = buf.data;
+}
+
+static bool
+is_integer_type(Oid t)
+{
+	return t == INT2OID || t == INT4OID || t == INT8OID;
+}
+
+static bool
+is_label_type(Oid t)
+{
+	return t == BOOLOID || t == TEXTOID || t == VARCHAROID || t == BPCHAROID ||
+		get_typtype(t) == TYPTYPE_ENUM;
+}
+
+/*
+ * Settle the algorithm when it was left NULL on an integer target (at most 20
+ * distinct values in the relation: logistic, else linear), then parse the
+ * hyperparameters. SPI must be connected.
+ */
+void
+mlsys_resolve_algorithm(TrainArgs *a)
+{
+	if (a->algorithm == NULL)
+	{
+		Datum		d;
+		char	   *sql = psprintf("SELECT count(*) FROM (SELECT DISTINCT %s FROM %s WHERE %s IS NOT NULL LIMIT 21) s",
+								   quote_identifier(a->target), a->relsql, quote_identifier(a->target));
+
+		if (!mlsys_spi_single_value(sql, 0, NULL, NULL, &d))
+			elog(ERROR, "could not count the distinct target values");
+		a->algorithm = DatumGetInt64(d) <= 20 ? "logistic" : "linear";
+	}
+	a->classification = strcmp(a->algorithm, "logistic") == 0;
+	parse_hyperparams(a);
 }
 
 /*
@@ -160,25 +266,43 @@ mlsys_training_source_args(FunctionCallInfo fcinfo, TrainArgs *a, int first)
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
 						a->target, get_rel_name(a->relid))));
 	ttype = getBaseType(get_atttype(a->relid, attnum));
+	a->target_type = ttype;
 	a->features = PG_ARGISNULL(first + 2) ? NULL : PG_GETARG_ARRAYTYPE_P(first + 2);
 
 	a->algorithm = PG_ARGISNULL(first + 3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(first + 3));
-	if (ttype != INT2OID && ttype != INT4OID && ttype != INT8OID &&
-		ttype != FLOAT4OID && ttype != FLOAT8OID && ttype != NUMERICOID)
+	if (a->algorithm != NULL && strcmp(a->algorithm, "linear") != 0 &&
+		strcmp(a->algorithm, "ridge") != 0 && strcmp(a->algorithm, "logistic") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unrecognized algorithm \"%s\"", a->algorithm),
+				 errhint("Supported algorithms are \"linear\", \"ridge\" and \"logistic\".")));
+	if (a->algorithm == NULL && is_label_type(ttype))
+		a->algorithm = "logistic";
+	else if (a->algorithm == NULL && !is_integer_type(ttype))
+		a->algorithm = "linear";
+	/* an integer target with algorithm NULL is settled by mlsys_resolve_algorithm */
+	if (a->algorithm != NULL && strcmp(a->algorithm, "logistic") == 0)
+	{
+		if (!is_label_type(ttype) && !is_integer_type(ttype))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("target column \"%s\" has type %s, but classification needs labels",
+							a->target, format_type_be(ttype)),
+					 errhint("Algorithm \"logistic\" needs a boolean, text, enum or integer target.")));
+	}
+	else if (a->algorithm != NULL &&
+			 ttype != INT2OID && ttype != INT4OID && ttype != INT8OID &&
+			 ttype != FLOAT4OID && ttype != FLOAT8OID && ttype != NUMERICOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("target column \"%s\" has type %s, but regression needs a numeric target",
 						a->target, format_type_be(ttype)),
 				 errhint("Algorithms \"linear\" and \"ridge\" need an int2, int4, int8, float4, float8 or numeric target.")));
-	if (a->algorithm == NULL)
-		a->algorithm = "linear";
-	if (strcmp(a->algorithm, "linear") != 0 && strcmp(a->algorithm, "ridge") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unrecognized algorithm \"%s\"", a->algorithm),
-				 errhint("Supported algorithms are \"linear\" and \"ridge\".")));
-	parse_hyperparams(a, PG_ARGISNULL(first + 4) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
-					  : PG_GETARG_JSONB_P(first + 4));
+	a->hp = PG_ARGISNULL(first + 4) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
+		: PG_GETARG_JSONB_P(first + 4);
+	/* validate what can be validated before touching the data */
+	if (a->algorithm != NULL)
+		parse_hyperparams(a);
 }
 
 /* read and validate every argument of mlsys.train */
@@ -248,8 +372,8 @@ mlsys_cstring_array(char **items, int n)
 }
 
 /* the training-split profile: per-feature and target summary statistics */
-static char *
-build_profile(LinregState *s, const FeatureSpec *spec)
+char *
+mlsys_build_profile(LinregState *s, const FeatureSpec *spec)
 {
 	StringInfoData buf;
 	int			j;
@@ -302,18 +426,80 @@ mlsys_spi_single_value(const char *sql, int nargs, Oid *types, Datum *values, Da
 	return !isnull;
 }
 
-PG_FUNCTION_INFO_V1(train);
 /*
- * mlsys.train(model, relation, target, features, algorithm, hyperparams,
- *             test_size, seed, deploy)
- *   RETURNS TABLE (model text, version int, algorithm text, metrics jsonb, deployed bool)
+ * Register a trained version (and, per the deploy policy, a deployment) and
+ * set r->version and r->deployed. SPI must be connected.
  */
-Datum
-train(PG_FUNCTION_ARGS)
+void
+mlsys_register_version(TrainArgs *a, TrainResult *r)
 {
-	TrainArgs	a;
-	ErrorContextCallback errcb;
-	TimestampTz started = GetCurrentTimestamp();
+	Oid			rtypes[21] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID,
+		TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, FLOAT8OID, INT4OID, JSONBOID,
+		INT8OID, INT8OID, FLOAT8OID, TEXTOID, BYTEAOID, JSONBOID, TEXTOID,
+	TEXTARRAYOID, TEXTOID};
+	Datum		rv[21];
+	char		rnulls[21];
+	const FeatureSpec *spec = r->spec;
+	char	  **colnames = palloc(sizeof(char *) * spec->ncolumns);
+	Datum	   *lens = palloc(sizeof(Datum) * spec->ncolumns);
+	bool		isnull;
+	long		secs;
+	int			usecs;
+	int			i;
+
+	if (a->test_size == 0 && strcmp(a->deploy, "best_score") == 0)
+		ereport(NOTICE,
+				(errmsg("test_size is 0, so there is no holdout to compare with the live version"),
+				 errdetail("deploy => 'best_score' deploys the new version as 'most_recent' would.")));
+	for (i = 0; i < spec->ncolumns; i++)
+	{
+		colnames[i] = spec->columns[i].name;
+		lens[i] = Int32GetDatum(spec->columns[i].length);
+	}
+	memset(rnulls, ' ', sizeof(rnulls));
+	TimestampDifference(r->started, GetCurrentTimestamp(), &secs, &usecs);
+	rv[0] = CStringGetTextDatum(a->model);
+	rv[1] = CStringGetTextDatum(r->task);
+	rv[2] = CStringGetTextDatum(a->algorithm);
+	rv[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(a->hyperparams));
+	rv[4] = CStringGetTextDatum(a->relsql);
+	rv[5] = CStringGetTextDatum(a->target);
+	rv[6] = mlsys_cstring_array(colnames, spec->ncolumns);
+	rv[7] = PointerGetDatum(construct_array(lens, spec->ncolumns, INT4OID, 4, true, TYPALIGN_INT));
+	rv[8] = mlsys_cstring_array(spec->names, spec->nfeat);
+	rv[9] = Float8GetDatum(a->test_size);
+	rv[10] = Int32GetDatum(a->seed);
+	rv[11] = DirectFunctionCall1(jsonb_in, CStringGetDatum(r->metrics));
+	rv[12] = Int64GetDatum(r->train_rows);
+	rv[13] = Int64GetDatum(r->test_rows);
+	rv[14] = Float8GetDatum(secs + usecs / 1e6);
+	rv[15] = CStringGetTextDatum(psprintf("%016" INT64_MODIFIER "x",
+										  mlsys_mix64(r->fingerprint ^ (uint64) (r->train_rows + r->test_rows))));
+	rv[16] = PointerGetDatum(r->params);
+	rv[17] = DirectFunctionCall1(jsonb_in, CStringGetDatum(r->profile));
+	rv[18] = CStringGetTextDatum(a->deploy);
+	if (r->classes != NULL)
+		rv[19] = mlsys_cstring_array(r->classes, r->nclasses);
+	else
+	{
+		rv[19] = (Datum) 0;
+		rnulls[19] = 'n';
+	}
+	rv[20] = CStringGetTextDatum(format_type_be(a->target_type));
+	if (SPI_execute_with_args("SELECT r.o_version, r.o_deployed FROM mlsys._register_version("
+							  "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+							  "$16, $17, $18, $19, $20, $21) r",
+							  21, rtypes, rv, rnulls, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not register the model version");
+	r->version = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	r->deployed = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+}
+
+/* train a linear or ridge model: two passes (see the file comment) */
+static void
+train_linear(TrainArgs *a, TrainResult *r)
+{
 	FeatureSpec *spec;
 	char	   *xsql,
 			   *ysql,
@@ -324,47 +510,29 @@ train(PG_FUNCTION_ARGS)
 	Datum		result;
 	LinregState *state;
 	int64		seen,
-				holdout,
-				train_rows;
-	uint64		fingerprint;
+				holdout;
 	double	   *coef;
 	double	   *m;
-	char	   *metrics,
-			   *profile;
 	StringInfoData buf;
-	MemoryContext fitcxt,
-				oldcxt;
-	Datum		out[5];
-	bool		outnull[5] = {false, false, false, false, false};
-	int			nfeat,
-				i;
-	long		secs;
-	int			usecs;
+	MemoryContext cxt = CurrentMemoryContext;
+	int			nfeat;
 
-	train_args(fcinfo, &a);
-	errcb.callback = train_error_context;
-	errcb.arg = &a;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
-
-	fitcxt = AllocSetContextCreate(CurrentMemoryContext, "mlsys train", ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(fitcxt);
-	SPI_connect();
-
-	spec = mlsys_training_spec(&a, &xsql, &ysql);
+	spec = mlsys_training_spec(a, &xsql, &ysql);
 	nfeat = spec->nfeat;
+	r->spec = spec;
+	r->task = "regression";
 
 	/* pass 1: sufficient statistics of the training split */
 	sql = psprintf("SELECT mlsys._linreg_split_agg(%s, %s, $1, $2, $3) FROM %s",
-				   ysql, xsql, a.relsql);
-	args[0] = Int64GetDatum((int64) a.seed);
-	args[1] = Float8GetDatum(a.test_size);
+				   ysql, xsql, a->relsql);
+	args[0] = Int64GetDatum((int64) a->seed);
+	args[1] = Float8GetDatum(a->test_size);
 	args[2] = mlsys_cstring_array(spec->names, nfeat);
 	if (!mlsys_spi_single_value(sql, 3, types1, args, &result))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("relation %s has no rows with a non-null target to train on", a.relsql)));
-	MemoryContextSwitchTo(fitcxt);
+				 errmsg("relation %s has no rows with a non-null target to train on", a->relsql)));
+	MemoryContextSwitchTo(cxt);
 	state = linreg_state_from_datum(result, true);
 	if (linreg_state_nfeat(state) != nfeat)
 		ereport(ERROR,
@@ -372,34 +540,23 @@ train(PG_FUNCTION_ARGS)
 				 errmsg("feature vector has %d elements, expected %d",
 						linreg_state_nfeat(state), nfeat),
 				 errdetail("A float8[] feature column must have the same length in every row.")));
-	linreg_state_split_counts(state, &seen, &holdout, &fingerprint);
-	train_rows = linreg_state_rows(state);
-	if (train_rows == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("the training split is empty"),
-				 errdetail("All " INT64_FORMAT " rows fell into the holdout.", seen),
-				 errhint("Use more rows or a smaller test_size.")));
-	if (a.test_size > 0 && holdout == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("the holdout split is empty"),
-				 errdetail("None of the " INT64_FORMAT " rows fell into the holdout for test_size %g.",
-						   seen, a.test_size),
-				 errhint("Use more rows, a larger test_size, or test_size 0 to report training metrics.")));
+	linreg_state_split_counts(state, &seen, &holdout, &r->fingerprint);
+	r->train_rows = linreg_state_rows(state);
+	r->test_rows = holdout;
+	mlsys_check_split(a, seen, r->train_rows, holdout);
 
 	coef = palloc(sizeof(double) * (nfeat + 1));
-	linreg_solve(state, a.alpha, coef, (const char *const *) spec->names);
-	profile = build_profile(state, spec);
+	linreg_solve(state, a->alpha, coef, (const char *const *) spec->names);
+	r->profile = mlsys_build_profile(state, spec);
 	CHECK_FOR_INTERRUPTS();
 
 	/* pass 2: metrics on the holdout (on the training rows when test_size is 0) */
 	sql = psprintf("SELECT mlsys._regression_holdout(%s, %s, $1, $2, $3) FROM %s",
-				   ysql, xsql, a.relsql);
+				   ysql, xsql, a->relsql);
 	args[2] = PointerGetDatum(mlsys_float8_array(coef, nfeat + 1));
 	if (!mlsys_spi_single_value(sql, 3, types2, args, &result))
 		elog(ERROR, "holdout evaluation returned no rows");
-	MemoryContextSwitchTo(fitcxt);
+	MemoryContextSwitchTo(cxt);
 	m = (double *) ARR_DATA_PTR(DatumGetArrayTypeP(result));
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"rmse\": ");
@@ -409,62 +566,72 @@ train(PG_FUNCTION_ARGS)
 	appendStringInfoString(&buf, ", \"r2\": ");
 	mlsys_append_json_number(&buf, m[3]);
 	appendStringInfoChar(&buf, '}');
-	metrics = buf.data;
+	r->metrics = buf.data;
+	r->params = model_serialize_linear(coef, nfeat);
+}
 
-	if (a.test_size == 0 && strcmp(a.deploy, "best_score") == 0)
-		ereport(NOTICE,
-				(errmsg("test_size is 0, so there is no holdout to compare with the live version"),
-				 errdetail("deploy => 'best_score' deploys the new version as 'most_recent' would.")));
+/* errors for an empty training or holdout split */
+void
+mlsys_check_split(const TrainArgs *a, int64 seen, int64 train_rows, int64 holdout)
+{
+	if (train_rows == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the training split is empty"),
+				 errdetail("All " INT64_FORMAT " rows fell into the holdout.", seen),
+				 errhint("Use more rows or a smaller test_size.")));
+	if (a->test_size > 0 && holdout == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the holdout split is empty"),
+				 errdetail("None of the " INT64_FORMAT " rows fell into the holdout for test_size %g.",
+						   seen, a->test_size),
+				 errhint("Use more rows, a larger test_size, or test_size 0 to report training metrics.")));
+}
 
-	/* register the version (and maybe a deployment) */
-	{
-		Oid			rtypes[19] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID,
-			TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, FLOAT8OID, INT4OID, JSONBOID,
-		INT8OID, INT8OID, FLOAT8OID, TEXTOID, BYTEAOID, JSONBOID, TEXTOID};
-		Datum		rv[19];
-		char	  **colnames = palloc(sizeof(char *) * spec->ncolumns);
-		Datum	   *lens = palloc(sizeof(Datum) * spec->ncolumns);
-		bool		isnull;
+PG_FUNCTION_INFO_V1(train);
+/*
+ * mlsys.train(model, relation, target, features, algorithm, hyperparams,
+ *             test_size, seed, deploy)
+ *   RETURNS TABLE (model text, version int, algorithm text, metrics jsonb, deployed bool)
+ */
+Datum
+train(PG_FUNCTION_ARGS)
+{
+	TrainArgs	a;
+	TrainResult r;
+	ErrorContextCallback errcb;
+	MemoryContext fitcxt,
+				oldcxt;
+	Datum		out[5];
+	bool		outnull[5] = {false, false, false, false, false};
 
-		for (i = 0; i < spec->ncolumns; i++)
-		{
-			colnames[i] = spec->columns[i].name;
-			lens[i] = Int32GetDatum(spec->columns[i].length);
-		}
-		TimestampDifference(started, GetCurrentTimestamp(), &secs, &usecs);
-		rv[0] = CStringGetTextDatum(a.model);
-		rv[1] = CStringGetTextDatum("regression");
-		rv[2] = CStringGetTextDatum(a.algorithm);
-		rv[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(a.hyperparams));
-		rv[4] = CStringGetTextDatum(a.relsql);
-		rv[5] = CStringGetTextDatum(a.target);
-		rv[6] = mlsys_cstring_array(colnames, spec->ncolumns);
-		rv[7] = PointerGetDatum(construct_array(lens, spec->ncolumns, INT4OID, 4, true, TYPALIGN_INT));
-		rv[8] = mlsys_cstring_array(spec->names, nfeat);
-		rv[9] = Float8GetDatum(a.test_size);
-		rv[10] = Int32GetDatum(a.seed);
-		rv[11] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics));
-		rv[12] = Int64GetDatum(train_rows);
-		rv[13] = Int64GetDatum(holdout);
-		rv[14] = Float8GetDatum(secs + usecs / 1e6);
-		rv[15] = CStringGetTextDatum(psprintf("%016" INT64_MODIFIER "x", mlsys_mix64(fingerprint ^ (uint64) seen)));
-		rv[16] = PointerGetDatum(model_serialize_linear(coef, nfeat));
-		rv[17] = DirectFunctionCall1(jsonb_in, CStringGetDatum(profile));
-		rv[18] = CStringGetTextDatum(a.deploy);
-		if (SPI_execute_with_args("SELECT r.o_version, r.o_deployed FROM mlsys._register_version("
-								  "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) r",
-								  19, rtypes, rv, NULL, false, 0) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "could not register the model version");
-		out[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		out[4] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	}
+	memset(&r, 0, sizeof(r));
+	r.started = GetCurrentTimestamp();
+	train_args(fcinfo, &a);
+	errcb.callback = train_error_context;
+	errcb.arg = &a;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	fitcxt = AllocSetContextCreate(CurrentMemoryContext, "mlsys train", ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(fitcxt);
+	SPI_connect();
+	MemoryContextSwitchTo(fitcxt);
+	mlsys_resolve_algorithm(&a);
+	if (a.classification)
+		train_classifier(&a, &r);
+	else
+		train_linear(&a, &r);
+	mlsys_register_version(&a, &r);
+	out[1] = r.version;
+	out[4] = r.deployed;
 	SPI_finish();
 	MemoryContextSwitchTo(oldcxt);
 
 	out[0] = CStringGetTextDatum(a.model);
 	out[2] = CStringGetTextDatum(a.algorithm);
-	out[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics));
+	out[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(r.metrics));
 	mlsys_return_one_row(fcinfo, out, outnull);
 	error_context_stack = errcb.previous;
 	MemoryContextDelete(fitcxt);

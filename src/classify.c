@@ -1,0 +1,321 @@
+/*
+ * classify.c — mlsys.train for classifiers (binary logistic regression).
+ *
+ *   classes: one GROUP BY over the target gives the labels in class order
+ *   (false then true for booleans, ascending for integers, byte order for
+ *   text and enums) and rejects NULL labels; y = 1 for the positive class
+ *   (the second class unless hyperparams name another);
+ *   pass 1: mlsys._linreg_split_agg over (y, x) gives the split counts, the
+ *   data fingerprint and each feature's training mean and standard deviation
+ *   (the stored standardization, StandardScaler's population std, 1 for a
+ *   constant feature) and the share of positives (for class_weight);
+ *   Newton passes: logreg.c;
+ *   evaluation: one pass over the holdout (every row when test_size is 0)
+ *   computing accuracy, precision, recall, F1 (at the threshold), exact ROC
+ *   AUC and log loss with the metric aggregates.
+ *
+ * Not yet: more than two classes, categorical features and imputation, and
+ * an exactly stratified split (the content-hash split holds out test_size of
+ * each class in expectation).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+
+#include "mlsys.h"
+
+typedef struct PassContext
+{
+	const char *sql;			/* the Newton pass query */
+	Oid			types[3];
+	Datum		args[3];
+	int			p;
+	MemoryContext cxt;
+} PassContext;
+
+/* run one Newton pass at the parameters prm (w, center, scale, cw) */
+static LogregState *
+run_newton_pass(const double *prm, void *arg)
+{
+	PassContext *pc = (PassContext *) arg;
+	Datum		result;
+	LogregState *s;
+
+	pc->args[2] = PointerGetDatum(mlsys_float8_array(prm, 3 * pc->p + 3));
+	if (!mlsys_spi_single_value(pc->sql, 3, pc->types, pc->args, &result))
+		return NULL;
+	MemoryContextSwitchTo(pc->cxt);
+	s = logreg_state_from_datum(result);
+	return s;
+}
+
+/* the labels of the target in class order; errors for NULL labels or one class */
+static char **
+discover_classes(TrainArgs *a, int *nclasses)
+{
+	const char *order = (a->target_type == BOOLOID || a->target_type == INT2OID ||
+						 a->target_type == INT4OID || a->target_type == INT8OID) ? "" : " COLLATE \"C\"";
+	const char *t = quote_identifier(a->target);
+	char	   *sql;
+	char	  **classes;
+	uint64		i;
+	int			n = 0;
+
+	/* qualified, so that ORDER BY sorts the column itself, not its text output */
+	sql = psprintf("SELECT (r.%s)::pg_catalog.text AS label, count(*) FROM %s AS r GROUP BY r.%s ORDER BY (r.%s)%s%s",
+				   t, a->relsql, t, t,
+				   (a->target_type == BOOLOID || a->target_type == INT2OID ||
+					a->target_type == INT4OID || a->target_type == INT8OID) ? "" : "::pg_catalog.text",
+				   order);
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", sql);
+	classes = palloc(sizeof(char *) * Max(SPI_processed, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *label = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+		if (label == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("label column \"%s\" contains nulls", a->target),
+					 errdetail("%s rows have no label.",
+							   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)),
+					 errhint("Train on a view that leaves out unlabelled rows.")));
+		classes[n++] = pstrdup(label);
+	}
+	if (n < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("classification needs at least two classes, the training data has %d", n)));
+	if (n > 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("multiclass logistic regression is not supported yet"),
+				 errdetail("The target has %d classes; only binary classification is implemented.", n)));
+	*nclasses = n;
+	return classes;
+}
+
+/* mlsys.train for a binary logistic model: fills r */
+void
+train_classifier(TrainArgs *a, TrainResult *r)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	FeatureSpec *spec;
+	char	   *xsql,
+			   *ysql,
+			   *sql;
+	char	  **classes;
+	int			nclasses,
+				positive = 1,
+				p,
+				j,
+				passes;
+	Oid			types1[3] = {INT8OID, FLOAT8OID, TEXTARRAYOID};
+	Datum		args[3];
+	Datum		result;
+	LinregState *stats;
+	int64		seen,
+				holdout;
+	double	   *prm,
+				alpha,
+				share_pos,
+				objective;
+	bool		converged;
+	PassContext pc;
+	StringInfoData buf;
+
+	r->task = "binary";
+	classes = discover_classes(a, &nclasses);
+	if (a->positive_class != NULL)
+	{
+		for (positive = 0; positive < nclasses; positive++)
+			if (strcmp(classes[positive], a->positive_class) == 0)
+				break;
+		if (positive == nclasses)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("positive_class \"%s\" is not a class of the target", a->positive_class)));
+	}
+	r->classes = classes;
+	r->nclasses = nclasses;
+
+	spec = mlsys_training_spec(a, &xsql, &ysql);
+	p = spec->nfeat;
+	r->spec = spec;
+	ysql = psprintf("(CASE WHEN (%s)::pg_catalog.text = %s THEN 1 ELSE 0 END)::pg_catalog.float8",
+					quote_identifier(a->target), quote_literal_cstr(classes[positive]));
+
+	/* pass 1: split, fingerprint, standardization and class shares */
+	sql = psprintf("SELECT mlsys._linreg_split_agg(%s, %s, $1, $2, $3) FROM %s WHERE %s IS NOT NULL",
+				   ysql, xsql, a->relsql, quote_identifier(a->target));
+	args[0] = Int64GetDatum((int64) a->seed);
+	args[1] = Float8GetDatum(a->test_size);
+	args[2] = mlsys_cstring_array(spec->names, p);
+	if (!mlsys_spi_single_value(sql, 3, types1, args, &result))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("relation %s has no rows to train on", a->relsql)));
+	MemoryContextSwitchTo(cxt);
+	stats = linreg_state_from_datum(result, true);
+	if (linreg_state_nfeat(stats) != p)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("feature vector has %d elements, expected %d", linreg_state_nfeat(stats), p)));
+	linreg_state_split_counts(stats, &seen, &holdout, &r->fingerprint);
+	r->train_rows = linreg_state_rows(stats);
+	r->test_rows = holdout;
+	mlsys_check_split(a, seen, r->train_rows, holdout);
+	linreg_state_finish(stats);
+	r->profile = mlsys_build_profile(stats, spec);
+
+	/* parameters: w = 0, center and scale from the training split, class weights */
+	prm = palloc0(sizeof(double) * (3 * p + 3));
+	for (j = 0; j < p; j++)
+	{
+		double		mean,
+					sd,
+					mn,
+					mx;
+
+		linreg_state_column_stats(stats, j, &mean, &sd, &mn, &mx);
+		prm[p + 1 + j] = mean;
+		prm[2 * p + 1 + j] = sd > 0 ? sd : 1.0;
+	}
+	{
+		double		mean,
+					sd,
+					mn,
+					mx;
+
+		linreg_state_column_stats(stats, p, &mean, &sd, &mn, &mx);
+		share_pos = mean;
+	}
+	if (share_pos <= 0 || share_pos >= 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the training split has only one class"),
+				 errhint("Use more rows or another seed.")));
+	prm[3 * p + 1] = a->balanced ? 0.5 / (1.0 - share_pos) : 1.0;
+	prm[3 * p + 2] = a->balanced ? 0.5 / share_pos : 1.0;
+	alpha = a->alpha > 0 ? a->alpha : 1.0 / (double) r->train_rows;
+
+	/* Newton passes */
+	memset(&pc, 0, sizeof(pc));
+	pc.sql = psprintf("SELECT mlsys._logreg_step_agg(%s, %s, $1, $2, $3) FROM %s WHERE %s IS NOT NULL",
+					  ysql, xsql, a->relsql, quote_identifier(a->target));
+	pc.types[0] = INT8OID;
+	pc.types[1] = FLOAT8OID;
+	pc.types[2] = FLOAT8ARRAYOID;
+	pc.args[0] = Int64GetDatum((int64) a->seed);
+	pc.args[1] = Float8GetDatum(a->test_size);
+	pc.p = p;
+	pc.cxt = cxt;
+	passes = logreg_fit(prm, p, alpha, a->max_iter, a->tol, run_newton_pass, &pc,
+						&converged, &objective);
+	MemoryContextSwitchTo(cxt);
+	if (!converged)
+		ereport(WARNING,
+				(errmsg("logistic regression did not converge in %d passes", passes),
+				 errdetail("The largest gradient component is still above tol %g.", a->tol),
+				 errhint("Raise max_iter or tol, or use a larger alpha.")));
+
+	/* evaluation pass */
+	{
+		Oid			types2[4] = {INT8OID, FLOAT8OID, FLOAT8ARRAYOID, FLOAT8OID};
+		Datum		eargs[4];
+		HeapTuple	t;
+		TupleDesc	d;
+		bool		isnull;
+		double		auc,
+					logloss,
+					tp,
+					fp,
+					fn,
+					n,
+					precision,
+					recall,
+					npos;
+
+		sql = psprintf("SELECT mlsys.auc(s.p, s.y), mlsys.log_loss(s.p, s.y), "
+					   "count(*) FILTER (WHERE s.p >= $4 AND s.y), count(*) FILTER (WHERE s.p >= $4 AND NOT s.y), "
+					   "count(*) FILTER (WHERE s.p < $4 AND s.y), count(*), count(*) FILTER (WHERE s.y) "
+					   "FROM (SELECT mlsys._logreg_proba($3, %s) AS p, (%s) = 1 AS y FROM %s "
+					   "WHERE %s IS NOT NULL AND ($2 = 0 OR mlsys._in_holdout(%s, %s, $1, $2))) s",
+					   xsql, ysql, a->relsql, quote_identifier(a->target), ysql, xsql);
+		eargs[0] = pc.args[0];
+		eargs[1] = pc.args[1];
+		eargs[2] = PointerGetDatum(mlsys_float8_array(prm, 3 * p + 3));
+		eargs[3] = Float8GetDatum(a->threshold);
+		/* a single-class holdout has no AUC: say so before the aggregate does */
+		if (SPI_execute_with_args(psprintf("SELECT count(*) FILTER (WHERE s.y), count(*) FROM "
+										   "(SELECT (%s) = 1 AS y FROM %s WHERE %s IS NOT NULL AND "
+										   "($2 = 0 OR mlsys._in_holdout(%s, %s, $1, $2))) s",
+										   ysql, a->relsql, quote_identifier(a->target), ysql, xsql),
+								  2, types2, eargs, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not count the holdout classes");
+		npos = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		if (npos == 0 || npos == n)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the holdout split has only one class"),
+					 errhint("Use more rows, a larger test_size, or another seed.")));
+		if (SPI_execute_with_args(sql, 4, types2, eargs, NULL, true, 0) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "holdout evaluation failed");
+		t = SPI_tuptable->vals[0];
+		d = SPI_tuptable->tupdesc;
+		auc = DatumGetFloat8(SPI_getbinval(t, d, 1, &isnull));
+		logloss = DatumGetFloat8(SPI_getbinval(t, d, 2, &isnull));
+		tp = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
+		fp = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
+		fn = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull));
+		n = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
+		MemoryContextSwitchTo(cxt);
+		precision = tp + fp > 0 ? tp / (tp + fp) : 0.0;
+		recall = tp + fn > 0 ? tp / (tp + fn) : 0.0;
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, "{\"accuracy\": ");
+		/* correct = tp + tn = n − fp − fn */
+		mlsys_append_json_number(&buf, (n - fp - fn) / n);
+		appendStringInfoString(&buf, ", \"precision\": ");
+		mlsys_append_json_number(&buf, precision);
+		appendStringInfoString(&buf, ", \"recall\": ");
+		mlsys_append_json_number(&buf, recall);
+		appendStringInfoString(&buf, ", \"f1\": ");
+		mlsys_append_json_number(&buf, precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0);
+		appendStringInfoString(&buf, ", \"auc\": ");
+		mlsys_append_json_number(&buf, auc);
+		appendStringInfoString(&buf, ", \"log_loss\": ");
+		mlsys_append_json_number(&buf, logloss);
+		appendStringInfo(&buf, ", \"iterations\": %d, \"converged\": %s, \"objective\": ",
+						 passes, converged ? "true" : "false");
+		mlsys_append_json_number(&buf, objective);
+		appendStringInfoChar(&buf, '}');
+		r->metrics = buf.data;
+	}
+
+	/* the normalized hyperparameters, with the alpha actually used */
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"alpha\": ");
+	mlsys_append_json_number(&buf, alpha);
+	appendStringInfo(&buf, ", \"max_iter\": %d, \"tol\": ", a->max_iter);
+	mlsys_append_json_number(&buf, a->tol);
+	appendStringInfo(&buf, ", \"class_weight\": %s, \"threshold\": ", a->balanced ? "\"balanced\"" : "null");
+	mlsys_append_json_number(&buf, a->threshold);
+	appendStringInfoString(&buf, ", \"positive_class\": ");
+	escape_json(&buf, classes[positive]);
+	appendStringInfoChar(&buf, '}');
+	a->hyperparams = buf.data;
+
+	r->params = model_serialize_logistic(prm, prm + p + 1, prm + 2 * p + 1, p, a->threshold);
+}

@@ -1,0 +1,492 @@
+/*
+ * logreg.c — binary logistic regression with an L2 penalty, fitted by
+ * Newton's method (IRLS) where every iteration is one pass over the table by
+ * a parallel-safe aggregate.
+ *
+ * Objective (scikit-learn's LogisticRegression with C = 1 / (alpha · n)):
+ *     F(w) = (1/n) Σ cw_i · [softplus(η_i) − y_i η_i] + (alpha/2) Σ_{j≥1} w_j²,
+ *     η_i = w_0 + Σ_j w_j z_ij,   z_ij = (x_ij − center_j) / scale_j,
+ * with y_i ∈ {0, 1}, class weights cw (1, or "balanced": n / (2 n_class)) and
+ * the intercept w_0 unpenalized. The features are standardized with the
+ * training split's mean and population standard deviation, so w lives in the
+ * standardized space (as in a StandardScaler + LogisticRegression pipeline).
+ *
+ * One pass (mlsys._logreg_step_agg) accumulates, over the training rows at the
+ * current w: Σ cw·loss, the gradient Σ cw (p − y) z and the Hessian
+ * Σ cw p (1 − p) z zᵀ, the last by blocks of rows scaled by √(cw p (1 − p))
+ * and one dsyrk per block. The state is a bytea updated in place, with a
+ * combine function; its size depends on p only. The Newton step solves
+ * (H/n + alpha·I') Δ = −(g/n + alpha·w') by Cholesky; a step that does not
+ * decrease F enough (Armijo, c = 1e-4) is halved, which costs one more pass.
+ * With alpha > 0 the objective is strictly convex and bounded below even for
+ * separable data, so the iteration converges to a finite optimum.
+ *
+ * Parameters passed to the aggregates and to mlsys._logreg_proba are one
+ * float8[] of 3p + 3 values: w_0..w_p, center_1..p, scale_1..p, cw_0, cw_1.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "mlsys.h"
+
+#define LOGREG_LAYOUT 0x4C470001	/* "LG", layout version 1 */
+
+typedef struct LogregState
+{
+	int32		vl_len_;
+	uint32		layout;
+	int32		nfeat;			/* p; vectors are m = p + 1 long (intercept first) */
+	int32		block_cap;
+	int32		block_rows;
+	int32		pad;
+	int64		n;				/* training rows */
+	double		loss;			/* Σ cw · loss */
+	uint64		split_key;
+	double		test_size;
+	/* then: grad[m] hess[m·m] (upper, row-major) block[cap·m] */
+} LogregState;
+
+StaticAssertDecl(sizeof(LogregState) % sizeof(double) == 0, "LogregState must keep its arrays aligned");
+
+static inline double *
+lg_grad(const LogregState *s)
+{
+	return (double *) ((const char *) s + sizeof(LogregState));
+}
+
+static inline double *
+lg_hess(const LogregState *s)
+{
+	return lg_grad(s) + (s->nfeat + 1);
+}
+
+static inline double *
+lg_block(const LogregState *s)
+{
+	Size		m = (Size) s->nfeat + 1;
+
+	return lg_hess(s) + m * m;
+}
+
+static Size
+logreg_state_size(int nfeat, int cap)
+{
+	Size		m = (Size) nfeat + 1;
+
+	return sizeof(LogregState) + sizeof(double) * (m + m * m + (Size) cap * m);
+}
+
+static void
+logreg_state_check(const LogregState *s)
+{
+	if (VARATT_IS_SHORT(s) || VARSIZE(s) < sizeof(LogregState) ||
+		s->layout != LOGREG_LAYOUT ||
+		s->nfeat < 1 || s->nfeat > MLSYS_MAX_FEATURES ||
+		s->block_cap < 16 || s->block_cap > 1024 ||
+		s->block_rows < 0 || s->block_rows >= s->block_cap || s->n < 0 ||
+		VARSIZE(s) != logreg_state_size(s->nfeat, s->block_cap))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid logistic regression aggregate state")));
+}
+
+/* fold the buffered weighted rows into the Hessian */
+static void
+logreg_flush(LogregState *s)
+{
+	if (s->block_rows == 0)
+		return;
+	mlsys_syrk_upper(lg_hess(s), s->nfeat + 1, lg_block(s), s->block_rows);
+	s->block_rows = 0;
+}
+
+/* numerically stable log(1 + e^η) */
+static inline double
+softplus(double eta)
+{
+	return eta > 0 ? eta + log1p(exp(-eta)) : log1p(exp(eta));
+}
+
+/* numerically stable 1 / (1 + e^−η) */
+static inline double
+sigmoid(double eta)
+{
+	if (eta >= 0)
+		return 1.0 / (1.0 + exp(-eta));
+	else
+	{
+		double		e = exp(eta);
+
+		return e / (1.0 + e);
+	}
+}
+
+/* the parameter vector: p from its length, checked */
+static int
+logreg_params_nfeat(ArrayType *params)
+{
+	int			len;
+
+	if (ARR_NDIM(params) != 1 || ARR_HASNULL(params) || ARR_ELEMTYPE(params) != FLOAT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("logistic regression parameters must be a float8 array without nulls")));
+	len = ARR_DIMS(params)[0];
+	if (len < 6 || (len - 3) % 3 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("logistic regression parameters must hold 3p + 3 values")));
+	return (len - 3) / 3;
+}
+
+/* η = w_0 + Σ w_j (x_j − center_j) / scale_j for the unaligned x */
+static inline double
+logreg_eta(const double *prm, int p, const char *x, double *z)
+{
+	const double *w = prm;
+	const double *center = prm + p + 1;
+	const double *scale = center + p;
+	double		eta = w[0];
+	int			j;
+
+	for (j = 0; j < p; j++)
+	{
+		double		v;
+
+		memcpy(&v, x + sizeof(double) * j, sizeof(double));
+		v = (v - center[j]) / scale[j];
+		z[j] = v;
+		eta += w[j + 1] * v;
+	}
+	return eta;
+}
+
+PG_FUNCTION_INFO_V1(logreg_step_accum);
+/*
+ * logreg_step_accum(state bytea, y float8 (0 or 1), x float8[], seed int8,
+ *                   test_size float8, params float8[]): one Newton pass over
+ * the training rows (those outside the holdout of seed and test_size).
+ */
+Datum
+logreg_step_accum(PG_FUNCTION_ARGS)
+{
+	LogregState *s;
+	ArrayType  *params;
+	const double *prm;
+	Float8ArrayView v;
+	double		y,
+				eta,
+				prob,
+				cw,
+				r;
+	double	   *row,
+			   *g;
+	int			p,
+				m,
+				j;
+	bool		finite;
+
+	mlsys_agg_context(fcinfo, "mlsys._logreg_step_accum");
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("seed, test_size and parameters must not be null")));
+	params = PG_GETARG_ARRAYTYPE_P(5);
+	p = logreg_params_nfeat(params);
+	prm = (const double *) ARR_DATA_PTR(params);
+	mlsys_array_view(PG_GETARG_DATUM(2), &v);
+	if (v.hasnull || v.n != p)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("feature vector has %d elements, expected %d", v.n, p)));
+	y = PG_GETARG_FLOAT8(1);
+	if (y != 0.0 && y != 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("binary labels must be 0 or 1, not %g", y)));
+
+	if (PG_ARGISNULL(0))
+	{
+		int			cap = Max(16, Min(1024, 131072 / (int) (sizeof(double) * (p + 1))));
+		Size		size = logreg_state_size(p, cap);
+
+		s = palloc0(size);
+		SET_VARSIZE(s, size);
+		s->layout = LOGREG_LAYOUT;
+		s->nfeat = p;
+		s->block_cap = cap;
+		s->test_size = PG_GETARG_FLOAT8(4);
+		s->split_key = mlsys_split_key(PG_GETARG_INT64(3));
+	}
+	else
+	{
+		s = (LogregState *) PG_GETARG_POINTER(0);
+		logreg_state_check(s);
+		if (s->nfeat != p)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("feature vector has %d elements, expected %d", p, s->nfeat)));
+	}
+	if (s->test_size > 0 &&
+		mlsys_in_holdout(mlsys_row_hash(v.data, p, y, &finite), s->split_key, s->test_size))
+		PG_RETURN_POINTER(s);
+
+	m = p + 1;
+	row = lg_block(s) + (Size) s->block_rows * m;
+	eta = logreg_eta(prm, p, v.data, row + 1);
+	prob = sigmoid(eta);
+	cw = y > 0 ? prm[3 * p + 2] : prm[3 * p + 1];
+	s->loss += cw * (softplus(eta) - y * eta);
+	g = lg_grad(s);
+	g[0] += cw * (prob - y);
+	for (j = 0; j < p; j++)
+		g[j + 1] += cw * (prob - y) * row[j + 1];
+	r = sqrt(cw * prob * (1.0 - prob));
+	row[0] = r;
+	for (j = 1; j < m; j++)
+		row[j] *= r;
+	s->n++;
+	if (++s->block_rows == s->block_cap)
+		logreg_flush(s);
+	PG_RETURN_POINTER(s);
+}
+
+PG_FUNCTION_INFO_V1(logreg_step_combine);
+/* logreg_step_combine(bytea, bytea): sums of two partial passes */
+Datum
+logreg_step_combine(PG_FUNCTION_ARGS)
+{
+	LogregState *a,
+			   *b;
+	int			m,
+				i;
+
+	mlsys_agg_context(fcinfo, "mlsys._logreg_step_combine");
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	b = (LogregState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	logreg_state_check(b);
+	if (PG_ARGISNULL(0))
+	{
+		a = palloc(VARSIZE(b));
+		memcpy(a, b, VARSIZE(b));
+		PG_RETURN_POINTER(a);
+	}
+	a = (LogregState *) PG_GETARG_POINTER(0);
+	logreg_state_check(a);
+	if (a->nfeat != b->nfeat || a->split_key != b->split_key || a->test_size != b->test_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("cannot combine logistic regression states with different dimensions or splits")));
+	m = a->nfeat + 1;
+	logreg_flush(a);
+	for (i = 0; i < m; i++)
+		lg_grad(a)[i] += lg_grad(b)[i];
+	for (i = 0; i < m * m; i++)
+		lg_hess(a)[i] += lg_hess(b)[i];
+	/* b's buffered weighted rows are Hessian terms not folded in yet */
+	if (b->block_rows > 0)
+		mlsys_syrk_upper(lg_hess(a), m, lg_block(b), b->block_rows);
+	a->n += b->n;
+	a->loss += b->loss;
+	PG_RETURN_POINTER(a);
+}
+
+PG_FUNCTION_INFO_V1(logreg_proba);
+/* mlsys._logreg_proba(params float8[], x float8[]) → float8: P(y = 1 | x) */
+Datum
+logreg_proba(PG_FUNCTION_ARGS)
+{
+	ArrayType  *params;
+	Float8ArrayView v;
+	double	   *z;
+	int			p;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	params = PG_GETARG_ARRAYTYPE_P(0);
+	p = logreg_params_nfeat(params);
+	mlsys_array_view(PG_GETARG_DATUM(1), &v);
+	if (v.hasnull || v.n != p)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("feature vector has %d elements, expected %d", v.n, p)));
+	z = fcinfo->flinfo->fn_extra;
+	if (z == NULL)
+	{
+		z = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * MLSYS_MAX_FEATURES);
+		fcinfo->flinfo->fn_extra = z;
+	}
+	PG_RETURN_FLOAT8(sigmoid(logreg_eta((const double *) ARR_DATA_PTR(params), p, v.data, z)));
+}
+
+/* probability of the positive class for a cached logistic model and raw x */
+double
+logreg_model_proba(const LinearModel *lm, const double *x)
+{
+	double		eta = lm->intercept;
+	int			j;
+
+	for (j = 0; j < lm->nfeat; j++)
+		eta += lm->coef[j] * (x[j] - lm->center[j]) / lm->scale[j];
+	return sigmoid(eta);
+}
+
+/*
+ * Fit w (p + 1 values, in/out: the starting point, then the optimum) by damped
+ * Newton. run_pass(w, arg) must run one mlsys._logreg_step_agg pass and return
+ * its state (a private copy). Returns the number of passes; *converged says
+ * whether the gradient's largest component fell below tol.
+ */
+int
+logreg_fit(double *prm, int p, double alpha, int max_iter, double tol,
+		   LogregState *(*run_pass) (const double *prm, void *arg), void *arg,
+		   bool *converged, double *final_objective)
+{
+	int			m = p + 1;
+	double	   *w = prm;
+	double	   *w_prev = palloc(sizeof(double) * m);
+	double	   *G = palloc(sizeof(double) * m);
+	double	   *step = palloc(sizeof(double) * m);
+	double	   *A = palloc(sizeof(double) * (Size) m * m);
+	double		F = 0,
+				F_prev = 0,
+				t = 1.0,
+				slope = 0,
+				rcond;
+	int			passes = 0,
+				i,
+				j;
+	bool		have_prev = false;
+
+	*converged = false;
+	while (passes < max_iter)
+	{
+		LogregState *s;
+		double		n,
+					gmax = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		s = run_pass(prm, arg);
+		passes++;
+		if (s == NULL || s->n == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the training split is empty")));
+		logreg_flush(s);
+		n = (double) s->n;
+		F = s->loss / n;
+		for (j = 1; j < m; j++)
+			F += 0.5 * alpha * w[j] * w[j];
+		if (!isfinite(F))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("logistic regression diverged"),
+					 errhint("Use a larger alpha.")));
+		/* Armijo: a step that does not decrease F enough is halved and retried */
+		if (have_prev && F > F_prev + 1e-4 * t * slope)
+		{
+			t *= 0.5;
+			if (t < 1e-10)
+			{
+				/* no further progress is possible in float8: keep the best point */
+				memcpy(w, w_prev, sizeof(double) * m);
+				F = F_prev;
+				pfree(s);
+				break;
+			}
+			for (j = 0; j < m; j++)
+				w[j] = w_prev[j] + t * step[j];
+			pfree(s);
+			continue;
+		}
+		for (j = 0; j < m; j++)
+		{
+			G[j] = lg_grad(s)[j] / n + (j > 0 ? alpha * w[j] : 0.0);
+			gmax = Max(gmax, fabs(G[j]));
+		}
+		if (gmax < tol)
+		{
+			*converged = true;
+			pfree(s);
+			break;
+		}
+		/* Newton step: (H/n + alpha·I') step = −G */
+		for (i = 0; i < m; i++)
+			for (j = i; j < m; j++)
+			{
+				double		h = lg_hess(s)[(Size) i * m + j] / n + (i == j && i > 0 ? alpha : 0.0);
+
+				A[(Size) i * m + j] = h;
+				A[(Size) j * m + i] = h;
+			}
+		for (j = 0; j < m; j++)
+			step[j] = -G[j];
+		if (mlsys_cholesky_solve(A, m, step, &rcond) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the logistic regression Hessian is singular"),
+					 errhint("Remove constant or redundant features, or use a larger alpha.")));
+		slope = 0;
+		for (j = 0; j < m; j++)
+			slope += G[j] * step[j];
+		memcpy(w_prev, w, sizeof(double) * m);
+		F_prev = F;
+		have_prev = true;
+		t = 1.0;
+		for (j = 0; j < m; j++)
+			w[j] += step[j];
+		pfree(s);
+	}
+	*final_objective = F;
+	return passes;
+}
+
+/* copy a pass's state out of its datum (validated) */
+LogregState *
+logreg_state_from_datum(Datum d)
+{
+	LogregState *s = (LogregState *) PG_DETOAST_DATUM_COPY(d);
+
+	logreg_state_check(s);
+	return s;
+}
+
+int64
+logreg_state_rows(const LogregState *s)
+{
+	return s->n;
+}
+
+PG_FUNCTION_INFO_V1(row_in_holdout);
+/* mlsys._in_holdout(y float8, x float8[], seed int8, test_size float8) → bool */
+Datum
+row_in_holdout(PG_FUNCTION_ARGS)
+{
+	Float8ArrayView v;
+	bool		finite;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		PG_RETURN_NULL();
+	mlsys_array_view(PG_GETARG_DATUM(1), &v);
+	if (v.hasnull)
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(mlsys_in_holdout(mlsys_row_hash(v.data, v.n, PG_GETARG_FLOAT8(0), &finite),
+									mlsys_split_key(PG_GETARG_INT64(2)), PG_GETARG_FLOAT8(3)));
+}
