@@ -134,7 +134,16 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	StringInfoData buf;
 
 	r->task = "binary";
-	classes = discover_classes(a, &nclasses);
+	if (a->target_type == BOOLOID)
+	{
+		/* no pass needed: NULL labels are counted by pass 1, one class by its class share */
+		classes = palloc(sizeof(char *) * 2);
+		classes[0] = "false";
+		classes[1] = "true";
+		nclasses = 2;
+	}
+	else
+		classes = discover_classes(a, &nclasses);
 	if (a->positive_class != NULL)
 	{
 		for (positive = 0; positive < nclasses; positive++)
@@ -151,19 +160,40 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	spec = mlsys_training_spec(a, &xsql, &ysql);
 	p = spec->nfeat;
 	r->spec = spec;
-	ysql = psprintf("(CASE WHEN (%s)::pg_catalog.text = %s THEN 1 ELSE 0 END)::pg_catalog.float8",
-					quote_identifier(a->target), quote_literal_cstr(classes[positive]));
+	/* y = 1 for the positive class, compared in the target's own type (cheap per row) */
+	if (a->target_type == BOOLOID)
+		ysql = psprintf(positive == 1 ? "((%s)::pg_catalog.int4)::pg_catalog.float8"
+						: "((NOT (%s))::pg_catalog.int4)::pg_catalog.float8",
+						quote_identifier(a->target));
+	else
+		ysql = psprintf("(CASE WHEN (%s) = %s::%s THEN 1 WHEN (%s) IS NOT NULL THEN 0 END)::pg_catalog.float8",
+						quote_identifier(a->target), quote_literal_cstr(classes[positive]),
+						format_type_be_qualified(a->target_type), quote_identifier(a->target));
 
-	/* pass 1: split, fingerprint, standardization and class shares */
-	sql = psprintf("SELECT mlsys._linreg_split_agg(%s, %s, $1, $2, $3) FROM %s WHERE %s IS NOT NULL",
-				   ysql, xsql, a->relsql, quote_identifier(a->target));
+	/* pass 1: split, fingerprint, standardization, class shares and NULL labels */
+	sql = psprintf("SELECT mlsys._linreg_split_agg(%s, %s, $1, $2, $3), count(*) FILTER (WHERE %s IS NULL) FROM %s",
+				   ysql, xsql, quote_identifier(a->target), a->relsql);
 	args[0] = Int64GetDatum((int64) a->seed);
 	args[1] = Float8GetDatum(a->test_size);
 	args[2] = mlsys_cstring_array(spec->names, p);
-	if (!mlsys_spi_single_value(sql, 3, types1, args, &result))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("relation %s has no rows to train on", a->relsql)));
+	if (SPI_execute_with_args(sql, 3, types1, args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "SPI_execute failed: %s", sql);
+	{
+		bool		isnull;
+		int64		nulls = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+
+		if (nulls > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("label column \"%s\" contains nulls", a->target),
+					 errdetail(INT64_FORMAT " rows have no label.", nulls),
+					 errhint("Train on a view that leaves out unlabelled rows.")));
+		result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("relation %s has no rows to train on", a->relsql)));
+	}
 	MemoryContextSwitchTo(cxt);
 	stats = linreg_state_from_datum(result, true);
 	if (linreg_state_nfeat(stats) != p)
@@ -208,6 +238,26 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	prm[3 * p + 2] = a->balanced ? 0.5 / share_pos : 1.0;
 	alpha = a->alpha > 0 ? a->alpha : 1.0 / (double) r->train_rows;
 
+	/*
+	 * Start Newton from the discriminant direction, which pass 1's moments
+	 * already give: the least-squares fit of y on the standardized features,
+	 * scaled by 1 / (p̄ (1 − p̄)), with the intercept at logit(p̄) (Haggstrom,
+	 * 1983). Any start converges (the objective is convex and the steps are
+	 * damped); a good one saves passes over the table.
+	 */
+	{
+		double	   *ols = palloc(sizeof(double) * (p + 1));
+		double		v = share_pos * (1.0 - share_pos);
+
+		/* a degenerate design leaves the start at zero */
+		if (linreg_try_solve(stats, 1e-8 * r->train_rows, ols))
+		{
+			prm[0] = log(share_pos / (1.0 - share_pos));
+			for (j = 0; j < p; j++)
+				prm[j + 1] = ols[j + 1] * prm[2 * p + 1 + j] / v;
+		}
+	}
+
 	/* Newton passes */
 	memset(&pc, 0, sizeof(pc));
 	pc.sql = psprintf("SELECT mlsys._logreg_step_agg(%s, %s, $1, $2, $3) FROM %s WHERE %s IS NOT NULL",
@@ -242,12 +292,11 @@ train_classifier(TrainArgs *a, TrainResult *r)
 					fn,
 					n,
 					precision,
-					recall,
-					npos;
+					recall;
 
 		sql = psprintf("SELECT mlsys.auc(s.p, s.y), mlsys.log_loss(s.p, s.y), "
 					   "count(*) FILTER (WHERE s.p >= $4 AND s.y), count(*) FILTER (WHERE s.p >= $4 AND NOT s.y), "
-					   "count(*) FILTER (WHERE s.p < $4 AND s.y), count(*), count(*) FILTER (WHERE s.y) "
+					   "count(*) FILTER (WHERE s.p < $4 AND s.y), count(*) "
 					   "FROM (SELECT mlsys._logreg_proba($3, %s) AS p, (%s) = 1 AS y FROM %s "
 					   "WHERE %s IS NOT NULL AND ($2 = 0 OR mlsys._in_holdout(%s, %s, $1, $2))) s",
 					   xsql, ysql, a->relsql, quote_identifier(a->target), ysql, xsql);
@@ -255,25 +304,12 @@ train_classifier(TrainArgs *a, TrainResult *r)
 		eargs[1] = pc.args[1];
 		eargs[2] = PointerGetDatum(mlsys_float8_array(prm, 3 * p + 3));
 		eargs[3] = Float8GetDatum(a->threshold);
-		/* a single-class holdout has no AUC: say so before the aggregate does */
-		if (SPI_execute_with_args(psprintf("SELECT count(*) FILTER (WHERE s.y), count(*) FROM "
-										   "(SELECT (%s) = 1 AS y FROM %s WHERE %s IS NOT NULL AND "
-										   "($2 = 0 OR mlsys._in_holdout(%s, %s, $1, $2))) s",
-										   ysql, a->relsql, quote_identifier(a->target), ysql, xsql),
-								  2, types2, eargs, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not count the holdout classes");
-		npos = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-		if (npos == 0 || npos == n)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("the holdout split has only one class"),
-					 errhint("Use more rows, a larger test_size, or another seed.")));
 		if (SPI_execute_with_args(sql, 4, types2, eargs, NULL, true, 0) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			elog(ERROR, "holdout evaluation failed");
 		t = SPI_tuptable->vals[0];
 		d = SPI_tuptable->tupdesc;
+		/* a single-class holdout has no AUC: mlsys.auc has raised an error already */
 		auc = DatumGetFloat8(SPI_getbinval(t, d, 1, &isnull));
 		logloss = DatumGetFloat8(SPI_getbinval(t, d, 2, &isnull));
 		tp = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));

@@ -36,7 +36,6 @@ Datum
 fold_of_row(PG_FUNCTION_ARGS)
 {
 	Float8ArrayView v;
-	bool		finite;
 	int			folds;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -49,7 +48,7 @@ fold_of_row(PG_FUNCTION_ARGS)
 	mlsys_array_view(PG_GETARG_DATUM(1), &v);
 	if (v.hasnull)
 		PG_RETURN_NULL();
-	PG_RETURN_INT32(mlsys_fold_of(mlsys_row_hash(v.data, v.n, PG_GETARG_FLOAT8(0), &finite),
+	PG_RETURN_INT32(mlsys_fold_of(mlsys_row_hash_unchecked(v.data, v.n, PG_GETARG_FLOAT8(0)),
 								  mlsys_split_key(PG_GETARG_INT64(2)), folds));
 }
 
@@ -66,7 +65,6 @@ predict_fold(PG_FUNCTION_ARGS)
 	Float8ArrayView v;
 	const double *c;
 	double	   *x;
-	bool		finite;
 	int			folds,
 				p,
 				k;
@@ -89,7 +87,7 @@ predict_fold(PG_FUNCTION_ARGS)
 		fcinfo->flinfo->fn_extra = x;
 	}
 	memcpy(x, v.data, sizeof(double) * (Size) p);
-	k = mlsys_fold_of(mlsys_row_hash(v.data, p, PG_GETARG_FLOAT8(3), &finite),
+	k = mlsys_fold_of(mlsys_row_hash_unchecked(v.data, p, PG_GETARG_FLOAT8(3)),
 					  mlsys_split_key(PG_GETARG_INT64(1)), folds) - 1;
 	c = (const double *) ARR_DATA_PTR(coefs) + (Size) k * (p + 1);
 	PG_RETURN_FLOAT8(c[0] + mlsys_dot(c + 1, x, p));

@@ -40,7 +40,6 @@ linreg_holdout_accum(PG_FUNCTION_ARGS)
 	double		y,
 				test_size,
 				pred;
-	bool		finite;
 	Float8ArrayView v;
 	int			p;
 
@@ -90,7 +89,7 @@ linreg_holdout_accum(PG_FUNCTION_ARGS)
 				 errmsg("feature vector must have %d elements and no nulls", p)));
 	/* hash the row where it lies; copy only the holdout rows */
 	if (test_size > 0.0 &&
-		!mlsys_in_holdout(mlsys_row_hash(v.data, p, y, &finite), hc->split_key, test_size))
+		!mlsys_in_holdout(mlsys_row_hash_unchecked(v.data, p, y), hc->split_key, test_size))
 		PG_RETURN_ARRAYTYPE_P(state);
 	memcpy(hc->x, v.data, sizeof(double) * p);
 

@@ -667,8 +667,17 @@ linreg_combine(PG_FUNCTION_ARGS)
  * Features that are constant over the rows get coefficient 0 (the
  * minimum-norm solution, as scikit-learn's LinearRegression and Ridge give).
  */
-void
-linreg_solve(LinregState *s, double alpha, double *coef, const char *const *names)
+/* raise the error, or return false when the caller asked not to raise */
+#define SOLVE_FAIL(rest) \
+	do { \
+		if (!raise) \
+			return false; \
+		ereport(ERROR, rest); \
+	} while (0)
+
+static bool
+linreg_solve_internal(LinregState *s, double alpha, double *coef, const char *const *names,
+					  bool raise)
 {
 	int			p = s->nfeat,
 				m = p + 1,
@@ -688,12 +697,12 @@ linreg_solve(LinregState *s, double alpha, double *coef, const char *const *name
 	C = ls_comoment(s);
 	mean = ls_mean(s);
 	if (s->n == 0)
-		ereport(ERROR,
+		SOLVE_FAIL(
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("no rows to fit")));
 	for (j = 0; j < m; j++)
 		if (!isfinite(C[(Size) j * m + j]) || !isfinite(mean[j]))
-			ereport(ERROR,
+			SOLVE_FAIL(
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("%s values are too large to fit",
 							j == p ? "target" : feature_subject_c(names, j))));
@@ -710,7 +719,7 @@ linreg_solve(LinregState *s, double alpha, double *coef, const char *const *name
 			idx[q++] = j;
 	}
 	if (alpha == 0.0 && s->n <= q)
-		ereport(ERROR,
+		SOLVE_FAIL(
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("too few rows to fit %d features", q),
 				 errdetail("Ordinary least squares with an intercept needs more rows than features; there are " INT64_FORMAT ".", s->n),
@@ -738,14 +747,14 @@ linreg_solve(LinregState *s, double alpha, double *coef, const char *const *name
 	{
 		info = mlsys_cholesky_solve(A, q, b, &rcond);
 		if (info > 0)
-			ereport(ERROR,
+			SOLVE_FAIL(
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("design matrix is singular"),
 					 errdetail("The %s is a linear combination of the features before it.",
 							   feature_subject_c(names, idx[info - 1])),
 					 errhint("Remove redundant features or use algorithm \"ridge\" with alpha > 0.")));
 		if (rcond < LINREG_MIN_RCOND)
-			ereport(ERROR,
+			SOLVE_FAIL(
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("design matrix is ill-conditioned"),
 					 errdetail("The reciprocal condition number after scaling features to unit variance is %g, below the limit of %g.",
@@ -762,13 +771,28 @@ linreg_solve(LinregState *s, double alpha, double *coef, const char *const *name
 	}
 	for (j = 0; j <= p; j++)
 		if (!isfinite(coef[j]))
-			ereport(ERROR,
+			SOLVE_FAIL(
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("fitted coefficients are not finite")));
 	pfree(A);
 	pfree(b);
 	pfree(D);
 	pfree(idx);
+	return true;
+}
+
+/* the same, raising errors */
+void
+linreg_solve(LinregState *s, double alpha, double *coef, const char *const *names)
+{
+	linreg_solve_internal(s, alpha, coef, names, true);
+}
+
+/* the same, returning false instead of raising an error */
+bool
+linreg_try_solve(LinregState *s, double alpha, double *coef)
+{
+	return linreg_solve_internal(s, alpha, coef, NULL, false);
 }
 
 PG_FUNCTION_INFO_V1(linreg_final);

@@ -18,6 +18,10 @@
  * combine function; its size depends on p only. The Newton step solves
  * (H/n + alpha·I') Δ = −(g/n + alpha·w') by Cholesky; a step that does not
  * decrease F enough (Armijo, c = 1e-4) is halved, which costs one more pass.
+ * It stops when the largest gradient component is below tol, or when the
+ * Newton decrement of the step just taken is below tol (quadratic
+ * convergence then puts the gradient after the step well below tol, and no
+ * pass is spent confirming it).
  * With alpha > 0 the objective is strictly convex and bounded below even for
  * separable data, so the iteration converges to a finite optimum.
  *
@@ -106,13 +110,6 @@ logreg_flush(LogregState *s)
 	s->block_rows = 0;
 }
 
-/* numerically stable log(1 + e^η) */
-static inline double
-softplus(double eta)
-{
-	return eta > 0 ? eta + log1p(exp(-eta)) : log1p(exp(eta));
-}
-
 /* numerically stable 1 / (1 + e^−η) */
 static inline double
 sigmoid(double eta)
@@ -145,13 +142,49 @@ logreg_params_nfeat(ArrayType *params)
 	return (len - 3) / 3;
 }
 
-/* η = w_0 + Σ w_j (x_j − center_j) / scale_j for the unaligned x */
+/*
+ * Per call site: the reciprocals of the scales of the parameter vector in use
+ * (the vector is a query constant, so one division per feature per query
+ * instead of per row) and a buffer for the standardized row.
+ */
+typedef struct LogregCallCache
+{
+	const double *params;		/* the parameter vector the reciprocals belong to */
+	int			p;
+	double	   *inv_scale;
+	double	   *z;
+} LogregCallCache;
+
+static LogregCallCache *
+logreg_call_cache(FunctionCallInfo fcinfo, const double *prm, int p)
+{
+	LogregCallCache *cc = (LogregCallCache *) fcinfo->flinfo->fn_extra;
+	int			j;
+
+	if (cc == NULL || cc->p != p)
+	{
+		cc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(LogregCallCache));
+		cc->p = p;
+		cc->inv_scale = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * p);
+		cc->z = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * p);
+		fcinfo->flinfo->fn_extra = cc;
+	}
+	/* the vector is a constant of the query: pointer identity is enough */
+	if (cc->params != prm)
+	{
+		for (j = 0; j < p; j++)
+			cc->inv_scale[j] = 1.0 / prm[2 * p + 1 + j];
+		cc->params = prm;
+	}
+	return cc;
+}
+
+/* η = w_0 + Σ w_j (x_j − center_j) / scale_j for the unaligned x; z gets the standardized x */
 static inline double
-logreg_eta(const double *prm, int p, const char *x, double *z)
+logreg_eta(const double *prm, const double *inv_scale, int p, const char *x, double *z)
 {
 	const double *w = prm;
 	const double *center = prm + p + 1;
-	const double *scale = center + p;
 	double		eta = w[0];
 	int			j;
 
@@ -160,7 +193,7 @@ logreg_eta(const double *prm, int p, const char *x, double *z)
 		double		v;
 
 		memcpy(&v, x + sizeof(double) * j, sizeof(double));
-		v = (v - center[j]) / scale[j];
+		v = (v - center[j]) * inv_scale[j];
 		z[j] = v;
 		eta += w[j + 1] * v;
 	}
@@ -190,7 +223,6 @@ logreg_step_accum(PG_FUNCTION_ARGS)
 	int			p,
 				m,
 				j;
-	bool		finite;
 
 	mlsys_agg_context(fcinfo, "mlsys._logreg_step_accum");
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -240,15 +272,20 @@ logreg_step_accum(PG_FUNCTION_ARGS)
 					 errmsg("feature vector has %d elements, expected %d", p, s->nfeat)));
 	}
 	if (s->test_size > 0 &&
-		mlsys_in_holdout(mlsys_row_hash(v.data, p, y, &finite), s->split_key, s->test_size))
+		mlsys_in_holdout(mlsys_row_hash_unchecked(v.data, p, y), s->split_key, s->test_size))
 		PG_RETURN_POINTER(s);
 
 	m = p + 1;
 	row = lg_block(s) + (Size) s->block_rows * m;
-	eta = logreg_eta(prm, p, v.data, row + 1);
-	prob = sigmoid(eta);
-	cw = y > 0 ? prm[3 * p + 2] : prm[3 * p + 1];
-	s->loss += cw * (softplus(eta) - y * eta);
+	eta = logreg_eta(prm, logreg_call_cache(fcinfo, prm, p)->inv_scale, p, v.data, row + 1);
+	{
+		/* one exp serves both: e = exp(−|η|) */
+		double		e = exp(-fabs(eta));
+
+		prob = eta >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+		cw = y > 0 ? prm[3 * p + 2] : prm[3 * p + 1];
+		s->loss += cw * (Max(eta, 0.0) + log1p(e) - y * eta);
+	}
 	g = lg_grad(s);
 	g[0] += cw * (prob - y);
 	for (j = 0; j < p; j++)
@@ -315,7 +352,6 @@ logreg_proba(PG_FUNCTION_ARGS)
 {
 	ArrayType  *params;
 	Float8ArrayView v;
-	double	   *z;
 	int			p;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -327,13 +363,12 @@ logreg_proba(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("feature vector has %d elements, expected %d", v.n, p)));
-	z = fcinfo->flinfo->fn_extra;
-	if (z == NULL)
 	{
-		z = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * MLSYS_MAX_FEATURES);
-		fcinfo->flinfo->fn_extra = z;
+		const double *prm = (const double *) ARR_DATA_PTR(params);
+		LogregCallCache *cc = logreg_call_cache(fcinfo, prm, p);
+
+		PG_RETURN_FLOAT8(sigmoid(logreg_eta(prm, cc->inv_scale, p, v.data, cc->z)));
 	}
-	PG_RETURN_FLOAT8(sigmoid(logreg_eta((const double *) ARR_DATA_PTR(params), p, v.data, z)));
 }
 
 /* probability of the positive class for a cached logistic model and raw x */
@@ -344,7 +379,7 @@ logreg_model_proba(const LinearModel *lm, const double *x)
 	int			j;
 
 	for (j = 0; j < lm->nfeat; j++)
-		eta += lm->coef[j] * (x[j] - lm->center[j]) / lm->scale[j];
+		eta += lm->coef[j] * (x[j] - lm->center[j]) * lm->inv_scale[j];
 	return sigmoid(eta);
 }
 
@@ -453,6 +488,17 @@ logreg_fit(double *prm, int p, double alpha, int max_iter, double tol,
 		for (j = 0; j < m; j++)
 			w[j] += step[j];
 		pfree(s);
+
+		/*
+		 * Newton decrement λ² = −Gᵀstep: once below tol, the gradient is of
+		 * order √tol and the full step, converging quadratically, leaves one
+		 * of order tol: a pass only to confirm it would be wasted.
+		 */
+		if (-slope < tol)
+		{
+			*converged = true;
+			break;
+		}
 	}
 	*final_objective = F;
 	return passes;
@@ -480,13 +526,12 @@ Datum
 row_in_holdout(PG_FUNCTION_ARGS)
 {
 	Float8ArrayView v;
-	bool		finite;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		PG_RETURN_NULL();
 	mlsys_array_view(PG_GETARG_DATUM(1), &v);
 	if (v.hasnull)
 		PG_RETURN_NULL();
-	PG_RETURN_BOOL(mlsys_in_holdout(mlsys_row_hash(v.data, v.n, PG_GETARG_FLOAT8(0), &finite),
+	PG_RETURN_BOOL(mlsys_in_holdout(mlsys_row_hash_unchecked(v.data, v.n, PG_GETARG_FLOAT8(0)),
 									mlsys_split_key(PG_GETARG_INT64(2)), PG_GETARG_FLOAT8(3)));
 }

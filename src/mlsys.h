@@ -37,6 +37,7 @@ extern double mlsys_dot(const double *a, const double *b, int n);
 
 /* split.c: content hash of a row; the holdout decision (inline, per row) */
 extern uint64 mlsys_row_hash(const char *x, int p, double y, bool *finite);
+extern uint64 mlsys_row_hash_unchecked(const char *x, int p, double y);
 
 /* MurmurHash3's 64-bit finalizer */
 static inline uint64
@@ -95,6 +96,7 @@ extern void linreg_state_column_stats(const LinregState *s, int j, double *mean,
 extern void linreg_solve(LinregState *s, double alpha, double *coef,
 						 const char *const *names);
 extern void linreg_state_merge(LinregState *a, const LinregState *b);
+extern bool linreg_try_solve(LinregState *s, double alpha, double *coef);
 extern void mlsys_check_finite_vector(const double *x, int n, const char *const *names);
 
 /* metrics.c: regression metrics state shared with the evaluation pass */
@@ -120,6 +122,7 @@ typedef struct LinearModel
 	double	   *coef;			/* nfeat values */
 	double	   *center;			/* logistic: nfeat values */
 	double	   *scale;			/* logistic: nfeat values */
+	double	   *inv_scale;		/* logistic: 1 / scale */
 	double		threshold;		/* logistic: positive when probability >= it */
 } LinearModel;
 

@@ -181,9 +181,13 @@ model_deserialize_linear(bytea *blob)
 		memcpy(lm->scale, payload + 24 + sizeof(double) * 2 * nfeat, sizeof(double) * nfeat);
 		if (!(lm->threshold >= 0.0 && lm->threshold <= 1.0))
 			corrupted("The decision threshold is not a probability.");
+		lm->inv_scale = palloc(sizeof(double) * nfeat);
 		for (j = 0; j < nfeat; j++)
+		{
 			if (!isfinite(lm->center[j]) || !(lm->scale[j] > 0) || !isfinite(lm->scale[j]))
 				corrupted("A standardization parameter is not valid.");
+			lm->inv_scale[j] = 1.0 / lm->scale[j];
+		}
 	}
 	if (!isfinite(lm->intercept))
 		corrupted("The intercept is not finite.");

@@ -42,12 +42,11 @@ is_special(uint64 bits)
 }
 
 /*
- * Content hash of one row: the p float8 values at x (any alignment, so a
- * row can be hashed where it lies in a tuple), then y. *finite is set to
- * false when a value is NaN or infinite.
+ * The hash loop; check_special notes NaN and infinity on the way (the
+ * training pass needs that, later passes over the same rows do not).
  */
-uint64
-mlsys_row_hash(const char *x, int p, double y, bool *finite)
+static pg_attribute_always_inline uint64
+row_hash_impl(const char *x, int p, double y, bool check_special, bool *finite)
 {
 	uint64		l0 = P1,
 				l1 = P3,
@@ -66,7 +65,8 @@ mlsys_row_hash(const char *x, int p, double y, bool *finite)
 		b1 = float8_bits(x + sizeof(double) * (i + 1));
 		b2 = float8_bits(x + sizeof(double) * (i + 2));
 		b3 = float8_bits(x + sizeof(double) * (i + 3));
-		special |= is_special(b0) | is_special(b1) | is_special(b2) | is_special(b3);
+		if (check_special)
+			special |= is_special(b0) | is_special(b1) | is_special(b2) | is_special(b3);
 		l0 = (l0 + b0) * P1;
 		l1 = (l1 + b1) * P1;
 		l2 = (l2 + b2) * P1;
@@ -76,7 +76,8 @@ mlsys_row_hash(const char *x, int p, double y, bool *finite)
 	for (; i <= p; i++)
 	{
 		b0 = float8_bits(i < p ? x + sizeof(double) * i : (const char *) &y);
-		special |= is_special(b0);
+		if (check_special)
+			special |= is_special(b0);
 		switch (i & 3)
 		{
 			case 0:
@@ -93,7 +94,26 @@ mlsys_row_hash(const char *x, int p, double y, bool *finite)
 				break;
 		}
 	}
-	*finite = (special == 0);
+	if (check_special)
+		*finite = (special == 0);
 	return mlsys_mix64(l0 + (l1 << 1 | l1 >> 63) + (l2 << 2 | l2 >> 62) +
 					   (l3 << 3 | l3 >> 61) + (uint64) (p + 1) * P3);
+}
+
+/*
+ * Content hash of one row: the p float8 values at x (any alignment, so a
+ * row can be hashed where it lies in a tuple), then y. *finite is set to
+ * false when a value is NaN or infinite.
+ */
+uint64
+mlsys_row_hash(const char *x, int p, double y, bool *finite)
+{
+	return row_hash_impl(x, p, y, true, finite);
+}
+
+/* the same hash, for rows already checked by a training pass */
+uint64
+mlsys_row_hash_unchecked(const char *x, int p, double y)
+{
+	return row_hash_impl(x, p, y, false, NULL);
 }

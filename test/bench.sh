@@ -5,6 +5,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/test/lib.sh"
+# the scikit-learn comparison runs inside the database through PL/Python
+MLSYS_PACKAGES="$MLSYS_PACKAGES postgresql-plpython3-15 python3-sklearn"
 install_packages
 build_and_install "$here"
 
@@ -24,6 +26,20 @@ psql_q -c "CREATE EXTENSION mlsys"
 log "generating $rows rows x 16 features"
 psql_q -v rows="$rows" -f "$work/gen_linear.sql" >/dev/null
 psql_q -c "CREATE TABLE pred_baseline (LIKE mlsys.predictions INCLUDING ALL)"
+psql_q <<'SQL'
+CREATE EXTENSION plpython3u;
+-- what a user would write without mlsys: fetch the rows, fit scikit-learn
+CREATE FUNCTION sk_logreg(solver text, tol float8) RETURNS float8[] LANGUAGE plpython3u AS $$
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+rows = plpy.execute("SELECT x, label FROM bench")
+X = np.array([r["x"] for r in rows], dtype=float)
+y = np.array([r["label"] for r in rows], dtype=int)
+m = LogisticRegression(C=1.0, solver=solver, tol=tol, max_iter=10000).fit(StandardScaler().fit_transform(X), y)
+return [float(m.intercept_[0])] + [float(c) for c in m.coef_[0]]
+$$;
+SQL
 
 SERIAL="SET max_parallel_workers_per_gather = 0;"
 PARALLEL="SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;"
@@ -73,6 +89,21 @@ read -r _ train_par train_par_ratio <<<"$(pair_ms "$PARALLEL" "$NOPAR $TRAIN" "$
 # mlsys.train with the server's default planner settings, against the serial scan
 read -r _ train_def train_def_ratio <<<"$(pair_ms "SELECT 1" "$NOPAR $SCAN" "RESET max_parallel_workers_per_gather; $TRAIN")"
 psql_q -c "SELECT version FROM mlsys.train('bench', 'bench', 'y', ARRAY['x'], deploy => 'most_recent')" >/dev/null
+# logistic regression: passes are every scan of the table (standardization, Newton, evaluation)
+LOGREG="SELECT * FROM mlsys.train('blog', 'bench', 'label', ARRAY['x'], deploy => 'never')"
+read -r _ logreg logreg_ratio <<<"$(pair_ms "$SERIAL" "$SCAN" "$LOGREG")"
+read -r _ logreg_par logreg_par_ratio <<<"$(pair_ms "$PARALLEL" "$NOPAR $LOGREG" "$TWO $LOGREG")"
+newton=$(psql_q -At -c "SELECT (metrics->>'iterations')::int FROM mlsys.model_versions WHERE model = 'blog' ORDER BY version DESC LIMIT 1")
+logreg_passes=$((newton + 2))
+logreg_target=$(awk -v p="$logreg_passes" 'BEGIN {printf "%.1f", 1.4 * p + 2}')
+sk_ms=$(psql_q -c '\timing on' -c "SELECT sk_logreg('lbfgs', 1e-4) IS NOT NULL" | grep '^Time:' | awk '{print $2}')
+read -r _ logreg_def _ <<<"$(pair_ms "SELECT 1" "$NOPAR $SCAN" "RESET max_parallel_workers_per_gather; $LOGREG")"
+# accuracy: the same model on every row against scikit-learn's newton-cg (tol 1e-8)
+psql_q -c "SELECT version FROM mlsys.train('blog_all', 'bench', 'label', ARRAY['x'], test_size => 0, deploy => 'most_recent')" >/dev/null
+logreg_diff=$(psql_q -At -c "SET statement_timeout = '600s'" -c "WITH sk AS (SELECT sk_logreg('newton-cg', 1e-8) AS c)
+    SELECT max(abs(f.coefficient - sk.c[f.ordinal + 1]) / abs(sk.c[f.ordinal + 1])) FROM mlsys.features('blog_all') f, sk" 2>/dev/null) ||
+    logreg_diff="not measured (scikit-learn's newton-cg did not finish within 10 minutes)"
+
 insert=$(time_ms "$SERIAL" "INSERT INTO pred_baseline (run_id, model, version, entity_id, prediction) SELECT 1, 'bench', 1, id::text, 0.0 FROM bench" "TRUNCATE pred_baseline")
 batch=$(time_ms "$SERIAL" "SELECT mlsys.predict_batch('bench', 'bench', 'id')" "TRUNCATE mlsys.predictions")
 predict_scan=$(time_ms "$SERIAL" "SELECT sum(mlsys.predict('bench', b)) FROM bench b")
@@ -90,6 +121,10 @@ report "mlsys.linreg_agg, 2 workers" "$agg_par" "$(ratio 1 "$agg_par_ratio")x fa
 report "mlsys.train linear, serial" "$train" "$(fmt2 "$train_ratio") x scan" "<= 3.00 x scan"
 report "mlsys.train linear, default settings" "$train_def" "$(fmt2 "$train_def_ratio") x serial scan" "<= 3.00 x scan"
 report "mlsys.train linear, 2 workers" "$train_par" "$(ratio 1 "$train_par_ratio")x faster than serial" ">= 1.5x"
+report "mlsys.train logistic, serial" "$logreg" "$(fmt2 "$logreg_ratio") x scan, $logreg_passes passes" "<= 1.4 x passes + 2 = $logreg_target x scan"
+report "mlsys.train logistic, 2 workers" "$logreg_par" "$(ratio 1 "$logreg_par_ratio")x faster than serial" ">= 1.5x"
+report "scikit-learn via PL/Python (lbfgs, C=1)" "$sk_ms" "$(ratio "$sk_ms" "$logreg")x mlsys serial, $(ratio "$sk_ms" "$logreg_def")x default" "mlsys >= 5x faster"
+printf '%-48s %s\n' "logistic coefficients vs scikit-learn newton-cg" "max relative difference $logreg_diff (target <= 1e-4)"
 report "INSERT of constant predictions (baseline)" "$insert" "1.00" ""
 report "mlsys.predict_batch" "$batch" "$(ratio "$batch" "$insert") x insert" "<= 2.00 x insert"
 report "sum(mlsys.predict(row)), serial" "$predict_scan" "$(ratio "$predict_scan" "$scan") x scan" "(reference)"
