@@ -637,24 +637,14 @@ PG_FUNCTION_INFO_V1(linreg_combine);
 Datum
 linreg_combine(PG_FUNCTION_ARGS)
 {
+	Datum		result;
 	LinregState *a,
 			   *b;
 
 	mlsys_agg_context(fcinfo, "mlsys._linreg_combine");
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
+	if (mlsys_combine_trivial(fcinfo, &result))
+		return result;
 	b = linreg_state_from_datum(PG_GETARG_DATUM(1), false);
-	if (PG_ARGISNULL(0))
-	{
-		/* return a copy of the second state (the executor moves it into the aggregate context) */
-		a = palloc(VARSIZE(b));
-		memcpy(a, b, VARSIZE(b));
-		PG_RETURN_POINTER(a);
-	}
 	a = (LinregState *) PG_GETARG_POINTER(0);
 	linreg_state_check(a);
 	linreg_state_merge(a, b);

@@ -305,26 +305,17 @@ PG_FUNCTION_INFO_V1(logreg_step_combine);
 Datum
 logreg_step_combine(PG_FUNCTION_ARGS)
 {
+	Datum		result;
 	LogregState *a,
 			   *b;
 	int			m,
 				i;
 
 	mlsys_agg_context(fcinfo, "mlsys._logreg_step_combine");
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
+	if (mlsys_combine_trivial(fcinfo, &result))
+		return result;
 	b = (LogregState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
 	logreg_state_check(b);
-	if (PG_ARGISNULL(0))
-	{
-		a = palloc(VARSIZE(b));
-		memcpy(a, b, VARSIZE(b));
-		PG_RETURN_POINTER(a);
-	}
 	a = (LogregState *) PG_GETARG_POINTER(0);
 	logreg_state_check(a);
 	if (a->nfeat != b->nfeat || a->split_key != b->split_key || a->test_size != b->test_size)

@@ -410,25 +410,15 @@ PG_FUNCTION_INFO_V1(auc_combine);
 Datum
 auc_combine(PG_FUNCTION_ARGS)
 {
+	Datum		result;
 	AucState   *a,
 			   *b;
 
 	mlsys_agg_context(fcinfo, "mlsys._auc_combine");
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
+	if (mlsys_combine_trivial(fcinfo, &result))
+		return result;
 	b = (AucState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
 	auc_check(b);
-	if (PG_ARGISNULL(0))
-	{
-		/* a copy of the second state: the executor moves it into the aggregate context */
-		a = palloc(VARSIZE(b));
-		memcpy(a, b, VARSIZE(b));
-		PG_RETURN_POINTER(a);
-	}
 	a = (AucState *) PG_GETARG_POINTER(0);
 	auc_check(a);
 	if (b->npairs == 0)
@@ -634,25 +624,16 @@ PG_FUNCTION_INFO_V1(report_combine);
 Datum
 report_combine(PG_FUNCTION_ARGS)
 {
+	Datum		result;
 	ReportState *a,
 			   *b;
 	int64		off = 0;
 
 	mlsys_agg_context(fcinfo, "mlsys._report_combine");
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
+	if (mlsys_combine_trivial(fcinfo, &result))
+		return result;
 	b = (ReportState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
 	report_check(b);
-	if (PG_ARGISNULL(0))
-	{
-		a = palloc(VARSIZE(b));
-		memcpy(a, b, VARSIZE(b));
-		PG_RETURN_POINTER(a);
-	}
 	a = (ReportState *) PG_GETARG_POINTER(0);
 	report_check(a);
 	while (off < b->used)

@@ -38,6 +38,34 @@ mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname)
 	return aggcxt;
 }
 
+/*
+ * The NULL cases shared by the combine functions of bytea-state aggregates
+ * (call after mlsys_agg_context): with a NULL second state the first is the
+ * result; with a NULL first state, a copy of the second (the executor moves a
+ * new result into the aggregate context; the input itself is never returned).
+ * Returns true when *result is decided, false when both states must be merged.
+ */
+bool
+mlsys_combine_trivial(FunctionCallInfo fcinfo, Datum *result)
+{
+	if (PG_ARGISNULL(1))
+	{
+		fcinfo->isnull = PG_ARGISNULL(0);
+		*result = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
+		return true;
+	}
+	if (PG_ARGISNULL(0))
+	{
+		struct varlena *b = PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+		struct varlena *copy = palloc(VARSIZE(b));
+
+		memcpy(copy, b, VARSIZE(b));
+		*result = PointerGetDatum(copy);
+		return true;
+	}
+	return false;
+}
+
 /* a one-dimensional float8[] holding n values */
 ArrayType *
 mlsys_float8_array(const double *values, int n)

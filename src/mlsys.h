@@ -25,6 +25,7 @@
 /* mlsys.c */
 extern ArrayType *mlsys_float8_array(const double *values, int n);
 extern MemoryContext mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname);
+extern bool mlsys_combine_trivial(FunctionCallInfo fcinfo, Datum *result);
 extern void mlsys_return_one_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls);
 extern struct Tuplestorestate *mlsys_begin_rows(FunctionCallInfo fcinfo, TupleDesc *desc);
 
