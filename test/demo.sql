@@ -1,4 +1,4 @@
--- The mlsys demo (make demo): train, register, deploy and score a model
+-- The mlsys demo (make demo): train, register, deploy and score models
 -- without leaving PostgreSQL. Later issues grow this into the whole story
 -- (recommendations, churn, drift, retraining on a schedule).
 \set ON_ERROR_STOP 1
@@ -62,3 +62,22 @@ SELECT id, version, reason, deployed_by FROM mlsys.deployments ORDER BY id;
 SELECT mlsys.linreg_agg(basket_value::float8, ARRAY[items, minutes, coupon::int, age]::float8[])
        AS intercept_then_coefficients
 FROM orders;
+
+\echo
+\echo '== 9. A churn classifier on the same machinery: logistic regression, standardized inside the model'
+SELECT setseed(0.8);
+CREATE TABLE customers AS
+SELECT i AS customer_id, login_frequency, tenure_months, on_discount,
+       random() < 1 / (1 + exp(-(1.0 - 0.35 * login_frequency + 0.02 * tenure_months + 0.8 * on_discount::int))) AS churned
+FROM (SELECT i, (random() * 12)::int AS login_frequency, (random() * 48)::int AS tenure_months,
+             random() < 0.3 AS on_discount
+      FROM generate_series(1, 50000) i) s;
+SELECT model, version, algorithm, metrics->>'auc' AS auc, metrics->>'accuracy' AS accuracy,
+       metrics->>'iterations' AS newton_passes, deployed
+FROM mlsys.train('churn', 'customers', 'churned', ARRAY['login_frequency', 'tenure_months', 'on_discount']);
+SELECT * FROM mlsys.features('churn');
+SELECT mlsys.classes('churn') AS classes,
+       mlsys.predict_proba('churn', '{"login_frequency": 1, "tenure_months": 3, "on_discount": true}'::jsonb) AS at_risk,
+       mlsys.predict_proba('churn', '{"login_frequency": 10, "tenure_months": 40, "on_discount": false}'::jsonb) AS loyal;
+SELECT mlsys.classification_report(mlsys.predict_label('churn', c), c.churned::text) -> 'true' AS churners
+FROM customers c;
