@@ -85,6 +85,9 @@ SELECT mlsys.predict_label('prio', '{"a": 1, "b": -1}'::jsonb) AS label,
 CREATE TABLE grades AS SELECT id, a, b, CASE WHEN churned THEN 10 ELSE 2 END AS grade FROM cust;
 SELECT algorithm FROM mlsys.train('grades', 'grades', 'grade', ARRAY['a', 'b']);
 SELECT mlsys.classes('grades'), mlsys.predict('grades', '{"a": 1, "b": -1}'::jsonb) AS predicted_grade;
+-- a JSON number names an integer class
+SELECT version FROM mlsys.train('grades_pos', 'grades', 'grade', ARRAY['a', 'b'], hyperparams => '{"positive_class": 2.0}');
+SELECT hyperparams->>'positive_class' AS positive FROM mlsys.model_versions WHERE model = 'grades_pos';
 
 -- perfectly separable data terminates with finite coefficients (the penalty is in force)
 CREATE TABLE separable AS SELECT i AS id, i::float8 AS x, i > 50 AS y FROM generate_series(1, 100) i;
@@ -110,6 +113,8 @@ SELECT * FROM mlsys.train('bad', 'cust', 'churned', ARRAY['a'], hyperparams => '
 SELECT * FROM mlsys.train('bad', 'cust', 'churned', ARRAY['a'], hyperparams => '{"C": 1}');
 -- invalid input: positive class that is not a class
 SELECT * FROM mlsys.train('bad', 'cust', 'churned', ARRAY['a'], hyperparams => '{"positive_class": "maybe"}');
+-- invalid input: a positive class that only looks like a number
+SELECT * FROM mlsys.train('bad', 'grades', 'grade', ARRAY['a'], hyperparams => '{"positive_class": "2x"}');
 -- invalid input: threshold outside (0, 1)
 SELECT * FROM mlsys.train('bad', 'cust', 'churned', ARRAY['a'], hyperparams => '{"threshold": 1}');
 -- invalid input: logistic on a float target

@@ -125,6 +125,12 @@ SELECT forged_auc(1, true);
 CREATE AGGREGATE forged_report(text, text) (SFUNC = mlsys._report_accum, STYPE = bytea,
     INITCOND = '\x0100524310000000000000000100000000000000ffffff7f00000000');
 SELECT forged_report('a', 'a');
+-- invalid input: a forged ROC AUC state holding a NaN score (must not loop)
+SELECT mlsys._auc_final('\x0100554101000000000000000000000000000000f87f000000000000f03f'::bytea);
+-- invalid input: a forged ROC AUC state with a label that is not 0 or 1
+SELECT mlsys._auc_final('\x0100554101000000000000000000000000000000e03f0000000000001440'::bytea);
+-- invalid input: cross-validation helper with a wrapping fold count
+SELECT mlsys._predict_fold('{1,2}', 0, 1431655766, 0, '{1,2}');
 \set VERBOSITY default
 SELECT mlsys.auc(s, true) FROM (VALUES (0.1), (0.2)) v(s);
 SELECT mlsys.log_loss(1.5, true);

@@ -54,6 +54,7 @@ run_newton_pass(const double *prm, void *arg)
 		return NULL;
 	MemoryContextSwitchTo(pc->cxt);
 	s = logreg_state_from_datum(result);
+	SPI_freetuptable(SPI_tuptable);		/* a pass's result is large: do not keep it */
 	return s;
 }
 
@@ -70,7 +71,9 @@ discover_classes(TrainArgs *a, int *nclasses)
 	int			n = 0;
 
 	/* qualified, so that ORDER BY sorts the column itself, not its text output */
-	sql = psprintf("SELECT (r.%s)::pg_catalog.text AS label, count(*) FROM %s AS r GROUP BY r.%s ORDER BY (r.%s)%s%s",
+	/* NULLS FIRST and LIMIT 3: enough to see NULL labels and more than two classes */
+	sql = psprintf("SELECT (r.%s)::pg_catalog.text AS label, count(*) FROM %s AS r GROUP BY r.%s "
+				   "ORDER BY (r.%s)%s%s NULLS FIRST LIMIT 3",
 				   t, a->relsql, t, t,
 				   (a->target_type == BOOLOID || a->target_type == INT2OID ||
 					a->target_type == INT4OID || a->target_type == INT8OID) ? "" : "::pg_catalog.text",
@@ -99,9 +102,21 @@ discover_classes(TrainArgs *a, int *nclasses)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("multiclass logistic regression is not supported yet"),
-				 errdetail("The target has %d classes; only binary classification is implemented.", n)));
+				 errdetail("The target has more than two classes; only binary classification is implemented.")));
 	*nclasses = n;
 	return classes;
+}
+
+/* do two strings both spell the same number in full? */
+static bool
+same_number(const char *a, const char *b)
+{
+	char	   *ea,
+			   *eb;
+	double		x = strtod(a, &ea),
+				y = strtod(b, &eb);
+
+	return ea != a && eb != b && *ea == '\0' && *eb == '\0' && x == y;
 }
 
 /* mlsys.train for a binary logistic model: fills r */
@@ -147,7 +162,12 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	if (a->positive_class != NULL)
 	{
 		for (positive = 0; positive < nclasses; positive++)
-			if (strcmp(classes[positive], a->positive_class) == 0)
+			if (strcmp(classes[positive], a->positive_class) == 0 ||
+				/* a JSON number such as 1.0 names the integer label 1 */
+				(a->target_type != TEXTOID && a->target_type != VARCHAROID &&
+				 a->target_type != BPCHAROID && a->target_type != BOOLOID &&
+				 get_typtype(a->target_type) != TYPTYPE_ENUM &&
+				 same_number(classes[positive], a->positive_class)))
 				break;
 		if (positive == nclasses)
 			ereport(ERROR,

@@ -30,6 +30,7 @@
 /* the most folds cross_validate accepts */
 #define MLSYS_MAX_FOLDS 1000
 
+
 PG_FUNCTION_INFO_V1(fold_of_row);
 /* mlsys._fold(y float8, x float8[], seed int8, folds int) → int: a row's fold */
 Datum
@@ -41,10 +42,10 @@ fold_of_row(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		PG_RETURN_NULL();
 	folds = PG_GETARG_INT32(3);
-	if (folds < 1)
+	if (folds < 1 || folds > MLSYS_MAX_FOLDS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("folds must be at least 1")));
+				 errmsg("folds must be between 1 and %d", MLSYS_MAX_FOLDS)));
 	mlsys_array_view(PG_GETARG_DATUM(1), &v);
 	if (v.hasnull)
 		PG_RETURN_NULL();
@@ -75,8 +76,9 @@ predict_fold(PG_FUNCTION_ARGS)
 	folds = PG_GETARG_INT32(2);
 	mlsys_array_view(PG_GETARG_DATUM(4), &v);
 	p = v.n;
-	if (folds < 1 || v.hasnull || ARR_NDIM(coefs) != 1 || ARR_HASNULL(coefs) ||
-		ARR_DIMS(coefs)[0] != folds * (p + 1))
+	if (folds < 1 || folds > MLSYS_MAX_FOLDS || v.hasnull || ARR_NDIM(coefs) != 1 ||
+		ARR_HASNULL(coefs) || ARR_ELEMTYPE(coefs) != FLOAT8OID ||
+		(int64) ARR_DIMS(coefs)[0] != (int64) folds * (p + 1))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("coefficients must hold %d vectors of %d values", Max(folds, 1), p + 1)));

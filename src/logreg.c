@@ -135,7 +135,7 @@ logreg_params_nfeat(ArrayType *params)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("logistic regression parameters must be a float8 array without nulls")));
 	len = ARR_DIMS(params)[0];
-	if (len < 6 || (len - 3) % 3 != 0)
+	if (len < 6 || (len - 3) % 3 != 0 || (len - 3) / 3 > MLSYS_MAX_FEATURES)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("logistic regression parameters must hold 3p + 3 values")));
@@ -149,8 +149,8 @@ logreg_params_nfeat(ArrayType *params)
  */
 typedef struct LogregCallCache
 {
-	const double *params;		/* the parameter vector the reciprocals belong to */
 	int			p;
+	double	   *scale;			/* the scales the reciprocals belong to */
 	double	   *inv_scale;
 	double	   *z;
 } LogregCallCache;
@@ -165,16 +165,23 @@ logreg_call_cache(FunctionCallInfo fcinfo, const double *prm, int p)
 	{
 		cc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(LogregCallCache));
 		cc->p = p;
+		cc->scale = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(double) * p);
 		cc->inv_scale = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * p);
 		cc->z = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * p);
 		fcinfo->flinfo->fn_extra = cc;
 	}
-	/* the vector is a constant of the query: pointer identity is enough */
-	if (cc->params != prm)
+	/* compare the values, not the pointer: a per-row vector may reuse an address */
+	if (memcmp(cc->scale, prm + 2 * p + 1, sizeof(double) * p) != 0)
 	{
 		for (j = 0; j < p; j++)
+		{
+			if (!(prm[2 * p + 1 + j] > 0) || !isfinite(prm[2 * p + 1 + j]))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("logistic regression scales must be positive and finite")));
 			cc->inv_scale[j] = 1.0 / prm[2 * p + 1 + j];
-		cc->params = prm;
+		}
+		memcpy(cc->scale, prm + 2 * p + 1, sizeof(double) * p);
 	}
 	return cc;
 }
@@ -416,17 +423,19 @@ logreg_fit(double *prm, int p, double alpha, int max_iter, double tol,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("the training split is empty")));
 		logreg_flush(s);
+		if (s->nfeat != p)
+			elog(ERROR, "logistic regression pass returned %d features, expected %d", s->nfeat, p);
 		n = (double) s->n;
 		F = s->loss / n;
 		for (j = 1; j < m; j++)
 			F += 0.5 * alpha * w[j] * w[j];
-		if (!isfinite(F))
+		if (!isfinite(F) && !have_prev)
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("logistic regression diverged"),
 					 errhint("Use a larger alpha.")));
-		/* Armijo: a step that does not decrease F enough is halved and retried */
-		if (have_prev && F > F_prev + 1e-4 * t * slope)
+		/* Armijo: a step that does not decrease F enough (or overflows) is halved and retried */
+		if (have_prev && (!isfinite(F) || F > F_prev + 1e-4 * t * slope))
 		{
 			t *= 0.5;
 			if (t < 1e-10)
@@ -472,6 +481,12 @@ logreg_fit(double *prm, int p, double alpha, int max_iter, double tol,
 		slope = 0;
 		for (j = 0; j < m; j++)
 			slope += G[j] * step[j];
+		if (!(slope < 0))
+		{
+			/* no descent direction (rounding on a nearly singular Hessian): stop here */
+			pfree(s);
+			break;
+		}
 		memcpy(w_prev, w, sizeof(double) * m);
 		F_prev = F;
 		have_prev = true;
@@ -490,6 +505,12 @@ logreg_fit(double *prm, int p, double alpha, int max_iter, double tol,
 			*converged = true;
 			break;
 		}
+	}
+	/* out of passes after an untested step: return the last point evaluated */
+	if (!*converged && have_prev && passes >= max_iter)
+	{
+		memcpy(w, w_prev, sizeof(double) * m);
+		F = F_prev;
 	}
 	*final_objective = F;
 	return passes;

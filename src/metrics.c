@@ -28,6 +28,8 @@
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/json.h"
@@ -463,6 +465,12 @@ auc_final(PG_FUNCTION_ARGS)
 	n = s->npairs;
 	if (n == 0)
 		PG_RETURN_NULL();
+	/* the pairs may come from another process or a forged state: check them all */
+	for (i = 0; i < n; i++)
+		if (!isfinite(s->pairs[i].score) || (s->pairs[i].label != 0.0 && s->pairs[i].label != 1.0))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid ROC AUC aggregate state")));
 	/* sort a copy: a final function must not change its state */
 	pairs = palloc(sizeof(AucPair) * (Size) n);
 	memcpy(pairs, s->pairs, sizeof(AucPair) * (Size) n);
@@ -472,7 +480,8 @@ auc_final(PG_FUNCTION_ARGS)
 		double		pos = 0,
 					mid_rank;
 
-		for (j = i; j < n && pairs[j].score == pairs[i].score; j++)
+		CHECK_FOR_INTERRUPTS();
+		for (j = i; j < n && (j == i || pairs[j].score == pairs[i].score); j++)
 			pos += pairs[j].label;
 		mid_rank = (i + 1 + j) / 2.0;	/* ranks i+1 .. j, averaged */
 		rank_sum += pos * mid_rank;
@@ -733,6 +742,12 @@ report_final(PG_FUNCTION_ARGS)
 				nclasses++;
 			}
 	}
+	for (i = 0; i < nclasses; i++)
+		if (memchr(classes[i].label, '\0', classes[i].len) != NULL ||
+			!pg_verifymbstr(classes[i].label, classes[i].len, true))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid classification report aggregate state")));
 	qsort(classes, nclasses, sizeof(ReportClass), report_class_cmp);
 	for (off = 0; off < s->used; off += REPORT_ENTRY_SIZE(((ReportEntry *) (s->entries + off))->plen,
 														  ((ReportEntry *) (s->entries + off))->alen))
@@ -751,6 +766,8 @@ report_final(PG_FUNCTION_ARGS)
 		total += e->count;
 	}
 
+	if (total <= 0)
+		PG_RETURN_NULL();
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
 	for (i = 0; i < nclasses; i++)
