@@ -1,6 +1,9 @@
 /*
- * train.c — mlsys.train(): the training flow for linear models.
+ * train.c — mlsys.train(): arguments and hyperparameters, the training flow
+ * for linear models, and the registration of every trained version (the
+ * classifier flow is in classify.c). Also the helpers cv.c shares.
  *
+ * Linear models:
  *   resolve the relation (as the caller, with the caller's privileges)
  *   → feature spec from the catalog → pass 1: mlsys._linreg_split_agg over the
  *   relation (training split accumulated, holdout counted, data fingerprint
