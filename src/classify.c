@@ -119,36 +119,19 @@ same_number(const char *a, const char *b)
 	return ea != a && eb != b && *ea == '\0' && *eb == '\0' && x == y;
 }
 
-/* mlsys.train for a binary logistic model: fills r */
-void
-train_classifier(TrainArgs *a, TrainResult *r)
+/*
+ * The classes, the positive class and the SQL of a row's feature vector and
+ * 0/1 label: shared by training and cross-validation. SPI connected.
+ */
+static FeatureSpec *
+classifier_setup(TrainArgs *a, char ***classes_out, int *nclasses_out, int *positive_out,
+				 char **xsql, char **ysql)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	FeatureSpec *spec;
-	char	   *xsql,
-			   *ysql,
-			   *sql;
 	char	  **classes;
 	int			nclasses,
-				positive = 1,
-				p,
-				j,
-				passes;
-	Oid			types1[3] = {INT8OID, FLOAT8OID, TEXTARRAYOID};
-	Datum		args[3];
-	Datum		result;
-	LinregState *stats;
-	int64		seen,
-				holdout;
-	double	   *prm,
-				alpha,
-				share_pos,
-				objective;
-	bool		converged;
-	PassContext pc;
-	StringInfoData buf;
+				positive = 1;
+	FeatureSpec *spec;
 
-	r->task = "binary";
 	if (a->target_type == BOOLOID)
 	{
 		/* no pass needed: NULL labels are counted by pass 1, one class by its class share */
@@ -174,21 +157,102 @@ train_classifier(TrainArgs *a, TrainResult *r)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("positive_class \"%s\" is not a class of the target", a->positive_class)));
 	}
-	r->classes = classes;
-	r->nclasses = nclasses;
-
-	spec = mlsys_training_spec(a, &xsql, &ysql);
-	p = spec->nfeat;
-	r->spec = spec;
+	spec = mlsys_training_spec(a, xsql, ysql);
 	/* y = 1 for the positive class, compared in the target's own type (cheap per row) */
 	if (a->target_type == BOOLOID)
-		ysql = psprintf(positive == 1 ? "((%s)::pg_catalog.int4)::pg_catalog.float8"
-						: "((NOT (%s))::pg_catalog.int4)::pg_catalog.float8",
-						quote_identifier(a->target));
+		*ysql = psprintf(positive == 1 ? "((%s)::pg_catalog.int4)::pg_catalog.float8"
+						 : "((NOT (%s))::pg_catalog.int4)::pg_catalog.float8",
+						 quote_identifier(a->target));
 	else
-		ysql = psprintf("(CASE WHEN (%s) = %s::%s THEN 1 WHEN (%s) IS NOT NULL THEN 0 END)::pg_catalog.float8",
-						quote_identifier(a->target), quote_literal_cstr(classes[positive]),
-						format_type_be_qualified(a->target_type), quote_identifier(a->target));
+		*ysql = psprintf("(CASE WHEN (%s) = %s::%s THEN 1 WHEN (%s) IS NOT NULL THEN 0 END)::pg_catalog.float8",
+						 quote_identifier(a->target), quote_literal_cstr(classes[positive]),
+						 format_type_be_qualified(a->target_type), quote_identifier(a->target));
+	*classes_out = classes;
+	*nclasses_out = nclasses;
+	*positive_out = positive;
+	return spec;
+}
+
+/*
+ * Standardization, class weights, alpha and the Newton start for the rows
+ * summarized by stats (finished); fills prm (3p + 3 values) and returns alpha.
+ */
+static double
+classifier_start(TrainArgs *a, LinregState *stats, int p, int64 train_rows, double *prm)
+{
+	double		mean,
+				sd,
+				mn,
+				mx,
+				share_pos;
+	double	   *ols = palloc(sizeof(double) * (p + 1));
+	int			j;
+
+	memset(prm, 0, sizeof(double) * (3 * p + 3));
+	for (j = 0; j < p; j++)
+	{
+		linreg_state_column_stats(stats, j, &mean, &sd, &mn, &mx);
+		prm[p + 1 + j] = mean;
+		prm[2 * p + 1 + j] = sd > 0 ? sd : 1.0;
+	}
+	linreg_state_column_stats(stats, p, &share_pos, &sd, &mn, &mx);
+	if (share_pos <= 0 || share_pos >= 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the training rows have only one class"),
+				 errhint("Use more rows or another seed.")));
+	prm[3 * p + 1] = a->balanced ? 0.5 / (1.0 - share_pos) : 1.0;
+	prm[3 * p + 2] = a->balanced ? 0.5 / share_pos : 1.0;
+
+	/*
+	 * Start Newton from the discriminant direction, which the moments already
+	 * give: the least-squares fit of y on the standardized features, scaled by
+	 * 1 / (p̄ (1 − p̄)), with the intercept at logit(p̄) (Haggstrom, 1983). Any
+	 * start converges (the objective is convex and the steps are damped); a
+	 * good one saves passes. A degenerate design leaves the start at zero.
+	 */
+	if (linreg_try_solve(stats, 1e-8 * train_rows, ols))
+	{
+		prm[0] = log(share_pos / (1.0 - share_pos));
+		for (j = 0; j < p; j++)
+			prm[j + 1] = ols[j + 1] * prm[2 * p + 1 + j] / (share_pos * (1.0 - share_pos));
+	}
+	return a->alpha > 0 ? a->alpha : 1.0 / (double) train_rows;
+}
+
+/* mlsys.train for a binary logistic model: fills r */
+void
+train_classifier(TrainArgs *a, TrainResult *r)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	FeatureSpec *spec;
+	char	   *xsql,
+			   *ysql,
+			   *sql;
+	char	  **classes;
+	int			nclasses,
+				positive = 1,
+				p,
+				passes;
+	Oid			types1[3] = {INT8OID, FLOAT8OID, TEXTARRAYOID};
+	Datum		args[3];
+	Datum		result;
+	LinregState *stats;
+	int64		seen,
+				holdout;
+	double	   *prm,
+				alpha,
+				objective;
+	bool		converged;
+	PassContext pc;
+	StringInfoData buf;
+
+	r->task = "binary";
+	spec = classifier_setup(a, &classes, &nclasses, &positive, &xsql, &ysql);
+	p = spec->nfeat;
+	r->spec = spec;
+	r->classes = classes;
+	r->nclasses = nclasses;
 
 	/* pass 1: split, fingerprint, standardization, class shares and NULL labels */
 	sql = psprintf("SELECT mlsys._linreg_split_agg(%s, %s, $1, $2, $3), count(*) FILTER (WHERE %s IS NULL) FROM %s",
@@ -227,56 +291,8 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	linreg_state_finish(stats);
 	r->profile = mlsys_build_profile(stats, spec);
 
-	/* parameters: w = 0, center and scale from the training split, class weights */
-	prm = palloc0(sizeof(double) * (3 * p + 3));
-	for (j = 0; j < p; j++)
-	{
-		double		mean,
-					sd,
-					mn,
-					mx;
-
-		linreg_state_column_stats(stats, j, &mean, &sd, &mn, &mx);
-		prm[p + 1 + j] = mean;
-		prm[2 * p + 1 + j] = sd > 0 ? sd : 1.0;
-	}
-	{
-		double		mean,
-					sd,
-					mn,
-					mx;
-
-		linreg_state_column_stats(stats, p, &mean, &sd, &mn, &mx);
-		share_pos = mean;
-	}
-	if (share_pos <= 0 || share_pos >= 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("the training split has only one class"),
-				 errhint("Use more rows or another seed.")));
-	prm[3 * p + 1] = a->balanced ? 0.5 / (1.0 - share_pos) : 1.0;
-	prm[3 * p + 2] = a->balanced ? 0.5 / share_pos : 1.0;
-	alpha = a->alpha > 0 ? a->alpha : 1.0 / (double) r->train_rows;
-
-	/*
-	 * Start Newton from the discriminant direction, which pass 1's moments
-	 * already give: the least-squares fit of y on the standardized features,
-	 * scaled by 1 / (p̄ (1 − p̄)), with the intercept at logit(p̄) (Haggstrom,
-	 * 1983). Any start converges (the objective is convex and the steps are
-	 * damped); a good one saves passes over the table.
-	 */
-	{
-		double	   *ols = palloc(sizeof(double) * (p + 1));
-		double		v = share_pos * (1.0 - share_pos);
-
-		/* a degenerate design leaves the start at zero */
-		if (linreg_try_solve(stats, 1e-8 * r->train_rows, ols))
-		{
-			prm[0] = log(share_pos / (1.0 - share_pos));
-			for (j = 0; j < p; j++)
-				prm[j + 1] = ols[j + 1] * prm[2 * p + 1 + j] / v;
-		}
-	}
+	prm = palloc(sizeof(double) * (3 * p + 3));
+	alpha = classifier_start(a, stats, p, r->train_rows, prm);
 
 	/* Newton passes */
 	memset(&pc, 0, sizeof(pc));

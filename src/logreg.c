@@ -39,7 +39,7 @@
 
 #include "mlsys.h"
 
-#define LOGREG_LAYOUT 0x4C470001	/* "LG", layout version 1 */
+#define LOGREG_LAYOUT 0x4C470002	/* "LG", layout version 2 */
 
 typedef struct LogregState
 {
@@ -48,11 +48,13 @@ typedef struct LogregState
 	int32		nfeat;			/* p; vectors are m = p + 1 long (intercept first) */
 	int32		block_cap;
 	int32		block_rows;
-	int32		pad;
+	int32		folds;			/* > 0: leave out the rows of fold `fold` of `folds` */
 	int64		n;				/* training rows */
 	double		loss;			/* Σ cw · loss */
 	uint64		split_key;
-	double		test_size;
+	double		test_size;		/* folds = 0: leave out the holdout of test_size */
+	int32		fold;
+	int32		pad;
 	/* then: grad[m] hess[m·m] (upper, row-major) block[cap·m] */
 } LogregState;
 
@@ -207,14 +209,13 @@ logreg_eta(const double *prm, const double *inv_scale, int p, const char *x, dou
 	return eta;
 }
 
-PG_FUNCTION_INFO_V1(logreg_step_accum);
 /*
- * logreg_step_accum(state bytea, y float8 (0 or 1), x float8[], seed int8,
- *                   test_size float8, params float8[]): one Newton pass over
- * the training rows (those outside the holdout of seed and test_size).
+ * One row of a Newton pass: arguments (state, y, x, seed, ..., params) with
+ * params at argument params_arg; the rows left out are the holdout of
+ * test_size (folds = 0) or fold `fold` of `folds`.
  */
-Datum
-logreg_step_accum(PG_FUNCTION_ARGS)
+static Datum
+logreg_step_row(FunctionCallInfo fcinfo, int params_arg, double test_size, int folds, int fold)
 {
 	LogregState *s;
 	ArrayType  *params;
@@ -238,11 +239,7 @@ logreg_step_accum(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("seed, test_size and parameters must not be null")));
-	params = PG_GETARG_ARRAYTYPE_P(5);
+	params = PG_GETARG_ARRAYTYPE_P(params_arg);
 	p = logreg_params_nfeat(params);
 	prm = (const double *) ARR_DATA_PTR(params);
 	mlsys_array_view(PG_GETARG_DATUM(2), &v);
@@ -266,7 +263,9 @@ logreg_step_accum(PG_FUNCTION_ARGS)
 		s->layout = LOGREG_LAYOUT;
 		s->nfeat = p;
 		s->block_cap = cap;
-		s->test_size = PG_GETARG_FLOAT8(4);
+		s->test_size = test_size;
+		s->folds = folds;
+		s->fold = fold;
 		s->split_key = mlsys_split_key(PG_GETARG_INT64(3));
 	}
 	else
@@ -278,8 +277,13 @@ logreg_step_accum(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("feature vector has %d elements, expected %d", p, s->nfeat)));
 	}
-	if (s->test_size > 0 &&
-		mlsys_in_holdout(mlsys_row_hash_unchecked(v.data, p, y), s->split_key, s->test_size))
+	if (s->folds > 0)
+	{
+		if (mlsys_fold_of(mlsys_row_hash_unchecked(v.data, p, y), s->split_key, s->folds) == s->fold)
+			PG_RETURN_POINTER(s);
+	}
+	else if (s->test_size > 0 &&
+			 mlsys_in_holdout(mlsys_row_hash_unchecked(v.data, p, y), s->split_key, s->test_size))
 		PG_RETURN_POINTER(s);
 
 	m = p + 1;
@@ -307,6 +311,79 @@ logreg_step_accum(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(s);
 }
 
+PG_FUNCTION_INFO_V1(logreg_step_accum);
+/*
+ * logreg_step_accum(state bytea, y float8 (0 or 1), x float8[], seed int8,
+ *                   test_size float8, params float8[]): one Newton pass over
+ * the training rows (those outside the holdout of seed and test_size).
+ */
+Datum
+logreg_step_accum(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("seed, test_size and parameters must not be null")));
+	return logreg_step_row(fcinfo, 5, PG_GETARG_FLOAT8(4), 0, 0);
+}
+
+PG_FUNCTION_INFO_V1(logreg_fold_step_accum);
+/*
+ * logreg_fold_step_accum(state bytea, y float8, x float8[], seed int8,
+ *                        folds int, fold int, params float8[]): one Newton
+ * pass over every fold but one (cross-validation).
+ */
+Datum
+logreg_fold_step_accum(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("seed, folds, fold and parameters must not be null")));
+	if (PG_GETARG_INT32(4) < 2 || PG_GETARG_INT32(4) > 1000 ||
+		PG_GETARG_INT32(5) < 1 || PG_GETARG_INT32(5) > PG_GETARG_INT32(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fold must be between 1 and folds, and folds between 2 and 1000")));
+	return logreg_step_row(fcinfo, 6, 0, PG_GETARG_INT32(4), PG_GETARG_INT32(5));
+}
+
+PG_FUNCTION_INFO_V1(logreg_proba_fold);
+/*
+ * mlsys._logreg_proba_fold(params float8[], seed int8, folds int, y float8,
+ * x float8[]) → float8: P(y = 1) by the model of the row's fold; params holds
+ * folds parameter vectors of 3p + 3 values, one after the other.
+ */
+Datum
+logreg_proba_fold(PG_FUNCTION_ARGS)
+{
+	ArrayType  *params;
+	Float8ArrayView v;
+	const double *prm;
+	LogregCallCache *cc;
+	int			folds,
+				p,
+				k;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		PG_RETURN_NULL();
+	params = PG_GETARG_ARRAYTYPE_P(0);
+	folds = PG_GETARG_INT32(2);
+	mlsys_array_view(PG_GETARG_DATUM(4), &v);
+	p = v.n;
+	if (folds < 1 || folds > 1000 || v.hasnull || p < 1 || p > MLSYS_MAX_FEATURES ||
+		ARR_NDIM(params) != 1 || ARR_HASNULL(params) || ARR_ELEMTYPE(params) != FLOAT8OID ||
+		(int64) ARR_DIMS(params)[0] != (int64) folds * (3 * p + 3))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("parameters must hold %d vectors of %d values", Max(folds, 1), 3 * p + 3)));
+	k = mlsys_fold_of(mlsys_row_hash_unchecked(v.data, p, PG_GETARG_FLOAT8(3)),
+					  mlsys_split_key(PG_GETARG_INT64(1)), folds) - 1;
+	prm = (const double *) ARR_DATA_PTR(params) + (Size) k * (3 * p + 3);
+	cc = logreg_call_cache(fcinfo, prm, p);
+	PG_RETURN_FLOAT8(sigmoid(logreg_eta(prm, cc->inv_scale, p, v.data, cc->z)));
+}
+
 PG_FUNCTION_INFO_V1(logreg_step_combine);
 /* logreg_step_combine(bytea, bytea): sums of two partial passes */
 Datum
@@ -325,7 +402,8 @@ logreg_step_combine(PG_FUNCTION_ARGS)
 	logreg_state_check(b);
 	a = (LogregState *) PG_GETARG_POINTER(0);
 	logreg_state_check(a);
-	if (a->nfeat != b->nfeat || a->split_key != b->split_key || a->test_size != b->test_size)
+	if (a->nfeat != b->nfeat || a->split_key != b->split_key || a->test_size != b->test_size ||
+		a->folds != b->folds || a->fold != b->fold)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("cannot combine logistic regression states with different dimensions or splits")));
