@@ -95,8 +95,23 @@ SELECT (metrics->>'converged')::bool AS converged, (metrics->>'auc')::float8 AS 
 FROM mlsys.train('sep', 'separable', 'y', ARRAY['x']);
 SELECT bool_and(coefficient BETWEEN -1e6 AND 1e6) AS finite FROM mlsys.features('sep');
 
+CREATE TABLE null_labels_cv AS SELECT id, a, CASE WHEN id % 10 = 0 THEN NULL ELSE churned END AS y FROM cust;
+-- cross-validation of a classifier: fold 1 of 4 is train's holdout at test_size 0.25
+SELECT fold, (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(metrics) k) AS keys
+FROM mlsys.cross_validate('cust', 'churned', ARRAY['a', 'b', 'c'], folds => 4) WHERE fold = 1;
+SELECT abs((c.metrics->>'auc')::float8 - (v.metrics->>'auc')::float8) < 1e-12 AS fold1_auc_is_the_holdout_auc,
+       abs((c.metrics->>'log_loss')::float8 / (v.metrics->>'log_loss')::float8 - 1) < 1e-6 AS same_log_loss
+FROM mlsys.cross_validate('cust', 'churned', ARRAY['a', 'b', 'c'], folds => 4) c, mlsys.model_versions v
+WHERE c.fold = 1 AND v.model = 'churn' AND v.version = 1;
+-- tuning a classifier maximizes the cross-validated auc
+SELECT algorithm, trials FROM mlsys.tune('churn_tuned', 'cust', 'churned', '{"alpha": [0.0001, 1000]}',
+                                         ARRAY['a', 'b', 'c'], folds => 3);
+SELECT trial, hyperparams, metric, best FROM mlsys.tuning_trials WHERE model = 'churn_tuned' ORDER BY trial;
+
 -- bad input
 \set VERBOSITY sqlstate
+-- invalid input: cross-validation with null labels
+SELECT * FROM mlsys.cross_validate('null_labels_cv', 'y', ARRAY['a']);
 -- invalid input: a single class
 CREATE TABLE one_class AS SELECT i AS id, i::float8 AS x, true AS y FROM generate_series(1, 50) i;
 SELECT * FROM mlsys.train('bad', 'one_class', 'y', ARRAY['x']);
@@ -126,8 +141,6 @@ CREATE TABLE reg_m AS SELECT id, a, b FROM cust;
 SELECT version FROM mlsys.train('reg_m', 'reg_m', 'a', ARRAY['b']);
 SELECT mlsys.predict_proba('reg_m', '{"b": 1}'::jsonb);
 SELECT mlsys.classes('reg_m');
--- invalid input: cross-validating a classifier (not yet supported)
-SELECT * FROM mlsys.cross_validate('cust', 'churned', ARRAY['a']);
 \set VERBOSITY default
 SELECT * FROM mlsys.train('bad', 'null_labels', 'y', ARRAY['a']);
 SELECT * FROM mlsys.train('bad', 'three', 'y', ARRAY['a']);

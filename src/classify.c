@@ -28,7 +28,9 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/tuplestore.h"
 
 #include "mlsys.h"
 
@@ -390,4 +392,192 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	a->hyperparams = buf.data;
 
 	r->params = model_serialize_logistic(prm, prm + p + 1, prm + 2 * p + 1, p, a->threshold);
+}
+
+typedef struct FoldPassContext
+{
+	const char *sql;			/* the fold Newton pass query */
+	Oid			types[4];
+	Datum		args[4];
+	int			p;
+	MemoryContext cxt;
+} FoldPassContext;
+
+/* run one Newton pass over every fold but args[2] at the parameters prm */
+static LogregState *
+run_fold_newton_pass(const double *prm, void *arg)
+{
+	FoldPassContext *pc = (FoldPassContext *) arg;
+	Datum		result;
+	LogregState *s;
+
+	pc->args[3] = PointerGetDatum(mlsys_float8_array(prm, 3 * pc->p + 3));
+	if (!mlsys_spi_single_value(pc->sql, 4, pc->types, pc->args, &result))
+		return NULL;
+	MemoryContextSwitchTo(pc->cxt);
+	s = logreg_state_from_datum(result);
+	SPI_freetuptable(SPI_tuptable);
+	return s;
+}
+
+/*
+ * Cross-validation of a binary logistic model: per fold, the holdout metrics
+ * of a model trained on the other folds. One pass gives every fold's moments
+ * (standardization and Newton start of fold k merge the others), then the
+ * Newton passes of each fold, then one pass scores every row with its fold's
+ * model. Emits rows (fold, metrics) into store. SPI connected.
+ */
+void
+cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	FeatureSpec *spec;
+	char	  **classes;
+	char	   *xsql,
+			   *ysql,
+			   *sql;
+	int			nclasses,
+				positive,
+				p,
+				k,
+				j;
+	uint64		i;
+	Oid			types1[3] = {INT8OID, INT4OID, TEXTARRAYOID};
+	Datum		args[3];
+	LinregState **states;
+	double	   *all;
+	FoldPassContext pc;
+
+	spec = classifier_setup(a, &classes, &nclasses, &positive, &xsql, &ysql);
+	p = spec->nfeat;
+
+	/* pass 1: one state per fold; rows with a NULL label form the NULL fold */
+	sql = psprintf("SELECT mlsys._fold(%s, %s, $1, $2), mlsys._linreg_split_agg(%s, %s, $1, 0, $3), count(*) "
+				   "FROM %s GROUP BY 1", ysql, xsql, ysql, xsql, a->relsql);
+	args[0] = Int64GetDatum((int64) a->seed);
+	args[1] = Int32GetDatum(folds);
+	args[2] = mlsys_cstring_array(spec->names, p);
+	if (SPI_execute_with_args(sql, 3, types1, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", sql);
+	MemoryContextSwitchTo(cxt);
+	states = palloc0(sizeof(LinregState *) * folds);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		fnull,
+					snull;
+		Datum		f = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &fnull);
+		Datum		st = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &snull);
+
+		if (fnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("label column \"%s\" contains nulls", a->target),
+					 errhint("Cross-validate on a view that leaves out unlabelled rows.")));
+		if (!snull && DatumGetInt32(f) >= 1 && DatumGetInt32(f) <= folds)
+		{
+			states[DatumGetInt32(f) - 1] = linreg_state_from_datum(st, true);
+			linreg_state_finish(states[DatumGetInt32(f) - 1]);
+		}
+	}
+	for (k = 0; k < folds; k++)
+		if (states[k] == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("fold %d of %d is empty", k + 1, folds),
+					 errhint("Use fewer folds or more rows.")));
+
+	/* the model of each fold */
+	all = palloc(sizeof(double) * (Size) folds * (3 * p + 3));
+	memset(&pc, 0, sizeof(pc));
+	pc.sql = psprintf("SELECT mlsys._logreg_fold_step_agg(%s, %s, $1, $2, $3, $4) FROM %s WHERE %s IS NOT NULL",
+					  ysql, xsql, a->relsql, quote_identifier(a->target));
+	pc.types[0] = INT8OID;
+	pc.types[1] = INT4OID;
+	pc.types[2] = INT4OID;
+	pc.types[3] = FLOAT8ARRAYOID;
+	pc.args[0] = Int64GetDatum((int64) a->seed);
+	pc.args[1] = Int32GetDatum(folds);
+	pc.p = p;
+	pc.cxt = cxt;
+	for (k = 0; k < folds; k++)
+	{
+		LinregState *merged = NULL;
+		double	   *prm = all + (Size) k * (3 * p + 3);
+		double		alpha,
+					objective;
+		bool		converged;
+
+		for (j = 0; j < folds; j++)
+		{
+			if (j == k)
+				continue;
+			if (merged == NULL)
+				merged = linreg_state_from_datum(PointerGetDatum(states[j]), true);
+			else
+				linreg_state_merge(merged, states[j]);
+		}
+		linreg_state_finish(merged);
+		alpha = classifier_start(a, merged, p, linreg_state_rows(merged), prm);
+		pc.args[2] = Int32GetDatum(k + 1);
+		logreg_fit(prm, p, alpha, a->max_iter, a->tol, run_fold_newton_pass, &pc,
+				   &converged, &objective);
+		MemoryContextSwitchTo(cxt);
+		if (!converged)
+			ereport(WARNING,
+					(errmsg("logistic regression did not converge for fold %d", k + 1),
+					 errhint("Raise max_iter or tol, or use a larger alpha.")));
+	}
+
+	/* one pass: every row scored by the model of its fold */
+	{
+		Oid			types2[4] = {INT8OID, INT4OID, FLOAT8ARRAYOID, FLOAT8OID};
+		Datum		eargs[4];
+
+		sql = psprintf("SELECT mlsys._fold(s.y, s.x, $1, $2), mlsys.auc(s.p, s.y = 1), mlsys.log_loss(s.p, s.y = 1), "
+					   "count(*) FILTER (WHERE s.p >= $4 AND s.y = 1), count(*) FILTER (WHERE s.p >= $4 AND s.y = 0), "
+					   "count(*) FILTER (WHERE s.p < $4 AND s.y = 1), count(*) "
+					   "FROM (SELECT mlsys._logreg_proba_fold($3, $1, $2, %s, %s) AS p, %s AS y, %s AS x "
+					   "FROM %s WHERE %s IS NOT NULL) s GROUP BY 1 ORDER BY 1",
+					   ysql, xsql, ysql, xsql, a->relsql, quote_identifier(a->target));
+		eargs[0] = pc.args[0];
+		eargs[1] = pc.args[1];
+		eargs[2] = PointerGetDatum(mlsys_float8_array(all, folds * (3 * p + 3)));
+		eargs[3] = Float8GetDatum(a->threshold);
+		if (SPI_execute_with_args(sql, 4, types2, eargs, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", sql);
+	}
+	MemoryContextSwitchTo(cxt);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		double		tp = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull)),
+					fp = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull)),
+					fn = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull)),
+					n = DatumGetInt64(SPI_getbinval(t, d, 7, &isnull)),
+					precision = tp + fp > 0 ? tp / (tp + fp) : 0.0,
+					recall = tp + fn > 0 ? tp / (tp + fn) : 0.0;
+		StringInfoData buf;
+		Datum		out[2];
+		bool		outnull[2] = {false, false};
+
+		initStringInfo(&buf);
+		appendStringInfoString(&buf, "{\"auc\": ");
+		mlsys_append_json_number(&buf, DatumGetFloat8(SPI_getbinval(t, d, 2, &isnull)));
+		appendStringInfoString(&buf, ", \"log_loss\": ");
+		mlsys_append_json_number(&buf, DatumGetFloat8(SPI_getbinval(t, d, 3, &isnull)));
+		appendStringInfoString(&buf, ", \"accuracy\": ");
+		mlsys_append_json_number(&buf, (n - fp - fn) / n);
+		appendStringInfoString(&buf, ", \"precision\": ");
+		mlsys_append_json_number(&buf, precision);
+		appendStringInfoString(&buf, ", \"recall\": ");
+		mlsys_append_json_number(&buf, recall);
+		appendStringInfoString(&buf, ", \"f1\": ");
+		mlsys_append_json_number(&buf, precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0);
+		appendStringInfoChar(&buf, '}');
+		out[0] = SPI_getbinval(t, d, 1, &isnull);
+		out[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+		tuplestore_putvalues(store, tupdesc, out, outnull);
+	}
 }

@@ -158,10 +158,17 @@ cross_validate(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(cvcxt);
 	mlsys_resolve_algorithm(&a);
 	if (a.classification)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cross-validation of classifiers is not supported yet"),
-				 errhint("Cross-validate algorithm \"linear\" or \"ridge\" on a numeric target.")));
+	{
+		MemoryContextSwitchTo(oldcxt);
+		store = mlsys_begin_rows(fcinfo, &tupdesc);
+		MemoryContextSwitchTo(cvcxt);
+		cv_classifier(&a, folds, store, tupdesc);
+		SPI_finish();
+		MemoryContextSwitchTo(oldcxt);
+		error_context_stack = errcb.previous;
+		MemoryContextDelete(cvcxt);
+		return (Datum) 0;
+	}
 	spec = mlsys_training_spec(&a, &xsql, &ysql);
 	nfeat = spec->nfeat;
 	tsql = psprintf("%s IS NOT NULL", quote_identifier(a.target));

@@ -231,6 +231,7 @@ extern char *mlsys_build_profile(LinregState *s, const FeatureSpec *spec);
 
 /* classify.c: mlsys.train for classifiers (SPI connected) */
 extern void train_classifier(TrainArgs *a, TrainResult *r);
+extern void cv_classifier(TrainArgs *a, int folds, struct Tuplestorestate *store, TupleDesc tupdesc);
 extern char *mlsys_text_arg(FunctionCallInfo fcinfo, int argno, const char *what);
 extern void mlsys_append_json_number(StringInfo buf, double v);
 extern Datum mlsys_cstring_array(char **items, int n);

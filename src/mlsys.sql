@@ -191,6 +191,17 @@ CREATE AGGREGATE mlsys._logreg_step_agg(float8, float8[], int8, float8, float8[]
     COMBINEFUNC = mlsys._logreg_step_combine, PARALLEL = SAFE);
 COMMENT ON AGGREGATE mlsys._logreg_step_agg(float8, float8[], int8, float8, float8[]) IS
 'One Newton pass of logistic regression over the training rows: loss, gradient and Hessian (internal).';
+CREATE FUNCTION mlsys._logreg_fold_step_accum(bytea, float8, float8[], int8, int, int, float8[]) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'logreg_fold_step_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._logreg_fold_step_accum(bytea, float8, float8[], int8, int, int, float8[]) IS 'Transition function of mlsys._logreg_fold_step_agg.';
+CREATE AGGREGATE mlsys._logreg_fold_step_agg(float8, float8[], int8, int, int, float8[]) (
+    SFUNC = mlsys._logreg_fold_step_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._logreg_step_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE mlsys._logreg_fold_step_agg(float8, float8[], int8, int, int, float8[]) IS
+'One Newton pass of logistic regression over every cross-validation fold but one (internal).';
+CREATE FUNCTION mlsys._logreg_proba_fold(float8[], int8, int, float8, float8[]) RETURNS float8
+    AS 'MODULE_PATHNAME', 'logreg_proba_fold' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._logreg_proba_fold(float8[], int8, int, float8, float8[]) IS 'Positive-class probability of a row by the logistic model of its fold (internal).';
 CREATE FUNCTION mlsys._logreg_proba(float8[], float8[]) RETURNS float8
     AS 'MODULE_PATHNAME', 'logreg_proba' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._logreg_proba(float8[], float8[]) IS 'Positive-class probability of a logistic model given as its parameter vector (internal).';
@@ -438,7 +449,7 @@ CREATE TABLE mlsys.tuning_trials (
     created_by  name NOT NULL DEFAULT current_user,
     UNIQUE (tuning_id, trial)
 );
-COMMENT ON TABLE mlsys.tuning_trials IS 'Every trial of mlsys.tune: hyperparameters and the cross-validated mean and population standard deviation of the primary metric; best marks the trial trained as version.';
+COMMENT ON TABLE mlsys.tuning_trials IS 'Every trial of mlsys.tune: hyperparameters and the cross-validated mean and population standard deviation of the primary metric (rmse for regression, auc for binary classifiers); best marks the trial trained as version.';
 SELECT pg_catalog.pg_extension_config_dump('mlsys.tuning_trials', '');
 SELECT pg_catalog.pg_extension_config_dump('mlsys.tuning_trials_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('mlsys.tuning_id_seq', '');
@@ -545,18 +556,25 @@ DECLARE
     v_best_hp jsonb;
     v_trial int := 0;
     v_algorithm text := coalesce(p_algorithm, 'linear');
+    v_folds jsonb[];
     r record;
 BEGIN
     IF p_model IS NULL OR p_folds IS NULL OR p_seed IS NULL OR p_deploy IS NULL THEN
         RAISE EXCEPTION 'model, folds, seed and deploy must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    SELECT pm.metric, pm.lower_is_better INTO v_metric, v_lower FROM mlsys._primary_metric('regression') pm;
     -- each trial is cross-validated on the same folds, independently of the others
     FOR v_hp IN SELECT t FROM mlsys._search_trials(p_search, p_seed) t LOOP
         v_trial := v_trial + 1;
-        SELECT avg((c.metrics ->> v_metric)::float8), stddev_pop((c.metrics ->> v_metric)::float8)
-          INTO v_mean, v_std
+        SELECT array_agg(c.metrics ORDER BY c.fold) INTO v_folds
           FROM mlsys.cross_validate(p_relation, p_target, p_features, p_algorithm, v_hp, p_folds, p_seed) c;
+        IF v_metric IS NULL THEN
+            -- the task's primary metric: auc for a classifier, rmse for regression
+            SELECT pm.metric, pm.lower_is_better INTO v_metric, v_lower
+              FROM mlsys._primary_metric(CASE WHEN v_folds[1] ? 'auc' THEN 'binary' ELSE 'regression' END) pm;
+            v_algorithm := CASE WHEN v_folds[1] ? 'auc' THEN 'logistic' ELSE v_algorithm END;
+        END IF;
+        SELECT avg((m ->> v_metric)::float8), stddev_pop((m ->> v_metric)::float8)
+          INTO v_mean, v_std FROM unnest(v_folds) m;
         INSERT INTO mlsys.tuning_trials (tuning_id, model, trial, algorithm, hyperparams, metric, mean, std, folds)
         VALUES (v_tuning, p_model, v_trial, v_algorithm, v_hp, v_metric, v_mean, v_std, p_folds);
         -- strictly better only: on a tie the earlier trial in canonical order stays
