@@ -34,11 +34,13 @@
 
 #include "mlsys.h"
 
+/* a Newton pass query whose last argument is the parameter vector */
 typedef struct PassContext
 {
-	const char *sql;			/* the Newton pass query */
-	Oid			types[3];
-	Datum		args[3];
+	const char *sql;
+	int			nargs;
+	Oid			types[4];
+	Datum		args[4];
 	int			p;
 	MemoryContext cxt;
 } PassContext;
@@ -51,8 +53,8 @@ run_newton_pass(const double *prm, void *arg)
 	Datum		result;
 	LogregState *s;
 
-	pc->args[2] = PointerGetDatum(mlsys_float8_array(prm, 3 * pc->p + 3));
-	if (!mlsys_spi_single_value(pc->sql, 3, pc->types, pc->args, &result))
+	pc->args[pc->nargs - 1] = PointerGetDatum(mlsys_float8_array(prm, 3 * pc->p + 3));
+	if (!mlsys_spi_single_value(pc->sql, pc->nargs, pc->types, pc->args, &result))
 		return NULL;
 	MemoryContextSwitchTo(pc->cxt);
 	s = logreg_state_from_datum(result);
@@ -300,6 +302,7 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	memset(&pc, 0, sizeof(pc));
 	pc.sql = psprintf("SELECT mlsys._logreg_step_agg(%s, %s, $1, $2, $3) FROM %s WHERE %s IS NOT NULL",
 					  ysql, xsql, a->relsql, quote_identifier(a->target));
+	pc.nargs = 3;
 	pc.types[0] = INT8OID;
 	pc.types[1] = FLOAT8OID;
 	pc.types[2] = FLOAT8ARRAYOID;
@@ -394,32 +397,6 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	r->params = model_serialize_logistic(prm, prm + p + 1, prm + 2 * p + 1, p, a->threshold);
 }
 
-typedef struct FoldPassContext
-{
-	const char *sql;			/* the fold Newton pass query */
-	Oid			types[4];
-	Datum		args[4];
-	int			p;
-	MemoryContext cxt;
-} FoldPassContext;
-
-/* run one Newton pass over every fold but args[2] at the parameters prm */
-static LogregState *
-run_fold_newton_pass(const double *prm, void *arg)
-{
-	FoldPassContext *pc = (FoldPassContext *) arg;
-	Datum		result;
-	LogregState *s;
-
-	pc->args[3] = PointerGetDatum(mlsys_float8_array(prm, 3 * pc->p + 3));
-	if (!mlsys_spi_single_value(pc->sql, 4, pc->types, pc->args, &result))
-		return NULL;
-	MemoryContextSwitchTo(pc->cxt);
-	s = logreg_state_from_datum(result);
-	SPI_freetuptable(SPI_tuptable);
-	return s;
-}
-
 /*
  * Cross-validation of a binary logistic model: per fold, the holdout metrics
  * of a model trained on the other folds. One pass gives every fold's moments
@@ -439,58 +416,25 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 	int			nclasses,
 				positive,
 				p,
-				k,
-				j;
+				k;
 	uint64		i;
-	Oid			types1[3] = {INT8OID, INT4OID, TEXTARRAYOID};
-	Datum		args[3];
 	LinregState **states;
 	double	   *all;
-	FoldPassContext pc;
+	PassContext pc;
 
 	spec = classifier_setup(a, &classes, &nclasses, &positive, &xsql, &ysql);
 	p = spec->nfeat;
 
-	/* pass 1: one state per fold; rows with a NULL label form the NULL fold */
-	sql = psprintf("SELECT mlsys._fold(%s, %s, $1, $2), mlsys._linreg_split_agg(%s, %s, $1, 0, $3), count(*) "
-				   "FROM %s GROUP BY 1", ysql, xsql, ysql, xsql, a->relsql);
-	args[0] = Int64GetDatum((int64) a->seed);
-	args[1] = Int32GetDatum(folds);
-	args[2] = mlsys_cstring_array(spec->names, p);
-	if (SPI_execute_with_args(sql, 3, types1, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", sql);
+	/* pass 1: one state per fold; a NULL label has no fold and is an error */
+	states = mlsys_fold_states(a, spec, xsql, ysql, folds, true);
 	MemoryContextSwitchTo(cxt);
-	states = palloc0(sizeof(LinregState *) * folds);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		fnull,
-					snull;
-		Datum		f = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &fnull);
-		Datum		st = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &snull);
-
-		if (fnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("label column \"%s\" contains nulls", a->target),
-					 errhint("Cross-validate on a view that leaves out unlabelled rows.")));
-		if (!snull && DatumGetInt32(f) >= 1 && DatumGetInt32(f) <= folds)
-		{
-			states[DatumGetInt32(f) - 1] = linreg_state_from_datum(st, true);
-			linreg_state_finish(states[DatumGetInt32(f) - 1]);
-		}
-	}
-	for (k = 0; k < folds; k++)
-		if (states[k] == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("fold %d of %d is empty", k + 1, folds),
-					 errhint("Use fewer folds or more rows.")));
 
 	/* the model of each fold */
 	all = palloc(sizeof(double) * (Size) folds * (3 * p + 3));
 	memset(&pc, 0, sizeof(pc));
 	pc.sql = psprintf("SELECT mlsys._logreg_fold_step_agg(%s, %s, $1, $2, $3, $4) FROM %s WHERE %s IS NOT NULL",
 					  ysql, xsql, a->relsql, quote_identifier(a->target));
+	pc.nargs = 4;
 	pc.types[0] = INT8OID;
 	pc.types[1] = INT4OID;
 	pc.types[2] = INT4OID;
@@ -501,25 +445,15 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 	pc.cxt = cxt;
 	for (k = 0; k < folds; k++)
 	{
-		LinregState *merged = NULL;
+		LinregState *merged = mlsys_merge_other_folds(states, folds, k);
 		double	   *prm = all + (Size) k * (3 * p + 3);
 		double		alpha,
 					objective;
 		bool		converged;
 
-		for (j = 0; j < folds; j++)
-		{
-			if (j == k)
-				continue;
-			if (merged == NULL)
-				merged = linreg_state_from_datum(PointerGetDatum(states[j]), true);
-			else
-				linreg_state_merge(merged, states[j]);
-		}
-		linreg_state_finish(merged);
 		alpha = classifier_start(a, merged, p, linreg_state_rows(merged), prm);
 		pc.args[2] = Int32GetDatum(k + 1);
-		logreg_fit(prm, p, alpha, a->max_iter, a->tol, run_fold_newton_pass, &pc,
+		logreg_fit(prm, p, alpha, a->max_iter, a->tol, run_newton_pass, &pc,
 				   &converged, &objective);
 		MemoryContextSwitchTo(cxt);
 		if (!converged)

@@ -95,6 +95,86 @@ predict_fold(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(c[0] + mlsys_dot(c + 1, x, p));
 }
 
+/*
+ * Pass 1 of cross-validation: the linear regression state of every fold, in
+ * one GROUP BY. A row whose target is NULL has no fold: it is skipped, or an
+ * error when reject_null_labels. Errors for fewer rows than folds and for an
+ * empty fold. SPI connected; the states are copied into the current context.
+ */
+LinregState **
+mlsys_fold_states(const TrainArgs *a, const FeatureSpec *spec, const char *xsql,
+				  const char *ysql, int folds, bool reject_null_labels)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			types[3] = {INT8OID, INT4OID, TEXTARRAYOID};
+	Datum		args[3];
+	LinregState **states;
+	int64		rows = 0;
+	uint64		i;
+	int			k;
+	char	   *sql;
+
+	sql = psprintf("SELECT mlsys._fold(%s, %s, $1, $2), mlsys._linreg_split_agg(%s, %s, $1, 0, $3) "
+				   "FROM %s GROUP BY 1", ysql, xsql, ysql, xsql, a->relsql);
+	args[0] = Int64GetDatum((int64) a->seed);
+	args[1] = Int32GetDatum(folds);
+	args[2] = mlsys_cstring_array(spec->names, spec->nfeat);
+	if (SPI_execute_with_args(sql, 3, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", sql);
+	MemoryContextSwitchTo(cxt);
+	states = palloc0(sizeof(LinregState *) * folds);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		fnull,
+					snull;
+		Datum		f = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &fnull);
+		Datum		st = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &snull);
+
+		if (fnull && reject_null_labels)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("label column \"%s\" contains nulls", a->target),
+					 errhint("Cross-validate on a view that leaves out unlabelled rows.")));
+		if (fnull || snull || DatumGetInt32(f) < 1 || DatumGetInt32(f) > folds)
+			continue;
+		states[DatumGetInt32(f) - 1] = linreg_state_from_datum(st, true);
+		rows += linreg_state_rows(states[DatumGetInt32(f) - 1]);
+	}
+	if (rows < folds)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("folds must not exceed the number of rows"),
+				 errdetail("There are %d folds and " INT64_FORMAT " rows with a non-null target.",
+						   folds, rows)));
+	for (k = 0; k < folds; k++)
+		if (states[k] == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("fold %d of %d is empty", k + 1, folds),
+					 errhint("Use fewer folds or more rows.")));
+	return states;
+}
+
+/* a new state merging every fold's state but fold k (0-based), buffered rows folded in */
+LinregState *
+mlsys_merge_other_folds(LinregState **states, int folds, int k)
+{
+	LinregState *merged = NULL;
+	int			j;
+
+	for (j = 0; j < folds; j++)
+	{
+		if (j == k)
+			continue;
+		if (merged == NULL)
+			merged = linreg_state_from_datum(PointerGetDatum(states[j]), true);
+		else
+			linreg_state_merge(merged, states[j]);
+	}
+	linreg_state_finish(merged);
+	return merged;
+}
+
 /* error context: what was being cross-validated */
 static void
 cv_error_context(void *arg)
@@ -120,11 +200,9 @@ cross_validate(PG_FUNCTION_ARGS)
 			   *ysql,
 			   *tsql,
 			   *sql;
-	Oid			types1[3] = {INT8OID, INT4OID, TEXTARRAYOID};
 	Oid			types2[3] = {INT8OID, INT4OID, FLOAT8ARRAYOID};
 	Datum		args[3];
 	LinregState **states;
-	int64		rows = 0;
 	double	   *coefs;
 	int			nfeat,
 				k,
@@ -174,57 +252,16 @@ cross_validate(PG_FUNCTION_ARGS)
 	tsql = psprintf("%s IS NOT NULL", quote_identifier(a.target));
 
 	/* pass 1: one state per fold */
-	sql = psprintf("SELECT mlsys._fold(%s, %s, $1, $2), mlsys._linreg_split_agg(%s, %s, $1, 0, $3) "
-				   "FROM %s WHERE %s GROUP BY 1",
-				   ysql, xsql, ysql, xsql, a.relsql, tsql);
-	args[0] = Int64GetDatum((int64) a.seed);
-	args[1] = Int32GetDatum(folds);
-	args[2] = mlsys_cstring_array(spec->names, nfeat);
-	if (SPI_execute_with_args(sql, 3, types1, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", sql);
+	states = mlsys_fold_states(&a, spec, xsql, ysql, folds, false);
 	MemoryContextSwitchTo(cvcxt);
-	states = palloc0(sizeof(LinregState *) * folds);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull1,
-					isnull2;
-		Datum		f = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull1);
-		Datum		st = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull2);
-
-		if (isnull1 || isnull2 || DatumGetInt32(f) < 1 || DatumGetInt32(f) > folds)
-			continue;
-		states[DatumGetInt32(f) - 1] = linreg_state_from_datum(st, true);
-		rows += linreg_state_rows(states[DatumGetInt32(f) - 1]);
-	}
-	if (rows < folds)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("folds must not exceed the number of rows"),
-				 errdetail("There are %d folds and " INT64_FORMAT " rows with a non-null target.",
-						   folds, rows)));
-	for (k = 0; k < folds; k++)
-		if (states[k] == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("fold %d of %d is empty", k + 1, folds),
-					 errhint("Use fewer folds or more rows.")));
 
 	/* the model of fold k learns from every other fold */
 	coefs = palloc(sizeof(double) * (Size) folds * (nfeat + 1));
 	for (k = 0; k < folds; k++)
 	{
-		LinregState *merged = NULL;
+		LinregState *merged = mlsys_merge_other_folds(states, folds, k);
 
 		CHECK_FOR_INTERRUPTS();
-		for (j = 0; j < folds; j++)
-		{
-			if (j == k)
-				continue;
-			if (merged == NULL)
-				merged = linreg_state_from_datum(PointerGetDatum(states[j]), true);
-			else
-				linreg_state_merge(merged, states[j]);
-		}
 		linreg_solve(merged, a.alpha, coefs + (Size) k * (nfeat + 1),
 					 (const char *const *) spec->names);
 		pfree(merged);
@@ -237,6 +274,8 @@ cross_validate(PG_FUNCTION_ARGS)
 				   "mlsys.r2(mlsys._predict_fold($3, $1, $2, s.y, s.x), s.y) "
 				   "FROM (SELECT %s AS y, %s AS x FROM %s WHERE %s) s GROUP BY 1 ORDER BY 1",
 				   ysql, xsql, a.relsql, tsql);
+	args[0] = Int64GetDatum((int64) a.seed);
+	args[1] = Int32GetDatum(folds);
 	args[2] = PointerGetDatum(mlsys_float8_array(coefs, folds * (nfeat + 1)));
 	if (SPI_execute_with_args(sql, 3, types2, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", sql);

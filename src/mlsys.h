@@ -229,6 +229,12 @@ extern void mlsys_register_version(TrainArgs *a, TrainResult *r);
 extern void mlsys_check_split(const TrainArgs *a, int64 seen, int64 train_rows, int64 holdout);
 extern char *mlsys_build_profile(LinregState *s, const FeatureSpec *spec);
 
+/* cv.c: cross-validation helpers shared with classify.c (SPI connected) */
+extern LinregState **mlsys_fold_states(const TrainArgs *a, const FeatureSpec *spec,
+									   const char *xsql, const char *ysql, int folds,
+									   bool reject_null_labels);
+extern LinregState *mlsys_merge_other_folds(LinregState **states, int folds, int k);
+
 /* classify.c: mlsys.train for classifiers (SPI connected) */
 extern void train_classifier(TrainArgs *a, TrainResult *r);
 extern void cv_classifier(TrainArgs *a, int folds, struct Tuplestorestate *store, TupleDesc tupdesc);
