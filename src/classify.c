@@ -224,6 +224,33 @@ classifier_start(TrainArgs *a, LinregState *stats, int p, int64 train_rows, doub
 	return a->alpha > 0 ? a->alpha : 1.0 / (double) train_rows;
 }
 
+/*
+ * Open a JSON object with the binary metrics: accuracy, precision, recall and
+ * F1 from the confusion counts at the threshold (each 0 where its
+ * denominator is 0), AUC and log loss. The caller closes the object.
+ */
+static void
+append_binary_metrics(StringInfo buf, double auc, double logloss,
+					  double tp, double fp, double fn, double n)
+{
+	double		precision = tp + fp > 0 ? tp / (tp + fp) : 0.0;
+	double		recall = tp + fn > 0 ? tp / (tp + fn) : 0.0;
+
+	appendStringInfoString(buf, "{\"accuracy\": ");
+	/* correct = tp + tn = n − fp − fn */
+	mlsys_append_json_number(buf, (n - fp - fn) / n);
+	appendStringInfoString(buf, ", \"precision\": ");
+	mlsys_append_json_number(buf, precision);
+	appendStringInfoString(buf, ", \"recall\": ");
+	mlsys_append_json_number(buf, recall);
+	appendStringInfoString(buf, ", \"f1\": ");
+	mlsys_append_json_number(buf, precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0);
+	appendStringInfoString(buf, ", \"auc\": ");
+	mlsys_append_json_number(buf, auc);
+	appendStringInfoString(buf, ", \"log_loss\": ");
+	mlsys_append_json_number(buf, logloss);
+}
+
 /* mlsys.train for a binary logistic model: fills r */
 void
 train_classifier(TrainArgs *a, TrainResult *r)
@@ -331,9 +358,7 @@ train_classifier(TrainArgs *a, TrainResult *r)
 					tp,
 					fp,
 					fn,
-					n,
-					precision,
-					recall;
+					n;
 
 		sql = psprintf("SELECT mlsys.auc(s.p, s.y), mlsys.log_loss(s.p, s.y), "
 					   "count(*) FILTER (WHERE s.p >= $4 AND s.y), count(*) FILTER (WHERE s.p >= $4 AND NOT s.y), "
@@ -358,22 +383,8 @@ train_classifier(TrainArgs *a, TrainResult *r)
 		fn = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull));
 		n = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
 		MemoryContextSwitchTo(cxt);
-		precision = tp + fp > 0 ? tp / (tp + fp) : 0.0;
-		recall = tp + fn > 0 ? tp / (tp + fn) : 0.0;
 		initStringInfo(&buf);
-		appendStringInfoString(&buf, "{\"accuracy\": ");
-		/* correct = tp + tn = n − fp − fn */
-		mlsys_append_json_number(&buf, (n - fp - fn) / n);
-		appendStringInfoString(&buf, ", \"precision\": ");
-		mlsys_append_json_number(&buf, precision);
-		appendStringInfoString(&buf, ", \"recall\": ");
-		mlsys_append_json_number(&buf, recall);
-		appendStringInfoString(&buf, ", \"f1\": ");
-		mlsys_append_json_number(&buf, precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0);
-		appendStringInfoString(&buf, ", \"auc\": ");
-		mlsys_append_json_number(&buf, auc);
-		appendStringInfoString(&buf, ", \"log_loss\": ");
-		mlsys_append_json_number(&buf, logloss);
+		append_binary_metrics(&buf, auc, logloss, tp, fp, fn, n);
 		appendStringInfo(&buf, ", \"iterations\": %d, \"converged\": %s, \"objective\": ",
 						 passes, converged ? "true" : "false");
 		mlsys_append_json_number(&buf, objective);
@@ -489,26 +500,14 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 		double		tp = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull)),
 					fp = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull)),
 					fn = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull)),
-					n = DatumGetInt64(SPI_getbinval(t, d, 7, &isnull)),
-					precision = tp + fp > 0 ? tp / (tp + fp) : 0.0,
-					recall = tp + fn > 0 ? tp / (tp + fn) : 0.0;
+					n = DatumGetInt64(SPI_getbinval(t, d, 7, &isnull));
 		StringInfoData buf;
 		Datum		out[2];
 		bool		outnull[2] = {false, false};
 
 		initStringInfo(&buf);
-		appendStringInfoString(&buf, "{\"auc\": ");
-		mlsys_append_json_number(&buf, DatumGetFloat8(SPI_getbinval(t, d, 2, &isnull)));
-		appendStringInfoString(&buf, ", \"log_loss\": ");
-		mlsys_append_json_number(&buf, DatumGetFloat8(SPI_getbinval(t, d, 3, &isnull)));
-		appendStringInfoString(&buf, ", \"accuracy\": ");
-		mlsys_append_json_number(&buf, (n - fp - fn) / n);
-		appendStringInfoString(&buf, ", \"precision\": ");
-		mlsys_append_json_number(&buf, precision);
-		appendStringInfoString(&buf, ", \"recall\": ");
-		mlsys_append_json_number(&buf, recall);
-		appendStringInfoString(&buf, ", \"f1\": ");
-		mlsys_append_json_number(&buf, precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0);
+		append_binary_metrics(&buf, DatumGetFloat8(SPI_getbinval(t, d, 2, &isnull)),
+							  DatumGetFloat8(SPI_getbinval(t, d, 3, &isnull)), tp, fp, fn, n);
 		appendStringInfoChar(&buf, '}');
 		out[0] = SPI_getbinval(t, d, 1, &isnull);
 		out[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
