@@ -8,21 +8,8 @@ EXTENSION  = mlsys
 EXTVERSION = 0.1
 
 MODULE_big = mlsys
-OBJS = \
-	src/mlsys.o \
-	src/blas.o \
-	src/split.o \
-	src/linreg.o \
-	src/logreg.o \
-	src/evaluate.o \
-	src/metrics.o \
-	src/model.o \
-	src/features.o \
-	src/cache.o \
-	src/scoring.o \
-	src/train.o \
-	src/classify.o \
-	src/cv.o
+# one object per concern: every src/*.c file (src/ reads like a table of contents)
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
@@ -67,8 +54,10 @@ bench:
 valgrind:
 	bash test/valgrind.sh
 
-$(EXTENSION)--$(EXTVERSION).sql: src/mlsys.sql
-	cp $< $@
+# the install script: the registry and core objects first, then one file per
+# capability (src/sql/*.sql, in name order)
+$(EXTENSION)--$(EXTVERSION).sql: src/mlsys.sql $(sort $(wildcard src/sql/*.sql))
+	cat $^ > $@
 
 ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)

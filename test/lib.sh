@@ -3,7 +3,10 @@
 # user (initdb refuses root); when the caller is not root it runs as itself.
 
 MLSYS_PACKAGES="postgresql-15 postgresql-server-dev-15 libopenblas-serial-dev liblapacke-dev postgresql-15-cron libipc-run-perl make gcc rsync"
-PGBIN=/usr/lib/postgresql/15/bin
+# MLSYS_PGBIN points the scripts at another (relocated) PostgreSQL 15
+# installation, so several checkouts can be built and tested side by side
+PGBIN=${MLSYS_PGBIN:-/usr/lib/postgresql/15/bin}
+if [ -n "${MLSYS_PGBIN:-}" ]; then export PG_CONFIG="$MLSYS_PGBIN/pg_config"; fi
 
 log() { printf '\n==> %s\n' "$*"; }
 
