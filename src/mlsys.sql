@@ -14,10 +14,12 @@ CREATE TABLE mlsys.models (
     task         text NOT NULL CHECK (task IN ('regression', 'binary', 'multiclass',
                                                'recommender_explicit', 'recommender_implicit')),
     last_version int NOT NULL DEFAULT 0,
+    settings     jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(settings) = 'object'),
     created_at   timestamptz NOT NULL DEFAULT now(),
     created_by   name NOT NULL DEFAULT current_user
 );
 COMMENT ON TABLE mlsys.models IS 'One row per model name: its task and the last version number handed out.';
+COMMENT ON COLUMN mlsys.models.settings IS 'Monitoring and retraining settings, set with mlsys.configure.';
 
 CREATE TABLE mlsys.model_versions (
     model             text NOT NULL REFERENCES mlsys.models ON DELETE CASCADE,
