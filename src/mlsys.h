@@ -135,6 +135,20 @@ extern bytea *model_serialize_logistic(const double *w, const double *center,
 									   const double *scale, int nfeat, double threshold);
 extern LinearModel *model_deserialize_linear(bytea *blob);
 
+/* newton.c: damped Newton over passes that return summed loss, gradient, Hessian */
+typedef struct NewtonPass
+{
+	double		n;				/* rows */
+	double		loss;			/* Σ loss */
+	const double *grad;			/* Σ gradient, D values */
+	const double *hess;			/* Σ Hessian, D × D, upper triangle row-major */
+} NewtonPass;
+typedef bool (*NewtonPassFn) (const double *prm, void *arg, NewtonPass *out);
+extern int	mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_dir,
+							 double alpha, int max_iter, double tol,
+							 NewtonPassFn run_pass, void *arg, bool *converged,
+							 double *final_objective);
+
 /* logreg.c: binary logistic regression */
 typedef struct LogregState LogregState;
 extern double logreg_model_proba(const LinearModel *lm, const double *x);
