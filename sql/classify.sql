@@ -118,8 +118,10 @@ SELECT * FROM mlsys.train('bad', 'one_class', 'y', ARRAY['x']);
 -- invalid input: null labels
 CREATE TABLE null_labels AS SELECT id, a, CASE WHEN id % 10 = 0 THEN NULL ELSE churned END AS y FROM cust;
 SELECT * FROM mlsys.train('bad', 'null_labels', 'y', ARRAY['a']);
--- invalid input: more than two classes
-CREATE TABLE three AS SELECT id, a, (id % 3)::text AS y FROM cust;
+-- invalid input: a class whose only row falls into the holdout
+CREATE TABLE three AS SELECT id, a, CASE WHEN id % 2 = 0 THEN 'even' ELSE 'odd' END AS y FROM cust;
+-- a row that is in the holdout (test_size 0.25, seed 0) as class 1 of (even, lonely, odd)
+UPDATE three SET y = 'lonely' WHERE id = (SELECT min(t.id) FROM three t WHERE mlsys._in_holdout(1, ARRAY[t.a], 0, 0.25));
 SELECT * FROM mlsys.train('bad', 'three', 'y', ARRAY['a']);
 -- invalid input: alpha 0 or negative
 SELECT * FROM mlsys.train('bad', 'cust', 'churned', ARRAY['a'], hyperparams => '{"alpha": 0}');

@@ -203,12 +203,13 @@ cache_load(const char *name, int32 requested)
 	d = SPI_getbinval(tup, desc, 2, &isnull);
 	m->linear = model_deserialize_linear(DatumGetByteaPP(d));
 	m->kind = m->linear->kind;
-	if (m->kind != (strcmp(algorithm, "logistic") == 0 ? MODEL_LOGISTIC : MODEL_LINEAR))
+	if (strcmp(algorithm, "logistic") == 0 ? (m->kind != MODEL_LOGISTIC && m->kind != MODEL_SOFTMAX)
+		: m->kind != MODEL_LINEAR)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("model parameters are corrupted"),
 				 errdetail("Version %d of model \"%s\" holds parameters of another algorithm.", version, name)));
-	if (m->kind == MODEL_LOGISTIC)
+	if (m->kind == MODEL_LOGISTIC || m->kind == MODEL_SOFTMAX)
 	{
 		Datum		cd = SPI_getbinval(tup, desc, 5, &isnull);
 		Datum	   *elems;
@@ -223,10 +224,10 @@ cache_load(const char *name, int32 requested)
 					 errmsg("classifier version %d of model \"%s\" has no classes", version, name)));
 		deconstruct_array(DatumGetArrayTypeP(cd), TEXTOID, -1, false, TYPALIGN_INT,
 						  &elems, &nulls, &m->nclasses);
-		if (m->nclasses != 2)
+		if (m->nclasses != (m->kind == MODEL_SOFTMAX ? m->linear->nclass_out : 2))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("binary classifier version %d of model \"%s\" has %d classes",
+					 errmsg("classifier version %d of model \"%s\" has %d classes, its parameters another number",
 							version, name, m->nclasses)));
 		m->classes = palloc(sizeof(char *) * m->nclasses);
 		for (i = 0; i < m->nclasses; i++)

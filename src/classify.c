@@ -75,9 +75,9 @@ discover_classes(TrainArgs *a, int *nclasses)
 	int			n = 0;
 
 	/* qualified, so that ORDER BY sorts the column itself, not its text output */
-	/* NULLS FIRST and LIMIT 3: enough to see NULL labels and more than two classes */
+	/* NULLS FIRST, and one row more than the class limit */
 	sql = psprintf("SELECT (r.%s)::pg_catalog.text AS label, count(*) FROM %s AS r GROUP BY r.%s "
-				   "ORDER BY (r.%s)%s%s NULLS FIRST LIMIT 3",
+				   "ORDER BY (r.%s)%s%s NULLS FIRST LIMIT " CppAsString2(MLSYS_MAX_CLASSES) " + 1",
 				   t, a->relsql, t, t,
 				   (a->target_type == BOOLOID || a->target_type == INT2OID ||
 					a->target_type == INT4OID || a->target_type == INT8OID) ? "" : "::pg_catalog.text",
@@ -102,11 +102,12 @@ discover_classes(TrainArgs *a, int *nclasses)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("classification needs at least two classes, the training data has %d", n)));
-	if (n > 2)
+	if (n > MLSYS_MAX_CLASSES)
 		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("multiclass logistic regression is not supported yet"),
-				 errdetail("The target has more than two classes; only binary classification is implemented.")));
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("classification supports at most %d classes", MLSYS_MAX_CLASSES),
+				 errdetail("The target \"%s\" has more distinct values.", a->target),
+				 errhint("Group rare classes, or train a regression with algorithm \"linear\" if the target is a quantity.")));
 	*nclasses = n;
 	return classes;
 }
@@ -161,9 +162,28 @@ classifier_setup(TrainArgs *a, char ***classes_out, int *nclasses_out, int *posi
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("positive_class \"%s\" is not a class of the target", a->positive_class)));
 	}
+	if (nclasses > 2 && a->positive_class != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparameter \"positive_class\" applies to binary classification only"),
+				 errdetail("The target has %d classes.", nclasses)));
 	spec = mlsys_training_spec(a, xsql, ysql);
+	if (nclasses > 2)
+	{
+		/* y = the class index, compared in the target's own type */
+		StringInfoData buf;
+		int			k;
+
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "(CASE (%s)", quote_identifier(a->target));
+		for (k = 0; k < nclasses; k++)
+			appendStringInfo(&buf, " WHEN %s::%s THEN %d", quote_literal_cstr(classes[k]),
+							 format_type_be_qualified(a->target_type), k);
+		appendStringInfoString(&buf, " END)::pg_catalog.float8");
+		*ysql = buf.data;
+	}
 	/* y = 1 for the positive class, compared in the target's own type (cheap per row) */
-	if (a->target_type == BOOLOID)
+	else if (a->target_type == BOOLOID)
 		*ysql = psprintf(positive == 1 ? "((%s)::pg_catalog.int4)::pg_catalog.float8"
 						 : "((NOT (%s))::pg_catalog.int4)::pg_catalog.float8",
 						 quote_identifier(a->target));
@@ -181,13 +201,35 @@ classifier_setup(TrainArgs *a, char ***classes_out, int *nclasses_out, int *posi
  * Standardization, class weights, alpha and the Newton start for the rows
  * summarized by stats (finished); fills prm (3p + 3 values) and returns alpha.
  */
-static double
-classifier_start(TrainArgs *a, const FeatureSpec *spec, LinregState *stats, int p,
-				 int64 train_rows, double *prm)
+/*
+ * The stored standardization: each feature's training mean and population
+ * standard deviation (StandardScaler; 1 for a constant feature). One-hot
+ * features, and every feature under {"scale": "none"}, stay as they are.
+ */
+void
+classifier_standardization(const TrainArgs *a, const FeatureSpec *spec, LinregState *stats,
+						   double *center, double *scale)
 {
 	bool	   *onehot = features_onehot_mask(spec);
 	double		mean,
 				sd,
+				mn,
+				mx;
+	int			j;
+
+	for (j = 0; j < spec->nfeat; j++)
+	{
+		linreg_state_column_stats(stats, j, &mean, &sd, &mn, &mx);
+		center[j] = a->scale && !onehot[j] ? mean : 0.0;
+		scale[j] = a->scale && !onehot[j] && sd > 0 ? sd : 1.0;
+	}
+}
+
+static double
+classifier_start(TrainArgs *a, const FeatureSpec *spec, LinregState *stats, int p,
+				 int64 train_rows, double *prm)
+{
+	double		sd,
 				mn,
 				mx,
 				share_pos;
@@ -195,13 +237,7 @@ classifier_start(TrainArgs *a, const FeatureSpec *spec, LinregState *stats, int 
 	int			j;
 
 	memset(prm, 0, sizeof(double) * (3 * p + 3));
-	for (j = 0; j < p; j++)
-	{
-		linreg_state_column_stats(stats, j, &mean, &sd, &mn, &mx);
-		/* one-hot features, and every feature under "scale": "none", stay as they are */
-		prm[p + 1 + j] = a->scale && !onehot[j] ? mean : 0.0;
-		prm[2 * p + 1 + j] = a->scale && !onehot[j] && sd > 0 ? sd : 1.0;
-	}
+	classifier_standardization(a, spec, stats, prm + p + 1, prm + 2 * p + 1);
 	linreg_state_column_stats(stats, p, &share_pos, &sd, &mn, &mx);
 	if (share_pos <= 0 || share_pos >= 1)
 		ereport(ERROR,
@@ -254,51 +290,36 @@ append_binary_metrics(StringInfo buf, double auc, double logloss,
 	mlsys_append_json_number(buf, logloss);
 }
 
-/* mlsys.train for a binary logistic model: fills r */
-void
-train_classifier(TrainArgs *a, TrainResult *r)
+/*
+ * Pass 1 of a classifier: split counts, data fingerprint, each feature's
+ * training mean and standard deviation (standardization), the mean label
+ * (class share, binary) and the count of NULL labels (an error). Imputes
+ * missing values when the data has them (*xsql is then rebuilt). Fills the
+ * counts, fingerprint and profile of r. SPI connected.
+ */
+LinregState *
+classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *ysql, TrainResult *r)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	FeatureSpec *spec;
-	char	   *xsql,
-			   *ysql,
-			   *sql;
-	char	  **classes;
-	int			nclasses,
-				positive = 1,
-				p,
-				passes;
 	Oid			types1[3] = {INT8OID, FLOAT8OID, TEXTARRAYOID};
 	Datum		args[3];
 	Datum		result;
 	LinregState *stats;
 	int64		seen,
 				holdout;
-	double	   *prm,
-				alpha,
-				objective;
-	bool		converged;
-	PassContext pc;
-	StringInfoData buf;
+	int			p = spec->nfeat;
+	char	   *sql;
 
-	r->task = "binary";
-	spec = classifier_setup(a, &classes, &nclasses, &positive, &xsql, &ysql);
-	p = spec->nfeat;
-	r->spec = spec;
-	r->classes = classes;
-	r->nclasses = nclasses;
-
-	/* pass 1: split, fingerprint, standardization, class shares and NULL labels */
 	args[0] = Int64GetDatum((int64) a->seed);
 	args[1] = Float8GetDatum(a->test_size);
 	args[2] = mlsys_cstring_array(spec->names, p);
 	for (;;)
 	{
 		sql = psprintf("SELECT mlsys._linreg_split_agg(%s, %s, $1, $2, $3), count(*) FILTER (WHERE %s IS NULL) FROM %s",
-					   ysql, xsql, quote_identifier(a->target), a->relsql);
+					   ysql, *xsql, quote_identifier(a->target), a->relsql);
 		if (mlsys_try_first_pass(spec, sql, 3, types1, args))
 			break;
-		mlsys_impute_and_rebuild(a, spec, &xsql);
+		mlsys_impute_and_rebuild(a, spec, xsql);
 	}
 	if (SPI_processed != 1)
 		elog(ERROR, "SPI_execute failed: %s", sql);
@@ -331,6 +352,45 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	linreg_state_finish(stats);
 	r->profile = mlsys_build_profile(stats, spec);
 	mlsys_impute_for_scoring(a, spec, stats);
+
+	return stats;
+}
+
+/* mlsys.train for a binary logistic model: fills r */
+void
+train_classifier(TrainArgs *a, TrainResult *r)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	FeatureSpec *spec;
+	char	   *xsql,
+			   *ysql,
+			   *sql;
+	char	  **classes;
+	int			nclasses,
+				positive = 1,
+				p,
+				passes;
+	LinregState *stats;
+	double	   *prm,
+				alpha,
+				objective;
+	bool		converged;
+	PassContext pc;
+	StringInfoData buf;
+
+	r->task = "binary";
+	spec = classifier_setup(a, &classes, &nclasses, &positive, &xsql, &ysql);
+	p = spec->nfeat;
+	r->spec = spec;
+	r->classes = classes;
+	r->nclasses = nclasses;
+	if (nclasses > 2)
+	{
+		train_multiclass(a, r, spec, xsql, ysql);
+		return;
+	}
+
+	stats = classifier_first_pass(a, spec, &xsql, ysql, r);
 
 	prm = palloc(sizeof(double) * (3 * p + 3));
 	alpha = classifier_start(a, spec, stats, p, r->train_rows, prm);
@@ -446,6 +506,11 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 
 	spec = classifier_setup(a, &classes, &nclasses, &positive, &xsql, &ysql);
 	p = spec->nfeat;
+	if (nclasses > 2)
+	{
+		cv_multiclass(a, folds, spec, xsql, ysql, classes, nclasses, store, tupdesc);
+		return;
+	}
 
 	/* pass 1: one state per fold; a NULL label has no fold and is an error */
 	states = mlsys_fold_states(a, spec, &xsql, ysql, folds, true);

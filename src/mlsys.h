@@ -107,11 +107,26 @@ extern void mlsys_check_finite_vector(const double *x, int n, const char *const 
 extern void regmetrics_add(double *st, double pred, double y);
 extern double *regmetrics_state(ArrayType *a);
 
+/* newton.c: damped Newton over passes that return summed loss, gradient, Hessian */
+typedef struct NewtonPass
+{
+	double		n;				/* rows */
+	double		loss;			/* Σ loss */
+	const double *grad;			/* Σ gradient, D values */
+	const double *hess;			/* Σ Hessian, D × D, upper triangle row-major */
+} NewtonPass;
+typedef bool (*NewtonPassFn) (const double *prm, void *arg, NewtonPass *out);
+extern int	mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_dir,
+							 double alpha, int max_iter, double tol,
+							 NewtonPassFn run_pass, void *arg, bool *converged,
+							 double *final_objective);
+
 /* model.c: the serialized parameter blob */
 typedef enum ModelKind
 {
 	MODEL_LINEAR = 1,
-	MODEL_LOGISTIC = 2
+	MODEL_LOGISTIC = 2,
+	MODEL_SOFTMAX = 4			/* 3 is reserved for the recommender */
 } ModelKind;
 
 /*
@@ -128,26 +143,24 @@ typedef struct LinearModel
 	double	   *scale;			/* logistic: nfeat values */
 	double	   *inv_scale;		/* logistic: 1 / scale */
 	double		threshold;		/* logistic: positive when probability >= it */
+	/* multinomial (MODEL_SOFTMAX): coef/intercept unused */
+	int			nclass_out;		/* K */
+	double	   *multi;			/* K × (nfeat + 1): per class the intercept, then weights */
 } LinearModel;
 
 extern bytea *model_serialize_linear(const double *coef_with_intercept, int nfeat);
 extern bytea *model_serialize_logistic(const double *w, const double *center,
 									   const double *scale, int nfeat, double threshold);
+extern bytea *model_serialize_softmax(const double *theta, const double *center,
+									  const double *scale, int nfeat, int nclass);
 extern LinearModel *model_deserialize_linear(bytea *blob);
 
-/* newton.c: damped Newton over passes that return summed loss, gradient, Hessian */
-typedef struct NewtonPass
-{
-	double		n;				/* rows */
-	double		loss;			/* Σ loss */
-	const double *grad;			/* Σ gradient, D values */
-	const double *hess;			/* Σ Hessian, D × D, upper triangle row-major */
-} NewtonPass;
-typedef bool (*NewtonPassFn) (const double *prm, void *arg, NewtonPass *out);
-extern int	mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_dir,
-							 double alpha, int max_iter, double tol,
-							 NewtonPassFn run_pass, void *arg, bool *converged,
-							 double *final_objective);
+/* softmax.c: multinomial logistic regression */
+typedef struct SoftmaxState SoftmaxState;
+extern SoftmaxState *softmax_state_from_datum(Datum d);
+extern void softmax_newton_pass(const SoftmaxState *s, double *hess_out, NewtonPass *out);
+extern int	softmax_state_classes(const SoftmaxState *s);
+extern void softmax_model_proba(const LinearModel *lm, const double *x, double *prob);
 
 /* logreg.c: binary logistic regression */
 typedef struct LogregState LogregState;
@@ -289,7 +302,19 @@ extern LinregState **mlsys_fold_states(const TrainArgs *a, FeatureSpec *spec,
 extern LinregState *mlsys_merge_other_folds(LinregState **states, int folds, int k);
 
 /* classify.c: mlsys.train for classifiers (SPI connected) */
+#define MLSYS_MAX_CLASSES 100
 extern void train_classifier(TrainArgs *a, TrainResult *r);
+extern LinregState *classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql,
+										  const char *ysql, TrainResult *r);
+extern void classifier_standardization(const TrainArgs *a, const FeatureSpec *spec,
+									   LinregState *stats, double *center, double *scale);
+
+/* multiclass.c: mlsys.train and cross-validation for more than two classes */
+extern void train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql,
+							 const char *ysql);
+extern void cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char *ysql,
+						  char **classes, int nclasses, struct Tuplestorestate *store,
+						  TupleDesc tupdesc);
 extern void cv_classifier(TrainArgs *a, int folds, struct Tuplestorestate *store, TupleDesc tupdesc);
 extern char *mlsys_text_arg(FunctionCallInfo fcinfo, int argno, const char *what);
 extern void mlsys_append_json_number(StringInfo buf, double v);

@@ -209,6 +209,31 @@ COMMENT ON FUNCTION mlsys._logreg_proba_fold(float8[], int8, int, float8, float8
 CREATE FUNCTION mlsys._logreg_proba(float8[], float8[]) RETURNS float8
     AS 'MODULE_PATHNAME', 'logreg_proba' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._logreg_proba(float8[], float8[]) IS 'Positive-class probability of a logistic model given as its parameter vector (internal).';
+CREATE FUNCTION mlsys._softmax_step_accum(bytea, float8, float8[], int8, float8, float8[]) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'softmax_step_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._softmax_step_accum(bytea, float8, float8[], int8, float8, float8[]) IS 'Transition function of mlsys._softmax_step_agg.';
+CREATE FUNCTION mlsys._softmax_step_combine(bytea, bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'softmax_step_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._softmax_step_combine(bytea, bytea) IS 'Combine function of the multinomial logistic regression passes.';
+CREATE AGGREGATE mlsys._softmax_step_agg(float8, float8[], int8, float8, float8[]) (
+    SFUNC = mlsys._softmax_step_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._softmax_step_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE mlsys._softmax_step_agg(float8, float8[], int8, float8, float8[]) IS
+'One Newton pass of multinomial logistic regression over the training rows: loss, gradient and Hessian (internal).';
+CREATE FUNCTION mlsys._softmax_fold_step_accum(bytea, float8, float8[], int8, int, int, float8[]) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'softmax_fold_step_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._softmax_fold_step_accum(bytea, float8, float8[], int8, int, int, float8[]) IS 'Transition function of mlsys._softmax_fold_step_agg.';
+CREATE AGGREGATE mlsys._softmax_fold_step_agg(float8, float8[], int8, int, int, float8[]) (
+    SFUNC = mlsys._softmax_fold_step_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._softmax_step_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE mlsys._softmax_fold_step_agg(float8, float8[], int8, int, int, float8[]) IS
+'One Newton pass of multinomial logistic regression over every cross-validation fold but one (internal).';
+CREATE FUNCTION mlsys._softmax_eval(float8[], float8[], float8) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'softmax_eval' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._softmax_eval(float8[], float8[], float8) IS 'The predicted class index and the log-probability of the true class of a row under a multinomial model given as its parameter vector (internal).';
+CREATE FUNCTION mlsys._softmax_eval_fold(float8[], int8, int, float8, float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'softmax_eval_fold' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._softmax_eval_fold(float8[], int8, int, float8, float8[]) IS 'As mlsys._softmax_eval, by the multinomial model of the row''s fold (internal).';
 CREATE FUNCTION mlsys._in_holdout(float8, float8[], int8, float8) RETURNS bool
     AS 'MODULE_PATHNAME', 'row_in_holdout' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._in_holdout(float8, float8[], int8, float8) IS 'Whether a row (target, feature vector) falls in the holdout for a seed and test_size (internal).';
@@ -459,7 +484,7 @@ CREATE TABLE mlsys.tuning_trials (
     created_by  name NOT NULL DEFAULT current_user,
     UNIQUE (tuning_id, trial)
 );
-COMMENT ON TABLE mlsys.tuning_trials IS 'Every trial of mlsys.tune: hyperparameters and the cross-validated mean and population standard deviation of the primary metric (rmse for regression, auc for binary classifiers); best marks the trial trained as version.';
+COMMENT ON TABLE mlsys.tuning_trials IS 'Every trial of mlsys.tune: hyperparameters and the cross-validated mean and population standard deviation of the primary metric (rmse for regression, auc for binary classifiers, log_loss for multiclass); best marks the trial trained as version.';
 SELECT pg_catalog.pg_extension_config_dump('mlsys.tuning_trials', '');
 SELECT pg_catalog.pg_extension_config_dump('mlsys.tuning_trials_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('mlsys.tuning_id_seq', '');
@@ -578,10 +603,12 @@ BEGIN
         SELECT array_agg(c.metrics ORDER BY c.fold) INTO v_folds
           FROM mlsys.cross_validate(p_relation, p_target, p_features, p_algorithm, v_hp, p_folds, p_seed) c;
         IF v_metric IS NULL THEN
-            -- the task's primary metric: auc for a classifier, rmse for regression
+            -- the task's primary metric: auc (binary), log_loss (multiclass), rmse (regression)
             SELECT pm.metric, pm.lower_is_better INTO v_metric, v_lower
-              FROM mlsys._primary_metric(CASE WHEN v_folds[1] ? 'auc' THEN 'binary' ELSE 'regression' END) pm;
-            v_algorithm := CASE WHEN v_folds[1] ? 'auc' THEN 'logistic' ELSE v_algorithm END;
+              FROM mlsys._primary_metric(CASE WHEN v_folds[1] ? 'auc' THEN 'binary'
+                                              WHEN v_folds[1] ? 'macro_f1' THEN 'multiclass'
+                                              ELSE 'regression' END) pm;
+            v_algorithm := CASE WHEN v_folds[1] ? 'log_loss' THEN 'logistic' ELSE v_algorithm END;
         END IF;
         SELECT avg((m ->> v_metric)::float8), stddev_pop((m ->> v_metric)::float8)
           INTO v_mean, v_std FROM unnest(v_folds) m;
@@ -771,17 +798,19 @@ BEGIN
             predict_batch.id_column, predict_batch.relation)
         USING v_run, predict_batch.model, v_version;
     ELSE
-        -- classifiers: the label, the positive-class probability, and the label
-        -- as a number when labels are booleans or integers
+        -- classifiers: the label, the positive-class probability (multiclass: the
+        -- predicted class's), and the label as a number when labels are booleans
+        -- or integers
         EXECUTE pg_catalog.format(
             'INSERT INTO mlsys.predictions (run_id, model, version, entity_id, prediction, predicted_label, probability) '
-            'SELECT $1, $2, $3, s.id, CASE WHEN $4 THEN mlsys.predict($2, $3, s.r) END, s.label, s.proba[$5] '
+            'SELECT $1, $2, $3, s.id, CASE WHEN $4 THEN mlsys.predict($2, $3, s.r) END, s.label, '
+            '       s.proba[COALESCE($5, pg_catalog.array_position($6, s.label))] '
             'FROM (SELECT (r.%I)::pg_catalog.text AS id, r AS r, mlsys.predict_label($2, $3, r.*) AS label, '
             '             mlsys.predict_proba($2, $3, r.*) AS proba FROM %s AS r) s',
             predict_batch.id_column, predict_batch.relation)
         USING v_run, predict_batch.model, v_version,
               v_target_type IN ('boolean', 'smallint', 'integer', 'bigint'),
-              pg_catalog.array_position(v_classes, v_positive);
+              pg_catalog.array_position(v_classes, v_positive), v_classes;
     END IF;
     GET DIAGNOSTICS v_count = ROW_COUNT;
     UPDATE mlsys.prediction_runs SET rows = v_count, finished_at = pg_catalog.clock_timestamp()

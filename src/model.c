@@ -14,6 +14,9 @@
  *   payload, logistic model (kind 2):
  *     int32 nfeat, int32 reserved (0), float8 threshold, float8 intercept,
  *     float8 coef[nfeat], float8 center[nfeat], float8 scale[nfeat]
+ *   payload, multinomial logistic model (kind 4):
+ *     int32 nfeat, int32 nclass, float8 theta[nclass · (nfeat + 1)] (per class
+ *     the intercept, then the weights), float8 center[nfeat], float8 scale[nfeat]
  *
  * A blob that fails any check (length, magic, version, checksum, sizes,
  * non-finite values) raises ERRCODE_DATA_CORRUPTED: a tampered or truncated
@@ -123,6 +126,41 @@ model_serialize_logistic(const double *w, const double *center, const double *sc
 	return blob;
 }
 
+/* serialize a multinomial logistic model: theta class-major, K (nfeat + 1) values */
+bytea *
+model_serialize_softmax(const double *theta, const double *center, const double *scale,
+						int nfeat, int nclass)
+{
+	char	   *payload;
+	Size		nt = (Size) nclass * (nfeat + 1);
+	bytea	   *blob = model_new_blob(8 + sizeof(double) * (uint32) (nt + 2 * nfeat), &payload);
+	int32		n32 = nfeat,
+				k32 = nclass;
+
+	memcpy(payload, &n32, sizeof(int32));
+	memcpy(payload + 4, &k32, sizeof(int32));
+	memcpy(payload + 8, theta, sizeof(double) * nt);
+	memcpy(payload + 8 + sizeof(double) * nt, center, sizeof(double) * nfeat);
+	memcpy(payload + 8 + sizeof(double) * (nt + nfeat), scale, sizeof(double) * nfeat);
+	model_seal(blob, MODEL_SOFTMAX);
+	return blob;
+}
+
+/* the standardization of a logistic model: finite centers, positive scales */
+static void
+check_standardization(LinearModel *lm)
+{
+	int			j;
+
+	lm->inv_scale = palloc(sizeof(double) * lm->nfeat);
+	for (j = 0; j < lm->nfeat; j++)
+	{
+		if (!isfinite(lm->center[j]) || !(lm->scale[j] > 0) || !isfinite(lm->scale[j]))
+			corrupted("A standardization parameter is not valid.");
+		lm->inv_scale[j] = 1.0 / lm->scale[j];
+	}
+}
+
 /* parse and verify a linear model blob; the result is palloc'd in the current context */
 LinearModel *
 model_deserialize_linear(bytea *blob)
@@ -150,11 +188,39 @@ model_deserialize_linear(bytea *blob)
 		corrupted("The blob's length does not match its header.");
 	if (hdr.crc != model_crc(&hdr, payload, hdr.payload_len))
 		corrupted("The checksum does not match.");
-	if (hdr.kind != MODEL_LINEAR && hdr.kind != MODEL_LOGISTIC)
+	if (hdr.kind != MODEL_LINEAR && hdr.kind != MODEL_LOGISTIC && hdr.kind != MODEL_SOFTMAX)
 		corrupted("The blob holds a kind of model this function cannot read.");
 	if (hdr.payload_len < 8)
 		corrupted("The payload is too short.");
 	memcpy(&nfeat, payload, sizeof(int32));
+	if (hdr.kind == MODEL_SOFTMAX)
+	{
+		int32		nclass;
+		Size		nt;
+
+		memcpy(&nclass, payload + 4, sizeof(int32));
+		if (nfeat < 1 || nfeat > MLSYS_MAX_FEATURES || nclass < 3 || nclass > 100 ||
+			hdr.payload_len != 8 + sizeof(double) * ((Size) nclass * (nfeat + 1) + 2 * (Size) nfeat))
+			corrupted("The feature and class counts do not match the payload.");
+		nt = (Size) nclass * (nfeat + 1);
+		lm = palloc0(sizeof(LinearModel));
+		lm->kind = MODEL_SOFTMAX;
+		lm->nfeat = nfeat;
+		lm->nclass_out = nclass;
+		lm->multi = palloc(sizeof(double) * nt);
+		lm->center = palloc(sizeof(double) * nfeat);
+		lm->scale = palloc(sizeof(double) * nfeat);
+		memcpy(lm->multi, payload + 8, sizeof(double) * nt);
+		memcpy(lm->center, payload + 8 + sizeof(double) * nt, sizeof(double) * nfeat);
+		memcpy(lm->scale, payload + 8 + sizeof(double) * (nt + nfeat), sizeof(double) * nfeat);
+		check_standardization(lm);
+		for (j = 0; j < (int) nt; j++)
+			if (!isfinite(lm->multi[j]))
+				corrupted("A coefficient is not finite.");
+		lm->coef = lm->multi + 1;	/* class 0's weights, for code that wants one vector */
+		lm->intercept = lm->multi[0];
+		return lm;
+	}
 	if (nfeat < 1 || nfeat > MLSYS_MAX_FEATURES ||
 		hdr.payload_len != (hdr.kind == MODEL_LINEAR ?
 							8 + sizeof(double) * (uint32) (nfeat + 1) :
@@ -181,13 +247,7 @@ model_deserialize_linear(bytea *blob)
 		memcpy(lm->scale, payload + 24 + sizeof(double) * 2 * nfeat, sizeof(double) * nfeat);
 		if (!(lm->threshold >= 0.0 && lm->threshold <= 1.0))
 			corrupted("The decision threshold is not a probability.");
-		lm->inv_scale = palloc(sizeof(double) * nfeat);
-		for (j = 0; j < nfeat; j++)
-		{
-			if (!isfinite(lm->center[j]) || !(lm->scale[j] > 0) || !isfinite(lm->scale[j]))
-				corrupted("A standardization parameter is not valid.");
-			lm->inv_scale[j] = 1.0 / lm->scale[j];
-		}
+		check_standardization(lm);
 	}
 	if (!isfinite(lm->intercept))
 		corrupted("The intercept is not finite.");

@@ -43,6 +43,7 @@ typedef struct ScoreCall
 	CommandId	cid;			/* transaction and command */
 	double	   *x;				/* feature buffer */
 	int			xcap;			/* its length */
+	double	   *prob;			/* class probabilities (multinomial), MLSYS_MAX_CLASSES */
 	/* row mapping, valid for one row type */
 	bool		recheck_rowtype;	/* new statement: has the row type changed? */
 	Oid			tuptype;
@@ -127,6 +128,8 @@ score_call_model(FunctionCallInfo fcinfo, int version_arg)
 			if (sc->x != NULL)
 				pfree(sc->x);
 			sc->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * m->spec->nfeat);
+			if (sc->prob == NULL)
+				sc->prob = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * MLSYS_MAX_CLASSES);
 			sc->xcap = m->spec->nfeat;
 		}
 	}
@@ -147,12 +150,23 @@ score_proba(ScoreCall *sc)
 	return logreg_model_proba(sc->model->linear, sc->x);
 }
 
-/* the predicted class index of a binary classifier for sc->x */
+/* the predicted class index of a classifier for sc->x */
 static inline int
 score_class(ScoreCall *sc)
 {
 	const CachedModel *m = sc->model;
 
+	if (m->kind == MODEL_SOFTMAX)
+	{
+		int			k,
+					best = 0;
+
+		softmax_model_proba(m->linear, sc->x, sc->prob);
+		for (k = 1; k < m->nclasses; k++)
+			if (sc->prob[k] > sc->prob[best])
+				best = k;
+		return best;
+	}
 	return score_proba(sc) >= m->linear->threshold ? m->positive : 1 - m->positive;
 }
 
@@ -180,7 +194,7 @@ score_vector(ScoreCall *sc)
 static void
 require_classifier(ScoreCall *sc)
 {
-	if (sc->model->kind != MODEL_LOGISTIC)
+	if (sc->model->kind != MODEL_LOGISTIC && sc->model->kind != MODEL_SOFTMAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("model \"%s\" is not a classifier", sc->model->name)));
@@ -194,6 +208,11 @@ score_proba_array(ScoreCall *sc)
 	double		prob;
 
 	require_classifier(sc);
+	if (sc->model->kind == MODEL_SOFTMAX)
+	{
+		softmax_model_proba(sc->model->linear, sc->x, sc->prob);
+		return PointerGetDatum(mlsys_float8_array(sc->prob, sc->model->nclasses));
+	}
 	prob = score_proba(sc);
 	p[sc->model->positive] = prob;
 	p[1 - sc->model->positive] = 1.0 - prob;
@@ -502,6 +521,25 @@ model_features(PG_FUNCTION_ARGS)
 	m = mlsys_cache_get(name, version);
 	mlsys_cache_pin(m);
 	store = mlsys_begin_rows(fcinfo, &tupdesc);
+	if (m->kind == MODEL_SOFTMAX)
+	{
+		/* one block per class: "(intercept) [class c]", "x [class c]", ... */
+		int			k,
+					p = m->spec->nfeat;
+
+		for (k = 0; k < m->nclasses; k++)
+			for (j = 0; j <= p; j++)
+			{
+				values[0] = Int32GetDatum(k * (p + 1) + j);
+				values[1] = CStringGetTextDatum(psprintf("%s [class %s]",
+														 j == 0 ? "(intercept)" : m->spec->names[j - 1],
+														 m->classes[k]));
+				values[2] = Float8GetDatum(m->linear->multi[(Size) k * (p + 1) + j]);
+				tuplestore_putvalues(store, tupdesc, values, nulls);
+			}
+		mlsys_cache_unpin(m);
+		return (Datum) 0;
+	}
 	values[0] = Int32GetDatum(0);
 	values[1] = CStringGetTextDatum("(intercept)");
 	values[2] = Float8GetDatum(m->linear->intercept);

@@ -1,0 +1,79 @@
+-- multinomial (softmax) logistic regression: more than two classes
+SET extra_float_digits = 0;
+CREATE TABLE mc AS
+SELECT i AS id, x1, x2,
+       CASE WHEN 2 * x1 + x2 + (hashint4(i) % 100) / 60.0 > 1.5 THEN 10
+            WHEN x1 - x2 + (hashint4(i * 7) % 100) / 80.0 > 0 THEN 2
+            ELSE 1 END AS grade
+FROM (SELECT i, (hashint4(i * 3) % 1000) / 500.0 AS x1, (hashint4(i * 5) % 1000) / 500.0 AS x2
+      FROM generate_series(1, 3000) i) s;
+ALTER TABLE mc ADD COLUMN species text;
+UPDATE mc SET species = CASE grade WHEN 10 THEN 'virginica' WHEN 2 THEN 'Setosa' ELSE 'versicolor' END;
+-- an integer target with few values picks logistic; three classes make it multinomial
+SELECT model, algorithm, (metrics->>'converged')::bool AS converged,
+       (metrics->>'accuracy')::float8 > 0.7 AS accurate, (metrics->>'macro_f1')::float8 > 0.7 AS macro_f1_ok,
+       (metrics->>'log_loss')::float8 < 0.6 AS log_loss_ok, metrics ? 'auc' AS has_auc
+FROM mlsys.train('grades', 'mc', 'grade', ARRAY['x1', 'x2']);
+SELECT task FROM mlsys.models WHERE model = 'grades';
+-- class order: ascending integers (not text order), byte order for text
+SELECT mlsys.classes('grades');
+SELECT model FROM mlsys.train('species', 'mc', 'species', ARRAY['x1', 'x2']);
+SELECT mlsys.classes('species');
+-- one coefficient vector per class, all of them in mlsys.features
+SELECT count(*) AS coefficients, count(*) FILTER (WHERE feature LIKE '(intercept)%') AS intercepts
+FROM mlsys.features('grades');
+SELECT feature FROM mlsys.features('species') ORDER BY ordinal LIMIT 4;
+-- probabilities sum to 1; the label is the most probable class; predict returns it as a number
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE abs((SELECT sum(v) FROM unnest(mlsys.predict_proba('grades', m)) v) - 1) < 1e-12) AS sums_to_one,
+       count(*) FILTER (WHERE mlsys.predict_label('grades', m) =
+                        (mlsys.classes('grades'))[(SELECT o FROM unnest(mlsys.predict_proba('grades', m)) WITH ORDINALITY u(v, o)
+                                                   ORDER BY v DESC LIMIT 1)]) AS label_is_argmax,
+       count(*) FILTER (WHERE mlsys.predict('grades', m)::text = mlsys.predict_label('grades', m)) AS predict_is_label
+FROM mc m;
+SELECT mlsys.predict_label('species', '{"x1": 1.9, "x2": 1.9}'::jsonb) AS high,
+       mlsys.predict_label('species', ARRAY[0.9, -0.9]::float8[]) AS low_x2;
+-- at the optimum the unpenalized intercepts have zero gradient: on the rows
+-- the model learned from, the mean predicted probability of each class is
+-- that class's share
+SELECT model FROM mlsys.train('grades_all', 'mc', 'grade', ARRAY['x1', 'x2'], test_size => 0,
+                              hyperparams => '{"tol": 1e-10}', deploy => 'never');
+SELECT c.class, abs(avg((mlsys.predict_proba('grades_all', 1, m))[c.k]) - avg((m.grade::text = c.class)::int)) < 1e-8 AS share_matches
+FROM mc m, unnest(ARRAY['1', '2', '10']) WITH ORDINALITY c(class, k)
+GROUP BY c.class, c.k ORDER BY c.k;
+-- the stored holdout metrics agree with the metric aggregates over the holdout rows
+SELECT abs(mlsys.accuracy(mlsys.predict_label('grades', m), m.grade::text) - (v.metrics->>'accuracy')::float8) < 1e-12 AS accuracy_matches,
+       abs((mlsys.classification_report(mlsys.predict_label('grades', m), m.grade::text)->'macro avg'->>'f1-score')::float8
+           - (v.metrics->>'macro_f1')::float8) < 1e-12 AS macro_f1_matches,
+       abs(avg(-ln(greatest((mlsys.predict_proba('grades', m))[array_position(ARRAY['1', '2', '10'], m.grade::text)], 1e-15)))
+           - (v.metrics->>'log_loss')::float8) < 1e-12 AS log_loss_matches
+FROM mc m, mlsys.model_versions v
+WHERE v.model = 'grades' AND v.version = 1
+  AND mlsys._in_holdout(array_position(ARRAY[1, 2, 10], m.grade)::float8 - 1, ARRAY[m.x1, m.x2], 0, 0.25)
+GROUP BY v.metrics;
+-- balanced class weights
+SELECT model, (metrics->>'converged')::bool AS converged
+FROM mlsys.train('grades_bal', 'mc', 'grade', ARRAY['x1', 'x2'], hyperparams => '{"class_weight": "balanced"}');
+SELECT hyperparams->>'class_weight' AS class_weight FROM mlsys.model_versions WHERE model = 'grades_bal';
+-- batch scoring: the predicted label and its probability
+SELECT mlsys.predict_batch('species', 'mc', 'id') AS scored;
+SELECT count(*) FILTER (WHERE p.predicted_label = mlsys.predict_label('species', m)
+                          AND abs(p.probability - (SELECT max(v) FROM unnest(mlsys.predict_proba('species', m)) v)) < 1e-12) AS batch_matches
+FROM mlsys.predictions p JOIN mc m ON m.id::text = p.entity_id WHERE p.model = 'species';
+-- cross-validation and tuning use log_loss as the primary metric
+SELECT fold, metrics ? 'log_loss' AND metrics ? 'macro_f1' AND metrics ? 'accuracy' AS has_metrics
+FROM mlsys.cross_validate('mc', 'species', ARRAY['x1', 'x2'], folds => 3);
+SELECT model, trials FROM mlsys.tune('species_tuned', 'mc', 'species', '{"alpha": [0.0001, 0.1]}', ARRAY['x1', 'x2'], folds => 3);
+SELECT trial, metric, mean < 1 AS plausible, best FROM mlsys.tuning_trials WHERE model = 'species_tuned' ORDER BY trial;
+
+-- bad input
+\set SHOW_CONTEXT never
+SELECT * FROM mlsys.train('bad', 'mc', 'species', ARRAY['x1'], hyperparams => '{"positive_class": "Setosa"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys.predict('species', '{"x1": 1, "x2": 1}'::jsonb);
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE mc_many AS SELECT i AS id, i::float8 AS x, 'c' || (i % 150) AS label FROM generate_series(1, 600) i;
+SELECT * FROM mlsys.train('bad', 'mc_many', 'label', ARRAY['x']);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS nothing_registered FROM mlsys.models WHERE model = 'bad';
+\set SHOW_CONTEXT errors

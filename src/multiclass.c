@@ -1,0 +1,359 @@
+/*
+ * multiclass.c — mlsys.train and mlsys.cross_validate for logistic regression
+ * with more than two classes (the multinomial model of softmax.c).
+ *
+ *   y is the class index (0 .. K − 1, classes in mlsys.classes order);
+ *   pass 1 (classify.c): split counts, fingerprint, standardization;
+ *   class counts of the training rows: one GROUP BY pass (a class without
+ *   training rows is an error; "balanced" weights are n / (K n_k));
+ *   Newton passes: mlsys._softmax_step_agg from θ = 0 (every class equally
+ *   likely);
+ *   evaluation: one pass over the holdout gives accuracy, macro-averaged F1
+ *   (mlsys.classification_report's "macro avg") and log loss (the mean of
+ *   −log P(true class), probabilities floored at 1e-15 as scikit-learn does).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/tuplestore.h"
+
+#include "mlsys.h"
+
+/* one Newton pass: the query, its arguments, and the expanded Hessian buffer */
+typedef struct SoftmaxPassContext
+{
+	const char *sql;
+	int			nargs;
+	Oid			types[4];
+	Datum		args[4];
+	int			nprm;			/* length of the parameter vector */
+	double	   *hess;			/* D × D */
+	SoftmaxState *last;
+	MemoryContext cxt;
+} SoftmaxPassContext;
+
+static bool
+run_softmax_pass(const double *prm, void *arg, NewtonPass *out)
+{
+	SoftmaxPassContext *pc = (SoftmaxPassContext *) arg;
+	Datum		result;
+
+	if (pc->last != NULL)
+		pfree(pc->last);
+	pc->last = NULL;
+	pc->args[pc->nargs - 1] = PointerGetDatum(mlsys_float8_array(prm, pc->nprm));
+	if (!mlsys_spi_single_value(pc->sql, pc->nargs, pc->types, pc->args, &result))
+		return false;
+	MemoryContextSwitchTo(pc->cxt);
+	pc->last = softmax_state_from_datum(result);
+	SPI_freetuptable(SPI_tuptable);
+	softmax_newton_pass(pc->last, pc->hess, out);
+	return true;
+}
+
+/*
+ * Fit θ (the first K (p + 1) values of prm; center, scale and class weights
+ * after it already set) by damped Newton. Returns the number of passes.
+ */
+static int
+softmax_fit(double *prm, int p, int K, double alpha, const TrainArgs *a,
+			SoftmaxPassContext *pc, bool *converged, double *objective)
+{
+	int			m = p + 1,
+				D = K * m,
+				k,
+				j,
+				passes;
+	bool	   *penalized = palloc(sizeof(bool) * D);
+	double	   *null_dir = palloc0(sizeof(double) * D);
+
+	for (k = 0; k < K; k++)
+		for (j = 0; j < m; j++)
+		{
+			penalized[k * m + j] = j > 0;
+			/* the shift of every intercept by the same amount */
+			null_dir[k * m + j] = j == 0 ? 1.0 / sqrt((double) K) : 0.0;
+		}
+	pc->nprm = D + 2 * p + K;
+	pc->hess = palloc0(sizeof(double) * (Size) D * D);
+	pc->last = NULL;
+	passes = mlsys_newton_fit(prm, D, penalized, null_dir, alpha, a->max_iter, a->tol,
+							  run_softmax_pass, pc, converged, objective);
+	if (pc->last != NULL)
+		pfree(pc->last);
+	pfree(pc->hess);
+	pfree(penalized);
+	pfree(null_dir);
+	return passes;
+}
+
+/*
+ * Class weights into cw[K]: 1, or "balanced" n / (K n_k) over the rows the
+ * model learns from (the training split, or every fold but `fold`). One
+ * GROUP BY pass, which also rejects a class with no such rows (its intercept,
+ * unpenalized, would run off to minus infinity).
+ */
+static void
+class_weights(const TrainArgs *a, const char *xsql, const char *ysql, char **classes, int K,
+			  int folds, int fold, double *cw)
+{
+	char	   *sql;
+	Oid			types[3] = {INT8OID, FLOAT8OID, INT4OID};
+	Datum		args[3];
+	double	   *count = palloc0(sizeof(double) * K);
+	double		n = 0;
+	uint64		i;
+	int			k;
+
+	if (folds > 0)
+		sql = psprintf("SELECT s.y, count(*) FROM (SELECT %s AS y, %s AS x FROM %s WHERE %s IS NOT NULL) s "
+					   "WHERE mlsys._fold(s.y, s.x, $1, $3) <> $2 GROUP BY s.y",
+					   ysql, xsql, a->relsql, quote_identifier(a->target));
+	else
+		sql = psprintf("SELECT s.y, count(*) FROM (SELECT %s AS y, %s AS x FROM %s WHERE %s IS NOT NULL) s "
+					   "WHERE $2 = 0 OR NOT mlsys._in_holdout(s.y, s.x, $1, $2) GROUP BY s.y",
+					   ysql, xsql, a->relsql, quote_identifier(a->target));
+	args[0] = Int64GetDatum((int64) a->seed);
+	args[1] = folds > 0 ? Float8GetDatum((double) fold) : Float8GetDatum(a->test_size);
+	args[2] = Int32GetDatum(Max(folds, 2));
+	if (SPI_execute_with_args(sql, folds > 0 ? 3 : 2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", sql);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		double		y = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		double		c = (double) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+
+		if (y >= 0 && y < K)
+		{
+			count[(int) y] = c;
+			n += c;
+		}
+	}
+	for (k = 0; k < K; k++)
+	{
+		if (count[k] == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("class \"%s\" has no rows in the training split", classes[k]),
+					 folds > 0 ? errdetail("Every row of that class is in fold %d.", fold)
+					 : errdetail("Every row of that class fell into the holdout."),
+					 errhint("Use more rows, a smaller test_size, fewer folds or another seed.")));
+		cw[k] = a->balanced ? n / (K * count[k]) : 1.0;
+	}
+	pfree(count);
+}
+
+/* the metrics object of a multinomial evaluation row: accuracy, macro F1, log loss */
+static void
+append_multiclass_metrics(StringInfo buf, HeapTuple t, TupleDesc d, int first)
+{
+	bool		isnull;
+	double		n = (double) DatumGetInt64(SPI_getbinval(t, d, first, &isnull));
+	double		correct = (double) DatumGetInt64(SPI_getbinval(t, d, first + 1, &isnull));
+	double		logloss = DatumGetFloat8(SPI_getbinval(t, d, first + 2, &isnull));
+	double		macro_f1 = DatumGetFloat8(SPI_getbinval(t, d, first + 3, &isnull));
+
+	appendStringInfoString(buf, "{\"accuracy\": ");
+	mlsys_append_json_number(buf, n > 0 ? correct / n : 0.0);
+	appendStringInfoString(buf, ", \"macro_f1\": ");
+	mlsys_append_json_number(buf, macro_f1);
+	appendStringInfoString(buf, ", \"log_loss\": ");
+	mlsys_append_json_number(buf, logloss);
+}
+
+/* the SQL of the evaluation aggregates over (s.r = {predicted, log p}, s.y) */
+#define MULTICLASS_METRICS_SQL \
+	"count(*), count(*) FILTER (WHERE s.r[1] = s.y), -avg(s.r[2]), " \
+	"(mlsys.classification_report(s.r[1]::int::text, s.y::int::text) -> 'macro avg' ->> 'f1-score')::float8"
+
+/* the normalized hyperparameters of a multinomial model */
+static char *
+multiclass_hyperparams(const TrainArgs *a, double alpha)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"alpha\": ");
+	mlsys_append_json_number(&buf, alpha);
+	appendStringInfo(&buf, ", \"max_iter\": %d, \"tol\": ", a->max_iter);
+	mlsys_append_json_number(&buf, a->tol);
+	appendStringInfo(&buf, ", \"class_weight\": %s", a->balanced ? "\"balanced\"" : "null");
+	mlsys_append_preprocessing_params(a, &buf);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/* mlsys.train for K > 2 classes: fills r (classes already set) */
+void
+train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, const char *ysql)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			K = r->nclasses,
+				p = spec->nfeat,
+				D = K * (p + 1),
+				passes;
+	LinregState *stats;
+	double	   *prm,
+				alpha,
+				objective;
+	bool		converged;
+	SoftmaxPassContext pc;
+	StringInfoData buf;
+
+	r->task = "multiclass";
+	if ((Size) D > 2048)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a multinomial model with %d classes and %d features has too many parameters", K, p),
+				 errdetail("The limit is 2048 (classes × (features + 1))."),
+				 errhint("Use fewer features or group classes.")));
+	stats = classifier_first_pass(a, spec, &xsql, ysql, r);
+	prm = palloc0(sizeof(double) * (D + 2 * p + K));
+	classifier_standardization(a, spec, stats, prm + D, prm + D + p);
+	class_weights(a, xsql, ysql, r->classes, K, 0, 0, prm + D + 2 * p);
+	alpha = a->alpha > 0 ? a->alpha : 1.0 / (double) r->train_rows;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.sql = psprintf("SELECT mlsys._softmax_step_agg(%s, %s, $1, $2, $3) FROM %s WHERE %s IS NOT NULL",
+					  ysql, xsql, a->relsql, quote_identifier(a->target));
+	pc.nargs = 3;
+	pc.types[0] = INT8OID;
+	pc.types[1] = FLOAT8OID;
+	pc.types[2] = FLOAT8ARRAYOID;
+	pc.args[0] = Int64GetDatum((int64) a->seed);
+	pc.args[1] = Float8GetDatum(a->test_size);
+	pc.cxt = cxt;
+	passes = softmax_fit(prm, p, K, alpha, a, &pc, &converged, &objective);
+	MemoryContextSwitchTo(cxt);
+	if (!converged)
+		ereport(WARNING,
+				(errmsg("logistic regression did not converge in %d passes", passes),
+				 errdetail("The largest gradient component is still above tol %g.", a->tol),
+				 errhint("Raise max_iter or tol, or use a larger alpha.")));
+
+	/* evaluation pass over the holdout (every row when test_size is 0) */
+	{
+		Oid			types[3] = {INT8OID, FLOAT8OID, FLOAT8ARRAYOID};
+		Datum		eargs[3];
+		char	   *sql;
+
+		sql = psprintf("SELECT " MULTICLASS_METRICS_SQL
+					   " FROM (SELECT mlsys._softmax_eval($3, %s, %s) AS r, %s AS y FROM %s "
+					   "WHERE %s IS NOT NULL AND ($2 = 0 OR mlsys._in_holdout(%s, %s, $1, $2))) s",
+					   xsql, ysql, ysql, a->relsql, quote_identifier(a->target), ysql, xsql);
+		eargs[0] = pc.args[0];
+		eargs[1] = pc.args[1];
+		eargs[2] = PointerGetDatum(mlsys_float8_array(prm, D + 2 * p + K));
+		if (SPI_execute_with_args(sql, 3, types, eargs, NULL, true, 0) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "holdout evaluation failed");
+		MemoryContextSwitchTo(cxt);
+		initStringInfo(&buf);
+		append_multiclass_metrics(&buf, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		appendStringInfo(&buf, ", \"iterations\": %d, \"converged\": %s, \"objective\": ",
+						 passes, converged ? "true" : "false");
+		mlsys_append_json_number(&buf, objective);
+		appendStringInfoChar(&buf, '}');
+		r->metrics = buf.data;
+	}
+	a->hyperparams = multiclass_hyperparams(a, alpha);
+	r->params = model_serialize_softmax(prm, prm + D, prm + D + p, p, K);
+}
+
+/*
+ * Cross-validation for K > 2 classes: fold states in one pass, the Newton
+ * passes of each fold's model, then one pass scoring every row with the model
+ * of its fold. Emits (fold, metrics) rows. SPI connected.
+ */
+void
+cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char *ysql,
+			  char **classes, int nclasses, Tuplestorestate *store, TupleDesc tupdesc)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			K = nclasses,
+				p = spec->nfeat,
+				D = K * (p + 1),
+				L = D + 2 * p + K,
+				k;
+	LinregState **states;
+	double	   *all;
+	SoftmaxPassContext pc;
+	uint64		i;
+	char	   *sql;
+
+	states = mlsys_fold_states(a, spec, &xsql, ysql, folds, true);
+	MemoryContextSwitchTo(cxt);
+	all = palloc0(sizeof(double) * (Size) folds * L);
+	memset(&pc, 0, sizeof(pc));
+	pc.sql = psprintf("SELECT mlsys._softmax_fold_step_agg(%s, %s, $1, $2, $3, $4) FROM %s WHERE %s IS NOT NULL",
+					  ysql, xsql, a->relsql, quote_identifier(a->target));
+	pc.nargs = 4;
+	pc.types[0] = INT8OID;
+	pc.types[1] = INT4OID;
+	pc.types[2] = INT4OID;
+	pc.types[3] = FLOAT8ARRAYOID;
+	pc.args[0] = Int64GetDatum((int64) a->seed);
+	pc.args[1] = Int32GetDatum(folds);
+	pc.cxt = cxt;
+	for (k = 0; k < folds; k++)
+	{
+		LinregState *merged = mlsys_merge_other_folds(states, folds, k);
+		double	   *prm = all + (Size) k * L;
+		double		alpha,
+					objective;
+		bool		converged;
+
+		CHECK_FOR_INTERRUPTS();
+		linreg_state_finish(merged);
+		classifier_standardization(a, spec, merged, prm + D, prm + D + p);
+		class_weights(a, xsql, ysql, classes, K, folds, k + 1, prm + D + 2 * p);
+		alpha = a->alpha > 0 ? a->alpha : 1.0 / (double) linreg_state_rows(merged);
+		pc.args[2] = Int32GetDatum(k + 1);
+		softmax_fit(prm, p, K, alpha, a, &pc, &converged, &objective);
+		MemoryContextSwitchTo(cxt);
+		if (!converged)
+			ereport(WARNING,
+					(errmsg("logistic regression did not converge for fold %d", k + 1),
+					 errhint("Raise max_iter or tol, or use a larger alpha.")));
+		pfree(merged);
+	}
+
+	{
+		Oid			types[3] = {INT8OID, INT4OID, FLOAT8ARRAYOID};
+		Datum		eargs[3];
+
+		sql = psprintf("SELECT mlsys._fold(s.y, s.x, $1, $2), " MULTICLASS_METRICS_SQL
+					   " FROM (SELECT mlsys._softmax_eval_fold($3, $1, $2, %s, %s) AS r, %s AS y, %s AS x "
+					   "FROM %s WHERE %s IS NOT NULL) s GROUP BY 1 ORDER BY 1",
+					   ysql, xsql, ysql, xsql, a->relsql, quote_identifier(a->target));
+		eargs[0] = pc.args[0];
+		eargs[1] = pc.args[1];
+		eargs[2] = PointerGetDatum(mlsys_float8_array(all, folds * L));
+		if (SPI_execute_with_args(sql, 3, types, eargs, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", sql);
+	}
+	MemoryContextSwitchTo(cxt);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		StringInfoData buf;
+		Datum		out[2];
+		bool		outnull[2] = {false, false};
+		bool		isnull;
+
+		initStringInfo(&buf);
+		append_multiclass_metrics(&buf, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		appendStringInfoChar(&buf, '}');
+		out[0] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		out[1] = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+		tuplestore_putvalues(store, tupdesc, out, outnull);
+	}
+}

@@ -1,0 +1,543 @@
+/*
+ * softmax.c — multinomial logistic regression (softmax) with an L2 penalty:
+ * the Newton pass aggregate, the per-row probability functions used by
+ * evaluation and cross-validation, and scoring of a cached model.
+ *
+ * Model: K classes, one coefficient vector per class, all penalized, as
+ * scikit-learn's multinomial LogisticRegression (a reference-class
+ * parameterization would have a different penalized optimum):
+ *     P(y = k | x) = exp(η_k) / Σ_l exp(η_l),   η_k = b_k + w_k · z,
+ *     z_j = (x_j − center_j) / scale_j,
+ *     F(θ) = (1/n) Σ_i cw_{y_i} (logsumexp(η_i) − η_{i,y_i}) + (alpha/2) Σ_k ‖w_k‖²,
+ * the intercepts b_k unpenalized. Shifting every b_k by the same amount
+ * changes no probability: newton.c is told that direction, so the Hessian
+ * stays invertible and the intercepts stay centred where they started (0).
+ *
+ * The Hessian of one row is (diag(p) − p pᵀ) ⊗ z̃ z̃ᵀ with z̃ = (1, z): block
+ * (k, l) is cw (p_k δ_kl − p_k p_l) z̃ z̃ᵀ, a symmetric m × m matrix
+ * (m = p + 1). The state keeps the upper triangle of each of the K(K+1)/2
+ * blocks with k ≤ l, packed; its size depends on p and K only.
+ *
+ * Parameters, one float8[] of K(p + 1) + 2p + K values: θ (class-major: b_k,
+ * then w_k), center[p], scale[p], class weights cw[K]. Labels y are class
+ * indexes 0 .. K − 1 as float8.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "mlsys.h"
+
+#define SOFTMAX_LAYOUT 0x534D0001	/* "SM", layout version 1 */
+/* the most classes; the Hessian has (K (p + 1))² entries */
+#define SOFTMAX_MAX_CLASSES 100
+#define SOFTMAX_MAX_PARAMS 2048
+
+typedef struct SoftmaxState
+{
+	int32		vl_len_;
+	uint32		layout;
+	int32		nfeat;			/* p */
+	int32		nclass;			/* K */
+	int32		folds;			/* > 0: leave out fold `fold` of `folds` */
+	int32		fold;
+	int64		n;
+	double		loss;
+	uint64		split_key;
+	double		test_size;		/* folds = 0: leave out the holdout */
+	/* then: grad[K·m], hess[K(K+1)/2 · m(m+1)/2] */
+} SoftmaxState;
+
+StaticAssertDecl(sizeof(SoftmaxState) % sizeof(double) == 0, "SoftmaxState must keep its arrays aligned");
+
+static inline Size
+tri_size(int m)
+{
+	return (Size) m * (m + 1) / 2;
+}
+
+static inline double *
+sm_grad(const SoftmaxState *s)
+{
+	return (double *) ((const char *) s + sizeof(SoftmaxState));
+}
+
+static inline double *
+sm_hess(const SoftmaxState *s)
+{
+	return sm_grad(s) + (Size) s->nclass * (s->nfeat + 1);
+}
+
+static Size
+softmax_state_size(int p, int K)
+{
+	return sizeof(SoftmaxState) +
+		sizeof(double) * ((Size) K * (p + 1) + (Size) K * (K + 1) / 2 * tri_size(p + 1));
+}
+
+static void
+softmax_state_check(const SoftmaxState *s)
+{
+	if (VARATT_IS_SHORT(s) || VARSIZE(s) < sizeof(SoftmaxState) ||
+		s->layout != SOFTMAX_LAYOUT ||
+		s->nfeat < 1 || s->nfeat > MLSYS_MAX_FEATURES ||
+		s->nclass < 3 || s->nclass > SOFTMAX_MAX_CLASSES || s->n < 0 ||
+		VARSIZE(s) != softmax_state_size(s->nfeat, s->nclass))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid multinomial logistic regression aggregate state")));
+}
+
+/* index of block (k, l), k ≤ l, among the K(K+1)/2 */
+static inline Size
+pair_index(int k, int l, int K)
+{
+	return (Size) k * K - (Size) k * (k - 1) / 2 + (l - k);
+}
+
+/* the class count of a parameter vector for p features (checked) */
+static int
+softmax_params_classes(ArrayType *params, int p)
+{
+	int			len,
+				K;
+
+	if (ARR_NDIM(params) != 1 || ARR_HASNULL(params) || ARR_ELEMTYPE(params) != FLOAT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("multinomial parameters must be a float8 array without nulls")));
+	len = ARR_DIMS(params)[0];
+	K = (len - 2 * p) / (p + 2);
+	if (K < 3 || K > SOFTMAX_MAX_CLASSES || K * (p + 2) + 2 * p != len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("multinomial parameters must hold K(p + 1) + 2p + K values for %d features", p)));
+	return K;
+}
+
+/* z̃ = (1, standardized x) and the class probabilities; returns log Σ exp(η) */
+static double
+softmax_eval_row(const double *prm, int p, int K, const char *x, double *zt, double *prob)
+{
+	const double *center = prm + (Size) K * (p + 1);
+	const double *scale = center + p;
+	double		mx = -INFINITY,
+				sum = 0;
+	int			j,
+				k;
+
+	zt[0] = 1.0;
+	for (j = 0; j < p; j++)
+	{
+		double		v;
+
+		memcpy(&v, x + sizeof(double) * j, sizeof(double));
+		zt[j + 1] = (v - center[j]) / scale[j];
+	}
+	for (k = 0; k < K; k++)
+	{
+		prob[k] = mlsys_dot(prm + (Size) k * (p + 1), zt, p + 1);
+		mx = Max(mx, prob[k]);
+	}
+	for (k = 0; k < K; k++)
+	{
+		double		e = exp(prob[k] - mx);
+
+		prob[k] = e;			/* unnormalized for now */
+		sum += e;
+	}
+	for (k = 0; k < K; k++)
+		prob[k] /= sum;
+	return mx + log(sum);
+}
+
+/* check a row's class index */
+static int
+class_index(double y, int K)
+{
+	if (!(y >= 0 && y < K) || y != floor(y))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("class index must be a whole number from 0 to %d, not %g", K - 1, y)));
+	return (int) y;
+}
+
+/* one row of a Newton pass (arguments as in logreg.c's step functions) */
+static Datum
+softmax_step_row(FunctionCallInfo fcinfo, int params_arg, double test_size, int folds, int fold)
+{
+	SoftmaxState *s;
+	ArrayType  *params;
+	const double *prm;
+	Float8ArrayView v;
+	double	   *zt,
+			   *prob,
+			   *g,
+			   *h;
+	double		y,
+				lse,
+				cw;
+	int			p,
+				K,
+				m,
+				yi,
+				k,
+				l,
+				i,
+				j;
+	Size		T;
+
+	mlsys_agg_context(fcinfo, "mlsys._softmax_step_accum");
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	mlsys_array_view(PG_GETARG_DATUM(2), &v);
+	p = v.n;
+	if (v.hasnull || p < 1 || p > MLSYS_MAX_FEATURES)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("feature vector must have between 1 and %d elements without nulls",
+						MLSYS_MAX_FEATURES)));
+	params = PG_GETARG_ARRAYTYPE_P(params_arg);
+	K = softmax_params_classes(params, p);
+	prm = (const double *) ARR_DATA_PTR(params);
+	y = PG_GETARG_FLOAT8(1);
+	yi = class_index(y, K);
+	m = p + 1;
+	T = tri_size(m);
+
+	if (PG_ARGISNULL(0))
+	{
+		Size		size = softmax_state_size(p, K);
+
+		if ((Size) K * m > SOFTMAX_MAX_PARAMS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("a multinomial model with %d classes and %d features has too many parameters", K, p),
+					 errdetail("The limit is %d (classes × (features + 1)).", SOFTMAX_MAX_PARAMS)));
+		s = palloc0(size);
+		SET_VARSIZE(s, size);
+		s->layout = SOFTMAX_LAYOUT;
+		s->nfeat = p;
+		s->nclass = K;
+		s->test_size = test_size;
+		s->folds = folds;
+		s->fold = fold;
+		s->split_key = mlsys_split_key(PG_GETARG_INT64(3));
+	}
+	else
+	{
+		s = (SoftmaxState *) PG_GETARG_POINTER(0);
+		softmax_state_check(s);
+		if (s->nfeat != p || s->nclass != K)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("feature vector has %d elements, expected %d", p, s->nfeat)));
+	}
+	if (s->folds > 0)
+	{
+		if (mlsys_fold_of(mlsys_row_hash_unchecked(v.data, p, y), s->split_key, s->folds) == s->fold)
+			PG_RETURN_POINTER(s);
+	}
+	else if (s->test_size > 0 &&
+			 mlsys_in_holdout(mlsys_row_hash_unchecked(v.data, p, y), s->split_key, s->test_size))
+		PG_RETURN_POINTER(s);
+
+	/* scratch after the state would be cleaner; a small palloc per row is the simple way */
+	zt = palloc(sizeof(double) * (m + K + T));
+	prob = zt + m;
+	lse = softmax_eval_row(prm, p, K, v.data, zt, prob);
+	cw = prm[(Size) K * m + 2 * p + yi];
+	s->loss += cw * (lse - (mlsys_dot(prm + (Size) yi * m, zt, m)));
+	g = sm_grad(s);
+	for (k = 0; k < K; k++)
+	{
+		double		r = cw * (prob[k] - (k == yi ? 1.0 : 0.0));
+		double	   *gk = g + (Size) k * m;
+
+		for (j = 0; j < m; j++)
+			gk[j] += r * zt[j];
+	}
+	/* the packed upper triangle of z̃ z̃ᵀ, then each block gets a multiple of it */
+	{
+		double	   *o = prob + K;
+		Size		t = 0;
+
+		for (i = 0; i < m; i++)
+			for (j = i; j < m; j++)
+				o[t++] = zt[i] * zt[j];
+		h = sm_hess(s);
+		for (k = 0; k < K; k++)
+			for (l = k; l < K; l++)
+			{
+				double		wkl = cw * ((k == l ? prob[k] : 0.0) - prob[k] * prob[l]);
+				double	   *blk = h + pair_index(k, l, K) * T;
+
+				for (t = 0; t < T; t++)
+					blk[t] += wkl * o[t];
+			}
+	}
+	pfree(zt);
+	s->n++;
+	PG_RETURN_POINTER(s);
+}
+
+PG_FUNCTION_INFO_V1(softmax_step_accum);
+/*
+ * softmax_step_accum(state bytea, y float8 (class index), x float8[],
+ * seed int8, test_size float8, params float8[]): one Newton pass over the
+ * training rows.
+ */
+Datum
+softmax_step_accum(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("seed, test_size and parameters must not be null")));
+	return softmax_step_row(fcinfo, 5, PG_GETARG_FLOAT8(4), 0, 0);
+}
+
+PG_FUNCTION_INFO_V1(softmax_fold_step_accum);
+/*
+ * softmax_fold_step_accum(state bytea, y float8, x float8[], seed int8,
+ * folds int, fold int, params float8[]): one Newton pass over every fold but one.
+ */
+Datum
+softmax_fold_step_accum(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("seed, folds, fold and parameters must not be null")));
+	if (PG_GETARG_INT32(4) < 2 || PG_GETARG_INT32(4) > 1000 ||
+		PG_GETARG_INT32(5) < 1 || PG_GETARG_INT32(5) > PG_GETARG_INT32(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fold must be between 1 and folds, and folds between 2 and 1000")));
+	return softmax_step_row(fcinfo, 6, 0, PG_GETARG_INT32(4), PG_GETARG_INT32(5));
+}
+
+PG_FUNCTION_INFO_V1(softmax_step_combine);
+/* softmax_step_combine(bytea, bytea): sums of two partial passes */
+Datum
+softmax_step_combine(PG_FUNCTION_ARGS)
+{
+	Datum		result;
+	SoftmaxState *a,
+			   *b;
+	Size		n,
+				i;
+
+	mlsys_agg_context(fcinfo, "mlsys._softmax_step_combine");
+	if (mlsys_combine_trivial(fcinfo, &result))
+		return result;
+	b = (SoftmaxState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	softmax_state_check(b);
+	a = (SoftmaxState *) PG_GETARG_POINTER(0);
+	softmax_state_check(a);
+	if (a->nfeat != b->nfeat || a->nclass != b->nclass || a->split_key != b->split_key ||
+		a->test_size != b->test_size || a->folds != b->folds || a->fold != b->fold)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("cannot combine multinomial regression states with different dimensions or splits")));
+	n = (softmax_state_size(a->nfeat, a->nclass) - sizeof(SoftmaxState)) / sizeof(double);
+	for (i = 0; i < n; i++)
+		sm_grad(a)[i] += sm_grad(b)[i];
+	a->n += b->n;
+	a->loss += b->loss;
+	PG_RETURN_POINTER(a);
+}
+
+/* a pass's state copied out of its datum (validated) */
+SoftmaxState *
+softmax_state_from_datum(Datum d)
+{
+	SoftmaxState *s = (SoftmaxState *) PG_DETOAST_DATUM_COPY(d);
+
+	softmax_state_check(s);
+	return s;
+}
+
+/*
+ * The Newton driver's view of a pass: gradient as is, the Hessian expanded
+ * into a full D × D upper triangle (D = K m), allocated once per fit.
+ */
+void
+softmax_newton_pass(const SoftmaxState *s, double *hess_out, NewtonPass *out)
+{
+	int			K = s->nclass,
+				m = s->nfeat + 1,
+				D = K * m,
+				k,
+				l,
+				i,
+				j;
+	Size		T = tri_size(m);
+
+	for (k = 0; k < K; k++)
+		for (l = k; l < K; l++)
+		{
+			const double *blk = sm_hess(s) + pair_index(k, l, K) * T;
+			Size		t = 0;
+
+			for (i = 0; i < m; i++)
+				for (j = i; j < m; j++)
+				{
+					double		v = blk[t++];
+
+					/* block (k, l) and, below the diagonal block, its mirror (l, k) */
+					hess_out[(Size) (k * m + i) * D + (l * m + j)] = v;
+					hess_out[(Size) (k * m + j) * D + (l * m + i)] = v;
+				}
+		}
+	out->n = (double) s->n;
+	out->loss = s->loss;
+	out->grad = sm_grad(s);
+	out->hess = hess_out;
+}
+
+int
+softmax_state_classes(const SoftmaxState *s)
+{
+	return s->nclass;
+}
+
+/* per call site: buffers for z̃ and the probabilities */
+static double *
+call_buffer(FunctionCallInfo fcinfo, int n)
+{
+	int		   *cap = (int *) fcinfo->flinfo->fn_extra;
+
+	if (cap == NULL || *cap < n)
+	{
+		cap = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * (n + 1));
+		*cap = n;
+		fcinfo->flinfo->fn_extra = cap;
+	}
+	return (double *) cap + 1;
+}
+
+/* {predicted class index, log-probability of class y (floored at log 1e-15)} */
+static Datum
+softmax_eval_datum(FunctionCallInfo fcinfo, const double *prm, int p, int K, const char *x, double y)
+{
+	double	   *zt = call_buffer(fcinfo, p + 1 + K);
+	double	   *prob = zt + p + 1;
+	double		out[2];
+	int			k,
+				best = 0;
+
+	softmax_eval_row(prm, p, K, x, zt, prob);
+	for (k = 1; k < K; k++)
+		if (prob[k] > prob[best])
+			best = k;
+	out[0] = best;
+	out[1] = log(Max(prob[class_index(y, K)], 1e-15));
+	PG_RETURN_ARRAYTYPE_P(mlsys_float8_array(out, 2));
+}
+
+PG_FUNCTION_INFO_V1(softmax_eval);
+/*
+ * mlsys._softmax_eval(params float8[], x float8[], y float8) → float8[]:
+ * {predicted class index, log P(y | x)} for holdout metrics.
+ */
+Datum
+softmax_eval(PG_FUNCTION_ARGS)
+{
+	ArrayType  *params;
+	Float8ArrayView v;
+	int			K;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	mlsys_array_view(PG_GETARG_DATUM(1), &v);
+	if (v.hasnull || v.n < 1 || v.n > MLSYS_MAX_FEATURES)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("feature vector must have between 1 and %d elements without nulls",
+						MLSYS_MAX_FEATURES)));
+	params = PG_GETARG_ARRAYTYPE_P(0);
+	K = softmax_params_classes(params, v.n);
+	return softmax_eval_datum(fcinfo, (const double *) ARR_DATA_PTR(params), v.n, K, v.data,
+							  PG_GETARG_FLOAT8(2));
+}
+
+PG_FUNCTION_INFO_V1(softmax_eval_fold);
+/*
+ * mlsys._softmax_eval_fold(params float8[], seed int8, folds int, y float8,
+ * x float8[]) → float8[]: as _softmax_eval by the model of the row's fold;
+ * params holds folds parameter vectors one after the other.
+ */
+Datum
+softmax_eval_fold(PG_FUNCTION_ARGS)
+{
+	ArrayType  *params;
+	Float8ArrayView v;
+	int			folds,
+				p,
+				K,
+				len,
+				k;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		PG_RETURN_NULL();
+	params = PG_GETARG_ARRAYTYPE_P(0);
+	folds = PG_GETARG_INT32(2);
+	mlsys_array_view(PG_GETARG_DATUM(4), &v);
+	p = v.n;
+	if (folds < 1 || folds > 1000 || v.hasnull || p < 1 || p > MLSYS_MAX_FEATURES ||
+		ARR_NDIM(params) != 1 || ARR_HASNULL(params) || ARR_ELEMTYPE(params) != FLOAT8OID ||
+		ARR_DIMS(params)[0] % folds != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("parameters must hold %d equal vectors", Max(folds, 1))));
+	len = ARR_DIMS(params)[0] / folds;
+	K = (len - 2 * p) / (p + 2);
+	if (K < 3 || K > SOFTMAX_MAX_CLASSES || K * (p + 2) + 2 * p != len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("multinomial parameters must hold K(p + 1) + 2p + K values for %d features", p)));
+	k = mlsys_fold_of(mlsys_row_hash_unchecked(v.data, p, PG_GETARG_FLOAT8(3)),
+					  mlsys_split_key(PG_GETARG_INT64(1)), folds) - 1;
+	return softmax_eval_datum(fcinfo, (const double *) ARR_DATA_PTR(params) + (Size) k * len,
+							  p, K, v.data, PG_GETARG_FLOAT8(3));
+}
+
+/* class probabilities of a cached multinomial model for raw x (prob: K values) */
+void
+softmax_model_proba(const LinearModel *lm, const double *x, double *prob)
+{
+	int			p = lm->nfeat,
+				K = lm->nclass_out,
+				j,
+				k;
+	double		mx = -INFINITY,
+				sum = 0;
+
+	for (k = 0; k < K; k++)
+	{
+		const double *th = lm->multi + (Size) k * (p + 1);
+		double		eta = th[0];
+
+		for (j = 0; j < p; j++)
+			eta += th[j + 1] * (x[j] - lm->center[j]) * lm->inv_scale[j];
+		prob[k] = eta;
+		mx = Max(mx, eta);
+	}
+	for (k = 0; k < K; k++)
+	{
+		prob[k] = exp(prob[k] - mx);
+		sum += prob[k];
+	}
+	for (k = 0; k < K; k++)
+		prob[k] /= sum;
+}
