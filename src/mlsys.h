@@ -35,6 +35,10 @@ extern void mlsys_syrk_upper(double *C, int m, const double *A, int rows);
 extern void mlsys_syr_upper(double *C, int m, double alpha, const double *x);
 extern int	mlsys_cholesky_solve(double *A, int n, double *b, double *rcond);
 extern double mlsys_dot(const double *a, const double *b, int n);
+extern void mlsys_gram(double *G, int m, const double *A, int rows, double beta);
+extern void mlsys_gemv_t(const double *A, int rows, int cols, const double *y, double *out);
+extern int	mlsys_posv(double *A, int n, double *b);
+extern void mlsys_sgemv(const float *A, int rows, int cols, const float *x, float *y);
 
 /* split.c: content hash of a row; the holdout decision (inline, per row) */
 extern uint64 mlsys_row_hash(const char *x, int p, double y, bool *finite);
@@ -108,7 +112,8 @@ extern double *regmetrics_state(ArrayType *a);
 typedef enum ModelKind
 {
 	MODEL_LINEAR = 1,
-	MODEL_LOGISTIC = 2
+	MODEL_LOGISTIC = 2,
+	MODEL_ALS = 3				/* recommender.h: AlsModel */
 } ModelKind;
 
 /*
@@ -265,11 +270,13 @@ typedef struct CachedModel
 	int			positive;		/* index of the positive class (binary) */
 	bool		numeric_labels; /* labels are booleans or integers */
 	double	   *label_values;	/* their values as float8 (numeric_labels) */
+	struct AlsModel *als;		/* recommenders (kind MODEL_ALS) */
 } CachedModel;
 
 extern void mlsys_cache_init(void);
 extern CachedModel *mlsys_cache_get(const char *name, int32 version);
 extern void mlsys_cache_pin(CachedModel *m);
 extern void mlsys_cache_unpin(CachedModel *m);
+extern uint64 mlsys_cache_generation(void);
 
 #endif							/* MLSYS_H */
