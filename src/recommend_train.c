@@ -55,15 +55,15 @@ typedef struct AlsParams
 
 /*
  * Defaults, chosen by holdout validation inside MovieLens 100k's ua.base only
- * (see README, "Recommender"): explicit 50 factors, λ = 0.1 per rating, 15
- * sweeps; implicit 64 factors, λ = 10, α = 1, 15 sweeps.
+ * (see README, "Recommender"): explicit 50 factors, λ = 0.12 per rating, 10
+ * sweeps; implicit 64 factors, λ = 50 (not scaled), α = 5, 10 sweeps.
  */
 #define ALS_EXPLICIT_FACTORS 50
-#define ALS_EXPLICIT_LAMBDA 0.1
+#define ALS_EXPLICIT_LAMBDA 0.12
 #define ALS_IMPLICIT_FACTORS 64
-#define ALS_IMPLICIT_LAMBDA 10.0
-#define ALS_IMPLICIT_ALPHA 1.0
-#define ALS_ITERATIONS 15
+#define ALS_IMPLICIT_LAMBDA 50.0
+#define ALS_IMPLICIT_ALPHA 5.0
+#define ALS_ITERATIONS 10
 
 static const char *cur_model;
 static const char *cur_rel;
