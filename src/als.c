@@ -63,8 +63,8 @@ als_data_by_user(int nusers, int nitems, const int32 *uoff, const int32 *uitem, 
 	d->uitem = (int32 *) uitem;
 	d->ur = (double *) ur;
 	d->ioff = palloc0(sizeof(int32) * (nitems + 1));
-	d->iuser = palloc(sizeof(int32) * Max(n, 1));
-	d->ir = palloc(sizeof(double) * Max(n, 1));
+	d->iuser = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * Max(n, 1));
+	d->ir = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(double) * Max(n, 1));
 	for (int64 t = 0; t < n; t++)
 		d->ioff[uitem[t] + 1]++;
 	for (i = 0; i < nitems; i++)
@@ -111,7 +111,12 @@ explicit_sweep(int n, const int32 *off, const int32 *idx, const double *r,
 
 		CHECK_FOR_INTERRUPTS();
 		if (cnt == 0)
+		{
+			/* nothing to learn from (all held out): biases only */
+			xb[s] = 0.0;
+			memset(X + (Size) s * f, 0, sizeof(double) * f);
 			continue;
+		}
 		for (int t = 0; t < cnt; t++)
 		{
 			int32		o = idx[off[s] + t];

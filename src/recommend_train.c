@@ -237,6 +237,14 @@ interaction_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* an array sized by the number of interactions (may pass 1 GB) */
+static void *
+alloc_n(Size elem, int64 n, bool zero)
+{
+	return MemoryContextAllocExtended(CurrentMemoryContext, elem * (Size) Max(n, 1),
+									  MCXT_ALLOC_HUGE | (zero ? MCXT_ALLOC_ZERO : 0));
+}
+
 static int
 int64_cmp(const void *a, const void *b)
 {
@@ -333,7 +341,7 @@ read_interactions(const char *relsql, const char *ucol, const char *icol, const 
 static int64 *
 distinct_items(const Interaction *rows, int64 n, int *nitems)
 {
-	int64	   *ids = palloc(sizeof(int64) * Max(n, 1));
+	int64	   *ids = alloc_n(sizeof(int64), n, false);
 	int64		w = 0;
 
 	for (int64 j = 0; j < n; j++)
@@ -481,9 +489,9 @@ train_recommender(PG_FUNCTION_ARGS)
 
 	/* dense indices in id order */
 	item_ids = distinct_items(rows, n, &nitems);
-	user_ids = palloc(sizeof(int64) * Max(n, 1));
-	uidx = palloc(sizeof(int32) * Max(n, 1));
-	iidx = palloc(sizeof(int32) * Max(n, 1));
+	user_ids = alloc_n(sizeof(int64), n, false);
+	uidx = alloc_n(sizeof(int32), n, false);
+	iidx = alloc_n(sizeof(int32), n, false);
 	for (int64 j = 0; j < n; j++)
 	{
 		if (nusers == 0 || user_ids[nusers - 1] != rows[j].u)
@@ -508,7 +516,7 @@ train_recommender(PG_FUNCTION_ARGS)
 
 	/* split */
 	key = mlsys_split_key(a.seed);
-	held = palloc0(sizeof(bool) * Max(n, 1));
+	held = alloc_n(sizeof(bool), n, true);
 	r.fingerprint = 0;
 	for (int64 j = 0; j < n; j++)
 	{
@@ -522,7 +530,7 @@ train_recommender(PG_FUNCTION_ARGS)
 	}
 	if (p.implicit && a.test_size > 0)
 	{
-		HoldoutKey *hk = palloc(sizeof(HoldoutKey) * Max(n, 1));
+		HoldoutKey *hk = alloc_n(sizeof(HoldoutKey), n, false);
 		int64		s = 0;
 
 		while (s < n)
@@ -573,10 +581,10 @@ train_recommender(PG_FUNCTION_ARGS)
 		uoff[u + 1] += uoff[u];
 		hoff[u + 1] += hoff[u];
 	}
-	uitem = palloc(sizeof(int32) * Max(ntrain, 1));
-	ur = palloc(sizeof(double) * Max(ntrain, 1));
-	hitem = palloc(sizeof(int32) * Max(nheld, 1));
-	hr = palloc(sizeof(double) * Max(nheld, 1));
+	uitem = alloc_n(sizeof(int32), ntrain, false);
+	ur = alloc_n(sizeof(double), ntrain, false);
+	hitem = alloc_n(sizeof(int32), nheld, false);
+	hr = alloc_n(sizeof(double), nheld, false);
 	{
 		int64		tw = 0,
 					hw = 0;
@@ -767,7 +775,7 @@ evaluate_recommender(PG_FUNCTION_ARGS)
 		rows = read_interactions(relsql, ucol, icol, rcol, &n);
 		SPI_finish();
 		MemoryContextSwitchTo(cxt);
-		held = palloc(sizeof(int32) * Max(n, 1));
+		held = alloc_n(sizeof(int32), n, false);
 		als_metrics_init(&rm, m, k);
 		while (s < n)
 		{
