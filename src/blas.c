@@ -145,3 +145,49 @@ mlsys_pinv_solve(double *A, int n, double *b, double rel_tol)
 	pfree(t);
 	return rank;
 }
+
+/* G (m×m, upper) = beta·G + Aᵀ·A for A of rows×m, row-major (level-3 dsyrk) */
+void
+mlsys_gram(double *G, int m, const double *A, int rows, double beta)
+{
+	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, m, rows,
+				1.0, A, m, beta, G, m);
+}
+
+/* out (cols) = Aᵀ·y for A of rows×cols, row-major */
+void
+mlsys_gemv_t(const double *A, int rows, int cols, const double *y, double *out)
+{
+	cblas_dgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0, A, cols, y, 1, 0.0, out, 1);
+}
+
+/*
+ * Solve A·x = b for symmetric positive definite A (n×n, upper triangle,
+ * row-major) by Cholesky (dpotrf/dpotrs) without a condition estimate: the
+ * cheap solve for the many small ridge systems of ALS. A is overwritten by its
+ * factor and b by the solution. Returns 0 or LAPACK's positive info.
+ */
+int
+mlsys_posv(double *A, int n, double *b)
+{
+	lapack_int	ln = n,
+				info = 0,
+				one = 1;
+
+	LAPACK_dpotrf("L", &ln, A, &ln, &info);
+	if (info < 0)
+		elog(ERROR, "dpotrf: illegal argument %d", (int) -info);
+	if (info > 0)
+		return (int) info;
+	LAPACK_dpotrs("L", &ln, &one, A, &ln, b, &ln, &info);
+	if (info != 0)
+		elog(ERROR, "dpotrs: illegal argument %d", (int) -info);
+	return 0;
+}
+
+/* y (rows) = A·x for float32 A of rows×cols, row-major: one scoring of a catalogue */
+void
+mlsys_sgemv(const float *A, int rows, int cols, const float *x, float *y)
+{
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, A, cols, x, 1, 0.0f, y, 1);
+}

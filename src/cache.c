@@ -43,6 +43,7 @@
 #include "utils/snapmgr.h"
 
 #include "mlsys.h"
+#include "recommend.h"
 
 typedef struct CacheKey
 {
@@ -194,6 +195,15 @@ cache_load(const char *name, int32 requested)
 	m->version = version;
 	m->cxt = cxt;
 	algorithm = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
+	if (strncmp(algorithm, "als_", 4) == 0)
+	{
+		/* a recommender (recommend.c): factors only, no feature spec */
+		m->kind = MODEL_ALS;
+		m->als = model_deserialize_als(DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull)));
+		m->als->cxt = cxt;
+		als_model_prepare(m->als);
+		goto loaded;
+	}
 	if (strcmp(algorithm, "linear") != 0 && strcmp(algorithm, "ridge") != 0 &&
 		strcmp(algorithm, "logistic") != 0)
 		ereport(ERROR,
@@ -260,6 +270,7 @@ cache_load(const char *name, int32 requested)
 				 errmsg("model parameters are corrupted"),
 				 errdetail("Version %d of model \"%s\" has %d coefficients for %d features.",
 						   version, name, m->linear->nfeat, m->spec->nfeat)));
+loaded:
 	m->latest = latest;
 	m->lxid = MyProc->lxid;
 	MemoryContextSwitchTo(oldcxt);
@@ -330,6 +341,13 @@ mlsys_cache_get(const char *name, int32 version)
 	entry->model = cache_load(name, version);
 	entry->model->generation = generation;
 	return entry->model;
+}
+
+/* bumped by every registry change: callers may remember lookups until it moves */
+uint64
+mlsys_cache_generation(void)
+{
+	return cache_generation;
 }
 
 PG_FUNCTION_INFO_V1(registry_changed);

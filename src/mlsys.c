@@ -13,6 +13,7 @@
 #include "utils/tuplestore.h"
 
 #include "mlsys.h"
+#include "recommend.h"
 
 PG_MODULE_MAGIC;
 
@@ -23,6 +24,7 @@ _PG_init(void)
 {
 	mlsys_blas_init();
 	mlsys_cache_init();
+	mlsys_recommend_init();
 }
 
 /* the aggregate context, or an error when an aggregate support function is called directly */

@@ -36,6 +36,10 @@ extern void mlsys_syr_upper(double *C, int m, double alpha, const double *x);
 extern int	mlsys_cholesky_solve(double *A, int n, double *b, double *rcond);
 extern double mlsys_dot(const double *a, const double *b, int n);
 extern int	mlsys_pinv_solve(double *A, int n, double *b, double rel_tol);
+extern void mlsys_gram(double *G, int m, const double *A, int rows, double beta);
+extern void mlsys_gemv_t(const double *A, int rows, int cols, const double *y, double *out);
+extern int	mlsys_posv(double *A, int n, double *b);
+extern void mlsys_sgemv(const float *A, int rows, int cols, const float *x, float *y);
 
 /* split.c: content hash of a row; the holdout decision (inline, per row) */
 extern uint64 mlsys_row_hash(const char *x, int p, double y, bool *finite);
@@ -126,7 +130,8 @@ typedef enum ModelKind
 {
 	MODEL_LINEAR = 1,
 	MODEL_LOGISTIC = 2,
-	MODEL_SOFTMAX = 4			/* 3 is reserved for the recommender */
+	MODEL_ALS = 3,				/* recommender.h: AlsModel */
+	MODEL_SOFTMAX = 4
 } ModelKind;
 
 /*
@@ -343,11 +348,13 @@ typedef struct CachedModel
 	int			positive;		/* index of the positive class (binary) */
 	bool		numeric_labels; /* labels are booleans or integers */
 	double	   *label_values;	/* their values as float8 (numeric_labels) */
+	struct AlsModel *als;		/* recommenders (kind MODEL_ALS) */
 } CachedModel;
 
 extern void mlsys_cache_init(void);
 extern CachedModel *mlsys_cache_get(const char *name, int32 version);
 extern void mlsys_cache_pin(CachedModel *m);
 extern void mlsys_cache_unpin(CachedModel *m);
+extern uint64 mlsys_cache_generation(void);
 
 #endif							/* MLSYS_H */

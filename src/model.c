@@ -17,6 +17,13 @@
  *   payload, multinomial logistic model (kind 4):
  *     int32 nfeat, int32 nclass, float8 theta[nclass · (nfeat + 1)] (per class
  *     the intercept, then the weights), float8 center[nfeat], float8 scale[nfeat]
+ *   payload, ALS recommender (kind 3), f factors, nu users, ni items, ns seen:
+ *     int32 implicit, int32 f, int32 nu, int32 ni, int64 ns,
+ *     float8 mu, float8 lambda, float8 alpha,
+ *     int64 user_ids[nu], int64 item_ids[ni] (both strictly increasing),
+ *     float8 user_bias[nu], float8 item_bias[ni],
+ *     int32 seen_off[nu + 1], int32 seen_items[ns], int32 counts[ni],
+ *     float4 U[nu·f], float4 V[ni·f] (row-major)
  *
  * A blob that fails any check (length, magic, version, checksum, sizes,
  * non-finite values) raises ERRCODE_DATA_CORRUPTED: a tampered or truncated
@@ -27,8 +34,10 @@
 #include <math.h>
 
 #include "port/pg_crc32c.h"
+#include "utils/memutils.h"
 
 #include "mlsys.h"
+#include "recommend.h"
 
 #define MODEL_MAGIC 0x4D4C534Du
 #define MODEL_FORMAT_VERSION 1
@@ -161,22 +170,18 @@ check_standardization(LinearModel *lm)
 	}
 }
 
-/* parse and verify a linear model blob; the result is palloc'd in the current context */
-LinearModel *
-model_deserialize_linear(bytea *blob)
+/* verify a blob's header and checksum; returns its kind and payload */
+static ModelKind
+model_open(bytea *blob, const char **payload, uint32 *payload_len)
 {
 	ModelHeader hdr;
 	const char *data = VARDATA_ANY(blob);
 	Size		len = VARSIZE_ANY_EXHDR(blob);
-	const char *payload;
-	int32		nfeat;
-	LinearModel *lm;
-	int			j;
 
 	if (len < sizeof(ModelHeader))
 		corrupted("The blob is shorter than its header.");
 	memcpy(&hdr, data, sizeof(hdr));
-	payload = data + sizeof(ModelHeader);
+	*payload = data + sizeof(ModelHeader);
 	if (hdr.magic != MODEL_MAGIC)
 		corrupted("The blob does not start with the mlsys model signature.");
 	if (hdr.format_version != MODEL_FORMAT_VERSION)
@@ -186,8 +191,23 @@ model_deserialize_linear(bytea *blob)
 						hdr.format_version)));
 	if (hdr.payload_len != len - sizeof(ModelHeader))
 		corrupted("The blob's length does not match its header.");
-	if (hdr.crc != model_crc(&hdr, payload, hdr.payload_len))
+	if (hdr.crc != model_crc(&hdr, *payload, hdr.payload_len))
 		corrupted("The checksum does not match.");
+	*payload_len = hdr.payload_len;
+	return (ModelKind) hdr.kind;
+}
+
+/* parse and verify a linear model blob; the result is palloc'd in the current context */
+LinearModel *
+model_deserialize_linear(bytea *blob)
+{
+	ModelHeader hdr;
+	const char *payload;
+	int32		nfeat;
+	LinearModel *lm;
+	int			j;
+
+	hdr.kind = model_open(blob, &payload, &hdr.payload_len);
 	if (hdr.kind != MODEL_LINEAR && hdr.kind != MODEL_LOGISTIC && hdr.kind != MODEL_SOFTMAX)
 		corrupted("The blob holds a kind of model this function cannot read.");
 	if (hdr.payload_len < 8)
@@ -255,4 +275,172 @@ model_deserialize_linear(bytea *blob)
 		if (!isfinite(lm->coef[j]))
 			corrupted("A coefficient is not finite.");
 	return lm;
+}
+
+/* payload bytes of an ALS model */
+static Size
+als_payload_len(int f, int nu, int ni, int64 ns)
+{
+	return 48 + 8 * (Size) (2 * nu + 2 * ni) + 4 * (Size) (nu + 1 + ns + ni) +
+		4 * (Size) f * (Size) (nu + ni);
+}
+
+/* serialize a fitted recommender; factors are rounded to float4 */
+bytea *
+model_serialize_als(const AlsFit *fit)
+{
+	int			nu = fit->nusers,
+				ni = fit->nitems,
+				f = fit->f;
+	int64		ns = fit->seen_off[nu];
+	Size		len = als_payload_len(f, nu, ni, ns);
+	char	   *payload;
+	char	   *p;
+	bytea	   *blob;
+	int32		hdr4[4] = {fit->implicit ? 1 : 0, f, nu, ni};
+	Size		j;
+
+	if (len > MaxAllocSize - VARHDRSZ - sizeof(ModelHeader))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the recommender is too large to store"),
+				 errdetail("%d users and %d items with %d factors need %zu bytes; the limit is 1 GB.",
+						   nu, ni, f, len),
+				 errhint("Use fewer factors.")));
+	blob = model_new_blob((uint32) len, &payload);
+	p = payload;
+#define PUT(src, bytes) do { memcpy(p, (src), (bytes)); p += (bytes); } while (0)
+	PUT(hdr4, sizeof(hdr4));
+	PUT(&ns, 8);
+	PUT(&fit->mu, 8);
+	PUT(&fit->lambda, 8);
+	PUT(&fit->alpha, 8);
+	PUT(fit->user_ids, 8 * (Size) nu);
+	PUT(fit->item_ids, 8 * (Size) ni);
+	PUT(fit->user_bias, 8 * (Size) nu);
+	PUT(fit->item_bias, 8 * (Size) ni);
+	PUT(fit->seen_off, 4 * (Size) (nu + 1));
+	PUT(fit->seen_items, 4 * (Size) ns);
+	PUT(fit->counts, 4 * (Size) ni);
+#undef PUT
+	for (j = 0; j < (Size) nu * f; j++, p += 4)
+	{
+		float		v = (float) fit->U[j];
+
+		memcpy(p, &v, 4);
+	}
+	for (j = 0; j < (Size) ni * f; j++, p += 4)
+	{
+		float		v = (float) fit->V[j];
+
+		memcpy(p, &v, 4);
+	}
+	Assert(p == payload + len);
+	model_seal(blob, MODEL_ALS);
+	return blob;
+}
+
+/* a finite float4 array? */
+static bool
+floats_finite(const float *x, Size n)
+{
+	Size		j;
+
+	for (j = 0; j < n; j++)
+		if (!isfinite(x[j]))
+			return false;
+	return true;
+}
+
+/* parse and verify a recommender blob into the current memory context */
+AlsModel *
+model_deserialize_als(bytea *blob)
+{
+	const char *payload;
+	const char *p;
+	uint32		len;
+	int32		hdr4[4];
+	int64		ns;
+	AlsModel   *m;
+	int			nu,
+				ni,
+				f,
+				j;
+
+	if (model_open(blob, &payload, &len) != MODEL_ALS)
+		corrupted("The blob does not hold a recommender.");
+	if (len < 48)
+		corrupted("The payload is too short.");
+	memcpy(hdr4, payload, sizeof(hdr4));
+	memcpy(&ns, payload + 16, 8);
+	f = hdr4[1];
+	nu = hdr4[2];
+	ni = hdr4[3];
+	if ((hdr4[0] != 0 && hdr4[0] != 1) || f < 1 || f > ALS_MAX_FACTORS ||
+		nu < 1 || ni < 1 || ns < 0 || ns > PG_INT32_MAX ||
+		(Size) len != als_payload_len(f, nu, ni, ns))
+		corrupted("The recommender's sizes do not match the payload.");
+
+	m = palloc0(sizeof(AlsModel));
+	m->implicit = hdr4[0] == 1;
+	m->f = f;
+	m->nusers = nu;
+	m->nitems = ni;
+	m->nseen = ns;
+	p = payload + 24;
+#define GET(dst, bytes) do { memcpy((dst), p, (bytes)); p += (bytes); } while (0)
+	GET(&m->mu, 8);
+	GET(&m->lambda, 8);
+	GET(&m->alpha, 8);
+	m->user_ids = palloc(8 * (Size) nu);
+	m->item_ids = palloc(8 * (Size) ni);
+	m->user_bias = palloc(8 * (Size) nu);
+	m->item_bias = palloc(8 * (Size) ni);
+	m->seen_off = palloc(4 * (Size) (nu + 1));
+	m->seen_items = palloc(4 * (Size) Max(ns, 1));
+	m->counts = palloc(4 * (Size) ni);
+	m->U = palloc(4 * (Size) nu * f);
+	m->V = palloc(4 * (Size) ni * f);
+	GET(m->user_ids, 8 * (Size) nu);
+	GET(m->item_ids, 8 * (Size) ni);
+	GET(m->user_bias, 8 * (Size) nu);
+	GET(m->item_bias, 8 * (Size) ni);
+	GET(m->seen_off, 4 * (Size) (nu + 1));
+	GET(m->seen_items, 4 * (Size) ns);
+	GET(m->counts, 4 * (Size) ni);
+	GET(m->U, 4 * (Size) nu * f);
+	GET(m->V, 4 * (Size) ni * f);
+#undef GET
+
+	if (!isfinite(m->mu) || !isfinite(m->lambda) || !isfinite(m->alpha))
+		corrupted("A recommender parameter is not finite.");
+	for (j = 1; j < nu; j++)
+		if (m->user_ids[j] <= m->user_ids[j - 1])
+			corrupted("The user ids are not increasing.");
+	for (j = 1; j < ni; j++)
+		if (m->item_ids[j] <= m->item_ids[j - 1])
+			corrupted("The item ids are not increasing.");
+	if (m->seen_off[0] != 0 || m->seen_off[nu] != ns)
+		corrupted("The seen-items offsets do not match their count.");
+	for (j = 0; j < nu; j++)
+	{
+		int32		a = m->seen_off[j],
+					b = m->seen_off[j + 1],
+					t;
+
+		if (b < a)
+			corrupted("The seen-items offsets are not increasing.");
+		for (t = a; t < b; t++)
+			if (m->seen_items[t] < 0 || m->seen_items[t] >= ni ||
+				(t > a && m->seen_items[t] <= m->seen_items[t - 1]))
+				corrupted("A seen item is out of range or out of order.");
+		if (!isfinite(m->user_bias[j]))
+			corrupted("A user bias is not finite.");
+	}
+	for (j = 0; j < ni; j++)
+		if (!isfinite(m->item_bias[j]) || m->counts[j] < 0)
+			corrupted("An item bias or count is not valid.");
+	if (!floats_finite(m->U, (Size) nu * f) || !floats_finite(m->V, (Size) ni * f))
+		corrupted("A factor is not finite.");
+	return m;
 }

@@ -116,6 +116,11 @@ score_call_model(FunctionCallInfo fcinfo, int version_arg)
 	}
 	cname = text_to_cstring(name);
 	m = mlsys_cache_get(cname, requested);
+	if (m->kind == MODEL_ALS)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a recommender", m->name),
+				 errhint("Use mlsys.recommend or mlsys.predict_rating.")));
 	if (m != sc->model)
 	{
 		mlsys_cache_pin(m);
@@ -519,6 +524,11 @@ model_features(PG_FUNCTION_ARGS)
 					 errmsg("version must be a positive number")));
 	}
 	m = mlsys_cache_get(name, version);
+	if (m->kind == MODEL_ALS)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a recommender", m->name),
+				 errhint("Use mlsys.recommend or mlsys.predict_rating.")));
 	mlsys_cache_pin(m);
 	store = mlsys_begin_rows(fcinfo, &tupdesc);
 	if (m->kind == MODEL_SOFTMAX)
