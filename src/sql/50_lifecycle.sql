@@ -627,7 +627,8 @@ BEGIN
     PERFORM mlsys._require_pg_cron();
     FOR v_job IN EXECUTE 'SELECT j.jobid FROM cron.job j WHERE j.jobname OPERATOR(pg_catalog.=) ANY ($1)'
         USING (SELECT pg_catalog.array_agg(mlsys._job_name(unschedule.model, a))
-                 FROM pg_catalog.unnest(COALESCE(ARRAY[unschedule.action], ARRAY['retrain', 'check', 'retrain_if_drifted'])) a)
+                 FROM pg_catalog.unnest(CASE WHEN unschedule.action IS NULL THEN ARRAY['retrain', 'check', 'retrain_if_drifted']
+                                                ELSE ARRAY[unschedule.action] END) a)
     LOOP
         EXECUTE 'SELECT cron.unschedule($1)' USING v_job;
         v_count := v_count + 1;
