@@ -309,8 +309,11 @@ BEGIN
     END IF;
     SELECT rm.metric, rm.lower_is_better INTO v_metric, v_lower FROM mlsys._retrain_metric(p_model, v_task) rm;
 
-    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s AS r WHERE r.%I IS NOT NULL',
-                              v.relation::regclass, v.target) INTO v_rows;
+    -- min_rows (default 1: no extra pass; mlsys.train itself refuses an empty relation)
+    IF v_min_rows > 1 THEN
+        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s AS r WHERE r.%I IS NOT NULL',
+                                  v.relation::regclass, v.target) INTO v_rows;
+    END IF;
     IF v_rows < v_min_rows THEN
         v_reason := pg_catalog.format('%s has %s rows with a target, fewer than min_rows %s', v.relation, v_rows, v_min_rows);
         INSERT INTO mlsys.retrain_decisions (model, run_id, champion_version, metric, lower_is_better,
@@ -344,9 +347,10 @@ BEGIN
     v_decision := CASE WHEN v_deploy THEN 'deployed' ELSE 'kept' END;
     v_reason := CASE
         WHEN s.champion_score IS NULL THEN 'the champion has no score on the fresh holdout'
-        ELSE pg_catalog.format('challenger %s %s vs champion %s on %s fresh holdout rows: %s by %s%% (%s), margin %s%%',
+        ELSE pg_catalog.format('challenger %s %s vs champion %s on %s %s: %s by %s%% (%s), margin %s%%',
                  v_metric, pg_catalog.round(s.challenger_score::numeric, 6), pg_catalog.round(s.champion_score::numeric, 6),
-                 s.n, CASE WHEN v_gain > 0 THEN 'better' WHEN v_gain = 0 THEN 'tie' ELSE 'worse' END,
+                 s.n, CASE WHEN v.test_size = 0 THEN 'rows (test_size 0: no holdout, training rows)' ELSE 'fresh holdout rows' END,
+                 CASE WHEN v_gain > 0 THEN 'better' WHEN v_gain = 0 THEN 'tie' ELSE 'worse' END,
                  CASE WHEN s.champion_score = 0 THEN 'inf'
                       ELSE pg_catalog.round((100 * abs(v_gain) / abs(s.champion_score))::numeric, 3)::text END,
                  CASE WHEN v_deploy THEN 'challenger deployed' ELSE 'champion kept' END,
