@@ -58,7 +58,8 @@ SELECT pg_catalog.pg_extension_config_dump('mlsys.retrain_decisions_id_seq', '')
 -- A run opened by mlsys.retrain or a scheduled job announces itself in the
 -- transaction-local setting mlsys.run_id, so that the version mlsys.train
 -- inserts is attributed to it; any other inserted version is a manual (or
--- tuned) training that succeeded. Failed manual trainings roll back with
+-- tuned) training that succeeded, unless its created_at is not now() (a
+-- restore). Failed manual trainings roll back with
 -- their transaction and leave no row.
 CREATE FUNCTION mlsys._log_training_run() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -73,6 +74,11 @@ BEGIN
         IF FOUND THEN
             RETURN NULL;
         END IF;
+    END IF;
+    -- a row that was not created now is not a training: pg_restore (or a
+    -- copy) loading the registry, whose training_runs come with it
+    IF NEW.created_at IS DISTINCT FROM pg_catalog.now() THEN
+        RETURN NULL;
     END IF;
     -- mlsys.tune records its trials in this transaction before training the best one
     IF EXISTS (SELECT 1 FROM mlsys.tuning_trials t
