@@ -3,7 +3,7 @@ SET extra_float_digits = 0;
 SELECT setseed(0.3);
 CREATE TABLE cust AS
 SELECT i AS id, a, b, c, random() < 1 / (1 + exp(-(0.5 + 1.5 * a - 2 * b + 0.8 * c::int))) AS churned
-FROM (SELECT i, random() * 2 - 1 AS a, random() * 2 - 1 AS b, random() < 0.5 AS c
+FROM (SELECT i, random() * 2 - 1 AS a, random() * 2 - 1 AS b, (random() < 0.5)::int AS c
       FROM generate_series(1, 4000) i) s;
 
 -- a boolean target picks logistic; metrics, iterations and convergence are recorded

@@ -2,10 +2,11 @@
 -- with a specific SQLSTATE and leaves nothing behind
 CREATE TABLE e AS
 SELECT i AS id, i::float8 AS a, (i * i % 17)::float8 AS b, 'txt' || i AS t, ARRAY[i, i % 5]::float8[] AS v,
-       (2 * i + (i * i % 17))::float8 AS y, i % 2 = 0 AS flag
+       (2 * i + (i * i % 17))::float8 AS y, i % 2 = 0 AS flag, jsonb_build_object('i', i) AS j
 FROM generate_series(1, 100) i;
 CREATE TABLE e_empty (a float8, y float8);
 SELECT version FROM mlsys.train('ok', 'e', 'y', ARRAY['a', 'b']);
+SELECT version FROM mlsys.train('ok_strict', 'e', 'y', ARRAY['a', 'b'], hyperparams => '{"impute": "error"}');
 
 \set VERBOSITY sqlstate
 -- invalid input: null model name
@@ -25,9 +26,9 @@ SELECT * FROM mlsys.train('m', 'e', 'nope');
 SELECT * FROM mlsys.train('m', 'e', 't', ARRAY['a'], 'linear');
 -- invalid input: feature column does not exist
 SELECT * FROM mlsys.train('m', 'e', 'y', ARRAY['a', 'nope']);
--- invalid input: feature column is not numeric
-SELECT * FROM mlsys.train('m', 'e', 'y', ARRAY['a', 't']);
--- invalid input: features NULL picks up a text column
+-- invalid input: feature column of a type that cannot be a feature
+SELECT * FROM mlsys.train('m', 'e', 'y', ARRAY['a', 'j']);
+-- invalid input: features NULL picks up a jsonb column
 SELECT * FROM mlsys.train('m', 'e', 'y');
 -- invalid input: the target listed as a feature
 SELECT * FROM mlsys.train('m', 'e', 'y', ARRAY['a', 'y']);
@@ -64,16 +65,20 @@ SELECT * FROM mlsys.train('m', 'e_empty', 'y');
 -- invalid input: only null targets
 INSERT INTO e_empty VALUES (1, NULL), (2, NULL);
 SELECT * FROM mlsys.train('m', 'e_empty', 'y');
--- invalid input: NaN in a feature
+-- invalid input: NaN in a feature (a missing value) when imputation is off
 CREATE TABLE e_nan AS SELECT * FROM e;
 UPDATE e_nan SET a = 'NaN' WHERE id = 50;
-SELECT * FROM mlsys.train('m', 'e_nan', 'y', ARRAY['a', 'b']);
+SELECT * FROM mlsys.train('m', 'e_nan', 'y', ARRAY['a', 'b'], hyperparams => '{"impute": "error"}');
 -- invalid input: infinity in the target
 UPDATE e_nan SET a = 50, y = '-Infinity' WHERE id = 50;
 SELECT * FROM mlsys.train('m', 'e_nan', 'y', ARRAY['a', 'b']);
--- invalid input: null in a feature column
+-- invalid input: null in a feature column when imputation is off
 UPDATE e_nan SET y = 1, b = NULL WHERE id = 50;
-SELECT * FROM mlsys.train('m', 'e_nan', 'y', ARRAY['a', 'b']);
+SELECT * FROM mlsys.train('m', 'e_nan', 'y', ARRAY['a', 'b'], hyperparams => '{"impute": "error"}');
+-- invalid input: an unknown imputation method
+SELECT * FROM mlsys.train('m', 'e_nan', 'y', ARRAY['a', 'b'], hyperparams => '{"impute": "mode"}');
+-- invalid input: "scale" for least squares
+SELECT * FROM mlsys.train('m', 'e', 'y', ARRAY['a', 'b'], hyperparams => '{"scale": "standard"}');
 -- invalid input: null float8[] feature
 UPDATE e_nan SET b = 1, v = NULL WHERE id = 50;
 SELECT * FROM mlsys.train('m', 'e_nan', 'y', ARRAY['v']);
@@ -112,22 +117,22 @@ SELECT mlsys.predict('ok', ARRAY[1, 2, 3]::float8[]);
 SELECT mlsys.predict('ok', ARRAY[1, 'NaN']::float8[]);
 -- invalid input: null element
 SELECT mlsys.predict('ok', ARRAY[1, NULL]::float8[]);
--- invalid input: jsonb missing a feature
-SELECT mlsys.predict('ok', '{"a": 1}'::jsonb);
+-- invalid input: jsonb missing a feature (of a model that does not impute)
+SELECT mlsys.predict('ok_strict', '{"a": 1}'::jsonb);
 -- invalid input: jsonb not an object
 SELECT mlsys.predict('ok', '[1, 2]'::jsonb);
 -- invalid input: jsonb string value
 SELECT mlsys.predict('ok', '{"a": 1, "b": "two"}'::jsonb);
--- invalid input: jsonb null value
-SELECT mlsys.predict('ok', '{"a": 1, "b": null}'::jsonb);
+-- invalid input: jsonb null value (of a model that does not impute)
+SELECT mlsys.predict('ok_strict', '{"a": 1, "b": null}'::jsonb);
 -- invalid input: anonymous ROW(...)
 SELECT mlsys.predict('ok', ROW(1, 2));
 -- invalid input: row without a feature column
 SELECT mlsys.predict('ok', s) FROM (SELECT 1::float8 AS a) s;
 -- invalid input: row with a text feature column
 SELECT mlsys.predict('ok', s) FROM (SELECT 1::float8 AS a, 'x'::text AS b) s;
--- invalid input: row with a null feature
-SELECT mlsys.predict('ok', s) FROM (SELECT 1::float8 AS a, NULL::float8 AS b) s;
+-- invalid input: row with a null feature (of a model that does not impute)
+SELECT mlsys.predict('ok_strict', s) FROM (SELECT 1::float8 AS a, NULL::float8 AS b) s;
 -- invalid input: row with an infinite feature
 SELECT mlsys.predict('ok', s) FROM (SELECT 1::float8 AS a, 'Infinity'::float8 AS b) s;
 -- invalid input: features of an unknown model, version or an undeployed model
@@ -179,7 +184,11 @@ SELECT round(mlsys.predict('ok', ('{1,2,NULL}'::float8[])[1:2])::numeric, 6) =
 SELECT mlsys.linreg_agg(y, (ARRAY[a, b, NULL])[1:2]) = mlsys.linreg_agg(y, ARRAY[a, b]) AS slice_agg_ok FROM e;
 
 -- the messages of a few of them
-SELECT * FROM mlsys.train('m', 'e', 'y', ARRAY['a', 't']);
+SELECT * FROM mlsys.train('m', 'e', 'y', ARRAY['a', 'j']);
+CREATE TABLE e_null AS SELECT * FROM e;
+UPDATE e_null SET b = NULL WHERE id = 7;
+SELECT * FROM mlsys.train('m', 'e_null', 'y', ARRAY['a', 'b'], hyperparams => '{"impute": "error"}');
+SELECT mlsys.predict('ok_strict', '{"a": 1, "b": null}'::jsonb);
 SELECT * FROM mlsys.train('m', 'e_nan', 'y', ARRAY['a', 'v']);
 SELECT * FROM mlsys.train('m', 'e', 'y', ARRAY['a', 'b', 'id']);
 SELECT * FROM mlsys.train('m', 'e', 'y', ARRAY['a'], 'ridge', '{"alpah": 1}');

@@ -2,7 +2,7 @@
 -- batch scoring into mlsys.predictions
 SET extra_float_digits = 0;
 CREATE TABLE pts AS
-SELECT i AS id, (i % 10)::float8 AS a, (i % 7)::int AS b, i % 3 = 0 AS c, 'row ' || i AS note
+SELECT i AS id, (i % 10)::float8 AS a, (i % 7)::int AS b, (i % 3 = 0)::int AS c, 'row ' || i AS note
 FROM generate_series(1, 200) i;
 ALTER TABLE pts ADD COLUMN y float8;
 UPDATE pts SET y = 1 + 2 * a - 0.5 * b + 3 * c::int;
@@ -17,7 +17,7 @@ SELECT round(mlsys.predict('pts', ARRAY[3, 2, 1]::float8[])::numeric, 9) AS from
 SELECT round(mlsys.predict('pts', '{"a": 3, "b": 2, "c": true, "extra": "ignored"}'::jsonb)::numeric, 9) AS from_jsonb;
 -- a row from a subquery with named columns, in another column order
 SELECT round(mlsys.predict('pts', s)::numeric, 9) AS from_subquery
-FROM (SELECT true AS c, 2::numeric AS b, 3::int AS a) s;
+FROM (SELECT 1 AS c, 2::numeric AS b, 3::int AS a) s;
 -- a given version
 SELECT round(mlsys.predict('pts', 2, ARRAY[3, 2, 1]::float8[])::numeric, 9) AS v2_array,
        round(mlsys.predict('pts', 2, '{"a": 3, "b": 2, "c": 1}'::jsonb)::numeric, 9) AS v2_jsonb,
@@ -93,8 +93,8 @@ FROM mlsys.predictions WHERE model = 'pts' GROUP BY run_id ORDER BY run_id;
 SELECT bool_and(abs(pr.prediction - p.y) < 1e-9) AS batch_matches_target
 FROM mlsys.predictions pr JOIN pts p ON p.id::text = pr.entity_id WHERE pr.model = 'pts';
 -- the run id column and identifiers with odd names
-CREATE TABLE "odd ""table""" ("the id" int, a float8, b float8, c bool);
-INSERT INTO "odd ""table""" VALUES (1, 3, 2, true), (2, 0, 0, false);
+CREATE TABLE "odd ""table""" ("the id" int, a float8, b float8, c int);
+INSERT INTO "odd ""table""" VALUES (1, 3, 2, 1), (2, 0, 0, 0);
 SELECT mlsys.predict_batch('pts', '"odd ""table"""', 'the id');
 SELECT entity_id, round(prediction::numeric, 9) FROM mlsys.predictions
 WHERE run_id = (SELECT max(run_id) FROM mlsys.prediction_runs) ORDER BY entity_id;

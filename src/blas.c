@@ -95,3 +95,53 @@ mlsys_cholesky_solve(double *A, int n, double *b, double *rcond)
 	pfree(iwork);
 	return 0;
 }
+
+/*
+ * Minimum-norm least-squares solution of the symmetric positive semidefinite
+ * system A x = b (A n × n, only its upper triangle in row-major order is
+ * read; b is overwritten with x): A = V Λ Vᵀ by LAPACK dsyev, then
+ * x = V Λ⁺ Vᵀ b, where eigenvalues below rel_tol · λ_max count as zero.
+ * Returns the number of eigenvalues kept (the numerical rank).
+ */
+int
+mlsys_pinv_solve(double *A, int n, double *b, double rel_tol)
+{
+	lapack_int	ln = n,
+				info = 0,
+				lwork = -1;
+	double		wq;
+	double	   *w = palloc(sizeof(double) * n);
+	double	   *work;
+	double	   *t = palloc0(sizeof(double) * n);
+	double		cut;
+	int			i,
+				j,
+				rank = 0;
+
+	/* column-major: our row-major upper triangle is LAPACK's lower one */
+	LAPACK_dsyev("V", "L", &ln, A, &ln, w, &wq, &lwork, &info);
+	lwork = (lapack_int) wq;
+	work = palloc(sizeof(double) * Max(lwork, 1));
+	CHECK_FOR_INTERRUPTS();
+	LAPACK_dsyev("V", "L", &ln, A, &ln, w, work, &lwork, &info);
+	if (info != 0)
+		elog(ERROR, "dsyev failed with code %d", (int) info);
+	/* eigenvalues ascend; eigenvector k is column k, i.e. A[k * n .. k * n + n) */
+	cut = rel_tol * Max(w[n - 1], 0.0);
+	for (i = 0; i < n; i++)
+	{
+		double		c;
+
+		if (!(w[i] > cut) || w[i] <= 0.0)
+			continue;
+		rank++;
+		c = mlsys_dot(A + (Size) i * n, b, n) / w[i];
+		for (j = 0; j < n; j++)
+			t[j] += c * A[(Size) i * n + j];
+	}
+	memcpy(b, t, sizeof(double) * n);
+	pfree(w);
+	pfree(work);
+	pfree(t);
+	return rank;
+}

@@ -173,7 +173,7 @@ cache_load(const char *name, int32 requested)
 	}
 	args[1] = Int32GetDatum(version);
 	if (SPI_execute_with_args("SELECT v.algorithm, v.params, v.feature_columns, v.feature_lengths, "
-							  "v.classes, v.hyperparams ->> 'positive_class', v.target_type "
+							  "v.classes, v.hyperparams ->> 'positive_class', v.target_type, v.preprocessing "
 							  "FROM mlsys.model_versions v WHERE v.model = $1 AND v.version = $2",
 							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read mlsys.model_versions");
@@ -245,8 +245,14 @@ cache_load(const char *name, int32 requested)
 					strcmp(m->classes[i], "false") == 0 ? 0.0 : strtod(m->classes[i], NULL);
 		}
 	}
-	m->spec = features_from_arrays(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)),
-								   DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)));
+	{
+		bool		pp_null;
+		Datum		pp = SPI_getbinval(tup, desc, 8, &pp_null);
+
+		m->spec = features_from_arrays(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)),
+									   DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)),
+									   pp_null ? NULL : DatumGetJsonbP(pp));
+	}
 	if (m->spec->nfeat != m->linear->nfeat)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),

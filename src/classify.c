@@ -182,8 +182,10 @@ classifier_setup(TrainArgs *a, char ***classes_out, int *nclasses_out, int *posi
  * summarized by stats (finished); fills prm (3p + 3 values) and returns alpha.
  */
 static double
-classifier_start(TrainArgs *a, LinregState *stats, int p, int64 train_rows, double *prm)
+classifier_start(TrainArgs *a, const FeatureSpec *spec, LinregState *stats, int p,
+				 int64 train_rows, double *prm)
 {
+	bool	   *onehot = features_onehot_mask(spec);
 	double		mean,
 				sd,
 				mn,
@@ -196,8 +198,9 @@ classifier_start(TrainArgs *a, LinregState *stats, int p, int64 train_rows, doub
 	for (j = 0; j < p; j++)
 	{
 		linreg_state_column_stats(stats, j, &mean, &sd, &mn, &mx);
-		prm[p + 1 + j] = mean;
-		prm[2 * p + 1 + j] = sd > 0 ? sd : 1.0;
+		/* one-hot features, and every feature under "scale": "none", stay as they are */
+		prm[p + 1 + j] = a->scale && !onehot[j] ? mean : 0.0;
+		prm[2 * p + 1 + j] = a->scale && !onehot[j] && sd > 0 ? sd : 1.0;
 	}
 	linreg_state_column_stats(stats, p, &share_pos, &sd, &mn, &mx);
 	if (share_pos <= 0 || share_pos >= 1)
@@ -286,12 +289,18 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	r->nclasses = nclasses;
 
 	/* pass 1: split, fingerprint, standardization, class shares and NULL labels */
-	sql = psprintf("SELECT mlsys._linreg_split_agg(%s, %s, $1, $2, $3), count(*) FILTER (WHERE %s IS NULL) FROM %s",
-				   ysql, xsql, quote_identifier(a->target), a->relsql);
 	args[0] = Int64GetDatum((int64) a->seed);
 	args[1] = Float8GetDatum(a->test_size);
 	args[2] = mlsys_cstring_array(spec->names, p);
-	if (SPI_execute_with_args(sql, 3, types1, args, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+	for (;;)
+	{
+		sql = psprintf("SELECT mlsys._linreg_split_agg(%s, %s, $1, $2, $3), count(*) FILTER (WHERE %s IS NULL) FROM %s",
+					   ysql, xsql, quote_identifier(a->target), a->relsql);
+		if (mlsys_try_first_pass(spec, sql, 3, types1, args))
+			break;
+		mlsys_impute_and_rebuild(a, spec, &xsql);
+	}
+	if (SPI_processed != 1)
 		elog(ERROR, "SPI_execute failed: %s", sql);
 	{
 		bool		isnull;
@@ -321,9 +330,10 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	mlsys_check_split(a, seen, r->train_rows, holdout);
 	linreg_state_finish(stats);
 	r->profile = mlsys_build_profile(stats, spec);
+	mlsys_impute_for_scoring(a, spec, stats);
 
 	prm = palloc(sizeof(double) * (3 * p + 3));
-	alpha = classifier_start(a, stats, p, r->train_rows, prm);
+	alpha = classifier_start(a, spec, stats, p, r->train_rows, prm);
 
 	/* Newton passes */
 	memset(&pc, 0, sizeof(pc));
@@ -402,6 +412,7 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	mlsys_append_json_number(&buf, a->threshold);
 	appendStringInfoString(&buf, ", \"positive_class\": ");
 	escape_json(&buf, classes[positive]);
+	mlsys_append_preprocessing_params(a, &buf);
 	appendStringInfoChar(&buf, '}');
 	a->hyperparams = buf.data;
 
@@ -437,7 +448,7 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 	p = spec->nfeat;
 
 	/* pass 1: one state per fold; a NULL label has no fold and is an error */
-	states = mlsys_fold_states(a, spec, xsql, ysql, folds, true);
+	states = mlsys_fold_states(a, spec, &xsql, ysql, folds, true);
 	MemoryContextSwitchTo(cxt);
 
 	/* the model of each fold */
@@ -462,7 +473,7 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 					objective;
 		bool		converged;
 
-		alpha = classifier_start(a, merged, p, linreg_state_rows(merged), prm);
+		alpha = classifier_start(a, spec, merged, p, linreg_state_rows(merged), prm);
 		pc.args[2] = Int32GetDatum(k + 1);
 		logreg_fit(prm, p, alpha, a->max_iter, a->tol, run_newton_pass, &pc,
 				   &converged, &objective);

@@ -102,7 +102,7 @@ predict_fold(PG_FUNCTION_ARGS)
  * empty fold. SPI connected; the states are copied into the current context.
  */
 LinregState **
-mlsys_fold_states(const TrainArgs *a, const FeatureSpec *spec, const char *xsql,
+mlsys_fold_states(const TrainArgs *a, FeatureSpec *spec, char **xsql,
 				  const char *ysql, int folds, bool reject_null_labels)
 {
 	MemoryContext cxt = CurrentMemoryContext;
@@ -114,13 +114,17 @@ mlsys_fold_states(const TrainArgs *a, const FeatureSpec *spec, const char *xsql,
 	int			k;
 	char	   *sql;
 
-	sql = psprintf("SELECT mlsys._fold(%s, %s, $1, $2), mlsys._linreg_split_agg(%s, %s, $1, 0, $3) "
-				   "FROM %s GROUP BY 1", ysql, xsql, ysql, xsql, a->relsql);
 	args[0] = Int64GetDatum((int64) a->seed);
 	args[1] = Int32GetDatum(folds);
 	args[2] = mlsys_cstring_array(spec->names, spec->nfeat);
-	if (SPI_execute_with_args(sql, 3, types, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", sql);
+	for (;;)
+	{
+		sql = psprintf("SELECT mlsys._fold(%s, %s, $1, $2), mlsys._linreg_split_agg(%s, %s, $1, 0, $3) "
+					   "FROM %s GROUP BY 1", ysql, *xsql, ysql, *xsql, a->relsql);
+		if (mlsys_try_first_pass(spec, sql, 3, types, args))
+			break;
+		mlsys_impute_and_rebuild(a, spec, xsql);
+	}
 	MemoryContextSwitchTo(cxt);
 	states = palloc0(sizeof(LinregState *) * folds);
 	for (i = 0; i < SPI_processed; i++)
@@ -252,7 +256,7 @@ cross_validate(PG_FUNCTION_ARGS)
 	tsql = psprintf("%s IS NOT NULL", quote_identifier(a.target));
 
 	/* pass 1: one state per fold */
-	states = mlsys_fold_states(&a, spec, xsql, ysql, folds, false);
+	states = mlsys_fold_states(&a, spec, &xsql, ysql, folds, false);
 	MemoryContextSwitchTo(cvcxt);
 
 	/* the model of fold k learns from every other fold */
@@ -262,7 +266,11 @@ cross_validate(PG_FUNCTION_ARGS)
 		LinregState *merged = mlsys_merge_other_folds(states, folds, k);
 
 		CHECK_FOR_INTERRUPTS();
-		linreg_solve(merged, a.alpha, coefs + (Size) k * (nfeat + 1),
+		if (mlsys_spec_has_categorical(spec))
+			linreg_solve_min_norm(merged, a.alpha, coefs + (Size) k * (nfeat + 1),
+					 (const char *const *) spec->names);
+		else
+			linreg_solve(merged, a.alpha, coefs + (Size) k * (nfeat + 1),
 					 (const char *const *) spec->names);
 		pfree(merged);
 	}

@@ -3,8 +3,10 @@
  * a float8[] or a jsonb object becomes the model's feature vector.
  *
  * A feature column is a numeric column (int2, int4, int8, float4, float8,
- * numeric), a boolean (false = 0, true = 1) or a fixed-length float8[] column
- * that expands to one feature per element, named "col[1]", "col[2]", ...
+ * numeric), a fixed-length float8[] column that expands to one feature per
+ * element, named "col[1]", "col[2]", ..., or a categorical column (text,
+ * varchar, char, enum, boolean) that expands to one-hot features (see
+ * preprocess.c, which also owns the imputation of missing numeric values).
  * Domains over these types are accepted. The spec stored with a model version
  * is the list of source columns and their lengths (0 for a scalar); scoring
  * looks columns up by name, so other columns of a row are ignored.
@@ -19,6 +21,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -145,7 +148,7 @@ features_coerce(Datum value, Oid basetypid, const char *colname)
 }
 
 /* fill in the expanded feature names of a spec whose columns are known */
-static void
+void
 features_expand_names(FeatureSpec *spec)
 {
 	int			i,
@@ -166,7 +169,10 @@ features_expand_names(FeatureSpec *spec)
 	{
 		FeatureColumn *c = &spec->columns[i];
 
-		if (c->length == 0)
+		if (c->categorical)
+			for (k = 0; k < c->length; k++)
+				spec->names[n++] = preprocess_category_name(c, k);
+		else if (c->length == 0)
 			spec->names[n++] = c->name;
 		else
 			for (k = 1; k <= c->length; k++)
@@ -188,12 +194,18 @@ feature_column_lookup(Oid relid, const char *name, FeatureColumn *col)
 						name, get_rel_name(relid))));
 	col->name = pstrdup(name);
 	col->typid = get_atttype(relid, attnum);
+	if (preprocess_is_categorical_type(col->typid))
+	{
+		col->categorical = true;
+		col->length = -1;		/* the vocabulary comes from the data */
+		return;
+	}
 	if (!features_type_supported(col->typid, &is_array))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("column \"%s\" has type %s, which cannot be a feature",
 						name, format_type_be(col->typid)),
-				 errdetail("Features must be numeric, boolean or float8[] columns."),
+				 errdetail("Features must be numeric, boolean, text, enum or float8[] columns."),
 				 errhint("Pass the features argument to choose the feature columns.")));
 	col->length = is_array ? -1 : 0;	/* array lengths come from the data */
 }
@@ -299,7 +311,7 @@ features_resolve_lengths(FeatureSpec *spec, const char *relsql, const char *targ
 		bool		isnull;
 		Datum		d;
 
-		if (c->length >= 0)
+		if (c->length >= 0 || c->categorical)
 			continue;
 		sql = psprintf("SELECT pg_catalog.array_length(%s, 1) FROM %s WHERE %s IS NOT NULL AND %s IS NOT NULL LIMIT 1",
 					   quote_identifier(c->name), relsql, quote_identifier(c->name),
@@ -322,7 +334,55 @@ features_resolve_lengths(FeatureSpec *spec, const char *relsql, const char *targ
 					 errmsg("feature column \"%s\" has %d elements, the limit is %d",
 							c->name, c->length, MLSYS_MAX_FEATURES)));
 	}
+	preprocess_resolve_categories(spec, relsql, target);
 	features_expand_names(spec);
+}
+
+/* per expanded feature: is it one of a categorical column's one-hot features? */
+bool *
+features_onehot_mask(const FeatureSpec *spec)
+{
+	bool	   *mask = palloc0(sizeof(bool) * Max(spec->nfeat, 1));
+	int			i,
+				k = 0,
+				j;
+
+	for (i = 0; i < spec->ncolumns; i++)
+	{
+		int			len = spec->columns[i].length > 0 ? spec->columns[i].length : 1;
+
+		for (j = 0; j < len; j++)
+			mask[k++] = spec->columns[i].categorical;
+	}
+	return mask;
+}
+
+/* a categorical column's vocabulary as a quoted text[] literal */
+static char *
+categories_literal(const FeatureColumn *c)
+{
+	StringInfoData buf;
+	int			k;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (k = 0; k < c->ncat; k++)
+	{
+		const char *p;
+
+		if (k > 0)
+			appendStringInfoChar(&buf, ',');
+		appendStringInfoChar(&buf, '"');
+		for (p = c->cats[k]; *p; p++)
+		{
+			if (*p == '"' || *p == '\\')
+				appendStringInfoChar(&buf, '\\');
+			appendStringInfoChar(&buf, *p);
+		}
+		appendStringInfoChar(&buf, '"');
+	}
+	appendStringInfoChar(&buf, '}');
+	return quote_literal_cstr(buf.data);
 }
 
 /*
@@ -337,7 +397,7 @@ features_sql_vector(const FeatureSpec *spec)
 	int			i;
 	bool		in_scalars = false;
 
-	if (spec->ncolumns == 1 && spec->columns[0].length > 0 &&
+	if (spec->ncolumns == 1 && spec->columns[0].length > 0 && !spec->columns[0].categorical &&
 		getBaseType(spec->columns[0].typid) == FLOAT8ARRAYOID)
 		return pstrdup(quote_identifier(spec->columns[0].name));
 
@@ -347,14 +407,19 @@ features_sql_vector(const FeatureSpec *spec)
 		const FeatureColumn *c = &spec->columns[i];
 		const char *q = quote_identifier(c->name);
 
-		if (c->length > 0)
+		if (c->categorical || c->length > 0)
 		{
 			if (in_scalars)
 				appendStringInfoString(&buf, "]");
 			in_scalars = false;
-			appendStringInfo(&buf, "%smlsys._feature_array(%s, %d, %s)",
-							 i > 0 ? " OPERATOR(pg_catalog.||) " : "",
-							 q, c->length, quote_literal_cstr(c->name));
+			if (i > 0)
+				appendStringInfoString(&buf, " OPERATOR(pg_catalog.||) ");
+			if (c->categorical)
+				appendStringInfo(&buf, "mlsys._onehot((%s)::pg_catalog.text, %s::pg_catalog.text[], %s)",
+								 q, categories_literal(c), c->null_cat ? "true" : "false");
+			else
+				appendStringInfo(&buf, "mlsys._feature_array(%s, %d, %s)",
+								 q, c->length, quote_literal_cstr(c->name));
 		}
 		else
 		{
@@ -363,8 +428,9 @@ features_sql_vector(const FeatureSpec *spec)
 			else
 				appendStringInfoString(&buf, ", ");
 			in_scalars = true;
-			if (getBaseType(c->typid) == BOOLOID)
-				appendStringInfo(&buf, "(%s)::pg_catalog.int4::pg_catalog.float8", q);
+			if (c->has_impute)
+				appendStringInfo(&buf, "mlsys._impute((%s)::pg_catalog.float8, %s::pg_catalog.float8)",
+								 q, quote_literal_cstr(float8out_internal(c->impute)));
 			else
 				appendStringInfo(&buf, "(%s)::pg_catalog.float8", q);
 		}
@@ -376,7 +442,7 @@ features_sql_vector(const FeatureSpec *spec)
 
 /* the spec stored with a model version: column names and lengths (0 = scalar) */
 FeatureSpec *
-features_from_arrays(ArrayType *columns, ArrayType *lengths)
+features_from_arrays(ArrayType *columns, ArrayType *lengths, Jsonb *preprocessing)
 {
 	FeatureSpec *spec = palloc0(sizeof(FeatureSpec));
 	Datum	   *names,
@@ -406,6 +472,7 @@ features_from_arrays(ArrayType *columns, ArrayType *lengths)
 		spec->columns[i].length = DatumGetInt32(lens[i]);
 		spec->columns[i].typid = InvalidOid;
 	}
+	preprocess_apply_json(spec, preprocessing);
 	features_expand_names(spec);
 	return spec;
 }
@@ -418,7 +485,7 @@ features_from_float8_array(const FeatureSpec *spec, Datum arr, double *out)
 	mlsys_check_finite_vector(out, spec->nfeat, (const char *const *) spec->names);
 }
 
-/* one jsonb value as a float8 feature value */
+/* one jsonb value as a float8 feature value (NaN for a JSON null) */
 static double
 jsonb_feature_value(JsonbValue *v, const char *name)
 {
@@ -430,16 +497,50 @@ jsonb_feature_value(JsonbValue *v, const char *name)
 		case jbvBool:
 			return v->val.boolean ? 1.0 : 0.0;
 		case jbvNull:
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("feature \"%s\" must not be null", name)));
-			break;
+			return get_float8_nan();
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("feature \"%s\" must be a JSON number or boolean", name)));
 	}
 	return 0.0;
+}
+
+/* a jsonb value as a category's text form (NULL for a JSON null) */
+static char *
+jsonb_category_value(JsonbValue *v, const char *name)
+{
+	switch (v->type)
+	{
+		case jbvString:
+			return pnstrdup(v->val.string.val, v->val.string.len);
+		case jbvBool:
+			return v->val.boolean ? "true" : "false";
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+		case jbvNull:
+			return NULL;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("feature \"%s\" must be a JSON string, number, boolean or null", name)));
+	}
+	return NULL;
+}
+
+/*
+ * A missing scalar numeric value (NULL or NaN): the stored imputed value, or
+ * an error when the model has none (impute "error").
+ */
+double
+features_missing_value(const FeatureColumn *c)
+{
+	if (!c->has_impute)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("feature \"%s\" must not be null", c->name),
+				 errdetail("The model was trained with {\"impute\": \"error\"}.")));
+	return c->impute;
 }
 
 /* a jsonb object keyed by source column name (arrays for float8[] columns) */
@@ -464,12 +565,23 @@ features_from_jsonb(const FeatureSpec *spec, Datum jsonb, double *out)
 		key.val.string.val = c->name;
 		key.val.string.len = strlen(c->name);
 		v = findJsonbValueFromContainer(&jb->root, JB_FOBJECT, &key);
-		if (v == NULL)
+		if (v == NULL && !c->categorical && !(c->length == 0 && c->has_impute))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("feature \"%s\" is missing from the JSON object", c->name)));
-		if (c->length == 0)
-			out[k++] = jsonb_feature_value(v, c->name);
+		if (c->categorical)
+		{
+			/* an absent key is a NULL */
+			preprocess_encode_category(c, v == NULL ? NULL : jsonb_category_value(v, c->name),
+									   out + k);
+			k += c->length;
+		}
+		else if (c->length == 0)
+		{
+			double		x = v == NULL ? get_float8_nan() : jsonb_feature_value(v, c->name);
+
+			out[k++] = isnan(x) ? features_missing_value(c) : x;
+		}
 		else
 		{
 			int			j,
@@ -490,6 +602,10 @@ features_from_jsonb(const FeatureSpec *spec, Datum jsonb, double *out)
 			{
 				JsonbValue *e = getIthJsonbValueFromContainer(v->val.binary.data, j);
 
+				if (e->type == jbvNull)
+					ereport(ERROR,
+							(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+							 errmsg("feature \"%s\" must not be null", spec->names[k])));
 				out[k] = jsonb_feature_value(e, spec->names[k]);
 				k++;
 			}

@@ -43,6 +43,8 @@
 
 /* condition limit: reciprocal condition number after unit-diagonal scaling */
 #define LINREG_MIN_RCOND 1e-12
+/* minimum-norm solves: eigenvalues below this share of the largest count as zero */
+#define LINREG_PINV_TOL 1e-10
 
 struct LinregState
 {
@@ -379,6 +381,11 @@ check_finite_row(const double *x, int n, bool with_y, ArrayType *names)
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("target value must be finite, not %s",
 								isnan(x[j]) ? "NaN" : "infinity")));
+			if (isnan(x[j]) && names != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("%s is missing (NaN)", feature_subject(names, j)),
+						 errhint("Training imputes missing values of numeric columns unless hyperparams say {\"impute\": \"error\"}; array elements are never imputed.")));
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("%s must be finite, not %s",
@@ -441,7 +448,7 @@ linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, double **
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", feature_subject(names, j)),
-				 errhint("Filter out rows with null features before training.")));
+				 errhint("Training imputes missing values of numeric columns unless hyperparams say {\"impute\": \"error\"}; array elements are never imputed.")));
 	}
 
 	if (PG_ARGISNULL(0))
@@ -667,7 +674,7 @@ linreg_combine(PG_FUNCTION_ARGS)
 
 static bool
 linreg_solve_internal(LinregState *s, double alpha, double *coef, const char *const *names,
-					  bool raise)
+					  bool raise, bool min_norm)
 {
 	int			p = s->nfeat,
 				m = p + 1,
@@ -708,7 +715,7 @@ linreg_solve_internal(LinregState *s, double alpha, double *coef, const char *co
 		if (C[(Size) j * m + j] > 0.0)
 			idx[q++] = j;
 	}
-	if (alpha == 0.0 && s->n <= q)
+	if (alpha == 0.0 && s->n <= q && !min_norm)
 		SOLVE_FAIL(
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("too few rows to fit %d features", q),
@@ -733,7 +740,9 @@ linreg_solve_internal(LinregState *s, double alpha, double *coef, const char *co
 		}
 		b[i] = C[(Size) idx[i] * m + p] / D[i];
 	}
-	if (q > 0)
+	if (q > 0 && min_norm)
+		mlsys_pinv_solve(A, q, b, LINREG_PINV_TOL);
+	else if (q > 0)
 	{
 		info = mlsys_cholesky_solve(A, q, b, &rcond);
 		if (info > 0)
@@ -775,14 +784,25 @@ linreg_solve_internal(LinregState *s, double alpha, double *coef, const char *co
 void
 linreg_solve(LinregState *s, double alpha, double *coef, const char *const *names)
 {
-	linreg_solve_internal(s, alpha, coef, names, true);
+	linreg_solve_internal(s, alpha, coef, names, true, false);
+}
+
+/*
+ * The minimum-norm solution (of the unit-variance-scaled system) when the
+ * design is rank-deficient, as it is by construction with one-hot features
+ * and an intercept: predictions are those of any least-squares solution.
+ */
+void
+linreg_solve_min_norm(LinregState *s, double alpha, double *coef, const char *const *names)
+{
+	linreg_solve_internal(s, alpha, coef, names, true, true);
 }
 
 /* the same, returning false instead of raising an error */
 bool
 linreg_try_solve(LinregState *s, double alpha, double *coef)
 {
-	return linreg_solve_internal(s, alpha, coef, NULL, false);
+	return linreg_solve_internal(s, alpha, coef, NULL, false, false);
 }
 
 PG_FUNCTION_INFO_V1(linreg_final);

@@ -16,12 +16,8 @@
  * Σ cw p (1 − p) z zᵀ, the last by blocks of rows scaled by √(cw p (1 − p))
  * and one dsyrk per block. The state is a bytea updated in place, with a
  * combine function; its size depends on p only. The Newton step solves
- * (H/n + alpha·I') Δ = −(g/n + alpha·w') by Cholesky; a step that does not
- * decrease F enough (Armijo, c = 1e-4) is halved, which costs one more pass.
- * It stops when the largest gradient component is below tol, or when the
- * Newton decrement of the step just taken is below tol (quadratic
- * convergence then puts the gradient after the step well below tol, and no
- * pass is spent confirming it).
+ * (H/n + alpha·I') Δ = −(g/n + alpha·w') by Cholesky, damped and stopped as
+ * newton.c describes (the driver is shared with multinomial regression).
  * With alpha > 0 the objective is strictly convex and bounded below even for
  * separable data, so the iteration converges to a finite optimum.
  *
@@ -459,138 +455,62 @@ logreg_model_proba(const LinearModel *lm, const double *x)
 	return sigmoid(eta);
 }
 
+/* adapts a binary pass (one LogregState) to the Newton driver's interface */
+typedef struct BinaryPassAdapter
+{
+	LogregState *(*run_pass) (const double *prm, void *arg);
+	void	   *arg;
+	LogregState *last;
+} BinaryPassAdapter;
+
+static bool
+binary_newton_pass(const double *prm, void *arg, NewtonPass *out)
+{
+	BinaryPassAdapter *ad = (BinaryPassAdapter *) arg;
+	LogregState *s;
+
+	if (ad->last != NULL)
+		pfree(ad->last);
+	ad->last = NULL;
+	s = ad->run_pass(prm, ad->arg);
+	if (s == NULL)
+		return false;
+	logreg_flush(s);
+	ad->last = s;
+	out->n = (double) s->n;
+	out->loss = s->loss;
+	out->grad = lg_grad(s);
+	out->hess = lg_hess(s);
+	return true;
+}
+
 /*
  * Fit w (p + 1 values, in/out: the starting point, then the optimum) by damped
- * Newton. run_pass(w, arg) must run one mlsys._logreg_step_agg pass and return
- * its state (a private copy). Returns the number of passes; *converged says
- * whether the gradient's largest component fell below tol.
+ * Newton (newton.c), the intercept unpenalized. run_pass(w, arg) must run one
+ * mlsys._logreg_step_agg pass and return its state (a private copy). Returns
+ * the number of passes; *converged says whether a stopping test was met.
  */
 int
 logreg_fit(double *prm, int p, double alpha, int max_iter, double tol,
 		   LogregState *(*run_pass) (const double *prm, void *arg), void *arg,
 		   bool *converged, double *final_objective)
 {
-	int			m = p + 1;
-	double	   *w = prm;
-	double	   *w_prev = palloc(sizeof(double) * m);
-	double	   *G = palloc(sizeof(double) * m);
-	double	   *step = palloc(sizeof(double) * m);
-	double	   *A = palloc(sizeof(double) * (Size) m * m);
-	double		F = 0,
-				F_prev = 0,
-				t = 1.0,
-				slope = 0,
-				rcond;
-	int			passes = 0,
-				i,
-				j;
-	bool		have_prev = false;
+	BinaryPassAdapter ad;
+	bool	   *penalized = palloc(sizeof(bool) * (p + 1));
+	int			j,
+				passes;
 
-	*converged = false;
-	while (passes < max_iter)
-	{
-		LogregState *s;
-		double		n,
-					gmax = 0;
-
-		CHECK_FOR_INTERRUPTS();
-		s = run_pass(prm, arg);
-		passes++;
-		if (s == NULL || s->n == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("the training split is empty")));
-		logreg_flush(s);
-		if (s->nfeat != p)
-			elog(ERROR, "logistic regression pass returned %d features, expected %d", s->nfeat, p);
-		n = (double) s->n;
-		F = s->loss / n;
-		for (j = 1; j < m; j++)
-			F += 0.5 * alpha * w[j] * w[j];
-		if (!isfinite(F) && !have_prev)
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("logistic regression diverged"),
-					 errhint("Use a larger alpha.")));
-		/* Armijo: a step that does not decrease F enough (or overflows) is halved and retried */
-		if (have_prev && (!isfinite(F) || F > F_prev + 1e-4 * t * slope))
-		{
-			t *= 0.5;
-			if (t < 1e-10)
-			{
-				/* no further progress is possible in float8: keep the best point */
-				memcpy(w, w_prev, sizeof(double) * m);
-				F = F_prev;
-				pfree(s);
-				break;
-			}
-			for (j = 0; j < m; j++)
-				w[j] = w_prev[j] + t * step[j];
-			pfree(s);
-			continue;
-		}
-		for (j = 0; j < m; j++)
-		{
-			G[j] = lg_grad(s)[j] / n + (j > 0 ? alpha * w[j] : 0.0);
-			gmax = Max(gmax, fabs(G[j]));
-		}
-		if (gmax < tol)
-		{
-			*converged = true;
-			pfree(s);
-			break;
-		}
-		/* Newton step: (H/n + alpha·I') step = −G */
-		for (i = 0; i < m; i++)
-			for (j = i; j < m; j++)
-			{
-				double		h = lg_hess(s)[(Size) i * m + j] / n + (i == j && i > 0 ? alpha : 0.0);
-
-				A[(Size) i * m + j] = h;
-				A[(Size) j * m + i] = h;
-			}
-		for (j = 0; j < m; j++)
-			step[j] = -G[j];
-		if (mlsys_cholesky_solve(A, m, step, &rcond) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("the logistic regression Hessian is singular"),
-					 errhint("Remove constant or redundant features, or use a larger alpha.")));
-		slope = 0;
-		for (j = 0; j < m; j++)
-			slope += G[j] * step[j];
-		if (!(slope < 0))
-		{
-			/* no descent direction (rounding on a nearly singular Hessian): stop here */
-			pfree(s);
-			break;
-		}
-		memcpy(w_prev, w, sizeof(double) * m);
-		F_prev = F;
-		have_prev = true;
-		t = 1.0;
-		for (j = 0; j < m; j++)
-			w[j] += step[j];
-		pfree(s);
-
-		/*
-		 * Newton decrement λ² = −Gᵀstep: once below tol, the gradient is of
-		 * order √tol and the full step, converging quadratically, leaves one
-		 * of order tol: a pass only to confirm it would be wasted.
-		 */
-		if (-slope < tol)
-		{
-			*converged = true;
-			break;
-		}
-	}
-	/* out of passes after an untested step: return the last point evaluated */
-	if (!*converged && have_prev && passes >= max_iter)
-	{
-		memcpy(w, w_prev, sizeof(double) * m);
-		F = F_prev;
-	}
-	*final_objective = F;
+	penalized[0] = false;
+	for (j = 1; j <= p; j++)
+		penalized[j] = true;
+	ad.run_pass = run_pass;
+	ad.arg = arg;
+	ad.last = NULL;
+	passes = mlsys_newton_fit(prm, p + 1, penalized, NULL, alpha, max_iter, tol,
+							  binary_newton_pass, &ad, converged, final_objective);
+	if (ad.last != NULL)
+		pfree(ad.last);
+	pfree(penalized);
 	return passes;
 }
 

@@ -35,6 +35,7 @@ extern void mlsys_syrk_upper(double *C, int m, const double *A, int rows);
 extern void mlsys_syr_upper(double *C, int m, double alpha, const double *x);
 extern int	mlsys_cholesky_solve(double *A, int n, double *b, double *rcond);
 extern double mlsys_dot(const double *a, const double *b, int n);
+extern int	mlsys_pinv_solve(double *A, int n, double *b, double rel_tol);
 
 /* split.c: content hash of a row; the holdout decision (inline, per row) */
 extern uint64 mlsys_row_hash(const char *x, int p, double y, bool *finite);
@@ -98,6 +99,8 @@ extern void linreg_solve(LinregState *s, double alpha, double *coef,
 						 const char *const *names);
 extern void linreg_state_merge(LinregState *a, const LinregState *b);
 extern bool linreg_try_solve(LinregState *s, double alpha, double *coef);
+extern void linreg_solve_min_norm(LinregState *s, double alpha, double *coef,
+								  const char *const *names);
 extern void mlsys_check_finite_vector(const double *x, int n, const char *const *names);
 
 /* metrics.c: regression metrics state shared with the evaluation pass */
@@ -132,6 +135,20 @@ extern bytea *model_serialize_logistic(const double *w, const double *center,
 									   const double *scale, int nfeat, double threshold);
 extern LinearModel *model_deserialize_linear(bytea *blob);
 
+/* newton.c: damped Newton over passes that return summed loss, gradient, Hessian */
+typedef struct NewtonPass
+{
+	double		n;				/* rows */
+	double		loss;			/* Σ loss */
+	const double *grad;			/* Σ gradient, D values */
+	const double *hess;			/* Σ Hessian, D × D, upper triangle row-major */
+} NewtonPass;
+typedef bool (*NewtonPassFn) (const double *prm, void *arg, NewtonPass *out);
+extern int	mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_dir,
+							 double alpha, int max_iter, double tol,
+							 NewtonPassFn run_pass, void *arg, bool *converged,
+							 double *final_objective);
+
 /* logreg.c: binary logistic regression */
 typedef struct LogregState LogregState;
 extern double logreg_model_proba(const LinearModel *lm, const double *x);
@@ -146,7 +163,16 @@ typedef struct FeatureColumn
 {
 	char	   *name;			/* source column name */
 	Oid			typid;			/* base type at training time */
-	int			length;			/* 0: scalar; n: float8[] of n elements */
+	int			length;			/* 0: scalar; n: float8[] of n elements, or
+								 * n one-hot features (categorical) */
+	/* categorical columns (preprocess.c) */
+	bool		categorical;
+	int			ncat;			/* categories seen in training */
+	char	  **cats;			/* their text forms, in byte order */
+	bool		null_cat;		/* training saw NULLs: one more feature */
+	/* scalar numeric columns: the value a missing one is replaced by */
+	bool		has_impute;
+	double		impute;
 } FeatureColumn;
 
 typedef struct FeatureSpec
@@ -155,16 +181,32 @@ typedef struct FeatureSpec
 	FeatureColumn *columns;
 	int			nfeat;			/* expanded feature count */
 	char	  **names;			/* expanded feature names, nfeat of them */
+	const char *impute;			/* mean, median, zero or error */
 } FeatureSpec;
 
 extern FeatureSpec *features_from_catalog(Oid relid, const char *target, ArrayType *features);
-extern FeatureSpec *features_from_arrays(ArrayType *columns, ArrayType *lengths);
+extern FeatureSpec *features_from_arrays(ArrayType *columns, ArrayType *lengths, Jsonb *preprocessing);
+extern void features_expand_names(FeatureSpec *spec);
+extern bool *features_onehot_mask(const FeatureSpec *spec);
+
+/* preprocess.c: one-hot encoding and imputation stored with a model */
+extern bool preprocess_is_categorical_type(Oid typid);
+extern void preprocess_resolve_categories(FeatureSpec *spec, const char *relsql, const char *target);
+extern char *preprocess_category_text(Datum value, Oid basetype, Oid outfunc);
+extern void preprocess_encode_category(const FeatureColumn *c, const char *value, double *out);
+extern char *preprocess_category_name(const FeatureColumn *c, int k);
+extern void preprocess_impute_from_data(FeatureSpec *spec, const char *relsql, const char *target);
+extern void preprocess_impute_from_means(FeatureSpec *spec, const double *means,
+										 const char *relsql, const char *target);
+extern char *preprocess_json(const FeatureSpec *spec);
+extern void preprocess_apply_json(FeatureSpec *spec, Jsonb *pp);
 extern char *features_sql_vector(const FeatureSpec *spec);
 extern double features_coerce(Datum value, Oid typid, const char *colname);
 extern bool features_type_supported(Oid typid, bool *is_array);
 extern void features_from_float8_array(const FeatureSpec *spec, Datum arr, double *out);
 extern void features_resolve_lengths(FeatureSpec *spec, const char *relsql, const char *target);
 extern void features_from_jsonb(const FeatureSpec *spec, Datum jsonb, double *out);
+extern double features_missing_value(const FeatureColumn *c);
 
 /* a float8[] datum read without copying: data may be unaligned, use memcpy */
 typedef struct Float8ArrayView
@@ -201,6 +243,11 @@ typedef struct TrainArgs
 	bool		balanced;		/* class_weight "balanced" */
 	double		threshold;
 	char	   *positive_class; /* label text, NULL: the second class */
+	/* preprocessing */
+	char	   *impute;			/* mean, median, zero, error */
+	bool		impute_given;
+	bool		scale;			/* logistic: standardize numeric features */
+	bool		scale_given;
 } TrainArgs;
 
 extern void mlsys_training_source_args(FunctionCallInfo fcinfo, TrainArgs *a, int first);
@@ -228,10 +275,16 @@ typedef struct TrainResult
 extern void mlsys_register_version(TrainArgs *a, TrainResult *r);
 extern void mlsys_check_split(const TrainArgs *a, int64 seen, int64 train_rows, int64 holdout);
 extern char *mlsys_build_profile(LinregState *s, const FeatureSpec *spec);
+extern bool mlsys_spec_has_categorical(const FeatureSpec *spec);
+extern void mlsys_append_preprocessing_params(const TrainArgs *a, StringInfo buf);
+extern bool mlsys_try_first_pass(const FeatureSpec *spec, const char *sql, int nargs, Oid *types,
+								 Datum *values);
+extern void mlsys_impute_and_rebuild(const TrainArgs *a, FeatureSpec *spec, char **xsql);
+extern void mlsys_impute_for_scoring(const TrainArgs *a, FeatureSpec *spec, LinregState *s);
 
 /* cv.c: cross-validation helpers shared with classify.c (SPI connected) */
-extern LinregState **mlsys_fold_states(const TrainArgs *a, const FeatureSpec *spec,
-									   const char *xsql, const char *ysql, int folds,
+extern LinregState **mlsys_fold_states(const TrainArgs *a, FeatureSpec *spec,
+									   char **xsql, const char *ysql, int folds,
 									   bool reject_null_labels);
 extern LinregState *mlsys_merge_other_folds(LinregState **states, int folds, int k);
 

@@ -40,6 +40,7 @@ CREATE TABLE mlsys.model_versions (
     data_fingerprint  text NOT NULL,
     params            bytea NOT NULL,
     profile           jsonb,
+    preprocessing     jsonb,
     classes           text[],
     target_type       text,
     extension_version text NOT NULL,
@@ -53,6 +54,7 @@ COMMENT ON COLUMN mlsys.model_versions.feature_columns IS 'Source columns in mod
 COMMENT ON COLUMN mlsys.model_versions.feature_lengths IS 'Per source column: 0 for a scalar, n for a float8[] column of n elements.';
 COMMENT ON COLUMN mlsys.model_versions.features IS 'Expanded feature names in model order (x[1], x[2], ... for arrays).';
 COMMENT ON COLUMN mlsys.model_versions.data_fingerprint IS 'Order-independent hash of the training rows (features and target, both splits) and their count.';
+COMMENT ON COLUMN mlsys.model_versions.preprocessing IS 'How rows become feature vectors: {"impute": method, "impute_values": {column: value}, "categories": {column: [categories in byte order, null = the NULL category]}}.';
 COMMENT ON COLUMN mlsys.model_versions.classes IS 'Classifiers: the labels in class order (false then true, ascending integers, byte order for text).';
 COMMENT ON COLUMN mlsys.model_versions.target_type IS 'The type of the target column at training time.';
 COMMENT ON COLUMN mlsys.model_versions.params IS 'Serialized parameters: versioned header, payload and CRC-32C; never edit by hand.';
@@ -214,6 +216,12 @@ COMMENT ON FUNCTION mlsys._in_holdout(float8, float8[], int8, float8) IS 'Whethe
 CREATE FUNCTION mlsys._feature_array(float8[], int, text) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'feature_array_checked' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._feature_array(float8[], int, text) IS 'A float8[] feature column value, checked for nulls and length (internal).';
+CREATE FUNCTION mlsys._onehot(text, text[], bool) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'onehot_encode' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._onehot(text, text[], bool) IS 'One-hot encoding of a categorical value against a vocabulary in byte order, plus a NULL category when the flag is set (internal).';
+CREATE FUNCTION mlsys._impute(float8, float8) RETURNS float8
+    AS 'MODULE_PATHNAME', 'impute_value' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._impute(float8, float8) IS 'A numeric feature value, or the imputed value when it is NULL or NaN (internal).';
 
 ------------------------------------------------------------------------------
 -- Metrics as aggregates (scikit-learn's definitions; NULL rows skipped)

@@ -18,12 +18,15 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "access/xact.h"
 #include "funcapi.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
@@ -48,6 +51,7 @@ typedef struct ScoreCall
 	TupleDesc	tupdesc;
 	AttrNumber *attnums;		/* per spec column */
 	Oid		   *basetypes;		/* per spec column */
+	Oid		   *outfuncs;		/* per spec column: output function (categorical) */
 	char	  **labels;			/* per spec column, for messages */
 	int			nlabels;
 } ScoreCall;
@@ -236,6 +240,7 @@ score_call_map_row(ScoreCall *sc, FunctionCallInfo fcinfo, Oid tuptype, int32 ty
 		FreeTupleDesc(sc->tupdesc);
 		pfree(sc->attnums);
 		pfree(sc->basetypes);
+		pfree(sc->outfuncs);
 		for (i = 0; i < sc->nlabels; i++)
 			pfree(sc->labels[i]);
 		pfree(sc->labels);
@@ -248,6 +253,7 @@ score_call_map_row(ScoreCall *sc, FunctionCallInfo fcinfo, Oid tuptype, int32 ty
 	sc->tupdesc = CreateTupleDescCopy(td);
 	sc->attnums = palloc(sizeof(AttrNumber) * spec->ncolumns);
 	sc->basetypes = palloc(sizeof(Oid) * spec->ncolumns);
+	sc->outfuncs = palloc0(sizeof(Oid) * spec->ncolumns);
 	sc->labels = palloc(sizeof(char *) * spec->ncolumns);
 	for (i = 0; i < spec->ncolumns; i++)
 		sc->labels[i] = psprintf("feature \"%s\"", spec->columns[i].name);
@@ -283,6 +289,14 @@ score_call_map_row(ScoreCall *sc, FunctionCallInfo fcinfo, Oid tuptype, int32 ty
 		}
 		sc->attnums[i] = a + 1;
 		sc->basetypes[i] = getBaseType(TupleDescAttr(td, a)->atttypid);
+		if (c->categorical)
+		{
+			bool		varlena;
+
+			/* any type will do: the category is the value's text form */
+			getTypeOutputInfo(TupleDescAttr(td, a)->atttypid, &sc->outfuncs[i], &varlena);
+			continue;
+		}
 		if (!features_type_supported(sc->basetypes[i], &is_array) ||
 			is_array != (c->length > 0))
 			ereport(ERROR,
@@ -334,12 +348,25 @@ score_call_read_row(ScoreCall *sc, FunctionCallInfo fcinfo, int argno)
 		bool		isnull;
 		Datum		d = heap_getattr(&tuple, sc->attnums[i], sc->tupdesc, &isnull);
 
+		if (c->categorical)
+		{
+			preprocess_encode_category(c, isnull ? NULL :
+									   preprocess_category_text(d, sc->basetypes[i], sc->outfuncs[i]),
+									   sc->x + k);
+			k += c->length;
+			continue;
+		}
+		if (c->length == 0)
+		{
+			double		v = isnull ? get_float8_nan() : features_coerce(d, sc->basetypes[i], c->name);
+
+			sc->x[k++] = isnan(v) ? features_missing_value(c) : v;
+			continue;
+		}
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("feature \"%s\" must not be null", c->name)));
-		if (c->length == 0)
-			sc->x[k++] = features_coerce(d, sc->basetypes[i], c->name);
 		else
 		{
 			mlsys_array_copy(d, sc->x + k, c->length, sc->labels[i]);

@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -32,6 +33,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "mlsys.h"
@@ -100,6 +102,10 @@ parse_hyperparams(TrainArgs *a)
 	a->balanced = false;
 	a->threshold = 0.5;
 	a->positive_class = NULL;
+	a->impute = "mean";
+	a->impute_given = false;
+	a->scale = true;
+	a->scale_given = false;
 	if (!JB_ROOT_IS_OBJECT(a->hp))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -113,7 +119,35 @@ parse_hyperparams(TrainArgs *a)
 			continue;
 		key = pnstrdup(v.val.string.val, v.val.string.len);
 		tok = JsonbIteratorNext(&it, &v, true);
-		if ((is_ridge || is_logistic) && strcmp(key, "alpha") == 0)
+		if (strcmp(key, "impute") == 0)
+		{
+			char	   *m = v.type == jbvString ? pnstrdup(v.val.string.val, v.val.string.len) : "";
+
+			if (strcmp(m, "mean") != 0 && strcmp(m, "median") != 0 &&
+				strcmp(m, "zero") != 0 && strcmp(m, "error") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("hyperparameter \"impute\" must be \"mean\", \"median\", \"zero\" or \"error\"")));
+			a->impute = m;
+			a->impute_given = true;
+		}
+		else if (strcmp(key, "scale") == 0)
+		{
+			char	   *m = v.type == jbvString ? pnstrdup(v.val.string.val, v.val.string.len) : "";
+
+			if (strcmp(m, "standard") != 0 && strcmp(m, "none") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("hyperparameter \"scale\" must be \"standard\" or \"none\"")));
+			if (!is_logistic && strcmp(m, "standard") == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("\"scale\": \"standard\" is available for algorithm \"logistic\" only"),
+						 errdetail("Least squares without a penalty gives the same predictions either way.")));
+			a->scale = strcmp(m, "standard") == 0;
+			a->scale_given = true;
+		}
+		else if ((is_ridge || is_logistic) && strcmp(key, "alpha") == 0)
 		{
 			a->alpha = hyperparam_number(&v, key);
 			if (!(is_logistic ? a->alpha > 0.0 : a->alpha >= 0.0) || isinf(a->alpha))
@@ -179,20 +213,31 @@ parse_hyperparams(TrainArgs *a)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unrecognized hyperparameter \"%s\" for algorithm \"%s\"",
 							key, a->algorithm),
-					 is_ridge ? errhint("Algorithm \"ridge\" takes \"alpha\".")
-					 : is_logistic ? errhint("Algorithm \"logistic\" takes \"alpha\", \"max_iter\", \"tol\", \"class_weight\", \"threshold\" and \"positive_class\".")
-					 : errhint("Algorithm \"linear\" takes no hyperparameters.")));
+					 is_ridge ? errhint("Algorithm \"ridge\" takes \"alpha\", \"impute\" and \"scale\".")
+					 : is_logistic ? errhint("Algorithm \"logistic\" takes \"alpha\", \"max_iter\", \"tol\", \"class_weight\", \"threshold\", \"positive_class\", \"impute\" and \"scale\".")
+					 : errhint("Algorithm \"linear\" takes \"impute\" and \"scale\".")));
 	}
 	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
 	if (is_ridge)
 	{
-		appendStringInfoString(&buf, "{\"alpha\": ");
+		appendStringInfoString(&buf, "\"alpha\": ");
 		mlsys_append_json_number(&buf, a->alpha);
-		appendStringInfoChar(&buf, '}');
 	}
-	else
-		appendStringInfoString(&buf, "{}");
+	mlsys_append_preprocessing_params(a, &buf);
+	appendStringInfoChar(&buf, '}');
 	a->hyperparams = buf.data;
+}
+
+/* the preprocessing hyperparameters given, for the stored hyperparams object */
+void
+mlsys_append_preprocessing_params(const TrainArgs *a, StringInfo buf)
+{
+	if (a->impute_given)
+		appendStringInfo(buf, "%s\"impute\": \"%s\"", buf->len > 1 ? ", " : "", a->impute);
+	if (a->scale_given)
+		appendStringInfo(buf, "%s\"scale\": \"%s\"", buf->len > 1 ? ", " : "",
+						 a->scale ? "standard" : "none");
 }
 
 static bool
@@ -356,10 +401,114 @@ mlsys_training_spec(const TrainArgs *a, char **xsql, char **ysql)
 {
 	FeatureSpec *spec = features_from_catalog(a->relid, a->target, a->features);
 
+	spec->impute = a->impute;
 	features_resolve_lengths(spec, a->relsql, a->target);
 	*xsql = features_sql_vector(spec);
 	*ysql = psprintf("(%s)::pg_catalog.float8", quote_identifier(a->target));
 	return spec;
+}
+
+/* does the spec one-hot encode a column? (then least squares is rank-deficient) */
+bool
+mlsys_spec_has_categorical(const FeatureSpec *spec)
+{
+	int			i;
+
+	for (i = 0; i < spec->ncolumns; i++)
+		if (spec->columns[i].categorical)
+			return true;
+	return false;
+}
+
+/* could a missing value in the training data still be imputed? */
+static bool
+spec_can_impute(const FeatureSpec *spec)
+{
+	int			i;
+
+	if (strcmp(spec->impute, "error") == 0)
+		return false;
+	for (i = 0; i < spec->ncolumns; i++)
+		if (!spec->columns[i].categorical && spec->columns[i].length == 0 &&
+			!spec->columns[i].has_impute)
+			return true;
+	return false;
+}
+
+/*
+ * Run the first pass of a training (SPI connected; the result stays in
+ * SPI_tuptable). The feature vector expression imputes nothing until the data
+ * shows a missing value: a NULL or NaN in a scalar numeric feature then stops
+ * the pass with ERRCODE_NULL_VALUE_NOT_ALLOWED, which is caught here (the
+ * pass runs in a subtransaction) unless the spec cannot impute. Returns false
+ * when it was caught: the caller computes the imputed values with
+ * mlsys_impute_and_rebuild and runs the pass again. Clean data (the common
+ * case) thus costs no extra pass.
+ */
+bool
+mlsys_try_first_pass(const FeatureSpec *spec, const char *sql, int nargs, Oid *types, Datum *values)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	if (!spec_can_impute(spec))
+	{
+		if (SPI_execute_with_args(sql, nargs, types, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", sql);
+		return true;
+	}
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		if (SPI_execute_with_args(sql, nargs, types, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", sql);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		/* an internal subtransaction must be closed before anything else */
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode != ERRCODE_NULL_VALUE_NOT_ALLOWED)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/* the data has missing values: compute the imputed values, rebuild the vector expression */
+void
+mlsys_impute_and_rebuild(const TrainArgs *a, FeatureSpec *spec, char **xsql)
+{
+	preprocess_impute_from_data(spec, a->relsql, a->target);
+	*xsql = features_sql_vector(spec);
+}
+
+/* after a first pass over clean data: imputed values for scoring from its means */
+void
+mlsys_impute_for_scoring(const TrainArgs *a, FeatureSpec *spec, LinregState *s)
+{
+	double	   *means = palloc(sizeof(double) * spec->nfeat);
+	double		sd,
+				mn,
+				mx;
+	int			j;
+
+	for (j = 0; j < spec->nfeat; j++)
+		linreg_state_column_stats(s, j, &means[j], &sd, &mn, &mx);
+	preprocess_impute_from_means(spec, means, a->relsql, a->target);
 }
 
 /* a text[] datum of C strings */
@@ -497,6 +646,20 @@ mlsys_register_version(TrainArgs *a, TrainResult *r)
 		elog(ERROR, "could not register the model version");
 	r->version = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	r->deployed = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (spec->impute != NULL)
+	{
+		Oid			ptypes[3] = {TEXTOID, INT4OID, JSONBOID};
+		Datum		pv[3];
+
+		pv[0] = rv[0];
+		pv[1] = r->version;
+		pv[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(preprocess_json(spec)));
+		if (SPI_execute_with_args("UPDATE mlsys.model_versions SET preprocessing = $3 "
+								  "WHERE model = $1 AND version = $2",
+								  3, ptypes, pv, NULL, false, 0) != SPI_OK_UPDATE ||
+			SPI_processed != 1)
+			elog(ERROR, "could not store the preprocessing of the model version");
+	}
 }
 
 /* train a linear or ridge model: two passes (see the file comment) */
@@ -514,6 +677,7 @@ train_linear(TrainArgs *a, TrainResult *r)
 	LinregState *state;
 	int64		seen,
 				holdout;
+	bool		isnull;
 	double	   *coef;
 	double	   *m;
 	StringInfoData buf;
@@ -526,12 +690,21 @@ train_linear(TrainArgs *a, TrainResult *r)
 	r->task = "regression";
 
 	/* pass 1: sufficient statistics of the training split */
-	sql = psprintf("SELECT mlsys._linreg_split_agg(%s, %s, $1, $2, $3) FROM %s",
-				   ysql, xsql, a->relsql);
 	args[0] = Int64GetDatum((int64) a->seed);
 	args[1] = Float8GetDatum(a->test_size);
 	args[2] = mlsys_cstring_array(spec->names, nfeat);
-	if (!mlsys_spi_single_value(sql, 3, types1, args, &result))
+	for (;;)
+	{
+		sql = psprintf("SELECT mlsys._linreg_split_agg(%s, %s, $1, $2, $3) FROM %s",
+					   ysql, xsql, a->relsql);
+		if (mlsys_try_first_pass(spec, sql, 3, types1, args))
+			break;
+		mlsys_impute_and_rebuild(a, spec, &xsql);
+	}
+	if (SPI_processed != 1)
+		elog(ERROR, "training query returned %d rows, expected 1", (int) SPI_processed);
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("relation %s has no rows with a non-null target to train on", a->relsql)));
@@ -549,8 +722,12 @@ train_linear(TrainArgs *a, TrainResult *r)
 	mlsys_check_split(a, seen, r->train_rows, holdout);
 
 	coef = palloc(sizeof(double) * (nfeat + 1));
-	linreg_solve(state, a->alpha, coef, (const char *const *) spec->names);
+	if (mlsys_spec_has_categorical(spec))
+		linreg_solve_min_norm(state, a->alpha, coef, (const char *const *) spec->names);
+	else
+		linreg_solve(state, a->alpha, coef, (const char *const *) spec->names);
 	r->profile = mlsys_build_profile(state, spec);
+	mlsys_impute_for_scoring(a, spec, state);
 	CHECK_FOR_INTERRUPTS();
 
 	/* pass 2: metrics on the holdout (on the training rows when test_size is 0) */
