@@ -1,11 +1,14 @@
 -- lifecycle: retrain decisions (champion vs challenger on the same fresh
 -- holdout), the training-run log, rollback stack, prune/drop, reproduce, and
 -- scheduling without pg_cron in this database
+-- (a boolean and a text column are one-hot encoded, b has missing values
+-- that are imputed: the fresh holdout must match the challenger's split)
 CREATE TABLE lc AS
-SELECT i AS id, (i % 13)::float8 AS a, (i % 7)::int AS b, i % 2 = 0 AS f,
-       1 + 2 * (i % 13) - 3 * (i % 7) + ((i * 7919) % 11) * 0.05 AS y
+SELECT i AS id, (i % 13)::float8 AS a, CASE WHEN i % 50 <> 0 THEN i % 7 END AS b, i % 2 = 0 AS f,
+       (ARRAY['x', 'y', 'z'])[i % 3 + 1] AS c,
+       1 + 2 * (i % 13) - 3 * (i % 7) + ((i * 7919) % 11) * 0.05 + (i % 3) * 0.5 AS y
 FROM generate_series(1, 600) i;
-SELECT version, deployed FROM mlsys.train('lc', 'lc', 'y', ARRAY['a', 'b', 'f']);
+SELECT version, deployed FROM mlsys.train('lc', 'lc', 'y', ARRAY['a', 'b', 'f', 'c']);
 
 -- unchanged data: the challenger equals the champion, a tie keeps the champion
 SELECT version, deployed, decision, (champion_metrics ->> 'fresh_rmse')::float8 = (metrics ->> 'rmse')::float8 AS same_score
@@ -20,7 +23,7 @@ SELECT mlsys.live_version('lc');
 -- a worse challenger: corrupted rows that all fall in the training split
 -- (rows of the holdout are removed again), the clean holdout is unchanged
 CREATE TABLE lc_noise AS
-SELECT -i AS id, (i % 13)::float8 AS a, (i % 7)::int AS b, false AS f, 100 * ((i % 3) - 1)::float8 AS y
+SELECT -i AS id, (i % 13)::float8 AS a, i % 7 AS b, false AS f, 'x' AS c, 100 * ((i % 3) - 1)::float8 AS y
 FROM generate_series(1, 300) i;
 INSERT INTO lc SELECT * FROM lc_noise;
 DO $$
@@ -33,7 +36,7 @@ SELECT mlsys.live_version('lc');
 -- the margin is relative: a challenger better by a few percent is kept under
 -- min_improvement 0.5 and deployed under 0 (same data, same challenger)
 DELETE FROM lc WHERE id < 0;
-UPDATE lc SET y = y + 0.01 * a;
+UPDATE lc SET y = y + 0.05 * a;
 SELECT mlsys.configure('lc', '{"min_improvement": 0.5}');
 SELECT version, deployed, decision FROM mlsys.retrain('lc');
 SELECT mlsys.configure('lc', '{"min_improvement": 0}');
@@ -84,9 +87,10 @@ SELECT data_unchanged, params_match FROM mlsys.reproduce('lc', 6);
 -- a binary classifier: labels flip to another rule, the challenger wins on auc
 CREATE TABLE lcc AS
 SELECT i AS id, (i % 13)::float8 AS a, (i % 7)::float8 AS b, ARRAY[(i % 3)::float8, (i % 11)::float8] AS v,
+       CASE WHEN i % 4 = 0 THEN 'p' WHEN i % 4 = 1 THEN 'q' END AS c,
        (i % 13 + (i * 7) % 5) > 8 AS y
 FROM generate_series(1, 800) i;
-SELECT version, deployed FROM mlsys.train('lcc', 'lcc', 'y', ARRAY['a', 'b', 'v']);
+SELECT version, deployed FROM mlsys.train('lcc', 'lcc', 'y', ARRAY['a', 'b', 'v', 'c']);
 SELECT version, deployed, decision FROM mlsys.retrain('lcc');
 UPDATE lcc SET y = b > 3;
 SELECT version, deployed, decision, (champion_metrics ->> 'fresh_auc')::float8 < 0.9 AS champion_degraded

@@ -129,8 +129,10 @@ COMMENT ON FUNCTION mlsys._run_finish(bigint, text, text, text) IS 'Closes a tra
 -- a null target never count. With test_size 0 every row counts, as in
 -- mlsys.train's own evaluation. mlsys._retrain checks the count against the
 -- challenger's test_rows, so a drift between this and the C side is caught.
--- When the split becomes stratified, or the feature vector gains new kinds
--- (categorical one-hot), this is the one function to adapt.
+-- It follows features.c's feature vector (one-hot categoricals, float8[]
+-- columns, imputed scalars) and classify.c's binary target encoding. When
+-- the split becomes stratified, multiclass targets are encoded, or the
+-- feature vector changes, this is the one function to adapt.
 CREATE FUNCTION mlsys._holdout_predicate(p_model text, p_version int, p_alias text DEFAULT 'r') RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -141,7 +143,8 @@ DECLARE
     v_scalars text[] := '{}';
     v_col text;
     v_len int;
-    v_type oid;
+    v_cats jsonb;
+    v_impute text;
     v_target_type text;
     v_positive text;
     a text := pg_catalog.quote_ident(p_alias);
@@ -152,31 +155,34 @@ BEGIN
         RAISE EXCEPTION 'version % of model "%" does not exist', p_version, p_model USING ERRCODE = 'undefined_object';
     END IF;
     v_rel := v.relation::regclass;
-    -- the feature vector: scalars as float8 (booleans through int4), arrays length-checked
+    -- the feature vector as features.c builds it: categorical columns one-hot
+    -- against the version's vocabulary, float8[] columns length-checked,
+    -- scalars as float8 with the version's imputed value for NULL and NaN
     FOR i IN 1 .. pg_catalog.array_length(v.feature_columns, 1) LOOP
         v_col := v.feature_columns[i];
         v_len := v.feature_lengths[i];
-        IF v_len > 0 THEN
+        v_cats := v.preprocessing -> 'categories' -> v_col;
+        IF v_cats IS NOT NULL OR v_len > 0 THEN
             IF pg_catalog.cardinality(v_scalars) > 0 THEN
                 v_x := v_x || CASE WHEN v_x = '' THEN '' ELSE ' OPERATOR(pg_catalog.||) ' END
                        || 'ARRAY[' || pg_catalog.array_to_string(v_scalars, ', ') || ']::pg_catalog.float8[]';
                 v_scalars := '{}';
             END IF;
             v_x := v_x || CASE WHEN v_x = '' THEN '' ELSE ' OPERATOR(pg_catalog.||) ' END
-                   || pg_catalog.format('mlsys._feature_array(%s.%I, %s, %L)', a, v_col, v_len, v_col);
+                   || CASE WHEN v_cats IS NOT NULL THEN
+                          pg_catalog.format('mlsys._onehot((%s.%I)::pg_catalog.text, %L::pg_catalog.text[], %s)', a, v_col,
+                              (SELECT COALESCE(pg_catalog.array_agg(c.value ORDER BY c.ord), '{}')
+                                 FROM pg_catalog.jsonb_array_elements_text(v_cats) WITH ORDINALITY c(value, ord)
+                                WHERE c.value IS NOT NULL),
+                              CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(v_cats) e(value)
+                                                 WHERE pg_catalog.jsonb_typeof(e.value) = 'null')
+                                   THEN 'true' ELSE 'false' END)
+                      ELSE pg_catalog.format('mlsys._feature_array(%s.%I, %s, %L)', a, v_col, v_len, v_col) END;
         ELSE
-            SELECT att.atttypid INTO v_type FROM pg_catalog.pg_attribute att
-             WHERE att.attrelid = v_rel AND att.attname = v_col AND att.attnum > 0 AND NOT att.attisdropped;
-            IF NOT FOUND THEN
-                RAISE EXCEPTION 'column "%" of relation % does not exist', v_col, v_rel USING ERRCODE = 'undefined_column';
-            END IF;
-            -- domains: down to the base type
-            WHILE (SELECT ty.typtype FROM pg_catalog.pg_type ty WHERE ty.oid = v_type) = 'd' LOOP
-                SELECT ty.typbasetype INTO v_type FROM pg_catalog.pg_type ty WHERE ty.oid = v_type;
-            END LOOP;
-            v_scalars := v_scalars || CASE WHEN v_type = 'pg_catalog.bool'::regtype
-                THEN pg_catalog.format('(%s.%I)::pg_catalog.int4::pg_catalog.float8', a, v_col)
-                ELSE pg_catalog.format('(%s.%I)::pg_catalog.float8', a, v_col) END;
+            v_impute := v.preprocessing -> 'impute_values' ->> v_col;
+            v_scalars := v_scalars || CASE WHEN v_impute IS NULL
+                THEN pg_catalog.format('(%s.%I)::pg_catalog.float8', a, v_col)
+                ELSE pg_catalog.format('mlsys._impute((%s.%I)::pg_catalog.float8, %L::pg_catalog.float8)', a, v_col, v_impute) END;
         END IF;
     END LOOP;
     IF pg_catalog.cardinality(v_scalars) > 0 THEN
