@@ -55,6 +55,7 @@ listen_addresses = ''
 unix_socket_directories = '$dir'
 shared_preload_libraries = 'pg_cron'
 cron.database_name = 'postgres'
+cron.use_background_workers = on
 fsync = off
 synchronous_commit = off
 max_worker_processes = 16

@@ -1,0 +1,113 @@
+# Scheduling with real pg_cron:
+#  - a retrain scheduled every minute is run by pg_cron (cron.job_run_details)
+#    and produces a new version, a deployment and a recorded decision;
+#  - a model name full of quotes cannot inject SQL into the job's command;
+#  - a scheduled retrain that fails leaves a 'failed' run with its error;
+#  - unschedule removes the jobs;
+#  - in a database without pg_cron, scheduling fails with a clear error.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('cron');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+cron.use_background_workers = on
+max_worker_processes = 16
+});
+$node->start;
+
+# a model name that would break out of a naively quoted command
+my $evil = q{m'); DROP TABLE t; --};
+(my $evil_lit = $evil) =~ s/'/''/g;
+
+$node->safe_psql('postgres', qq{
+    CREATE EXTENSION pg_cron;
+    CREATE EXTENSION mlsys;
+    CREATE TABLE t AS
+      SELECT i AS id, (i % 13)::float8 AS a, (i % 7)::float8 AS b,
+             1 + 2 * (i % 13) - 3 * (i % 7) + ((i * 7919) % 11) * 0.05 AS y
+      FROM generate_series(1, 2000) i;
+    CREATE TABLE t_broken AS SELECT * FROM t;
+    SELECT version FROM mlsys.train('$evil_lit', 't', 'y', ARRAY['a', 'b']);
+    SELECT version FROM mlsys.train('broken', 't_broken', 'y', ARRAY['a', 'b']);
+    -- the data changes: the next retrain must win
+    UPDATE t SET y = y + 3 * a;
+    -- and the other model's relation loses a feature column: its retrain fails
+    ALTER TABLE t_broken RENAME COLUMN b TO b_gone;
+});
+
+my $job = $node->safe_psql('postgres', qq{SELECT mlsys.schedule('$evil_lit', '* * * * *')});
+like($job, qr/^\d+$/, 'schedule returns a job id');
+my $job2 = $node->safe_psql('postgres', q{SELECT mlsys.schedule('broken', '* * * * *')});
+isnt($job2, $job, 'a second model gets its own job');
+is($node->safe_psql('postgres', qq{SELECT jobname FROM cron.job WHERE jobid = $job}),
+   "mlsys:$evil:retrain", 'the job is named after the model and action');
+is($node->safe_psql('postgres', qq{SELECT mlsys.schedule('$evil_lit', '* * * * *')}), $job,
+   'scheduling the same action again updates the job');
+
+# wait for pg_cron to run both jobs (minute granularity)
+my $done = 0;
+for (my $i = 0; $i < 110; $i++)
+{
+    $done = $node->safe_psql('postgres', qq{
+        SELECT count(DISTINCT jobid) = 2 FROM cron.job_run_details
+         WHERE jobid IN ($job, $job2) AND status IN ('succeeded', 'failed')}) eq 't'
+      && $node->safe_psql('postgres', q{
+        SELECT count(*) = 2 FROM mlsys.training_runs WHERE kind = 'scheduled' AND status <> 'running'}) eq 't';
+    last if $done;
+    sleep(1);
+}
+ok($done, 'pg_cron ran both scheduled jobs');
+
+is($node->safe_psql('postgres', qq{SELECT status FROM cron.job_run_details WHERE jobid = $job ORDER BY runid LIMIT 1}),
+   'succeeded', 'the retrain job succeeded in pg_cron');
+is($node->safe_psql('postgres', q{SELECT to_regclass('t') IS NOT NULL}), 't', 'the model name injected nothing');
+is($node->safe_psql('postgres', qq{
+    SELECT status || ' ' || version FROM mlsys.training_runs WHERE model = '$evil_lit' AND kind = 'scheduled' ORDER BY id LIMIT 1}),
+   'succeeded 2', 'the scheduled run is logged with the version it produced');
+is($node->safe_psql('postgres', qq{
+    SELECT decision || ' ' || challenger_version FROM mlsys.retrain_decisions WHERE model = '$evil_lit' ORDER BY id LIMIT 1}),
+   'deployed 2', 'the better challenger was deployed and the decision recorded');
+is($node->safe_psql('postgres', qq{SELECT mlsys.live_version('$evil_lit')}), '2', 'version 2 is live');
+is($node->safe_psql('postgres', qq{
+    SELECT reason FROM mlsys.deployments WHERE model = '$evil_lit' ORDER BY id DESC LIMIT 1}),
+   'retrain', 'deployed with reason retrain');
+
+# the failed retrain is visible afterwards, with its error
+like($node->safe_psql('postgres', q{
+    SELECT status || ': ' || error || ' (' || sqlstate || ')' FROM mlsys.training_runs
+     WHERE model = 'broken' AND kind = 'scheduled' ORDER BY id LIMIT 1}),
+   qr/^failed: column "b" of relation "t_broken" does not exist \(42703\)$/,
+   'a failing scheduled retrain leaves a failed run with its error');
+is($node->safe_psql('postgres', q{SELECT mlsys.live_version('broken')}), '1', 'and deploys nothing');
+like($node->safe_psql('postgres', q{
+    SELECT action || ' ' || last_status || ' ' || last_training_status FROM mlsys.schedules() WHERE model = 'broken'}),
+   qr/^retrain succeeded failed$/, 'mlsys.schedules shows the job run and the failed training');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM mlsys.schedules()}), '2', 'mlsys.schedules lists both jobs');
+
+# unschedule
+is($node->safe_psql('postgres', qq{SELECT mlsys.unschedule('$evil_lit')}), '1', 'unschedule removes the job');
+is($node->safe_psql('postgres', q{SELECT mlsys.unschedule('broken', 'retrain')}), '1', 'unschedule by action');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM cron.job}), '0', 'no jobs are left');
+
+# a database without pg_cron
+$node->safe_psql('postgres', q{CREATE DATABASE other});
+$node->safe_psql('other', q{
+    CREATE EXTENSION mlsys;
+    CREATE TABLE t AS SELECT i::float8 AS a, 2 * i::float8 AS y FROM generate_series(1, 100) i;
+    SELECT version FROM mlsys.train('m', 't', 'y');
+});
+my ($ret, $out, $err) = $node->psql('other', q{SELECT mlsys.schedule('m', '* * * * *')});
+isnt($ret, 0, 'scheduling fails without pg_cron');
+like($err, qr/pg_cron is not installed in database "other"/, 'with a clear error');
+like($err, qr/HINT:.*CREATE EXTENSION pg_cron in the database named by cron.database_name \(postgres\)/,
+     'whose hint says how to enable it');
+is($node->safe_psql('other', q{SELECT version FROM mlsys.retrain('m')}), '2', 'retrain works without pg_cron');
+
+$node->stop;
+done_testing();
