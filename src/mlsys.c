@@ -1,8 +1,9 @@
 /*
  * mlsys.c — module entry point and small helpers shared by every file.
  *
- * _PG_init makes OpenBLAS compute on the calling thread only (see blas.c) and
- * registers the model cache's invalidation callback (see cache.c).
+ * _PG_init makes OpenBLAS compute on the calling thread only (see blas.c),
+ * registers the model cache's invalidation callback (see cache.c) and defines
+ * the mlsys.* settings (recommend.c defines mlsys.default_recommender).
  */
 #include "postgres.h"
 
@@ -10,6 +11,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
+#include "utils/guc.h"
 #include "utils/tuplestore.h"
 
 #include "mlsys.h"
@@ -19,12 +21,25 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/* internal: the training run (mlsys.training_runs.id) the current transaction belongs to */
+static char *mlsys_run_id = NULL;
+
 void
 _PG_init(void)
 {
 	mlsys_blas_init();
 	mlsys_cache_init();
 	mlsys_recommend_init();
+	DefineCustomStringVariable("mlsys.run_id",
+							   "Internal: the training run the current transaction belongs to.",
+							   "Set by mlsys.retrain and scheduled jobs so that the versions they register are logged under their run.",
+							   &mlsys_run_id, "", PGC_USERSET,
+							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   NULL, NULL, NULL);
+	/* every mlsys.* setting is defined above: reject typos such as mlsys.default_recomender */
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("mlsys");
+#endif
 }
 
 /* the aggregate context, or an error when an aggregate support function is called directly */

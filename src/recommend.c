@@ -48,9 +48,6 @@ mlsys_recommend_init(void)
 							   "Recommender used by the recommendation functions when model is null.",
 							   "Empty means the one recommender that has a deployment.",
 							   &default_recommender, "", PGC_USERSET, 0, NULL, NULL, NULL);
-#if PG_VERSION_NUM >= 150000
-	MarkGUCPrefixReserved("mlsys");
-#endif
 }
 
 /* the name of the one deployed recommender (remembered until the registry changes) */
