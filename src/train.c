@@ -497,6 +497,12 @@ mlsys_register_version(TrainArgs *a, TrainResult *r)
 		elog(ERROR, "could not register the model version");
 	r->version = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	r->deployed = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	/* the drift baseline (src/monitor.c): one more pass over the relation */
+	rtypes[1] = INT4OID;
+	rv[1] = r->version;
+	if (SPI_execute_with_args("SELECT mlsys.capture_baseline($1, $2)", 2, rtypes, rv, NULL,
+							  false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not capture the drift baseline");
 }
 
 /* train a linear or ridge model: two passes (see the file comment) */
