@@ -113,19 +113,23 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION mlsys._is_positive(text, text, text) IS 'Whether an outcome is the positive class of a binary model, comparing booleans and numbers by value (internal).';
 
--- the live metric of a task and whether a value is worse than the baseline
-CREATE FUNCTION mlsys._degraded(model text, metric text, value float8, baseline float8) RETURNS bool
+-- the worst acceptable live value of a metric, given its holdout value
+CREATE FUNCTION mlsys._degradation_limit(model text, metric text, baseline float8) RETURNS float8
 LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE
-        WHEN value IS NULL OR baseline IS NULL THEN NULL
-        WHEN metric IN ('rmse', 'log_loss')
-            THEN value > baseline * (1 + (mlsys._setting(model, 'tolerance') #>> '{}')::float8)
-        WHEN metric = 'auc'
-            THEN baseline - value > (mlsys._setting(model, 'auc_drop') #>> '{}')::float8
-        ELSE value < baseline * (1 - (mlsys._setting(model, 'tolerance') #>> '{}')::float8) END
+        WHEN metric IN ('rmse', 'log_loss') THEN baseline * (1 + (mlsys._setting(model, 'tolerance') #>> '{}')::float8)
+        WHEN metric = 'auc' THEN baseline - (mlsys._setting(model, 'auc_drop') #>> '{}')::float8
+        ELSE baseline * (1 - (mlsys._setting(model, 'tolerance') #>> '{}')::float8) END
 $$;
-COMMENT ON FUNCTION mlsys._degraded(text, text, float8, float8) IS
-'Degradation rule: rmse or log_loss above baseline*(1 + tolerance); auc below baseline - auc_drop; accuracy below baseline*(1 - tolerance) (internal).';
+COMMENT ON FUNCTION mlsys._degradation_limit(text, text, float8) IS
+'Degradation rule: the limit is baseline*(1 + tolerance) for rmse and log_loss (lower is better), baseline - auc_drop for auc, baseline*(1 - tolerance) for accuracy (internal).';
+
+CREATE FUNCTION mlsys._degraded(model text, metric text, value float8, baseline float8) RETURNS bool
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN metric IN ('rmse', 'log_loss') THEN value > mlsys._degradation_limit(model, metric, baseline)
+                ELSE value < mlsys._degradation_limit(model, metric, baseline) END
+$$;
+COMMENT ON FUNCTION mlsys._degraded(text, text, float8, float8) IS 'Whether a live metric value is worse than the limit of mlsys._degradation_limit (internal).';
 
 CREATE FUNCTION mlsys.performance(model text, bucket interval DEFAULT '1 day', since timestamptz DEFAULT NULL)
 RETURNS TABLE (bucket_start timestamptz, version int, predictions bigint, labeled bigint,
@@ -229,30 +233,31 @@ SELECT pg_catalog.pg_extension_config_dump('mlsys.drift_history_id_seq', '');
 CREATE FUNCTION mlsys.check(model text) RETURNS SETOF mlsys.alerts
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    v_model text := $1;     -- "check" is a reserved word: the parameter cannot be qualified
     v_check bigint := nextval('mlsys.check_id_seq');
     v_version int;
-    v_relation text := mlsys._setting(check.model, 'relation') #>> '{}';
-    v_time_column text := mlsys._setting(check.model, 'time_column') #>> '{}';
-    v_window interval := (mlsys._setting(check.model, 'window') #>> '{}')::interval;
+    v_relation text := mlsys._setting(v_model, 'relation') #>> '{}';
+    v_time_column text := mlsys._setting(v_model, 'time_column') #>> '{}';
+    v_window interval := (mlsys._setting(v_model, 'window') #>> '{}')::interval;
     v_since timestamptz;
     d record;
     p record;
     a mlsys.alerts;
 BEGIN
-    PERFORM mlsys._lock_model(check.model);
-    v_version := mlsys.live_version(check.model);
+    PERFORM mlsys._lock_model(v_model);
+    v_version := mlsys.live_version(v_model);
     IF v_window IS NOT NULL THEN
         v_since := now() - v_window;
     END IF;
     IF v_relation IS NOT NULL THEN
         IF v_time_column IS NULL AND v_window IS NOT NULL THEN
-            RAISE EXCEPTION 'setting "window" of model "%" needs "time_column"', check.model
+            RAISE EXCEPTION 'setting "window" of model "%" needs "time_column"', v_model
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        FOR d IN SELECT * FROM mlsys._drift(check.model, v_relation::regclass, v_version,
+        FOR d IN SELECT * FROM mlsys._drift(v_model, v_relation::regclass, v_version,
                                              v_time_column, CASE WHEN v_time_column IS NOT NULL THEN v_since END) LOOP
             INSERT INTO mlsys.drift_history (check_id, model, version, feature, metric, value, threshold, drifted, rows)
-            SELECT v_check, check.model, v_version, d.feature, x.metric, x.value,
+            SELECT v_check, v_model, v_version, d.feature, x.metric, x.value,
                    CASE WHEN x.metric = d.metric THEN d.threshold END,
                    CASE WHEN x.metric = d.metric THEN d.drifted END, d.rows
               FROM (VALUES ('null_rate', d.null_rate), ('psi', d.psi), ('ks', d.ks),
@@ -260,7 +265,7 @@ BEGIN
              WHERE x.value IS NOT NULL;
             IF d.drifted THEN
                 INSERT INTO mlsys.alerts (check_id, model, version, kind, feature, metric, value, threshold, detail)
-                VALUES (v_check, check.model, v_version,
+                VALUES (v_check, v_model, v_version,
                         CASE WHEN d.kind = 'prediction' THEN 'prediction_drift' ELSE 'data_drift' END,
                         d.feature, d.metric, d.value, d.threshold,
                         jsonb_build_object('relation', v_relation, 'rows', d.rows, 'null_rate', d.null_rate,
@@ -273,25 +278,27 @@ BEGIN
             END IF;
         END LOOP;
     ELSE
-        RAISE NOTICE 'model "%" has no "relation" setting: only its performance is checked', check.model
+        RAISE NOTICE 'model "%" has no "relation" setting: only its performance is checked', v_model
             USING HINT = 'Set one with mlsys.configure(model, ''{"relation": "..."}'').';
     END IF;
 
     -- concept drift: the live version's metric over the window (default: 1 day)
-    SELECT * INTO p FROM mlsys.performance(check.model, coalesce(v_window, interval '1 day'),
+    SELECT * INTO p FROM mlsys.performance(v_model, coalesce(v_window, interval '1 day'),
                                            now() - coalesce(v_window, interval '1 day')) pf
      WHERE pf.version = v_version AND pf.value IS NOT NULL
      ORDER BY pf.bucket_start DESC LIMIT 1;
     IF FOUND THEN
         INSERT INTO mlsys.drift_history (check_id, model, version, feature, metric, value, threshold, drifted, rows)
-        VALUES (v_check, check.model, v_version, '<performance>', p.metric, p.value, p.baseline, p.degraded, p.labeled);
+        VALUES (v_check, v_model, v_version, '<performance>', p.metric, p.value,
+                mlsys._degradation_limit(v_model, p.metric, p.baseline), p.degraded, p.labeled);
         IF p.degraded THEN
             INSERT INTO mlsys.alerts (check_id, model, version, kind, feature, metric, value, threshold, detail)
-            VALUES (v_check, check.model, v_version, 'concept_drift', NULL, p.metric, p.value, p.baseline,
+            VALUES (v_check, v_model, v_version, 'concept_drift', NULL, p.metric, p.value,
+                    mlsys._degradation_limit(v_model, p.metric, p.baseline),
                     jsonb_build_object('bucket_start', p.bucket_start, 'predictions', p.predictions,
                                        'labeled', p.labeled, 'baseline', p.baseline,
-                                       'tolerance', mlsys._setting(check.model, 'tolerance'),
-                                       'auc_drop', mlsys._setting(check.model, 'auc_drop')))
+                                       'tolerance', mlsys._setting(v_model, 'tolerance'),
+                                       'auc_drop', mlsys._setting(v_model, 'auc_drop')))
             RETURNING * INTO a;
             PERFORM pg_notify('mlsys_alerts', jsonb_build_object('id', a.id, 'model', a.model,
                               'kind', a.kind, 'feature', a.feature)::text);
