@@ -232,7 +232,7 @@ SELECT * FROM mlsys.drift('mon', 'mon_missing');
 CREATE TABLE mon_text AS SELECT a::text AS a, b FROM mon_cur;
 SELECT * FROM mlsys.drift('mon', 'mon_text');
 \echo :LAST_ERROR_SQLSTATE
--- invalid input: NaN in a feature (the prediction column rejects it first)
+-- invalid input: NaN in a feature
 CREATE TABLE mon_nan AS SELECT 'NaN'::float8 AS a, b FROM mon_cur LIMIT 1;
 SELECT * FROM mlsys.drift('mon', 'mon_nan');
 \echo :LAST_ERROR_SQLSTATE

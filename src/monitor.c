@@ -87,12 +87,29 @@ typedef struct MonColumn
 				under_sum,
 				over_sum;		/* drift: current values outside the grid */
 	/* categorical */
+	MemoryContext cxt;			/* where the category texts live */
 	HTAB	   *cats;
 	double		other;
 	int			ncats;			/* drift: baseline categories */
 	double	   *cat_counts;		/* drift: ncats + 1 (other) */
 	double	   *cat_ref;
 } MonColumn;
+
+/*
+ * A linear or binary logistic model over the first nfeat columns of the scan,
+ * copied out of the model cache: the receiver computes the prediction column
+ * itself instead of calling mlsys.predict per row.
+ */
+typedef struct MonModel
+{
+	ModelKind	kind;
+	int			nfeat;
+	double		intercept;
+	double	   *coef;
+	double	   *center;
+	double	   *inv_scale;
+	double	   *x;				/* nfeat values: the row being scored */
+} MonModel;
 
 typedef struct MonReceiver
 {
@@ -101,7 +118,37 @@ typedef struct MonReceiver
 	int			ncols;
 	MonColumn  *cols;
 	int64		rows;
+	MonModel   *model;			/* NULL: the prediction comes from SQL */
+	int			pred_col;
 } MonReceiver;
+
+/* the prediction of a row by a copied model; false when a feature is null */
+static bool
+mon_predict(MonModel *m, TupleTableSlot *slot, double *out)
+{
+	double		eta = m->intercept;
+	int			j;
+
+	for (j = 0; j < m->nfeat; j++)
+	{
+		if (slot->tts_isnull[j])
+			return false;
+		m->x[j] = DatumGetFloat8(slot->tts_values[j]);
+	}
+	if (m->kind == MODEL_LINEAR)
+	{
+		for (j = 0; j < m->nfeat; j++)
+			eta += m->coef[j] * m->x[j];
+		*out = eta;
+	}
+	else
+	{
+		for (j = 0; j < m->nfeat; j++)
+			eta += m->coef[j] * (m->x[j] - m->center[j]) * m->inv_scale[j];
+		*out = 1.0 / (1.0 + exp(-eta));
+	}
+	return true;
+}
 
 /* floor(k / 2^s) for 0 <= s <= 62 */
 static inline int64
@@ -244,15 +291,20 @@ mon_receive(TupleTableSlot *slot, DestReceiver *self)
 	for (i = 0; i < r->ncols; i++)
 	{
 		MonColumn  *c = &r->cols[i];
+		bool		isnull = slot->tts_isnull[i];
+		double		pred = 0;
 
-		if (slot->tts_isnull[i])
+		if (i == r->pred_col && r->model != NULL)
+			isnull = !mon_predict(r->model, slot, &pred);
+		if (isnull)
 		{
 			c->nulls += 1;
 			continue;
 		}
 		if (!c->categorical)
 		{
-			double		x = DatumGetFloat8(slot->tts_values[i]);
+			double		x = (i == r->pred_col && r->model != NULL) ? pred :
+				DatumGetFloat8(slot->tts_values[i]);
 
 			reject_nonfinite(x, c->name);
 			if (r->capture)
@@ -288,7 +340,10 @@ mon_receive(TupleTableSlot *slot, DestReceiver *self)
 				{
 					if (!found)
 					{
-						ent->text = pnstrdup(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+						/* the receiver runs in the executor's memory: copy to the table's */
+						ent->text = MemoryContextAlloc(c->cxt, VARSIZE_ANY_EXHDR(t) + 1);
+						memcpy(ent->text, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+						ent->text[VARSIZE_ANY_EXHDR(t)] = '\0';
 						ent->count = 0;
 					}
 					ent->count += 1;
@@ -318,7 +373,7 @@ mon_noop(DestReceiver *self)
 
 /* runs a query, feeding every row to the columns (SPI connected) */
 static int64
-mon_scan(const char *sql, MonColumn *cols, int ncols, bool capture)
+mon_scan(const char *sql, MonColumn *cols, int ncols, bool capture, MonModel *model, int pred_col)
 {
 	MonReceiver r;
 	SPIExecuteOptions opts;
@@ -333,6 +388,8 @@ mon_scan(const char *sql, MonColumn *cols, int ncols, bool capture)
 	r.capture = capture;
 	r.cols = cols;
 	r.ncols = ncols;
+	r.model = model;
+	r.pred_col = pred_col;
 	memset(&opts, 0, sizeof(opts));
 	opts.read_only = true;
 	opts.dest = (DestReceiver *) &r;
@@ -610,6 +667,54 @@ append_profile(StringInfo buf, MonColumn *c)
 	appendStringInfoChar(buf, '}');
 }
 
+/*
+ * The model of a version copied for the receiver, when its features are the
+ * first nfeat scan columns in model order (scalar numeric columns only);
+ * otherwise NULL and the prediction column is computed by SQL.
+ */
+static MonModel *
+copy_model(const char *model, int32 version, const VersionInfo *v, const MonColumn *cols, int nfeat)
+{
+	CachedModel *m;
+	MonModel   *mm = NULL;
+	int			j;
+
+	if (v->pred_sql == NULL || v->pred_categorical || nfeat != v->ncolumns)
+		return NULL;
+	for (j = 0; j < nfeat; j++)
+		if (cols[j].categorical || v->lengths[j] != 0)
+			return NULL;
+	m = mlsys_cache_get(model, version);
+	mlsys_cache_pin(m);
+	if (m->linear != NULL && m->spec->nfeat == nfeat && m->linear->nfeat == nfeat &&
+		(m->kind == MODEL_LINEAR || (m->kind == MODEL_LOGISTIC && m->nclasses == 2)))
+	{
+		bool		same = true;
+
+		for (j = 0; j < nfeat; j++)
+			same = same && strcmp(m->spec->names[j], cols[j].name) == 0;
+		if (same)
+		{
+			mm = palloc0(sizeof(MonModel));
+			mm->kind = m->kind;
+			mm->nfeat = nfeat;
+			mm->intercept = m->linear->intercept;
+			mm->coef = palloc(sizeof(double) * nfeat);
+			memcpy(mm->coef, m->linear->coef, sizeof(double) * nfeat);
+			if (m->kind == MODEL_LOGISTIC)
+			{
+				mm->center = palloc(sizeof(double) * nfeat);
+				mm->inv_scale = palloc(sizeof(double) * nfeat);
+				memcpy(mm->center, m->linear->center, sizeof(double) * nfeat);
+				memcpy(mm->inv_scale, m->linear->inv_scale, sizeof(double) * nfeat);
+			}
+			mm->x = palloc(sizeof(double) * nfeat);
+		}
+	}
+	mlsys_cache_unpin(m);
+	return mm;
+}
+
 static void
 init_capture_column(MonColumn *c, char *name, bool categorical)
 {
@@ -617,7 +722,10 @@ init_capture_column(MonColumn *c, char *name, bool categorical)
 	c->name = name;
 	c->categorical = categorical;
 	if (categorical)
+	{
+		c->cxt = CurrentMemoryContext;
 		c->cats = new_cat_table("mlsys categories");
+	}
 	else
 		c->counts = palloc0(sizeof(double) * MON_BINS);
 }
@@ -645,6 +753,8 @@ capture_baseline(PG_FUNCTION_ARGS)
 	char	   *result;
 	bool		target_categorical;
 	Oid			ttype;
+	MonModel   *model_copy;
+	int			pred_col = -1;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -671,11 +781,16 @@ capture_baseline(PG_FUNCTION_ARGS)
 		appendStringInfo(&sql, "%s, ", column_expr(&cols[ncols]));
 		ncols++;
 	}
+	model_copy = copy_model(model, version, &v, cols, ncols);
 	if (v.pred_sql != NULL)
 	{
 		init_capture_column(&cols[ncols], "<prediction>", v.pred_categorical);
-		appendStringInfo(&sql, "(%s)::%s, ", v.pred_sql,
-						 v.pred_categorical ? "pg_catalog.text" : "pg_catalog.float8");
+		if (model_copy != NULL)
+			appendStringInfoString(&sql, "NULL::pg_catalog.float8, ");
+		else
+			appendStringInfo(&sql, "(%s)::%s, ", v.pred_sql,
+							 v.pred_categorical ? "pg_catalog.text" : "pg_catalog.float8");
+		pred_col = ncols;
 		ncols++;
 	}
 	ttype = column_type(v.relid, v.target, v.relation);
@@ -684,7 +799,7 @@ capture_baseline(PG_FUNCTION_ARGS)
 	appendStringInfo(&sql, "%s FROM %s AS r", column_expr(&cols[ncols]), v.relation);
 	ncols++;
 
-	rows = mon_scan(sql.data, cols, ncols, true);
+	rows = mon_scan(sql.data, cols, ncols, true, model_copy, pred_col);
 
 	initStringInfo(&out);
 	appendStringInfo(&out, "{\"rows\": " INT64_FORMAT ", \"relation\": ", rows);
@@ -920,6 +1035,8 @@ drift_report(PG_FUNCTION_ARGS)
 			  **ov_metric;
 	double	   *ov_threshold;
 	MemoryContext cxt = CurrentMemoryContext;
+	MonModel   *model_copy = NULL;
+	int			pred_col = -1;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -1019,6 +1136,11 @@ drift_report(PG_FUNCTION_ARGS)
 	}
 
 	/* the scan: every profiled column of the relation and the prediction */
+	if (ncols > 0 && strcmp(cols[ncols - 1].name, "<prediction>") == 0 && v.pred_sql != NULL)
+	{
+		pred_col = ncols - 1;
+		model_copy = copy_model(model, version, &v, cols, pred_col);
+	}
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT ");
 	for (i = 0; i < ncols; i++)
@@ -1027,7 +1149,9 @@ drift_report(PG_FUNCTION_ARGS)
 
 		if (i > 0)
 			appendStringInfoString(&sql, ", ");
-		if (strcmp(c->name, "<prediction>") == 0 && i == ncols - 1 && v.pred_sql != NULL)
+		if (i == pred_col && model_copy != NULL)
+			appendStringInfoString(&sql, "NULL::pg_catalog.float8");
+		else if (i == pred_col)
 			appendStringInfo(&sql, "(%s)::%s", v.pred_sql,
 							 c->categorical ? "pg_catalog.text" : "pg_catalog.float8");
 		else
@@ -1053,7 +1177,7 @@ drift_report(PG_FUNCTION_ARGS)
 		appendStringInfo(&sql, " WHERE r.%s >= %s::pg_catalog.timestamptz",
 						 quote_identifier(tcol), quote_literal_cstr(since));
 	}
-	rows = mon_scan(sql.data, cols, ncols, false);
+	rows = mon_scan(sql.data, cols, ncols, false, model_copy, pred_col);
 
 	/* thresholds */
 	if (SPI_execute_with_args("SELECT (mlsys._setting($1, 'psi_threshold') #>> '{}')::float8, "
@@ -1086,7 +1210,7 @@ drift_report(PG_FUNCTION_ARGS)
 		double		value;
 		Datum		values[13];
 		bool		nulls[13];
-		bool		is_prediction = (i == ncols - 1 && strcmp(c->name, "<prediction>") == 0);
+		bool		is_prediction = (i == pred_col);
 
 		CHECK_FOR_INTERRUPTS();
 		drift_figures(c, &f);
