@@ -208,10 +208,10 @@ SELECT DISTINCT rows FROM mlsys.drift_history WHERE model = 'mon' AND check_id =
 
 -- views
 SELECT model, task, deployed_version, algorithm, train_rows, last_check_at IS NOT NULL AS checked, open_alerts, live_metric
-FROM mlsys.model_overview ORDER BY model;
+FROM mlsys.model_overview WHERE model LIKE 'mon%' ORDER BY model;
 SELECT model, version, predictions, round(mean_prediction::numeric, 4) = round((SELECT avg(coalesce(probability, prediction)) FROM mlsys.predictions WHERE model = s.model)::numeric, 4) AS mean_ok,
        positive_rate IS NOT NULL AS has_positive_rate, labeled, live_metric
-FROM mlsys.prediction_stats s ORDER BY model;
+FROM mlsys.prediction_stats s WHERE model LIKE 'mon%' ORDER BY model;
 SELECT c.relname, c.reloptions FROM pg_class c WHERE c.oid IN ('mlsys.model_overview'::regclass, 'mlsys.prediction_stats'::regclass) ORDER BY 1;
 
 -- bad inputs
