@@ -41,8 +41,22 @@ WHERE b.model = 'mon' ORDER BY 1;
 
 -- the prediction's profile is that of mlsys.predict over the training relation
 SELECT abs((b.profile #>> '{prediction,mean}')::float8 - avg(mlsys.predict('mon', 1, t))) < 1e-9 AS mean_ok,
-       (b.profile #>> '{prediction,min}')::float8 = min(mlsys.predict('mon', 1, t)) AS min_ok
+       abs((b.profile #>> '{prediction,min}')::float8 - min(mlsys.predict('mon', 1, t))) < 1e-9 AS min_ok
 FROM mlsys.baselines b, mon_train t WHERE b.model = 'mon' GROUP BY b.profile;
+
+-- float8[] feature columns are not profiled, but the prediction uses them;
+-- a null array means no prediction (a null in the prediction's null rate)
+CREATE TABLE mon_arr AS
+SELECT i AS id, (i % 10)::float8 AS a, ARRAY[(i % 7)::float8, ((i * 3) % 11)::float8] AS x,
+       (i % 10) + 2 * (i % 7) - ((i * 3) % 11) + (i % 3) * 0.1 AS y
+FROM generate_series(1, 1000) i;
+SELECT version FROM mlsys.train('mon_arr', 'mon_arr', 'y', ARRAY['a', 'x']);
+SELECT jsonb_array_length(b.profile -> 'features') AS profiled,
+       abs((b.profile #>> '{prediction,mean}')::float8 - avg(mlsys.predict('mon_arr', 1, t))) < 1e-9 AS mean_ok,
+       abs((b.profile #>> '{prediction,max}')::float8 - max(mlsys.predict('mon_arr', 1, t))) < 1e-9 AS max_ok
+FROM mlsys.baselines b, mon_arr t WHERE b.model = 'mon_arr' GROUP BY b.profile;
+UPDATE mon_arr SET x = NULL WHERE id % 4 = 0;
+SELECT feature, kind, null_rate, round(psi::numeric, 4) AS psi, drifted FROM mlsys.drift('mon_arr', 'mon_arr');
 
 -- the training relation against its own baseline: no drift at all
 SELECT feature, kind, rows, null_rate, psi, ks, wasserstein, js, linf, metric, threshold, drifted
@@ -247,6 +261,10 @@ SELECT * FROM mlsys.drift('mon_cls', 'mon_cls_cur');
 -- invalid input: a version without a baseline
 DELETE FROM mlsys.baselines WHERE model = 'mon_c';
 SELECT * FROM mlsys.drift('mon_c', 'mon_const');
+\echo :LAST_ERROR_SQLSTATE
+-- invalid input: a tampered baseline grid
+UPDATE mlsys.baselines SET profile = jsonb_set(profile, '{features,0,grid,e}', '5000') WHERE model = 'mon_arr';
+SELECT * FROM mlsys.drift('mon_arr', 'mon_arr');
 \echo :LAST_ERROR_SQLSTATE
 -- invalid input: record_outcomes with a missing column
 SELECT mlsys.record_outcomes('mon', 'mon_cur', 'id', 'nope');

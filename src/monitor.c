@@ -96,9 +96,9 @@ typedef struct MonColumn
 } MonColumn;
 
 /*
- * A linear or binary logistic model over the first nfeat columns of the scan,
- * copied out of the model cache: the receiver computes the prediction column
- * itself instead of calling mlsys.predict per row.
+ * A linear or binary logistic model copied out of the model cache, with where
+ * each of its source columns sits in the scan: the receiver computes the
+ * prediction column itself instead of calling mlsys.predict per row.
  */
 typedef struct MonModel
 {
@@ -108,6 +108,9 @@ typedef struct MonModel
 	double	   *coef;
 	double	   *center;
 	double	   *inv_scale;
+	int			ncolumns;
+	int		   *slot;			/* scan column of each source column */
+	int		   *length;			/* 0: scalar; n: float8[] of n elements */
 	double	   *x;				/* nfeat values: the row being scored */
 } MonModel;
 
@@ -122,18 +125,43 @@ typedef struct MonReceiver
 	int			pred_col;
 } MonReceiver;
 
-/* the prediction of a row by a copied model; false when a feature is null */
+/*
+ * The prediction of a row by a copied model; false (no prediction) when a
+ * feature is null, or an array feature has nulls or the wrong length.
+ */
 static bool
 mon_predict(MonModel *m, TupleTableSlot *slot, double *out)
 {
 	double		eta = m->intercept;
-	int			j;
+	int			i,
+				j,
+				k = 0;
 
-	for (j = 0; j < m->nfeat; j++)
+	for (i = 0; i < m->ncolumns; i++)
 	{
-		if (slot->tts_isnull[j])
+		int			s = m->slot[i];
+
+		if (slot->tts_isnull[s])
 			return false;
-		m->x[j] = DatumGetFloat8(slot->tts_values[j]);
+		if (m->length[i] == 0)
+			m->x[k++] = DatumGetFloat8(slot->tts_values[s]);
+		else
+		{
+			struct varlena *raw = (struct varlena *) DatumGetPointer(slot->tts_values[s]);
+			struct varlena *arr = PG_DETOAST_DATUM(slot->tts_values[s]);
+			Float8ArrayView view;
+			bool		ok;
+
+			mlsys_array_view(PointerGetDatum(arr), &view);
+			ok = !view.hasnull && view.ndim == 1 && view.n == m->length[i];
+			if (ok)
+				memcpy(m->x + k, view.data, sizeof(double) * view.n);
+			if (arr != raw)
+				pfree(arr);
+			if (!ok)
+				return false;
+			k += m->length[i];
+		}
 	}
 	if (m->kind == MODEL_LINEAR)
 	{
@@ -668,51 +696,77 @@ append_profile(StringInfo buf, MonColumn *c)
 }
 
 /*
- * The model of a version copied for the receiver, when its features are the
- * first nfeat scan columns in model order (scalar numeric columns only);
- * otherwise NULL and the prediction column is computed by SQL.
+ * The model of a version copied for the receiver when it is linear or binary
+ * logistic over numeric columns: scalar columns are found among the nprof
+ * profiled scan columns, float8[] columns are appended to the scan's select
+ * list (extra_sql) from scan column hidden_start on. NULL: the prediction
+ * column must be computed by SQL.
  */
 static MonModel *
-copy_model(const char *model, int32 version, const VersionInfo *v, const MonColumn *cols, int nfeat)
+copy_model(const char *model, int32 version, const VersionInfo *v, const MonColumn *cols,
+		   int nprof, int hidden_start, StringInfo extra_sql)
 {
 	CachedModel *m;
-	MonModel   *mm = NULL;
-	int			j;
+	MonModel   *mm;
+	StringInfoData extra;
+	int			i,
+				j,
+				nhidden = 0,
+				nfeat = 0;
+	bool		ok;
 
-	if (v->pred_sql == NULL || v->pred_categorical || nfeat != v->ncolumns)
+	if (v->pred_sql == NULL || v->pred_categorical)
 		return NULL;
-	for (j = 0; j < nfeat; j++)
-		if (cols[j].categorical || v->lengths[j] != 0)
+	mm = palloc0(sizeof(MonModel));
+	mm->ncolumns = v->ncolumns;
+	mm->slot = palloc(sizeof(int) * Max(v->ncolumns, 1));
+	mm->length = palloc(sizeof(int) * Max(v->ncolumns, 1));
+	initStringInfo(&extra);
+	for (i = 0; i < v->ncolumns; i++)
+	{
+		mm->length[i] = v->lengths[i];
+		nfeat += Max(v->lengths[i], 1);
+		if (v->lengths[i] > 0)
+		{
+			mm->slot[i] = hidden_start + nhidden++;
+			appendStringInfo(&extra, ", (r.%s)::pg_catalog.float8[]", quote_identifier(v->columns[i]));
+			continue;
+		}
+		for (j = 0; j < nprof; j++)
+			if (strcmp(cols[j].name, v->columns[i]) == 0)
+				break;
+		if (j == nprof || cols[j].categorical)
 			return NULL;
+		mm->slot[i] = j;
+	}
+
 	m = mlsys_cache_get(model, version);
 	mlsys_cache_pin(m);
-	if (m->linear != NULL && m->spec->nfeat == nfeat && m->linear->nfeat == nfeat &&
-		(m->kind == MODEL_LINEAR || (m->kind == MODEL_LOGISTIC && m->nclasses == 2)))
+	ok = m->linear != NULL && m->spec->nfeat == nfeat && m->linear->nfeat == nfeat &&
+		m->spec->ncolumns == v->ncolumns &&
+		(m->kind == MODEL_LINEAR || (m->kind == MODEL_LOGISTIC && m->nclasses == 2));
+	for (i = 0; ok && i < v->ncolumns; i++)
+		ok = strcmp(m->spec->columns[i].name, v->columns[i]) == 0 &&
+			m->spec->columns[i].length == v->lengths[i];
+	if (ok)
 	{
-		bool		same = true;
-
-		for (j = 0; j < nfeat; j++)
-			same = same && strcmp(m->spec->names[j], cols[j].name) == 0;
-		if (same)
+		mm->kind = m->kind;
+		mm->nfeat = nfeat;
+		mm->intercept = m->linear->intercept;
+		mm->coef = palloc(sizeof(double) * nfeat);
+		memcpy(mm->coef, m->linear->coef, sizeof(double) * nfeat);
+		if (m->kind == MODEL_LOGISTIC)
 		{
-			mm = palloc0(sizeof(MonModel));
-			mm->kind = m->kind;
-			mm->nfeat = nfeat;
-			mm->intercept = m->linear->intercept;
-			mm->coef = palloc(sizeof(double) * nfeat);
-			memcpy(mm->coef, m->linear->coef, sizeof(double) * nfeat);
-			if (m->kind == MODEL_LOGISTIC)
-			{
-				mm->center = palloc(sizeof(double) * nfeat);
-				mm->inv_scale = palloc(sizeof(double) * nfeat);
-				memcpy(mm->center, m->linear->center, sizeof(double) * nfeat);
-				memcpy(mm->inv_scale, m->linear->inv_scale, sizeof(double) * nfeat);
-			}
-			mm->x = palloc(sizeof(double) * nfeat);
+			mm->center = palloc(sizeof(double) * nfeat);
+			mm->inv_scale = palloc(sizeof(double) * nfeat);
+			memcpy(mm->center, m->linear->center, sizeof(double) * nfeat);
+			memcpy(mm->inv_scale, m->linear->inv_scale, sizeof(double) * nfeat);
 		}
+		mm->x = palloc(sizeof(double) * nfeat);
+		appendStringInfoString(extra_sql, extra.data);
 	}
 	mlsys_cache_unpin(m);
-	return mm;
+	return ok ? mm : NULL;
 }
 
 static void
@@ -746,7 +800,8 @@ capture_baseline(PG_FUNCTION_ARGS)
 	int			ncols = 0,
 				i;
 	StringInfoData sql,
-				out;
+				out,
+				extra;
 	int64		rows;
 	MemoryContext cxt = CurrentMemoryContext,
 				work;
@@ -781,7 +836,9 @@ capture_baseline(PG_FUNCTION_ARGS)
 		appendStringInfo(&sql, "%s, ", column_expr(&cols[ncols]));
 		ncols++;
 	}
-	model_copy = copy_model(model, version, &v, cols, ncols);
+	initStringInfo(&extra);
+	/* hidden array columns go after the prediction and the target */
+	model_copy = copy_model(model, version, &v, cols, ncols, ncols + 2, &extra);
 	if (v.pred_sql != NULL)
 	{
 		init_capture_column(&cols[ncols], "<prediction>", v.pred_categorical);
@@ -796,7 +853,7 @@ capture_baseline(PG_FUNCTION_ARGS)
 	ttype = column_type(v.relid, v.target, v.relation);
 	target_categorical = strcmp(v.task, "regression") != 0 || type_is_categorical(ttype);
 	init_capture_column(&cols[ncols], v.target, target_categorical);
-	appendStringInfo(&sql, "%s FROM %s AS r", column_expr(&cols[ncols]), v.relation);
+	appendStringInfo(&sql, "%s%s FROM %s AS r", column_expr(&cols[ncols]), extra.data, v.relation);
 	ncols++;
 
 	rows = mon_scan(sql.data, cols, ncols, true, model_copy, pred_col);
@@ -1024,7 +1081,8 @@ drift_report(PG_FUNCTION_ARGS)
 				i,
 				j;
 	char	   *relname;
-	StringInfoData sql;
+	StringInfoData sql,
+				extra;
 	Oid			types[2] = {TEXTOID, INT4OID};
 	Datum		args[2];
 	int64		rows;
@@ -1095,9 +1153,17 @@ drift_report(PG_FUNCTION_ARGS)
 		if (!c->categorical)
 		{
 			c->e = atoi(spi_text(i, 5) ? spi_text(i, 5) : "0");
-			c->k0 = (int64) spi_float8(i, 6);
+			c->k0 = isfinite(spi_float8(i, 6)) && fabs(spi_float8(i, 6)) < 1e18 ?
+				(int64) spi_float8(i, 6) : PG_INT64_MAX;
 			c->ref = spi_float8_array(i, 7, &n);
 			c->nbins = n;
+			/* the baseline is a table row anyone with UPDATE can change */
+			if (n > MON_BINS || c->e < -1100 || c->e > 1100 || fabs((double) c->k0) > 9007199254740992.0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("baseline of version %d of model \"%s\" is corrupted", version, model),
+						 errdetail("The grid of column \"%s\" is out of range.", c->name),
+						 errhint("Capture it again with mlsys.capture_baseline.")));
 			c->counts = palloc0(sizeof(double) * Max(n, 1));
 			if (n == 0)
 			{
@@ -1136,10 +1202,11 @@ drift_report(PG_FUNCTION_ARGS)
 	}
 
 	/* the scan: every profiled column of the relation and the prediction */
+	initStringInfo(&extra);
 	if (ncols > 0 && strcmp(cols[ncols - 1].name, "<prediction>") == 0 && v.pred_sql != NULL)
 	{
 		pred_col = ncols - 1;
-		model_copy = copy_model(model, version, &v, cols, pred_col);
+		model_copy = copy_model(model, version, &v, cols, pred_col, ncols, &extra);
 	}
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT ");
@@ -1167,7 +1234,7 @@ drift_report(PG_FUNCTION_ARGS)
 			appendStringInfoString(&sql, column_expr(c));
 		}
 	}
-	appendStringInfo(&sql, " FROM %s AS r", relname);
+	appendStringInfo(&sql, "%s FROM %s AS r", extra.data, relname);
 	if (PG_NARGS() == 5 && !PG_ARGISNULL(3) && !PG_ARGISNULL(4))
 	{
 		char	   *tcol = text_to_cstring(PG_GETARG_TEXT_PP(3));
