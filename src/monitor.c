@@ -726,15 +726,17 @@ copy_model(const char *model, int32 version, const VersionInfo *v, const MonColu
 	{
 		mm->length[i] = v->lengths[i];
 		nfeat += Max(v->lengths[i], 1);
+		for (j = 0; j < nprof; j++)
+			if (strcmp(cols[j].name, v->columns[i]) == 0)
+				break;
+		if (v->lengths[i] > 0 && j < nprof)
+			return NULL;		/* a profiled column expanded by the model: one-hot */
 		if (v->lengths[i] > 0)
 		{
 			mm->slot[i] = hidden_start + nhidden++;
 			appendStringInfo(&extra, ", (r.%s)::pg_catalog.float8[]", quote_identifier(v->columns[i]));
 			continue;
 		}
-		for (j = 0; j < nprof; j++)
-			if (strcmp(cols[j].name, v->columns[i]) == 0)
-				break;
 		if (j == nprof || cols[j].categorical)
 			return NULL;
 		mm->slot[i] = j;
@@ -830,8 +832,9 @@ capture_baseline(PG_FUNCTION_ARGS)
 	{
 		Oid			t = column_type(v.relid, v.columns[i], v.relation);
 
-		if (v.lengths[i] > 0)
-			continue;			/* float8[] columns are not profiled */
+		/* float8[] columns are not profiled (a length > 0 may also be a one-hot column) */
+		if (OidIsValid(get_element_type(t)))
+			continue;
 		init_capture_column(&cols[ncols], v.columns[i], type_is_categorical(t));
 		appendStringInfo(&sql, "%s, ", column_expr(&cols[ncols]));
 		ncols++;
