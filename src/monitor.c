@@ -127,7 +127,8 @@ typedef struct MonReceiver
 
 /*
  * The prediction of a row by a copied model; false (no prediction) when a
- * feature is null, or an array feature has nulls or the wrong length.
+ * scalar feature is null or NaN, or an array feature has nulls or the wrong
+ * length.
  */
 static bool
 mon_predict(MonModel *m, TupleTableSlot *slot, double *out)
@@ -144,7 +145,11 @@ mon_predict(MonModel *m, TupleTableSlot *slot, double *out)
 		if (slot->tts_isnull[s])
 			return false;
 		if (m->length[i] == 0)
-			m->x[k++] = DatumGetFloat8(slot->tts_values[s]);
+		{
+			m->x[k] = DatumGetFloat8(slot->tts_values[s]);
+			if (isnan(m->x[k++]))
+				return false;
+		}
 		else
 		{
 			struct varlena *raw = (struct varlena *) DatumGetPointer(slot->tts_values[s]);
@@ -191,8 +196,8 @@ reject_nonfinite(double x, const char *column)
 	if (!isfinite(x))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("column \"%s\" contains a non-finite value", column),
-				 errdetail("Drift statistics need finite numbers; NaN and infinity cannot be binned.")));
+				 errmsg("column \"%s\" contains an infinite value", column),
+				 errdetail("Drift statistics need finite numbers; infinity cannot be binned (NaN counts as missing).")));
 }
 
 /* doubles the grid's bin width s times (adjacent bins merge) */
@@ -334,6 +339,12 @@ mon_receive(TupleTableSlot *slot, DestReceiver *self)
 			double		x = (i == r->pred_col && r->model != NULL) ? pred :
 				DatumGetFloat8(slot->tts_values[i]);
 
+			/* NaN is a missing value, as training's imputation treats it */
+			if (isnan(x))
+			{
+				c->nulls += 1;
+				continue;
+			}
 			reject_nonfinite(x, c->name);
 			if (r->capture)
 			{
