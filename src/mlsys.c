@@ -24,6 +24,9 @@ void		_PG_init(void);
 /* internal: the training run (mlsys.training_runs.id) the current transaction belongs to */
 static char *mlsys_run_id = NULL;
 
+/* mlsys.capture_baseline: does training capture the drift baseline? */
+bool		mlsys_capture_baseline_on_train = true;
+
 void
 _PG_init(void)
 {
@@ -36,6 +39,11 @@ _PG_init(void)
 							   &mlsys_run_id, "", PGC_USERSET,
 							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
 							   NULL, NULL, NULL);
+	DefineCustomBoolVariable("mlsys.capture_baseline",
+							 "Whether training captures the drift baseline of the new version.",
+							 "Capturing costs one more pass over the training relation. With it off, run mlsys.capture_baseline(model, version) before mlsys.drift needs it.",
+							 &mlsys_capture_baseline_on_train, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	/* every mlsys.* setting is defined above: reject typos such as mlsys.default_recomender */
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("mlsys");

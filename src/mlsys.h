@@ -23,6 +23,7 @@
 #define MLSYS_MAX_FEATURES 4096
 
 /* mlsys.c */
+extern bool mlsys_capture_baseline_on_train;
 extern ArrayType *mlsys_float8_array(const double *values, int n);
 extern MemoryContext mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname);
 extern bool mlsys_combine_trivial(FunctionCallInfo fcinfo, Datum *result);

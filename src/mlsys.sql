@@ -95,7 +95,7 @@ CREATE TABLE mlsys.predictions (
     prediction      float8,
     predicted_label text,
     probability     float8,
-    label           float8,
+    label           text,
     predicted_at    timestamptz NOT NULL DEFAULT now(),
     labeled_at      timestamptz
 );

@@ -660,6 +660,16 @@ mlsys_register_version(TrainArgs *a, TrainResult *r)
 			SPI_processed != 1)
 			elog(ERROR, "could not store the preprocessing of the model version");
 	}
+	/*
+	 * The drift baseline of feature-based models (src/monitor.c): one more
+	 * pass over the relation. Recommenders have no feature columns to watch.
+	 */
+	rtypes[1] = INT4OID;
+	rv[1] = r->version;
+	if (mlsys_capture_baseline_on_train && strncmp(r->task, "recommender", 11) != 0 &&
+		SPI_execute_with_args("SELECT mlsys.capture_baseline($1, $2)", 2, rtypes, rv, NULL,
+							  false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not capture the drift baseline");
 }
 
 /* train a linear or ridge model: two passes (see the file comment) */

@@ -1,0 +1,374 @@
+------------------------------------------------------------------------------
+-- Monitoring: baselines, the drift report, outcomes and live performance,
+-- alerts with NOTIFY, drift history, dashboard views, retention
+------------------------------------------------------------------------------
+
+CREATE TABLE mlsys.baselines (
+    model       text NOT NULL,
+    version     int NOT NULL,
+    profile     jsonb NOT NULL,
+    captured_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (model, version),
+    FOREIGN KEY (model, version) REFERENCES mlsys.model_versions ON DELETE CASCADE
+);
+COMMENT ON TABLE mlsys.baselines IS
+'Drift baseline of each version: per feature column, the prediction and the target, counts, null rate, moments, a fixed-size equal-width histogram (grid), PSI edges and proportions, top categories.';
+SELECT pg_catalog.pg_extension_config_dump('mlsys.baselines', '');
+
+CREATE FUNCTION mlsys._capture_baseline(model text, version int) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'capture_baseline' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION mlsys._capture_baseline(text, int) IS 'Profiles a version''s training relation in one pass (internal; see mlsys.capture_baseline).';
+
+CREATE FUNCTION mlsys.capture_baseline(model text, version int DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_version int := capture_baseline.version;
+    v_profile jsonb;
+BEGIN
+    IF capture_baseline.model IS NULL THEN
+        RAISE EXCEPTION 'model must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF v_version IS NULL THEN
+        v_version := mlsys.live_version(capture_baseline.model);
+    END IF;
+    v_profile := mlsys._capture_baseline(capture_baseline.model, v_version);
+    INSERT INTO mlsys.baselines AS b (model, version, profile)
+    VALUES (capture_baseline.model, v_version, v_profile)
+    ON CONFLICT ON CONSTRAINT baselines_pkey DO UPDATE SET profile = EXCLUDED.profile, captured_at = now();
+    RETURN v_profile;
+END $$;
+COMMENT ON FUNCTION mlsys.capture_baseline(text, int) IS
+'(Re)captures the drift baseline of a version (NULL: the live one) from its training relation as it is now; mlsys.train calls it for every new version.';
+
+CREATE FUNCTION mlsys._drift(model text, relation regclass, version int, time_column text, since timestamptz)
+RETURNS TABLE (feature text, kind text, rows bigint, null_rate float8, psi float8, ks float8,
+               wasserstein float8, js float8, linf float8, metric text, value float8,
+               threshold float8, drifted bool)
+AS 'MODULE_PATHNAME', 'drift_report' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION mlsys._drift(text, regclass, int, text, timestamptz) IS
+'mlsys.drift over the rows whose time_column is at least since (internal; used by mlsys.check).';
+
+CREATE FUNCTION mlsys.drift(model text, relation regclass, version int DEFAULT NULL)
+RETURNS TABLE (feature text, kind text, rows bigint, null_rate float8, psi float8, ks float8,
+               wasserstein float8, js float8, linf float8, metric text, value float8,
+               threshold float8, drifted bool)
+AS 'MODULE_PATHNAME', 'drift_report' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION mlsys.drift(text, regclass, int) IS
+'Compares a relation with a version''s baseline (NULL: the live version) in one pass: one row per profiled feature and one for the prediction; metric, value and threshold decide drifted (defaults: psi >= 0.2 numeric, js >= 0.1 categorical; see mlsys.configure).';
+
+------------------------------------------------------------------------------
+-- Outcomes and live performance
+------------------------------------------------------------------------------
+
+CREATE INDEX predictions_model_entity_idx ON mlsys.predictions (model, entity_id);
+CREATE INDEX predictions_time_idx ON mlsys.predictions (predicted_at);
+
+CREATE FUNCTION mlsys.record_outcomes(model text, relation regclass, id_column text, label_column text)
+RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_count bigint;
+    v_col text;
+BEGIN
+    IF record_outcomes.model IS NULL OR record_outcomes.relation IS NULL
+       OR record_outcomes.id_column IS NULL OR record_outcomes.label_column IS NULL THEN
+        RAISE EXCEPTION 'model, relation, id_column and label_column must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM 1 FROM mlsys.models m WHERE m.model = record_outcomes.model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', record_outcomes.model USING ERRCODE = 'undefined_object';
+    END IF;
+    FOREACH v_col IN ARRAY ARRAY[record_outcomes.id_column, record_outcomes.label_column] LOOP
+        PERFORM 1 FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = record_outcomes.relation AND a.attname = v_col
+           AND a.attnum > 0 AND NOT a.attisdropped;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'column "%" of relation % does not exist', v_col, record_outcomes.relation
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    -- one outcome per entity is expected; with duplicates an arbitrary one wins
+    EXECUTE pg_catalog.format(
+        'UPDATE mlsys.predictions p SET label = (s.%I)::pg_catalog.text, labeled_at = pg_catalog.now() '
+        'FROM %s AS s WHERE p.model = $1 AND p.entity_id = (s.%I)::pg_catalog.text AND s.%I IS NOT NULL '
+        'AND p.label IS DISTINCT FROM (s.%I)::pg_catalog.text',
+        record_outcomes.label_column, record_outcomes.relation, record_outcomes.id_column,
+        record_outcomes.label_column, record_outcomes.label_column)
+    USING record_outcomes.model;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END $$;
+COMMENT ON FUNCTION mlsys.record_outcomes(text, regclass, text, text) IS
+'Fills in label (as text) and labeled_at of the model''s logged predictions whose entity_id appears in the relation; returns the number of predictions updated.';
+
+-- is an outcome (as text) the positive class of a binary model?
+CREATE FUNCTION mlsys._is_positive(label text, positive text, target_type text) RETURNS bool
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN label IS NULL THEN NULL
+                WHEN target_type = 'boolean' THEN label::bool = positive::bool
+                WHEN target_type IN ('smallint', 'integer', 'bigint', 'numeric')
+                     AND label ~ '^\s*[-+]?[0-9]+(\.[0-9]*)?\s*$' THEN label::numeric = positive::numeric
+                ELSE label = positive END
+$$;
+COMMENT ON FUNCTION mlsys._is_positive(text, text, text) IS 'Whether an outcome is the positive class of a binary model, comparing booleans and numbers by value (internal).';
+
+-- the worst acceptable live value of a metric, given its holdout value
+CREATE FUNCTION mlsys._degradation_limit(model text, metric text, baseline float8) RETURNS float8
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE
+        WHEN metric IN ('rmse', 'log_loss') THEN baseline * (1 + (mlsys._setting(model, 'tolerance') #>> '{}')::float8)
+        WHEN metric = 'auc' THEN baseline - (mlsys._setting(model, 'auc_drop') #>> '{}')::float8
+        ELSE baseline * (1 - (mlsys._setting(model, 'tolerance') #>> '{}')::float8) END
+$$;
+COMMENT ON FUNCTION mlsys._degradation_limit(text, text, float8) IS
+'Degradation rule: the limit is baseline*(1 + tolerance) for rmse and log_loss (lower is better), baseline - auc_drop for auc, baseline*(1 - tolerance) for accuracy (internal).';
+
+CREATE FUNCTION mlsys._degraded(model text, metric text, value float8, baseline float8) RETURNS bool
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN metric IN ('rmse', 'log_loss') THEN value > mlsys._degradation_limit(model, metric, baseline)
+                ELSE value < mlsys._degradation_limit(model, metric, baseline) END
+$$;
+COMMENT ON FUNCTION mlsys._degraded(text, text, float8, float8) IS 'Whether a live metric value is worse than the limit of mlsys._degradation_limit (internal).';
+
+CREATE FUNCTION mlsys.performance(model text, bucket interval DEFAULT '1 day', since timestamptz DEFAULT NULL)
+RETURNS TABLE (bucket_start timestamptz, version int, predictions bigint, labeled bigint,
+               metric text, value float8, baseline float8, degraded bool)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_task text;
+BEGIN
+    IF performance.model IS NULL OR performance.bucket IS NULL THEN
+        RAISE EXCEPTION 'model and bucket must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF performance.bucket <= interval '0' THEN
+        RAISE EXCEPTION 'bucket must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT m.task INTO v_task FROM mlsys.models m WHERE m.model = performance.model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', performance.model USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN QUERY
+    WITH p AS (
+        SELECT pg_catalog.date_bin(performance.bucket, pr.predicted_at, timestamptz '2000-01-01 00:00:00+00') AS b,
+               pr.version AS v, pr.prediction, pr.probability, pr.predicted_label, pr.label,
+               CASE WHEN v_task = 'binary'
+                    THEN mlsys._is_positive(pr.label, mv.hyperparams ->> 'positive_class', mv.target_type) END AS pos
+          FROM mlsys.predictions pr
+          JOIN mlsys.model_versions mv ON mv.model = pr.model AND mv.version = pr.version
+         WHERE pr.model = performance.model
+           AND (performance.since IS NULL OR pr.predicted_at >= performance.since)
+    ), g AS (
+        SELECT p.b, p.v, pg_catalog.count(*) AS n, pg_catalog.count(p.label) AS nl,
+               pg_catalog.count(*) FILTER (WHERE p.pos) AS npos,
+               pg_catalog.count(*) FILTER (WHERE NOT p.pos) AS nneg,
+               CASE v_task WHEN 'regression' THEN mlsys.rmse(p.prediction, p.label::float8)
+                           WHEN 'multiclass' THEN mlsys.accuracy(p.predicted_label, p.label) END AS val
+          FROM p GROUP BY p.b, p.v
+    )
+    SELECT g.b, g.v, g.n, g.nl, x.metric, x.value,
+           (mv.metrics ->> x.metric)::float8,
+           mlsys._degraded(performance.model, x.metric, x.value, (mv.metrics ->> x.metric)::float8)
+      FROM g
+      JOIN mlsys.model_versions mv ON mv.model = performance.model AND mv.version = g.v
+     CROSS JOIN LATERAL (
+        SELECT CASE v_task WHEN 'regression' THEN 'rmse' WHEN 'binary' THEN 'auc' ELSE 'accuracy' END AS metric,
+               CASE WHEN v_task <> 'binary' THEN g.val
+                    WHEN g.npos > 0 AND g.nneg > 0 THEN
+                        (SELECT mlsys.auc(p.probability, p.pos) FROM p
+                          WHERE p.b = g.b AND p.v = g.v AND p.pos IS NOT NULL) END AS value
+     ) x
+     ORDER BY g.b, g.v;
+END $$;
+COMMENT ON FUNCTION mlsys.performance(text, interval, timestamptz) IS
+'Live primary metric per time bucket and version from labeled predictions (rmse for regression, auc for binary, accuracy for multiclass), against the holdout value recorded at training; degraded per mlsys.configure''s tolerance and auc_drop.';
+
+------------------------------------------------------------------------------
+-- Alerts and history
+------------------------------------------------------------------------------
+
+CREATE SEQUENCE mlsys.check_id_seq;
+SELECT pg_catalog.pg_extension_config_dump('mlsys.check_id_seq', '');
+
+CREATE TABLE mlsys.alerts (
+    id          bigserial PRIMARY KEY,
+    check_id    bigint NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    model       text NOT NULL,
+    version     int,
+    kind        text NOT NULL CHECK (kind IN ('data_drift', 'prediction_drift', 'concept_drift')),
+    feature     text,
+    metric      text NOT NULL,
+    value       float8,
+    threshold   float8,
+    detail      jsonb NOT NULL DEFAULT '{}',
+    resolved_at timestamptz
+);
+CREATE INDEX alerts_model_time_idx ON mlsys.alerts (model, created_at);
+CREATE INDEX alerts_open_idx ON mlsys.alerts (model) WHERE resolved_at IS NULL;
+COMMENT ON TABLE mlsys.alerts IS 'One row per finding of mlsys.check; an alert is open until resolved_at is set.';
+SELECT pg_catalog.pg_extension_config_dump('mlsys.alerts', '');
+SELECT pg_catalog.pg_extension_config_dump('mlsys.alerts_id_seq', '');
+
+CREATE TABLE mlsys.drift_history (
+    id         bigserial PRIMARY KEY,
+    check_id   bigint NOT NULL,
+    checked_at timestamptz NOT NULL DEFAULT now(),
+    model      text NOT NULL,
+    version    int,
+    feature    text NOT NULL,
+    metric     text NOT NULL,
+    value      float8,
+    threshold  float8,
+    drifted    bool,
+    rows       bigint
+);
+CREATE INDEX drift_history_model_time_idx ON mlsys.drift_history (model, checked_at);
+CREATE INDEX drift_history_time_idx ON mlsys.drift_history (checked_at);
+COMMENT ON TABLE mlsys.drift_history IS
+'Every figure mlsys.check computed, alert or not: per check, feature and metric; threshold and drifted are set on the deciding metric (feature <performance> holds the live metric).';
+SELECT pg_catalog.pg_extension_config_dump('mlsys.drift_history', '');
+SELECT pg_catalog.pg_extension_config_dump('mlsys.drift_history_id_seq', '');
+
+CREATE FUNCTION mlsys.check(model text) RETURNS SETOF mlsys.alerts
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_model text := $1;     -- "check" is a reserved word: the parameter cannot be qualified
+    v_check bigint := nextval('mlsys.check_id_seq');
+    v_version int;
+    v_relation text := mlsys._setting(v_model, 'relation') #>> '{}';
+    v_time_column text := mlsys._setting(v_model, 'time_column') #>> '{}';
+    v_window interval := (mlsys._setting(v_model, 'window') #>> '{}')::interval;
+    v_since timestamptz;
+    d record;
+    p record;
+    a mlsys.alerts;
+BEGIN
+    PERFORM mlsys._lock_model(v_model);
+    v_version := mlsys.live_version(v_model);
+    IF v_window IS NOT NULL THEN
+        v_since := now() - v_window;
+    END IF;
+    IF v_relation IS NOT NULL THEN
+        IF v_time_column IS NULL AND v_window IS NOT NULL THEN
+            RAISE EXCEPTION 'setting "window" of model "%" needs "time_column"', v_model
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        FOR d IN SELECT * FROM mlsys._drift(v_model, v_relation::regclass, v_version,
+                                             v_time_column, CASE WHEN v_time_column IS NOT NULL THEN v_since END) LOOP
+            INSERT INTO mlsys.drift_history (check_id, model, version, feature, metric, value, threshold, drifted, rows)
+            SELECT v_check, v_model, v_version, d.feature, x.metric, x.value,
+                   CASE WHEN x.metric = d.metric THEN d.threshold END,
+                   CASE WHEN x.metric = d.metric THEN d.drifted END, d.rows
+              FROM (VALUES ('null_rate', d.null_rate), ('psi', d.psi), ('ks', d.ks),
+                           ('wasserstein', d.wasserstein), ('js', d.js), ('linf', d.linf)) x(metric, value)
+             WHERE x.value IS NOT NULL;
+            IF d.drifted THEN
+                INSERT INTO mlsys.alerts (check_id, model, version, kind, feature, metric, value, threshold, detail)
+                VALUES (v_check, v_model, v_version,
+                        CASE WHEN d.kind = 'prediction' THEN 'prediction_drift' ELSE 'data_drift' END,
+                        d.feature, d.metric, d.value, d.threshold,
+                        jsonb_build_object('relation', v_relation, 'rows', d.rows, 'null_rate', d.null_rate,
+                                           'psi', d.psi, 'ks', d.ks, 'wasserstein', d.wasserstein,
+                                           'js', d.js, 'linf', d.linf, 'since', v_since))
+                RETURNING * INTO a;
+                PERFORM pg_notify('mlsys_alerts', jsonb_build_object('id', a.id, 'model', a.model,
+                                  'kind', a.kind, 'feature', left(a.feature, 200))::text);
+                RETURN NEXT a;
+            END IF;
+        END LOOP;
+    ELSE
+        RAISE NOTICE 'model "%" has no "relation" setting: only its performance is checked', v_model
+            USING HINT = 'Set one with mlsys.configure(model, ''{"relation": "..."}'').';
+    END IF;
+
+    -- concept drift: the live version's metric over the window (default: 1 day)
+    SELECT * INTO p FROM mlsys.performance(v_model, coalesce(v_window, interval '1 day'),
+                                           now() - coalesce(v_window, interval '1 day')) pf
+     WHERE pf.version = v_version AND pf.value IS NOT NULL
+     ORDER BY pf.bucket_start DESC LIMIT 1;
+    IF FOUND THEN
+        INSERT INTO mlsys.drift_history (check_id, model, version, feature, metric, value, threshold, drifted, rows)
+        VALUES (v_check, v_model, v_version, '<performance>', p.metric, p.value,
+                mlsys._degradation_limit(v_model, p.metric, p.baseline), p.degraded, p.labeled);
+        IF p.degraded THEN
+            INSERT INTO mlsys.alerts (check_id, model, version, kind, feature, metric, value, threshold, detail)
+            VALUES (v_check, v_model, v_version, 'concept_drift', NULL, p.metric, p.value,
+                    mlsys._degradation_limit(v_model, p.metric, p.baseline),
+                    jsonb_build_object('bucket_start', p.bucket_start, 'predictions', p.predictions,
+                                       'labeled', p.labeled, 'baseline', p.baseline,
+                                       'tolerance', mlsys._setting(v_model, 'tolerance'),
+                                       'auc_drop', mlsys._setting(v_model, 'auc_drop')))
+            RETURNING * INTO a;
+            PERFORM pg_notify('mlsys_alerts', jsonb_build_object('id', a.id, 'model', a.model,
+                              'kind', a.kind, 'feature', a.feature)::text);
+            RETURN NEXT a;
+        END IF;
+    END IF;
+END $$;
+COMMENT ON FUNCTION mlsys.check(text) IS
+'Runs the drift report on the configured relation and window and the performance check for the live version, stores every figure in mlsys.drift_history, inserts one mlsys.alerts row per finding, sends NOTIFY mlsys_alerts {id, model, kind, feature} per alert and returns the alerts.';
+
+------------------------------------------------------------------------------
+-- Dashboard views and retention
+------------------------------------------------------------------------------
+
+CREATE VIEW mlsys.model_overview WITH (security_invoker = true) AS
+SELECT m.model, m.task,
+       d.version AS deployed_version,
+       v.algorithm,
+       v.created_at AS trained_at,
+       v.train_rows,
+       v.metrics AS holdout_metrics,
+       (SELECT max(h.checked_at) FROM mlsys.drift_history h WHERE h.model = m.model) AS last_check_at,
+       (SELECT count(*) FROM mlsys.alerts a WHERE a.model = m.model AND a.resolved_at IS NULL) AS open_alerts,
+       lh.metric AS live_metric,
+       lh.value AS live_value
+  FROM mlsys.models m
+  LEFT JOIN LATERAL (SELECT dd.version FROM mlsys.deployments dd WHERE dd.model = m.model
+                      ORDER BY dd.id DESC LIMIT 1) d ON true
+  LEFT JOIN mlsys.model_versions v ON v.model = m.model AND v.version = d.version
+  LEFT JOIN LATERAL (SELECT h.metric, h.value FROM mlsys.drift_history h
+                      WHERE h.model = m.model AND h.feature = '<performance>'
+                      ORDER BY h.checked_at DESC, h.id DESC LIMIT 1) lh ON true;
+COMMENT ON VIEW mlsys.model_overview IS
+'One row per model: deployed version, algorithm, trained at, training rows, holdout metrics, last check time, open alerts, latest live metric (from mlsys.check).';
+
+CREATE VIEW mlsys.prediction_stats WITH (security_invoker = true) AS
+SELECT p.model, p.version, date_trunc('day', p.predicted_at) AS day,
+       count(*) AS predictions,
+       avg(coalesce(p.probability, p.prediction)) AS mean_prediction,
+       avg(CASE WHEN p.predicted_label IS NULL THEN NULL
+                WHEN mlsys._is_positive(p.predicted_label, v.hyperparams ->> 'positive_class', v.target_type)
+                THEN 1.0 ELSE 0.0 END) FILTER (WHERE m.task = 'binary') AS positive_rate,
+       count(p.label) AS labeled,
+       CASE m.task WHEN 'regression' THEN 'rmse' WHEN 'multiclass' THEN 'accuracy' WHEN 'binary' THEN 'accuracy' END AS live_metric,
+       CASE m.task WHEN 'regression' THEN mlsys.rmse(p.prediction, p.label::float8)
+                   ELSE mlsys.accuracy(p.predicted_label, p.label) END AS live_value
+  FROM mlsys.predictions p
+  JOIN mlsys.models m ON m.model = p.model
+  JOIN mlsys.model_versions v ON v.model = p.model AND v.version = p.version
+ GROUP BY p.model, p.version, date_trunc('day', p.predicted_at), m.task;
+COMMENT ON VIEW mlsys.prediction_stats IS
+'Per model, version and day: predictions, mean prediction (probability of the positive class for binary models), positive rate, labeled count and live metric (rmse for regression, accuracy of the labeled rows for classifiers).';
+
+CREATE FUNCTION mlsys.prune(older_than interval)
+RETURNS TABLE (predictions bigint, history bigint, alerts bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_cut timestamptz;
+BEGIN
+    IF prune.older_than IS NULL OR prune.older_than < interval '0' THEN
+        RAISE EXCEPTION 'older_than must be a non-negative interval' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_cut := now() - prune.older_than;
+    DELETE FROM mlsys.predictions p WHERE p.predicted_at < v_cut;
+    GET DIAGNOSTICS predictions = ROW_COUNT;
+    DELETE FROM mlsys.drift_history h WHERE h.checked_at < v_cut;
+    GET DIAGNOSTICS history = ROW_COUNT;
+    DELETE FROM mlsys.alerts a WHERE a.created_at < v_cut AND a.resolved_at IS NOT NULL;
+    GET DIAGNOSTICS alerts = ROW_COUNT;
+    RETURN NEXT;
+END $$;
+COMMENT ON FUNCTION mlsys.prune(interval) IS
+'Deletes predictions and drift history older than the interval, and resolved alerts created before it; returns the counts.';

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Drift benchmark: mlsys.drift over MLSYS_BENCH_ROWS rows (default 1,000,000) x
+# 16 float8 feature columns against a serial bare scan summing the same 16
+# columns (target: <= 3x), and the baseline capture (one pass, at training)
+# against the same scan. Times are medians of MLSYS_BENCH_RUNS runs (default 3)
+# run alternately with the scan in one session, as in test/bench.sh.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/test/lib.sh"
+install_packages
+build_and_install "$here"
+
+rows=${MLSYS_BENCH_ROWS:-1000000}
+runs=${MLSYS_BENCH_RUNS:-3}
+work=$(mktemp -d /tmp/mlsys-bench-drift.XXXXXX)
+trap 'stop_cluster "$work/data"; rm -rf "$work"' EXIT
+mkdir -p "$work/data"
+[ "$(id -u)" = 0 ] && chown -R postgres: "$work"
+port=${MLSYS_BENCH_PORT:-54331}
+start_cluster "$work/data" "$port"
+export PGHOST="$work/data" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
+psql_q() { as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+cols=$(for k in $(seq 1 16); do printf 'x%d, ' "$k"; done | sed 's/, $//')
+sums=$(for k in $(seq 1 16); do printf 'sum(x%d), ' "$k"; done | sed 's/, $//')
+gen=$(for k in $(seq 1 16); do printf 'random() * %d AS x%d, ' "$k" "$k"; done | sed 's/, $//')
+ycoef=$(for k in $(seq 1 16); do printf ' + 0.1 * %d * x%d' "$k" "$k"; done)
+
+psql_q -c "CREATE EXTENSION mlsys"
+log "generating $rows rows x 16 feature columns"
+psql_q <<SQL
+SELECT setseed(0.2026);
+CREATE TABLE ref AS SELECT i AS id, $gen FROM generate_series(1, $rows) i;
+ALTER TABLE ref ADD COLUMN y float8;
+UPDATE ref SET y = 1.5 $ycoef + random() - 0.5;
+VACUUM FULL ref;
+-- the current data: the first four columns shifted, the others resampled
+CREATE TABLE cur AS SELECT id, x1 + 0.5 AS x1, x2 * 1.5 AS x2, x3 + 1 AS x3, x4 * 0.5 AS x4,
+    $(for k in $(seq 5 16); do printf 'random() * %d AS x%d, ' "$k" "$k"; done | sed 's/, $//') FROM ref;
+VACUUM ANALYZE ref;
+VACUUM ANALYZE cur;
+SQL
+train_ms=$(psql_q -c '\timing on' -c "SELECT version FROM mlsys.train('bd', 'ref', 'y', ARRAY[$(for k in $(seq 1 16); do printf "'x%d', " "$k"; done | sed 's/, $//')])" | grep '^Time:' | awk '{print $2}')
+
+SERIAL="SET max_parallel_workers_per_gather = 0;"
+pair_ms() {
+    local setup=$1 base=$2 query=$3 i args=()
+    for ((i = 0; i < runs; i++)); do
+        args+=(-c "$base" -c "$query")
+    done
+    psql_q -c "$setup" -c '\timing on' "${args[@]}" | grep '^Time:' | awk '{print $2}' | paste - - |
+        awk '{b[NR] = $1; q[NR] = $2; r[NR] = $2 / $1}
+             function median(a, n,   i, j, t) {
+                 for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+                 return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+             END {printf "%s %s %s\n", median(b, NR), median(q, NR), median(r, NR)}'
+}
+psql_q -c "SELECT $sums FROM cur" >/dev/null
+psql_q -c "SELECT $sums FROM ref" >/dev/null
+read -r scan drift drift_ratio <<<"$(pair_ms "$SERIAL" "SELECT $sums FROM cur" "SELECT count(*) FROM mlsys.drift('bd', 'cur')")"
+read -r scan_ref capture capture_ratio <<<"$(pair_ms "$SERIAL" "SELECT $sums FROM ref" "SELECT mlsys.capture_baseline('bd', 1) IS NOT NULL")"
+flagged=$(psql_q -At -c "SELECT string_agg(feature, ',' ORDER BY feature) FROM mlsys.drift('bd', 'cur') WHERE drifted")
+size=$(psql_q -At -c "SELECT pg_column_size(profile) FROM mlsys.baselines WHERE model = 'bd'")
+
+echo
+echo "mlsys drift benchmark: $rows rows x 16 float8 columns, median of $runs runs, $(nproc) cores, $(date -u +%Y-%m-%d)"
+printf '%-52s %10s  %s\n' "measurement" "time" "ratio (target)"
+printf '%-52s %7.1f ms  %s\n' "bare scan summing 16 columns, serial (baseline)" "$scan" "1.00"
+printf '%-52s %7.1f ms  %.2f x scan (<= 3)\n' "mlsys.drift (16 features + prediction)" "$drift" "$drift_ratio"
+printf '%-52s %7.1f ms  %.2f x scan\n' "mlsys.capture_baseline (16 features, prediction, target)" "$capture" "$capture_ratio"
+printf '%-52s %7.1f ms\n' "mlsys.train incl. baseline capture" "$train_ms"
+echo "features flagged as drifted: $flagged"
+echo "stored baseline size: $size bytes"
