@@ -25,6 +25,13 @@
  * statement never frees a model still in use and never mixes versions within
  * it. A model replaced while pinned is detached from the hash and freed at its
  * last unpin.
+ *
+ * Size: each entry records the memory its context holds; after a load, least
+ * recently used entries are evicted until the cache is within
+ * mlsys.model_cache_size (unpinned ones only, so a statement in flight keeps
+ * the version it started with; a pinned model may keep the cache above the
+ * limit until it is released). mlsys.warm() preloads models for a new
+ * connection; mlsys.cached_models() shows what a backend holds.
  */
 #include "postgres.h"
 
@@ -41,6 +48,8 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+#include "funcapi.h"
 
 #include "mlsys.h"
 #include "recommend.h"
@@ -59,6 +68,7 @@ typedef struct CacheEntry
 
 static HTAB *model_cache = NULL;
 static uint64 cache_generation = 1;
+static uint64 lru_clock = 0;
 static Oid	deployments_oid = InvalidOid;
 static Oid	versions_oid = InvalidOid;
 
@@ -282,6 +292,8 @@ loaded:
 	return m;
 }
 
+static void cache_enforce_limit(CachedModel *keep);
+
 /*
  * The cached model for (name, version), loading or reloading it when the
  * registry changed since it was loaded. version 0 means the live version.
@@ -325,7 +337,10 @@ mlsys_cache_get(const char *name, int32 version)
 		entry->model = NULL;
 	if (entry->model != NULL && entry->model->generation == cache_generation &&
 		(entry->model->latest || entry->model->lxid == MyProc->lxid))
+	{
+		entry->model->last_used = ++lru_clock;
 		return entry->model;
+	}
 
 	old = entry->model;
 	entry->model = NULL;
@@ -338,9 +353,153 @@ mlsys_cache_get(const char *name, int32 version)
 	}
 	/* invalidations that arrive while loading must make the result stale */
 	generation = cache_generation;
-	entry->model = cache_load(name, version);
+	PG_TRY();
+	{
+		entry->model = cache_load(name, version);
+	}
+	PG_CATCH();
+	{
+		/* a failed load leaves no entry behind (the hash is keyed by user input) */
+		hash_search(model_cache, &key, HASH_REMOVE, NULL);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	entry->model->generation = generation;
-	return entry->model;
+	entry->model->last_used = ++lru_clock;
+	entry->model->bytes = MemoryContextMemAllocated(entry->model->cxt, true);
+	old = entry->model;
+	cache_enforce_limit(old);
+	return old;
+}
+
+/*
+ * Evict least recently used models until the cache holds at most
+ * mlsys.model_cache_size, never one that is pinned (a running statement uses
+ * it) and never keep (the model just loaded, which the caller is about to use).
+ */
+static void
+cache_enforce_limit(CachedModel *keep)
+{
+	Size		limit = (Size) mlsys_model_cache_kb * 1024;
+
+	for (;;)
+	{
+		HASH_SEQ_STATUS seq;
+		CacheEntry *e,
+				   *victim = NULL;
+		Size		total = 0;
+
+		hash_seq_init(&seq, model_cache);
+		while ((e = hash_seq_search(&seq)) != NULL)
+		{
+			if (e->model == NULL)
+				continue;
+			total += e->model->bytes;
+			if (e->model != keep && e->model->pins == 0 &&
+				(victim == NULL || e->model->last_used < victim->model->last_used))
+				victim = e;
+		}
+		if (total <= limit || victim == NULL)
+			return;
+		MemoryContextDelete(victim->model->cxt);
+		hash_search(model_cache, &victim->key, HASH_REMOVE, NULL);
+	}
+}
+
+PG_FUNCTION_INFO_V1(cached_models);
+/*
+ * mlsys.cached_models() RETURNS TABLE (model text, requested int, version int,
+ * bytes bigint, pins int): this backend's model cache.
+ */
+Datum
+cached_models(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Tuplestorestate *store = mlsys_begin_rows(fcinfo, &tupdesc);
+	HASH_SEQ_STATUS seq;
+	CacheEntry *e;
+
+	if (model_cache == NULL)
+		return (Datum) 0;
+	hash_seq_init(&seq, model_cache);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
+
+		if (e->model == NULL)
+			continue;
+		values[0] = CStringGetTextDatum(e->model->name);
+		values[1] = Int32GetDatum(e->model->requested);
+		values[2] = Int32GetDatum(e->model->version);
+		values[3] = Int64GetDatum((int64) e->model->bytes);
+		values[4] = Int32GetDatum(e->model->pins);
+		tuplestore_putvalues(store, tupdesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(warm_models);
+/*
+ * mlsys.warm(models text[] DEFAULT NULL) RETURNS int: load the live versions
+ * of the given models (NULL: every deployed model) into this backend's cache,
+ * for a connection pool's connect query; returns how many are cached.
+ */
+Datum
+warm_models(PG_FUNCTION_ARGS)
+{
+	int			n = 0;
+
+	if (!PG_ARGISNULL(0))
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			count,
+					i;
+
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &count);
+		for (i = 0; i < count; i++)
+		{
+			if (nulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("model names must not be null")));
+			mlsys_cache_get(TextDatumGetCString(elems[i]), 0);
+			n++;
+		}
+	}
+	else
+	{
+		MemoryContext outer = CurrentMemoryContext;
+		List	   *names = NIL;
+		ListCell   *lc;
+		uint64		i;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute("SELECT DISTINCT d.model FROM mlsys.deployments d ORDER BY 1", true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read mlsys.deployments");
+		for (i = 0; i < SPI_processed; i++)
+		{
+			/* the list outlives SPI_finish: build it in the caller's context */
+			char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+			MemoryContext spi = MemoryContextSwitchTo(outer);
+
+			names = lappend(names, pstrdup(name));
+			MemoryContextSwitchTo(spi);
+		}
+		SPI_finish();
+		foreach(lc, names)
+		{
+			mlsys_cache_get((char *) lfirst(lc), 0);
+			n++;
+		}
+	}
+	/* a limit lowered since the last load applies now */
+	if (model_cache != NULL)
+		cache_enforce_limit(NULL);
+	PG_RETURN_INT32(n);
 }
 
 /* bumped by every registry change: callers may remember lookups until it moves */

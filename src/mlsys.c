@@ -24,6 +24,9 @@ void		_PG_init(void);
 /* internal: the training run (mlsys.training_runs.id) the current transaction belongs to */
 static char *mlsys_run_id = NULL;
 
+/* mlsys.model_cache_size: memory (kB) a backend's model cache may keep */
+int			mlsys_model_cache_kb = 131072;
+
 /* mlsys.capture_baseline: does training capture the drift baseline? */
 bool		mlsys_capture_baseline_on_train = true;
 
@@ -39,6 +42,11 @@ _PG_init(void)
 							   &mlsys_run_id, "", PGC_USERSET,
 							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("mlsys.model_cache_size",
+							"Memory each backend may keep for cached models.",
+							"Least recently used models beyond it are evicted; a model in use by a running statement never is.",
+							&mlsys_model_cache_kb, 131072, 64, INT_MAX / 2, PGC_USERSET,
+							GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomBoolVariable("mlsys.capture_baseline",
 							 "Whether training captures the drift baseline of the new version.",
 							 "Capturing costs one more pass over the training relation. With it off, run mlsys.capture_baseline(model, version) before mlsys.drift needs it.",

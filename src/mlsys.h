@@ -24,6 +24,7 @@
 
 /* mlsys.c */
 extern bool mlsys_capture_baseline_on_train;
+extern int	mlsys_model_cache_kb;
 extern ArrayType *mlsys_float8_array(const double *values, int n);
 extern MemoryContext mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname);
 extern bool mlsys_combine_trivial(FunctionCallInfo fcinfo, Datum *result);
@@ -335,6 +336,8 @@ typedef struct CachedModel
 	int32		requested;		/* 0 = live version */
 	int32		version;		/* the version actually loaded */
 	uint64		generation;
+	uint64		last_used;		/* LRU clock value of its last lookup */
+	Size		bytes;			/* memory it holds (its context), for the cache limit */
 	bool		latest;			/* loaded under the latest snapshot */
 	uint32		lxid;			/* local transaction it was loaded in */
 	int			pins;

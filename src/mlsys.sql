@@ -758,6 +758,17 @@ CREATE FUNCTION mlsys.live_version(model text) RETURNS int
     AS 'MODULE_PATHNAME', 'live_version' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys.live_version(text) IS 'The version mlsys.predict uses for a model (error with a hint when none is deployed).';
 
+CREATE FUNCTION mlsys.warm(models text[] DEFAULT NULL) RETURNS int
+    AS 'MODULE_PATHNAME', 'warm_models' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION mlsys.warm(text[]) IS
+'Loads the live versions of the given models (NULL: every deployed model) into this connection''s model cache and returns how many; for a connection pool''s connect query.';
+
+CREATE FUNCTION mlsys.cached_models()
+RETURNS TABLE (model text, requested int, version int, bytes bigint, pins int)
+    AS 'MODULE_PATHNAME', 'cached_models' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION mlsys.cached_models() IS
+'The models this connection has cached (requested 0 = the live version), their memory and how many running statements use them.';
+
 CREATE FUNCTION mlsys.features(model text, version int DEFAULT NULL)
 RETURNS TABLE (ordinal int, feature text, coefficient float8)
 AS 'MODULE_PATHNAME', 'model_features' LANGUAGE C STABLE PARALLEL SAFE;
