@@ -62,6 +62,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 
 #include "mlsys.h"
 
@@ -165,10 +166,13 @@ sample_grow(SampleState *s, uint32 layout, int32 bins, int64 need_ref, int64 nee
 						   SAMPLE_MAX_VALUES)));
 	cap = Max(Min(Max(cap * 2, 1024), SAMPLE_MAX_VALUES), need);
 	size = SAMPLE_HDR + sizeof(double) * (Size) cap;
-	n = palloc0(size);			/* zeroed: the unused middle is copied too */
+	n = palloc(size);			/* the unused middle is never read as values */
 	SET_VARSIZE(n, size);
 	n->layout = layout;
 	n->bins = bins;
+	n->pad = 0;
+	n->nref = 0;
+	n->ncur = 0;
 	if (s)
 	{
 		n->nref = s->nref;
@@ -178,6 +182,19 @@ sample_grow(SampleState *s, uint32 layout, int32 bins, int64 need_ref, int64 nee
 			   sizeof(double) * (Size) s->ncur);
 	}
 	return n;
+}
+
+/*
+ * Whether we are called as an aggregate support function (so the state may
+ * be changed in place): AggCheckCallContext's test, inline on the per-row
+ * path; mlsys_agg_context raises the error otherwise.
+ */
+static inline void
+check_agg_call(FunctionCallInfo fcinfo, const char *fname)
+{
+	if (fcinfo->context == NULL ||
+		!(IsA(fcinfo->context, AggState) || IsA(fcinfo->context, WindowAggState)))
+		mlsys_agg_context(fcinfo, fname);
 }
 
 /* the bins argument of psi (10 for the two-argument form), validated */
@@ -209,7 +226,7 @@ sample_accum(FunctionCallInfo fcinfo, uint32 layout, const char *fname)
 	double		v;
 	int64		cap;
 
-	mlsys_agg_context(fcinfo, fname);
+	check_agg_call(fcinfo, fname);
 	if (!PG_ARGISNULL(0))
 	{
 		s = (SampleState *) PG_GETARG_POINTER(0);
@@ -291,31 +308,31 @@ sample_combine(FunctionCallInfo fcinfo, uint32 layout, const char *fname)
 }
 
 /*
- * The two samples of a final function's state as fresh arrays (a final
- * function must not change its state), every value checked: a state may come
- * from another process. NULL when a sample is empty.
+ * The final function's state with both samples checked value by value (a
+ * state may come from another process), and pointers to them inside it: a
+ * final function must not change its state, so callers copy what they
+ * reorder. NULL when a sample is empty.
  */
 static SampleState *
-sample_final_arg(FunctionCallInfo fcinfo, uint32 layout, double **ref, double **cur)
+sample_final_arg(FunctionCallInfo fcinfo, uint32 layout, const double **ref, const double **cur)
 {
 	SampleState *s = (SampleState *) state_arg(fcinfo, 0);
 	int64		i,
 				cap;
+	bool		bad = false;
 
 	sample_check(s, layout);
 	if (s->nref == 0 || s->ncur == 0)
 		return NULL;
 	cap = sample_capacity(s);
-	*ref = palloc(sizeof(double) * (Size) s->nref);
-	*cur = palloc(sizeof(double) * (Size) s->ncur);
-	memcpy(*ref, s->values, sizeof(double) * (Size) s->nref);
-	memcpy(*cur, s->values + cap - s->ncur, sizeof(double) * (Size) s->ncur);
+	*ref = s->values;
+	*cur = s->values + cap - s->ncur;
 	for (i = 0; i < s->nref; i++)
-		if (isnan((*ref)[i]) || (layout != KS_LAYOUT && isinf((*ref)[i])))
-			sample_corrupted(layout);
+		bad |= layout == KS_LAYOUT ? isnan((*ref)[i]) : !isfinite((*ref)[i]);
 	for (i = 0; i < s->ncur; i++)
-		if (isnan((*cur)[i]) || (layout != KS_LAYOUT && isinf((*cur)[i])))
-			sample_corrupted(layout);
+		bad |= layout == KS_LAYOUT ? isnan((*cur)[i]) : !isfinite((*cur)[i]);
+	if (bad)
+		sample_corrupted(layout);
 	return s;
 }
 
@@ -357,31 +374,34 @@ double_cmp(const void *x, const void *y)
 #define RADIX_PASSES 6			/* 6 × 11 bits ≥ 64 */
 
 /*
- * Sort n doubles (no NaN) ascending: a least-significant-digit radix sort of
- * their order-preserving 64-bit keys, 11 bits a pass, skipping the passes
- * where every key has the same digit (the sign and exponent bits of most
- * columns). O(n), a few ms for a million values.
+ * A sorted copy of src[0 .. n) (no NaN), ascending: a least-significant-digit
+ * radix sort of the values' order-preserving 64-bit keys, 11 bits a pass,
+ * skipping the passes where every key has the same digit (the sign and
+ * exponent bits of most columns). O(n): a few ms for a million values.
  */
-static void
-sort_doubles(double *a, int64 n)
+static double *
+sorted_copy(const double *src, int64 n)
 {
 	uint64	   *keys,
 			   *tmp;
 	int64	   *counts;
 	int64		i;
 	int			pass;
+	double	   *out;
 
 	if (n < 256)
 	{
-		qsort(a, n, sizeof(double), double_cmp);
-		return;
+		out = palloc(sizeof(double) * Max(n, 1));
+		memcpy(out, src, sizeof(double) * n);
+		qsort(out, n, sizeof(double), double_cmp);
+		return out;
 	}
 	keys = palloc(sizeof(uint64) * (Size) n);
 	tmp = palloc(sizeof(uint64) * (Size) n);
 	counts = palloc0(sizeof(int64) * RADIX_SIZE * RADIX_PASSES);
 	for (i = 0; i < n; i++)
 	{
-		uint64		k = double_key(a[i]);
+		uint64		k = double_key(src[i]);
 
 		keys[i] = k;
 		for (pass = 0; pass < RADIX_PASSES; pass++)
@@ -411,30 +431,57 @@ sort_doubles(double *a, int64 n)
 		keys = tmp;
 		tmp = swap;
 	}
+	/* decode in place: a double is as wide as its key */
+	out = (double *) keys;
 	for (i = 0; i < n; i++)
-		a[i] = key_double(keys[i]);
-	pfree(keys);
+		out[i] = key_double(keys[i]);
 	pfree(tmp);
 	pfree(counts);
+	return out;
 }
 
-static inline void
-swap_doubles(double *a, int64 i, int64 j)
+/*
+ * Partition a[lo .. hi) around pivot without branches on the data: returns p
+ * with a[lo .. p) < pivot ≤ a[p .. hi) (or, when orequal, ≤ pivot < ).
+ * Every step swaps a[i] with a[p] and advances p when a[i] belonged left
+ * (the branch-free Lomuto scheme), so random data costs no mispredictions.
+ */
+static inline int64
+partition_doubles(double *a, int64 lo, int64 hi, double pivot, bool orequal)
 {
-	double		t = a[i];
+	int64		p = lo,
+				i;
 
-	a[i] = a[j];
-	a[j] = t;
+	if (orequal)
+		for (i = lo; i < hi; i++)
+		{
+			double		t = a[i];
+
+			a[i] = a[p];
+			a[p] = t;
+			p += t <= pivot;
+		}
+	else
+		for (i = lo; i < hi; i++)
+		{
+			double		t = a[i];
+
+			a[i] = a[p];
+			a[p] = t;
+			p += t < pivot;
+		}
+	return p;
 }
 
 /*
  * Multi-rank selection: rearrange a[lo .. hi) so that a[r] holds the value
  * of rank r (0-based, in the whole array's sorted order) for every r of
  * ranks[0 .. nr), ranks ascending and inside [lo, hi). Hoare's quickselect
- * with a median-of-three pivot and three-way partitioning (ties, even a
- * constant sample, cost one pass), descending only into the parts that hold
- * wanted ranks: O(n log nr) expected. Too deep a recursion falls back to
- * sorting the part, so the worst case stays O(n log n).
+ * ("FIND", 1961) with a median-of-three pivot, descending only into the parts
+ * that hold wanted ranks: O(n log nr) expected. When nothing is below the
+ * pivot, the keys equal to it are split off, so ties (even a constant
+ * sample) cost one pass. Too deep a recursion falls back to sorting the
+ * part, so the worst case stays O(n log n).
  */
 static void
 select_ranks(double *a, int64 lo, int64 hi, const int64 *ranks, int nr, int depth)
@@ -444,57 +491,52 @@ select_ranks(double *a, int64 lo, int64 hi, const int64 *ranks, int nr, int dept
 		double		x,
 					y,
 					z,
-					pivot;
-		int64		lt,
-					gt,
-					i;
-		int			nleft,
-					nmid;
+					pivot,
+					t;
+		int64		i,
+					j,
+					p;
+		int			nleft;
 
 		CHECK_FOR_INTERRUPTS();
-		if (hi - lo <= 16 || depth-- <= 0)
+		if (hi - lo <= 16)
 		{
-			if (hi - lo <= 16)
+			for (i = lo + 1; i < hi; i++)
 			{
-				for (i = lo + 1; i < hi; i++)
-				{
-					double		t = a[i];
-					int64		j;
-
-					for (j = i - 1; j >= lo && a[j] > t; j--)
-						a[j + 1] = a[j];
-					a[j + 1] = t;
-				}
+				t = a[i];
+				for (j = i - 1; j >= lo && a[j] > t; j--)
+					a[j + 1] = a[j];
+				a[j + 1] = t;
 			}
-			else
-				sort_doubles(a + lo, hi - lo);
 			return;
 		}
-		x = a[lo];
-		y = a[lo + (hi - lo) / 2];
-		z = a[hi - 1];
-		pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-		lt = lo;
-		gt = hi;
-		i = lo;
-		while (i < gt)
+		if (depth-- <= 0)
 		{
-			if (a[i] < pivot)
-				swap_doubles(a, lt++, i++);
-			else if (a[i] > pivot)
-				swap_doubles(a, i, --gt);
-			else
-				i++;
+			qsort(a + lo, hi - lo, sizeof(double), double_cmp);
+			return;
 		}
-		/* [lo, lt) < pivot, [lt, gt) = pivot, [gt, hi) > pivot */
-		for (nleft = 0; nleft < nr && ranks[nleft] < lt; nleft++)
-			;
-		for (nmid = 0; nleft + nmid < nr && ranks[nleft + nmid] < gt; nmid++)
-			;
-		select_ranks(a, lo, lt, ranks, nleft, depth);
-		ranks += nleft + nmid;
-		nr -= nleft + nmid;
-		lo = gt;
+		x = a[lo + (hi - lo) / 4];
+		y = a[lo + (hi - lo) / 2];
+		z = a[hi - 1 - (hi - lo) / 4];
+		pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+		p = partition_doubles(a, lo, hi, pivot, false);
+		if (p == lo)
+		{
+			/* the pivot is the minimum: a[lo .. p) = pivot < a[p .. hi) */
+			p = partition_doubles(a, lo, hi, pivot, true);
+			for (nleft = 0; nleft < nr && ranks[nleft] < p; nleft++)
+				;
+		}
+		else
+		{
+			/* a[lo .. p) < pivot ≤ a[p .. hi), both non-empty */
+			for (nleft = 0; nleft < nr && ranks[nleft] < p; nleft++)
+				;
+			select_ranks(a, lo, p, ranks, nleft, depth);
+		}
+		ranks += nleft;
+		nr -= nleft;
+		lo = p;
 	}
 }
 
@@ -667,9 +709,11 @@ PG_FUNCTION_INFO_V1(ks_final);
 Datum
 ks_final(PG_FUNCTION_ARGS)
 {
+	const double *sref,
+			   *scur;
+	SampleState *s = sample_final_arg(fcinfo, KS_LAYOUT, &sref, &scur);
 	double	   *ref,
 			   *cur;
-	SampleState *s = sample_final_arg(fcinfo, KS_LAYOUT, &ref, &cur);
 	int64		n,
 				m,
 				i = 0,
@@ -681,8 +725,8 @@ ks_final(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	n = s->nref;
 	m = s->ncur;
-	sort_doubles(ref, n);
-	sort_doubles(cur, m);
+	ref = sorted_copy(sref, n);
+	cur = sorted_copy(scur, m);
 	while (i < n && j < m)
 	{
 		double		x = Min(ref[i], cur[j]);
@@ -725,9 +769,11 @@ PG_FUNCTION_INFO_V1(wasserstein_final);
 Datum
 wasserstein_final(PG_FUNCTION_ARGS)
 {
+	const double *sref,
+			   *scur;
+	SampleState *s = sample_final_arg(fcinfo, WS_LAYOUT, &sref, &scur);
 	double	   *ref,
 			   *cur;
-	SampleState *s = sample_final_arg(fcinfo, WS_LAYOUT, &ref, &cur);
 	int64		n,
 				m,
 				i = 0,
@@ -740,8 +786,8 @@ wasserstein_final(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	n = s->nref;
 	m = s->ncur;
-	sort_doubles(ref, n);
-	sort_doubles(cur, m);
+	ref = sorted_copy(sref, n);
+	cur = sorted_copy(scur, m);
 	x = Min(ref[0], cur[0]);
 	for (;;)
 	{
@@ -781,47 +827,45 @@ psi_combine(PG_FUNCTION_ARGS)
 	return sample_combine(fcinfo, PSI_LAYOUT, "mlsys._psi_combine");
 }
 
-/* the bin of v: the number of edges ≤ v (edges ascending, distinct) */
+/*
+ * The bin of v: the number of edges ≤ v, by a branch-free binary search over
+ * edges padded with +Infinity to 2^log2p − 1 entries (v is finite).
+ */
 static inline int
-psi_bin(const double *edges, int nedges, double v)
+psi_bin(const double *padded, int log2p, double v)
 {
-	int			lo = 0,
-				hi = nedges;
+	int			pos = 0,
+				step;
 
-	while (lo < hi)
-	{
-		int			mid = (lo + hi) / 2;
-
-		if (edges[mid] <= v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	for (step = 1 << (log2p - 1); step > 0; step >>= 1)
+		pos += padded[pos + step - 1] <= v ? step : 0;
+	return pos;
 }
 
 PG_FUNCTION_INFO_V1(psi_final);
 /*
  * psi_final(bytea) → float8. The edges are the reference quantiles at
  * p = k/bins, k = 1 .. bins−1, as percentile_cont: h = p·(n−1),
- * q = x₍⌊h⌋₎ + (x₍⌊h⌋+1₎ − x₍⌊h⌋₎)·(h − ⌊h⌋) over the sorted reference
- * x₍₀₎ ≤ … ≤ x₍ₙ₋₁₎; the order statistics come from select_ranks. PSI after
- * Karakoulas (2004) and Yurdakul (2018), "Statistical properties of
+ * q = x₍⌊h⌋₎ + (x₍⌈h⌉₎ − x₍⌊h⌋₎)·(h − ⌊h⌋) over the sorted reference
+ * x₍₀₎ ≤ … ≤ x₍ₙ₋₁₎; the order statistics come from select_ranks on a copy
+ * of the reference. PSI as in Yurdakul (2018), "Statistical properties of
  * population stability index".
  */
 Datum
 psi_final(PG_FUNCTION_ARGS)
 {
-	double	   *ref,
-			   *cur;
-	SampleState *s = sample_final_arg(fcinfo, PSI_LAYOUT, &ref, &cur);
+	const double *sref,
+			   *scur;
+	SampleState *s = sample_final_arg(fcinfo, PSI_LAYOUT, &sref, &scur);
+	double	   *ref;
 	int64		n,
 				m,
 				i;
 	int			bins,
 				k,
 				nranks = 0,
-				nedges = 0;
+				nedges = 0,
+				log2p = 1;
 	int64	   *ranks;
 	double	   *edges;
 	int64	   *cref,
@@ -843,19 +887,22 @@ psi_final(PG_FUNCTION_ARGS)
 
 		if (nranks == 0 || ranks[nranks - 1] < lo)
 			ranks[nranks++] = lo;
-		if (hi != lo && hi < n && ranks[nranks - 1] < hi)
+		if (hi < n && ranks[nranks - 1] < hi)
 			ranks[nranks++] = hi;
 	}
+	ref = palloc(sizeof(double) * (Size) n);
+	memcpy(ref, sref, sizeof(double) * (Size) n);
 	select_ranks(ref, 0, n, ranks, nranks, 2 * (int) ceil(log2((double) n + 1)) + 8);
-	edges = palloc(sizeof(double) * bins);
+	while ((1 << log2p) < bins)
+		log2p++;
+	edges = palloc(sizeof(double) * (1 << log2p));
 	for (k = 1; k < bins; k++)
 	{
 		double		h = ((double) k / bins) * (double) (n - 1);
 		int64		lo = (int64) floor(h);
-		int64		hi = (int64) ceil(h);
-		double		q = ref[lo] + (ref[Min(hi, n - 1)] - ref[lo]) * (h - (double) lo);
+		int64		hi = Min((int64) ceil(h), n - 1);
 
-		edges[nedges++] = q;
+		edges[nedges++] = ref[lo] + (ref[hi] - ref[lo]) * (h - (double) lo);
 	}
 	/* ascending (rounding could swap neighbours by an ulp), equal edges merged */
 	qsort(edges, nedges, sizeof(double), double_cmp);
@@ -863,12 +910,14 @@ psi_final(PG_FUNCTION_ARGS)
 		if (edges[i] != edges[k - 1])
 			edges[k++] = edges[i];
 	nedges = k;
+	for (k = nedges; k < (1 << log2p); k++)
+		edges[k] = get_float8_infinity();
 	cref = palloc0(sizeof(int64) * (nedges + 1));
 	ccur = palloc0(sizeof(int64) * (nedges + 1));
 	for (i = 0; i < n; i++)
-		cref[psi_bin(edges, nedges, ref[i])]++;
+		cref[psi_bin(edges, log2p, ref[i])]++;
 	for (i = 0; i < m; i++)
-		ccur[psi_bin(edges, nedges, cur[i])]++;
+		ccur[psi_bin(edges, log2p, scur[i])]++;
 	for (k = 0; k <= nedges; k++)
 	{
 		double		pr = cref[k] == 0 ? PSI_FLOOR : (double) cref[k] / n;
@@ -1078,7 +1127,7 @@ category_accum(PG_FUNCTION_ARGS)
 	int32		len;
 	bool		is_cur;
 
-	mlsys_agg_context(fcinfo, "mlsys._category_accum");
+	check_agg_call(fcinfo, "mlsys._category_accum");
 	if (!PG_ARGISNULL(0))
 	{
 		s = (CatState *) PG_GETARG_POINTER(0);
