@@ -62,6 +62,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/expandeddatum.h"
 #include "utils/float.h"
 
 #include "mlsys.h"
@@ -143,44 +144,156 @@ state_arg(FunctionCallInfo fcinfo, int argno)
 }
 
 /*
- * s itself when it has room for need_ref + need_cur values, else a larger
- * copy (capacity doubling, so growth is amortized O(1) a row). The copy is
- * made in the current (per-call) context; the executor moves the returned
- * state into the aggregate context and frees the old one.
+ * The state of a running aggregate is an expanded object (PostgreSQL's
+ * src/include/utils/expandeddatum.h) wrapping a SampleState that grows in
+ * place by repalloc in the object's own memory context, a child of the
+ * aggregate context: the executor adopts such a read-write object as the
+ * transition value without copying it, so growing the buffer never makes the
+ * executor copy the whole state (a plain bytea would be copied into the
+ * aggregate context each time the buffer doubles). Wherever the state leaves
+ * the aggregate (to the leader of a parallel plan, to a final function
+ * called directly) it is flattened into a plain, compact bytea of the same
+ * layout, so the state type stays a concrete bytea. Every function accepts
+ * both forms.
  */
-static SampleState *
-sample_grow(SampleState *s, uint32 layout, int32 bins, int64 need_ref, int64 need_cur)
+typedef struct SampleEOH
 {
-	int64		cap = s ? sample_capacity(s) : 0;
-	int64		need = need_ref + need_cur;
-	SampleState *n;
-	Size		size;
+	ExpandedObjectHeader hdr;
+	SampleState *st;			/* in hdr.eoh_context; VARSIZE = capacity */
+} SampleEOH;
 
-	if (need <= cap)
-		return s;
+static Size
+sample_flat_size(ExpandedObjectHeader *eohptr)
+{
+	SampleState *s = ((SampleEOH *) eohptr)->st;
+
+	return SAMPLE_HDR + sizeof(double) * (Size) (s->nref + s->ncur);
+}
+
+/* the compact flat form: capacity = nref + ncur, so both samples are adjacent */
+static void
+sample_flatten(ExpandedObjectHeader *eohptr, void *result, Size allocated_size)
+{
+	SampleState *s = ((SampleEOH *) eohptr)->st;
+	SampleState *r = (SampleState *) result;
+
+	if (allocated_size != sample_flat_size(eohptr))
+		elog(ERROR, "unexpected flattened size of a sample state");
+	memset(r, 0, SAMPLE_HDR);
+	SET_VARSIZE(r, allocated_size);
+	r->layout = s->layout;
+	r->bins = s->bins;
+	r->nref = s->nref;
+	r->ncur = s->ncur;
+	memcpy(r->values, s->values, sizeof(double) * (Size) s->nref);
+	memcpy(r->values + s->nref, s->values + sample_capacity(s) - s->ncur,
+		   sizeof(double) * (Size) s->ncur);
+}
+
+static const ExpandedObjectMethods sample_eoh_methods = {
+	sample_flat_size,
+	sample_flatten
+};
+
+/* the expanded object behind d, or NULL when d is a plain bytea */
+static SampleEOH *
+sample_eoh(Datum d, uint32 layout)
+{
+	ExpandedObjectHeader *eoh;
+
+	if (!VARATT_IS_EXTERNAL_EXPANDED(DatumGetPointer(d)))
+		return NULL;
+	eoh = DatumGetEOHP(d);
+	if (eoh->eoh_methods != &sample_eoh_methods)
+		sample_corrupted(layout);
+	return (SampleEOH *) eoh;
+}
+
+/* the capacity for need values when cap are not enough: doubling, so growth is amortized O(1) a row */
+static int64
+sample_new_capacity(uint32 layout, int64 cap, int64 need)
+{
 	if (need > SAMPLE_MAX_VALUES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many rows for an exact mlsys.%s", sample_name(layout)),
 				 errdetail("The limit is " INT64_FORMAT " non-null values in both samples together.",
 						   SAMPLE_MAX_VALUES)));
-	cap = Max(Min(Max(cap * 2, 1024), SAMPLE_MAX_VALUES), need);
+	return Max(Min(Max(cap * 2, 1024), SAMPLE_MAX_VALUES), need);
+}
+
+/* make room for need_ref + need_cur values in an expanded state, in place */
+static void
+sample_eoh_reserve(SampleEOH *e, int64 need_ref, int64 need_cur)
+{
+	SampleState *s = e->st;
+	int64		cap = sample_capacity(s);
+	int64		newcap;
+
+	if (need_ref + need_cur <= cap)
+		return;
+	newcap = sample_new_capacity(s->layout, cap, need_ref + need_cur);
+	s = repalloc(s, SAMPLE_HDR + sizeof(double) * (Size) newcap);
+	/* the current sample moves to the new back */
+	memmove(s->values + newcap - s->ncur, s->values + cap - s->ncur, sizeof(double) * (Size) s->ncur);
+	SET_VARSIZE(s, SAMPLE_HDR + sizeof(double) * (Size) newcap);
+	e->st = s;
+}
+
+/*
+ * A new expanded state in the aggregate context with room for cap values,
+ * holding the values of from (a checked flat state) when not NULL.
+ */
+static SampleEOH *
+sample_eoh_new(MemoryContext aggcxt, uint32 layout, int32 bins, const SampleState *from, int64 cap)
+{
+	MemoryContext cxt = AllocSetContextCreate(aggcxt, "mlsys sample state", ALLOCSET_SMALL_SIZES);
+	SampleEOH  *e = MemoryContextAlloc(cxt, sizeof(SampleEOH));
+	SampleState *s;
+
+	EOH_init_header(&e->hdr, &sample_eoh_methods, cxt);
+	s = MemoryContextAlloc(cxt, SAMPLE_HDR + sizeof(double) * (Size) cap);
+	SET_VARSIZE(s, SAMPLE_HDR + sizeof(double) * (Size) cap);
+	s->layout = layout;
+	s->bins = bins;
+	s->pad = 0;
+	s->nref = 0;
+	s->ncur = 0;
+	if (from)
+	{
+		s->nref = from->nref;
+		s->ncur = from->ncur;
+		memcpy(s->values, from->values, sizeof(double) * (Size) from->nref);
+		memcpy(s->values + cap - from->ncur, from->values + sample_capacity(from) - from->ncur,
+			   sizeof(double) * (Size) from->ncur);
+	}
+	e->st = s;
+	return e;
+}
+
+/*
+ * A plain state with room for need_ref + need_cur values: s itself when it
+ * has room, else a larger copy made in the current (per-call) context, which
+ * the executor moves into the aggregate context. Used only when the executor
+ * hands a plain bytea back (it flattened the expanded object).
+ */
+static SampleState *
+sample_grow(SampleState *s, int64 need_ref, int64 need_cur)
+{
+	int64		cap = sample_capacity(s);
+	SampleState *n;
+	Size		size;
+
+	if (need_ref + need_cur <= cap)
+		return s;
+	cap = sample_new_capacity(s->layout, cap, need_ref + need_cur);
 	size = SAMPLE_HDR + sizeof(double) * (Size) cap;
 	n = palloc(size);			/* the unused middle is never read as values */
+	memcpy(n, s, SAMPLE_HDR);
 	SET_VARSIZE(n, size);
-	n->layout = layout;
-	n->bins = bins;
-	n->pad = 0;
-	n->nref = 0;
-	n->ncur = 0;
-	if (s)
-	{
-		n->nref = s->nref;
-		n->ncur = s->ncur;
-		memcpy(n->values, s->values, sizeof(double) * (Size) s->nref);
-		memcpy(n->values + cap - s->ncur, s->values + sample_capacity(s) - s->ncur,
-			   sizeof(double) * (Size) s->ncur);
-	}
+	memcpy(n->values, s->values, sizeof(double) * (Size) s->nref);
+	memcpy(n->values + cap - s->ncur, s->values + sample_capacity(s) - s->ncur,
+		   sizeof(double) * (Size) s->ncur);
 	return n;
 }
 
@@ -217,35 +330,41 @@ psi_bins_arg(FunctionCallInfo fcinfo)
 	return bins;
 }
 
+static void
+check_same_bins(int32 a, int32 b)
+{
+	if (a != b)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bins must be the same in every row"),
+				 errdetail("Rows asked for %d and %d bins.", a, b)));
+}
+
 /* the shared transition function: append the value to its sample */
 static Datum
 sample_accum(FunctionCallInfo fcinfo, uint32 layout, const char *fname)
 {
+	SampleEOH  *e = NULL;
 	SampleState *s = NULL;
 	int32		bins = 0;
 	double		v;
-	int64		cap;
+	bool		is_cur;
 
 	check_agg_call(fcinfo, fname);
+	if (layout == PSI_LAYOUT)
+		bins = psi_bins_arg(fcinfo);
 	if (!PG_ARGISNULL(0))
 	{
-		s = (SampleState *) PG_GETARG_POINTER(0);
+		e = sample_eoh(PG_GETARG_DATUM(0), layout);
+		s = e ? e->st : (SampleState *) PG_GETARG_POINTER(0);
 		sample_check(s, layout);
-	}
-	if (layout == PSI_LAYOUT)
-	{
-		bins = psi_bins_arg(fcinfo);
-		if (s && s->bins != bins)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("bins must be the same in every row"),
-					 errdetail("Rows asked for %d and %d bins.", s->bins, bins)));
+		check_same_bins(s->bins, bins);
 	}
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 	{
-		if (s == NULL)
+		if (PG_ARGISNULL(0))
 			PG_RETURN_NULL();
-		PG_RETURN_POINTER(s);
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
 	v = PG_GETARG_FLOAT8(1);
 	if (isnan(v))
@@ -258,45 +377,78 @@ sample_accum(FunctionCallInfo fcinfo, uint32 layout, const char *fname)
 				 errmsg("mlsys.%s input must be finite, not infinity", sample_name(layout))));
 	if (v == 0)
 		v = 0;					/* -0 and +0 are one value */
-	if (PG_GETARG_BOOL(2))
+	is_cur = PG_GETARG_BOOL(2);
+	if (s == NULL)
 	{
-		s = sample_grow(s, layout, bins, s ? s->nref : 0, (s ? s->ncur : 0) + 1);
-		cap = sample_capacity(s);
-		s->values[cap - ++s->ncur] = v;
+		e = sample_eoh_new(mlsys_agg_context(fcinfo, fname), layout, bins, NULL, 1024);
+		s = e->st;
+	}
+	else if (e)
+	{
+		sample_eoh_reserve(e, s->nref + !is_cur, s->ncur + is_cur);
+		s = e->st;
 	}
 	else
-	{
-		s = sample_grow(s, layout, bins, (s ? s->nref : 0) + 1, s ? s->ncur : 0);
+		s = sample_grow(s, s->nref + !is_cur, s->ncur + is_cur);
+	if (is_cur)
+		s->values[sample_capacity(s) - ++s->ncur] = v;
+	else
 		s->values[s->nref++] = v;
-	}
+	if (e)
+		PG_RETURN_DATUM(EOHPGetRWDatum(&e->hdr));
 	PG_RETURN_POINTER(s);
+}
+
+/* the plain, checked and float8-aligned state of argument argno */
+static SampleState *
+sample_flat_arg(FunctionCallInfo fcinfo, int argno, uint32 layout)
+{
+	SampleState *s = (SampleState *) state_arg(fcinfo, argno);
+
+	sample_check(s, layout);
+	return s;
 }
 
 /* the shared combine function: the values of both states */
 static Datum
 sample_combine(FunctionCallInfo fcinfo, uint32 layout, const char *fname)
 {
-	Datum		result;
+	MemoryContext aggcxt = mlsys_agg_context(fcinfo, fname);
+	SampleEOH  *ea,
+			   *eb;
 	SampleState *a,
 			   *b;
 	int64		acap,
 				bcap;
 
-	mlsys_agg_context(fcinfo, fname);
-	if (mlsys_combine_trivial(fcinfo, &result))
-		return result;
-	b = (SampleState *) state_arg(fcinfo, 1);
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	eb = sample_eoh(PG_GETARG_DATUM(1), layout);
+	b = eb ? eb->st : sample_flat_arg(fcinfo, 1, layout);
 	sample_check(b, layout);
-	a = (SampleState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(0))
+	{
+		/* adopt a copy of b, with room to grow */
+		ea = sample_eoh_new(aggcxt, layout, b->bins, b, Max(b->nref + b->ncur, 1024));
+		PG_RETURN_DATUM(EOHPGetRWDatum(&ea->hdr));
+	}
+	ea = sample_eoh(PG_GETARG_DATUM(0), layout);
+	a = ea ? ea->st : (SampleState *) PG_GETARG_POINTER(0);
 	sample_check(a, layout);
-	if (a->bins != b->bins)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("bins must be the same in every row"),
-				 errdetail("Rows asked for %d and %d bins.", a->bins, b->bins)));
+	check_same_bins(a->bins, b->bins);
 	if (b->nref == 0 && b->ncur == 0)
-		PG_RETURN_POINTER(a);
-	a = sample_grow(a, layout, a->bins, a->nref + b->nref, a->ncur + b->ncur);
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	if (ea)
+	{
+		sample_eoh_reserve(ea, a->nref + b->nref, a->ncur + b->ncur);
+		a = ea->st;
+	}
+	else
+		a = sample_grow(a, a->nref + b->nref, a->ncur + b->ncur);
 	acap = sample_capacity(a);
 	bcap = sample_capacity(b);
 	memcpy(a->values + a->nref, b->values, sizeof(double) * (Size) b->nref);
@@ -304,6 +456,8 @@ sample_combine(FunctionCallInfo fcinfo, uint32 layout, const char *fname)
 	memcpy(a->values + acap - a->ncur - b->ncur, b->values + bcap - b->ncur,
 		   sizeof(double) * (Size) b->ncur);
 	a->ncur += b->ncur;
+	if (ea)
+		PG_RETURN_DATUM(EOHPGetRWDatum(&ea->hdr));
 	PG_RETURN_POINTER(a);
 }
 
@@ -316,7 +470,8 @@ sample_combine(FunctionCallInfo fcinfo, uint32 layout, const char *fname)
 static SampleState *
 sample_final_arg(FunctionCallInfo fcinfo, uint32 layout, const double **ref, const double **cur)
 {
-	SampleState *s = (SampleState *) state_arg(fcinfo, 0);
+	SampleEOH  *e = sample_eoh(PG_GETARG_DATUM(0), layout);
+	SampleState *s = e ? e->st : sample_flat_arg(fcinfo, 0, layout);
 	int64		i,
 				cap;
 	bool		bad = false;
