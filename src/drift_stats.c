@@ -1318,7 +1318,7 @@ category_combine(PG_FUNCTION_ARGS)
 	b = (CatState *) state_arg(fcinfo, 1);
 	cat_check(b);
 	a = (CatState *) PG_GETARG_POINTER(0);
-	cat_check_header(a);
+	cat_check(a);				/* may be an unchecked copy of another worker's state */
 	for (i = 0; i < b->nslots; i++)
 	{
 		const CatSlot *e = &b->slots[i];
