@@ -357,8 +357,11 @@ sample_accum(FunctionCallInfo fcinfo, uint32 layout, const char *fname)
 	{
 		e = sample_eoh(PG_GETARG_DATUM(0), layout);
 		s = e ? e->st : (SampleState *) PG_GETARG_POINTER(0);
-		sample_check(s, layout);
-		check_same_bins(s->bins, bins);
+		/* our own expanded object was checked when it was made */
+		if (e == NULL || s->layout != layout)
+			sample_check(s, layout);
+		if (s->bins != bins)
+			check_same_bins(s->bins, bins);
 	}
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 	{

@@ -25,7 +25,7 @@ export PGHOST="$work/data" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
 psql_q() { as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 psql_q -c "CREATE EXTENSION mlsys"
 log "generating $rows rows (half reference, half current, the current sample shifted)"
-psql_q -v rows="$rows" <<'SQL'
+psql_q -v rows="$rows" >/dev/null <<'SQL'
 SELECT setseed(0.5);
 CREATE TABLE dbench AS
 SELECT CASE WHEN c THEN random() * 110 ELSE random() * 100 END AS v, c,
