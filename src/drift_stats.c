@@ -1000,6 +1000,58 @@ psi_bin(const double *padded, int log2p, double v)
 	return pos;
 }
 
+/*
+ * Count the reference per bin after select_ranks has put the order
+ * statistics ranks[0 .. nranks) in place: every value between two
+ * consecutive ones (or before the first, after the last) lies between them,
+ * so a stretch whose lower end and the largest value below its upper end
+ * share a bin is counted without binning each value; only values equal to
+ * the upper end may fall in its bin instead (one comparison each). Other
+ * stretches (an edge strictly inside them, which rounding could cause) are
+ * binned value by value.
+ */
+static void
+psi_count_selected(const double *a, int64 n, const int64 *ranks, int nranks,
+				   const double *edges, int log2p, int nedges, int64 *counts)
+{
+	int			i;
+
+	for (i = 0; i <= nranks; i++)
+	{
+		int64		p = i == 0 ? -1 : ranks[i - 1];
+		int64		q = i == nranks ? n : ranks[i];
+		int64		len = q - p - 1,
+					j;
+		int			bl = i == 0 ? 0 : psi_bin(edges, log2p, a[p]);
+
+		if (q < n)
+			counts[psi_bin(edges, log2p, a[q])]++;
+		if (len <= 0)
+			continue;
+		if (q < n && psi_bin(edges, log2p, nextafter(a[q], -get_float8_infinity())) == bl)
+		{
+			double		u = a[q];
+			int			bu = psi_bin(edges, log2p, u);
+			int64		below = 0;
+
+			if (bu == bl)
+				counts[bl] += len;
+			else
+			{
+				for (j = p + 1; j < q; j++)
+					below += a[j] < u;
+				counts[bl] += below;
+				counts[bu] += len - below;
+			}
+		}
+		else if (q == n && bl == nedges)
+			counts[bl] += len;
+		else
+			for (j = p + 1; j < q; j++)
+				counts[psi_bin(edges, log2p, a[j])]++;
+	}
+}
+
 PG_FUNCTION_INFO_V1(psi_final);
 /*
  * psi_final(bytea) → float8. The edges are the reference quantiles at
@@ -1072,8 +1124,7 @@ psi_final(PG_FUNCTION_ARGS)
 		edges[k] = get_float8_infinity();
 	cref = palloc0(sizeof(int64) * (nedges + 1));
 	ccur = palloc0(sizeof(int64) * (nedges + 1));
-	for (i = 0; i < n; i++)
-		cref[psi_bin(edges, log2p, ref[i])]++;
+	psi_count_selected(ref, n, ranks, nranks, edges, log2p, nedges, cref);
 	for (i = 0; i < m; i++)
 		ccur[psi_bin(edges, log2p, scur[i])]++;
 	for (k = 0; k <= nedges; k++)
