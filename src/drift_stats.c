@@ -393,10 +393,15 @@ sample_accum(FunctionCallInfo fcinfo, uint32 layout, const char *fname)
 	}
 	else
 		s = sample_grow(s, s->nref + !is_cur, s->ncur + is_cur);
-	if (is_cur)
-		s->values[sample_capacity(s) - ++s->ncur] = v;
-	else
-		s->values[s->nref++] = v;
+	{
+		/* no branch on the flag: the two samples usually arrive interleaved at random */
+		int64		cap = sample_capacity(s);
+		int64		at = is_cur ? cap - 1 - s->ncur : s->nref;
+
+		s->values[at] = v;
+		s->nref += !is_cur;
+		s->ncur += is_cur;
+	}
 	if (e)
 		PG_RETURN_DATUM(EOHPGetRWDatum(&e->hdr));
 	PG_RETURN_POINTER(s);
