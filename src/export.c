@@ -461,12 +461,25 @@ export_model(PG_FUNCTION_ARGS)
 	args[0] = CStringGetTextDatum(name);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT 1 FROM mlsys.models WHERE model = $1", 1, argtypes, args,
+							  NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read mlsys.models");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name)));
 	if (PG_ARGISNULL(1))
 	{
-		/* the live version, with mlsys.live_version's errors when there is none */
-		if (SPI_execute_with_args("SELECT mlsys.live_version($1)", 1, argtypes, args,
-								  NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "could not look up the live version");
+		/* the live version: the model's newest deployment (recommenders included) */
+		if (SPI_execute_with_args("SELECT d.version FROM mlsys.deployments d WHERE d.model = $1 "
+								  "ORDER BY d.id DESC LIMIT 1", 1, argtypes, args,
+								  NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read mlsys.deployments");
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("model \"%s\" has no deployed version", name),
+					 errhint("Export a given version with mlsys.export_model('%s', version).", name)));
 		version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	else
@@ -478,18 +491,9 @@ export_model(PG_FUNCTION_ARGS)
 							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read mlsys.model_versions");
 	if (SPI_processed != 1)
-	{
-		if (SPI_execute_with_args("SELECT 1 FROM mlsys.models WHERE model = $1", 1, argtypes, args,
-								  NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read mlsys.models");
-		if (SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("model \"%s\" does not exist", name)));
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("version %d of model \"%s\" does not exist", version, name)));
-	}
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 
@@ -648,32 +652,45 @@ as_string(JsonbValue *v, const char *path, int index)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
-/* a JSON number as float8: exact for the shortest decimal form of a double */
+/*
+ * The decimal text of a JSON number parsed as float8 (or float4): strtod and
+ * strtof round correctly, so the shortest decimal form of a value gives it
+ * back exactly. Out of range (overflow, or underflow to zero of a non-zero
+ * value) is an error, as in float8in.
+ */
 static double
-as_float8(JsonbValue *v, const char *path, int index)
+as_float(JsonbValue *v, const char *path, int index, bool single)
 {
+	char	   *text,
+			   *end;
 	double		d;
 
 	if (v->type != jbvNumeric)
 		invalid(elem_path(path, index), "must be a JSON number");
-	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
-	if (!isfinite(d))
-		invalid(elem_path(path, index), "must be a finite number");
+	text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+	errno = 0;
+	d = single ? (double) strtof(text, &end) : strtod(text, &end);
+	if (*end != '\0' || end == text)
+		invalid(elem_path(path, index), "must be a JSON number");
+	if ((errno == ERANGE && (d == 0.0 || isinf(d))) || !isfinite(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("invalid model document: \"%s\" is out of range for type %s",
+						elem_path(path, index), single ? "real" : "double precision")));
 	return d;
 }
 
-/* a JSON number as float4 (recommender factors) */
+static double
+as_float8(JsonbValue *v, const char *path, int index)
+{
+	return as_float(v, path, index, false);
+}
+
+/* recommender factors are float4 */
 static float
 as_float4(JsonbValue *v, const char *path, int index)
 {
-	float		f;
-
-	if (v->type != jbvNumeric)
-		invalid(elem_path(path, index), "must be a JSON number");
-	f = DatumGetFloat4(DirectFunctionCall1(numeric_float4, NumericGetDatum(v->val.numeric)));
-	if (!isfinite(f))
-		invalid(elem_path(path, index), "must be a finite number");
-	return f;
+	return (float) as_float(v, path, index, true);
 }
 
 /* a JSON number that is an integer in [lo, hi] */
@@ -826,8 +843,8 @@ check_as_document(DocCheck fn, ImportDoc *d, const char *what)
 		FlushErrorState();
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid model document: %s %s", what, ed->message),
-				 ed->detail ? errdetail("%s", ed->detail) : 0));
+				 errmsg("invalid model document: %s", what),
+				 errdetail("%s", ed->detail ? ed->detail : ed->message)));
 	}
 	PG_END_TRY();
 }
@@ -1164,7 +1181,7 @@ read_document(Jsonb *doc, ImportDoc *d)
 
 	/* the feature spec the registry will rebuild must name the same features */
 	if (!is_als)
-		check_as_document(check_feature_spec, d, "the feature spec is not valid:");
+		check_as_document(check_feature_spec, d, "the feature columns, lengths and preprocessing do not agree");
 
 	/* the parameters → blob, which must pass the checks of a stored version */
 	prm = key_object(root, "", "parameters");
@@ -1172,7 +1189,7 @@ read_document(Jsonb *doc, ImportDoc *d)
 		read_als_parameters(d, prm);
 	else
 		read_linear_parameters(d, prm);
-	check_as_document(check_blob, d, "the parameters are not valid:");
+	check_as_document(check_blob, d, "the parameters are not valid");
 }
 
 PG_FUNCTION_INFO_V1(import_model);
@@ -1238,6 +1255,21 @@ import_model(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* an existing model must be of the document's task (checked again under lock) */
+	if (SPI_execute_with_args("SELECT m.task FROM mlsys.models m WHERE m.model = $1",
+							  1, types, v, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read mlsys.models");
+	if (SPI_processed == 1)
+	{
+		char	   *task = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (strcmp(task, d.task) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("model \"%s\" is a %s model, the document holds a %s model",
+							name, task, d.task),
+					 errhint("Import it under another model name.")));
+	}
 	if (SPI_execute_with_args("SELECT mlsys._import_version($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
 							  "$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
 							  23, types, v, nulls, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
