@@ -1181,7 +1181,16 @@ read_document(Jsonb *doc, ImportDoc *d)
 
 	/* the feature spec the registry will rebuild must name the same features */
 	if (!is_als)
+	{
+		int64		expanded = 0;
+
+		for (i = 0; i < d->ncolumns; i++)
+			expanded += d->lengths[i] > 0 ? d->lengths[i] : 1;
+		if (expanded != d->nfeat)
+			invalid("spec.features", psprintf("must have " INT64_FORMAT " elements (the expansion of the feature lengths), not %d",
+											  expanded, d->nfeat));
 		check_as_document(check_feature_spec, d, "the feature columns, lengths and preprocessing do not agree");
+	}
 
 	/* the parameters → blob, which must pass the checks of a stored version */
 	prm = key_object(root, "", "parameters");
