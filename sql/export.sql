@@ -194,6 +194,13 @@ SELECT (SELECT array_agg(r ORDER BY r) FROM mlsys.recommend_for_items(ARRAY[1003
        (SELECT count(*) FILTER (WHERE mlsys.predict_rating('ex_rec', user_id, item_id)
                                     = mlsys.predict_rating('ex_rec_copy', user_id, item_id)) = count(*) FROM exr) AS equal_ratings;
 
+-- an implicit-feedback recommender too
+SELECT version, algorithm FROM mlsys.train_recommender('ex_imp', 'exr', hyperparams => '{"factors": 3, "iterations": 3}');
+SELECT mlsys.import_model('ex_imp_copy', mlsys.export_model('ex_imp')) AS version;
+SELECT same_version('ex_imp', 1, 'ex_imp_copy', 1) AS identical,
+       (SELECT array_agg(r ORDER BY r) FROM mlsys.recommend(7, 5, 'ex_imp') r)
+     = (SELECT array_agg(r ORDER BY r) FROM mlsys.recommend(7, 5, 'ex_imp_copy') r) AS equal_recommendations;
+
 ------------------------------------------------------------------------------
 -- tampered and malformed documents: each a class-22 error, nothing registered
 ------------------------------------------------------------------------------
