@@ -21,14 +21,20 @@ BEGIN
     END IF;
     RETURN 'checked: ' || fact;
 END $$;
+-- the sizes (the story's outcomes are asserted at any size of this order)
+\set n_items 1000
+\set n_users 10000
+\set n_customers 100000
+\set n_trial 15000
+\set n_regular 5000
 \timing on
 \set ECHO queries
 
 \echo
 \echo '================================================================================'
 \echo '1. An online shop in PostgreSQL'
-\echo '   400 items in four departments (the latent tastes), 2,000 users who each'
-\echo '   favour one department, 50,000 clicks; and 20,000 customers with the numeric,'
+\echo '   1,000 items in four departments (the latent tastes), 10,000 users who each'
+\echo '   favour one department, 250,000 clicks; and 100,000 customers with the numeric,'
 \echo '   boolean and categorical facts a churn model needs (login_frequency = logins'
 \echo '   in the last 14 days). Generated, deterministic (setseed).'
 \echo '================================================================================'
@@ -37,13 +43,13 @@ CREATE TABLE items AS
 SELECT i AS item_id,
        (ARRAY['books', 'games', 'garden', 'kitchen'])[1 + (i - 1) % 4] AS department,
        (ARRAY['books', 'games', 'garden', 'kitchen'])[1 + (i - 1) % 4] || ' #' || (i - 1) / 4 + 1 AS name
-FROM generate_series(1, 400) i;
+FROM generate_series(1, :n_items) i;
 CREATE TABLE users AS
 SELECT u AS user_id, 1 + floor(random() * 4)::int AS taste     -- favourite department, 1..4
-FROM generate_series(1, 2000) u;
+FROM generate_series(1, :n_users) u;
 -- 25 clicks per user: 80% in the favourite department, popular items more often
 CREATE TABLE clicks AS
-SELECT user_id, dept + 4 * floor(100 * random() ^ 2)::int AS item_id
+SELECT user_id, dept + 4 * floor(:n_items / 4 * random() ^ 2)::int AS item_id
 FROM (SELECT u.user_id, CASE WHEN random() < 0.8 THEN u.taste ELSE 1 + floor(random() * 4)::int END AS dept
       FROM users u, generate_series(1, 25) n) s;
 CREATE TABLE customers AS
@@ -57,7 +63,7 @@ SELECT id AS customer_id,
        floor(random() * (1 + 3 * engagement))::int AS orders_14d,
        floor(random() * random() * 6)::int AS support_tickets,
        NULL::bool AS churned
-FROM (SELECT id, random() AS r1, random() AS engagement FROM generate_series(1, 20000) id) s;
+FROM (SELECT id, random() AS r1, random() AS engagement FROM generate_series(1, :n_customers) id) s;
 -- who churned: few logins, support tickets, the basic plan; newsletter readers stay
 UPDATE customers SET churned = random() < 1 / (1 + exp(-(
     1.5 - 0.3 * login_frequency + 0.45 * support_tickets - 0.02 * tenure_months - 0.1 * orders_14d
@@ -117,8 +123,8 @@ FROM mlsys.predictions WHERE model = 'churn' ORDER BY probability DESC, id LIMIT
 \echo
 \echo '================================================================================'
 \echo '5. The marketing campaign: a 14-day free trial'
-\echo '   3,000 trial users sign up and log in 40+ times in their first 14 days (data'
-\echo '   drift on login_frequency), next to 1,000 ordinary sign-ups. Whether a trial user'
+\echo '   15,000 trial users sign up and log in 40+ times in their first 14 days (data'
+\echo '   drift on login_frequency), next to 5,000 ordinary sign-ups. Whether a trial user'
 \echo '   stays depends on buying during the trial, not on logging in (concept drift).'
 \echo '   They are scored at sign-up; 14 days later the outcomes arrive as feedback.'
 \echo '================================================================================'
@@ -127,14 +133,15 @@ SELECT id, now() - random() * interval '14 days', 'trial',
        (ARRAY['north', 'south', 'east', 'west'])[1 + floor(random() * 4)::int],
        random() < 0.4, 0, 40 + floor(random() * 41)::int, floor(random() * 5)::int,
        floor(random() * random() * 3)::int, NULL
-FROM generate_series(20001, 23000) id;
+FROM generate_series(:n_customers + 1, :n_customers + :n_trial) id;
 INSERT INTO customers
 SELECT id, now() - random() * interval '14 days',
        CASE WHEN r1 < 0.5 THEN 'basic' WHEN r1 < 0.85 THEN 'plus' ELSE 'premium' END,
        (ARRAY['north', 'south', 'east', 'west'])[1 + floor(random() * 4)::int],
        random() < 0.4, 0, greatest(0, round(20 * engagement + 3 * (random() - 0.5)))::int,
        floor(random() * (1 + 3 * engagement))::int, floor(random() * random() * 6)::int, NULL
-FROM (SELECT id, random() AS r1, random() AS engagement FROM generate_series(23001, 24000) id) s;
+FROM (SELECT id, random() AS r1, random() AS engagement FROM generate_series(:n_customers + :n_trial + 1, :n_customers + :n_trial + :n_regular) id) s;
+ANALYZE customers;
 CREATE VIEW new_signups AS
 SELECT * FROM customers WHERE signed_up_at >= now() - interval '14 days';
 SELECT plan = 'trial' AS trial, count(*), round(avg(login_frequency), 1) AS mean_logins_14d
@@ -142,7 +149,7 @@ FROM new_signups GROUP BY 1 ORDER BY 1;
 SELECT mlsys.predict_batch('churn', 'new_signups', 'customer_id') AS scored;
 -- the champion thinks the busy trial users are safe
 SELECT plan = 'trial' AS trial, round(avg(p.probability)::numeric, 3) AS mean_predicted_churn
-FROM mlsys.predictions p JOIN new_signups c ON c.customer_id::text = p.entity_id
+FROM mlsys.predictions p JOIN customers c ON c.customer_id = p.entity_id::bigint
 WHERE p.model = 'churn' AND p.run_id = (SELECT max(run_id) FROM mlsys.prediction_runs WHERE model = 'churn')
 GROUP BY 1 ORDER BY 1;
 -- ... 14 days later: who actually left. Trial users who bought stay; those who
@@ -200,6 +207,18 @@ FROM mlsys.retrain_decisions WHERE model = 'churn' ORDER BY id DESC LIMIT 1;
 -- what the challenger learned about the trial
 SELECT feature, round(coefficient::numeric, 4) AS coefficient FROM mlsys.features('churn')
 WHERE feature ~ '^(login_frequency|orders_14d|plan)';
+-- the new champion re-scores the campaign cohort: the browsing trial users are at risk now
+SELECT mlsys.predict_batch('churn', 'new_signups', 'customer_id') AS rescored;
+SELECT plan = 'trial' AS trial, p.version, round(avg(p.probability)::numeric, 3) AS mean_predicted_churn,
+       round(avg(c.churned::int), 3) AS actual_churn
+FROM mlsys.predictions p JOIN customers c ON c.customer_id = p.entity_id::bigint
+WHERE p.model = 'churn' AND p.run_id = (SELECT max(run_id) FROM mlsys.prediction_runs WHERE model = 'churn')
+GROUP BY 1, 2 ORDER BY 1;
+SELECT pg_temp.demo_assert(avg(p.probability) > 0.3, 'the new champion sees the trial users'' churn risk')
+FROM mlsys.predictions p JOIN customers c ON c.customer_id = p.entity_id::bigint
+WHERE p.model = 'churn' AND c.plan = 'trial' AND p.run_id = (SELECT max(run_id) FROM mlsys.prediction_runs WHERE model = 'churn');
+-- the alerts were acted upon
+UPDATE mlsys.alerts SET resolved_at = now() WHERE model = 'churn' AND resolved_at IS NULL;
 \x on
 SELECT model, task, deployed_version, algorithm, train_rows, holdout_metrics->>'auc' AS holdout_auc,
        last_check_at, open_alerts, live_metric, live_value FROM mlsys.model_overview ORDER BY model;
