@@ -162,7 +162,10 @@ BEGIN
         SELECT p.b, p.v, pg_catalog.count(*) AS n, pg_catalog.count(p.label) AS nl,
                pg_catalog.count(*) FILTER (WHERE p.pos) AS npos,
                pg_catalog.count(*) FILTER (WHERE NOT p.pos) AS nneg,
-               CASE v_task WHEN 'regression' THEN mlsys.rmse(p.prediction, p.label::float8)
+               -- the cast sits inside the argument: an aggregate in a CASE branch is
+               -- computed over every row whatever the branch (and under a generic
+               -- plan v_task is not folded), so text labels must never reach it
+               CASE v_task WHEN 'regression' THEN mlsys.rmse(p.prediction, CASE WHEN v_task = 'regression' THEN p.label::float8 END)
                            WHEN 'multiclass' THEN mlsys.accuracy(p.predicted_label, p.label) END AS val
           FROM p GROUP BY p.b, p.v
     )
@@ -343,7 +346,9 @@ SELECT p.model, p.version, date_trunc('day', p.predicted_at) AS day,
                 THEN 1.0 ELSE 0.0 END) FILTER (WHERE m.task = 'binary') AS positive_rate,
        count(p.label) AS labeled,
        CASE m.task WHEN 'regression' THEN 'rmse' WHEN 'multiclass' THEN 'accuracy' WHEN 'binary' THEN 'accuracy' END AS live_metric,
-       CASE m.task WHEN 'regression' THEN mlsys.rmse(p.prediction, p.label::float8)
+       -- the cast sits inside the argument: the aggregate is computed over every row
+       -- whatever the CASE branch, and a classifier's labels are not numbers
+       CASE m.task WHEN 'regression' THEN mlsys.rmse(p.prediction, CASE WHEN m.task = 'regression' THEN p.label::float8 END)
                    ELSE mlsys.accuracy(p.predicted_label, p.label) END AS live_value
   FROM mlsys.predictions p
   JOIN mlsys.models m ON m.model = p.model
