@@ -188,6 +188,11 @@ is($primary->safe_psql('postgres', q{SELECT count(*) FROM mlsys.models WHERE mod
 # ---------------------------------------------------------------------------
 $primary->safe_psql('postgres', q{SELECT version FROM mlsys.train('bigreg', 'big', 'y', ARRAY['x'])});
 $primary->safe_psql('postgres', q{SELECT version FROM mlsys.train('bigclf', 'big', 'label', ARRAY['x'])});
+# a view that makes every pass slow (20 µs a row), so a kill always lands mid-training
+$primary->safe_psql('postgres', q{
+    CREATE FUNCTION slow_row() RETURNS bool LANGUAGE sql VOLATILE AS 'SELECT pg_sleep(0.00002) IS NOT NULL';
+    CREATE VIEW big_slow AS SELECT id, x, label FROM big WHERE slow_row();
+});
 
 # a killed backend's psql goes away: writing to it must not kill this script
 $SIG{PIPE} = 'IGNORE';
@@ -237,7 +242,7 @@ is($primary->safe_psql('postgres', q{SELECT count(*) FROM mlsys.prediction_runs}
 
 my $last_before = $primary->safe_psql('postgres', q{SELECT last_version FROM mlsys.models WHERE model = 'bigclf'});
 ok(kill_during(q{SET max_parallel_workers_per_gather = 0;
-                 SELECT /* kill-me-train */ * FROM mlsys.train('bigclf', 'big', 'label', ARRAY['x'], hyperparams => '{"tol": 1e-14, "max_iter": 200}');},
+                 SELECT /* kill-me-train */ * FROM mlsys.train('bigclf', 'big_slow', 'label', ARRAY['x']);},
                'kill-me-train'),
    'killed a backend in the middle of training');
 is($primary->safe_psql('postgres', q{SELECT last_version FROM mlsys.models WHERE model = 'bigclf'}), $last_before,
@@ -253,7 +258,7 @@ my $s = $primary->background_psql('postgres', on_error_stop => 0);
 $s->query_until(qr/go/, q{
     \echo go
     SET max_parallel_workers_per_gather = 0;
-    SELECT * FROM mlsys.train('bigclf', 'big', 'label', ARRAY['x'], hyperparams => '{"tol": 1e-14, "max_iter": 200}');
+    SELECT * FROM mlsys.train('bigclf', 'big_slow', 'label', ARRAY['x']);
 });
 select(undef, undef, undef, 0.5);
 $primary->stop('immediate');
