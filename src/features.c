@@ -22,6 +22,7 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "common/shortest_dec.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -429,8 +430,13 @@ features_sql_vector(const FeatureSpec *spec)
 				appendStringInfoString(&buf, ", ");
 			in_scalars = true;
 			if (c->has_impute)
+			{
+				char		text[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+				double_to_shortest_decimal_buf(c->impute, text);
 				appendStringInfo(&buf, "mlsys._impute((%s)::pg_catalog.float8, %s::pg_catalog.float8)",
-								 q, quote_literal_cstr(float8out_internal(c->impute)));
+								 q, quote_literal_cstr(text));
+			}
 			else
 				appendStringInfo(&buf, "(%s)::pg_catalog.float8", q);
 		}

@@ -29,6 +29,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
+#include "common/shortest_dec.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -64,7 +65,13 @@ void
 mlsys_append_json_number(StringInfo buf, double v)
 {
 	if (isfinite(v))
-		appendStringInfoString(buf, float8out_internal(v));
+	{
+		/* the shortest text that reads back as v, whatever extra_float_digits says */
+		char		text[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+		double_to_shortest_decimal_buf(v, text);
+		appendStringInfoString(buf, text);
+	}
 	else
 		appendStringInfoString(buf, "null");
 }
