@@ -331,11 +331,12 @@ SELECT m.model, m.task,
   LEFT JOIN LATERAL (SELECT dd.version FROM mlsys.deployments dd WHERE dd.model = m.model
                       ORDER BY dd.id DESC LIMIT 1) d ON true
   LEFT JOIN mlsys.model_versions v ON v.model = m.model AND v.version = d.version
+  -- the live figure of the deployed version only: a newer deployment shows NULL until checked
   LEFT JOIN LATERAL (SELECT h.metric, h.value FROM mlsys.drift_history h
-                      WHERE h.model = m.model AND h.feature = '<performance>'
+                      WHERE h.model = m.model AND h.feature = '<performance>' AND h.version = d.version
                       ORDER BY h.checked_at DESC, h.id DESC LIMIT 1) lh ON true;
 COMMENT ON VIEW mlsys.model_overview IS
-'One row per model: deployed version, algorithm, trained at, training rows, holdout metrics, last check time, open alerts, latest live metric (from mlsys.check).';
+'One row per model: deployed version, algorithm, trained at, training rows, holdout metrics, last check time, open alerts, latest live metric of the deployed version (from mlsys.check).';
 
 CREATE VIEW mlsys.prediction_stats WITH (security_invoker = true) AS
 SELECT p.model, p.version, date_trunc('day', p.predicted_at) AS day,
