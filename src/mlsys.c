@@ -58,6 +58,25 @@ _PG_init(void)
 #endif
 }
 
+/*
+ * Refuse a training up front when its memory estimate (bytes) exceeds
+ * maintenance_work_mem, the limit PostgreSQL applies to other maintenance
+ * work such as CREATE INDEX: a clear error with a hint instead of a backend
+ * killed by the kernel's out-of-memory killer.
+ */
+void
+mlsys_check_training_memory(double bytes, const char *what)
+{
+	double		limit = (double) maintenance_work_mem * 1024.0;
+
+	if (bytes > limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s needs about %.1f MB of memory, more than maintenance_work_mem (%.1f MB)",
+						what, bytes / (1024.0 * 1024.0), limit / (1024.0 * 1024.0)),
+				 errhint("Raise maintenance_work_mem for this session (SET maintenance_work_mem = '...'), or use fewer features, classes or factors.")));
+}
+
 /* the aggregate context, or an error when an aggregate support function is called directly */
 MemoryContext
 mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname)

@@ -27,6 +27,7 @@ extern bool mlsys_capture_baseline_on_train;
 extern int	mlsys_model_cache_kb;
 extern ArrayType *mlsys_float8_array(const double *values, int n);
 extern MemoryContext mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname);
+extern void mlsys_check_training_memory(double bytes, const char *what);
 extern bool mlsys_combine_trivial(FunctionCallInfo fcinfo, Datum *result);
 extern void mlsys_return_one_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls);
 extern struct Tuplestorestate *mlsys_begin_rows(FunctionCallInfo fcinfo, TupleDesc *desc);

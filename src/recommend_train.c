@@ -287,6 +287,8 @@ read_interactions(const char *relsql, const char *ucol, const char *icol, const 
 		if (n + (int64) SPI_processed > cap)
 		{
 			cap = Max(cap * 2, n + (int64) SPI_processed);
+			/* the interactions and the per-interaction arrays built from them */
+			mlsys_check_training_memory((double) cap * (sizeof(Interaction) + 40), "recommender training");
 			rows = repalloc_huge(rows, sizeof(Interaction) * cap);
 		}
 		for (uint64 j = 0; j < SPI_processed; j++)
@@ -506,6 +508,9 @@ train_recommender(PG_FUNCTION_ARGS)
 						nusers < 2 ? nusers : nitems,
 						nusers < 2 ? (nusers == 1 ? "user" : "users") : (nitems == 1 ? "item" : "items")),
 				 errdetail("A recommender needs at least two users and two items.")));
+	mlsys_check_training_memory((double) n * (sizeof(Interaction) + 40) +
+								2.0 * (nusers + nitems) * (p.factors + 1.0) * sizeof(double),
+								"recommender training");
 	/* the largest allocations sized by factors: refuse them before trying */
 	if ((double) (nusers + nitems) * (p.factors + 1) * sizeof(double) > (double) MaxAllocSize)
 		ereport(ERROR,

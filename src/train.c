@@ -410,6 +410,9 @@ mlsys_training_spec(const TrainArgs *a, char **xsql, char **ysql)
 
 	spec->impute = a->impute;
 	features_resolve_lengths(spec, a->relsql, a->target);
+	/* a pass's state, a merged copy and the solver's matrix: (p + 1)² doubles each */
+	mlsys_check_training_memory(3.0 * (spec->nfeat + 1.0) * (spec->nfeat + 1.0) * sizeof(double) *
+								(a->model == NULL ? 2.0 : 1.0), "training");
 	*xsql = features_sql_vector(spec);
 	*ysql = psprintf("(%s)::pg_catalog.float8", quote_identifier(a->target));
 	return spec;
