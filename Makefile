@@ -50,7 +50,7 @@ demo:
 test:
 	bash test/run_tests.sh
 bench:
-	bash test/bench.sh
+	bash test/bench_all.sh
 valgrind:
 	bash test/valgrind.sh
 

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, one after the other (each starts its own
+# private cluster), each printing its figures next to their baselines and
+# targets. About 20 minutes on a 2-core machine.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+status=0
+for b in bench.sh bench_recommend.sh bench_drift.sh bench_drift_stats.sh; do
+    echo
+    echo "################ test/$b"
+    bash "$here/test/$b" || status=$?
+done
+exit $status
