@@ -34,16 +34,45 @@
 
 #include "mlsys.h"
 
-/* a Newton pass query whose last argument is the parameter vector */
+/* a binary Newton pass: the query and the feature count */
 typedef struct PassContext
 {
-	const char *sql;
-	int			nargs;
-	Oid			types[4];
-	Datum		args[4];
+	PassQuery	q;
 	int			p;
-	MemoryContext cxt;
 } PassContext;
+
+/*
+ * Build the query of a Newton pass of `aggregate` (mlsys._logreg_step_agg,
+ * mlsys._softmax_fold_step_agg, ...): folds 0 for training, else the
+ * cross-validation variant.
+ */
+void
+mlsys_pass_query(PassQuery *q, const TrainArgs *a, const char *aggregate,
+				 const char *xsql, const char *ysql, int folds)
+{
+	memset(q, 0, sizeof(*q));
+	q->sql = psprintf("SELECT mlsys.%s(%s, %s, $1, $2, $3%s) FROM %s WHERE %s IS NOT NULL",
+					  aggregate, ysql, xsql, folds > 0 ? ", $4" : "", a->relsql,
+					  quote_identifier(a->target));
+	q->types[0] = INT8OID;
+	q->args[0] = Int64GetDatum((int64) a->seed);
+	if (folds > 0)
+	{
+		q->nargs = 4;
+		q->types[1] = INT4OID;
+		q->types[2] = INT4OID;
+		q->types[3] = FLOAT8ARRAYOID;
+		q->args[1] = Int32GetDatum(folds);
+	}
+	else
+	{
+		q->nargs = 3;
+		q->types[1] = FLOAT8OID;
+		q->types[2] = FLOAT8ARRAYOID;
+		q->args[1] = Float8GetDatum(a->test_size);
+	}
+	q->cxt = CurrentMemoryContext;
+}
 
 /* run one Newton pass at the parameters prm (w, center, scale, cw) */
 static LogregState *
@@ -53,10 +82,10 @@ run_newton_pass(const double *prm, void *arg)
 	Datum		result;
 	LogregState *s;
 
-	pc->args[pc->nargs - 1] = PointerGetDatum(mlsys_float8_array(prm, 3 * pc->p + 3));
-	if (!mlsys_spi_single_value(pc->sql, pc->nargs, pc->types, pc->args, &result))
+	pc->q.args[pc->q.nargs - 1] = PointerGetDatum(mlsys_float8_array(prm, 3 * pc->p + 3));
+	if (!mlsys_spi_single_value(pc->q.sql, pc->q.nargs, pc->q.types, pc->q.args, &result))
 		return NULL;
-	MemoryContextSwitchTo(pc->cxt);
+	MemoryContextSwitchTo(pc->q.cxt);
 	s = logreg_state_from_datum(result);
 	SPI_freetuptable(SPI_tuptable);		/* a pass's result is large: do not keep it */
 	return s;
@@ -396,17 +425,9 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	alpha = classifier_start(a, spec, stats, p, r->train_rows, prm);
 
 	/* Newton passes */
-	memset(&pc, 0, sizeof(pc));
-	pc.sql = psprintf("SELECT mlsys._logreg_step_agg(%s, %s, $1, $2, $3) FROM %s WHERE %s IS NOT NULL",
-					  ysql, xsql, a->relsql, quote_identifier(a->target));
-	pc.nargs = 3;
-	pc.types[0] = INT8OID;
-	pc.types[1] = FLOAT8OID;
-	pc.types[2] = FLOAT8ARRAYOID;
-	pc.args[0] = Int64GetDatum((int64) a->seed);
-	pc.args[1] = Float8GetDatum(a->test_size);
+	mlsys_pass_query(&pc.q, a, "_logreg_step_agg", xsql, ysql, 0);
+	pc.q.cxt = cxt;
 	pc.p = p;
-	pc.cxt = cxt;
 	passes = logreg_fit(prm, p, alpha, a->max_iter, a->tol, run_newton_pass, &pc,
 						&converged, &objective);
 	MemoryContextSwitchTo(cxt);
@@ -436,8 +457,8 @@ train_classifier(TrainArgs *a, TrainResult *r)
 					   "FROM (SELECT mlsys._logreg_proba($3, %s) AS p, (%s) = 1 AS y FROM %s "
 					   "WHERE %s IS NOT NULL AND ($2 = 0 OR mlsys._in_holdout(%s, %s, $1, $2))) s",
 					   xsql, ysql, a->relsql, quote_identifier(a->target), ysql, xsql);
-		eargs[0] = pc.args[0];
-		eargs[1] = pc.args[1];
+		eargs[0] = pc.q.args[0];
+		eargs[1] = pc.q.args[1];
 		eargs[2] = PointerGetDatum(mlsys_float8_array(prm, 3 * p + 3));
 		eargs[3] = Float8GetDatum(a->threshold);
 		if (SPI_execute_with_args(sql, 4, types2, eargs, NULL, true, 0) != SPI_OK_SELECT ||
@@ -518,18 +539,9 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 
 	/* the model of each fold */
 	all = palloc(sizeof(double) * (Size) folds * (3 * p + 3));
-	memset(&pc, 0, sizeof(pc));
-	pc.sql = psprintf("SELECT mlsys._logreg_fold_step_agg(%s, %s, $1, $2, $3, $4) FROM %s WHERE %s IS NOT NULL",
-					  ysql, xsql, a->relsql, quote_identifier(a->target));
-	pc.nargs = 4;
-	pc.types[0] = INT8OID;
-	pc.types[1] = INT4OID;
-	pc.types[2] = INT4OID;
-	pc.types[3] = FLOAT8ARRAYOID;
-	pc.args[0] = Int64GetDatum((int64) a->seed);
-	pc.args[1] = Int32GetDatum(folds);
+	mlsys_pass_query(&pc.q, a, "_logreg_fold_step_agg", xsql, ysql, folds);
+	pc.q.cxt = cxt;
 	pc.p = p;
-	pc.cxt = cxt;
 	for (k = 0; k < folds; k++)
 	{
 		LinregState *merged = mlsys_merge_other_folds(states, folds, k);
@@ -539,7 +551,7 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 		bool		converged;
 
 		alpha = classifier_start(a, spec, merged, p, linreg_state_rows(merged), prm);
-		pc.args[2] = Int32GetDatum(k + 1);
+		pc.q.args[2] = Int32GetDatum(k + 1);
 		logreg_fit(prm, p, alpha, a->max_iter, a->tol, run_newton_pass, &pc,
 				   &converged, &objective);
 		MemoryContextSwitchTo(cxt);
@@ -560,8 +572,8 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 					   "FROM (SELECT mlsys._logreg_proba_fold($3, $1, $2, %s, %s) AS p, %s AS y, %s AS x "
 					   "FROM %s WHERE %s IS NOT NULL) s GROUP BY 1 ORDER BY 1",
 					   ysql, xsql, ysql, xsql, a->relsql, quote_identifier(a->target));
-		eargs[0] = pc.args[0];
-		eargs[1] = pc.args[1];
+		eargs[0] = pc.q.args[0];
+		eargs[1] = pc.q.args[1];
 		eargs[2] = PointerGetDatum(mlsys_float8_array(all, folds * (3 * p + 3)));
 		eargs[3] = Float8GetDatum(a->threshold);
 		if (SPI_execute_with_args(sql, 4, types2, eargs, NULL, true, 0) != SPI_OK_SELECT)

@@ -273,13 +273,7 @@ logreg_step_row(FunctionCallInfo fcinfo, int params_arg, double test_size, int f
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("feature vector has %d elements, expected %d", p, s->nfeat)));
 	}
-	if (s->folds > 0)
-	{
-		if (mlsys_fold_of(mlsys_row_hash_unchecked(v.data, p, y), s->split_key, s->folds) == s->fold)
-			PG_RETURN_POINTER(s);
-	}
-	else if (s->test_size > 0 &&
-			 mlsys_in_holdout(mlsys_row_hash_unchecked(v.data, p, y), s->split_key, s->test_size))
+	if (mlsys_pass_leaves_out(v.data, p, y, s->split_key, s->test_size, s->folds, s->fold))
 		PG_RETURN_POINTER(s);
 
 	m = p + 1;
@@ -316,10 +310,7 @@ PG_FUNCTION_INFO_V1(logreg_step_accum);
 Datum
 logreg_step_accum(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("seed, test_size and parameters must not be null")));
+	mlsys_check_pass_args(fcinfo, false);
 	return logreg_step_row(fcinfo, 5, PG_GETARG_FLOAT8(4), 0, 0);
 }
 
@@ -332,15 +323,7 @@ PG_FUNCTION_INFO_V1(logreg_fold_step_accum);
 Datum
 logreg_fold_step_accum(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(6))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("seed, folds, fold and parameters must not be null")));
-	if (PG_GETARG_INT32(4) < 2 || PG_GETARG_INT32(4) > 1000 ||
-		PG_GETARG_INT32(5) < 1 || PG_GETARG_INT32(5) > PG_GETARG_INT32(4))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("fold must be between 1 and folds, and folds between 2 and 1000")));
+	mlsys_check_pass_args(fcinfo, true);
 	return logreg_step_row(fcinfo, 6, 0, PG_GETARG_INT32(4), PG_GETARG_INT32(5));
 }
 

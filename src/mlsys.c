@@ -77,6 +77,33 @@ mlsys_check_training_memory(double bytes, const char *what)
 				 errhint("Raise maintenance_work_mem for this session (SET maintenance_work_mem = '...'), or use fewer features, classes or factors.")));
 }
 
+/*
+ * Check the arguments of a Newton pass's transition function (binary or
+ * multinomial): (state, y, x, seed, test_size, params) for training or
+ * (state, y, x, seed, folds, fold, params) for cross-validation.
+ */
+void
+mlsys_check_pass_args(FunctionCallInfo fcinfo, bool by_fold)
+{
+	if (!by_fold)
+	{
+		if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("seed, test_size and parameters must not be null")));
+		return;
+	}
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("seed, folds, fold and parameters must not be null")));
+	if (PG_GETARG_INT32(4) < 2 || PG_GETARG_INT32(4) > 1000 ||
+		PG_GETARG_INT32(5) < 1 || PG_GETARG_INT32(5) > PG_GETARG_INT32(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fold must be between 1 and folds, and folds between 2 and 1000")));
+}
+
 /* the aggregate context, or an error when an aggregate support function is called directly */
 MemoryContext
 mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname)

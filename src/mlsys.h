@@ -28,6 +28,7 @@ extern int	mlsys_model_cache_kb;
 extern ArrayType *mlsys_float8_array(const double *values, int n);
 extern MemoryContext mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname);
 extern void mlsys_check_training_memory(double bytes, const char *what);
+extern void mlsys_check_pass_args(FunctionCallInfo fcinfo, bool by_fold);
 extern bool mlsys_combine_trivial(FunctionCallInfo fcinfo, Datum *result);
 extern void mlsys_return_one_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls);
 extern struct Tuplestorestate *mlsys_begin_rows(FunctionCallInfo fcinfo, TupleDesc *desc);
@@ -90,6 +91,20 @@ mlsys_fold_of(uint64 row_hash, uint64 split_key, int folds)
 	int			f = (int) (mlsys_split_u(row_hash, split_key) * folds);
 
 	return Min(f, folds - 1) + 1;
+}
+
+/*
+ * Does a Newton pass leave a row out? Training passes leave out the holdout of
+ * test_size (folds = 0); cross-validation passes leave out fold `fold`.
+ */
+static inline bool
+mlsys_pass_leaves_out(const char *x, int p, double y, uint64 split_key, double test_size,
+					  int folds, int fold)
+{
+	if (folds > 0)
+		return mlsys_fold_of(mlsys_row_hash_unchecked(x, p, y), split_key, folds) == fold;
+	return test_size > 0 &&
+		mlsys_in_holdout(mlsys_row_hash_unchecked(x, p, y), split_key, test_size);
 }
 
 /* linreg.c: least-squares sufficient statistics and solver */
@@ -311,6 +326,23 @@ extern LinregState *mlsys_merge_other_folds(LinregState **states, int folds, int
 
 /* classify.c: mlsys.train for classifiers (SPI connected) */
 #define MLSYS_MAX_CLASSES 100
+
+/*
+ * A Newton pass query over the labelled rows: (y, x, seed, test_size, params)
+ * or, by fold, (y, x, seed, folds, fold, params); the parameter vector is the
+ * last argument, set before each pass (and args[2] the fold, by fold).
+ */
+typedef struct PassQuery
+{
+	const char *sql;
+	int			nargs;
+	Oid			types[4];
+	Datum		args[4];
+	MemoryContext cxt;			/* where a pass's result is copied */
+} PassQuery;
+
+extern void mlsys_pass_query(PassQuery *q, const TrainArgs *a, const char *aggregate,
+							 const char *xsql, const char *ysql, int folds);
 extern void train_classifier(TrainArgs *a, TrainResult *r);
 extern LinregState *classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql,
 										  const char *ysql, TrainResult *r);

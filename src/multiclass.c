@@ -27,17 +27,13 @@
 
 #include "mlsys.h"
 
-/* one Newton pass: the query, its arguments, and the expanded Hessian buffer */
+/* one Newton pass: the query, and the expanded Hessian buffer */
 typedef struct SoftmaxPassContext
 {
-	const char *sql;
-	int			nargs;
-	Oid			types[4];
-	Datum		args[4];
+	PassQuery	q;
 	int			nprm;			/* length of the parameter vector */
 	double	   *hess;			/* D × D */
 	SoftmaxState *last;
-	MemoryContext cxt;
 } SoftmaxPassContext;
 
 static bool
@@ -49,10 +45,10 @@ run_softmax_pass(const double *prm, void *arg, NewtonPass *out)
 	if (pc->last != NULL)
 		pfree(pc->last);
 	pc->last = NULL;
-	pc->args[pc->nargs - 1] = PointerGetDatum(mlsys_float8_array(prm, pc->nprm));
-	if (!mlsys_spi_single_value(pc->sql, pc->nargs, pc->types, pc->args, &result))
+	pc->q.args[pc->q.nargs - 1] = PointerGetDatum(mlsys_float8_array(prm, pc->nprm));
+	if (!mlsys_spi_single_value(pc->q.sql, pc->q.nargs, pc->q.types, pc->q.args, &result))
 		return false;
-	MemoryContextSwitchTo(pc->cxt);
+	MemoryContextSwitchTo(pc->q.cxt);
 	pc->last = softmax_state_from_datum(result);
 	SPI_freetuptable(SPI_tuptable);
 	softmax_newton_pass(pc->last, pc->hess, out);
@@ -225,15 +221,8 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 	alpha = a->alpha > 0 ? a->alpha : 1.0 / (double) r->train_rows;
 
 	memset(&pc, 0, sizeof(pc));
-	pc.sql = psprintf("SELECT mlsys._softmax_step_agg(%s, %s, $1, $2, $3) FROM %s WHERE %s IS NOT NULL",
-					  ysql, xsql, a->relsql, quote_identifier(a->target));
-	pc.nargs = 3;
-	pc.types[0] = INT8OID;
-	pc.types[1] = FLOAT8OID;
-	pc.types[2] = FLOAT8ARRAYOID;
-	pc.args[0] = Int64GetDatum((int64) a->seed);
-	pc.args[1] = Float8GetDatum(a->test_size);
-	pc.cxt = cxt;
+	mlsys_pass_query(&pc.q, a, "_softmax_step_agg", xsql, ysql, 0);
+	pc.q.cxt = cxt;
 	passes = softmax_fit(prm, p, K, alpha, a, &pc, &converged, &objective);
 	MemoryContextSwitchTo(cxt);
 	if (!converged)
@@ -252,8 +241,8 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 					   " FROM (SELECT mlsys._softmax_eval($3, %s, %s) AS r, %s AS y FROM %s "
 					   "WHERE %s IS NOT NULL AND ($2 = 0 OR mlsys._in_holdout(%s, %s, $1, $2))) s",
 					   xsql, ysql, ysql, a->relsql, quote_identifier(a->target), ysql, xsql);
-		eargs[0] = pc.args[0];
-		eargs[1] = pc.args[1];
+		eargs[0] = pc.q.args[0];
+		eargs[1] = pc.q.args[1];
 		eargs[2] = PointerGetDatum(mlsys_float8_array(prm, D + 2 * p + K));
 		if (SPI_execute_with_args(sql, 3, types, eargs, NULL, true, 0) != SPI_OK_SELECT ||
 			SPI_processed != 1)
@@ -296,16 +285,8 @@ cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char
 	MemoryContextSwitchTo(cxt);
 	all = palloc0(sizeof(double) * (Size) folds * L);
 	memset(&pc, 0, sizeof(pc));
-	pc.sql = psprintf("SELECT mlsys._softmax_fold_step_agg(%s, %s, $1, $2, $3, $4) FROM %s WHERE %s IS NOT NULL",
-					  ysql, xsql, a->relsql, quote_identifier(a->target));
-	pc.nargs = 4;
-	pc.types[0] = INT8OID;
-	pc.types[1] = INT4OID;
-	pc.types[2] = INT4OID;
-	pc.types[3] = FLOAT8ARRAYOID;
-	pc.args[0] = Int64GetDatum((int64) a->seed);
-	pc.args[1] = Int32GetDatum(folds);
-	pc.cxt = cxt;
+	mlsys_pass_query(&pc.q, a, "_softmax_fold_step_agg", xsql, ysql, folds);
+	pc.q.cxt = cxt;
 	for (k = 0; k < folds; k++)
 	{
 		LinregState *merged = mlsys_merge_other_folds(states, folds, k);
@@ -319,7 +300,7 @@ cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char
 		classifier_standardization(a, spec, merged, prm + D, prm + D + p);
 		class_weights(a, xsql, ysql, classes, K, folds, k + 1, prm + D + 2 * p);
 		alpha = a->alpha > 0 ? a->alpha : 1.0 / (double) linreg_state_rows(merged);
-		pc.args[2] = Int32GetDatum(k + 1);
+		pc.q.args[2] = Int32GetDatum(k + 1);
 		softmax_fit(prm, p, K, alpha, a, &pc, &converged, &objective);
 		MemoryContextSwitchTo(cxt);
 		if (!converged)
@@ -337,8 +318,8 @@ cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char
 					   " FROM (SELECT mlsys._softmax_eval_fold($3, $1, $2, %s, %s) AS r, %s AS y, %s AS x "
 					   "FROM %s WHERE %s IS NOT NULL) s GROUP BY 1 ORDER BY 1",
 					   ysql, xsql, ysql, xsql, a->relsql, quote_identifier(a->target));
-		eargs[0] = pc.args[0];
-		eargs[1] = pc.args[1];
+		eargs[0] = pc.q.args[0];
+		eargs[1] = pc.q.args[1];
 		eargs[2] = PointerGetDatum(mlsys_float8_array(all, folds * L));
 		if (SPI_execute_with_args(sql, 3, types, eargs, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", sql);
