@@ -7,21 +7,11 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/test/lib.sh"
 # the scikit-learn comparison runs inside the database through PL/Python
 MLSYS_PACKAGES="$MLSYS_PACKAGES postgresql-plpython3-15 python3-sklearn"
-install_packages
-build_and_install "$here"
-
 rows=${MLSYS_BENCH_ROWS:-1000000}
 runs=${MLSYS_BENCH_RUNS:-5}
-work=$(mktemp -d /tmp/mlsys-bench.XXXXXX)
-trap 'stop_cluster "$work/data"; rm -rf "$work"' EXIT
-mkdir -p "$work/data"
+bench_start bench 54330
 cp "$here/test/gen_linear.sql" "$work/"
-[ "$(id -u)" = 0 ] && chown -R postgres: "$work"
-port=${MLSYS_BENCH_PORT:-54330}
-start_cluster "$work/data" "$port"
-export PGHOST="$work/data" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
-
-psql_q() { as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+if [ "$(id -u)" = 0 ]; then chown postgres: "$work/gen_linear.sql"; fi
 psql_q -c "CREATE EXTENSION mlsys"
 log "generating $rows rows x 16 features"
 psql_q -v rows="$rows" -f "$work/gen_linear.sql" >/dev/null
@@ -55,21 +45,6 @@ time_ms() {
     printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 
-# pair_ms SETUP BASE QUERY: run BASE and QUERY alternately in one session, runs
-# times each; prints "median_base median_query median_of_per_pair_ratios", so
-# that drift in the machine's speed affects both sides alike
-pair_ms() {
-    local setup=$1 base=$2 query=$3 i args=()
-    for ((i = 0; i < runs; i++)); do
-        args+=(-c "$base" -c "$query")
-    done
-    psql_q -c "$setup" -c '\timing on' "${args[@]}" | grep '^Time:' | awk '{print $2}' | paste - - |
-        awk '{b[NR] = $1; q[NR] = $2; r[NR] = $2 / $1}
-             function median(a, n,   i, j, t) {
-                 for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-                 return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-             END {printf "%s %s %s\n", median(b, NR), median(q, NR), median(r, NR)}'
-}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 report() { printf '%-48s %9.1f ms  %-28s %s\n' "$1" "$2" "$3" "$4"; }
 

@@ -7,19 +7,9 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/test/lib.sh"
-install_packages
-build_and_install "$here"
-
 rows=${MLSYS_BENCH_ROWS:-1000000}
 runs=${MLSYS_BENCH_RUNS:-3}
-work=$(mktemp -d /tmp/mlsys-bench-drift.XXXXXX)
-trap 'stop_cluster "$work/data"; rm -rf "$work"' EXIT
-mkdir -p "$work/data"
-[ "$(id -u)" = 0 ] && chown -R postgres: "$work"
-port=${MLSYS_BENCH_PORT:-54331}
-start_cluster "$work/data" "$port"
-export PGHOST="$work/data" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
-psql_q() { as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+bench_start bench-drift 54332
 
 cols=$(for k in $(seq 1 16); do printf 'x%d, ' "$k"; done | sed 's/, $//')
 sums=$(for k in $(seq 1 16); do printf 'sum(x%d), ' "$k"; done | sed 's/, $//')
@@ -43,18 +33,6 @@ SQL
 train_ms=$(psql_q -c '\timing on' -c "SELECT version FROM mlsys.train('bd', 'ref', 'y', ARRAY[$(for k in $(seq 1 16); do printf "'x%d', " "$k"; done | sed 's/, $//')])" | grep '^Time:' | awk '{print $2}')
 
 SERIAL="SET max_parallel_workers_per_gather = 0;"
-pair_ms() {
-    local setup=$1 base=$2 query=$3 i args=()
-    for ((i = 0; i < runs; i++)); do
-        args+=(-c "$base" -c "$query")
-    done
-    psql_q -c "$setup" -c '\timing on' "${args[@]}" | grep '^Time:' | awk '{print $2}' | paste - - |
-        awk '{b[NR] = $1; q[NR] = $2; r[NR] = $2 / $1}
-             function median(a, n,   i, j, t) {
-                 for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-                 return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-             END {printf "%s %s %s\n", median(b, NR), median(q, NR), median(r, NR)}'
-}
 psql_q -c "SELECT $sums FROM cur" >/dev/null
 psql_q -c "SELECT $sums FROM ref" >/dev/null
 read -r scan drift drift_ratio <<<"$(pair_ms "$SERIAL" "SELECT $sums FROM cur" "SELECT count(*) FROM mlsys.drift('bd', 'cur')")"

@@ -9,20 +9,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/test/lib.sh"
-install_packages
-build_and_install "$here"
-
 rows=${MLSYS_BENCH_ROWS:-1000000}
 runs=${MLSYS_BENCH_RUNS:-7}
-work=$(mktemp -d /tmp/mlsys-bench-drift.XXXXXX)
-trap 'stop_cluster "$work/data"; rm -rf "$work"' EXIT
-mkdir -p "$work/data"
-[ "$(id -u)" = 0 ] && chown -R postgres: "$work"
-port=${MLSYS_BENCH_PORT:-54421}
-start_cluster "$work/data" "$port"
-export PGHOST="$work/data" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
+bench_start bench-drift-stats 54333
 
-psql_q() { as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 psql_q -c "CREATE EXTENSION mlsys"
 log "generating $rows rows (half reference, half current, the current sample shifted)"
 psql_q -v rows="$rows" >/dev/null <<'SQL'
@@ -36,20 +26,6 @@ SQL
 
 SERIAL="SET max_parallel_workers_per_gather = 0;"
 
-# pair_ms BASE QUERY: BASE and QUERY alternately in one serial session, runs
-# times each; prints "median_base median_query median_of_per_pair_ratios"
-pair_ms() {
-    local base=$1 query=$2 i args=()
-    for ((i = 0; i < runs; i++)); do
-        args+=(-c "$base" -c "$query")
-    done
-    psql_q -c "$SERIAL" -c '\timing on' "${args[@]}" | grep '^Time:' | awk '{print $2}' | paste - - |
-        awk '{b[NR] = $1; q[NR] = $2; r[NR] = $2 / $1}
-             function median(a, n,   i, j, t) {
-                 for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-                 return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-             END {printf "%s %s %s\n", median(b, NR), median(q, NR), median(r, NR)}'
-}
 
 # warm the cache
 psql_q -c "SELECT count(*) FROM dbench" >/dev/null
@@ -60,7 +36,7 @@ results=()
 # measure NAME BASE QUERY TARGET
 measure() {
     local name=$1 base=$2 query=$3 target=$4 b q r verdict
-    read -r b q r <<<"$(pair_ms "$base" "$query")"
+    read -r b q r <<<"$(pair_ms "$SERIAL" "$base" "$query")"
     verdict=$(awk -v r="$r" -v t="$target" 'BEGIN {print (r <= t) ? "met" : "NOT met"}')
     results+=("$(printf '%-34s %9.1f ms %9.1f ms %8.2f x   <= %.1f x  %s' "$name" "$q" "$b" "$r" "$target" "$verdict")")
 }

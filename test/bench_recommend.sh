@@ -17,20 +17,10 @@ if [ ! -f "$data/u1.base" ] || [ ! -f "$data/u.data" ]; then
     echo "MovieLens 100k not found in $data (set MLSYS_ML100K): skipping the recommender benchmark"
     exit 0
 fi
-install_packages
-build_and_install "$here"
-
 runs=${MLSYS_BENCH_RUNS:-5}
 seconds=${MLSYS_BENCH_SECONDS:-10}
-work=$(mktemp -d /tmp/mlsys-benchrec.XXXXXX)
-trap 'stop_cluster "$work/data"; rm -rf "$work"' EXIT
-mkdir -p "$work/data"
-[ "$(id -u)" = 0 ] && chown -R postgres: "$work"
-port=${MLSYS_BENCH_PORT:-54331}
-start_cluster "$work/data" "$port"
-export PGHOST="$work/data" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
+bench_start bench-recommend 54331
 
-psql_q() { as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 # load FILE TABLE: a tab-separated MovieLens file, streamed (the files stay where they are)
 load() {
     psql_q -c "CREATE TABLE $2 (user_id int, item_id int, rating int, ts bigint)"

@@ -72,3 +72,41 @@ CONF
 stop_cluster() {
     as_pg $PGBIN/pg_ctl -D "$1" -m fast -w stop >/dev/null 2>&1 || true
 }
+
+# ---------------------------------------------------------------------------
+# Benchmarks (test/bench*.sh)
+# ---------------------------------------------------------------------------
+
+# bench_start NAME DEFAULT_PORT: set-up, then a private cluster in a new
+# temporary directory $work (stopped and removed at exit), the PG* variables
+# exported for it. MLSYS_BENCH_PORT overrides the port.
+bench_start() {
+    install_packages
+    build_and_install "$here"
+    work=$(mktemp -d "/tmp/mlsys-$1.XXXXXX")
+    trap 'stop_cluster "$work/data"; rm -rf "$work"' EXIT
+    mkdir -p "$work/data"
+    if [ "$(id -u)" = 0 ]; then chown -R postgres: "$work"; fi
+    port=${MLSYS_BENCH_PORT:-$2}
+    start_cluster "$work/data" "$port"
+    export PGHOST="$work/data" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
+}
+
+# psql on the benchmark cluster, quiet, stopping at the first error
+psql_q() { as_pg env PGHOST="$PGHOST" PGPORT="$PGPORT" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+# pair_ms SETUP BASE QUERY: run BASE and QUERY alternately in one session,
+# $runs times each; prints "median_base median_query median_of_per_pair_ratios",
+# so that drift in the machine's speed affects both sides alike
+pair_ms() {
+    local setup=$1 base=$2 query=$3 i args=()
+    for ((i = 0; i < runs; i++)); do
+        args+=(-c "$base" -c "$query")
+    done
+    psql_q -c "$setup" -c '\timing on' "${args[@]}" | grep '^Time:' | awk '{print $2}' | paste - - |
+        awk '{b[NR] = $1; q[NR] = $2; r[NR] = $2 / $1}
+             function median(a, n,   i, j, t) {
+                 for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+                 return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+             END {printf "%s %s %s\n", median(b, NR), median(q, NR), median(r, NR)}'
+}
