@@ -1,0 +1,41 @@
+/*
+ * security.c — the two facts the security model (src/sql/90_security.sql)
+ * needs from the backend and SQL cannot state.
+ *
+ * The registry is written only through a few SECURITY DEFINER functions. Inside
+ * them current_user is the extension's owner, so they need to know (1) who is
+ * acting at the outer level — the role of SET ROLE or the session user, which
+ * a SECURITY DEFINER call does not change — to record it in created_by and
+ * deployed_by, and (2) whether a registry row was written by the current
+ * transaction (a version that training has just registered), which is what
+ * lets a trainer deploy or complete that version and no other.
+ */
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+/* mlsys._outer_user() → name: the role acting outside any SECURITY DEFINER function */
+PG_FUNCTION_INFO_V1(outer_user);
+Datum
+outer_user(PG_FUNCTION_ARGS)
+{
+	const char *user = GetUserNameFromId(GetOuterUserId(), false);
+
+	PG_RETURN_DATUM(DirectFunctionCall1(namein, CStringGetDatum(user)));
+}
+
+/*
+ * mlsys._xid_is_current(xid) → bool: whether the transaction id belongs to the
+ * current transaction or one of its (sub)transactions, e.g. a row's xmin
+ */
+PG_FUNCTION_INFO_V1(xid_is_current);
+Datum
+xid_is_current(PG_FUNCTION_ARGS)
+{
+	TransactionId xid = DatumGetTransactionId(PG_GETARG_DATUM(0));
+
+	PG_RETURN_BOOL(TransactionIdIsValid(xid) && TransactionIdIsCurrentTransactionId(xid));
+}
