@@ -44,6 +44,7 @@
 
 #include "mlsys.h"
 #include "recommend.h"
+#include "security.h"
 
 typedef struct CacheKey
 {
@@ -138,6 +139,7 @@ cache_load(const char *name, int32 requested)
 	HeapTuple	tup;
 	TupleDesc	desc;
 	char	   *algorithm;
+	int			pinned;
 
 	bool		latest = !IsInParallelMode();
 
@@ -147,6 +149,7 @@ cache_load(const char *name, int32 requested)
 	if (latest)
 		PushActiveSnapshot(GetLatestSnapshot());
 	SPI_connect();
+	pinned = mlsys_pin_search_path();	/* the caller's operators cannot hijack these queries */
 	if (deployments_oid == InvalidOid)
 	{
 		Oid			nsp = get_namespace_oid("mlsys", false);
@@ -274,6 +277,7 @@ loaded:
 	m->latest = latest;
 	m->lxid = MyProc->lxid;
 	MemoryContextSwitchTo(oldcxt);
+	mlsys_unpin_search_path(pinned);
 	SPI_finish();
 	if (latest)
 		PopActiveSnapshot();

@@ -179,3 +179,16 @@ GRANT EXECUTE ON FUNCTION
     mlsys.drop_model(text), mlsys.prune_versions(text, int),
     mlsys.schedule(text, text, text), mlsys.unschedule(text, text), mlsys._run_job(text, text)
 TO mlsys_admin;
+
+-- C functions that query the registry and the user's relation through SPI run
+-- with search_path pinned, like the SQL and PL/pgSQL functions: their
+-- relation arguments are regclass (resolved by the caller) and stored
+-- schema-qualified. Scoring pins it in C around the registry reads (cache.c).
+ALTER FUNCTION mlsys.train(text, regclass, text, text[], text, jsonb, float8, int, text)
+    SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION mlsys.train_recommender(text, regclass, text, text, text, jsonb, float8, int, text)
+    SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION mlsys.cross_validate(regclass, text, text[], text, jsonb, int, int)
+    SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION mlsys.evaluate_recommender(text, regclass, int, text, text, text)
+    SET search_path = pg_catalog, pg_temp;
