@@ -111,9 +111,14 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'mlsys_admin') THEN
         CREATE ROLE mlsys_admin NOLOGIN;
     END IF;
+    -- (quietly, when the roles already nest: mlsys installed in another database)
+    IF NOT pg_catalog.pg_has_role('mlsys_trainer', 'mlsys_reader', 'MEMBER') THEN
+        GRANT mlsys_reader TO mlsys_trainer;
+    END IF;
+    IF NOT pg_catalog.pg_has_role('mlsys_admin', 'mlsys_trainer', 'MEMBER') THEN
+        GRANT mlsys_trainer TO mlsys_admin;
+    END IF;
 END $$;
-GRANT mlsys_reader TO mlsys_trainer;
-GRANT mlsys_trainer TO mlsys_admin;
 COMMENT ON ROLE mlsys_reader IS 'mlsys: score models and read the registry and monitoring data.';
 COMMENT ON ROLE mlsys_trainer IS 'mlsys: train, tune and retrain models (member of mlsys_reader).';
 COMMENT ON ROLE mlsys_admin IS 'mlsys: deploy, roll back, configure, schedule and drop models (member of mlsys_trainer).';
