@@ -42,7 +42,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 # The two commands of the README. They come first so that `make` alone builds.
 .DEFAULT_GOAL := all
 
-.PHONY: demo test bench setup valgrind
+.PHONY: demo test bench setup valgrind fuzz
 setup:
 	bash test/setup.sh
 demo:
@@ -53,6 +53,9 @@ bench:
 	bash test/bench_all.sh
 valgrind:
 	bash test/valgrind.sh
+# libFuzzer on the model blob parsers (test/fuzz/run.sh); FUZZ_SECONDS=60 by default
+fuzz:
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash test/fuzz/run.sh
 
 # the install script: the registry and core objects first, then one file per
 # capability (src/sql/*.sql, in name order)

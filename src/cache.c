@@ -53,6 +53,7 @@
 
 #include "mlsys.h"
 #include "recommend.h"
+#include "security.h"
 
 typedef struct CacheKey
 {
@@ -148,6 +149,7 @@ cache_load(const char *name, int32 requested)
 	HeapTuple	tup;
 	TupleDesc	desc;
 	char	   *algorithm;
+	int			pinned;
 
 	bool		latest = !IsInParallelMode();
 
@@ -157,6 +159,7 @@ cache_load(const char *name, int32 requested)
 	if (latest)
 		PushActiveSnapshot(GetLatestSnapshot());
 	SPI_connect();
+	pinned = mlsys_pin_search_path();	/* the caller's operators cannot hijack these queries */
 	if (deployments_oid == InvalidOid)
 	{
 		Oid			nsp = get_namespace_oid("mlsys", false);
@@ -284,6 +287,7 @@ loaded:
 	m->latest = latest;
 	m->lxid = MyProc->lxid;
 	MemoryContextSwitchTo(oldcxt);
+	mlsys_unpin_search_path(pinned);
 	SPI_finish();
 	if (latest)
 		PopActiveSnapshot();

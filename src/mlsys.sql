@@ -357,6 +357,7 @@ DECLARE
     v_id bigint;
 BEGIN
     PERFORM mlsys._lock_model(p_model);
+    PERFORM mlsys._authorize_deployment(p_model, p_version);   -- see src/sql/90_security.sql
     SELECT d.id INTO v_previous FROM mlsys.deployments d
      WHERE d.model = p_model ORDER BY d.id DESC LIMIT 1;
     INSERT INTO mlsys.deployments (model, version, reason, previous_id)

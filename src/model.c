@@ -277,12 +277,15 @@ model_deserialize_linear(bytea *blob)
 	return lm;
 }
 
-/* payload bytes of an ALS model */
+/*
+ * payload bytes of an ALS model (sizes not negative); computed in Size, as a
+ * blob's counts may be anything up to INT32_MAX (found by test/fuzz)
+ */
 static Size
 als_payload_len(int f, int nu, int ni, int64 ns)
 {
-	return 48 + 8 * (Size) (2 * nu + 2 * ni) + 4 * (Size) (nu + 1 + ns + ni) +
-		4 * (Size) f * (Size) (nu + ni);
+	return 48 + 8 * (2 * (Size) nu + 2 * (Size) ni) + 4 * ((Size) nu + 1 + (Size) ns + (Size) ni) +
+		4 * (Size) f * ((Size) nu + (Size) ni);
 }
 
 /* serialize a fitted recommender; factors are rounded to float4 */

@@ -35,6 +35,7 @@
 #include "access/xact.h"
 
 #include "recommend.h"
+#include "security.h"
 
 static char *default_recommender = NULL;
 static char resolved_name[NAMEDATALEN];
@@ -55,6 +56,7 @@ static const char *
 resolve_default(void)
 {
 	uint64		generation;
+	int			pinned;
 	bool		latest = !IsInParallelMode();
 
 	if (default_recommender != NULL && default_recommender[0] != '\0')
@@ -67,6 +69,7 @@ resolve_default(void)
 	if (latest)
 		PushActiveSnapshot(GetLatestSnapshot());
 	SPI_connect();
+	pinned = mlsys_pin_search_path();
 	if (SPI_execute("SELECT DISTINCT d.model FROM mlsys.deployments d "
 					"JOIN mlsys.models m ON m.model = d.model "
 					"WHERE m.task IN ('recommender_explicit', 'recommender_implicit') "
@@ -93,6 +96,7 @@ resolve_default(void)
 	}
 	strlcpy(resolved_name, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
 			NAMEDATALEN);
+	mlsys_unpin_search_path(pinned);
 	SPI_finish();
 	if (latest)
 		PopActiveSnapshot();

@@ -318,6 +318,12 @@ read_interactions(const char *relsql, const char *ucol, const char *icol, const 
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("rating column \"%s\" contains the value %g", rcol, x->r),
 						 errdetail("Ratings and interaction strengths must be finite and not negative.")));
+			/* sums of squared ratings must stay finite (else: non-finite biases) */
+			if (x->r > 1e100)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("rating column \"%s\" contains the value %g, too large to fit", rcol, x->r),
+						 errdetail("Ratings and interaction strengths must not exceed 1e100.")));
 		}
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();

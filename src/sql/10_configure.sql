@@ -64,7 +64,7 @@ BEGIN
                 END IF;
             WHEN v_key = 'min_rows' THEN
                 IF jsonb_typeof(v_value) <> 'number' OR v_value::text::numeric <> trunc(v_value::text::numeric)
-                   OR v_value::text::numeric < 1 THEN
+                   OR v_value::text::numeric < 1 OR v_value::text::numeric > 9223372036854775807 THEN
                     RAISE EXCEPTION 'setting "min_rows" must be a positive integer'
                         USING ERRCODE = 'invalid_parameter_value';
                 END IF;
