@@ -12,10 +12,13 @@
  *
  * Split: the content hash of an interaction is mix64(mix64(user) ⊕ item·φ)
  * on the int8 ids (the same finalizer and seed key as split.c). Explicit
- * models hold out each interaction with u < test_size (mlsys_in_holdout);
- * implicit models hold out, per user, the round(test_size·n_u) interactions
- * with the smallest u (at least one stays in training), the usual per-user
- * protocol for ranking metrics.
+ * models hold out each interaction with u < test_size; implicit models hold
+ * out, per user, the round(test_size·n_u) interactions with the smallest u
+ * (at least one stays in training), the usual per-user protocol for ranking
+ * metrics. The rule lives in three inline helpers that training and the
+ * SQL-callable mlsys._recommender_in_holdout / _recommender_split_u /
+ * _recommender_holdout_count (used by mlsys.retrain to rebuild a version's
+ * holdout) share.
  *
  * Everything runs in the caller's transaction and in one memory context
  * deleted at the end; long loops call CHECK_FOR_INTERRUPTS.
@@ -369,6 +372,36 @@ interaction_hash(int64 u, int64 i)
 	return mlsys_mix64(mlsys_mix64((uint64) u) ^ ((uint64) i * UINT64CONST(0x9E3779B97F4A7C15)));
 }
 
+/*
+ * THE split rule of a recommender, used by training and by the SQL-callable
+ * functions below (mlsys._recommender_in_holdout and friends, which the
+ * lifecycle uses to rebuild a version's holdout), so the two cannot diverge:
+ *   - every interaction has the uniform key u = split_u(hash(user, item));
+ *   - explicit: the interaction is held out when u < test_size;
+ *   - implicit: a user with n interactions holds out the
+ *     implicit_holdout_count(n) interactions with the smallest u, ties in
+ *     increasing item id (at least one stays in training).
+ */
+static inline double
+interaction_split_u(int64 u, int64 i, uint64 key)
+{
+	return mlsys_split_u(interaction_hash(u, i), key);
+}
+
+static inline bool
+explicit_in_holdout(int64 u, int64 i, uint64 key, double test_size)
+{
+	return interaction_split_u(u, i, key) < test_size;
+}
+
+static inline int64
+implicit_holdout_count(int64 n, double test_size)
+{
+	int64		nh = (int64) floor(test_size * n + 0.5);
+
+	return nh >= n ? n - 1 : nh;
+}
+
 typedef struct HoldoutKey
 {
 	double		u;
@@ -537,7 +570,7 @@ train_recommender(PG_FUNCTION_ARGS)
 		memcpy(&rbits, &rows[j].r, sizeof(rbits));
 		r.fingerprint += mlsys_mix64(h ^ rbits);
 		if (!p.implicit)
-			held[j] = mlsys_in_holdout(h, key, a.test_size);
+			held[j] = explicit_in_holdout(rows[j].u, rows[j].i, key, a.test_size);
 	}
 	if (p.implicit && a.test_size > 0)
 	{
@@ -553,12 +586,10 @@ train_recommender(PG_FUNCTION_ARGS)
 			while (e < n && uidx[e] == uidx[s])
 				e++;
 			cnt = e - s;
-			nh = (int64) floor(a.test_size * cnt + 0.5);
-			if (nh >= cnt)
-				nh = cnt - 1;
+			nh = implicit_holdout_count(cnt, a.test_size);
 			for (int64 t = s; t < e; t++)
 			{
-				hk[t - s].u = mlsys_split_u(interaction_hash(rows[t].u, rows[t].i), key);
+				hk[t - s].u = interaction_split_u(rows[t].u, rows[t].i, key);
 				hk[t - s].t = t;
 			}
 			qsort(hk, cnt, sizeof(HoldoutKey), holdout_key_cmp);
@@ -829,4 +860,36 @@ evaluate_recommender(PG_FUNCTION_ARGS)
 	error_context_stack = errcb.previous;
 	MemoryContextDelete(cxt);
 	PG_RETURN_DATUM(result);
+}
+
+/*
+ * The split rule for SQL (mlsys._recommender_holdout_query builds a version's
+ * holdout from these). All three are IMMUTABLE and STRICT.
+ */
+PG_FUNCTION_INFO_V1(recommender_in_holdout);
+/* mlsys._recommender_in_holdout(user bigint, item bigint, seed int, test_size float8): the explicit rule */
+Datum
+recommender_in_holdout(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(explicit_in_holdout(PG_GETARG_INT64(0), PG_GETARG_INT64(1),
+									   mlsys_split_key(PG_GETARG_INT32(2)), PG_GETARG_FLOAT8(3)));
+}
+
+PG_FUNCTION_INFO_V1(recommender_split_u);
+/* mlsys._recommender_split_u(user bigint, item bigint, seed int): the key the implicit rule orders by */
+Datum
+recommender_split_u(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(interaction_split_u(PG_GETARG_INT64(0), PG_GETARG_INT64(1),
+										 mlsys_split_key(PG_GETARG_INT32(2))));
+}
+
+PG_FUNCTION_INFO_V1(recommender_holdout_count);
+/* mlsys._recommender_holdout_count(interactions bigint, test_size float8): how many of a user's interactions the implicit rule holds out */
+Datum
+recommender_holdout_count(PG_FUNCTION_ARGS)
+{
+	int64		n = PG_GETARG_INT64(0);
+
+	PG_RETURN_INT64(n < 1 ? 0 : implicit_holdout_count(n, PG_GETARG_FLOAT8(1)));
 }

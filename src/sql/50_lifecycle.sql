@@ -121,6 +121,39 @@ COMMENT ON FUNCTION mlsys._run_finish(bigint, text, text, text) IS 'Closes a tra
 -- Retraining: champion against challenger on the same fresh holdout
 ------------------------------------------------------------------------------
 
+-- The type a classifier's labels are compared in: the target column's base
+-- type (classify.c casts the class literals to it), as SQL text.
+CREATE FUNCTION mlsys._target_base_type(p_relation regclass, p_target text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_typid oid;
+BEGIN
+    SELECT att.atttypid INTO v_typid FROM pg_catalog.pg_attribute att
+     WHERE att.attrelid = p_relation AND att.attname = p_target AND att.attnum > 0 AND NOT att.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation % does not exist', p_target, p_relation USING ERRCODE = 'undefined_column';
+    END IF;
+    WHILE (SELECT t.typtype FROM pg_catalog.pg_type t WHERE t.oid = v_typid) = 'd' LOOP
+        SELECT t.typbasetype INTO v_typid FROM pg_catalog.pg_type t WHERE t.oid = v_typid;
+    END LOOP;
+    RETURN pg_catalog.format_type(v_typid, NULL);
+END $$;
+COMMENT ON FUNCTION mlsys._target_base_type(regclass, text) IS 'The base type of a target column as SQL text, the type classifier labels are compared in (internal).';
+
+-- A CASE over the classes (in mlsys.classes order) of a classifier: when the
+-- value p_value equals class k (compared in p_type, as classify.c does), the
+-- result is format(p_result, k + p_offset); NULL for any other value.
+CREATE FUNCTION mlsys._class_case(p_value text, p_classes text[], p_type text, p_result text, p_offset int DEFAULT 0)
+RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT '(CASE (' || p_value || ')'
+           || pg_catalog.string_agg(pg_catalog.format(' WHEN %L::%s THEN ', c.label, p_type)
+                                    || pg_catalog.format(p_result, c.k - 1 + p_offset), '' ORDER BY c.k)
+           || ' END)'
+      FROM pg_catalog.unnest(p_classes) WITH ORDINALITY c(label, k)
+$$;
+COMMENT ON FUNCTION mlsys._class_case(text, text[], text, text, int) IS 'SQL CASE mapping a label to an expression of its class index (internal).';
+
 -- THE holdout step. A SQL boolean expression, over the row alias p_alias of
 -- the version's relation, that is true exactly for the rows mlsys.train holds
 -- out for that version's spec (target, feature columns, seed, test_size): the
@@ -130,9 +163,10 @@ COMMENT ON FUNCTION mlsys._run_finish(bigint, text, text, text) IS 'Closes a tra
 -- mlsys.train's own evaluation. mlsys._retrain checks the count against the
 -- challenger's test_rows, so a drift between this and the C side is caught.
 -- It follows features.c's feature vector (one-hot categoricals, float8[]
--- columns, imputed scalars) and classify.c's binary target encoding. When
--- the split becomes stratified, multiclass targets are encoded, or the
--- feature vector changes, this is the one function to adapt.
+-- columns, imputed scalars) and classify.c's target encodings (binary: 1 for
+-- the positive class; multiclass: the class index). When the split becomes
+-- stratified or the feature vector changes, this is the one function to
+-- adapt. (Recommenders: mlsys._recommender_holdout_query.)
 CREATE FUNCTION mlsys._holdout_predicate(p_model text, p_version int, p_alias text DEFAULT 'r') RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -199,7 +233,9 @@ BEGIN
         v_y := pg_catalog.format('(CASE WHEN (%s.%I) = %L::%s THEN 1 WHEN (%s.%I) IS NOT NULL THEN 0 END)::pg_catalog.float8',
                                  a, v.target, v_positive, v_target_type, a, v.target);
     ELSE
-        RAISE EXCEPTION 'retraining a multiclass model is not supported yet' USING ERRCODE = 'feature_not_supported';
+        -- multiclass (classify.c): the class index 0 .. K - 1 in mlsys.classes order
+        v_y := mlsys._class_case(pg_catalog.format('%s.%I', a, v.target), v.classes,
+                                 mlsys._target_base_type(v_rel, v.target), '%s') || '::pg_catalog.float8';
     END IF;
     RETURN pg_catalog.format('(%s.%I IS NOT NULL AND (%s OR mlsys._in_holdout(%s, %s, %s, %s)))',
                              a, v.target, CASE WHEN v.test_size = 0 THEN 'true' ELSE 'false' END,
@@ -218,44 +254,67 @@ BEGIN
         SELECT pm.metric INTO metric FROM mlsys._primary_metric(p_task) pm;
     END IF;
     IF NOT ((p_task = 'regression' AND metric IN ('rmse', 'mae', 'r2'))
-            OR (p_task = 'binary' AND metric IN ('auc', 'log_loss', 'accuracy'))) THEN
+            OR (p_task = 'binary' AND metric IN ('auc', 'log_loss', 'accuracy'))
+            OR (p_task = 'multiclass' AND metric IN ('log_loss', 'accuracy', 'macro_f1'))
+            OR (p_task = 'recommender_explicit' AND metric IN ('rmse', 'mae', 'ndcg_at_10', 'precision_at_10', 'recall_at_10', 'map_at_10'))
+            OR (p_task = 'recommender_implicit' AND metric IN ('ndcg_at_10', 'precision_at_10', 'recall_at_10', 'map_at_10'))) THEN
         RAISE EXCEPTION 'retraining cannot compare % models on metric "%"', p_task, metric
             USING ERRCODE = 'feature_not_supported',
-                  HINT = 'Regression models compare on rmse, mae or r2, binary classifiers on auc, log_loss or accuracy (mlsys.configure(model, ''{"metric": ...}'')).';
+                  HINT = 'Regression models compare on rmse, mae or r2, binary classifiers on auc, log_loss or accuracy, '
+                         'multiclass ones on log_loss, accuracy or macro_f1, recommenders on rmse or mae (explicit) and '
+                         'ndcg_at_10, precision_at_10, recall_at_10 or map_at_10 (mlsys.configure(model, ''{"metric": ...}'')).';
     END IF;
     lower_is_better := metric IN ('rmse', 'mae', 'log_loss');
 END $$;
 COMMENT ON FUNCTION mlsys._retrain_metric(text, text) IS 'The metric mlsys.retrain compares champion and challenger on, and whether lower is better (internal).';
 
 -- one pass over the holdout rows of p_holdout_of: the metric of two versions
--- and the number of rows
+-- and the number of rows. Multiclass: log_loss is the mean of -ln P(true
+-- class) with the probability floored at 1e-15, as multiclass.c evaluates (a
+-- label the version does not know counts as probability 0); accuracy and
+-- macro_f1 (classification_report's "macro avg" f1-score) compare labels.
 CREATE FUNCTION mlsys._score_pair(p_model text, p_holdout_of int, p_champion int, p_challenger int, p_metric text,
     OUT champion_score float8, OUT challenger_score float8, OUT n bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v mlsys.model_versions;
     v_versions int[] := ARRAY[p_champion, p_challenger];
-    v_pred text[] := '{}';
+    v_agg text[] := '{}';
     v_actual text;
     v_positive text;
     v_type text;
+    v_classes text[];
     v_index int;
     i int;
 BEGIN
     SELECT * INTO v FROM mlsys.model_versions mv WHERE mv.model = p_model AND mv.version = p_holdout_of;
-    IF v.classes IS NOT NULL THEN
+    IF v.classes IS NOT NULL AND pg_catalog.cardinality(v.classes) = 2 THEN
         SELECT pg_catalog.format_type(att.atttypid, att.atttypmod) INTO v_type FROM pg_catalog.pg_attribute att
          WHERE att.attrelid = v.relation::regclass AND att.attname = v.target AND att.attnum > 0 AND NOT att.attisdropped;
         v_positive := COALESCE(v.hyperparams ->> 'positive_class', v.classes[2]);
+    ELSIF v.classes IS NOT NULL THEN
+        v_type := mlsys._target_base_type(v.relation::regclass, v.target);
     END IF;
     FOR i IN 1 .. 2 LOOP
         IF v.classes IS NULL THEN
             -- regression: mlsys.rmse / mae / r2 (prediction, actual)
-            v_pred := v_pred || pg_catalog.format('mlsys.predict($1, %s, r.*)', v_versions[i]);
-            v_actual := pg_catalog.format('(r.%I)::pg_catalog.float8', v.target);
+            v_agg := v_agg || pg_catalog.format('mlsys.%I(mlsys.predict($1, %s, r.*), (r.%I)::pg_catalog.float8)',
+                                                p_metric, v_versions[i], v.target);
         ELSIF p_metric = 'accuracy' THEN
-            v_pred := v_pred || pg_catalog.format('mlsys.predict_label($1, %s, r.*)', v_versions[i]);
-            v_actual := pg_catalog.format('(r.%I)::pg_catalog.text', v.target);
+            v_agg := v_agg || pg_catalog.format('mlsys.accuracy(mlsys.predict_label($1, %s, r.*), (r.%I)::pg_catalog.text)',
+                                                v_versions[i], v.target);
+        ELSIF p_metric = 'macro_f1' THEN
+            v_agg := v_agg || pg_catalog.format(
+                '(mlsys.classification_report(mlsys.predict_label($1, %s, r.*), (r.%I)::pg_catalog.text) '
+                'OPERATOR(pg_catalog.->) ''macro avg'' OPERATOR(pg_catalog.->>) ''f1-score'')::pg_catalog.float8',
+                v_versions[i], v.target);
+        ELSIF pg_catalog.cardinality(v.classes) > 2 THEN
+            -- multiclass log_loss: P(true class) from the version's own classes
+            SELECT mv.classes INTO v_classes FROM mlsys.model_versions mv WHERE mv.model = p_model AND mv.version = v_versions[i];
+            v_agg := v_agg || pg_catalog.format(
+                '-pg_catalog.avg(pg_catalog.ln(GREATEST(COALESCE(%s, 0), 1e-15::pg_catalog.float8)))',
+                mlsys._class_case(pg_catalog.format('r.%I', v.target), v_classes, v_type,
+                                  '(mlsys.predict_proba($1, ' || v_versions[i] || ', r.*))[%s]', 1));
         ELSE
             -- auc(score, label) and log_loss(probability, label): the positive class
             SELECT pg_catalog.array_position(mv.classes, v_positive) INTO v_index
@@ -264,13 +323,13 @@ BEGIN
                 RAISE EXCEPTION 'version % of model "%" has no class "%"', v_versions[i], p_model, v_positive
                     USING ERRCODE = 'data_exception';
             END IF;
-            v_pred := v_pred || pg_catalog.format('(mlsys.predict_proba($1, %s, r.*))[%s]', v_versions[i], v_index);
             v_actual := pg_catalog.format('(r.%I) = %L::%s', v.target, v_positive, v_type);
+            v_agg := v_agg || pg_catalog.format('mlsys.%I((mlsys.predict_proba($1, %s, r.*))[%s], %s)',
+                                                p_metric, v_versions[i], v_index, v_actual);
         END IF;
     END LOOP;
-    EXECUTE pg_catalog.format('SELECT mlsys.%I(%s, %s), mlsys.%I(%s, %s), pg_catalog.count(*) FROM %s AS r WHERE %s',
-                              p_metric, v_pred[1], v_actual, p_metric, v_pred[2], v_actual,
-                              v.relation::regclass, mlsys._holdout_predicate(p_model, p_holdout_of, 'r'))
+    EXECUTE pg_catalog.format('SELECT %s, %s, pg_catalog.count(*) FROM %s AS r WHERE %s',
+                              v_agg[1], v_agg[2], v.relation::regclass, mlsys._holdout_predicate(p_model, p_holdout_of, 'r'))
        INTO champion_score, challenger_score, n
        USING p_model;
 END $$;
@@ -279,13 +338,13 @@ COMMENT ON FUNCTION mlsys._score_pair(text, int, int, int, text) IS
 
 -- The work of mlsys.retrain inside an open training run.
 --
--- Plug-in point for other model kinds (recommenders: mlsys.train_recommender
--- writes the same registry): the two task-specific steps are (1) training the
--- challenger from the live version's spec (the CASE on v_task below: call the
--- kind's trainer with deploy 'never') and (2) scoring champion and challenger
--- on the challenger's holdout (mlsys._score_pair, with _holdout_predicate
--- saying which rows are held out, and _retrain_metric naming the metrics the
--- kind can compare on). The decision, its record and the deployment are
+-- The two task-specific steps are (1) training the challenger from the live
+-- version's spec (mlsys.train, or mlsys.train_recommender for recommenders,
+-- with deploy 'never') and (2) scoring champion and challenger on the
+-- challenger's holdout (mlsys._score_pair with _holdout_predicate saying which
+-- rows are held out; recommenders: mlsys._score_recommender_pair with
+-- _recommender_holdout_query), with _retrain_metric naming the metrics each
+-- task can compare on. The decision, its record and the deployment are
 -- shared.
 CREATE FUNCTION mlsys._retrain(p_model text, p_run bigint)
 RETURNS TABLE (o_model text, o_version int, o_algorithm text, o_metrics jsonb, o_deployed bool,
@@ -306,6 +365,7 @@ DECLARE
     v_deploy bool;
     v_decision text;
     v_reason text;
+    v_recommender bool;
 BEGIN
     PERFORM mlsys._lock_model(p_model);   -- one retrain of a model at a time
     SELECT m.task INTO v_task FROM mlsys.models m WHERE m.model = p_model;
@@ -316,18 +376,27 @@ BEGIN
                   HINT = 'Deploy a version with mlsys.deploy first: retraining reuses its spec.';
     END IF;
     SELECT * INTO v FROM mlsys.model_versions mv WHERE mv.model = p_model AND mv.version = v_live;
-    IF v_task NOT IN ('regression', 'binary') THEN
+    IF v_task NOT IN ('regression', 'binary', 'multiclass', 'recommender_explicit', 'recommender_implicit') THEN
         RAISE EXCEPTION 'retraining % models is not supported yet', v_task USING ERRCODE = 'feature_not_supported';
+    END IF;
+    v_recommender := v_task LIKE 'recommender%';
+    IF v.algorithm = 'als_implicit' AND v.test_size = 0 THEN
+        RAISE EXCEPTION 'an implicit recommender trained with test_size 0 has no holdout to compare versions on'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Train it with test_size > 0 and deploy that version first.';
     END IF;
     SELECT rm.metric, rm.lower_is_better INTO v_metric, v_lower FROM mlsys._retrain_metric(p_model, v_task) rm;
 
     -- min_rows (default 1: no extra pass; mlsys.train itself refuses an empty relation)
+    -- (recommenders: interactions, i.e. rows)
     IF v_min_rows > 1 THEN
-        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s AS r WHERE r.%I IS NOT NULL',
-                                  v.relation::regclass, v.target) INTO v_rows;
+        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s AS r WHERE %s', v.relation::regclass,
+                                  CASE WHEN v_recommender THEN 'true' ELSE pg_catalog.format('r.%I IS NOT NULL', v.target) END)
+           INTO v_rows;
     END IF;
     IF v_rows < v_min_rows THEN
-        v_reason := pg_catalog.format('%s has %s rows with a target, fewer than min_rows %s', v.relation, v_rows, v_min_rows);
+        v_reason := pg_catalog.format('%s has %s %s, fewer than min_rows %s', v.relation, v_rows,
+                                      CASE WHEN v_recommender THEN 'interactions' ELSE 'rows with a target' END, v_min_rows);
         INSERT INTO mlsys.retrain_decisions (model, run_id, champion_version, metric, lower_is_better,
                                              min_improvement, deployed, decision, reason)
         VALUES (p_model, p_run, v_live, v_metric, v_lower, v_margin, false, 'skipped', v_reason);
@@ -337,18 +406,31 @@ BEGIN
         RETURN;
     END IF;
 
-    -- (1) the challenger, from the champion's spec, never deployed by mlsys.train itself
-    SELECT tr.version, tr.algorithm, tr.metrics INTO t
-      FROM mlsys.train(p_model, v.relation::regclass, v.target, v.feature_columns, v.algorithm,
-                       v.hyperparams, v.test_size, v.seed, 'never') tr;
+    -- (1) the challenger, from the champion's spec, never deployed by the trainer itself
+    IF v_recommender THEN
+        -- train_recommender stores user and item columns as feature_columns,
+        -- the rating (or strength) column as target ('' for none) and the
+        -- resolved hyperparameters, "implicit" included
+        SELECT tr.version, tr.algorithm, tr.metrics INTO t
+          FROM mlsys.train_recommender(p_model, v.relation::regclass, v.feature_columns[1], v.feature_columns[2],
+                                       NULLIF(v.target, ''), v.hyperparams, v.test_size, v.seed, 'never') tr;
+    ELSE
+        SELECT tr.version, tr.algorithm, tr.metrics INTO t
+          FROM mlsys.train(p_model, v.relation::regclass, v.target, v.feature_columns, v.algorithm,
+                           v.hyperparams, v.test_size, v.seed, 'never') tr;
+    END IF;
 
     -- (2) both on the challenger's holdout
-    SELECT * INTO s FROM mlsys._score_pair(p_model, t.version, v_live, t.version, v_metric);
+    IF v_recommender THEN
+        SELECT * INTO s FROM mlsys._score_recommender_pair(p_model, v_live, t.version, v_metric);
+    ELSE
+        SELECT * INTO s FROM mlsys._score_pair(p_model, t.version, v_live, t.version, v_metric);
+    END IF;
     IF s.n <> (SELECT CASE WHEN mv.test_size = 0 THEN mv.train_rows ELSE mv.test_rows END
                  FROM mlsys.model_versions mv WHERE mv.model = p_model AND mv.version = t.version) THEN
         RAISE EXCEPTION 'the holdout used to compare versions (% rows) is not the challenger''s', s.n
             USING ERRCODE = 'internal_error',
-                  HINT = 'mlsys._holdout_predicate no longer matches the split of mlsys.train.';
+                  HINT = 'mlsys._holdout_predicate (recommenders: mlsys._recommender_holdout_query) no longer matches the split of training.';
     END IF;
 
     -- strictly better by more than the relative margin; a tie keeps the champion
@@ -479,7 +561,11 @@ COMMENT ON FUNCTION mlsys.prune_versions(text, int) IS
 -- parameters match when every coefficient of mlsys.features agrees within
 -- 1e-9 relative (|a - b| <= 1e-9 * max(1, |a|)); bit-identical blobs match
 -- trivially. Parallel aggregation may sum in another order, hence not
--- bit-identity.
+-- bit-identity. Recommenders (mlsys.train_recommender with the stored spec)
+-- match only bit-identically: the fit sorts its input, draws its initial
+-- factors from the seed and the item ids and runs on the serial OpenBLAS in
+-- one process, so the same data and seed give the same blob on the same
+-- build; max_abs_diff is then 0, and NULL when the blobs differ.
 CREATE FUNCTION mlsys.reproduce(model text, version int)
 RETURNS TABLE (data_unchanged bool, params_match bool, max_abs_diff float8)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -500,17 +586,30 @@ BEGIN
             USING ERRCODE = 'undefined_object';
     END IF;
     BEGIN
-        SELECT t.version INTO v_new
-          FROM mlsys.train(reproduce.model, v.relation::regclass, v.target, v.feature_columns, v.algorithm,
-                           v.hyperparams, v.test_size, v.seed, 'never') t;
+        IF v.algorithm IN ('als_explicit', 'als_implicit') THEN
+            SELECT t.version INTO v_new
+              FROM mlsys.train_recommender(reproduce.model, v.relation::regclass, v.feature_columns[1], v.feature_columns[2],
+                                           NULLIF(v.target, ''), v.hyperparams, v.test_size, v.seed, 'never') t;
+        ELSE
+            SELECT t.version INTO v_new
+              FROM mlsys.train(reproduce.model, v.relation::regclass, v.target, v.feature_columns, v.algorithm,
+                               v.hyperparams, v.test_size, v.seed, 'never') t;
+        END IF;
         SELECT mv.data_fingerprint, mv.params = v.params INTO v_fp, v_same_blob
           FROM mlsys.model_versions mv WHERE mv.model = reproduce.model AND mv.version = v_new;
-        SELECT pg_catalog.max(abs(a.coefficient - b.coefficient)),
-               pg_catalog.bool_and(a.ordinal IS NOT NULL AND b.ordinal IS NOT NULL
-                                   AND abs(a.coefficient - b.coefficient) <= 1e-9 * greatest(1, abs(a.coefficient)))
-          INTO v_diff, v_match
-          FROM mlsys.features(reproduce.model, reproduce.version) a
-          FULL JOIN mlsys.features(reproduce.model, v_new) b ON a.ordinal = b.ordinal;
+        IF v.algorithm IN ('als_explicit', 'als_implicit') THEN
+            -- factors are compared as blobs: bit-identical or not
+            v_diff := CASE WHEN v_same_blob THEN 0 END;
+        ELSE
+            -- multiclass: one coefficient per (class, feature), matched by
+            -- ordinal and name (a changed class list does not match)
+            SELECT pg_catalog.max(abs(a.coefficient - b.coefficient)),
+                   pg_catalog.bool_and(a.ordinal IS NOT NULL AND b.ordinal IS NOT NULL AND a.feature = b.feature
+                                       AND abs(a.coefficient - b.coefficient) <= 1e-9 * greatest(1, abs(a.coefficient)))
+              INTO v_diff, v_match
+              FROM mlsys.features(reproduce.model, reproduce.version) a
+              FULL JOIN mlsys.features(reproduce.model, v_new) b ON a.ordinal = b.ordinal;
+        END IF;
         RAISE EXCEPTION USING ERRCODE = 'MLRPR', MESSAGE = 'reproduce: roll back the retrained version';
     EXCEPTION WHEN SQLSTATE 'MLRPR' THEN
         NULL;
@@ -518,7 +617,7 @@ BEGIN
     RETURN QUERY SELECT v_fp = v.data_fingerprint, v_same_blob OR COALESCE(v_match, false), v_diff;
 END $$;
 COMMENT ON FUNCTION mlsys.reproduce(text, int) IS
-'Retrains a version from its stored spec without registering anything and says whether the data is unchanged (fingerprint) and the parameters reproduced (within 1e-9 relative), with the largest coefficient difference.';
+'Retrains a version from its stored spec (recommenders included) without registering anything and says whether the data is unchanged (fingerprint) and the parameters reproduced (within 1e-9 relative; recommenders bit-identical), with the largest coefficient difference.';
 
 ------------------------------------------------------------------------------
 -- Scheduling with pg_cron (optional, detected at call time)
