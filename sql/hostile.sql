@@ -4,7 +4,7 @@
 -- sizes, unknown names and wrong types. Each case runs in its own
 -- subtransaction; the outcome is "ok: <result>" (a documented result) or the
 -- SQLSTATE of its error, which must be specific (never XX000 internal_error).
--- test/t/005_hostile.pl runs this file and checks that no backend died.
+-- test/t/008_hostile.pl runs this file and checks that no backend died.
 SET client_min_messages = warning;
 CREATE TABLE h_data AS
 SELECT i AS id, i::float8 AS a, (i % 7)::float8 AS b, (2 * i + (i % 7))::float8 AS y,
@@ -185,8 +185,8 @@ INSERT INTO h_case (fn, label, sql) VALUES
 ('retrain', 'null model',               $$SELECT decision FROM mlsys.retrain(NULL)$$),
 ('retrain', 'unknown model',            $$SELECT decision FROM mlsys.retrain('h_nope')$$),
 ('retrain', 'undeployed model',         $$SELECT decision FROM mlsys.retrain('h_undeployed')$$),
-('retrain', 'multiclass model',         $$SELECT decision FROM mlsys.retrain('h_multi')$$),
-('retrain', 'recommender model',        $$SELECT decision FROM mlsys.retrain('h_rec')$$),
+('retrain', 'multiclass model (supported)',         $$SELECT decision FROM mlsys.retrain('h_multi')$$),
+('retrain', 'recommender model (supported)',        $$SELECT decision FROM mlsys.retrain('h_rec')$$),
 ('reproduce', 'null version',           $$SELECT params_match FROM mlsys.reproduce('h_lin', NULL)$$),
 ('reproduce', 'unknown version',        $$SELECT params_match FROM mlsys.reproduce('h_lin', 99)$$),
 ('reproduce', 'recommender',            $$SELECT params_match FROM mlsys.reproduce('h_rec', 1)$$),
