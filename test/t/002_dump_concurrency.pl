@@ -1,6 +1,8 @@
 # Registry durability and concurrency:
-#  - pg_dump / pg_restore keeps models, versions, deployments and predictions,
-#    the restored database scores identically and continues the numbering;
+#  - pg_dump / pg_restore keeps models, versions, deployments, predictions,
+#    drift baselines, alerts, drift history, training runs and retrain
+#    decisions; the restored database scores identically and continues the
+#    numbering; the extension can be dropped and created again;
 #  - two connections training the same model at once get distinct versions;
 #  - pg_cancel_backend stops a training and leaves nothing behind.
 use strict;
@@ -25,15 +27,24 @@ $node->safe_psql('src', q{
     SELECT * FROM mlsys.train('m', 't', 'y', ARRAY['a'], deploy => 'most_recent');
     SELECT mlsys.rollback('m');
     SELECT mlsys.predict_batch('m', 't', 'id');
+    -- a monitoring check on shifted data (alerts and history) and a retrain decision
+    CREATE TABLE t_shifted AS SELECT id, a + 5 AS a, b, y FROM t;
+    SELECT mlsys.configure('m', '{"relation": "t_shifted"}');
+    SELECT count(*) FROM mlsys.check('m');
+    SELECT decision FROM mlsys.retrain('m');
 });
 
 my $score = q{SELECT round(sum(mlsys.predict('m', t))::numeric, 6) FROM t};
 my $counts = q{SELECT (SELECT count(*) FROM mlsys.models) || '/' || (SELECT count(*) FROM mlsys.model_versions)
                    || '/' || (SELECT count(*) FROM mlsys.deployments) || '/' || (SELECT count(*) FROM mlsys.predictions)
-                   || '/' || (SELECT count(*) FROM mlsys.prediction_runs)};
+                   || '/' || (SELECT count(*) FROM mlsys.prediction_runs)
+                   || '/' || (SELECT count(*) FROM mlsys.baselines) || '/' || (SELECT count(*) FROM mlsys.alerts)
+                   || '/' || (SELECT count(*) FROM mlsys.drift_history) || '/' || (SELECT count(*) FROM mlsys.training_runs)
+                   || '/' || (SELECT count(*) FROM mlsys.retrain_decisions)};
 my $src_score = $node->safe_psql('src', $score);
 my $src_counts = $node->safe_psql('src', $counts);
-is($src_counts, '1/2/3/5000/1', 'source registry as expected');
+like($src_counts, qr{^1/3/3/5000/1/3/[1-9]\d*/[1-9]\d*/3/1$},
+     'source registry as expected (versions, baselines, alerts, history, runs, a retrain decision)');
 
 # dump and restore into a new database
 my $dump = $node->basedir . '/src.dump';
@@ -44,12 +55,23 @@ is($node->safe_psql('dst', $counts), $src_counts, 'restored registry has every r
 is($node->safe_psql('dst', $score), $src_score, 'restored database scores identically');
 is($node->safe_psql('dst', q{SELECT mlsys.live_version('m')}), '1', 'live version survives');
 is($node->safe_psql('dst', q{SELECT version FROM mlsys.train('m', 't', 'y', ARRAY['b'], deploy => 'never')}),
-   '3', 'version numbering continues after restore');
+   '4', 'version numbering continues after restore');
 is($node->safe_psql('dst', q{SELECT mlsys.predict_batch('m', 't', 'id') > 0;
                              SELECT max(run_id) FROM mlsys.prediction_runs}),
    "t\n2", 'run numbering continues after restore');
-is($node->safe_psql('dst', q{SELECT mlsys.deploy('m', 3); SELECT mlsys.rollback('m')}), "\n1",
+is($node->safe_psql('dst', q{SELECT mlsys.deploy('m', 4); SELECT mlsys.rollback('m')}), "\n1",
    'the deployment stack survives');
+is($node->safe_psql('dst', q{SELECT count(*) > 0 FROM mlsys.drift('m', 't_shifted')}), 't',
+   'the restored baselines serve the drift report');
+
+# the extension can be dropped (its registry goes with it) and created again
+$node->safe_psql('dst', q{DROP EXTENSION mlsys CASCADE});
+is($node->safe_psql('dst', q{SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                             WHERE n.nspname = 'mlsys'}), '0', 'dropped with every registry table');
+$node->safe_psql('dst', q{CREATE EXTENSION mlsys});
+is($node->safe_psql('dst', q{SELECT version FROM mlsys.train('m', 't', 'y', ARRAY['a', 'b']);
+                             SELECT round(sum(mlsys.predict('m', t))::numeric, 6) FROM t}),
+   "1\n$src_score", 'and created again: training starts at version 1 and scores as before');
 
 # concurrent trainings of one model get distinct version numbers
 my $s1 = $node->background_psql('src');
@@ -65,7 +87,7 @@ $s1->query_safe(q{COMMIT});
 $s2->quit;
 $s1->quit;
 is($node->safe_psql('src', q{SELECT string_agg(version::text, ',' ORDER BY version) FROM mlsys.model_versions WHERE model = 'm'}),
-   '1,2,3,4', 'concurrent trainings got distinct versions, none lost');
+   '1,2,3,4,5', 'concurrent trainings got distinct versions, none lost');
 
 # pg_cancel_backend stops a training and leaves nothing behind
 $node->safe_psql('src', q{CREATE TABLE big AS SELECT i::float8 AS x, 2.0 * i AS y FROM generate_series(1, 3000000) i});

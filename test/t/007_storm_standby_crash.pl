@@ -183,6 +183,32 @@ is($primary->safe_psql('postgres', q{SELECT count(*) FROM mlsys.model_versions})
 is($primary->safe_psql('postgres', q{SELECT count(*) FROM mlsys.models WHERE model = 'slow'}), '0',
    'and no model row');
 
+# pg_terminate_backend mid-training: the session ends, the registry is untouched
+$primary->safe_psql('postgres', q{
+    CREATE FUNCTION slow_row_t() RETURNS bool LANGUAGE sql VOLATILE AS 'SELECT pg_sleep(0.00002) IS NOT NULL';
+    CREATE VIEW big_slow_t AS SELECT id, x, label FROM big WHERE slow_row_t();
+});
+my $term = $primary->background_psql('postgres', on_error_stop => 0);
+$term->query_until(qr/go/, q{
+    \echo go
+    SET max_parallel_workers_per_gather = 0;
+    SELECT /* terminate-me */ * FROM mlsys.train('terminated', 'big_slow_t', 'label', ARRAY['x']);
+});
+my $tpid;
+for (1 .. 200)
+{
+    $tpid = $primary->safe_psql('postgres',
+        q{SELECT pid FROM pg_stat_activity WHERE query LIKE '%terminate-me%' AND pid <> pg_backend_pid() AND state = 'active'});
+    last if $tpid;
+    select(undef, undef, undef, 0.02);
+}
+select(undef, undef, undef, 0.3);
+is($primary->safe_psql('postgres', "SELECT pg_terminate_backend($tpid)"), 't', 'pg_terminate_backend mid-training');
+$SIG{PIPE} = 'IGNORE';
+eval { $term->quit };
+is($primary->safe_psql('postgres', q{SELECT count(*) FROM mlsys.models WHERE model = 'terminated'}), '0',
+   'the terminated training left nothing');
+
 # ---------------------------------------------------------------------------
 # kill -9 during batch scoring and during training; immediate shutdown
 # ---------------------------------------------------------------------------
