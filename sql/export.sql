@@ -289,3 +289,5 @@ SELECT mlsys.export_model('ex_lin', 42);
 SELECT version FROM mlsys.train('ex_never', 'ex', 'y', ARRAY['a'], deploy => 'never');
 SELECT mlsys.export_model('ex_never');
 SELECT mlsys.export_model('ex_never', 1)->'source'->'version' AS explicit_version_works;
+-- imports are logged as training runs of kind import
+SELECT kind, status FROM mlsys.training_runs WHERE kind = 'import' GROUP BY kind, status;

@@ -12,7 +12,7 @@
 CREATE TABLE mlsys.training_runs (
     id          bigserial PRIMARY KEY,
     model       text NOT NULL,
-    kind        text NOT NULL CHECK (kind IN ('manual', 'tune', 'retrain', 'scheduled')),
+    kind        text NOT NULL CHECK (kind IN ('manual', 'tune', 'retrain', 'scheduled', 'import')),
     started_at  timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     finished_at timestamptz,
     status      text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'succeeded', 'skipped', 'failed')),
@@ -67,7 +67,9 @@ DECLARE
     v_run text := pg_catalog.current_setting('mlsys.run_id', true);
     v_kind text := 'manual';
 BEGIN
-    IF v_run IS NOT NULL AND v_run <> '' THEN
+    IF v_run = 'import' THEN
+        v_kind := 'import';            -- mlsys.import_model (src/sql/60_export.sql)
+    ELSIF v_run IS NOT NULL AND v_run <> '' THEN
         UPDATE mlsys.training_runs r
            SET version = NEW.version, rows = NEW.train_rows + NEW.test_rows
          WHERE r.id = v_run::bigint AND r.model = NEW.model;

@@ -37,6 +37,8 @@ BEGIN
             USING ERRCODE = 'wrong_object_type',
                   HINT = 'Import it under another model name.';
     END IF;
+    -- logged in mlsys.training_runs as kind 'import' (mlsys._log_training_run)
+    PERFORM pg_catalog.set_config('mlsys.run_id', 'import', true);
     INSERT INTO mlsys.model_versions (model, version, algorithm, hyperparams, relation, target,
         feature_columns, feature_lengths, features, test_size, seed, metrics, train_rows, test_rows,
         training_seconds, data_fingerprint, params, profile, preprocessing, classes, target_type,
@@ -45,6 +47,7 @@ BEGIN
         p_feature_columns, p_feature_lengths, p_features, p_test_size, p_seed, p_metrics,
         p_train_rows, p_test_rows, p_training_seconds, p_fingerprint, p_params, p_profile,
         p_preprocessing, p_classes, p_target_type, p_extension_version, p_server_version);
+    PERFORM pg_catalog.set_config('mlsys.run_id', '', true);
     IF NOT EXISTS (SELECT 1 FROM mlsys.deployments d WHERE d.model = p_model) THEN
         PERFORM mlsys._insert_deployment(p_model, v_version, 'import');
     END IF;
