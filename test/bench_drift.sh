@@ -38,6 +38,26 @@ psql_q -c "SELECT $sums FROM ref" >/dev/null
 read -r scan drift drift_ratio <<<"$(pair_ms "$SERIAL" "SELECT $sums FROM cur" "SELECT count(*) FROM mlsys.drift('bd', 'cur')")"
 read -r scan_ref capture capture_ratio <<<"$(pair_ms "$SERIAL" "SELECT $sums FROM ref" "SELECT mlsys.capture_baseline('bd', 1) IS NOT NULL")"
 flagged=$(psql_q -At -c "SELECT string_agg(feature, ',' ORDER BY feature) FROM mlsys.drift('bd', 'cur') WHERE drifted")
+
+# the dashboard queries over a large prediction log (issue 5: 10 million predictions)
+pred_rows=${MLSYS_BENCH_PREDICTIONS:-10000000}
+log "logging $pred_rows predictions over 30 days (half of them labelled)"
+psql_q <<SQL
+INSERT INTO mlsys.prediction_runs (run_id, model, version, relation, rows) VALUES (1, 'bd', 1, 'cur', $pred_rows);
+INSERT INTO mlsys.predictions (run_id, model, version, entity_id, prediction, label, predicted_at, labeled_at)
+SELECT 1, 'bd', 1, i::text, random() * 10,
+       CASE WHEN i % 2 = 0 THEN (random() * 10)::text END,
+       now() - (i % (30 * 86400)) * interval '1 second',
+       CASE WHEN i % 2 = 0 THEN now() END
+  FROM generate_series(1, $pred_rows) i;
+VACUUM ANALYZE mlsys.predictions;
+SQL
+dash_ms() { psql_q -c "$SERIAL" -c '\timing on' -c "$1" -c "$1" -c "$1" | grep '^Time:' | awk '{print $2}' | sort -n | sed -n 2p; }
+overview_ms=$(dash_ms "SELECT * FROM mlsys.model_overview WHERE model = 'bd'")
+perf_ms=$(dash_ms "SELECT count(*) FROM mlsys.performance('bd', '1 day', now() - interval '7 days')")
+stats_day_ms=$(dash_ms "SELECT * FROM mlsys.prediction_stats WHERE model = 'bd' AND day >= date_trunc('day', now() AT TIME ZONE 'UTC')")
+stats_all_ms=$(dash_ms "SELECT count(*) FROM mlsys.prediction_stats WHERE model = 'bd'")
+prune_ms=$(dash_ms "SELECT mlsys.prune('365 days')")
 size=$(psql_q -At -c "SELECT pg_column_size(profile) FROM mlsys.baselines WHERE model = 'bd'")
 
 echo
@@ -49,3 +69,9 @@ printf '%-52s %7.1f ms  %.2f x scan\n' "mlsys.capture_baseline (16 features, pre
 printf '%-52s %7.1f ms\n' "mlsys.train incl. baseline capture" "$train_ms"
 echo "features flagged as drifted: $flagged"
 echo "stored baseline size: $size bytes"
+printf '%-52s %s\n' "dashboards over $pred_rows logged predictions" "(median of 3)"
+printf '%-52s %7.1f ms\n' "mlsys.model_overview for one model" "$overview_ms"
+printf '%-52s %7.1f ms\n' "mlsys.performance, last 7 days by day" "$perf_ms"
+printf '%-52s %7.1f ms\n' "mlsys.prediction_stats, today" "$stats_day_ms"
+printf '%-52s %7.1f ms\n' "mlsys.prediction_stats, all 30 days" "$stats_all_ms"
+printf '%-52s %7.1f ms\n' "mlsys.prune (nothing to prune)" "$prune_ms"

@@ -62,6 +62,10 @@ COMMENT ON FUNCTION mlsys.drift(text, regclass, int) IS
 
 CREATE INDEX predictions_model_entity_idx ON mlsys.predictions (model, entity_id);
 CREATE INDEX predictions_time_idx ON mlsys.predictions (predicted_at);
+-- mlsys.prediction_stats groups by the UTC day: a dashboard's "WHERE model = ... AND
+-- day >= ..." reads only those days through this index
+CREATE INDEX predictions_model_day_idx
+    ON mlsys.predictions (model, date_trunc('day', predicted_at AT TIME ZONE 'UTC'));
 
 CREATE FUNCTION mlsys.record_outcomes(model text, relation regclass, id_column text, label_column text)
 RETURNS bigint
@@ -339,7 +343,7 @@ COMMENT ON VIEW mlsys.model_overview IS
 'One row per model: deployed version, algorithm, trained at, training rows, holdout metrics, last check time, open alerts, latest live metric of the deployed version (from mlsys.check).';
 
 CREATE VIEW mlsys.prediction_stats WITH (security_invoker = true) AS
-SELECT p.model, p.version, date_trunc('day', p.predicted_at) AS day,
+SELECT p.model, p.version, date_trunc('day', p.predicted_at AT TIME ZONE 'UTC') AS day,
        count(*) AS predictions,
        avg(coalesce(p.probability, p.prediction)) AS mean_prediction,
        avg(CASE WHEN p.predicted_label IS NULL THEN NULL
@@ -354,9 +358,9 @@ SELECT p.model, p.version, date_trunc('day', p.predicted_at) AS day,
   FROM mlsys.predictions p
   JOIN mlsys.models m ON m.model = p.model
   JOIN mlsys.model_versions v ON v.model = p.model AND v.version = p.version
- GROUP BY p.model, p.version, date_trunc('day', p.predicted_at), m.task;
+ GROUP BY p.model, p.version, date_trunc('day', p.predicted_at AT TIME ZONE 'UTC'), m.task;
 COMMENT ON VIEW mlsys.prediction_stats IS
-'Per model, version and day: predictions, mean prediction (probability of the positive class for binary models), positive rate, labeled count and live metric (rmse for regression, accuracy of the labeled rows for classifiers).';
+'Per model, version and UTC day (a timestamp without time zone): predictions, mean prediction (probability of the positive class for binary models), positive rate, labeled count and live metric (rmse for regression, accuracy of the labeled rows for classifiers).';
 
 CREATE FUNCTION mlsys.prune(older_than interval)
 RETURNS TABLE (predictions bigint, history bigint, alerts bigint)
