@@ -27,6 +27,9 @@ port = $port
 listen_addresses = ''
 unix_socket_directories = '$work/data'
 fsync = off
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+cron.use_background_workers = on
 CONF
 as_pg bash -c "valgrind --quiet --trace-children=yes --error-limit=no --log-file='$work/vg/%p.log' \
     $PGBIN/postgres -D '$work/data' >'$work/data/server.log' 2>&1 &"
@@ -35,8 +38,12 @@ for _ in $(seq 1 120); do
     sleep 1
 done
 status=0
+# MLSYS_VALGRIND_TESTS="a b" runs only those regression tests
 as_pg env PGHOST="$work/data" PGPORT="$port" PGUSER=postgres \
-    make -C "$work/src" -s installcheck TAP_TESTS= || status=$?
+    make -C "$work/src" -s installcheck TAP_TESTS= ${MLSYS_VALGRIND_TESTS:+REGRESS="$MLSYS_VALGRIND_TESTS"} || status=$?
+if [ $status -ne 0 ] && [ -f "$work/src/regression.diffs" ]; then
+    cat "$work/src/regression.diffs"
+fi
 if grep -q "terminated by signal" "$work/data/server.log"; then
     grep "terminated by signal" "$work/data/server.log" >&2
     status=1
