@@ -671,7 +671,7 @@ mlsys_register_version(TrainArgs *a, TrainResult *r)
 			elog(ERROR, "could not store the preprocessing of the model version");
 	}
 	/*
-	 * The drift baseline of feature-based models (src/monitor.c): one more
+	 * The drift baseline of feature-based models (src/baseline.c): one more
 	 * pass over the relation. Recommenders have no feature columns to watch.
 	 */
 	rtypes[1] = INT4OID;

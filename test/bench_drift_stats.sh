@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of the two-sample drift aggregates (src/drift_stats.c): each one
+# Benchmark of the two-sample drift aggregates (src/drift_*.c): each one
 # over MLSYS_BENCH_ROWS rows (default 1,000,000) against a serial bare scan of
 # the same column, both serial (max_parallel_workers_per_gather = 0), on a
 # private throwaway cluster. Baseline and aggregate run alternately in one

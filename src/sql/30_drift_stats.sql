@@ -1,6 +1,6 @@
 
 ------------------------------------------------------------------------------
--- Two-sample drift statistics (src/drift_stats.c): exact, parallel-safe
+-- Two-sample drift statistics (src/drift_*.c): exact, parallel-safe
 -- aggregates over (value, is_current); rows with is_current = false are the
 -- reference sample, true the current one, a NULL value or flag neither.
 ------------------------------------------------------------------------------

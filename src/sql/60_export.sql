@@ -1,5 +1,5 @@
 ------------------------------------------------------------------------------
--- Export and import (src/export.c): a model version as a self-contained,
+-- Export and import (src/export.c, src/import.c): a model version as a self-contained,
 -- human-readable jsonb document, and back — how a model trained on an
 -- analytics database is served on the OLTP one.
 ------------------------------------------------------------------------------
