@@ -73,5 +73,5 @@ endif
 # (PostgreSQL builds its page checksums the same way)
 src/linreg.o src/split.o src/evaluate.o: CFLAGS += -ftree-vectorize
 
-# every object depends on the shared header (PGXS does not track headers)
-$(OBJS): src/mlsys.h
+# every object depends on every header of src/ (PGXS does not track headers)
+$(OBJS): $(wildcard src/*.h)
