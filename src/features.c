@@ -229,6 +229,10 @@ features_from_catalog(Oid relid, const char *target, ArrayType *features)
 		bool	   *nulls;
 		int			n;
 
+		if (ARR_NDIM(features) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("features must be a one-dimensional array of column names")));
 		deconstruct_array(features, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 		if (n == 0)
 			ereport(ERROR,

@@ -433,6 +433,16 @@ relation_sql(Oid relid)
 	return quote_qualified_identifier(nsp, rel);
 }
 
+/* the user, item and rating columns must be three different columns */
+static void
+check_distinct_columns(const char *ucol, const char *icol, const char *rcol)
+{
+	if (strcmp(ucol, icol) == 0 || (rcol != NULL && (strcmp(rcol, ucol) == 0 || strcmp(rcol, icol) == 0)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("user_column, item_column and rating_column must name different columns")));
+}
+
 PG_FUNCTION_INFO_V1(train_recommender);
 /* mlsys.train_recommender(model, relation, user_column, item_column, rating_column, hyperparams, test_size, seed, deploy) */
 Datum
@@ -489,6 +499,7 @@ train_recommender(PG_FUNCTION_ARGS)
 	ucol = mlsys_text_arg(fcinfo, 2, "user_column");
 	icol = mlsys_text_arg(fcinfo, 3, "item_column");
 	rcol = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	check_distinct_columns(ucol, icol, rcol);
 	a.hp = PG_ARGISNULL(5) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
 		: PG_GETARG_JSONB_P(5);
 	a.test_size = PG_ARGISNULL(6) ? 0.2 : PG_GETARG_FLOAT8(6);
@@ -785,6 +796,7 @@ evaluate_recommender(PG_FUNCTION_ARGS)
 	ucol = mlsys_text_arg(fcinfo, 3, "user_column");
 	icol = mlsys_text_arg(fcinfo, 4, "item_column");
 	rcol = PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5));
+	check_distinct_columns(ucol, icol, rcol);
 	relsql = relation_sql(relid);
 	check_id_column(relid, ucol, relsql, "user");
 	check_id_column(relid, icol, relsql, "item");

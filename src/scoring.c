@@ -186,7 +186,16 @@ score_vector(ScoreCall *sc)
 	const LinearModel *lm = m->linear;
 
 	if (likely(m->kind == MODEL_LINEAR))
-		return lm->intercept + mlsys_dot(lm->coef, sc->x, lm->nfeat);
+	{
+		double		v = lm->intercept + mlsys_dot(lm->coef, sc->x, lm->nfeat);
+
+		/* finite features can still overflow the dot product (values near 1e308) */
+		if (unlikely(!isfinite(v)))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("prediction of model \"%s\" is out of range for type double precision", m->name)));
+		return v;
+	}
 	if (!m->numeric_labels)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),

@@ -18,7 +18,7 @@ ycoef=$(for k in $(seq 1 16); do printf ' + 0.1 * %d * x%d' "$k" "$k"; done)
 
 psql_q -c "CREATE EXTENSION mlsys"
 log "generating $rows rows x 16 feature columns"
-psql_q <<SQL
+psql_q >/dev/null <<SQL
 SELECT setseed(0.2026);
 CREATE TABLE ref AS SELECT i AS id, $gen FROM generate_series(1, $rows) i;
 ALTER TABLE ref ADD COLUMN y float8;
@@ -42,7 +42,7 @@ flagged=$(psql_q -At -c "SELECT string_agg(feature, ',' ORDER BY feature) FROM m
 # the dashboard queries over a large prediction log (issue 5: 10 million predictions)
 pred_rows=${MLSYS_BENCH_PREDICTIONS:-10000000}
 log "logging $pred_rows predictions over 30 days (half of them labelled)"
-psql_q <<SQL
+psql_q >/dev/null <<SQL
 INSERT INTO mlsys.prediction_runs (run_id, model, version, relation, rows) VALUES (1, 'bd', 1, 'cur', $pred_rows);
 INSERT INTO mlsys.predictions (run_id, model, version, entity_id, prediction, label, predicted_at, labeled_at)
 SELECT 1, 'bd', 1, i::text, random() * 10,
