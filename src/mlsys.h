@@ -309,6 +309,8 @@ typedef struct TrainResult
 } TrainResult;
 
 extern void mlsys_register_version(TrainArgs *a, TrainResult *r);
+extern void mlsys_finish_training(FunctionCallInfo fcinfo, TrainArgs *a, TrainResult *r,
+								  MemoryContext caller);
 extern void mlsys_check_split(const TrainArgs *a, int64 seen, int64 train_rows, int64 holdout);
 extern char *mlsys_build_profile(LinregState *s, const FeatureSpec *spec);
 extern bool mlsys_spec_has_categorical(const FeatureSpec *spec);

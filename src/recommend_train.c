@@ -480,8 +480,6 @@ train_recommender(PG_FUNCTION_ARGS)
 	AlsModel   *m;
 	RankMetrics rm;
 	StringInfoData buf;
-	Datum		out[5];
-	bool		outnull[5] = {false, false, false, false, false};
 	MemoryContext fitcxt,
 				oldcxt;
 	ErrorContextCallback errcb;
@@ -749,16 +747,7 @@ train_recommender(PG_FUNCTION_ARGS)
 	spec.nfeat = 2;
 	spec.names = names;
 	r.spec = &spec;
-	mlsys_register_version(&a, &r);
-	out[1] = r.version;
-	out[4] = r.deployed;
-	SPI_finish();
-	MemoryContextSwitchTo(oldcxt);
-
-	out[0] = CStringGetTextDatum(a.model);
-	out[2] = CStringGetTextDatum(a.algorithm);
-	out[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(r.metrics));
-	mlsys_return_one_row(fcinfo, out, outnull);
+	mlsys_finish_training(fcinfo, &a, &r, oldcxt);
 	error_context_stack = errcb.previous;
 	MemoryContextDelete(fitcxt);
 	return (Datum) 0;

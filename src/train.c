@@ -682,6 +682,28 @@ mlsys_register_version(TrainArgs *a, TrainResult *r)
 		elog(ERROR, "could not capture the drift baseline");
 }
 
+/*
+ * The end of every training function (mlsys.train, mlsys.train_recommender):
+ * register the version, leave SPI, switch back to the caller's context and
+ * return the row (model, version, algorithm, metrics, deployed).
+ */
+void
+mlsys_finish_training(FunctionCallInfo fcinfo, TrainArgs *a, TrainResult *r, MemoryContext caller)
+{
+	Datum		out[5];
+	bool		outnull[5] = {false, false, false, false, false};
+
+	mlsys_register_version(a, r);
+	out[1] = r->version;
+	out[4] = r->deployed;
+	SPI_finish();
+	MemoryContextSwitchTo(caller);
+	out[0] = CStringGetTextDatum(a->model);
+	out[2] = CStringGetTextDatum(a->algorithm);
+	out[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(r->metrics));
+	mlsys_return_one_row(fcinfo, out, outnull);
+}
+
 /* train a linear or ridge model: two passes (see the file comment) */
 static void
 train_linear(TrainArgs *a, TrainResult *r)
@@ -803,8 +825,6 @@ train(PG_FUNCTION_ARGS)
 	ErrorContextCallback errcb;
 	MemoryContext fitcxt,
 				oldcxt;
-	Datum		out[5];
-	bool		outnull[5] = {false, false, false, false, false};
 
 	memset(&r, 0, sizeof(r));
 	r.started = GetCurrentTimestamp();
@@ -823,16 +843,7 @@ train(PG_FUNCTION_ARGS)
 		train_classifier(&a, &r);
 	else
 		train_linear(&a, &r);
-	mlsys_register_version(&a, &r);
-	out[1] = r.version;
-	out[4] = r.deployed;
-	SPI_finish();
-	MemoryContextSwitchTo(oldcxt);
-
-	out[0] = CStringGetTextDatum(a.model);
-	out[2] = CStringGetTextDatum(a.algorithm);
-	out[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(r.metrics));
-	mlsys_return_one_row(fcinfo, out, outnull);
+	mlsys_finish_training(fcinfo, &a, &r, oldcxt);
 	error_context_stack = errcb.previous;
 	MemoryContextDelete(fitcxt);
 	return (Datum) 0;

@@ -15,19 +15,13 @@ use Time::HiRes qw(time);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use lib "$FindBin::Bin/..";
+use MlsysNode;
 
 my $demo = "$FindBin::Bin/../demo.sql";
 ok(-f $demo, 'test/demo.sql exists');
 
-my $node = PostgreSQL::Test::Cluster->new('demo');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_cron'
-cron.database_name = 'postgres'
-cron.use_background_workers = on
-max_worker_processes = 16
-});
-$node->start;
+my $node = MlsysNode::cron_node('demo');
 
 my ($out, $err) = ('', '');
 my $t0 = time();

@@ -15,17 +15,12 @@ use File::Basename;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::Bin/..";
+use MlsysNode;
 
 my $root = dirname(__FILE__) . '/../..';
-my $node = PostgreSQL::Test::Cluster->new('hostile');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_cron'
-cron.database_name = 'postgres'
-cron.use_background_workers = on
-max_worker_processes = 16
-});
-$node->start;
+my $node = MlsysNode::cron_node('hostile');
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_cron; CREATE EXTENSION mlsys;');
 my $started = $node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()');
 
