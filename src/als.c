@@ -139,6 +139,22 @@ explicit_sweep(int n, const int32 *off, const int32 *idx, const double *r,
 	}
 }
 
+/*
+ * Zero user factors and biases, and item factors drawn from the seed and each
+ * item's id (scale · N(0, 1)), so the start does not depend on row order.
+ */
+static void
+als_fit_start(AlsFit *fit, const AlsData *d, int f, uint64 key, const int64 *item_ids, double scale)
+{
+	fit->U = palloc0(sizeof(double) * (Size) d->nusers * f);
+	fit->V = palloc(sizeof(double) * (Size) d->nitems * f);
+	fit->user_bias = palloc0(sizeof(double) * d->nusers);
+	fit->item_bias = palloc0(sizeof(double) * d->nitems);
+	for (int i = 0; i < d->nitems; i++)
+		for (int j = 0; j < f; j++)
+			fit->V[(Size) i * f + j] = scale * hash_normal(key, item_ids[i], j);
+}
+
 /* explicit biased ALS; fills mu, biases and factors of fit */
 void
 als_fit_explicit(const AlsData *d, int f, double lambda, int iterations,
@@ -157,13 +173,7 @@ als_fit_explicit(const AlsData *d, int f, double lambda, int iterations,
 	for (int64 t = 0; t < n; t++)
 		sum += d->ur[t];
 	fit->mu = n > 0 ? sum / n : 0.0;
-	fit->U = palloc0(sizeof(double) * (Size) d->nusers * f);
-	fit->V = palloc(sizeof(double) * (Size) d->nitems * f);
-	fit->user_bias = palloc0(sizeof(double) * d->nusers);
-	fit->item_bias = palloc0(sizeof(double) * d->nitems);
-	for (int i = 0; i < d->nitems; i++)
-		for (int j = 0; j < f; j++)
-			fit->V[(Size) i * f + j] = 0.1 * hash_normal(key, item_ids[i], j);
+	als_fit_start(fit, d, f, key, item_ids, 0.1);
 	A = palloc(sizeof(double) * (Size) Max(maxrows, 1) * dd);
 	y = palloc(sizeof(double) * Max(maxrows, 1));
 	G = palloc(sizeof(double) * dd * dd);
@@ -238,13 +248,7 @@ als_fit_implicit(const AlsData *d, int f, double lambda, double alpha,
 			   *b;
 
 	fit->mu = 0.0;
-	fit->U = palloc0(sizeof(double) * (Size) d->nusers * f);
-	fit->V = palloc(sizeof(double) * (Size) d->nitems * f);
-	fit->user_bias = palloc0(sizeof(double) * d->nusers);
-	fit->item_bias = palloc0(sizeof(double) * d->nitems);
-	for (int i = 0; i < d->nitems; i++)
-		for (int j = 0; j < f; j++)
-			fit->V[(Size) i * f + j] = 0.01 * hash_normal(key, item_ids[i], j);
+	als_fit_start(fit, d, f, key, item_ids, 0.01);
 	A = palloc(sizeof(double) * (Size) Max(maxrows, 1) * f);
 	c = palloc(sizeof(double) * Max(maxrows, 1));
 	YtY = palloc(sizeof(double) * f * f);
