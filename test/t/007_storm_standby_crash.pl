@@ -7,7 +7,7 @@
 #  - statement_timeout and pg_cancel_backend stop training quickly and leave
 #    nothing behind;
 #  - kill -9 of a backend running batch scoring or training, and an immediate
-#    shutdown during training: after crash recovery the registry and the
+#    shutdown during each: after crash recovery the registry and the
 #    predictions are consistent (whole runs or nothing).
 use strict;
 use warnings;
@@ -295,6 +295,25 @@ is($primary->safe_psql('postgres', q{SELECT last_version FROM mlsys.models WHERE
    'an immediate shutdown mid-training left no version');
 is($primary->safe_psql('postgres', q{SELECT mlsys.predict('storm', '{"a": 3}'::jsonb) IN (} . "$fa, $fb)"), 't',
    'scoring works after recovery');
+
+# immediate shutdown during batch scoring (over the slow view: surely mid-run)
+my $runs_before_batch = $primary->safe_psql('postgres', q{SELECT count(*) FROM mlsys.prediction_runs});
+$s = $primary->background_psql('postgres', on_error_stop => 0);
+$s->query_until(qr/go/, q{
+    \echo go
+    SET max_parallel_workers_per_gather = 0;
+    SELECT mlsys.predict_batch('bigreg', 'big_slow', 'id');
+});
+select(undef, undef, undef, 0.5);
+$primary->stop('immediate');
+eval { $s->quit };
+$primary->start;
+is($primary->safe_psql('postgres', q{SELECT count(*) FROM mlsys.prediction_runs}), $runs_before_batch,
+   'an immediate shutdown mid-batch left no run');
+is($primary->safe_psql('postgres', q{
+    SELECT count(*) FROM mlsys.prediction_runs r
+    WHERE r.rows IS DISTINCT FROM (SELECT count(*) FROM mlsys.predictions p WHERE p.run_id = r.run_id)}),
+   '0', 'and every batch run is whole');
 is($primary->safe_psql('postgres', q{SELECT count(*) FROM mlsys.deployments d
     WHERE NOT EXISTS (SELECT 1 FROM mlsys.model_versions v WHERE v.model = d.model AND v.version = d.version)}),
    '0', 'every deployment names an existing version');
