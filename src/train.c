@@ -105,7 +105,7 @@ parse_hyperparams(TrainArgs *a)
 
 	a->alpha = is_ridge ? 1.0 : is_logistic ? -1.0 : 0.0;	/* logistic: 1 / n_train */
 	a->max_iter = 100;
-	a->tol = 1e-8;
+	a->tol = 1e-6;
 	a->balanced = false;
 	a->threshold = 0.5;
 	a->positive_class = NULL;
