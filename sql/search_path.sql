@@ -16,7 +16,7 @@ SELECT p.oid::regprocedure AS pinned_c_function
   FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
  WHERE p.pronamespace = 'mlsys'::regnamespace AND l.lanname = 'c'
    AND 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig)
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text COLLATE "C";
 CREATE SCHEMA trap;
 -- every trap raises a NOTICE and counts its calls in trap.hits
 CREATE FUNCTION trap.hit(what text) RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog AS $$

@@ -19,7 +19,7 @@ SELECT count(*) AS public_functions
  WHERE f.pronamespace = 'mlsys'::regnamespace AND p.grantee = 0 AND p.privilege_type = 'EXECUTE';
 -- every SECURITY DEFINER function pins search_path, and none reads user data
 SELECT f.oid::regprocedure AS definer_function, f.proconfig
-  FROM pg_proc f WHERE f.pronamespace = 'mlsys'::regnamespace AND f.prosecdef ORDER BY 1::text;
+  FROM pg_proc f WHERE f.pronamespace = 'mlsys'::regnamespace AND f.prosecdef ORDER BY f.oid::regprocedure::text COLLATE "C";
 -- the registry tables readers may write: scoring output only
 SELECT c.relname, string_agg(DISTINCT p.privilege_type, ',') AS reader_table_privileges
   FROM pg_class c, aclexplode(c.relacl) p
