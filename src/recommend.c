@@ -166,6 +166,33 @@ put_items(FunctionCallInfo fcinfo, const AlsModel *m, const int32 *idx, const fl
 	}
 }
 
+/* how one serving function ranks items: fills idx/sc (k slots), returns the count */
+typedef int (*RankFn) (AlsModel *m, int k, int32 *idx, float *sc, void *arg);
+
+/*
+ * Rank with the cached model pinned for the call and return the rows: the
+ * shared frame of recommend, recommend_for_items and similar_items.
+ */
+static Datum
+ranked_rows(FunctionCallInfo fcinfo, CachedModel *cm, int k, RankFn rank, void *arg)
+{
+	mlsys_cache_pin(cm);
+	PG_TRY();
+	{
+		int32	   *idx = palloc(sizeof(int32) * k);
+		float	   *sc = palloc(sizeof(float) * k);
+		int			n = rank(cm->als, k, idx, sc, arg);
+
+		put_items(fcinfo, cm->als, idx, sc, n);
+	}
+	PG_FINALLY();
+	{
+		mlsys_cache_unpin(cm);
+	}
+	PG_END_TRY();
+	return (Datum) 0;
+}
+
 static int
 int32_cmp(const void *a, const void *b)
 {
@@ -173,6 +200,79 @@ int32_cmp(const void *a, const void *b)
 				y = *(const int32 *) b;
 
 	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* recommend: the user's scores, seen items excluded; unknown users get the popular items */
+typedef struct RecommendArgs
+{
+	int64		user;
+	bool		exclude_seen;
+} RecommendArgs;
+
+static int
+rank_for_user(AlsModel *m, int k, int32 *idx, float *sc, void *arg)
+{
+	RecommendArgs *ra = (RecommendArgs *) arg;
+	int			u = als_find(m->user_ids, m->nusers, ra->user);
+
+	if (u < 0)
+		return als_popular(m, k, NULL, 0, idx, sc);
+	als_score_user(m, u, m->scores);
+	if (!ra->exclude_seen)
+		return als_topk(m, m->scores, k, NULL, 0, idx, sc);
+	return als_topk(m, m->scores, k, m->seen_items + m->seen_off[u],
+					m->seen_off[u + 1] - m->seen_off[u], idx, sc);
+}
+
+/* recommend_for_items: fold the known, distinct basket items into a user vector */
+typedef struct BasketArgs
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+} BasketArgs;
+
+static int
+rank_for_basket(AlsModel *m, int k, int32 *idx, float *sc, void *arg)
+{
+	BasketArgs *ba = (BasketArgs *) arg;
+	int32	   *items = palloc(sizeof(int32) * Max(ba->n, 1));
+	int			known = 0,
+				w = 0;
+
+	for (int j = 0; j < ba->n; j++)
+	{
+		int			i = ba->nulls[j] ? -1 : als_find(m->item_ids, m->nitems, DatumGetInt64(ba->elems[j]));
+
+		if (i >= 0)
+			items[known++] = i;
+	}
+	qsort(items, known, sizeof(int32), int32_cmp);
+	for (int j = 0; j < known; j++)
+		if (w == 0 || items[w - 1] != items[j])
+			items[w++] = items[j];
+	if (w == 0)
+		return als_popular(m, k, NULL, 0, idx, sc);
+	als_fold_in(m, items, w, m->uvec);
+	als_score_vector(m, m->uvec, m->scores);
+	return als_topk(m, m->scores, k, items, w, idx, sc);
+}
+
+/* similar_items: cosine similarity of item factors, the item itself excluded */
+static int
+rank_similar(AlsModel *m, int k, int32 *idx, float *sc, void *arg)
+{
+	int32		self = *(int *) arg;
+	float		ni = m->item_norm[self];
+
+	mlsys_sgemv(m->V, m->nitems, m->f, m->V + (Size) self * m->f, m->scores);
+	for (int j = 0; j < m->nitems; j++)
+	{
+		float		d = ni * m->item_norm[j];
+
+		m->scores[j] = d > 0 ? m->scores[j] / d : 0.0f;
+	}
+	return als_topk(m, m->scores, k, &self, 1, idx, sc);
 }
 
 PG_FUNCTION_INFO_V1(recommend);
@@ -194,32 +294,11 @@ recommend(PG_FUNCTION_ARGS)
 	cm = recommender_lookup(model_arg(fcinfo, 2));
 	m = cm->als;
 	recommender_check_k(m, k);
-	mlsys_cache_pin(cm);
-	PG_TRY();
 	{
-		int32	   *idx = palloc(sizeof(int32) * k);
-		float	   *sc = palloc(sizeof(float) * k);
-		int			u = als_find(m->user_ids, m->nusers, user);
-		int			n;
+		RecommendArgs ra = {user, exclude_seen};
 
-		if (u >= 0)
-		{
-			als_score_user(m, u, m->scores);
-			n = exclude_seen ?
-				als_topk(m, m->scores, k, m->seen_items + m->seen_off[u],
-						 m->seen_off[u + 1] - m->seen_off[u], idx, sc) :
-				als_topk(m, m->scores, k, NULL, 0, idx, sc);
-		}
-		else
-			n = als_popular(m, k, NULL, 0, idx, sc);
-		put_items(fcinfo, m, idx, sc, n);
+		return ranked_rows(fcinfo, cm, k, rank_for_user, &ra);
 	}
-	PG_FINALLY();
-	{
-		mlsys_cache_unpin(cm);
-	}
-	PG_END_TRY();
-	return (Datum) 0;
 }
 
 PG_FUNCTION_INFO_V1(recommend_for_items);
@@ -243,43 +322,11 @@ recommend_for_items(PG_FUNCTION_ARGS)
 	cm = recommender_lookup(model_arg(fcinfo, 2));
 	m = cm->als;
 	recommender_check_k(m, k);
-	mlsys_cache_pin(cm);
-	PG_TRY();
 	{
-		int32	   *idx = palloc(sizeof(int32) * k);
-		float	   *sc = palloc(sizeof(float) * k);
-		int32	   *items = palloc(sizeof(int32) * Max(nelems, 1));
-		int			known = 0,
-					w = 0,
-					n;
+		BasketArgs ba = {elems, enulls, nelems};
 
-		for (int j = 0; j < nelems; j++)
-		{
-			int			i = enulls[j] ? -1 : als_find(m->item_ids, m->nitems, DatumGetInt64(elems[j]));
-
-			if (i >= 0)
-				items[known++] = i;
-		}
-		qsort(items, known, sizeof(int32), int32_cmp);
-		for (int j = 0; j < known; j++)
-			if (w == 0 || items[w - 1] != items[j])
-				items[w++] = items[j];
-		if (w == 0)
-			n = als_popular(m, k, NULL, 0, idx, sc);
-		else
-		{
-			als_fold_in(m, items, w, m->uvec);
-			als_score_vector(m, m->uvec, m->scores);
-			n = als_topk(m, m->scores, k, items, w, idx, sc);
-		}
-		put_items(fcinfo, m, idx, sc, n);
+		return ranked_rows(fcinfo, cm, k, rank_for_basket, &ba);
 	}
-	PG_FINALLY();
-	{
-		mlsys_cache_unpin(cm);
-	}
-	PG_END_TRY();
-	return (Datum) 0;
 }
 
 PG_FUNCTION_INFO_V1(similar_items);
@@ -306,31 +353,7 @@ similar_items(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("item " INT64_FORMAT " is not in recommender \"%s\"", item, cm->name)));
-	mlsys_cache_pin(cm);
-	PG_TRY();
-	{
-		int32	   *idx = palloc(sizeof(int32) * k);
-		float	   *sc = palloc(sizeof(float) * k);
-		float		ni = m->item_norm[i];
-		int32		self = i;
-		int			n;
-
-		mlsys_sgemv(m->V, m->nitems, m->f, m->V + (Size) i * m->f, m->scores);
-		for (int j = 0; j < m->nitems; j++)
-		{
-			float		d = ni * m->item_norm[j];
-
-			m->scores[j] = d > 0 ? m->scores[j] / d : 0.0f;
-		}
-		n = als_topk(m, m->scores, k, &self, 1, idx, sc);
-		put_items(fcinfo, m, idx, sc, n);
-	}
-	PG_FINALLY();
-	{
-		mlsys_cache_unpin(cm);
-	}
-	PG_END_TRY();
-	return (Datum) 0;
+	return ranked_rows(fcinfo, cm, k, rank_similar, &i);
 }
 
 PG_FUNCTION_INFO_V1(predict_rating);
