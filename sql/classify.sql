@@ -43,10 +43,16 @@ SELECT round(((mlsys.predict_proba('churn', '{"a": 0.5, "b": -0.5, "c": true}'::
        round(((mlsys.predict_proba('churn', ARRAY[0.5, -0.5, 1]::float8[]))[2])::numeric, 9) AS jsonb_equals_array,
        (SELECT sum(v) FROM unnest(mlsys.predict_proba('churn', ARRAY[0.5, -0.5, 1]::float8[])) v) = 1 AS sums_to_one;
 -- the holdout metrics agree with the metric aggregates over the holdout rows
-SELECT abs(mlsys.auc((mlsys.predict_proba('churn', s))[2], churned) - (v.metrics->>'auc')::float8) < 1e-12 AS auc_matches
+-- (the rows mlsys._holdout_predicate names: the stratified split of training)
+CREATE FUNCTION churn_holdout_ids() RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE format('SELECT r.id::bigint FROM cust r WHERE %s', mlsys._holdout_predicate('churn', 1, 'r'));
+END $$;
+SELECT abs(mlsys.auc((mlsys.predict_proba('churn', s))[2], churned) - (v.metrics->>'auc')::float8) < 1e-12 AS auc_matches,
+       count(*) = v.test_rows AS all_holdout_rows
 FROM cust s, mlsys.model_versions v
-WHERE v.model = 'churn' AND mlsys._in_holdout(churned::int::float8, ARRAY[a, b, c::int], 0, 0.25)
-GROUP BY v.metrics;
+WHERE v.model = 'churn' AND v.version = 1 AND s.id IN (SELECT churn_holdout_ids())
+GROUP BY v.metrics, v.test_rows;
 
 -- batch scoring stores the label, the positive-class probability and 0/1
 SELECT mlsys.predict_batch('churn', 'cust', 'id');
@@ -118,11 +124,14 @@ SELECT * FROM mlsys.train('bad', 'one_class', 'y', ARRAY['x']);
 -- invalid input: null labels
 CREATE TABLE null_labels AS SELECT id, a, CASE WHEN id % 10 = 0 THEN NULL ELSE churned END AS y FROM cust;
 SELECT * FROM mlsys.train('bad', 'null_labels', 'y', ARRAY['a']);
--- invalid input: a class whose only row falls into the holdout
+-- a class of one row: the stratified holdout keeps a training row of every class
 CREATE TABLE three AS SELECT id, a, CASE WHEN id % 2 = 0 THEN 'even' ELSE 'odd' END AS y FROM cust;
--- a row that is in the holdout (test_size 0.25, seed 0) as class 1 of (even, lonely, odd)
-UPDATE three SET y = 'lonely' WHERE id = (SELECT min(t.id) FROM three t WHERE mlsys._in_holdout(1, ARRAY[t.a], 0, 0.25));
-SELECT * FROM mlsys.train('bad', 'three', 'y', ARRAY['a']);
+UPDATE three SET y = 'lonely' WHERE id = 7;
+SELECT version, metrics->'split'->'class_rows' AS class_rows
+FROM mlsys.train('lonely', 'three', 'y', ARRAY['a'], deploy => 'never');
+SELECT train_rows, test_rows FROM mlsys.model_versions WHERE model = 'lonely';
+-- invalid input: cross-validation cannot train every fold on that class
+SELECT * FROM mlsys.cross_validate('three', 'y', ARRAY['a'], folds => 2);
 -- invalid input: alpha 0 or negative
 SELECT * FROM mlsys.train('bad', 'cust', 'churned', ARRAY['a'], hyperparams => '{"alpha": 0}');
 SELECT * FROM mlsys.train('bad', 'cust', 'churned', ARRAY['a'], hyperparams => '{"alpha": -1}');
@@ -145,6 +154,6 @@ SELECT mlsys.predict_proba('reg_m', '{"b": 1}'::jsonb);
 SELECT mlsys.classes('reg_m');
 \set VERBOSITY default
 SELECT * FROM mlsys.train('bad', 'null_labels', 'y', ARRAY['a']);
-SELECT * FROM mlsys.train('bad', 'three', 'y', ARRAY['a']);
+SELECT * FROM mlsys.cross_validate('three', 'y', ARRAY['a'], folds => 2);
 SELECT mlsys.predict('prio', '{"a": 1, "b": -1}'::jsonb);
 SELECT count(*) AS leftovers FROM mlsys.models WHERE model = 'bad';

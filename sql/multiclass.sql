@@ -49,7 +49,8 @@ SELECT abs(mlsys.accuracy(mlsys.predict_label('grades', m), m.grade::text) - (v.
            - (v.metrics->>'log_loss')::float8) < 1e-12 AS log_loss_matches
 FROM mc m, mlsys.model_versions v
 WHERE v.model = 'grades' AND v.version = 1
-  AND mlsys._in_holdout(array_position(ARRAY[1, 2, 10], m.grade)::float8 - 1, ARRAY[m.x1, m.x2], 0, 0.25)
+  AND mlsys._in_holdout(array_position(ARRAY[1, 2, 10], m.grade)::float8 - 1, ARRAY[m.x1, m.x2], 0,
+        ARRAY(SELECT c::float8 FROM jsonb_array_elements_text(v.metrics->'split'->'cuts') c))
 GROUP BY v.metrics;
 -- balanced class weights
 SELECT model, (metrics->>'converged')::bool AS converged

@@ -48,7 +48,7 @@ typedef struct PassContext
  */
 void
 mlsys_pass_query(PassQuery *q, const TrainArgs *a, const char *aggregate,
-				 const char *xsql, const char *ysql, int folds)
+				 const char *xsql, const char *ysql, int folds, const double *cuts, int ncuts)
 {
 	memset(q, 0, sizeof(*q));
 	q->sql = psprintf("SELECT mlsys.%s(%s, %s, $1, $2, $3%s) FROM %s WHERE %s IS NOT NULL",
@@ -56,22 +56,45 @@ mlsys_pass_query(PassQuery *q, const TrainArgs *a, const char *aggregate,
 					  quote_identifier(a->target));
 	q->types[0] = INT8OID;
 	q->args[0] = Int64GetDatum((int64) a->seed);
+	q->types[1] = FLOAT8ARRAYOID;
+	q->args[1] = PointerGetDatum(mlsys_float8_array(cuts, ncuts));
 	if (folds > 0)
 	{
+		/* $3 is the fold left out, set per fold */
 		q->nargs = 4;
-		q->types[1] = INT4OID;
 		q->types[2] = INT4OID;
 		q->types[3] = FLOAT8ARRAYOID;
-		q->args[1] = Int32GetDatum(folds);
 	}
 	else
 	{
 		q->nargs = 3;
-		q->types[1] = FLOAT8OID;
 		q->types[2] = FLOAT8ARRAYOID;
-		q->args[1] = Float8GetDatum(a->test_size);
 	}
 	q->cxt = CurrentMemoryContext;
+}
+
+/*
+ * The stratified split of a classifier, for its metrics object: ', "split":
+ * {"stratified": true, "class_rows": [...], "cuts": [...]}' (rows per class
+ * in class order, and each class's cut on u; mlsys._holdout_predicate reads
+ * the cuts back).
+ */
+void
+mlsys_append_split_metrics(StringInfo buf, const TrainArgs *a, const TrainResult *r)
+{
+	int			k;
+
+	appendStringInfoString(buf, ", \"split\": {\"stratified\": true, \"class_rows\": [");
+	for (k = 0; k < r->nclasses; k++)
+		appendStringInfo(buf, "%s" INT64_FORMAT, k > 0 ? ", " : "", r->class_rows[k]);
+	appendStringInfoString(buf, "], \"cuts\": [");
+	for (k = 0; k < r->nclasses; k++)
+	{
+		if (k > 0)
+			appendStringInfoString(buf, ", ");
+		mlsys_append_json_number(buf, r->cuts[k]);
+	}
+	appendStringInfoString(buf, "]}");
 }
 
 /* run one Newton pass at the parameters prm (w, center, scale, cw) */
@@ -320,17 +343,18 @@ append_binary_metrics(StringInfo buf, double auc, double logloss,
 }
 
 /*
- * Pass 1 of a classifier: split counts, data fingerprint, each feature's
- * training mean and standard deviation (standardization), the mean label
- * (class share, binary) and the count of NULL labels (an error). Imputes
- * missing values when the data has them (*xsql is then rebuilt). Fills the
- * counts, fingerprint and profile of r. SPI connected.
+ * Pass 1 of a classifier: the stratified split (strata.c: one pass finds
+ * each class's cut, into r->cuts), then split counts, data fingerprint, each
+ * feature's training mean and standard deviation (standardization), the
+ * mean label (class share, binary) and the count of NULL labels (an error).
+ * Imputes missing values when the data has them (*xsql is then rebuilt).
+ * Fills the counts, fingerprint and profile of r. SPI connected.
  */
 LinregState *
 classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *ysql, TrainResult *r)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Oid			types1[3] = {INT8OID, FLOAT8OID, TEXTARRAYOID};
+	Oid			types1[3] = {INT8OID, FLOAT8ARRAYOID, TEXTARRAYOID};
 	Datum		args[3];
 	Datum		result;
 	LinregState *stats;
@@ -339,12 +363,15 @@ classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *
 	int			p = spec->nfeat;
 	char	   *sql;
 
+	r->class_rows = palloc0(sizeof(int64) * r->nclasses);
+	r->cuts = mlsys_strata_split(a, spec, xsql, ysql, r->nclasses, 0, r->class_rows);
+	MemoryContextSwitchTo(cxt);
 	args[0] = Int64GetDatum((int64) a->seed);
-	args[1] = Float8GetDatum(a->test_size);
+	args[1] = PointerGetDatum(mlsys_float8_array(r->cuts, r->nclasses));
 	args[2] = mlsys_cstring_array(spec->names, p);
 	for (;;)
 	{
-		sql = psprintf("SELECT mlsys._linreg_split_agg(%s, %s, $1, $2, $3), count(*) FILTER (WHERE %s IS NULL) FROM %s",
+		sql = psprintf("SELECT mlsys._linreg_strata_agg(%s, %s, $1, $2, $3), count(*) FILTER (WHERE %s IS NULL) FROM %s",
 					   ysql, *xsql, quote_identifier(a->target), a->relsql);
 		if (mlsys_try_first_pass(spec, sql, 3, types1, args))
 			break;
@@ -425,7 +452,7 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	alpha = classifier_start(a, spec, stats, p, r->train_rows, prm);
 
 	/* Newton passes */
-	mlsys_pass_query(&pc.q, a, "_logreg_step_agg", xsql, ysql, 0);
+	mlsys_pass_query(&pc.q, a, "_logreg_step_agg", xsql, ysql, 0, r->cuts, 2);
 	pc.q.cxt = cxt;
 	pc.p = p;
 	passes = logreg_fit(prm, p, alpha, a->max_iter, a->tol, run_newton_pass, &pc,
@@ -439,8 +466,8 @@ train_classifier(TrainArgs *a, TrainResult *r)
 
 	/* evaluation pass */
 	{
-		Oid			types2[4] = {INT8OID, FLOAT8OID, FLOAT8ARRAYOID, FLOAT8OID};
-		Datum		eargs[4];
+		Oid			types2[5] = {INT8OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, BOOLOID};
+		Datum		eargs[5];
 		HeapTuple	t;
 		TupleDesc	d;
 		bool		isnull;
@@ -455,13 +482,14 @@ train_classifier(TrainArgs *a, TrainResult *r)
 					   "count(*) FILTER (WHERE s.p >= $4 AND s.y), count(*) FILTER (WHERE s.p >= $4 AND NOT s.y), "
 					   "count(*) FILTER (WHERE s.p < $4 AND s.y), count(*) "
 					   "FROM (SELECT mlsys._logreg_proba($3, %s) AS p, (%s) = 1 AS y FROM %s "
-					   "WHERE %s IS NOT NULL AND ($2 = 0 OR mlsys._in_holdout(%s, %s, $1, $2))) s",
+					   "WHERE %s IS NOT NULL AND ($5 OR mlsys._in_holdout(%s, %s, $1, $2)) OFFSET 0) s",
 					   xsql, ysql, a->relsql, quote_identifier(a->target), ysql, xsql);
 		eargs[0] = pc.q.args[0];
 		eargs[1] = pc.q.args[1];
 		eargs[2] = PointerGetDatum(mlsys_float8_array(prm, 3 * p + 3));
 		eargs[3] = Float8GetDatum(a->threshold);
-		if (SPI_execute_with_args(sql, 4, types2, eargs, NULL, true, 0) != SPI_OK_SELECT ||
+		eargs[4] = BoolGetDatum(a->test_size == 0);
+		if (SPI_execute_with_args(sql, 5, types2, eargs, NULL, true, 0) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			elog(ERROR, "holdout evaluation failed");
 		t = SPI_tuptable->vals[0];
@@ -479,6 +507,7 @@ train_classifier(TrainArgs *a, TrainResult *r)
 		appendStringInfo(&buf, ", \"iterations\": %d, \"converged\": %s, \"objective\": ",
 						 passes, converged ? "true" : "false");
 		mlsys_append_json_number(&buf, objective);
+		mlsys_append_split_metrics(&buf, a, r);
 		appendStringInfoChar(&buf, '}');
 		r->metrics = buf.data;
 	}
@@ -522,7 +551,8 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 				k;
 	uint64		i;
 	LinregState **states;
-	double	   *all;
+	double	   *all,
+			   *cuts;
 	PassContext pc;
 
 	spec = classifier_setup(a, &classes, &nclasses, &positive, &xsql, &ysql);
@@ -533,13 +563,15 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 		return;
 	}
 
-	/* pass 1: one state per fold; a NULL label has no fold and is an error */
-	states = mlsys_fold_states(a, spec, &xsql, ysql, folds, true);
+	/* the stratified folds, then one state per fold; a NULL label has no fold and is an error */
+	cuts = mlsys_strata_split(a, spec, &xsql, ysql, 2, folds, NULL);
+	MemoryContextSwitchTo(cxt);
+	states = mlsys_fold_states(a, spec, &xsql, ysql, folds, true, cuts, 2 * (folds - 1));
 	MemoryContextSwitchTo(cxt);
 
 	/* the model of each fold */
 	all = palloc(sizeof(double) * (Size) folds * (3 * p + 3));
-	mlsys_pass_query(&pc.q, a, "_logreg_fold_step_agg", xsql, ysql, folds);
+	mlsys_pass_query(&pc.q, a, "_logreg_fold_step_agg", xsql, ysql, folds, cuts, 2 * (folds - 1));
 	pc.q.cxt = cxt;
 	pc.p = p;
 	for (k = 0; k < folds; k++)
@@ -563,20 +595,21 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 
 	/* one pass: every row scored by the model of its fold */
 	{
-		Oid			types2[4] = {INT8OID, INT4OID, FLOAT8ARRAYOID, FLOAT8OID};
-		Datum		eargs[4];
+		Oid			types2[5] = {INT8OID, INT4OID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8ARRAYOID};
+		Datum		eargs[5];
 
-		sql = psprintf("SELECT mlsys._fold(s.y, s.x, $1, $2), mlsys.auc(s.p, s.y = 1), mlsys.log_loss(s.p, s.y = 1), "
+		sql = psprintf("SELECT mlsys._fold(s.y, s.x, $1, $2, $5), mlsys.auc(s.p, s.y = 1), mlsys.log_loss(s.p, s.y = 1), "
 					   "count(*) FILTER (WHERE s.p >= $4 AND s.y = 1), count(*) FILTER (WHERE s.p >= $4 AND s.y = 0), "
 					   "count(*) FILTER (WHERE s.p < $4 AND s.y = 1), count(*) "
-					   "FROM (SELECT mlsys._logreg_proba_fold($3, $1, $2, %s, %s) AS p, %s AS y, %s AS x "
-					   "FROM %s WHERE %s IS NOT NULL) s GROUP BY 1 ORDER BY 1",
+					   "FROM (SELECT mlsys._logreg_proba_fold($3, $1, $2, $5, %s, %s) AS p, %s AS y, %s AS x "
+					   "FROM %s WHERE %s IS NOT NULL OFFSET 0) s GROUP BY 1 ORDER BY 1",
 					   ysql, xsql, ysql, xsql, a->relsql, quote_identifier(a->target));
 		eargs[0] = pc.q.args[0];
-		eargs[1] = pc.q.args[1];
+		eargs[1] = Int32GetDatum(folds);
 		eargs[2] = PointerGetDatum(mlsys_float8_array(all, folds * (3 * p + 3)));
 		eargs[3] = Float8GetDatum(a->threshold);
-		if (SPI_execute_with_args(sql, 4, types2, eargs, NULL, true, 0) != SPI_OK_SELECT)
+		eargs[4] = pc.q.args[1];
+		if (SPI_execute_with_args(sql, 5, types2, eargs, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", sql);
 	}
 	MemoryContextSwitchTo(cxt);

@@ -103,11 +103,12 @@ predict_fold(PG_FUNCTION_ARGS)
  */
 LinregState **
 mlsys_fold_states(const TrainArgs *a, FeatureSpec *spec, char **xsql,
-				  const char *ysql, int folds, bool reject_null_labels)
+				  const char *ysql, int folds, bool reject_null_labels,
+				  const double *cuts, int ncuts)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Oid			types[3] = {INT8OID, INT4OID, TEXTARRAYOID};
-	Datum		args[3];
+	Oid			types[4] = {INT8OID, INT4OID, TEXTARRAYOID, FLOAT8ARRAYOID};
+	Datum		args[4];
 	LinregState **states;
 	int64		rows = 0;
 	uint64		i;
@@ -117,11 +118,14 @@ mlsys_fold_states(const TrainArgs *a, FeatureSpec *spec, char **xsql,
 	args[0] = Int64GetDatum((int64) a->seed);
 	args[1] = Int32GetDatum(folds);
 	args[2] = mlsys_cstring_array(spec->names, spec->nfeat);
+	if (cuts != NULL)
+		args[3] = PointerGetDatum(mlsys_float8_array(cuts, ncuts));
 	for (;;)
 	{
-		sql = psprintf("SELECT mlsys._fold(%s, %s, $1, $2), mlsys._linreg_split_agg(%s, %s, $1, 0, $3) "
-					   "FROM %s GROUP BY 1", ysql, *xsql, ysql, *xsql, a->relsql);
-		if (mlsys_try_first_pass(spec, sql, 3, types, args))
+		/* classifiers: the stratified folds of the cuts (strata.c) */
+		sql = psprintf("SELECT mlsys._fold(%s, %s, $1, $2%s), mlsys._linreg_split_agg(%s, %s, $1, 0, $3) "
+					   "FROM %s GROUP BY 1", ysql, *xsql, cuts != NULL ? ", $4" : "", ysql, *xsql, a->relsql);
+		if (mlsys_try_first_pass(spec, sql, cuts != NULL ? 4 : 3, types, args))
 			break;
 		mlsys_impute_and_rebuild(a, spec, xsql);
 	}
@@ -256,7 +260,7 @@ cross_validate(PG_FUNCTION_ARGS)
 	tsql = psprintf("%s IS NOT NULL", quote_identifier(a.target));
 
 	/* pass 1: one state per fold */
-	states = mlsys_fold_states(&a, spec, &xsql, ysql, folds, false);
+	states = mlsys_fold_states(&a, spec, &xsql, ysql, folds, false, NULL, 0);
 	MemoryContextSwitchTo(cvcxt);
 
 	/* the model of fold k learns from every other fold */

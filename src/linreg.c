@@ -395,6 +395,42 @@ check_finite_row(const double *x, int n, bool with_y, ArrayType *names)
 	}
 }
 
+/*
+ * The training pass's error for a feature vector that is null, has a null
+ * element or a NaN or infinite value (another pass that meets one first, as
+ * the stratified split's, raises the same, so imputation can catch it).
+ * Returns only when the vector has none of these.
+ */
+void
+mlsys_reject_missing_row(Datum x, bool xnull, ArrayType *names)
+{
+	ArrayType  *a;
+	Datum	   *elems;
+	bool	   *nulls;
+	double	   *vals;
+	int			n,
+				j;
+
+	if (xnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", feature_subject(names, 0)),
+				 errhint("Filter out rows with null features before training.")));
+	a = DatumGetArrayTypeP(x);
+	deconstruct_array(a, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+	for (j = 0; j < n; j++)
+		if (nulls[j])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be null", feature_subject(names, j)),
+					 errhint("Training imputes missing values of numeric columns unless hyperparams say {\"impute\": \"error\"}; array elements are never imputed.")));
+	vals = palloc(sizeof(double) * Max(n, 1));
+	for (j = 0; j < n; j++)
+		vals[j] = DatumGetFloat8(elems[j]);
+	check_finite_row(vals, n, false, names);
+	pfree(vals);
+}
+
 /* public form of the check above, for scoring paths */
 void
 mlsys_check_finite_vector(const double *x, int n, const char *const *names)
@@ -570,6 +606,61 @@ linreg_split_accum(PG_FUNCTION_ARGS)
 	s->n_seen++;
 	s->fp_sum += h;
 	if (test_size > 0.0 && mlsys_in_holdout(h, s->split_key, test_size))
+		s->n_holdout++;
+	else
+		linreg_commit_row(s);
+	PG_RETURN_POINTER(s);
+}
+
+PG_FUNCTION_INFO_V1(linreg_strata_accum);
+/*
+ * linreg_strata_accum(state bytea, y float8 (class index), x float8[],
+ *                     seed int8, cuts float8[], names text[]): the first pass
+ * of a classifier: as linreg_split_accum, with the stratified holdout of the
+ * cuts (one per class, strata.c) left out.
+ */
+Datum
+linreg_strata_accum(PG_FUNCTION_ARGS)
+{
+	ArrayType  *names = PG_ARGISNULL(5) ? NULL : PG_GETARG_ARRAYTYPE_P(5);
+	int64		seed = PG_GETARG_INT64(3);
+	StrataCuts	sc;
+	double	   *row;
+	LinregState *s;
+	uint64		h;
+	bool		finite;
+	int			c;
+
+	if (PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("cuts must not be null")));
+	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(4), -1, &sc);
+	s = linreg_begin_row(fcinfo, LINREG_SPLIT, names, &row);
+	if (s == NULL)
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	if (s->n_seen == 0)
+	{
+		s->seed = seed;
+		s->split_key = mlsys_split_key(seed);
+		s->test_size = -1.0;	/* stratified: the cuts decide */
+	}
+	h = mlsys_row_hash((const char *) row, s->nfeat, row[s->nfeat], &finite);
+	if (unlikely(!finite))
+		check_finite_row(row, s->nfeat + 1, true, names);
+	c = (int) row[s->nfeat];
+	if (c != row[s->nfeat] || c < 0 || c >= sc.nclass)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("class index must be an integer between 0 and %d, not %g",
+						sc.nclass - 1, row[s->nfeat])));
+	s->n_seen++;
+	s->fp_sum += h;
+	if (mlsys_stratum(&sc, c, mlsys_split_u(h, s->split_key)) == 0)
 		s->n_holdout++;
 	else
 		linreg_commit_row(s);

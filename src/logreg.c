@@ -35,7 +35,7 @@
 
 #include "mlsys.h"
 
-#define LOGREG_LAYOUT 0x4C470002	/* "LG", layout version 2 */
+#define LOGREG_LAYOUT 0x4C470003	/* "LG", layout version 3 */
 
 typedef struct LogregState
 {
@@ -44,12 +44,12 @@ typedef struct LogregState
 	int32		nfeat;			/* p; vectors are m = p + 1 long (intercept first) */
 	int32		block_cap;
 	int32		block_rows;
-	int32		folds;			/* > 0: leave out the rows of fold `fold` of `folds` */
+	int32		nlev;			/* cuts per class (strata.c) */
 	int64		n;				/* training rows */
 	double		loss;			/* Σ cw · loss */
 	uint64		split_key;
-	double		test_size;		/* folds = 0: leave out the holdout of test_size */
-	int32		fold;
+	double		reserved;
+	int32		leave_out;		/* the stratum left out: 0 the holdout, or fold − 1 */
 	int32		pad;
 	/* then: grad[m] hess[m·m] (upper, row-major) block[cap·m] */
 } LogregState;
@@ -207,16 +207,18 @@ logreg_eta(const double *prm, const double *inv_scale, int p, const char *x, dou
 
 /*
  * One row of a Newton pass: arguments (state, y, x, seed, ..., params) with
- * params at argument params_arg; the rows left out are the holdout of
- * test_size (folds = 0) or fold `fold` of `folds`.
+ * the cuts of the stratified split at argument cuts_arg and params at
+ * params_arg; the rows of stratum leave_out are left out (0: the holdout,
+ * or fold leave_out + 1).
  */
 static Datum
-logreg_step_row(FunctionCallInfo fcinfo, int params_arg, double test_size, int folds, int fold)
+logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave_out)
 {
 	LogregState *s;
 	ArrayType  *params;
 	const double *prm;
 	Float8ArrayView v;
+	StrataCuts	sc;
 	double		y,
 				eta,
 				prob,
@@ -248,6 +250,11 @@ logreg_step_row(FunctionCallInfo fcinfo, int params_arg, double test_size, int f
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("binary labels must be 0 or 1, not %g", y)));
+	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(cuts_arg), 2, &sc);
+	if (leave_out > sc.nlev)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fold must be between 1 and %d", sc.nlev + 1)));
 
 	if (PG_ARGISNULL(0))
 	{
@@ -259,21 +266,20 @@ logreg_step_row(FunctionCallInfo fcinfo, int params_arg, double test_size, int f
 		s->layout = LOGREG_LAYOUT;
 		s->nfeat = p;
 		s->block_cap = cap;
-		s->test_size = test_size;
-		s->folds = folds;
-		s->fold = fold;
+		s->nlev = sc.nlev;
+		s->leave_out = leave_out;
 		s->split_key = mlsys_split_key(PG_GETARG_INT64(3));
 	}
 	else
 	{
 		s = (LogregState *) PG_GETARG_POINTER(0);
 		logreg_state_check(s);
-		if (s->nfeat != p)
+		if (s->nfeat != p || s->nlev != sc.nlev)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("feature vector has %d elements, expected %d", p, s->nfeat)));
 	}
-	if (mlsys_pass_leaves_out(v.data, p, y, s->split_key, s->test_size, s->folds, s->fold))
+	if (mlsys_row_stratum(v.data, p, y, s->split_key, &sc) == s->leave_out)
 		PG_RETURN_POINTER(s);
 
 	m = p + 1;
@@ -304,60 +310,69 @@ logreg_step_row(FunctionCallInfo fcinfo, int params_arg, double test_size, int f
 PG_FUNCTION_INFO_V1(logreg_step_accum);
 /*
  * logreg_step_accum(state bytea, y float8 (0 or 1), x float8[], seed int8,
- *                   test_size float8, params float8[]): one Newton pass over
- * the training rows (those outside the holdout of seed and test_size).
+ *                   cuts float8[], params float8[]): one Newton pass over
+ * the training rows (those outside the stratified holdout of the cuts).
  */
 Datum
 logreg_step_accum(PG_FUNCTION_ARGS)
 {
 	mlsys_check_pass_args(fcinfo, false);
-	return logreg_step_row(fcinfo, 5, PG_GETARG_FLOAT8(4), 0, 0);
+	return logreg_step_row(fcinfo, 4, 5, 0);
 }
 
 PG_FUNCTION_INFO_V1(logreg_fold_step_accum);
 /*
  * logreg_fold_step_accum(state bytea, y float8, x float8[], seed int8,
- *                        folds int, fold int, params float8[]): one Newton
- * pass over every fold but one (cross-validation).
+ *                        cuts float8[], fold int, params float8[]): one
+ * Newton pass over every fold but one (cross-validation).
  */
 Datum
 logreg_fold_step_accum(PG_FUNCTION_ARGS)
 {
 	mlsys_check_pass_args(fcinfo, true);
-	return logreg_step_row(fcinfo, 6, 0, PG_GETARG_INT32(4), PG_GETARG_INT32(5));
+	return logreg_step_row(fcinfo, 4, 6, PG_GETARG_INT32(5) - 1);
 }
 
 PG_FUNCTION_INFO_V1(logreg_proba_fold);
 /*
- * mlsys._logreg_proba_fold(params float8[], seed int8, folds int, y float8,
- * x float8[]) → float8: P(y = 1) by the model of the row's fold; params holds
- * folds parameter vectors of 3p + 3 values, one after the other.
+ * mlsys._logreg_proba_fold(params float8[], seed int8, folds int,
+ * cuts float8[], y float8, x float8[]) → float8: P(y = 1) by the model of
+ * the row's fold (its stratum under the cuts, strata.c); params holds folds
+ * parameter vectors of 3p + 3 values, one after the other.
  */
 Datum
 logreg_proba_fold(PG_FUNCTION_ARGS)
 {
 	ArrayType  *params;
 	Float8ArrayView v;
+	StrataCuts	sc;
 	const double *prm;
 	LogregCallCache *cc;
+	double		y;
 	int			folds,
 				p,
 				k;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) ||
+		PG_ARGISNULL(4) || PG_ARGISNULL(5))
 		PG_RETURN_NULL();
 	params = PG_GETARG_ARRAYTYPE_P(0);
 	folds = PG_GETARG_INT32(2);
-	mlsys_array_view(PG_GETARG_DATUM(4), &v);
+	mlsys_array_view(PG_GETARG_DATUM(5), &v);
 	p = v.n;
-	if (folds < 1 || folds > 1000 || v.hasnull || p < 1 || p > MLSYS_MAX_FEATURES ||
+	if (folds < 2 || folds > 1000 || v.hasnull || p < 1 || p > MLSYS_MAX_FEATURES ||
 		ARR_NDIM(params) != 1 || ARR_HASNULL(params) || ARR_ELEMTYPE(params) != FLOAT8OID ||
 		(int64) ARR_DIMS(params)[0] != (int64) folds * (3 * p + 3))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("parameters must hold %d vectors of %d values", Max(folds, 1), 3 * p + 3)));
-	k = mlsys_fold_of(mlsys_row_hash_unchecked(v.data, p, PG_GETARG_FLOAT8(3)),
-					  mlsys_split_key(PG_GETARG_INT64(1)), folds) - 1;
+	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(3), 2, &sc);
+	y = PG_GETARG_FLOAT8(4);
+	if (sc.nlev != folds - 1 || (y != 0.0 && y != 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cuts must hold %d values per class and labels must be 0 or 1", folds - 1)));
+	k = mlsys_row_stratum(v.data, p, y, mlsys_split_key(PG_GETARG_INT64(1)), &sc);
 	prm = (const double *) ARR_DATA_PTR(params) + (Size) k * (3 * p + 3);
 	cc = logreg_call_cache(fcinfo, prm, p);
 	PG_RETURN_FLOAT8(sigmoid(logreg_eta(prm, cc->inv_scale, p, v.data, cc->z)));
@@ -381,8 +396,8 @@ logreg_step_combine(PG_FUNCTION_ARGS)
 	logreg_state_check(b);
 	a = (LogregState *) PG_GETARG_POINTER(0);
 	logreg_state_check(a);
-	if (a->nfeat != b->nfeat || a->split_key != b->split_key || a->test_size != b->test_size ||
-		a->folds != b->folds || a->fold != b->fold)
+	if (a->nfeat != b->nfeat || a->split_key != b->split_key ||
+		a->nlev != b->nlev || a->leave_out != b->leave_out)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("cannot combine logistic regression states with different dimensions or splits")));
@@ -527,4 +542,70 @@ row_in_holdout(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	PG_RETURN_BOOL(mlsys_in_holdout(mlsys_row_hash_unchecked(v.data, v.n, PG_GETARG_FLOAT8(0)),
 									mlsys_split_key(PG_GETARG_INT64(2)), PG_GETARG_FLOAT8(3)));
+}
+
+/* the class index y of a row, checked against the cuts */
+static int
+stratified_class(double y, const StrataCuts *sc)
+{
+	if (!(y >= 0 && y < sc->nclass) || y != floor(y))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("class index must be an integer between 0 and %d, not %g", sc->nclass - 1, y)));
+	return (int) y;
+}
+
+PG_FUNCTION_INFO_V1(row_in_stratified_holdout);
+/*
+ * mlsys._in_holdout(y float8 (class index), x float8[], seed int8,
+ * cuts float8[] (one per class)) → bool: the stratified holdout of a
+ * classifier (strata.c).
+ */
+Datum
+row_in_stratified_holdout(PG_FUNCTION_ARGS)
+{
+	Float8ArrayView v;
+	StrataCuts	sc;
+	double		y;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		PG_RETURN_NULL();
+	mlsys_array_view(PG_GETARG_DATUM(1), &v);
+	if (v.hasnull)
+		PG_RETURN_NULL();
+	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(3), -1, &sc);
+	y = PG_GETARG_FLOAT8(0);
+	stratified_class(y, &sc);
+	PG_RETURN_BOOL(mlsys_row_stratum(v.data, v.n, y, mlsys_split_key(PG_GETARG_INT64(2)), &sc) == 0);
+}
+
+PG_FUNCTION_INFO_V1(stratified_fold_of_row);
+/*
+ * mlsys._fold(y float8 (class index), x float8[], seed int8, folds int,
+ * cuts float8[]) → int: a classifier row's fold (1 .. folds), stratified.
+ */
+Datum
+stratified_fold_of_row(PG_FUNCTION_ARGS)
+{
+	Float8ArrayView v;
+	StrataCuts	sc;
+	ArrayType  *cuts;
+	int			folds;
+	double		y;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		PG_RETURN_NULL();
+	mlsys_array_view(PG_GETARG_DATUM(1), &v);
+	if (v.hasnull)
+		PG_RETURN_NULL();
+	folds = PG_GETARG_INT32(3);
+	cuts = PG_GETARG_ARRAYTYPE_P(4);
+	if (folds < 2 || folds > 1000 || ARR_NDIM(cuts) != 1 || ARR_DIMS(cuts)[0] % (folds - 1) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cuts must hold %d values per class", Max(folds - 1, 1))));
+	mlsys_strata_view(cuts, ARR_DIMS(cuts)[0] / (folds - 1), &sc);
+	y = PG_GETARG_FLOAT8(0);
+	stratified_class(y, &sc);
+	PG_RETURN_INT32(mlsys_row_stratum(v.data, v.n, y, mlsys_split_key(PG_GETARG_INT64(2)), &sc) + 1);
 }

@@ -431,13 +431,68 @@ auc_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(a);
 }
 
-static int
-auc_pair_cmp(const void *x, const void *y)
+/* the score as an unsigned key in the same order (finite scores; -0.0 just below +0.0) */
+static inline uint64
+auc_sort_key(double score)
 {
-	double		a = ((const AucPair *) x)->score;
-	double		b = ((const AucPair *) y)->score;
+	uint64		bits;
 
-	return (a > b) - (a < b);
+	memcpy(&bits, &score, sizeof(bits));
+	return (bits & (UINT64CONST(1) << 63)) ? ~bits : bits | (UINT64CONST(1) << 63);
+}
+
+/*
+ * Sort the pairs by score, ascending: a least-significant-digit radix sort on
+ * the keys, eight passes of one byte, each skipped when every key has the
+ * same byte there (the high bytes of scores in [0, 1] mostly do). O(n) time
+ * and one scratch copy, against qsort's O(n log n) calls of a comparator: the
+ * sort was the larger part of an exact AUC over a large holdout.
+ */
+static void
+auc_sort_pairs(AucPair *pairs, int64 n)
+{
+	int64		(*count)[256] = palloc0(sizeof(int64) * 8 * 256);
+	AucPair    *tmp = palloc(sizeof(AucPair) * (Size) n);
+	AucPair    *src = pairs,
+			   *dst = tmp;
+	int64		i;
+	int			d;
+
+	for (i = 0; i < n; i++)
+	{
+		uint64		k = auc_sort_key(src[i].score);
+
+		for (d = 0; d < 8; d++)
+			count[d][(k >> (8 * d)) & 0xFF]++;
+	}
+	for (d = 0; d < 8; d++)
+	{
+		int64		pos = 0;
+		int			b;
+
+		CHECK_FOR_INTERRUPTS();
+		if (count[d][(auc_sort_key(src[0].score) >> (8 * d)) & 0xFF] == n)
+			continue;			/* every key has this byte: the pass would not move anything */
+		for (b = 0; b < 256; b++)
+		{
+			int64		c = count[d][b];
+
+			count[d][b] = pos;
+			pos += c;
+		}
+		for (i = 0; i < n; i++)
+			dst[count[d][(auc_sort_key(src[i].score) >> (8 * d)) & 0xFF]++] = src[i];
+		{
+			AucPair    *t = src;
+
+			src = dst;
+			dst = t;
+		}
+	}
+	if (src != pairs)
+		memcpy(pairs, src, sizeof(AucPair) * (Size) n);
+	pfree(tmp);
+	pfree(count);
 }
 
 PG_FUNCTION_INFO_V1(auc_final);
@@ -474,7 +529,7 @@ auc_final(PG_FUNCTION_ARGS)
 	/* sort a copy: a final function must not change its state */
 	pairs = palloc(sizeof(AucPair) * (Size) n);
 	memcpy(pairs, s->pairs, sizeof(AucPair) * (Size) n);
-	qsort(pairs, n, sizeof(AucPair), auc_pair_cmp);
+	auc_sort_pairs(pairs, n);
 	for (i = 0; i < n; i = j)
 	{
 		double		pos = 0,

@@ -90,18 +90,17 @@ mlsys_check_pass_args(FunctionCallInfo fcinfo, bool by_fold)
 		if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("seed, test_size and parameters must not be null")));
+					 errmsg("seed, cuts and parameters must not be null")));
 		return;
 	}
 	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(6))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("seed, folds, fold and parameters must not be null")));
-	if (PG_GETARG_INT32(4) < 2 || PG_GETARG_INT32(4) > 1000 ||
-		PG_GETARG_INT32(5) < 1 || PG_GETARG_INT32(5) > PG_GETARG_INT32(4))
+				 errmsg("seed, cuts, fold and parameters must not be null")));
+	if (PG_GETARG_INT32(5) < 1 || PG_GETARG_INT32(5) > 1000)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("fold must be between 1 and folds, and folds between 2 and 1000")));
+				 errmsg("fold must be between 1 and 1000")));
 }
 
 /* the aggregate context, or an error when an aggregate support function is called directly */

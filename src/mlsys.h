@@ -94,17 +94,42 @@ mlsys_fold_of(uint64 row_hash, uint64 split_key, int folds)
 }
 
 /*
- * Does a Newton pass leave a row out? Training passes leave out the holdout of
- * test_size (folds = 0); cross-validation passes leave out fold `fold`.
+ * strata.c: a classifier's split is stratified. Its cuts are K × L values
+ * (K classes, row-major; L = 1 for a holdout, folds − 1 for folds); a row of
+ * class c is in stratum #{l : u ≥ cut[c][l]}: stratum 0 is the holdout, or
+ * stratum s is fold s + 1. All cuts 0: no holdout, and no hashing needed.
  */
-static inline bool
-mlsys_pass_leaves_out(const char *x, int p, double y, uint64 split_key, double test_size,
-					  int folds, int fold)
+typedef struct StrataCuts
 {
-	if (folds > 0)
-		return mlsys_fold_of(mlsys_row_hash_unchecked(x, p, y), split_key, folds) == fold;
-	return test_size > 0 &&
-		mlsys_in_holdout(mlsys_row_hash_unchecked(x, p, y), split_key, test_size);
+	const double *cuts;
+	int			nclass;
+	int			nlev;
+} StrataCuts;
+
+extern void mlsys_strata_view(ArrayType *cuts, int nclass, StrataCuts *out);
+
+static inline int
+mlsys_stratum(const StrataCuts *sc, int c, double u)
+{
+	const double *cut = sc->cuts + (Size) c * sc->nlev;
+	int			s = 0,
+				l;
+
+	for (l = 0; l < sc->nlev; l++)
+		s += (u >= cut[l]);
+	return s;
+}
+
+/* the stratum of a row of class c (its index y), hashed from its content */
+static inline int
+mlsys_row_stratum(const char *x, int p, double y, uint64 split_key, const StrataCuts *sc)
+{
+	int			c = (int) y;
+
+	/* a holdout of nothing (test_size 0): every row trains, no hash needed */
+	if (sc->nlev == 1 && sc->cuts[c] <= 0.0)
+		return 1;
+	return mlsys_stratum(sc, c, mlsys_split_u(mlsys_row_hash_unchecked(x, p, y), split_key));
 }
 
 /* linreg.c: least-squares sufficient statistics and solver */
@@ -124,6 +149,7 @@ extern bool linreg_try_solve(LinregState *s, double alpha, double *coef);
 extern void linreg_solve_min_norm(LinregState *s, double alpha, double *coef,
 								  const char *const *names);
 extern void mlsys_check_finite_vector(const double *x, int n, const char *const *names);
+extern void mlsys_reject_missing_row(Datum x, bool xnull, ArrayType *names);
 
 /* metrics.c: regression metrics state shared with the evaluation pass */
 extern void regmetrics_add(double *st, double pred, double y);
@@ -304,11 +330,14 @@ typedef struct TrainResult
 	bytea	   *params;
 	char	  **classes;		/* classifiers: labels in class order */
 	int			nclasses;
+	double	   *cuts;			/* classifiers: the stratified holdout's cut per class */
+	int64	   *class_rows;		/* classifiers: rows per class (both splits) */
 	Datum		version;		/* set by mlsys_register_version */
 	Datum		deployed;
 } TrainResult;
 
 extern void mlsys_register_version(TrainArgs *a, TrainResult *r);
+extern void mlsys_append_split_metrics(StringInfo buf, const TrainArgs *a, const TrainResult *r);
 extern void mlsys_finish_training(FunctionCallInfo fcinfo, TrainArgs *a, TrainResult *r,
 								  MemoryContext caller);
 extern void mlsys_check_split(const TrainArgs *a, int64 seen, int64 train_rows, int64 holdout);
@@ -323,7 +352,7 @@ extern void mlsys_impute_for_scoring(const TrainArgs *a, FeatureSpec *spec, Linr
 /* cv.c: cross-validation helpers shared with classify.c (SPI connected) */
 extern LinregState **mlsys_fold_states(const TrainArgs *a, FeatureSpec *spec,
 									   char **xsql, const char *ysql, int folds,
-									   bool reject_null_labels);
+									   bool reject_null_labels, const double *cuts, int ncuts);
 extern LinregState *mlsys_merge_other_folds(LinregState **states, int folds, int k);
 
 /* classify.c: mlsys.train for classifiers (SPI connected) */
@@ -338,13 +367,16 @@ typedef struct PassQuery
 {
 	const char *sql;
 	int			nargs;
-	Oid			types[4];
-	Datum		args[4];
+	Oid			types[5];
+	Datum		args[5];
 	MemoryContext cxt;			/* where a pass's result is copied */
 } PassQuery;
 
 extern void mlsys_pass_query(PassQuery *q, const TrainArgs *a, const char *aggregate,
-							 const char *xsql, const char *ysql, int folds);
+							 const char *xsql, const char *ysql, int folds,
+							 const double *cuts, int ncuts);
+extern double *mlsys_strata_split(const TrainArgs *a, FeatureSpec *spec, char **xsql,
+								  const char *ysql, int K, int folds, int64 *class_rows);
 extern void train_classifier(TrainArgs *a, TrainResult *r);
 extern LinregState *classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql,
 										  const char *ysql, TrainResult *r);

@@ -184,59 +184,89 @@ CREATE AGGREGATE mlsys._regression_holdout(float8, float8[], int8, float8, float
 COMMENT ON AGGREGATE mlsys._regression_holdout(float8, float8[], int8, float8, float8[]) IS
 'Evaluation pass of mlsys.train: {n, rmse, mae, r2} of a linear model on the holdout rows (internal).';
 
-CREATE FUNCTION mlsys._logreg_step_accum(bytea, float8, float8[], int8, float8, float8[]) RETURNS bytea
+CREATE FUNCTION mlsys._logreg_step_accum(bytea, float8, float8[], int8, float8[], float8[]) RETURNS bytea
     AS 'MODULE_PATHNAME', 'logreg_step_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION mlsys._logreg_step_accum(bytea, float8, float8[], int8, float8, float8[]) IS 'Transition function of mlsys._logreg_step_agg.';
+COMMENT ON FUNCTION mlsys._logreg_step_accum(bytea, float8, float8[], int8, float8[], float8[]) IS 'Transition function of mlsys._logreg_step_agg.';
 CREATE FUNCTION mlsys._logreg_step_combine(bytea, bytea) RETURNS bytea
     AS 'MODULE_PATHNAME', 'logreg_step_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._logreg_step_combine(bytea, bytea) IS 'Combine function of mlsys._logreg_step_agg.';
-CREATE AGGREGATE mlsys._logreg_step_agg(float8, float8[], int8, float8, float8[]) (
+CREATE AGGREGATE mlsys._logreg_step_agg(float8, float8[], int8, float8[], float8[]) (
     SFUNC = mlsys._logreg_step_accum, STYPE = bytea,
     COMBINEFUNC = mlsys._logreg_step_combine, PARALLEL = SAFE);
-COMMENT ON AGGREGATE mlsys._logreg_step_agg(float8, float8[], int8, float8, float8[]) IS
-'One Newton pass of logistic regression over the training rows: loss, gradient and Hessian (internal).';
-CREATE FUNCTION mlsys._logreg_fold_step_accum(bytea, float8, float8[], int8, int, int, float8[]) RETURNS bytea
+COMMENT ON AGGREGATE mlsys._logreg_step_agg(float8, float8[], int8, float8[], float8[]) IS
+'One Newton pass of logistic regression over the training rows (outside the stratified holdout of the cuts): loss, gradient and Hessian (internal).';
+CREATE FUNCTION mlsys._logreg_fold_step_accum(bytea, float8, float8[], int8, float8[], int, float8[]) RETURNS bytea
     AS 'MODULE_PATHNAME', 'logreg_fold_step_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION mlsys._logreg_fold_step_accum(bytea, float8, float8[], int8, int, int, float8[]) IS 'Transition function of mlsys._logreg_fold_step_agg.';
-CREATE AGGREGATE mlsys._logreg_fold_step_agg(float8, float8[], int8, int, int, float8[]) (
+COMMENT ON FUNCTION mlsys._logreg_fold_step_accum(bytea, float8, float8[], int8, float8[], int, float8[]) IS 'Transition function of mlsys._logreg_fold_step_agg.';
+CREATE AGGREGATE mlsys._logreg_fold_step_agg(float8, float8[], int8, float8[], int, float8[]) (
     SFUNC = mlsys._logreg_fold_step_accum, STYPE = bytea,
     COMBINEFUNC = mlsys._logreg_step_combine, PARALLEL = SAFE);
-COMMENT ON AGGREGATE mlsys._logreg_fold_step_agg(float8, float8[], int8, int, int, float8[]) IS
+COMMENT ON AGGREGATE mlsys._logreg_fold_step_agg(float8, float8[], int8, float8[], int, float8[]) IS
 'One Newton pass of logistic regression over every cross-validation fold but one (internal).';
-CREATE FUNCTION mlsys._logreg_proba_fold(float8[], int8, int, float8, float8[]) RETURNS float8
+CREATE FUNCTION mlsys._logreg_proba_fold(float8[], int8, int, float8[], float8, float8[]) RETURNS float8
     AS 'MODULE_PATHNAME', 'logreg_proba_fold' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION mlsys._logreg_proba_fold(float8[], int8, int, float8, float8[]) IS 'Positive-class probability of a row by the logistic model of its fold (internal).';
+COMMENT ON FUNCTION mlsys._logreg_proba_fold(float8[], int8, int, float8[], float8, float8[]) IS 'Positive-class probability of a row by the logistic model of its fold (internal).';
 CREATE FUNCTION mlsys._logreg_proba(float8[], float8[]) RETURNS float8
     AS 'MODULE_PATHNAME', 'logreg_proba' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._logreg_proba(float8[], float8[]) IS 'Positive-class probability of a logistic model given as its parameter vector (internal).';
-CREATE FUNCTION mlsys._softmax_step_accum(bytea, float8, float8[], int8, float8, float8[]) RETURNS bytea
+CREATE FUNCTION mlsys._softmax_step_accum(bytea, float8, float8[], int8, float8[], float8[]) RETURNS bytea
     AS 'MODULE_PATHNAME', 'softmax_step_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION mlsys._softmax_step_accum(bytea, float8, float8[], int8, float8, float8[]) IS 'Transition function of mlsys._softmax_step_agg.';
+COMMENT ON FUNCTION mlsys._softmax_step_accum(bytea, float8, float8[], int8, float8[], float8[]) IS 'Transition function of mlsys._softmax_step_agg.';
 CREATE FUNCTION mlsys._softmax_step_combine(bytea, bytea) RETURNS bytea
     AS 'MODULE_PATHNAME', 'softmax_step_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._softmax_step_combine(bytea, bytea) IS 'Combine function of the multinomial logistic regression passes.';
-CREATE AGGREGATE mlsys._softmax_step_agg(float8, float8[], int8, float8, float8[]) (
+CREATE AGGREGATE mlsys._softmax_step_agg(float8, float8[], int8, float8[], float8[]) (
     SFUNC = mlsys._softmax_step_accum, STYPE = bytea,
     COMBINEFUNC = mlsys._softmax_step_combine, PARALLEL = SAFE);
-COMMENT ON AGGREGATE mlsys._softmax_step_agg(float8, float8[], int8, float8, float8[]) IS
+COMMENT ON AGGREGATE mlsys._softmax_step_agg(float8, float8[], int8, float8[], float8[]) IS
 'One Newton pass of multinomial logistic regression over the training rows: loss, gradient and Hessian (internal).';
-CREATE FUNCTION mlsys._softmax_fold_step_accum(bytea, float8, float8[], int8, int, int, float8[]) RETURNS bytea
+CREATE FUNCTION mlsys._softmax_fold_step_accum(bytea, float8, float8[], int8, float8[], int, float8[]) RETURNS bytea
     AS 'MODULE_PATHNAME', 'softmax_fold_step_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION mlsys._softmax_fold_step_accum(bytea, float8, float8[], int8, int, int, float8[]) IS 'Transition function of mlsys._softmax_fold_step_agg.';
-CREATE AGGREGATE mlsys._softmax_fold_step_agg(float8, float8[], int8, int, int, float8[]) (
+COMMENT ON FUNCTION mlsys._softmax_fold_step_accum(bytea, float8, float8[], int8, float8[], int, float8[]) IS 'Transition function of mlsys._softmax_fold_step_agg.';
+CREATE AGGREGATE mlsys._softmax_fold_step_agg(float8, float8[], int8, float8[], int, float8[]) (
     SFUNC = mlsys._softmax_fold_step_accum, STYPE = bytea,
     COMBINEFUNC = mlsys._softmax_step_combine, PARALLEL = SAFE);
-COMMENT ON AGGREGATE mlsys._softmax_fold_step_agg(float8, float8[], int8, int, int, float8[]) IS
+COMMENT ON AGGREGATE mlsys._softmax_fold_step_agg(float8, float8[], int8, float8[], int, float8[]) IS
 'One Newton pass of multinomial logistic regression over every cross-validation fold but one (internal).';
 CREATE FUNCTION mlsys._softmax_eval(float8[], float8[], float8) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'softmax_eval' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._softmax_eval(float8[], float8[], float8) IS 'The predicted class index and the log-probability of the true class of a row under a multinomial model given as its parameter vector (internal).';
-CREATE FUNCTION mlsys._softmax_eval_fold(float8[], int8, int, float8, float8[]) RETURNS float8[]
+CREATE FUNCTION mlsys._softmax_eval_fold(float8[], int8, int, float8[], float8, float8[]) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'softmax_eval_fold' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION mlsys._softmax_eval_fold(float8[], int8, int, float8, float8[]) IS 'As mlsys._softmax_eval, by the multinomial model of the row''s fold (internal).';
+COMMENT ON FUNCTION mlsys._softmax_eval_fold(float8[], int8, int, float8[], float8, float8[]) IS 'As mlsys._softmax_eval, by the multinomial model of the row''s fold (internal).';
 CREATE FUNCTION mlsys._in_holdout(float8, float8[], int8, float8) RETURNS bool
     AS 'MODULE_PATHNAME', 'row_in_holdout' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._in_holdout(float8, float8[], int8, float8) IS 'Whether a row (target, feature vector) falls in the holdout for a seed and test_size (internal).';
+CREATE FUNCTION mlsys._in_holdout(float8, float8[], int8, float8[]) RETURNS bool
+    AS 'MODULE_PATHNAME', 'row_in_stratified_holdout' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._in_holdout(float8, float8[], int8, float8[]) IS 'Whether a classifier''s row (class index, feature vector) falls in the stratified holdout of the cuts, one per class (internal).';
+
+-- the stratified split of classifiers (strata.c)
+CREATE FUNCTION mlsys._strata_accum(bytea, float8, float8[], int8, int, float8, int, float8[], text[]) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'strata_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._strata_accum(bytea, float8, float8[], int8, int, float8, int, float8[], text[]) IS 'Transition function of mlsys._strata_agg.';
+CREATE FUNCTION mlsys._strata_combine(bytea, bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'strata_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._strata_combine(bytea, bytea) IS 'Combine function of mlsys._strata_agg.';
+CREATE FUNCTION mlsys._strata_final(bytea) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'strata_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._strata_final(bytea) IS 'Final function of mlsys._strata_agg: rows per class, then per cut its value (NaN if not yet placed) and the window to search next.';
+CREATE AGGREGATE mlsys._strata_agg(float8, float8[], int8, int, float8, int, float8[], text[]) (
+    SFUNC = mlsys._strata_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._strata_combine, FINALFUNC = mlsys._strata_final,
+    PARALLEL = SAFE);
+COMMENT ON AGGREGATE mlsys._strata_agg(float8, float8[], int8, int, float8, int, float8[], text[]) IS
+'One pass of the stratified split of a classifier (class index, feature vector, seed, classes, test_size, folds, windows, names): per class, the cuts on the content hash that hold out round(test_size * n) rows or cut the folds (internal).';
+CREATE FUNCTION mlsys._linreg_strata_accum(bytea, float8, float8[], int8, float8[], text[]) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'linreg_strata_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._linreg_strata_accum(bytea, float8, float8[], int8, float8[], text[]) IS 'Transition function of mlsys._linreg_strata_agg.';
+CREATE AGGREGATE mlsys._linreg_strata_agg(float8, float8[], int8, float8[], text[]) (
+    SFUNC = mlsys._linreg_strata_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._linreg_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE mlsys._linreg_strata_agg(float8, float8[], int8, float8[], text[]) IS
+'First pass of a classifier: statistics of the training split (outside the stratified holdout of the cuts), holdout count and data fingerprint (internal).';
 
 CREATE FUNCTION mlsys._feature_array(float8[], int, text) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'feature_array_checked' LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -451,6 +481,9 @@ COMMENT ON FUNCTION mlsys.train(text, regclass, text, text[], text, jsonb, float
 CREATE FUNCTION mlsys._fold(float8, float8[], int8, int) RETURNS int
     AS 'MODULE_PATHNAME', 'fold_of_row' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._fold(float8, float8[], int8, int) IS 'Cross-validation fold (1..folds) of a row from its content hash and the seed (internal).';
+CREATE FUNCTION mlsys._fold(float8, float8[], int8, int, float8[]) RETURNS int
+    AS 'MODULE_PATHNAME', 'stratified_fold_of_row' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._fold(float8, float8[], int8, int, float8[]) IS 'Stratified cross-validation fold (1..folds) of a classifier''s row (class index, feature vector) under the cuts of its class (internal).';
 CREATE FUNCTION mlsys._predict_fold(float8[], int8, int, float8, float8[]) RETURNS float8
     AS 'MODULE_PATHNAME', 'predict_fold' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._predict_fold(float8[], int8, int, float8, float8[]) IS 'Prediction for a row by the linear model of its fold (internal).';

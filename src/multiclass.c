@@ -99,11 +99,11 @@ softmax_fit(double *prm, int p, int K, double alpha, const TrainArgs *a,
  */
 static void
 class_weights(const TrainArgs *a, const char *xsql, const char *ysql, char **classes, int K,
-			  int folds, int fold, double *cw)
+			  int folds, int fold, const double *cuts, double *cw)
 {
 	char	   *sql;
-	Oid			types[3] = {INT8OID, FLOAT8OID, INT4OID};
-	Datum		args[3];
+	Oid			types[4] = {INT8OID, INT4OID, INT4OID, FLOAT8ARRAYOID};
+	Datum		args[4];
 	double	   *count = palloc0(sizeof(double) * K);
 	double		n = 0;
 	uint64		i;
@@ -111,16 +111,17 @@ class_weights(const TrainArgs *a, const char *xsql, const char *ysql, char **cla
 
 	if (folds > 0)
 		sql = psprintf("SELECT s.y, count(*) FROM (SELECT %s AS y, %s AS x FROM %s WHERE %s IS NOT NULL) s "
-					   "WHERE mlsys._fold(s.y, s.x, $1, $3) <> $2 GROUP BY s.y",
+					   "WHERE mlsys._fold(s.y, s.x, $1, $3, $4) <> $2 GROUP BY s.y",
 					   ysql, xsql, a->relsql, quote_identifier(a->target));
 	else
 		sql = psprintf("SELECT s.y, count(*) FROM (SELECT %s AS y, %s AS x FROM %s WHERE %s IS NOT NULL) s "
-					   "WHERE $2 = 0 OR NOT mlsys._in_holdout(s.y, s.x, $1, $2) GROUP BY s.y",
+					   "WHERE $2 = 0 OR NOT mlsys._in_holdout(s.y, s.x, $1, $4) GROUP BY s.y",
 					   ysql, xsql, a->relsql, quote_identifier(a->target));
 	args[0] = Int64GetDatum((int64) a->seed);
-	args[1] = folds > 0 ? Float8GetDatum((double) fold) : Float8GetDatum(a->test_size);
+	args[1] = Int32GetDatum(folds > 0 ? fold : (a->test_size > 0 ? 1 : 0));
 	args[2] = Int32GetDatum(Max(folds, 2));
-	if (SPI_execute_with_args(sql, folds > 0 ? 3 : 2, types, args, NULL, true, 0) != SPI_OK_SELECT)
+	args[3] = PointerGetDatum(mlsys_float8_array(cuts, K * (folds > 0 ? folds - 1 : 1)));
+	if (SPI_execute_with_args(sql, 4, types, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute failed: %s", sql);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -217,11 +218,11 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 	stats = classifier_first_pass(a, spec, &xsql, ysql, r);
 	prm = palloc0(sizeof(double) * (D + 2 * p + K));
 	classifier_standardization(a, spec, stats, prm + D, prm + D + p);
-	class_weights(a, xsql, ysql, r->classes, K, 0, 0, prm + D + 2 * p);
+	class_weights(a, xsql, ysql, r->classes, K, 0, 0, r->cuts, prm + D + 2 * p);
 	alpha = a->alpha > 0 ? a->alpha : 1.0 / (double) r->train_rows;
 
 	memset(&pc, 0, sizeof(pc));
-	mlsys_pass_query(&pc.q, a, "_softmax_step_agg", xsql, ysql, 0);
+	mlsys_pass_query(&pc.q, a, "_softmax_step_agg", xsql, ysql, 0, r->cuts, K);
 	pc.q.cxt = cxt;
 	passes = softmax_fit(prm, p, K, alpha, a, &pc, &converged, &objective);
 	MemoryContextSwitchTo(cxt);
@@ -233,18 +234,19 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 
 	/* evaluation pass over the holdout (every row when test_size is 0) */
 	{
-		Oid			types[3] = {INT8OID, FLOAT8OID, FLOAT8ARRAYOID};
-		Datum		eargs[3];
+		Oid			types[4] = {INT8OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, BOOLOID};
+		Datum		eargs[4];
 		char	   *sql;
 
 		sql = psprintf("SELECT " MULTICLASS_METRICS_SQL
 					   " FROM (SELECT mlsys._softmax_eval($3, %s, %s) AS r, %s AS y FROM %s "
-					   "WHERE %s IS NOT NULL AND ($2 = 0 OR mlsys._in_holdout(%s, %s, $1, $2))) s",
+					   "WHERE %s IS NOT NULL AND ($4 OR mlsys._in_holdout(%s, %s, $1, $2)) OFFSET 0) s",
 					   xsql, ysql, ysql, a->relsql, quote_identifier(a->target), ysql, xsql);
 		eargs[0] = pc.q.args[0];
 		eargs[1] = pc.q.args[1];
 		eargs[2] = PointerGetDatum(mlsys_float8_array(prm, D + 2 * p + K));
-		if (SPI_execute_with_args(sql, 3, types, eargs, NULL, true, 0) != SPI_OK_SELECT ||
+		eargs[3] = BoolGetDatum(a->test_size == 0);
+		if (SPI_execute_with_args(sql, 4, types, eargs, NULL, true, 0) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			elog(ERROR, "holdout evaluation failed");
 		MemoryContextSwitchTo(cxt);
@@ -253,6 +255,7 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 		appendStringInfo(&buf, ", \"iterations\": %d, \"converged\": %s, \"objective\": ",
 						 passes, converged ? "true" : "false");
 		mlsys_append_json_number(&buf, objective);
+		mlsys_append_split_metrics(&buf, a, r);
 		appendStringInfoChar(&buf, '}');
 		r->metrics = buf.data;
 	}
@@ -276,16 +279,19 @@ cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char
 				L = D + 2 * p + K,
 				k;
 	LinregState **states;
-	double	   *all;
+	double	   *all,
+			   *cuts;
 	SoftmaxPassContext pc;
 	uint64		i;
 	char	   *sql;
 
-	states = mlsys_fold_states(a, spec, &xsql, ysql, folds, true);
+	cuts = mlsys_strata_split(a, spec, &xsql, ysql, K, folds, NULL);
+	MemoryContextSwitchTo(cxt);
+	states = mlsys_fold_states(a, spec, &xsql, ysql, folds, true, cuts, K * (folds - 1));
 	MemoryContextSwitchTo(cxt);
 	all = palloc0(sizeof(double) * (Size) folds * L);
 	memset(&pc, 0, sizeof(pc));
-	mlsys_pass_query(&pc.q, a, "_softmax_fold_step_agg", xsql, ysql, folds);
+	mlsys_pass_query(&pc.q, a, "_softmax_fold_step_agg", xsql, ysql, folds, cuts, K * (folds - 1));
 	pc.q.cxt = cxt;
 	for (k = 0; k < folds; k++)
 	{
@@ -298,7 +304,7 @@ cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char
 		CHECK_FOR_INTERRUPTS();
 		linreg_state_finish(merged);
 		classifier_standardization(a, spec, merged, prm + D, prm + D + p);
-		class_weights(a, xsql, ysql, classes, K, folds, k + 1, prm + D + 2 * p);
+		class_weights(a, xsql, ysql, classes, K, folds, k + 1, cuts, prm + D + 2 * p);
 		alpha = a->alpha > 0 ? a->alpha : 1.0 / (double) linreg_state_rows(merged);
 		pc.q.args[2] = Int32GetDatum(k + 1);
 		softmax_fit(prm, p, K, alpha, a, &pc, &converged, &objective);
@@ -311,17 +317,18 @@ cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char
 	}
 
 	{
-		Oid			types[3] = {INT8OID, INT4OID, FLOAT8ARRAYOID};
-		Datum		eargs[3];
+		Oid			types[4] = {INT8OID, INT4OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID};
+		Datum		eargs[4];
 
-		sql = psprintf("SELECT mlsys._fold(s.y, s.x, $1, $2), " MULTICLASS_METRICS_SQL
-					   " FROM (SELECT mlsys._softmax_eval_fold($3, $1, $2, %s, %s) AS r, %s AS y, %s AS x "
-					   "FROM %s WHERE %s IS NOT NULL) s GROUP BY 1 ORDER BY 1",
+		sql = psprintf("SELECT mlsys._fold(s.y, s.x, $1, $2, $4), " MULTICLASS_METRICS_SQL
+					   " FROM (SELECT mlsys._softmax_eval_fold($3, $1, $2, $4, %s, %s) AS r, %s AS y, %s AS x "
+					   "FROM %s WHERE %s IS NOT NULL OFFSET 0) s GROUP BY 1 ORDER BY 1",
 					   ysql, xsql, ysql, xsql, a->relsql, quote_identifier(a->target));
 		eargs[0] = pc.q.args[0];
-		eargs[1] = pc.q.args[1];
+		eargs[1] = Int32GetDatum(folds);
 		eargs[2] = PointerGetDatum(mlsys_float8_array(all, folds * L));
-		if (SPI_execute_with_args(sql, 3, types, eargs, NULL, true, 0) != SPI_OK_SELECT)
+		eargs[3] = pc.q.args[1];
+		if (SPI_execute_with_args(sql, 4, types, eargs, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", sql);
 	}
 	MemoryContextSwitchTo(cxt);

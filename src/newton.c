@@ -121,6 +121,8 @@ mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_d
 		slope = 0;
 		for (j = 0; j < D; j++)
 			slope += G[j] * step[j];
+		elog(DEBUG1, "newton pass %d: objective %.17g, largest gradient %.3g, decrement %.3g",
+			 passes, F, gmax, -slope);
 		if (!(slope < 0))
 			break;				/* no descent direction (rounding on a nearly singular Hessian) */
 		memcpy(w_prev, w, sizeof(double) * D);

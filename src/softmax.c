@@ -33,7 +33,7 @@
 
 #include "mlsys.h"
 
-#define SOFTMAX_LAYOUT 0x534D0001	/* "SM", layout version 1 */
+#define SOFTMAX_LAYOUT 0x534D0002	/* "SM", layout version 2 */
 /* the most classes; the Hessian has (K (p + 1))² entries */
 #define SOFTMAX_MAX_CLASSES 100
 #define SOFTMAX_MAX_PARAMS 2048
@@ -44,12 +44,12 @@ typedef struct SoftmaxState
 	uint32		layout;
 	int32		nfeat;			/* p */
 	int32		nclass;			/* K */
-	int32		folds;			/* > 0: leave out fold `fold` of `folds` */
-	int32		fold;
+	int32		nlev;			/* cuts per class (strata.c) */
+	int32		leave_out;		/* the stratum left out: 0 the holdout, or fold − 1 */
 	int64		n;
 	double		loss;
 	uint64		split_key;
-	double		test_size;		/* folds = 0: leave out the holdout */
+	double		reserved;
 	/* then: grad[K·m], hess[K(K+1)/2 · m(m+1)/2] */
 } SoftmaxState;
 
@@ -169,9 +169,10 @@ class_index(double y, int K)
 
 /* one row of a Newton pass (arguments as in logreg.c's step functions) */
 static Datum
-softmax_step_row(FunctionCallInfo fcinfo, int params_arg, double test_size, int folds, int fold)
+softmax_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave_out)
 {
 	SoftmaxState *s;
+	StrataCuts	sc;
 	ArrayType  *params;
 	const double *prm;
 	Float8ArrayView v;
@@ -213,6 +214,11 @@ softmax_step_row(FunctionCallInfo fcinfo, int params_arg, double test_size, int 
 	yi = class_index(y, K);
 	m = p + 1;
 	T = tri_size(m);
+	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(cuts_arg), K, &sc);
+	if (leave_out > sc.nlev)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fold must be between 1 and %d", sc.nlev + 1)));
 
 	if (PG_ARGISNULL(0))
 	{
@@ -228,21 +234,20 @@ softmax_step_row(FunctionCallInfo fcinfo, int params_arg, double test_size, int 
 		s->layout = SOFTMAX_LAYOUT;
 		s->nfeat = p;
 		s->nclass = K;
-		s->test_size = test_size;
-		s->folds = folds;
-		s->fold = fold;
+		s->nlev = sc.nlev;
+		s->leave_out = leave_out;
 		s->split_key = mlsys_split_key(PG_GETARG_INT64(3));
 	}
 	else
 	{
 		s = (SoftmaxState *) PG_GETARG_POINTER(0);
 		softmax_state_check(s);
-		if (s->nfeat != p || s->nclass != K)
+		if (s->nfeat != p || s->nclass != K || s->nlev != sc.nlev)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("feature vector has %d elements, expected %d", p, s->nfeat)));
 	}
-	if (mlsys_pass_leaves_out(v.data, p, y, s->split_key, s->test_size, s->folds, s->fold))
+	if (mlsys_row_stratum(v.data, p, y, s->split_key, &sc) == s->leave_out)
 		PG_RETURN_POINTER(s);
 
 	/* scratch after the state would be cleaner; a small palloc per row is the simple way */
@@ -287,26 +292,27 @@ softmax_step_row(FunctionCallInfo fcinfo, int params_arg, double test_size, int 
 PG_FUNCTION_INFO_V1(softmax_step_accum);
 /*
  * softmax_step_accum(state bytea, y float8 (class index), x float8[],
- * seed int8, test_size float8, params float8[]): one Newton pass over the
- * training rows.
+ * seed int8, cuts float8[], params float8[]): one Newton pass over the
+ * training rows (outside the stratified holdout of the cuts).
  */
 Datum
 softmax_step_accum(PG_FUNCTION_ARGS)
 {
 	mlsys_check_pass_args(fcinfo, false);
-	return softmax_step_row(fcinfo, 5, PG_GETARG_FLOAT8(4), 0, 0);
+	return softmax_step_row(fcinfo, 4, 5, 0);
 }
 
 PG_FUNCTION_INFO_V1(softmax_fold_step_accum);
 /*
  * softmax_fold_step_accum(state bytea, y float8, x float8[], seed int8,
- * folds int, fold int, params float8[]): one Newton pass over every fold but one.
+ * cuts float8[], fold int, params float8[]): one Newton pass over every
+ * fold but one.
  */
 Datum
 softmax_fold_step_accum(PG_FUNCTION_ARGS)
 {
 	mlsys_check_pass_args(fcinfo, true);
-	return softmax_step_row(fcinfo, 6, 0, PG_GETARG_INT32(4), PG_GETARG_INT32(5));
+	return softmax_step_row(fcinfo, 4, 6, PG_GETARG_INT32(5) - 1);
 }
 
 PG_FUNCTION_INFO_V1(softmax_step_combine);
@@ -328,7 +334,7 @@ softmax_step_combine(PG_FUNCTION_ARGS)
 	a = (SoftmaxState *) PG_GETARG_POINTER(0);
 	softmax_state_check(a);
 	if (a->nfeat != b->nfeat || a->nclass != b->nclass || a->split_key != b->split_key ||
-		a->test_size != b->test_size || a->folds != b->folds || a->fold != b->fold)
+		a->nlev != b->nlev || a->leave_out != b->leave_out)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("cannot combine multinomial regression states with different dimensions or splits")));
@@ -456,28 +462,32 @@ softmax_eval(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(softmax_eval_fold);
 /*
- * mlsys._softmax_eval_fold(params float8[], seed int8, folds int, y float8,
- * x float8[]) → float8[]: as _softmax_eval by the model of the row's fold;
- * params holds folds parameter vectors one after the other.
+ * mlsys._softmax_eval_fold(params float8[], seed int8, folds int,
+ * cuts float8[], y float8, x float8[]) → float8[]: as _softmax_eval by the
+ * model of the row's fold (its stratum under the cuts); params holds folds
+ * parameter vectors one after the other.
  */
 Datum
 softmax_eval_fold(PG_FUNCTION_ARGS)
 {
 	ArrayType  *params;
 	Float8ArrayView v;
+	StrataCuts	sc;
 	int			folds,
 				p,
 				K,
 				len,
 				k;
+	double		y;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) ||
+		PG_ARGISNULL(4) || PG_ARGISNULL(5))
 		PG_RETURN_NULL();
 	params = PG_GETARG_ARRAYTYPE_P(0);
 	folds = PG_GETARG_INT32(2);
-	mlsys_array_view(PG_GETARG_DATUM(4), &v);
+	mlsys_array_view(PG_GETARG_DATUM(5), &v);
 	p = v.n;
-	if (folds < 1 || folds > 1000 || v.hasnull || p < 1 || p > MLSYS_MAX_FEATURES ||
+	if (folds < 2 || folds > 1000 || v.hasnull || p < 1 || p > MLSYS_MAX_FEATURES ||
 		ARR_NDIM(params) != 1 || ARR_HASNULL(params) || ARR_ELEMTYPE(params) != FLOAT8OID ||
 		ARR_DIMS(params)[0] % folds != 0)
 		ereport(ERROR,
@@ -489,10 +499,16 @@ softmax_eval_fold(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("multinomial parameters must hold K(p + 1) + 2p + K values for %d features", p)));
-	k = mlsys_fold_of(mlsys_row_hash_unchecked(v.data, p, PG_GETARG_FLOAT8(3)),
-					  mlsys_split_key(PG_GETARG_INT64(1)), folds) - 1;
+	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(3), K, &sc);
+	y = PG_GETARG_FLOAT8(4);
+	if (sc.nlev != folds - 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cuts must hold %d values per class", folds - 1)));
+	class_index(y, K);
+	k = mlsys_row_stratum(v.data, p, y, mlsys_split_key(PG_GETARG_INT64(1)), &sc);
 	return softmax_eval_datum(fcinfo, (const double *) ARR_DATA_PTR(params) + (Size) k * len,
-							  p, K, v.data, PG_GETARG_FLOAT8(3));
+							  p, K, v.data, y);
 }
 
 /* class probabilities of a cached multinomial model for raw x (prob: K values) */

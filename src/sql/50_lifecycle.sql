@@ -166,9 +166,11 @@ COMMENT ON FUNCTION mlsys._class_case(text, text[], text, text, int) IS 'SQL CAS
 -- challenger's test_rows, so a drift between this and the C side is caught.
 -- It follows features.c's feature vector (one-hot categoricals, float8[]
 -- columns, imputed scalars) and classify.c's target encodings (binary: 1 for
--- the positive class; multiclass: the class index). When the split becomes
--- stratified or the feature vector changes, this is the one function to
--- adapt. (Recommenders: mlsys._recommender_holdout_query.)
+-- the positive class; multiclass: the class index). A classifier's holdout is
+-- stratified: its cuts on the content hash, one per class, are stored in the
+-- version's metrics.split (strata.c). When the split or the feature vector
+-- changes, this is the one function to adapt. (Recommenders:
+-- mlsys._recommender_holdout_query.)
 CREATE FUNCTION mlsys._holdout_predicate(p_model text, p_version int, p_alias text DEFAULT 'r') RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -238,6 +240,15 @@ BEGIN
         -- multiclass (classify.c): the class index 0 .. K - 1 in mlsys.classes order
         v_y := mlsys._class_case(pg_catalog.format('%s.%I', a, v.target), v.classes,
                                  mlsys._target_base_type(v_rel, v.target), '%s') || '::pg_catalog.float8';
+    END IF;
+    -- classifiers: the stratified holdout of the version's cuts (strata.c), one per class
+    IF v.classes IS NOT NULL AND v.metrics -> 'split' -> 'cuts' IS NOT NULL THEN
+        RETURN pg_catalog.format('(%s.%I IS NOT NULL AND (%s OR mlsys._in_holdout(%s, %s, %s, %L::pg_catalog.float8[])))',
+                                 a, v.target, CASE WHEN v.test_size = 0 THEN 'true' ELSE 'false' END,
+                                 v_y, v_x, v.seed,
+                                 -- the stored digits, not a float8 printed under extra_float_digits
+                                 (SELECT '{' OPERATOR(pg_catalog.||) pg_catalog.string_agg(c.value, ',' ORDER BY c.ord) OPERATOR(pg_catalog.||) '}'
+                                    FROM pg_catalog.jsonb_array_elements_text(v.metrics -> 'split' -> 'cuts') WITH ORDINALITY c(value, ord)));
     END IF;
     RETURN pg_catalog.format('(%s.%I IS NOT NULL AND (%s OR mlsys._in_holdout(%s, %s, %s, %s)))',
                              a, v.target, CASE WHEN v.test_size = 0 THEN 'true' ELSE 'false' END,
