@@ -5,7 +5,11 @@
  *   (false then true for booleans, ascending for integers, byte order for
  *   text and enums) and rejects NULL labels; y = 1 for the positive class
  *   (the second class unless hyperparams name another);
- *   pass 1: mlsys._linreg_split_agg over (y, x) gives the split counts, the
+ *   split: one pass of mlsys._strata_agg finds each class's cut on the
+ *   content-hash number, so that the holdout (or each fold) takes exactly its
+ *   share of every class (strata.c); the cuts go to every later pass and are
+ *   stored in the version's metrics.split;
+ *   pass 1: mlsys._linreg_strata_agg over (y, x) gives the split counts, the
  *   data fingerprint and each feature's training mean and standard deviation
  *   (the stored standardization, StandardScaler's population std, 1 for a
  *   constant feature) and the share of positives (for class_weight);
@@ -13,10 +17,7 @@
  *   evaluation: one pass over the holdout (every row when test_size is 0)
  *   computing accuracy, precision, recall, F1 (at the threshold), exact ROC
  *   AUC and log loss with the metric aggregates.
- *
- * Not yet: more than two classes, categorical features and imputation, and
- * an exactly stratified split (the content-hash split holds out test_size of
- * each class in expectation).
+ * Multinomial models: multiclass.c.
  */
 #include "postgres.h"
 

@@ -66,12 +66,12 @@ read -r _ train_par train_par_ratio <<<"$(pair_ms "$PARALLEL" "$NOPAR $TRAIN" "$
 read -r _ train_def train_def_ratio <<<"$(pair_ms "SET mlsys.capture_baseline = off" "$NOPAR $SCAN" "RESET max_parallel_workers_per_gather; $TRAIN")"
 read -r _ train_cap train_cap_ratio <<<"$(pair_ms "$SERIAL" "$SCAN" "SET mlsys.capture_baseline = on; $TRAIN; SET mlsys.capture_baseline = off")"
 psql_q -c "SELECT version FROM mlsys.train('bench', 'bench', 'y', ARRAY['x'], deploy => 'most_recent')" >/dev/null
-# logistic regression: passes are every scan of the table (standardization, Newton, evaluation)
+# logistic regression: passes are every scan of the table (stratified split, standardization, Newton, evaluation)
 LOGREG="SELECT * FROM mlsys.train('blog', 'bench', 'label', ARRAY['x'], deploy => 'never')"
 read -r _ logreg logreg_ratio <<<"$(pair_ms "$SERIAL" "$SCAN" "$LOGREG")"
 read -r _ logreg_par logreg_par_ratio <<<"$(pair_ms "$PARALLEL" "$NOPAR $LOGREG" "$TWO $LOGREG")"
 newton=$(psql_q -At -c "SELECT (metrics->>'iterations')::int FROM mlsys.model_versions WHERE model = 'blog' ORDER BY version DESC LIMIT 1")
-logreg_passes=$((newton + 2))
+logreg_passes=$((newton + 3))
 logreg_target=$(awk -v p="$logreg_passes" 'BEGIN {printf "%.1f", 1.4 * p + 2}')
 sk_ms=$(psql_q -c '\timing on' -c "SELECT sk_logreg('lbfgs', 1e-4) IS NOT NULL" | grep '^Time:' | awk '{print $2}')
 read -r _ logreg_def _ <<<"$(pair_ms "SET mlsys.capture_baseline = off" "$NOPAR $SCAN" "RESET max_parallel_workers_per_gather; $LOGREG")"
