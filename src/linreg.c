@@ -652,12 +652,7 @@ linreg_strata_accum(PG_FUNCTION_ARGS)
 	h = mlsys_row_hash((const char *) row, s->nfeat, row[s->nfeat], &finite);
 	if (unlikely(!finite))
 		check_finite_row(row, s->nfeat + 1, true, names);
-	c = (int) row[s->nfeat];
-	if (c != row[s->nfeat] || c < 0 || c >= sc.nclass)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("class index must be an integer between 0 and %d, not %g",
-						sc.nclass - 1, row[s->nfeat])));
+	c = mlsys_class_index(row[s->nfeat], sc.nclass);
 	s->n_seen++;
 	s->fp_sum += h;
 	if (mlsys_stratum(&sc, c, mlsys_split_u(h, s->split_key)) == 0)

@@ -544,17 +544,6 @@ row_in_holdout(PG_FUNCTION_ARGS)
 									mlsys_split_key(PG_GETARG_INT64(2)), PG_GETARG_FLOAT8(3)));
 }
 
-/* the class index y of a row, checked against the cuts */
-static int
-stratified_class(double y, const StrataCuts *sc)
-{
-	if (!(y >= 0 && y < sc->nclass) || y != floor(y))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("class index must be an integer between 0 and %d, not %g", sc->nclass - 1, y)));
-	return (int) y;
-}
-
 PG_FUNCTION_INFO_V1(row_in_stratified_holdout);
 /*
  * mlsys._in_holdout(y float8 (class index), x float8[], seed int8,
@@ -575,7 +564,7 @@ row_in_stratified_holdout(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(3), -1, &sc);
 	y = PG_GETARG_FLOAT8(0);
-	stratified_class(y, &sc);
+	mlsys_class_index(y, sc.nclass);
 	PG_RETURN_BOOL(mlsys_row_stratum(v.data, v.n, y, mlsys_split_key(PG_GETARG_INT64(2)), &sc) == 0);
 }
 
@@ -606,6 +595,6 @@ stratified_fold_of_row(PG_FUNCTION_ARGS)
 				 errmsg("cuts must hold %d values per class", Max(folds - 1, 1))));
 	mlsys_strata_view(cuts, ARR_DIMS(cuts)[0] / (folds - 1), &sc);
 	y = PG_GETARG_FLOAT8(0);
-	stratified_class(y, &sc);
+	mlsys_class_index(y, sc.nclass);
 	PG_RETURN_INT32(mlsys_row_stratum(v.data, v.n, y, mlsys_split_key(PG_GETARG_INT64(2)), &sc) + 1);
 }

@@ -107,6 +107,7 @@ typedef struct StrataCuts
 } StrataCuts;
 
 extern void mlsys_strata_view(ArrayType *cuts, int nclass, StrataCuts *out);
+extern int	mlsys_class_index(double y, int K);
 
 static inline int
 mlsys_stratum(const StrataCuts *sc, int c, double u)

@@ -156,17 +156,6 @@ softmax_eval_row(const double *prm, int p, int K, const char *x, double *zt, dou
 	return mx + log(sum);
 }
 
-/* check a row's class index */
-static int
-class_index(double y, int K)
-{
-	if (!(y >= 0 && y < K) || y != floor(y))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("class index must be a whole number from 0 to %d, not %g", K - 1, y)));
-	return (int) y;
-}
-
 /* one row of a Newton pass (arguments as in logreg.c's step functions) */
 static Datum
 softmax_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave_out)
@@ -211,7 +200,7 @@ softmax_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leav
 	K = softmax_params_classes(params, p);
 	prm = (const double *) ARR_DATA_PTR(params);
 	y = PG_GETARG_FLOAT8(1);
-	yi = class_index(y, K);
+	yi = mlsys_class_index(y, K);
 	m = p + 1;
 	T = tri_size(m);
 	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(cuts_arg), K, &sc);
@@ -430,7 +419,7 @@ softmax_eval_datum(FunctionCallInfo fcinfo, const double *prm, int p, int K, con
 		if (prob[k] > prob[best])
 			best = k;
 	out[0] = best;
-	out[1] = log(Max(prob[class_index(y, K)], 1e-15));
+	out[1] = log(Max(prob[mlsys_class_index(y, K)], 1e-15));
 	PG_RETURN_ARRAYTYPE_P(mlsys_float8_array(out, 2));
 }
 
@@ -505,7 +494,7 @@ softmax_eval_fold(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cuts must hold %d values per class", folds - 1)));
-	class_index(y, K);
+	mlsys_class_index(y, K);
 	k = mlsys_row_stratum(v.data, p, y, mlsys_split_key(PG_GETARG_INT64(1)), &sc);
 	return softmax_eval_datum(fcinfo, (const double *) ARR_DATA_PTR(params) + (Size) k * len,
 							  p, K, v.data, y);

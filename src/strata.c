@@ -212,12 +212,31 @@ window_make_room(const StrataState *s, StrataEntry *e, StrataWindow *w, int l, i
 	w->nbuf = keep;
 }
 
-/* one u of class c into window w */
+/*
+ * count rows with value u into window w (cut l of a class with n rows so
+ * far): below it, dropped above it, else buffered (making room if full)
+ */
+static void
+window_insert(const StrataState *s, StrataEntry *e, StrataWindow *w, int l, int64 n,
+			  double u, int64 count)
+{
+	if (u >= w->lo && u < w->hi && !w->overflow && w->nbuf == s->cap)
+		window_make_room(s, e, w, l, n);
+	if (u < w->lo)
+		w->below += count;
+	else if (u < w->hi && !w->overflow)
+	{
+		e[w->nbuf].u = u;
+		e[w->nbuf].count = count;
+		w->nbuf++;
+	}
+}
+
+/* one row's u into window wi: its histogram, then the window */
 static inline void
-window_add(const StrataState *s, int wi, int l, int64 n, double u, int64 count)
+window_add(const StrataState *s, int wi, int l, int64 n, double u)
 {
 	StrataWindow *w = st_windows(s) + wi;
-	StrataEntry *e;
 
 	if (w->mode == WIN_DONE)
 		return;
@@ -225,27 +244,9 @@ window_add(const StrataState *s, int wi, int l, int64 n, double u, int64 count)
 	{
 		int			b = (int) ((u - w->lo0) / (w->hi0 - w->lo0) * STRATA_BINS);
 
-		w->hist[Min(Max(b, 0), STRATA_BINS - 1)] += count;
+		w->hist[Min(Max(b, 0), STRATA_BINS - 1)]++;
 	}
-	if (u < w->lo)
-	{
-		w->below += count;
-		return;
-	}
-	if (u >= w->hi || w->overflow)
-		return;
-	e = st_buf(s, wi);
-	if (w->nbuf == s->cap)
-		window_make_room(s, e, w, l, n);
-	if (w->overflow || u < w->lo || u >= w->hi)
-	{
-		if (u < w->lo)
-			w->below += count;
-		return;
-	}
-	e[w->nbuf].u = u;
-	e[w->nbuf].count = count;
-	w->nbuf++;
+	window_insert(s, st_buf(s, wi), w, l, n, u, 1);
 }
 
 /* the windows of the first pass (windows NULL) or of a refining pass */
@@ -363,17 +364,13 @@ strata_accum(PG_FUNCTION_ARGS)
 					 errmsg("feature vector has %d elements, expected %d", v.n, s->nfeat)));
 	}
 	y = PG_GETARG_FLOAT8(1);
-	if (!(y >= 0 && y < s->nclass) || y != floor(y))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("class index must be an integer between 0 and %d, not %g", s->nclass - 1, y)));
+	c = mlsys_class_index(y, s->nclass);
 	u = mlsys_split_u(mlsys_row_hash(v.data, v.n, y, &finite), s->split_key);
 	if (unlikely(!finite))
 		mlsys_reject_missing_row(PG_GETARG_DATUM(2), false, PG_ARGISNULL(8) ? NULL : PG_GETARG_ARRAYTYPE_P(8));
-	c = (int) y;
 	st_counts(s)[c]++;
 	for (l = 0; l < s->nlev; l++)
-		window_add(s, c * s->nlev + l, l, st_counts(s)[c], u, 1);
+		window_add(s, c * s->nlev + l, l, st_counts(s)[c], u);
 	PG_RETURN_POINTER(s);
 }
 
@@ -442,28 +439,7 @@ strata_combine(PG_FUNCTION_ARGS)
 				wa->hi = hi;
 			}
 			for (i = 0; i < wb->nbuf; i++)
-			{
-				if (eb[i].u < wa->lo)
-				{
-					wa->below += eb[i].count;
-					continue;
-				}
-				if (eb[i].u >= wa->hi || wa->overflow)
-					continue;
-				if (wa->nbuf == a->cap)
-				{
-					window_make_room(a, ea, wa, l, st_counts(a)[c]);
-					if (wa->overflow || eb[i].u < wa->lo || eb[i].u >= wa->hi)
-					{
-						if (eb[i].u < wa->lo)
-							wa->below += eb[i].count;
-						continue;
-					}
-				}
-				ea[wa->nbuf].u = eb[i].u;
-				ea[wa->nbuf].count = eb[i].count;
-				wa->nbuf++;
-			}
+				window_insert(a, ea, wa, l, st_counts(a)[c], eb[i].u, eb[i].count);
 		}
 	}
 	PG_RETURN_POINTER(a);
@@ -564,6 +540,17 @@ strata_final(PG_FUNCTION_ARGS)
 			}
 		}
 	PG_RETURN_ARRAYTYPE_P(mlsys_float8_array(out, K + 3 * K * L));
+}
+
+/* the class of a row from its index y (0 .. K − 1), checked */
+int
+mlsys_class_index(double y, int K)
+{
+	if (!(y >= 0 && y < K) || y != floor(y))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("class index must be a whole number from 0 to %d, not %g", K - 1, y)));
+	return (int) y;
 }
 
 /*
