@@ -36,7 +36,7 @@ FROM r, w, sd GROUP BY w, sd;
 
 -- scoring: a row, a jsonb object, a vector; label, probabilities, 0/1 for booleans
 SELECT id, churned, mlsys.predict_label('churn', s) AS label,
-       round(((mlsys.predict_proba('churn', s))[2])::numeric, 6) AS p_true,
+       round(((mlsys.predict_proba('churn', s))[2])::numeric, 4) AS p_true,
        mlsys.predict('churn', s) AS predict
 FROM cust s WHERE id <= 3 ORDER BY id;
 SELECT round(((mlsys.predict_proba('churn', '{"a": 0.5, "b": -0.5, "c": true}'::jsonb))[2])::numeric, 9) =

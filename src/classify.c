@@ -35,6 +35,13 @@
 
 #include "mlsys.h"
 
+/*
+ * The sample of training rows that logistic regression starts from
+ * (logreg_sample_start): at most this many rows, and this many bytes
+ */
+#define START_SAMPLE_ROWS 16384
+#define START_SAMPLE_BYTES (8 * 1024 * 1024)
+
 /* a binary Newton pass: the query and the feature count */
 typedef struct PassContext
 {
@@ -352,11 +359,12 @@ append_binary_metrics(StringInfo buf, double auc, double logloss,
  * Fills the counts, fingerprint and profile of r. SPI connected.
  */
 LinregState *
-classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *ysql, TrainResult *r)
+classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *ysql, TrainResult *r,
+					  TrainSample *sample)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Oid			types1[3] = {INT8OID, FLOAT8ARRAYOID, TEXTARRAYOID};
-	Datum		args[3];
+	Oid			types1[4] = {INT8OID, FLOAT8ARRAYOID, TEXTARRAYOID, INT4OID};
+	Datum		args[4];
 	Datum		result;
 	LinregState *stats;
 	int64		seen,
@@ -370,11 +378,16 @@ classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *
 	args[0] = Int64GetDatum((int64) a->seed);
 	args[1] = PointerGetDatum(mlsys_float8_array(r->cuts, r->nclasses));
 	args[2] = mlsys_cstring_array(spec->names, p);
+	args[3] = Int32GetDatum(sample != NULL ? sample->size : 0);
 	for (;;)
 	{
-		sql = psprintf("SELECT mlsys._linreg_strata_agg(%s, %s, $1, $2, $3), count(*) FILTER (WHERE %s IS NULL) FROM %s",
-					   ysql, *xsql, quote_identifier(a->target), a->relsql);
-		if (mlsys_try_first_pass(spec, sql, 3, types1, args))
+		sql = psprintf("SELECT mlsys._linreg_strata_agg(%s, %s, $1, $2, $3), count(*) FILTER (WHERE %s IS NULL)%s%s%s%s%s FROM %s",
+					   ysql, *xsql, quote_identifier(a->target),
+					   sample != NULL ? ", mlsys._train_sample_agg(" : "",
+					   sample != NULL ? ysql : "", sample != NULL ? ", " : "",
+					   sample != NULL ? *xsql : "", sample != NULL ? ", $1, $2, $4)" : "",
+					   a->relsql);
+		if (mlsys_try_first_pass(spec, sql, sample != NULL ? 4 : 3, types1, args))
 			break;
 		mlsys_impute_and_rebuild(a, spec, xsql);
 	}
@@ -390,6 +403,14 @@ classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *
 					 errmsg("label column \"%s\" contains nulls", a->target),
 					 errdetail(INT64_FORMAT " rows have no label.", nulls),
 					 errhint("Train on a view that leaves out unlabelled rows.")));
+		if (sample != NULL)
+		{
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+			MemoryContext spicxt = MemoryContextSwitchTo(cxt);
+
+			sample->nrows = mlsys_sample_rows(d, isnull, p, &sample->rows, &sample->seen);
+			MemoryContextSwitchTo(spicxt);
+		}
 		result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		if (isnull)
 			ereport(ERROR,
@@ -431,8 +452,10 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	double	   *prm,
 				alpha,
 				objective;
-	bool		converged;
+	bool		converged,
+				sample_start = false;
 	PassContext pc;
+	TrainSample sample;
 	StringInfoData buf;
 
 	r->task = "binary";
@@ -447,10 +470,19 @@ train_classifier(TrainArgs *a, TrainResult *r)
 		return;
 	}
 
-	stats = classifier_first_pass(a, spec, &xsql, ysql, r);
+	/* a sample of the training rows for the starting point, if large enough to say something */
+	sample.size = Min(START_SAMPLE_ROWS, START_SAMPLE_BYTES / ((p + 3) * (int) sizeof(double)));
+	stats = classifier_first_pass(a, spec, &xsql, ysql, r, sample.size >= 10 * (p + 1) ? &sample : NULL);
 
 	prm = palloc(sizeof(double) * (3 * p + 3));
 	alpha = classifier_start(a, spec, stats, p, r->train_rows, prm);
+	if (sample.size >= 10 * (p + 1))
+	{
+		sample_start = logreg_sample_start(prm, p, alpha, a->tol, sample.rows, sample.nrows,
+										   sample.seen == sample.nrows);
+		elog(DEBUG1, "logistic regression starts from %s (sample of %d of " INT64_FORMAT " training rows)",
+			 sample_start ? "the sample's fit" : "the moments", sample.nrows, sample.seen);
+	}
 
 	/* Newton passes */
 	mlsys_pass_query(&pc.q, a, "_logreg_step_agg", xsql, ysql, 0, r->cuts, 2);

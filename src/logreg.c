@@ -98,6 +98,21 @@ logreg_state_check(const LogregState *s)
 				 errmsg("invalid logistic regression aggregate state")));
 }
 
+/* an empty pass state for p features (palloc'd in the current context) */
+static LogregState *
+logreg_state_new(int p)
+{
+	int			cap = Max(16, Min(1024, 131072 / (int) (sizeof(double) * (p + 1))));
+	Size		size = logreg_state_size(p, cap);
+	LogregState *s = palloc0(size);
+
+	SET_VARSIZE(s, size);
+	s->layout = LOGREG_LAYOUT;
+	s->nfeat = p;
+	s->block_cap = cap;
+	return s;
+}
+
 /* fold the buffered weighted rows into the Hessian */
 static void
 logreg_flush(LogregState *s)
@@ -206,6 +221,39 @@ logreg_eta(const double *prm, const double *inv_scale, int p, const char *x, dou
 }
 
 /*
+ * Add one training row (x: p unaligned float8 values, y 0 or 1) at the
+ * parameters prm to a pass's state: its weighted loss, gradient, and its
+ * Hessian row √(cw p (1 − p)) z into the block (flushed by dsyrk when full).
+ */
+static inline void
+logreg_accum_row(LogregState *s, const double *prm, const double *inv_scale, const char *x, double y)
+{
+	int			p = s->nfeat,
+				m = p + 1,
+				j;
+	double	   *row = lg_block(s) + (Size) s->block_rows * m;
+	double	   *g = lg_grad(s);
+	double		eta = logreg_eta(prm, inv_scale, p, x, row + 1);
+	/* one exp serves both: e = exp(−|η|) */
+	double		e = exp(-fabs(eta));
+	double		prob = eta >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+	double		cw = y > 0 ? prm[3 * p + 2] : prm[3 * p + 1];
+	double		r;
+
+	s->loss += cw * (Max(eta, 0.0) + log1p(e) - y * eta);
+	g[0] += cw * (prob - y);
+	for (j = 0; j < p; j++)
+		g[j + 1] += cw * (prob - y) * row[j + 1];
+	r = sqrt(cw * prob * (1.0 - prob));
+	row[0] = r;
+	for (j = 1; j < m; j++)
+		row[j] *= r;
+	s->n++;
+	if (++s->block_rows == s->block_cap)
+		logreg_flush(s);
+}
+
+/*
  * One row of a Newton pass: arguments (state, y, x, seed, ..., params) with
  * the cuts of the stratified split at argument cuts_arg and params at
  * params_arg; the rows of stratum leave_out are left out (0: the holdout,
@@ -219,16 +267,8 @@ logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave
 	const double *prm;
 	Float8ArrayView v;
 	StrataCuts	sc;
-	double		y,
-				eta,
-				prob,
-				cw,
-				r;
-	double	   *row,
-			   *g;
-	int			p,
-				m,
-				j;
+	double		y;
+	int			p;
 
 	mlsys_agg_context(fcinfo, "mlsys._logreg_step_accum");
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -258,14 +298,7 @@ logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave
 
 	if (PG_ARGISNULL(0))
 	{
-		int			cap = Max(16, Min(1024, 131072 / (int) (sizeof(double) * (p + 1))));
-		Size		size = logreg_state_size(p, cap);
-
-		s = palloc0(size);
-		SET_VARSIZE(s, size);
-		s->layout = LOGREG_LAYOUT;
-		s->nfeat = p;
-		s->block_cap = cap;
+		s = logreg_state_new(p);
 		s->nlev = sc.nlev;
 		s->leave_out = leave_out;
 		s->split_key = mlsys_split_key(PG_GETARG_INT64(3));
@@ -281,29 +314,7 @@ logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave
 	}
 	if (mlsys_row_stratum(v.data, p, y, s->split_key, &sc) == s->leave_out)
 		PG_RETURN_POINTER(s);
-
-	m = p + 1;
-	row = lg_block(s) + (Size) s->block_rows * m;
-	eta = logreg_eta(prm, logreg_call_cache(fcinfo, prm, p)->inv_scale, p, v.data, row + 1);
-	{
-		/* one exp serves both: e = exp(−|η|) */
-		double		e = exp(-fabs(eta));
-
-		prob = eta >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-		cw = y > 0 ? prm[3 * p + 2] : prm[3 * p + 1];
-		s->loss += cw * (Max(eta, 0.0) + log1p(e) - y * eta);
-	}
-	g = lg_grad(s);
-	g[0] += cw * (prob - y);
-	for (j = 0; j < p; j++)
-		g[j + 1] += cw * (prob - y) * row[j + 1];
-	r = sqrt(cw * prob * (1.0 - prob));
-	row[0] = r;
-	for (j = 1; j < m; j++)
-		row[j] *= r;
-	s->n++;
-	if (++s->block_rows == s->block_cap)
-		logreg_flush(s);
+	logreg_accum_row(s, prm, logreg_call_cache(fcinfo, prm, p)->inv_scale, v.data, y);
 	PG_RETURN_POINTER(s);
 }
 
@@ -482,6 +493,42 @@ binary_newton_pass(const double *prm, void *arg, NewtonPass *out)
 	return true;
 }
 
+static int	logreg_newton(double *prm, int p, double alpha, int max_iter, double tol, bool strict,
+						  LogregState *(*run_pass) (const double *prm, void *arg), void *arg,
+						  bool *converged, double *final_objective);
+
+/* a Newton pass over the rows of a sample held in memory */
+typedef struct SamplePass
+{
+	const double *rows;			/* nrows × (y, x_1 .. x_p) */
+	int			nrows;
+	int			p;
+} SamplePass;
+
+static LogregState *
+sample_newton_pass(const double *prm, void *arg)
+{
+	SamplePass *sp = (SamplePass *) arg;
+	int			p = sp->p,
+				i,
+				j;
+	LogregState *s = logreg_state_new(p);
+	double	   *inv_scale = palloc(sizeof(double) * p);
+
+	for (j = 0; j < p; j++)
+		inv_scale[j] = 1.0 / prm[2 * p + 1 + j];
+	for (i = 0; i < sp->nrows; i++)
+	{
+		const double *row = sp->rows + (Size) i * (p + 1);
+
+		if ((i & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		logreg_accum_row(s, prm, inv_scale, (const char *) (row + 1), row[0]);
+	}
+	pfree(inv_scale);
+	return s;
+}
+
 /*
  * Fit w (p + 1 values, in/out: the starting point, then the optimum) by damped
  * Newton (newton.c), the intercept unpenalized. run_pass(w, arg) must run one
@@ -492,6 +539,16 @@ int
 logreg_fit(double *prm, int p, double alpha, int max_iter, double tol,
 		   LogregState *(*run_pass) (const double *prm, void *arg), void *arg,
 		   bool *converged, double *final_objective)
+{
+	return logreg_newton(prm, p, alpha, max_iter, tol, true, run_pass, arg,
+						 converged, final_objective);
+}
+
+/* logreg_fit, strict or not (newton.c) */
+static int
+logreg_newton(double *prm, int p, double alpha, int max_iter, double tol, bool strict,
+			  LogregState *(*run_pass) (const double *prm, void *arg), void *arg,
+			  bool *converged, double *final_objective)
 {
 	BinaryPassAdapter ad;
 	bool	   *penalized = palloc(sizeof(bool) * (p + 1));
@@ -504,12 +561,63 @@ logreg_fit(double *prm, int p, double alpha, int max_iter, double tol,
 	ad.run_pass = run_pass;
 	ad.arg = arg;
 	ad.last = NULL;
-	passes = mlsys_newton_fit(prm, p + 1, penalized, NULL, alpha, max_iter, tol,
+	passes = mlsys_newton_fit(prm, p + 1, penalized, NULL, alpha, max_iter, tol, strict,
 							  binary_newton_pass, &ad, converged, final_objective);
 	if (ad.last != NULL)
 		pfree(ad.last);
 	pfree(penalized);
 	return passes;
+}
+
+/*
+ * The starting point of the Newton passes from a sample of the training rows
+ * (sample.c: nrows rows of y, x_1 .. x_p; complete when it holds every
+ * training row): the sample's own optimum of the same objective, fitted in
+ * memory from the start already in prm. Its distance to the optimum of all
+ * rows is the sampling error, from which Newton converges in two or three
+ * passes. prm is replaced only when the sample fit converged and the sample
+ * can say something: both classes present, at least 10 rows per parameter
+ * unless complete, and not (nearly) separated by the fit (mean log loss at
+ * least 0.01), since the scale of coefficients that separate a sample says
+ * little about the optimum of all rows. Returns whether prm was replaced.
+ */
+bool
+logreg_sample_start(double *prm, int p, double alpha, double tol,
+					const double *rows, int nrows, bool complete)
+{
+	double	   *trial;
+	double		objective = 0,
+				wsum = 0,
+				penalty = 0;
+	bool		converged,
+				have[2] = {false, false};
+	SamplePass	sp;
+	int			i,
+				j;
+
+	for (i = 0; i < nrows; i++)
+		have[rows[(Size) i * (p + 1)] > 0] = true;
+	if (!have[0] || !have[1] || (!complete && nrows < 10 * (p + 1)))
+		return false;
+	trial = palloc(sizeof(double) * (3 * p + 3));
+	memcpy(trial, prm, sizeof(double) * (3 * p + 3));
+	sp.rows = rows;
+	sp.nrows = nrows;
+	sp.p = p;
+	logreg_newton(trial, p, alpha, 50, tol * 1e-4, false, sample_newton_pass, &sp, &converged, &objective);
+	/* the mean loss alone: the objective less the penalty, per unit of class weight */
+	for (j = 1; j <= p; j++)
+		penalty += 0.5 * alpha * trial[j] * trial[j];
+	for (i = 0; i < nrows; i++)
+		wsum += rows[(Size) i * (p + 1)] > 0 ? trial[3 * p + 2] : trial[3 * p + 1];
+	if (!converged || !((objective - penalty) * nrows / wsum >= 0.01))
+	{
+		pfree(trial);
+		return false;
+	}
+	memcpy(prm, trial, sizeof(double) * (p + 1));
+	pfree(trial);
+	return true;
 }
 
 /* copy a pass's state out of its datum (validated) */

@@ -107,6 +107,9 @@ typedef struct StrataCuts
 } StrataCuts;
 
 extern void mlsys_strata_view(ArrayType *cuts, int nclass, StrataCuts *out);
+
+/* sample.c: a bounded uniform sample of the training rows */
+extern int	mlsys_sample_rows(Datum d, bool isnull, int p, double **rows, int64 *seen);
 extern int	mlsys_class_index(double y, int K);
 
 static inline int
@@ -166,7 +169,7 @@ typedef struct NewtonPass
 } NewtonPass;
 typedef bool (*NewtonPassFn) (const double *prm, void *arg, NewtonPass *out);
 extern int	mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_dir,
-							 double alpha, int max_iter, double tol,
+							 double alpha, int max_iter, double tol, bool strict,
 							 NewtonPassFn run_pass, void *arg, bool *converged,
 							 double *final_objective);
 
@@ -219,6 +222,8 @@ extern int	logreg_fit(double *prm, int p, double alpha, int max_iter, double tol
 					   LogregState *(*run_pass) (const double *prm, void *arg), void *arg,
 					   bool *converged, double *final_objective);
 extern LogregState *logreg_state_from_datum(Datum d);
+extern bool logreg_sample_start(double *prm, int p, double alpha, double tol,
+								const double *rows, int nrows, bool complete);
 extern int64 logreg_state_rows(const LogregState *s);
 
 /* features.c: training-side spec and scoring-side conversion */
@@ -379,8 +384,16 @@ extern void mlsys_pass_query(PassQuery *q, const TrainArgs *a, const char *aggre
 extern double *mlsys_strata_split(const TrainArgs *a, FeatureSpec *spec, char **xsql,
 								  const char *ysql, int K, int folds, int64 *class_rows);
 extern void train_classifier(TrainArgs *a, TrainResult *r);
+/* a sample of the training rows, collected by the first pass (sample.c) */
+typedef struct TrainSample
+{
+	int			size;			/* at most this many rows */
+	int			nrows;			/* rows collected */
+	int64		seen;			/* training rows offered (complete when equal) */
+	double	   *rows;			/* nrows × (y, x_1 .. x_p) */
+} TrainSample;
 extern LinregState *classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql,
-										  const char *ysql, TrainResult *r);
+										  const char *ysql, TrainResult *r, TrainSample *sample);
 extern void classifier_standardization(const TrainArgs *a, const FeatureSpec *spec,
 									   LinregState *stats, double *center, double *scale);
 

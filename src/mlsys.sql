@@ -267,6 +267,22 @@ CREATE AGGREGATE mlsys._linreg_strata_agg(float8, float8[], int8, float8[], text
 );
 COMMENT ON AGGREGATE mlsys._linreg_strata_agg(float8, float8[], int8, float8[], text[]) IS
 'First pass of a classifier: statistics of the training split (outside the stratified holdout of the cuts), holdout count and data fingerprint (internal).';
+CREATE FUNCTION mlsys._train_sample_accum(bytea, float8, float8[], int8, float8[], int) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'train_sample_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._train_sample_accum(bytea, float8, float8[], int8, float8[], int) IS 'Transition function of mlsys._train_sample_agg.';
+CREATE FUNCTION mlsys._train_sample_combine(bytea, bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'train_sample_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._train_sample_combine(bytea, bytea) IS 'Combine function of mlsys._train_sample_agg.';
+CREATE AGGREGATE mlsys._train_sample_agg(float8, float8[], int8, float8[], int) (
+    SFUNC = mlsys._train_sample_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._train_sample_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE mlsys._train_sample_agg(float8, float8[], int8, float8[], int) IS
+'A uniform sample of at most size training rows of a classifier (class index, feature vector, seed, cuts, size): the rows outside the stratified holdout with the largest second hash number, independent of scan order; logistic regression starts from its fit (internal).';
+CREATE FUNCTION mlsys._train_sample_rows(bytea) RETURNS TABLE (y float8, x float8[])
+    AS 'MODULE_PATHNAME', 'train_sample_rows' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._train_sample_rows(bytea) IS 'The rows of a mlsys._train_sample_agg state in key order (internal; for tests and inspection).';
 
 CREATE FUNCTION mlsys._feature_array(float8[], int, text) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'feature_array_checked' LANGUAGE C IMMUTABLE PARALLEL SAFE;

@@ -81,7 +81,7 @@ softmax_fit(double *prm, int p, int K, double alpha, const TrainArgs *a,
 	pc->nprm = D + 2 * p + K;
 	pc->hess = palloc0(sizeof(double) * (Size) D * D);
 	pc->last = NULL;
-	passes = mlsys_newton_fit(prm, D, penalized, null_dir, alpha, a->max_iter, a->tol,
+	passes = mlsys_newton_fit(prm, D, penalized, null_dir, alpha, a->max_iter, a->tol, true,
 							  run_softmax_pass, pc, converged, objective);
 	if (pc->last != NULL)
 		pfree(pc->last);
@@ -215,7 +215,7 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 				 errhint("Use fewer features or group classes.")));
 	/* the expanded Hessian, the solver's copy and the pass state: about 3 D² doubles */
 	mlsys_check_training_memory(3.0 * D * (double) D * sizeof(double), "multinomial training");
-	stats = classifier_first_pass(a, spec, &xsql, ysql, r);
+	stats = classifier_first_pass(a, spec, &xsql, ysql, r, NULL);
 	prm = palloc0(sizeof(double) * (D + 2 * p + K));
 	classifier_standardization(a, spec, stats, prm + D, prm + D + p);
 	class_weights(a, xsql, ysql, r->classes, K, 0, 0, r->cuts, prm + D + 2 * p);

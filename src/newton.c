@@ -12,6 +12,10 @@
  * is below tol (quadratic convergence then leaves the gradient after the step
  * well below tol, and no pass is spent confirming it).
  *
+ * Not strict (a fit whose failure is not an error, such as the fit of a
+ * sample for a starting point), a diverging start or a singular Hessian ends
+ * the fit unconverged instead of raising an error.
+ *
  * A direction along which F is flat (the multinomial model's shift of every
  * intercept by the same amount: unpenalized and leaving every probability
  * unchanged) makes the Hessian singular. The caller names it (null_dir); the
@@ -33,7 +37,7 @@
  */
 int
 mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_dir,
-				 double alpha, int max_iter, double tol,
+				 double alpha, int max_iter, double tol, bool strict,
 				 NewtonPassFn run_pass, void *arg, bool *converged, double *final_objective)
 {
 	double	   *w = prm;
@@ -71,10 +75,14 @@ mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_d
 			if (penalized[j])
 				F += 0.5 * alpha * w[j] * w[j];
 		if (!isfinite(F) && !have_prev)
+		{
+			if (!strict)
+				break;
 			ereport(ERROR,
 					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 					 errmsg("logistic regression diverged"),
 					 errhint("Use a larger alpha.")));
+		}
 		/* Armijo: a step that does not decrease F enough (or overflows) is halved and retried */
 		if (have_prev && (!isfinite(F) || F > F_prev + 1e-4 * t * slope))
 		{
@@ -114,10 +122,14 @@ mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_d
 		for (j = 0; j < D; j++)
 			step[j] = -G[j];
 		if (mlsys_cholesky_solve(A, D, step, &rcond) != 0)
+		{
+			if (!strict)
+				break;
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("the logistic regression Hessian is singular"),
 					 errhint("Remove constant or redundant features, or use a larger alpha.")));
+		}
 		slope = 0;
 		for (j = 0; j < D; j++)
 			slope += G[j] * step[j];

@@ -1,0 +1,104 @@
+-- The sample of training rows that binary logistic regression starts its
+-- Newton passes from (sample.c, logreg_sample_start): a uniform sample of the
+-- rows outside the stratified holdout, independent of scan order.
+SET extra_float_digits = 0;
+CREATE TABLE samp AS
+SELECT i AS id, ARRAY[sin(i) * 2, cos(i * 0.7), (i % 11)::float8 / 11] AS x,
+       (sin(i) * 2 + cos(i * 0.7) + 0.8 * sin(i * 13.1) > 0.3)::int::float8 AS y
+FROM generate_series(1, 20000) i;
+-- the holdout cuts of a 25 % stratified split (one per class)
+CREATE TABLE samp_cuts AS
+SELECT ARRAY[r[3], r[6]] AS cuts
+FROM (SELECT mlsys._strata_agg(y, x, 0, 2, 0.25, 0, NULL, NULL) AS r FROM samp) s;
+
+-- 500 rows, every one a training row, no duplicates
+CREATE TABLE samp_500 AS
+SELECT s.* FROM (SELECT mlsys._train_sample_agg(y, x, 0, (SELECT cuts FROM samp_cuts), 500) AS st FROM samp) a,
+     mlsys._train_sample_rows(a.st) s;
+SELECT count(*) AS n, count(DISTINCT x) AS distinct_rows,
+       count(*) FILTER (WHERE mlsys._in_holdout(y, x, 0, (SELECT cuts FROM samp_cuts))) AS held_out
+FROM samp_500;
+-- each row is a row of the table, with its label
+SELECT count(*) AS matched FROM samp_500 s JOIN samp t ON t.x = s.x AND t.y = s.y;
+-- uniform: the share of positives is near the table's (about 4 standard errors)
+SELECT abs(avg(s.y) - (SELECT avg(y) FROM samp)) < 4 * sqrt(0.25 / 500) AS share_like_table FROM samp_500 s;
+
+-- the same sample whatever the scan order, and under a parallel scan
+CREATE TABLE samp_shuffled AS SELECT * FROM samp ORDER BY md5(id::text);
+SELECT array_agg(s.x ORDER BY s.x) = (SELECT array_agg(x ORDER BY x) FROM samp_500) AS same_rows
+FROM (SELECT mlsys._train_sample_agg(y, x, 0, (SELECT cuts FROM samp_cuts), 500) AS st FROM samp_shuffled) a,
+     mlsys._train_sample_rows(a.st) s;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+ALTER TABLE samp SET (parallel_workers = 2);
+EXPLAIN (COSTS OFF)
+SELECT mlsys._train_sample_agg(y, x, 0, '{0.25, 0.25}', 500) FROM samp;
+SELECT array_agg(s.x ORDER BY s.x) = (SELECT array_agg(x ORDER BY x) FROM samp_500) AS same_rows_parallel
+FROM (SELECT mlsys._train_sample_agg(y, x, 0, (SELECT cuts FROM samp_cuts), 500) AS st FROM samp) a,
+     mlsys._train_sample_rows(a.st) s;
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+
+-- another seed, another sample; a size above the training rows keeps them all
+SELECT count(*) FILTER (WHERE s.x IN (SELECT x FROM samp_500)) < 100 AS mostly_other_rows
+FROM (SELECT mlsys._train_sample_agg(y, x, 1, (SELECT cuts FROM samp_cuts), 500) AS st FROM samp) a,
+     mlsys._train_sample_rows(a.st) s;
+SELECT count(*) = (SELECT count(*) FROM samp WHERE NOT mlsys._in_holdout(y, x, 0, (SELECT cuts FROM samp_cuts))) AS all_training_rows
+FROM (SELECT mlsys._train_sample_agg(y, x, 0, (SELECT cuts FROM samp_cuts), 100000) AS st FROM samp) a,
+     mlsys._train_sample_rows(a.st) s;
+-- no holdout (cuts 0): every row is a training row
+SELECT count(*) AS every_row
+FROM (SELECT mlsys._train_sample_agg(y, x, 0, '{0, 0}', 100000) AS st FROM samp) a,
+     mlsys._train_sample_rows(a.st) s;
+-- rows with a NULL or non-finite value are skipped (the first pass reports them)
+SELECT count(*) AS finite_rows
+FROM (SELECT mlsys._train_sample_agg(y, x, 0, '{0, 0}', 10) AS st
+      FROM (VALUES (0::float8, ARRAY[1.0, 2.0]), (1, ARRAY[NULL, 1.0]), (1, ARRAY['NaN', 1.0]),
+                   (1, ARRAY[3.0, 'Infinity']), (NULL, ARRAY[1.0, 1.0]), (1, NULL), (1, ARRAY[5.0, 6.0])) v(y, x)) a,
+     mlsys._train_sample_rows(a.st) s;
+
+-- training starts from the sample's fit: two Newton passes here, and the
+-- optimum is the one of every training row (the gradient of the objective
+-- at the stored coefficients is zero)
+ALTER TABLE samp ADD COLUMN label bool;
+UPDATE samp SET label = y > 0;
+SELECT metrics->'iterations' AS iterations, metrics->'converged' AS converged
+FROM mlsys.train('samp_lr', 'samp', 'label', ARRAY['x'], test_size => 0, deploy => 'most_recent');
+WITH w AS (SELECT array_agg(coefficient ORDER BY ordinal) AS w FROM mlsys.features('samp_lr')),
+     sd AS (SELECT array_agg((f->>'std')::float8 ORDER BY ord) AS sd, (v.hyperparams->>'alpha')::float8 AS alpha
+            FROM mlsys.model_versions v, jsonb_array_elements(v.profile->'features') WITH ORDINALITY e(f, ord)
+            WHERE v.model = 'samp_lr' GROUP BY v.hyperparams),
+     r AS (SELECT (mlsys.predict_proba('samp_lr', s.x))[2] - s.y AS e, s.x FROM samp s)
+SELECT abs(sum(e)) / count(*) < 1e-8 AS intercept_stationary,
+       abs(avg(e * x[1]) / sd[1] + alpha * w[2]) < 1e-8
+       AND abs(avg(e * x[2]) / sd[2] + alpha * w[3]) < 1e-8
+       AND abs(avg(e * x[3]) / sd[3] + alpha * w[4]) < 1e-8 AS features_stationary
+FROM r, w, sd GROUP BY w, sd, alpha;
+
+-- bad input
+\set VERBOSITY terse
+SELECT mlsys._train_sample_agg(y, x, 0, '{0, 0}', 0) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._train_sample_agg(y, x, 0, '{0, 0}', 100000000) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._train_sample_agg(y, x, NULL, '{0, 0}', 10) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._train_sample_agg(y, x, 0, '{0, 0}', NULL) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._train_sample_agg(y, x, 0, '{0}', 10) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._train_sample_agg(y + 2, x, 0, '{0, 0}', 10) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._train_sample_agg(y, CASE WHEN id = 7 THEN x[1:2] ELSE x END, 0, '{0, 0}', 10) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._train_sample_accum(NULL, 1, ARRAY[1.0], 0, '{0, 0}', 10);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM mlsys._train_sample_rows('\x00'::bytea);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM mlsys._train_sample_rows(decode(repeat('00', 64), 'hex'));
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default

@@ -1,0 +1,371 @@
+/*
+ * sample.c — a bounded uniform sample of a classifier's training rows,
+ * collected by mlsys._train_sample_agg in the same scan as the first pass,
+ * so that logistic regression can start its Newton passes from the fit of
+ * the sample: a start within sampling error of the optimum, from which two
+ * or three passes over the table converge instead of five to seven.
+ *
+ * The sample is the `size` training rows (stratum ≠ 0 of the stratified
+ * cuts, strata.c) with the largest key, a second number drawn from the row's
+ * content hash (split.c) with its own salt: every training row is equally
+ * likely to be in it, and the rows kept depend neither on the scan order nor
+ * on how a parallel scan splits the table. Rows with a NULL or non-finite
+ * value are skipped (the first pass itself reports them).
+ *
+ * The state is a bytea of fixed size, updated in place, with a combine
+ * function: a min-heap of (key, slot) pairs over `size` slots of
+ * (y, x_1 .. x_p); its size depends on size and p only.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+#include "mlsys.h"
+
+#define SAMPLE_LAYOUT 0x534D0001	/* "SM", layout version 1 */
+#define SAMPLE_SALT UINT64CONST(0x5DEECE66D2B7E151)
+#define SAMPLE_MAX_BYTES (64 * 1024 * 1024)
+
+typedef struct SampleState
+{
+	int32		vl_len_;
+	uint32		layout;
+	int32		nfeat;			/* p */
+	int32		cap;			/* slots */
+	int32		count;			/* slots in use (the heap's size) */
+	int32		nclass;
+	uint64		split_key;
+	int64		seen;			/* training rows offered */
+	/* then: key[cap] (double), slot[cap] (int32, padded to 8), rows[cap · (p + 1)] */
+} SampleState;
+
+StaticAssertDecl(sizeof(SampleState) % sizeof(double) == 0, "SampleState must keep its arrays aligned");
+
+static inline double *
+sm_key(const SampleState *s)
+{
+	return (double *) ((const char *) s + sizeof(SampleState));
+}
+
+static inline int32 *
+sm_slot(const SampleState *s)
+{
+	return (int32 *) (sm_key(s) + s->cap);
+}
+
+static inline double *
+sm_rows(const SampleState *s)
+{
+	return (double *) ((char *) sm_slot(s) + MAXALIGN(sizeof(int32) * (Size) s->cap));
+}
+
+static Size
+sample_state_size(int nfeat, int cap)
+{
+	return sizeof(SampleState) + sizeof(double) * (Size) cap +
+		MAXALIGN(sizeof(int32) * (Size) cap) + sizeof(double) * (Size) cap * (nfeat + 1);
+}
+
+static void
+sample_state_check(const SampleState *s)
+{
+	if (VARATT_IS_SHORT(s) || VARSIZE(s) < sizeof(SampleState) ||
+		s->layout != SAMPLE_LAYOUT ||
+		s->nfeat < 1 || s->nfeat > MLSYS_MAX_FEATURES ||
+		s->cap < 1 || s->count < 0 || s->count > s->cap || s->seen < s->count ||
+		s->nclass < 2 || s->nclass > MLSYS_MAX_CLASSES ||
+		VARSIZE(s) != sample_state_size(s->nfeat, s->cap))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid training sample aggregate state")));
+}
+
+/* restore the heap order below position i (the smallest key at the root) */
+static void
+sample_sift_down(SampleState *s, int i)
+{
+	double	   *key = sm_key(s);
+	int32	   *slot = sm_slot(s);
+	double		k = key[i];
+	int32		sl = slot[i];
+
+	for (;;)
+	{
+		int			c = 2 * i + 1;
+
+		if (c >= s->count)
+			break;
+		if (c + 1 < s->count && key[c + 1] < key[c])
+			c++;
+		if (!(key[c] < k))
+			break;
+		key[i] = key[c];
+		slot[i] = slot[c];
+		i = c;
+	}
+	key[i] = k;
+	slot[i] = sl;
+}
+
+/*
+ * Offer a row (y, then x as p unaligned float8 values, or an aligned row of
+ * y, x when x is NULL) with its key: kept when the sample is not full or
+ * the key beats the smallest kept key.
+ */
+static void
+sample_offer(SampleState *s, double key, double y, const char *x, const double *yx)
+{
+	double	   *keys = sm_key(s);
+	int32	   *slot = sm_slot(s);
+	int			m = s->nfeat + 1;
+	int			i,
+				sl;
+	double	   *row;
+
+	if (s->count < s->cap)
+	{
+		/* append, then sift up */
+		sl = s->count;
+		i = s->count++;
+		while (i > 0 && keys[(i - 1) / 2] > key)
+		{
+			keys[i] = keys[(i - 1) / 2];
+			slot[i] = slot[(i - 1) / 2];
+			i = (i - 1) / 2;
+		}
+		keys[i] = key;
+		slot[i] = sl;
+	}
+	else if (key > keys[0])
+	{
+		/* replace the smallest */
+		sl = slot[0];
+		keys[0] = key;
+		sample_sift_down(s, 0);
+	}
+	else
+		return;
+	row = sm_rows(s) + (Size) sl * m;
+	if (yx != NULL)
+		memcpy(row, yx, sizeof(double) * m);
+	else
+	{
+		row[0] = y;
+		memcpy(row + 1, x, sizeof(double) * s->nfeat);
+	}
+}
+
+PG_FUNCTION_INFO_V1(train_sample_accum);
+/*
+ * train_sample_accum(state bytea, y float8 (class index), x float8[],
+ * seed int8, cuts float8[], size int4)
+ */
+Datum
+train_sample_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt = mlsys_agg_context(fcinfo, "mlsys._train_sample_accum");
+	SampleState *s;
+	Float8ArrayView v;
+	StrataCuts	sc;
+	uint64		h;
+	double		y;
+	bool		finite;
+	int			c;
+
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("seed, cuts and size must not be null")));
+	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(4), -1, &sc);
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		goto skip;
+	mlsys_array_view(PG_GETARG_DATUM(2), &v);
+	if (v.hasnull || v.n < 1 || v.n > MLSYS_MAX_FEATURES)
+		goto skip;
+
+	if (PG_ARGISNULL(0))
+	{
+		int32		size = PG_GETARG_INT32(5);
+		Size		bytes;
+
+		if (size < 1 || (double) size * sizeof(double) * (v.n + 3) > SAMPLE_MAX_BYTES)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("sample size %d is out of range", size),
+					 errdetail("A sample holds at least one row and at most %d MB.",
+							   SAMPLE_MAX_BYTES / (1024 * 1024))));
+		bytes = sample_state_size(v.n, size);
+		s = MemoryContextAllocZero(aggcxt, bytes);
+		SET_VARSIZE(s, bytes);
+		s->layout = SAMPLE_LAYOUT;
+		s->nfeat = v.n;
+		s->cap = size;
+		s->nclass = sc.nclass;
+		s->split_key = mlsys_split_key(PG_GETARG_INT64(3));
+	}
+	else
+	{
+		s = (SampleState *) PG_GETARG_POINTER(0);
+		sample_state_check(s);
+		if (s->nfeat != v.n)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("feature vector has %d elements, expected %d", v.n, s->nfeat)));
+	}
+
+	y = PG_GETARG_FLOAT8(1);
+	h = mlsys_row_hash(v.data, v.n, y, &finite);
+	if (!finite || !isfinite(y))
+		PG_RETURN_POINTER(s);
+	c = mlsys_class_index(y, sc.nclass);
+	if (mlsys_stratum(&sc, c, mlsys_split_u(h, s->split_key)) == 0)
+		PG_RETURN_POINTER(s);	/* a holdout row */
+	s->seen++;
+	sample_offer(s, mlsys_split_u(h, s->split_key ^ SAMPLE_SALT), y, v.data, NULL);
+	PG_RETURN_POINTER(s);
+
+skip:
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+}
+
+PG_FUNCTION_INFO_V1(train_sample_combine);
+/* train_sample_combine(bytea, bytea): b's rows offered to a */
+Datum
+train_sample_combine(PG_FUNCTION_ARGS)
+{
+	Datum		result;
+	SampleState *a,
+			   *b;
+	int			m,
+				i;
+
+	mlsys_agg_context(fcinfo, "mlsys._train_sample_combine");
+	if (mlsys_combine_trivial(fcinfo, &result))
+		return result;
+	b = (SampleState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
+	sample_state_check(b);
+	a = (SampleState *) PG_GETARG_POINTER(0);
+	sample_state_check(a);
+	if (a->nfeat != b->nfeat || a->cap != b->cap || a->nclass != b->nclass ||
+		a->split_key != b->split_key)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("cannot combine training sample states with different parameters")));
+	m = a->nfeat + 1;
+	for (i = 0; i < b->count; i++)
+	{
+		int32		sl = sm_slot(b)[i];
+
+		if (sl < 0 || sl >= b->count)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid training sample aggregate state")));
+		sample_offer(a, sm_key(b)[i], 0, NULL, sm_rows(b) + (Size) sl * m);
+	}
+	a->seen += b->seen;
+	PG_RETURN_POINTER(a);
+}
+
+/* order of (key, slot) pairs by key, then slot */
+typedef struct KeyedSlot
+{
+	double		key;
+	int32		slot;
+} KeyedSlot;
+
+static int
+keyed_slot_cmp(const void *pa, const void *pb)
+{
+	const KeyedSlot *a = (const KeyedSlot *) pa;
+	const KeyedSlot *b = (const KeyedSlot *) pb;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return a->slot - b->slot;
+}
+
+/*
+ * The rows of a sample state (a datum from mlsys._train_sample_agg, or NULL
+ * for none), sorted by key so the result does not depend on how the rows
+ * arrived: returns the row count, sets *rows to count × (p + 1) values
+ * (y, x_1 .. x_p), palloc'd in the current context, and *seen to the
+ * training rows offered (the sample is complete when they are as many).
+ */
+int
+mlsys_sample_rows(Datum d, bool isnull, int p, double **rows, int64 *seen)
+{
+	SampleState *s;
+	KeyedSlot  *order;
+	double	   *out;
+	int			m = p + 1,
+				i;
+
+	*rows = NULL;
+	*seen = 0;
+	if (isnull)
+		return 0;
+	s = (SampleState *) PG_DETOAST_DATUM(d);
+	sample_state_check(s);
+	if (s->nfeat != p)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("feature vector has %d elements, expected %d", s->nfeat, p)));
+	order = palloc(sizeof(KeyedSlot) * Max(s->count, 1));
+	for (i = 0; i < s->count; i++)
+	{
+		order[i].key = sm_key(s)[i];
+		order[i].slot = sm_slot(s)[i];
+		if (order[i].slot < 0 || order[i].slot >= s->count)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid training sample aggregate state")));
+	}
+	qsort(order, s->count, sizeof(KeyedSlot), keyed_slot_cmp);
+	out = palloc(sizeof(double) * (Size) Max(s->count, 1) * m);
+	for (i = 0; i < s->count; i++)
+		memcpy(out + (Size) i * m, sm_rows(s) + (Size) order[i].slot * m, sizeof(double) * m);
+	pfree(order);
+	*rows = out;
+	*seen = s->seen;
+	return s->count;
+}
+
+PG_FUNCTION_INFO_V1(train_sample_rows);
+/*
+ * mlsys._train_sample_rows(state bytea) → TABLE (y float8, x float8[]): the
+ * rows of a sample state, in key order (for tests and inspection).
+ */
+Datum
+train_sample_rows(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Tuplestorestate *store = mlsys_begin_rows(fcinfo, &desc);
+	SampleState *s = (SampleState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	double	   *rows;
+	int64		seen;
+	int			n,
+				i,
+				m;
+
+	sample_state_check(s);
+	m = s->nfeat + 1;
+	n = mlsys_sample_rows(PointerGetDatum(s), false, s->nfeat, &rows, &seen);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = Float8GetDatum(rows[(Size) i * m]);
+		values[1] = PointerGetDatum(mlsys_float8_array(rows + (Size) i * m + 1, s->nfeat));
+		tuplestore_putvalues(store, desc, values, nulls);
+	}
+	return (Datum) 0;
+}
