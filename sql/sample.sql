@@ -43,6 +43,15 @@ RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 
+-- training takes the same sample inside its first pass (mlsys._linreg_strata_agg with a size)
+SELECT array_agg(s.x ORDER BY s.x) = (SELECT array_agg(x ORDER BY x) FROM samp_500) AS first_pass_same_rows
+FROM (SELECT mlsys._linreg_strata_agg(y, x, 0, (SELECT cuts FROM samp_cuts), NULL, 500) AS st FROM samp) a,
+     mlsys._train_sample_rows(a.st) s;
+-- without a size it carries none
+SELECT count(*) AS no_sample
+FROM (SELECT mlsys._linreg_strata_agg(y, x, 0, (SELECT cuts FROM samp_cuts), NULL) AS st FROM samp) a,
+     mlsys._train_sample_rows(a.st) s;
+
 -- another seed, another sample; a size above the training rows keeps them all
 SELECT count(*) FILTER (WHERE s.x IN (SELECT x FROM samp_500)) < 100 AS mostly_other_rows
 FROM (SELECT mlsys._train_sample_agg(y, x, 1, (SELECT cuts FROM samp_cuts), 500) AS st FROM samp) a,
@@ -96,6 +105,10 @@ SELECT mlsys._train_sample_agg(y + 2, x, 0, '{0, 0}', 10) FROM samp;
 SELECT mlsys._train_sample_agg(y, CASE WHEN id = 7 THEN x[1:2] ELSE x END, 0, '{0, 0}', 10) FROM samp;
 \echo :LAST_ERROR_SQLSTATE
 SELECT mlsys._train_sample_accum(NULL, 1, ARRAY[1.0], 0, '{0, 0}', 10);
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._linreg_strata_agg(y, x, 0, '{0, 0}', NULL, 0) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._linreg_strata_agg(y, x, 0, '{0, 0}', NULL, NULL) FROM samp;
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM mlsys._train_sample_rows('\x00'::bytea);
 \echo :LAST_ERROR_SQLSTATE

@@ -381,12 +381,8 @@ classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *
 	args[3] = Int32GetDatum(sample != NULL ? sample->size : 0);
 	for (;;)
 	{
-		sql = psprintf("SELECT mlsys._linreg_strata_agg(%s, %s, $1, $2, $3), count(*) FILTER (WHERE %s IS NULL)%s%s%s%s%s FROM %s",
-					   ysql, *xsql, quote_identifier(a->target),
-					   sample != NULL ? ", mlsys._train_sample_agg(" : "",
-					   sample != NULL ? ysql : "", sample != NULL ? ", " : "",
-					   sample != NULL ? *xsql : "", sample != NULL ? ", $1, $2, $4)" : "",
-					   a->relsql);
+		sql = psprintf("SELECT mlsys._linreg_strata_agg(%s, %s, $1, $2, $3%s), count(*) FILTER (WHERE %s IS NULL) FROM %s",
+					   ysql, *xsql, sample != NULL ? ", $4" : "", quote_identifier(a->target), a->relsql);
 		if (mlsys_try_first_pass(spec, sql, sample != NULL ? 4 : 3, types1, args))
 			break;
 		mlsys_impute_and_rebuild(a, spec, xsql);
@@ -403,14 +399,6 @@ classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *
 					 errmsg("label column \"%s\" contains nulls", a->target),
 					 errdetail(INT64_FORMAT " rows have no label.", nulls),
 					 errhint("Train on a view that leaves out unlabelled rows.")));
-		if (sample != NULL)
-		{
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
-			MemoryContext spicxt = MemoryContextSwitchTo(cxt);
-
-			sample->nrows = mlsys_sample_rows(d, isnull, p, &sample->rows, &sample->seen);
-			MemoryContextSwitchTo(spicxt);
-		}
 		result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		if (isnull)
 			ereport(ERROR,
@@ -419,6 +407,12 @@ classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *
 	}
 	MemoryContextSwitchTo(cxt);
 	stats = linreg_state_from_datum(result, true);
+	if (sample != NULL)
+	{
+		Datum		d = linreg_state_sample(stats);
+
+		sample->nrows = mlsys_sample_rows(d, d == (Datum) 0, p, &sample->rows, &sample->seen);
+	}
 	if (linreg_state_nfeat(stats) != p)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

@@ -37,7 +37,7 @@
 
 #include "mlsys.h"
 
-#define LINREG_LAYOUT	0x4C520002	/* "LR", layout version 2 */
+#define LINREG_LAYOUT	0x4C520003	/* "LR", layout version 3 */
 #define LINREG_RIDGE	0x1
 #define LINREG_SPLIT	0x2
 
@@ -62,7 +62,12 @@ struct LinregState
 	int64		n_holdout;		/* LINREG_SPLIT: rows held out */
 	uint64		fp_sum;			/* LINREG_SPLIT: Σ row hash (mod 2⁶⁴) */
 	uint64		split_key;		/* LINREG_SPLIT: mlsys_split_key(seed) */
-	/* then: mean[m] comoment[m·m] minv[m] maxv[m] scratch[m] block[cap·m] */
+	int32		sample_cap;		/* rows of the training sample carried (0: none) */
+	int32		pad;
+	/*
+	 * then: mean[m] comoment[m·m] minv[m] maxv[m] scratch[m] block[cap·m],
+	 * then, with sample_cap > 0, a sample state (sample.c)
+	 */
 };
 
 StaticAssertDecl(sizeof(LinregState) % sizeof(double) == 0,
@@ -115,6 +120,21 @@ linreg_state_size(int nfeat, int block_cap)
 	return sizeof(LinregState) + sizeof(double) * (m * (m + 4) + (Size) block_cap * m);
 }
 
+/* the sample state after the arrays (sample_cap > 0) */
+static inline void *
+ls_sample(const LinregState *s)
+{
+	return (char *) s + linreg_state_size(s->nfeat, s->block_cap);
+}
+
+/* the whole state's bytes: the arrays, and the sample it carries */
+static Size
+linreg_state_total_size(int nfeat, int block_cap, int sample_cap)
+{
+	return linreg_state_size(nfeat, block_cap) +
+		(sample_cap > 0 ? MAXALIGN(mlsys_sample_size(nfeat, sample_cap)) : 0);
+}
+
 /* rows per block: about 128 kB of buffered values, 16 to 1024 rows */
 static int
 linreg_block_capacity(int nfeat)
@@ -130,7 +150,7 @@ linreg_block_capacity(int nfeat)
  * aggregate context once, and every later call updates that copy in place.
  */
 static LinregState *
-linreg_state_new(MemoryContext cxt, int nfeat, int flags)
+linreg_state_new(MemoryContext cxt, int nfeat, int flags, int sample_cap)
 {
 	LinregState *s;
 	int			cap;
@@ -147,13 +167,14 @@ linreg_state_new(MemoryContext cxt, int nfeat, int flags)
 				 errmsg("feature vector has %d elements, the limit is %d",
 						nfeat, MLSYS_MAX_FEATURES)));
 	cap = linreg_block_capacity(nfeat);
-	size = linreg_state_size(nfeat, cap);
+	size = linreg_state_total_size(nfeat, cap, sample_cap);
 	s = MemoryContextAllocZero(cxt, size);
 	SET_VARSIZE(s, size);
 	s->layout = LINREG_LAYOUT;
 	s->nfeat = nfeat;
 	s->block_cap = cap;
 	s->flags = flags;
+	s->sample_cap = sample_cap;
 	for (j = 0; j <= nfeat; j++)
 	{
 		ls_min(s)[j] = get_float8_infinity();
@@ -172,12 +193,32 @@ linreg_state_check(const LinregState *s)
 		s->nfeat < 1 || s->nfeat > MLSYS_MAX_FEATURES ||
 		s->block_cap < 16 || s->block_cap > 1024 ||
 		s->block_rows < 0 || s->block_rows >= s->block_cap ||
-		s->n < 0 ||
-		VARSIZE(s) != linreg_state_size(s->nfeat, s->block_cap))
+		s->n < 0 || s->sample_cap < 0 ||
+		VARSIZE(s) != linreg_state_total_size(s->nfeat, s->block_cap, s->sample_cap))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid linear regression aggregate state"),
 				 errdetail("The state's layout version or length does not match this build of mlsys.")));
+}
+
+/* does this bytea hold a linreg state (of this layout) that carries a training sample? */
+bool
+linreg_state_carries_sample(const struct varlena *v)
+{
+	const LinregState *s = (const LinregState *) v;
+
+	return !VARATT_IS_SHORT(v) && VARSIZE(v) >= sizeof(LinregState) &&
+		s->layout == LINREG_LAYOUT && s->sample_cap > 0;
+}
+
+/* the training sample a first-pass state carries (a datum for mlsys_sample_rows), or 0 */
+Datum
+linreg_state_sample(const LinregState *s)
+{
+	if (s->sample_cap <= 0 || s->n_seen == 0)
+		return (Datum) 0;
+	mlsys_sample_check(ls_sample(s));
+	return PointerGetDatum(ls_sample(s));
 }
 
 /* the state in a datum, validated; copied when the caller will modify it */
@@ -450,7 +491,7 @@ mlsys_check_finite_vector(const double *x, int n, const char *const *names)
  * block slot with y after it. Returns NULL when the row is to be skipped.
  */
 static LinregState *
-linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, double **row_out)
+linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, int sample_cap, double **row_out)
 {
 	LinregState *s;
 	Float8ArrayView v;
@@ -496,7 +537,7 @@ linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, double **
 					 errmsg("feature vector has %d elements, expected %d",
 							v.n, ArrayGetNItems(ARR_NDIM(names), ARR_DIMS(names))),
 					 errdetail("A float8[] feature column must have the same length in every row.")));
-		s = linreg_state_new(CurrentMemoryContext, v.n, flags);
+		s = linreg_state_new(CurrentMemoryContext, v.n, flags, sample_cap);
 	}
 	else
 	{
@@ -522,7 +563,7 @@ Datum
 linreg_accum(PG_FUNCTION_ARGS)
 {
 	double	   *row;
-	LinregState *s = linreg_begin_row(fcinfo, 0, NULL, &row);
+	LinregState *s = linreg_begin_row(fcinfo, 0, NULL, 0, &row);
 
 	if (s == NULL)
 	{
@@ -552,7 +593,7 @@ linreg_accum_ridge(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("alpha must be a finite number greater than or equal to 0")));
-	s = linreg_begin_row(fcinfo, LINREG_RIDGE, NULL, &row);
+	s = linreg_begin_row(fcinfo, LINREG_RIDGE, NULL, 0, &row);
 	if (s == NULL)
 	{
 		if (PG_ARGISNULL(0))
@@ -583,7 +624,7 @@ linreg_split_accum(PG_FUNCTION_ARGS)
 	int64		seed = PG_GETARG_INT64(3);
 	double		test_size = PG_GETARG_FLOAT8(4);
 	double	   *row;
-	LinregState *s = linreg_begin_row(fcinfo, LINREG_SPLIT, names, &row);
+	LinregState *s = linreg_begin_row(fcinfo, LINREG_SPLIT, names, 0, &row);
 	uint64		h;
 	bool		finite;
 
@@ -612,15 +653,13 @@ linreg_split_accum(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(s);
 }
 
-PG_FUNCTION_INFO_V1(linreg_strata_accum);
 /*
- * linreg_strata_accum(state bytea, y float8 (class index), x float8[],
- *                     seed int8, cuts float8[], names text[]): the first pass
- * of a classifier: as linreg_split_accum, with the stratified holdout of the
- * cuts (one per class, strata.c) left out.
+ * The first pass of a classifier: as linreg_split_accum, with the stratified
+ * holdout of the cuts (one per class, strata.c) left out; with sample_cap > 0
+ * the state also keeps a sample of that many training rows (sample.c).
  */
-Datum
-linreg_strata_accum(PG_FUNCTION_ARGS)
+static Datum
+linreg_strata_row(FunctionCallInfo fcinfo, int sample_cap)
 {
 	ArrayType  *names = PG_ARGISNULL(5) ? NULL : PG_GETARG_ARRAYTYPE_P(5);
 	int64		seed = PG_GETARG_INT64(3);
@@ -636,7 +675,7 @@ linreg_strata_accum(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("cuts must not be null")));
 	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(4), -1, &sc);
-	s = linreg_begin_row(fcinfo, LINREG_SPLIT, names, &row);
+	s = linreg_begin_row(fcinfo, LINREG_SPLIT, names, sample_cap, &row);
 	if (s == NULL)
 	{
 		if (PG_ARGISNULL(0))
@@ -648,6 +687,8 @@ linreg_strata_accum(PG_FUNCTION_ARGS)
 		s->seed = seed;
 		s->split_key = mlsys_split_key(seed);
 		s->test_size = -1.0;	/* stratified: the cuts decide */
+		if (s->sample_cap > 0)
+			mlsys_sample_init(ls_sample(s), s->nfeat, s->sample_cap, sc.nclass, s->split_key);
 	}
 	h = mlsys_row_hash((const char *) row, s->nfeat, row[s->nfeat], &finite);
 	if (unlikely(!finite))
@@ -658,8 +699,49 @@ linreg_strata_accum(PG_FUNCTION_ARGS)
 	if (mlsys_stratum(&sc, c, mlsys_split_u(h, s->split_key)) == 0)
 		s->n_holdout++;
 	else
+	{
+		if (s->sample_cap > 0)
+			mlsys_sample_add(ls_sample(s), h, row[s->nfeat], (const char *) row);
 		linreg_commit_row(s);
+	}
 	PG_RETURN_POINTER(s);
+}
+
+PG_FUNCTION_INFO_V1(linreg_strata_accum);
+/*
+ * linreg_strata_accum(state bytea, y float8 (class index), x float8[],
+ *                     seed int8, cuts float8[], names text[])
+ */
+Datum
+linreg_strata_accum(PG_FUNCTION_ARGS)
+{
+	return linreg_strata_row(fcinfo, 0);
+}
+
+PG_FUNCTION_INFO_V1(linreg_strata_sample_accum);
+/*
+ * linreg_strata_sample_accum(state bytea, y float8 (class index),
+ *     x float8[], seed int8, cuts float8[], names text[], sample int4): the
+ * same, keeping a sample of at most `sample` training rows
+ */
+Datum
+linreg_strata_sample_accum(PG_FUNCTION_ARGS)
+{
+	int32		size;
+
+	if (PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("sample size must not be null")));
+	size = PG_GETARG_INT32(6);
+	if (PG_ARGISNULL(0) && !PG_ARGISNULL(2))
+	{
+		Float8ArrayView v;
+
+		mlsys_array_view(PG_GETARG_DATUM(2), &v);
+		mlsys_sample_check_size(size, v.n);
+	}
+	return linreg_strata_row(fcinfo, size);
 }
 
 /*
@@ -673,7 +755,7 @@ linreg_state_merge(LinregState *a, const LinregState *b)
 				i,
 				j;
 
-	if (a->nfeat != b->nfeat || a->flags != b->flags ||
+	if (a->nfeat != b->nfeat || a->flags != b->flags || a->sample_cap != b->sample_cap ||
 		a->alpha != b->alpha || a->seed != b->seed || a->test_size != b->test_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -719,6 +801,13 @@ linreg_state_merge(LinregState *a, const LinregState *b)
 		memcpy(ls_block(a) + (Size) a->block_rows * m,
 			   ls_block(b) + (Size) i * m, sizeof(double) * m);
 		linreg_commit_row(a);
+	}
+	if (a->sample_cap > 0 && b->n_seen > 0)
+	{
+		if (a->n_seen == 0)
+			memcpy(ls_sample(a), ls_sample(b), mlsys_sample_size(a->nfeat, a->sample_cap));
+		else
+			mlsys_sample_merge(ls_sample(a), ls_sample(b));
 	}
 	a->n_seen += b->n_seen;
 	a->n_holdout += b->n_holdout;

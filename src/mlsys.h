@@ -110,6 +110,12 @@ extern void mlsys_strata_view(ArrayType *cuts, int nclass, StrataCuts *out);
 
 /* sample.c: a bounded uniform sample of the training rows */
 extern int	mlsys_sample_rows(Datum d, bool isnull, int p, double **rows, int64 *seen);
+extern void mlsys_sample_check_size(int size, int p);
+extern Size mlsys_sample_size(int p, int cap);
+extern void mlsys_sample_init(void *state, int p, int cap, int nclass, uint64 split_key);
+extern void mlsys_sample_check(const void *state);
+extern void mlsys_sample_add(void *state, uint64 row_hash, double y, const char *x);
+extern void mlsys_sample_merge(void *state_a, const void *state_b);
 extern int	mlsys_class_index(double y, int K);
 
 static inline int
@@ -139,6 +145,8 @@ mlsys_row_stratum(const char *x, int p, double y, uint64 split_key, const Strata
 /* linreg.c: least-squares sufficient statistics and solver */
 typedef struct LinregState LinregState;
 extern LinregState *linreg_state_from_datum(Datum d, bool copy);
+extern bool linreg_state_carries_sample(const struct varlena *v);
+extern Datum linreg_state_sample(const LinregState *s);
 extern void linreg_state_finish(LinregState *s);
 extern int	linreg_state_nfeat(const LinregState *s);
 extern int64 linreg_state_rows(const LinregState *s);

@@ -267,6 +267,16 @@ CREATE AGGREGATE mlsys._linreg_strata_agg(float8, float8[], int8, float8[], text
 );
 COMMENT ON AGGREGATE mlsys._linreg_strata_agg(float8, float8[], int8, float8[], text[]) IS
 'First pass of a classifier: statistics of the training split (outside the stratified holdout of the cuts), holdout count and data fingerprint (internal).';
+CREATE FUNCTION mlsys._linreg_strata_sample_accum(bytea, float8, float8[], int8, float8[], text[], int) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'linreg_strata_sample_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._linreg_strata_sample_accum(bytea, float8, float8[], int8, float8[], text[], int) IS 'Transition function of mlsys._linreg_strata_agg with a sample size.';
+CREATE AGGREGATE mlsys._linreg_strata_agg(float8, float8[], int8, float8[], text[], int) (
+    SFUNC = mlsys._linreg_strata_sample_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._linreg_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE mlsys._linreg_strata_agg(float8, float8[], int8, float8[], text[], int) IS
+'First pass of a classifier that also keeps a uniform sample of at most that many training rows (the rows of mlsys._train_sample_agg), for the starting point of logistic regression (internal).';
 CREATE FUNCTION mlsys._train_sample_accum(bytea, float8, float8[], int8, float8[], int) RETURNS bytea
     AS 'MODULE_PATHNAME', 'train_sample_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._train_sample_accum(bytea, float8, float8[], int8, float8[], int) IS 'Transition function of mlsys._train_sample_agg.';

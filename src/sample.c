@@ -14,7 +14,10 @@
  *
  * The state is a bytea of fixed size, updated in place, with a combine
  * function: a min-heap of (key, slot) pairs over `size` slots of
- * (y, x_1 .. x_p); its size depends on size and p only.
+ * (y, x_1 .. x_p); its size depends on size and p only. Training embeds
+ * the same state in the first pass's (linreg.c: mlsys._linreg_strata_agg
+ * with a sample size), which has hashed the row already; the standalone
+ * aggregate serves tests and inspection.
  */
 #include "postgres.h"
 
@@ -70,6 +73,40 @@ sample_state_size(int nfeat, int cap)
 {
 	return sizeof(SampleState) + sizeof(double) * (Size) cap +
 		MAXALIGN(sizeof(int32) * (Size) cap) + sizeof(double) * (Size) cap * (nfeat + 1);
+}
+
+/* reject a sample size out of range for p features */
+void
+mlsys_sample_check_size(int size, int p)
+{
+	if (size < 1 || (double) size * sizeof(double) * (p + 3) > SAMPLE_MAX_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sample size %d is out of range", size),
+				 errdetail("A sample holds at least one row and at most %d MB.",
+						   SAMPLE_MAX_BYTES / (1024 * 1024))));
+}
+
+/* the bytes of a sample state of cap rows of p features */
+Size
+mlsys_sample_size(int p, int cap)
+{
+	return sample_state_size(p, cap);
+}
+
+/* an empty sample state at state (mlsys_sample_size bytes, not necessarily zeroed) */
+void
+mlsys_sample_init(void *state, int p, int cap, int nclass, uint64 split_key)
+{
+	SampleState *s = (SampleState *) state;
+
+	memset(s, 0, sizeof(SampleState));
+	SET_VARSIZE(s, sample_state_size(p, cap));
+	s->layout = SAMPLE_LAYOUT;
+	s->nfeat = p;
+	s->cap = cap;
+	s->nclass = nclass;
+	s->split_key = split_key;
 }
 
 static void
@@ -161,6 +198,56 @@ sample_offer(SampleState *s, double key, double y, const char *x, const double *
 	}
 }
 
+/* the checks of a sample state's bytes (one embedded in another state, too) */
+void
+mlsys_sample_check(const void *state)
+{
+	sample_state_check((const SampleState *) state);
+}
+
+/*
+ * Offer a training row (its content hash, label y, p unaligned float8 values
+ * at x) to the sample at state.
+ */
+void
+mlsys_sample_add(void *state, uint64 row_hash, double y, const char *x)
+{
+	SampleState *s = (SampleState *) state;
+
+	s->seen++;
+	sample_offer(s, mlsys_split_u(row_hash, s->split_key ^ SAMPLE_SALT), y, x, NULL);
+}
+
+/* merge sample b into sample a (a is modified, b is not) */
+void
+mlsys_sample_merge(void *state_a, const void *state_b)
+{
+	SampleState *a = (SampleState *) state_a;
+	const SampleState *b = (const SampleState *) state_b;
+	int			m,
+				i;
+
+	sample_state_check(a);
+	sample_state_check(b);
+	if (a->nfeat != b->nfeat || a->cap != b->cap || a->nclass != b->nclass ||
+		a->split_key != b->split_key)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("cannot combine training sample states with different parameters")));
+	m = a->nfeat + 1;
+	for (i = 0; i < b->count; i++)
+	{
+		int32		sl = sm_slot(b)[i];
+
+		if (sl < 0 || sl >= b->count)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid training sample aggregate state")));
+		sample_offer(a, sm_key(b)[i], 0, NULL, sm_rows(b) + (Size) sl * m);
+	}
+	a->seen += b->seen;
+}
+
 PG_FUNCTION_INFO_V1(train_sample_accum);
 /*
  * train_sample_accum(state bytea, y float8 (class index), x float8[],
@@ -194,20 +281,11 @@ train_sample_accum(PG_FUNCTION_ARGS)
 		int32		size = PG_GETARG_INT32(5);
 		Size		bytes;
 
-		if (size < 1 || (double) size * sizeof(double) * (v.n + 3) > SAMPLE_MAX_BYTES)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("sample size %d is out of range", size),
-					 errdetail("A sample holds at least one row and at most %d MB.",
-							   SAMPLE_MAX_BYTES / (1024 * 1024))));
+
+		mlsys_sample_check_size(size, v.n);
 		bytes = sample_state_size(v.n, size);
-		s = MemoryContextAllocZero(aggcxt, bytes);
-		SET_VARSIZE(s, bytes);
-		s->layout = SAMPLE_LAYOUT;
-		s->nfeat = v.n;
-		s->cap = size;
-		s->nclass = sc.nclass;
-		s->split_key = mlsys_split_key(PG_GETARG_INT64(3));
+		s = MemoryContextAlloc(aggcxt, bytes);
+		mlsys_sample_init(s, v.n, size, sc.nclass, mlsys_split_key(PG_GETARG_INT64(3)));
 	}
 	else
 	{
@@ -226,8 +304,7 @@ train_sample_accum(PG_FUNCTION_ARGS)
 	c = mlsys_class_index(y, sc.nclass);
 	if (mlsys_stratum(&sc, c, mlsys_split_u(h, s->split_key)) == 0)
 		PG_RETURN_POINTER(s);	/* a holdout row */
-	s->seen++;
-	sample_offer(s, mlsys_split_u(h, s->split_key ^ SAMPLE_SALT), y, v.data, NULL);
+	mlsys_sample_add(s, h, y, v.data);
 	PG_RETURN_POINTER(s);
 
 skip:
@@ -244,33 +321,13 @@ train_sample_combine(PG_FUNCTION_ARGS)
 	Datum		result;
 	SampleState *a,
 			   *b;
-	int			m,
-				i;
 
 	mlsys_agg_context(fcinfo, "mlsys._train_sample_combine");
 	if (mlsys_combine_trivial(fcinfo, &result))
 		return result;
 	b = (SampleState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1));
-	sample_state_check(b);
 	a = (SampleState *) PG_GETARG_POINTER(0);
-	sample_state_check(a);
-	if (a->nfeat != b->nfeat || a->cap != b->cap || a->nclass != b->nclass ||
-		a->split_key != b->split_key)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("cannot combine training sample states with different parameters")));
-	m = a->nfeat + 1;
-	for (i = 0; i < b->count; i++)
-	{
-		int32		sl = sm_slot(b)[i];
-
-		if (sl < 0 || sl >= b->count)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("invalid training sample aggregate state")));
-		sample_offer(a, sm_key(b)[i], 0, NULL, sm_rows(b) + (Size) sl * m);
-	}
-	a->seen += b->seen;
+	mlsys_sample_merge(a, b);
 	PG_RETURN_POINTER(a);
 }
 
@@ -341,20 +398,26 @@ mlsys_sample_rows(Datum d, bool isnull, int p, double **rows, int64 *seen)
 PG_FUNCTION_INFO_V1(train_sample_rows);
 /*
  * mlsys._train_sample_rows(state bytea) → TABLE (y float8, x float8[]): the
- * rows of a sample state, in key order (for tests and inspection).
+ * rows of a sample state (of mlsys._train_sample_agg, or the sample inside
+ * a state of mlsys._linreg_strata_agg), in key order (for tests and
+ * inspection).
  */
 Datum
 train_sample_rows(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
 	Tuplestorestate *store = mlsys_begin_rows(fcinfo, &desc);
-	SampleState *s = (SampleState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	struct varlena *st = PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	SampleState *s = (SampleState *) st;
 	double	   *rows;
 	int64		seen;
 	int			n,
 				i,
 				m;
 
+	/* the first pass of a classifier carries its sample in its own state */
+	if (linreg_state_carries_sample(st))
+		s = (SampleState *) DatumGetPointer(linreg_state_sample(linreg_state_from_datum(PointerGetDatum(st), false)));
 	sample_state_check(s);
 	m = s->nfeat + 1;
 	n = mlsys_sample_rows(PointerGetDatum(s), false, s->nfeat, &rows, &seen);
