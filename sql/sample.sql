@@ -88,6 +88,14 @@ SELECT abs(sum(e)) / count(*) < 1e-8 AS intercept_stationary,
        AND abs(avg(e * x[3]) / sd[3] + alpha * w[4]) < 1e-8 AS features_stationary
 FROM r, w, sd GROUP BY w, sd, alpha;
 
+-- with a sample, the first pass keeps each column's variance alone (no cross
+-- moments): the stored standardization still equals the training rows' mean
+-- and population standard deviation
+SELECT bool_and(abs((f->>'mean')::float8 - t.mean) < 1e-12 AND abs((f->>'std')::float8 - t.sd) < 1e-12) AS profile_exact
+FROM mlsys.model_versions v, jsonb_array_elements(v.profile->'features') WITH ORDINALITY e(f, ord),
+     LATERAL (SELECT avg(x[ord]) AS mean, stddev_pop(x[ord]) AS sd FROM samp) t
+WHERE v.model = 'samp_lr';
+
 -- bad input
 \set VERBOSITY terse
 SELECT mlsys._train_sample_agg(y, x, 0, '{0, 0}', 0) FROM samp;

@@ -312,11 +312,13 @@ classifier_start(TrainArgs *a, const FeatureSpec *spec, LinregState *stats, int 
 	 * give: the least-squares fit of y on the standardized features, scaled by
 	 * 1 / (p̄ (1 − p̄)), with the intercept at logit(p̄) (Haggstrom, 1983). Any
 	 * start converges (the objective is convex and the steps are damped); a
-	 * good one saves passes. A degenerate design leaves the start at zero.
+	 * good one saves passes. A degenerate design, or a first pass that kept
+	 * variances alone (with a sample, whose fit gives the start), leaves the
+	 * slopes at zero.
 	 */
+	prm[0] = log(share_pos / (1.0 - share_pos));
 	if (linreg_try_solve(stats, 1e-8 * train_rows, ols))
 	{
-		prm[0] = log(share_pos / (1.0 - share_pos));
 		for (j = 0; j < p; j++)
 			prm[j + 1] = ols[j + 1] * prm[2 * p + 1 + j] / (share_pos * (1.0 - share_pos));
 	}

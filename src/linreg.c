@@ -40,6 +40,7 @@
 #define LINREG_LAYOUT	0x4C520003	/* "LR", layout version 3 */
 #define LINREG_RIDGE	0x1
 #define LINREG_SPLIT	0x2
+#define LINREG_DIAG		0x4		/* variances only: no cross moments, no solve */
 
 /* condition limit: reciprocal condition number after unit-diagonal scaling */
 #define LINREG_MIN_RCOND 1e-12
@@ -365,8 +366,26 @@ linreg_flush(LinregState *s)
 			linreg_block_not_finite(s, j);
 		d[j] /= nb;
 	}
-	mlsys_syrk_upper(ls_comoment(s), m, blk, nb);
-	mlsys_syr_upper(ls_comoment(s), m, -((double) nb * nb) / n_new, d);
+	if (s->flags & LINREG_DIAG)
+	{
+		/* each column's sum of squares alone: O(p) per row instead of O(p²) */
+		double	   *restrict sq = ls_comoment(s);
+
+		for (i = 0; i < nb; i++)
+		{
+			const double *restrict row = blk + (Size) i * m;
+
+			for (j = 0; j < m; j++)
+				sq[(Size) j * m + j] += row[j] * row[j];
+		}
+		for (j = 0; j < m; j++)
+			sq[(Size) j * m + j] -= ((double) nb * nb) / n_new * d[j] * d[j];
+	}
+	else
+	{
+		mlsys_syrk_upper(ls_comoment(s), m, blk, nb);
+		mlsys_syr_upper(ls_comoment(s), m, -((double) nb * nb) / n_new, d);
+	}
 	for (j = 0; j < m; j++)
 		mean[j] += d[j] * nb / n_new;
 	s->n = n_new;
@@ -655,8 +674,11 @@ linreg_split_accum(PG_FUNCTION_ARGS)
 
 /*
  * The first pass of a classifier: as linreg_split_accum, with the stratified
- * holdout of the cuts (one per class, strata.c) left out; with sample_cap > 0
- * the state also keeps a sample of that many training rows (sample.c).
+ * holdout of the cuts (one per class, strata.c) left out. With sample_cap > 0
+ * the state also keeps a sample of that many training rows (sample.c) and,
+ * since logistic regression then starts from the sample's fit rather than
+ * from the least-squares direction, only each column's variance (no cross
+ * moments: O(p) per row, not O(p²)).
  */
 static Datum
 linreg_strata_row(FunctionCallInfo fcinfo, int sample_cap)
@@ -675,7 +697,7 @@ linreg_strata_row(FunctionCallInfo fcinfo, int sample_cap)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("cuts must not be null")));
 	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(4), -1, &sc);
-	s = linreg_begin_row(fcinfo, LINREG_SPLIT, names, sample_cap, &row);
+	s = linreg_begin_row(fcinfo, LINREG_SPLIT | (sample_cap > 0 ? LINREG_DIAG : 0), names, sample_cap, &row);
 	if (s == NULL)
 	{
 		if (PG_ARGISNULL(0))
@@ -784,7 +806,13 @@ linreg_state_merge(LinregState *a, const LinregState *b)
 			for (i = 0; i < m; i++)
 				for (j = i; j < m; j++)
 					ca[(Size) i * m + j] += cb[(Size) i * m + j];
-			mlsys_syr_upper(ca, m, (double) a->n * b->n / n, delta);
+			if (a->flags & LINREG_DIAG)
+			{
+				for (j = 0; j < m; j++)
+					ca[(Size) j * m + j] += (double) a->n * b->n / n * delta[j] * delta[j];
+			}
+			else
+				mlsys_syr_upper(ca, m, (double) a->n * b->n / n, delta);
 			for (j = 0; j < m; j++)
 				ls_mean(a)[j] += delta[j] * b->n / n;
 			a->n = n;
@@ -865,6 +893,15 @@ linreg_solve_internal(LinregState *s, double alpha, double *coef, const char *co
 	int		   *idx;
 	double		rcond;
 
+	if (s->flags & LINREG_DIAG)
+	{
+		/* a state of variances alone has no cross moments to solve with */
+		if (!raise)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a state of variances alone cannot be solved")));
+	}
 	linreg_flush(s);
 	C = ls_comoment(s);
 	mean = ls_mean(s);
