@@ -53,6 +53,16 @@ SELECT abs(mlsys.auc((mlsys.predict_proba('churn', s))[2], churned) - (v.metrics
 FROM cust s, mlsys.model_versions v
 WHERE v.model = 'churn' AND v.version = 1 AND s.id IN (SELECT churn_holdout_ids())
 GROUP BY v.metrics, v.test_rows;
+SELECT abs(mlsys.log_loss(h.p, h.churned) - (v.metrics->>'log_loss')::float8) < 1e-12 AS log_loss_matches,
+       abs(avg(((h.p >= 0.5) = h.churned)::int) - (v.metrics->>'accuracy')::float8) < 1e-12 AS accuracy_matches,
+       abs(count(*) FILTER (WHERE h.p >= 0.5 AND h.churned)::float8 / count(*) FILTER (WHERE h.p >= 0.5)
+           - (v.metrics->>'precision')::float8) < 1e-12 AS precision_matches,
+       abs(count(*) FILTER (WHERE h.p >= 0.5 AND h.churned)::float8 / count(*) FILTER (WHERE h.churned)
+           - (v.metrics->>'recall')::float8) < 1e-12 AS recall_matches
+FROM (SELECT (mlsys.predict_proba('churn', s))[2] AS p, churned FROM cust s WHERE s.id IN (SELECT churn_holdout_ids())) h,
+     mlsys.model_versions v
+WHERE v.model = 'churn' AND v.version = 1
+GROUP BY v.metrics;
 
 -- batch scoring stores the label, the positive-class probability and 0/1
 SELECT mlsys.predict_batch('churn', 'cust', 'id');

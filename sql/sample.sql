@@ -96,6 +96,37 @@ FROM mlsys.model_versions v, jsonb_array_elements(v.profile->'features') WITH OR
      LATERAL (SELECT avg(x[ord]) AS mean, stddev_pop(x[ord]) AS sd FROM samp) t
 WHERE v.model = 'samp_lr';
 
+-- the evaluation pass of a binary model (mlsys._logreg_holdout_agg: the
+-- probability and label of each holdout row) gives what the metric
+-- aggregates give over the same rows: {n, tp, fp, fn, log_loss, auc}
+SET max_parallel_workers_per_gather = 0;
+CREATE TABLE samp_prm AS SELECT ARRAY[0.1, 1.5, -0.7, 0.3, 0, 0, 0.5, 1, 1, 1, 1, 1]::float8[] AS prm;
+CREATE TABLE samp_eval AS
+SELECT mlsys._binary_holdout_metrics(mlsys._logreg_holdout_agg(y, x, 0, (SELECT cuts FROM samp_cuts), (SELECT prm FROM samp_prm), false), 0.4) AS m
+FROM samp;
+SELECT m = ARRAY[count(*), count(*) FILTER (WHERE p >= 0.4 AND y = 1), count(*) FILTER (WHERE p >= 0.4 AND y = 0),
+                 count(*) FILTER (WHERE p < 0.4 AND y = 1), mlsys.log_loss(p, y = 1), mlsys.auc(p, y = 1)] AS same_metrics,
+       m[1] = (SELECT count(*) FROM samp WHERE mlsys._in_holdout(y, x, 0, (SELECT cuts FROM samp_cuts))) AS holdout_rows
+FROM (SELECT mlsys._logreg_proba((SELECT prm FROM samp_prm), x) AS p, y FROM samp
+      WHERE mlsys._in_holdout(y, x, 0, (SELECT cuts FROM samp_cuts))) h, samp_eval
+GROUP BY m;
+-- every row, and a parallel scan (the pairs arrive in another order: log loss within rounding)
+SELECT (mlsys._binary_holdout_metrics(mlsys._logreg_holdout_agg(y, x, 0, (SELECT cuts FROM samp_cuts), (SELECT prm FROM samp_prm), true), 0.4))[1] AS every_row
+FROM samp;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF)
+SELECT mlsys._logreg_holdout_agg(y, x, 0, '{0.25, 0.25}', '{0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1}', false) FROM samp;
+SELECT par.m[1:4] = e.m[1:4] AND par.m[6] = e.m[6] AND abs(par.m[5] - e.m[5]) < 1e-12 AS parallel_same_metrics
+FROM (SELECT mlsys._binary_holdout_metrics(mlsys._logreg_holdout_agg(y, x, 0, (SELECT cuts FROM samp_cuts), (SELECT prm FROM samp_prm), false), 0.4) AS m
+      FROM samp) par, samp_eval e;
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+
 -- bad input
 \set VERBOSITY terse
 SELECT mlsys._train_sample_agg(y, x, 0, '{0, 0}', 0) FROM samp;
@@ -117,6 +148,16 @@ SELECT mlsys._train_sample_accum(NULL, 1, ARRAY[1.0], 0, '{0, 0}', 10);
 SELECT mlsys._linreg_strata_agg(y, x, 0, '{0, 0}', NULL, 0) FROM samp;
 \echo :LAST_ERROR_SQLSTATE
 SELECT mlsys._linreg_strata_agg(y, x, 0, '{0, 0}', NULL, NULL) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._logreg_holdout_agg(y, x, 0, '{0, 0}', NULL, false) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._logreg_holdout_agg(y + 1, x, 0, '{0, 0}', (SELECT prm FROM samp_prm), true) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._logreg_holdout_agg(y, x[1:2], 0, '{0, 0}', (SELECT prm FROM samp_prm), true) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._binary_holdout_metrics(mlsys._logreg_holdout_agg(1, x, 0, '{0, 0}', (SELECT prm FROM samp_prm), true), 0.5) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._binary_holdout_metrics('\x00'::bytea, 0.5);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM mlsys._train_sample_rows('\x00'::bytea);
 \echo :LAST_ERROR_SQLSTATE

@@ -493,46 +493,30 @@ train_classifier(TrainArgs *a, TrainResult *r)
 				 errdetail("The largest gradient component is still above tol %g.", a->tol),
 				 errhint("Raise max_iter or tol, or use a larger alpha.")));
 
-	/* evaluation pass */
+	/* evaluation pass: the (probability, label) pairs of the holdout, then the metrics */
 	{
-		Oid			types2[5] = {INT8OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, BOOLOID};
-		Datum		eargs[5];
-		HeapTuple	t;
-		TupleDesc	d;
+		Oid			types2[4] = {INT8OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, BOOLOID};
+		Datum		eargs[4];
+		Datum		pairs;
 		bool		isnull;
-		double		auc,
-					logloss,
-					tp,
-					fp,
-					fn,
-					n;
+		BinaryHoldout bh;
 
-		sql = psprintf("SELECT mlsys.auc(s.p, s.y), mlsys.log_loss(s.p, s.y), "
-					   "count(*) FILTER (WHERE s.p >= $4 AND s.y), count(*) FILTER (WHERE s.p >= $4 AND NOT s.y), "
-					   "count(*) FILTER (WHERE s.p < $4 AND s.y), count(*) "
-					   "FROM (SELECT mlsys._logreg_proba($3, %s) AS p, (%s) = 1 AS y FROM %s "
-					   "WHERE %s IS NOT NULL AND ($5 OR mlsys._in_holdout(%s, %s, $1, $2)) OFFSET 0) s",
-					   xsql, ysql, a->relsql, quote_identifier(a->target), ysql, xsql);
+		sql = psprintf("SELECT mlsys._logreg_holdout_agg(%s, %s, $1, $2, $3, $4) FROM %s WHERE %s IS NOT NULL",
+					   ysql, xsql, a->relsql, quote_identifier(a->target));
 		eargs[0] = pc.q.args[0];
 		eargs[1] = pc.q.args[1];
 		eargs[2] = PointerGetDatum(mlsys_float8_array(prm, 3 * p + 3));
-		eargs[3] = Float8GetDatum(a->threshold);
-		eargs[4] = BoolGetDatum(a->test_size == 0);
-		if (SPI_execute_with_args(sql, 5, types2, eargs, NULL, true, 0) != SPI_OK_SELECT ||
+		eargs[3] = BoolGetDatum(a->test_size == 0);
+		if (SPI_execute_with_args(sql, 4, types2, eargs, NULL, true, 0) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			elog(ERROR, "holdout evaluation failed");
-		t = SPI_tuptable->vals[0];
-		d = SPI_tuptable->tupdesc;
-		/* a single-class holdout has no AUC: mlsys.auc has raised an error already */
-		auc = DatumGetFloat8(SPI_getbinval(t, d, 1, &isnull));
-		logloss = DatumGetFloat8(SPI_getbinval(t, d, 2, &isnull));
-		tp = DatumGetInt64(SPI_getbinval(t, d, 3, &isnull));
-		fp = DatumGetInt64(SPI_getbinval(t, d, 4, &isnull));
-		fn = DatumGetInt64(SPI_getbinval(t, d, 5, &isnull));
-		n = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
+		pairs = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		MemoryContextSwitchTo(cxt);
+		/* a single-class holdout has no AUC: this raises the error mlsys.auc raises */
+		mlsys_binary_holdout_metrics(pairs, isnull, a->threshold, &bh);
+		SPI_freetuptable(SPI_tuptable);
 		initStringInfo(&buf);
-		append_binary_metrics(&buf, auc, logloss, tp, fp, fn, n);
+		append_binary_metrics(&buf, bh.auc, bh.log_loss, bh.tp, bh.fp, bh.fn, bh.n);
 		appendStringInfo(&buf, ", \"iterations\": %d, \"converged\": %s, \"objective\": ",
 						 passes, converged ? "true" : "false");
 		mlsys_append_json_number(&buf, objective);

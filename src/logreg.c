@@ -231,19 +231,38 @@ logreg_accum_row(LogregState *s, const double *prm, const double *inv_scale, con
 	int			p = s->nfeat,
 				m = p + 1,
 				j;
-	double	   *row = lg_block(s) + (Size) s->block_rows * m;
-	double	   *g = lg_grad(s);
-	double		eta = logreg_eta(prm, inv_scale, p, x, row + 1);
-	/* one exp serves both: e = exp(−|η|) */
-	double		e = exp(-fabs(eta));
-	double		prob = eta >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-	double		cw = y > 0 ? prm[3 * p + 2] : prm[3 * p + 1];
-	double		r;
+	double	   *restrict row = lg_block(s) + (Size) s->block_rows * m;
+	double	   *restrict g = lg_grad(s);
+	const double *w = prm + 1;
+	const double *center = prm + p + 1;
+	/* four partial sums: the dot product is not one chain of dependent adds */
+	double		acc[4] = {0, 0, 0, 0};
+	double		eta,
+				e,
+				prob,
+				cw,
+				r,
+				gr;
 
-	s->loss += cw * (Max(eta, 0.0) + log1p(e) - y * eta);
-	g[0] += cw * (prob - y);
 	for (j = 0; j < p; j++)
-		g[j + 1] += cw * (prob - y) * row[j + 1];
+	{
+		double		v;
+
+		memcpy(&v, x + sizeof(double) * j, sizeof(double));
+		v = (v - center[j]) * inv_scale[j];
+		row[j + 1] = v;
+		acc[j & 3] += w[j] * v;
+	}
+	eta = prm[0] + ((acc[0] + acc[1]) + (acc[2] + acc[3]));
+	/* one exp serves both: e = exp(−|η|) */
+	e = exp(-fabs(eta));
+	prob = eta >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+	cw = y > 0 ? prm[3 * p + 2] : prm[3 * p + 1];
+	s->loss += cw * (Max(eta, 0.0) + log1p(e) - y * eta);
+	gr = cw * (prob - y);
+	g[0] += gr;
+	for (j = 1; j < m; j++)
+		g[j] += gr * row[j];
 	r = sqrt(cw * prob * (1.0 - prob));
 	row[0] = r;
 	for (j = 1; j < m; j++)
@@ -450,6 +469,64 @@ logreg_proba(PG_FUNCTION_ARGS)
 
 		PG_RETURN_FLOAT8(sigmoid(logreg_eta(prm, cc->inv_scale, p, v.data, cc->z)));
 	}
+}
+
+PG_FUNCTION_INFO_V1(logreg_holdout_accum);
+/*
+ * logreg_holdout_accum(state bytea, y float8 (0 or 1), x float8[], seed int8,
+ *                      cuts float8[], params float8[], every_row bool): the
+ * evaluation pass of a binary model. Appends (P(y = 1 | x), y) of each
+ * holdout row (each row when every_row) to an AUC state (metrics.c), from
+ * which mlsys_binary_holdout_metrics gives AUC, log loss and the confusion
+ * counts: one call per row instead of a holdout test, a probability and six
+ * metric aggregates.
+ */
+Datum
+logreg_holdout_accum(PG_FUNCTION_ARGS)
+{
+	void	   *state = PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0);
+	ArrayType  *params;
+	const double *prm;
+	Float8ArrayView v;
+	StrataCuts	sc;
+	LogregCallCache *cc;
+	double		y;
+	int			p;
+
+	mlsys_agg_context(fcinfo, "mlsys._logreg_holdout_accum");
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("seed, cuts, parameters and every_row must not be null")));
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	{
+		if (state == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(state);
+	}
+	params = PG_GETARG_ARRAYTYPE_P(5);
+	p = logreg_params_nfeat(params);
+	prm = (const double *) ARR_DATA_PTR(params);
+	mlsys_array_view(PG_GETARG_DATUM(2), &v);
+	if (v.hasnull || v.n != p)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("feature vector has %d elements, expected %d", v.n, p)));
+	y = PG_GETARG_FLOAT8(1);
+	if (y != 0.0 && y != 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("binary labels must be 0 or 1, not %g", y)));
+	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(4), 2, &sc);
+	if (!PG_GETARG_BOOL(6) &&
+		mlsys_row_stratum(v.data, p, y, mlsys_split_key(PG_GETARG_INT64(3)), &sc) != 0)
+	{
+		if (state == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(state);
+	}
+	cc = logreg_call_cache(fcinfo, prm, p);
+	PG_RETURN_POINTER(mlsys_auc_add(state, sigmoid(logreg_eta(prm, cc->inv_scale, p, v.data, cc->z)), y > 0));
 }
 
 /* probability of the positive class for a cached logistic model and raw x */

@@ -495,40 +495,27 @@ auc_sort_pairs(AucPair *pairs, int64 n)
 	pfree(count);
 }
 
-PG_FUNCTION_INFO_V1(auc_final);
 /*
  * ROC AUC = (R⁺ − n⁺(n⁺ + 1)/2) / (n⁺ · n⁻) where R⁺ is the sum of the
  * positives' ranks among all scores, tied scores sharing their mean rank
  * (Mann and Whitney, 1947): exactly the area under the ROC curve with ties
  * drawn as diagonal segments, as scikit-learn's roc_auc_score computes it.
+ * The n > 0 pairs are checked, then sorted in place.
  */
-Datum
-auc_final(PG_FUNCTION_ARGS)
+static double
+auc_of_pairs(AucPair *pairs, int64 n)
 {
-	AucState   *s;
-	AucPair    *pairs;
-	int64		n,
-				i,
+	int64		i,
 				j;
 	double		npos = 0,
 				rank_sum = 0;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	s = (AucState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
-	auc_check(s);
-	n = s->npairs;
-	if (n == 0)
-		PG_RETURN_NULL();
 	/* the pairs may come from another process or a forged state: check them all */
 	for (i = 0; i < n; i++)
-		if (!isfinite(s->pairs[i].score) || (s->pairs[i].label != 0.0 && s->pairs[i].label != 1.0))
+		if (!isfinite(pairs[i].score) || (pairs[i].label != 0.0 && pairs[i].label != 1.0))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("invalid ROC AUC aggregate state")));
-	/* sort a copy: a final function must not change its state */
-	pairs = palloc(sizeof(AucPair) * (Size) n);
-	memcpy(pairs, s->pairs, sizeof(AucPair) * (Size) n);
 	auc_sort_pairs(pairs, n);
 	for (i = 0; i < n; i = j)
 	{
@@ -547,7 +534,110 @@ auc_final(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("ROC AUC is not defined when only one class is present"),
 				 errdetail("All " INT64_FORMAT " labels are %s.", n, npos == 0 ? "false" : "true")));
-	PG_RETURN_FLOAT8((rank_sum - npos * (npos + 1) / 2) / (npos * (n - npos)));
+	return (rank_sum - npos * (npos + 1) / 2) / (npos * (n - npos));
+}
+
+PG_FUNCTION_INFO_V1(auc_final);
+/* auc_final(bytea) → float8: the exact ROC AUC of the pairs (NULL for none) */
+Datum
+auc_final(PG_FUNCTION_ARGS)
+{
+	AucState   *s;
+	AucPair    *pairs;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	s = (AucState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	auc_check(s);
+	if (s->npairs == 0)
+		PG_RETURN_NULL();
+	/* sort a copy: a final function must not change its state */
+	pairs = palloc(sizeof(AucPair) * (Size) s->npairs);
+	memcpy(pairs, s->pairs, sizeof(AucPair) * (Size) s->npairs);
+	PG_RETURN_FLOAT8(auc_of_pairs(pairs, s->npairs));
+}
+
+/*
+ * Append a (score, label) pair to an AUC state (NULL: a new one); returns
+ * the state, which is new when it had to grow (a transition function returns
+ * it, and the executor moves it into the aggregate context).
+ */
+void *
+mlsys_auc_add(void *state, double score, bool label)
+{
+	AucState   *s = (AucState *) state;
+
+	if (s != NULL)
+		auc_check(s);
+	s = auc_grow(s, (s ? s->npairs : 0) + 1);
+	s->pairs[s->npairs].score = score;
+	s->pairs[s->npairs].label = label ? 1.0 : 0.0;
+	s->npairs++;
+	return s;
+}
+
+/*
+ * The binary holdout metrics of the (probability of the positive class,
+ * label) pairs of an AUC state: what mlsys.auc, mlsys.log_loss and the
+ * confusion counts at the threshold give over the same rows, in one pass
+ * over the pairs (log loss summed in the rows' order, as the aggregate
+ * does). No pairs give zeros.
+ */
+void
+mlsys_binary_holdout_metrics(Datum state, bool isnull, double threshold, BinaryHoldout *out)
+{
+	AucState   *s;
+	int64		i;
+	double		loss = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (isnull)
+		return;
+	s = (AucState *) PG_DETOAST_DATUM_COPY(state);
+	auc_check(s);
+	if (s->npairs == 0)
+		return;
+	for (i = 0; i < s->npairs; i++)
+	{
+		double		prob = s->pairs[i].score;
+		bool		pos = s->pairs[i].label > 0;
+
+		if (!(prob >= 0.0 && prob <= 1.0))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("probability must be between 0 and 1, not %g", prob)));
+		out->tp += (prob >= threshold && pos);
+		out->fp += (prob >= threshold && !pos);
+		out->fn += (prob < threshold && pos);
+		prob = Max(DBL_EPSILON, Min(1.0 - DBL_EPSILON, prob));
+		loss -= pos ? log(prob) : log1p(-prob);
+	}
+	out->n = (double) s->npairs;
+	out->log_loss = loss / out->n;
+	out->auc = auc_of_pairs(s->pairs, s->npairs);
+	pfree(s);
+}
+
+PG_FUNCTION_INFO_V1(binary_holdout_metrics);
+/*
+ * mlsys._binary_holdout_metrics(state bytea, threshold float8) → float8[]
+ * {n, tp, fp, fn, log_loss, auc} of the state of mlsys._logreg_holdout_agg
+ * (or of mlsys.auc): for tests and inspection.
+ */
+Datum
+binary_holdout_metrics(PG_FUNCTION_ARGS)
+{
+	BinaryHoldout bh;
+	double		v[6];
+
+	mlsys_binary_holdout_metrics(PG_GETARG_DATUM(0), false, PG_GETARG_FLOAT8(1), &bh);
+	v[0] = bh.n;
+	v[1] = bh.tp;
+	v[2] = bh.fp;
+	v[3] = bh.fn;
+	v[4] = bh.log_loss;
+	v[5] = bh.auc;
+	PG_RETURN_ARRAYTYPE_P(mlsys_float8_array(v, 6));
 }
 
 /*

@@ -166,6 +166,17 @@ extern void mlsys_reject_missing_row(Datum x, bool xnull, ArrayType *names);
 /* metrics.c: regression metrics state shared with the evaluation pass */
 extern void regmetrics_add(double *st, double pred, double y);
 extern double *regmetrics_state(ArrayType *a);
+typedef struct BinaryHoldout
+{
+	double		n,
+				tp,
+				fp,
+				fn,
+				log_loss,
+				auc;
+} BinaryHoldout;
+extern void *mlsys_auc_add(void *state, double score, bool label);
+extern void mlsys_binary_holdout_metrics(Datum state, bool isnull, double threshold, BinaryHoldout *out);
 
 /* newton.c: damped Newton over passes that return summed loss, gradient, Hessian */
 typedef struct NewtonPass

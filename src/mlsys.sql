@@ -371,6 +371,19 @@ CREATE AGGREGATE mlsys.auc(score float8, label bool) (
     SFUNC = mlsys._auc_accum, STYPE = bytea,
     COMBINEFUNC = mlsys._auc_combine, FINALFUNC = mlsys._auc_final, PARALLEL = SAFE);
 COMMENT ON AGGREGATE mlsys.auc(float8, bool) IS 'Exact area under the ROC curve, ties counted one half (scikit-learn''s roc_auc_score); keeps 16 bytes per row.';
+CREATE FUNCTION mlsys._logreg_holdout_accum(bytea, float8, float8[], int8, float8[], float8[], bool) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'logreg_holdout_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._logreg_holdout_accum(bytea, float8, float8[], int8, float8[], float8[], bool) IS 'Transition function of mlsys._logreg_holdout_agg.';
+CREATE AGGREGATE mlsys._logreg_holdout_agg(float8, float8[], int8, float8[], float8[], bool) (
+    SFUNC = mlsys._logreg_holdout_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._auc_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE mlsys._logreg_holdout_agg(float8, float8[], int8, float8[], float8[], bool) IS
+'Evaluation pass of a binary logistic model (label 0 or 1, feature vector, seed, cuts, parameters, every row): the (probability, label) pairs of the stratified holdout rows, or of every row, as the state of mlsys.auc (internal).';
+CREATE FUNCTION mlsys._binary_holdout_metrics(bytea, float8) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'binary_holdout_metrics' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._binary_holdout_metrics(bytea, float8) IS 'The binary metrics of (probability, label) pairs at a threshold: {n, tp, fp, fn, log_loss, auc}, as mlsys.auc, mlsys.log_loss and the confusion counts give them (internal).';
 
 CREATE FUNCTION mlsys._report_accum(bytea, text, text) RETURNS bytea
     AS 'MODULE_PATHNAME', 'report_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
