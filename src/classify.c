@@ -237,18 +237,22 @@ classifier_setup(TrainArgs *a, char ***classes_out, int *nclasses_out, int *posi
 		initStringInfo(&buf);
 		appendStringInfo(&buf, "(CASE (%s)", quote_identifier(a->target));
 		for (k = 0; k < nclasses; k++)
-			appendStringInfo(&buf, " WHEN %s::%s THEN %d", quote_literal_cstr(classes[k]),
+			appendStringInfo(&buf, " WHEN %s::%s THEN %d::pg_catalog.float8", quote_literal_cstr(classes[k]),
 							 format_type_be_qualified(a->target_type), k);
-		appendStringInfoString(&buf, " END)::pg_catalog.float8");
+		appendStringInfoString(&buf, " END)");
 		*ysql = buf.data;
 	}
-	/* y = 1 for the positive class, compared in the target's own type (cheap per row) */
+	/*
+	 * y = 1 for the positive class, compared in the target's own type; float8
+	 * constants in a CASE, so a row costs no cast function calls (every pass
+	 * evaluates y once per row)
+	 */
 	else if (a->target_type == BOOLOID)
-		*ysql = psprintf(positive == 1 ? "((%s)::pg_catalog.int4)::pg_catalog.float8"
-						 : "((NOT (%s))::pg_catalog.int4)::pg_catalog.float8",
-						 quote_identifier(a->target));
+		*ysql = psprintf("(CASE WHEN (%s) THEN %d::pg_catalog.float8 WHEN NOT (%s) THEN %d::pg_catalog.float8 END)",
+						 quote_identifier(a->target), positive == 1 ? 1 : 0,
+						 quote_identifier(a->target), positive == 1 ? 0 : 1);
 	else
-		*ysql = psprintf("(CASE WHEN (%s) = %s::%s THEN 1 WHEN (%s) IS NOT NULL THEN 0 END)::pg_catalog.float8",
+		*ysql = psprintf("(CASE WHEN (%s) = %s::%s THEN 1::pg_catalog.float8 WHEN (%s) IS NOT NULL THEN 0::pg_catalog.float8 END)",
 						 quote_identifier(a->target), quote_literal_cstr(classes[positive]),
 						 format_type_be_qualified(a->target_type), quote_identifier(a->target));
 	*classes_out = classes;
