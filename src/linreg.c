@@ -294,6 +294,79 @@ linreg_block_not_finite(LinregState *s, int j)
 }
 
 /*
+ * LINREG_DIAG: each column's variance alone, accumulated row by row without
+ * buffering the row. The block area holds, for the rows since the last
+ * fold, the sums of z − r and of (z − r)² per column (r the running mean,
+ * the first row for the first rows); a fold applies the same update as
+ * linreg_flush restricted to the diagonal.
+ */
+static inline void
+linreg_diag_add(LinregState *s, const char *x, double y)
+{
+	int			p = s->nfeat,
+				m = p + 1,
+				j;
+	double	   *restrict s1 = ls_block(s);
+	double	   *restrict s2 = s1 + m;
+	double	   *restrict shift = ls_mean(s);
+	double	   *restrict minv = ls_min(s);
+	double	   *restrict maxv = ls_max(s);
+
+	if (s->n == 0 && s->block_rows == 0)
+	{
+		memcpy(shift, x, sizeof(double) * p);
+		shift[p] = y;
+	}
+	for (j = 0; j <= p; j++)
+	{
+		double		v,
+					d;
+
+		if (j < p)
+			memcpy(&v, x + sizeof(double) * j, sizeof(double));
+		else
+			v = y;
+		minv[j] = v < minv[j] ? v : minv[j];
+		maxv[j] = v > maxv[j] ? v : maxv[j];
+		d = v - shift[j];
+		s1[j] += d;
+		s2[j] += d * d;
+	}
+	if (++s->block_rows == s->block_cap)
+		linreg_flush(s);
+}
+
+static void
+linreg_diag_flush(LinregState *s)
+{
+	int			m = s->nfeat + 1,
+				nb = s->block_rows,
+				j;
+	double	   *s1 = ls_block(s);
+	double	   *s2 = s1 + m;
+	double	   *mean = ls_mean(s);
+	double	   *c = ls_comoment(s);
+	int64		n_new = s->n + nb;
+
+	for (j = 0; j < m; j++)
+	{
+		double		d = s1[j] / nb;
+
+		if (unlikely(!isfinite(s1[j]) || !isfinite(s2[j])))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s values are too large to fit",
+							j == s->nfeat ? "target" : psprintf("feature vector element %d", j + 1))));
+		c[(Size) j * m + j] += s2[j] - ((double) nb * nb) / n_new * d * d;
+		mean[j] += d * nb / n_new;
+		s1[j] = 0;
+		s2[j] = 0;
+	}
+	s->n = n_new;
+	s->block_rows = 0;
+}
+
+/*
  * Fold the buffered rows into the moments with one pass over the block and
  * one dsyrk. Rows are shifted by r, the running mean (the block's first row
  * for the first block), so with d = z̄_b − r and S = Σ (z − r)(z − r)ᵀ:
@@ -317,6 +390,11 @@ linreg_flush(LinregState *s)
 
 	if (nb == 0)
 		return;
+	if (s->flags & LINREG_DIAG)
+	{
+		linreg_diag_flush(s);
+		return;
+	}
 	if (s->n == 0)
 	{
 		/* shift by the first row, which must then be finite itself */
@@ -366,26 +444,8 @@ linreg_flush(LinregState *s)
 			linreg_block_not_finite(s, j);
 		d[j] /= nb;
 	}
-	if (s->flags & LINREG_DIAG)
-	{
-		/* each column's sum of squares alone: O(p) per row instead of O(p²) */
-		double	   *restrict sq = ls_comoment(s);
-
-		for (i = 0; i < nb; i++)
-		{
-			const double *restrict row = blk + (Size) i * m;
-
-			for (j = 0; j < m; j++)
-				sq[(Size) j * m + j] += row[j] * row[j];
-		}
-		for (j = 0; j < m; j++)
-			sq[(Size) j * m + j] -= ((double) nb * nb) / n_new * d[j] * d[j];
-	}
-	else
-	{
-		mlsys_syrk_upper(ls_comoment(s), m, blk, nb);
-		mlsys_syr_upper(ls_comoment(s), m, -((double) nb * nb) / n_new, d);
-	}
+	mlsys_syrk_upper(ls_comoment(s), m, blk, nb);
+	mlsys_syr_upper(ls_comoment(s), m, -((double) nb * nb) / n_new, d);
 	for (j = 0; j < m; j++)
 		mean[j] += d[j] * nb / n_new;
 	s->n = n_new;
@@ -510,7 +570,8 @@ mlsys_check_finite_vector(const double *x, int n, const char *const *names)
  * block slot with y after it. Returns NULL when the row is to be skipped.
  */
 static LinregState *
-linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, int sample_cap, double **row_out)
+linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, int sample_cap, double **row_out,
+				 const char **x_out)
 {
 	LinregState *s;
 	Float8ArrayView v;
@@ -569,6 +630,13 @@ linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, int sampl
 					 errmsg("feature vector has %d elements, expected %d", v.n, s->nfeat),
 					 errdetail("Every row must have the same number of features.")));
 	}
+	if (x_out != NULL)
+	{
+		/* the caller adds the row where it lies (LINREG_DIAG) */
+		*x_out = v.data;
+		*row_out = NULL;
+		return s;
+	}
 	row = ls_block(s) + (Size) s->block_rows * (s->nfeat + 1);
 	memcpy(row, v.data, sizeof(double) * s->nfeat);
 	row[s->nfeat] = PG_GETARG_FLOAT8(1);
@@ -582,7 +650,7 @@ Datum
 linreg_accum(PG_FUNCTION_ARGS)
 {
 	double	   *row;
-	LinregState *s = linreg_begin_row(fcinfo, 0, NULL, 0, &row);
+	LinregState *s = linreg_begin_row(fcinfo, 0, NULL, 0, &row, NULL);
 
 	if (s == NULL)
 	{
@@ -612,7 +680,7 @@ linreg_accum_ridge(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("alpha must be a finite number greater than or equal to 0")));
-	s = linreg_begin_row(fcinfo, LINREG_RIDGE, NULL, 0, &row);
+	s = linreg_begin_row(fcinfo, LINREG_RIDGE, NULL, 0, &row, NULL);
 	if (s == NULL)
 	{
 		if (PG_ARGISNULL(0))
@@ -643,7 +711,7 @@ linreg_split_accum(PG_FUNCTION_ARGS)
 	int64		seed = PG_GETARG_INT64(3);
 	double		test_size = PG_GETARG_FLOAT8(4);
 	double	   *row;
-	LinregState *s = linreg_begin_row(fcinfo, LINREG_SPLIT, names, 0, &row);
+	LinregState *s = linreg_begin_row(fcinfo, LINREG_SPLIT, names, 0, &row, NULL);
 	uint64		h;
 	bool		finite;
 
@@ -687,6 +755,8 @@ linreg_strata_row(FunctionCallInfo fcinfo, int sample_cap)
 	int64		seed = PG_GETARG_INT64(3);
 	StrataCuts	sc;
 	double	   *row;
+	const char *x = NULL;
+	double		y;
 	LinregState *s;
 	uint64		h;
 	bool		finite;
@@ -697,7 +767,8 @@ linreg_strata_row(FunctionCallInfo fcinfo, int sample_cap)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("cuts must not be null")));
 	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(4), -1, &sc);
-	s = linreg_begin_row(fcinfo, LINREG_SPLIT | (sample_cap > 0 ? LINREG_DIAG : 0), names, sample_cap, &row);
+	s = linreg_begin_row(fcinfo, LINREG_SPLIT | (sample_cap > 0 ? LINREG_DIAG : 0), names, sample_cap,
+						 &row, sample_cap > 0 ? &x : NULL);
 	if (s == NULL)
 	{
 		if (PG_ARGISNULL(0))
@@ -712,20 +783,32 @@ linreg_strata_row(FunctionCallInfo fcinfo, int sample_cap)
 		if (s->sample_cap > 0)
 			mlsys_sample_init(ls_sample(s), s->nfeat, s->sample_cap, sc.nclass, s->split_key);
 	}
-	h = mlsys_row_hash((const char *) row, s->nfeat, row[s->nfeat], &finite);
+	if (x == NULL)
+	{
+		x = (const char *) row;
+		y = row[s->nfeat];
+	}
+	else
+		y = PG_GETARG_FLOAT8(1);
+	h = mlsys_row_hash(x, s->nfeat, y, &finite);
 	if (unlikely(!finite))
-		check_finite_row(row, s->nfeat + 1, true, names);
-	c = mlsys_class_index(row[s->nfeat], sc.nclass);
+	{
+		/* the same errors as the other passes: the features first, then the target */
+		mlsys_reject_missing_row(PG_GETARG_DATUM(2), false, names);
+		check_finite_row(&y, 1, true, NULL);
+	}
+	c = mlsys_class_index(y, sc.nclass);
 	s->n_seen++;
 	s->fp_sum += h;
 	if (mlsys_stratum(&sc, c, mlsys_split_u(h, s->split_key)) == 0)
 		s->n_holdout++;
-	else
+	else if (s->flags & LINREG_DIAG)
 	{
-		if (s->sample_cap > 0)
-			mlsys_sample_add(ls_sample(s), h, row[s->nfeat], (const char *) row);
-		linreg_commit_row(s);
+		mlsys_sample_add(ls_sample(s), h, y, x);
+		linreg_diag_add(s, x, y);
 	}
+	else
+		linreg_commit_row(s);
 	PG_RETURN_POINTER(s);
 }
 
@@ -786,6 +869,16 @@ linreg_state_merge(LinregState *a, const LinregState *b)
 
 	m = a->nfeat + 1;
 	linreg_flush(a);
+	if ((b->flags & LINREG_DIAG) && b->block_rows > 0)
+	{
+		/* b's pending sums are not rows: fold them in a copy first */
+		Size		size = linreg_state_size(b->nfeat, b->block_cap);
+		LinregState *bc = palloc(size);
+
+		memcpy(bc, b, size);
+		linreg_flush(bc);
+		b = bc;
+	}
 	if (b->n > 0)
 	{
 		if (a->n == 0)

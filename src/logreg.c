@@ -166,6 +166,10 @@ typedef struct LogregCallCache
 	double	   *scale;			/* the scales the reciprocals belong to */
 	double	   *inv_scale;
 	double	   *z;
+	/* a pass whose cuts and parameters are the same in every row: its copies */
+	bool		pass_ready;
+	double	   *prm;
+	StrataCuts	sc;
 } LogregCallCache;
 
 static LogregCallCache *
@@ -195,6 +199,49 @@ logreg_call_cache(FunctionCallInfo fcinfo, const double *prm, int p)
 			cc->inv_scale[j] = 1.0 / prm[2 * p + 1 + j];
 		}
 		memcpy(cc->scale, prm + 2 * p + 1, sizeof(double) * p);
+	}
+	return cc;
+}
+
+/*
+ * The parameters (3p + 3 values) and the stratified cuts of a pass's row,
+ * checked, with the call site's cache. When both are the same in every row
+ * (constants or query parameters: mlsys_agg_args_stable), the first row
+ * checks and copies them and every later row reuses the copies, so a row
+ * costs no array checks.
+ */
+static LogregCallCache *
+logreg_pass_args(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int nclass,
+				 const double **prm, int *p, StrataCuts *sc)
+{
+	LogregCallCache *cc = (LogregCallCache *) fcinfo->flinfo->fn_extra;
+	ArrayType  *params;
+
+	if (cc != NULL && cc->pass_ready)
+	{
+		*prm = cc->prm;
+		*p = cc->p;
+		*sc = cc->sc;
+		return cc;
+	}
+	params = PG_GETARG_ARRAYTYPE_P(params_arg);
+	*p = logreg_params_nfeat(params);
+	*prm = (const double *) ARR_DATA_PTR(params);
+	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(cuts_arg), nclass, sc);
+	cc = logreg_call_cache(fcinfo, *prm, *p);
+	if (mlsys_agg_args_stable(fcinfo, Min(cuts_arg, params_arg), Max(cuts_arg, params_arg)))
+	{
+		Size		ncuts = (Size) sc->nclass * sc->nlev;
+		double	   *cuts = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * ncuts);
+
+		memcpy(cuts, sc->cuts, sizeof(double) * ncuts);
+		cc->prm = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * (3 * *p + 3));
+		memcpy(cc->prm, *prm, sizeof(double) * (3 * *p + 3));
+		cc->sc = *sc;
+		cc->sc.cuts = cuts;
+		cc->pass_ready = true;
+		*prm = cc->prm;
+		*sc = cc->sc;
 	}
 	return cc;
 }
@@ -282,7 +329,7 @@ static Datum
 logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave_out)
 {
 	LogregState *s;
-	ArrayType  *params;
+	LogregCallCache *cc;
 	const double *prm;
 	Float8ArrayView v;
 	StrataCuts	sc;
@@ -296,9 +343,7 @@ logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	params = PG_GETARG_ARRAYTYPE_P(params_arg);
-	p = logreg_params_nfeat(params);
-	prm = (const double *) ARR_DATA_PTR(params);
+	cc = logreg_pass_args(fcinfo, cuts_arg, params_arg, 2, &prm, &p, &sc);
 	mlsys_array_view(PG_GETARG_DATUM(2), &v);
 	if (v.hasnull || v.n != p)
 		ereport(ERROR,
@@ -309,7 +354,6 @@ logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("binary labels must be 0 or 1, not %g", y)));
-	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(cuts_arg), 2, &sc);
 	if (leave_out > sc.nlev)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -333,7 +377,7 @@ logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave
 	}
 	if (mlsys_row_stratum(v.data, p, y, s->split_key, &sc) == s->leave_out)
 		PG_RETURN_POINTER(s);
-	logreg_accum_row(s, prm, logreg_call_cache(fcinfo, prm, p)->inv_scale, v.data, y);
+	logreg_accum_row(s, prm, cc->inv_scale, v.data, y);
 	PG_RETURN_POINTER(s);
 }
 
@@ -485,7 +529,6 @@ Datum
 logreg_holdout_accum(PG_FUNCTION_ARGS)
 {
 	void	   *state = PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0);
-	ArrayType  *params;
 	const double *prm;
 	Float8ArrayView v;
 	StrataCuts	sc;
@@ -504,9 +547,7 @@ logreg_holdout_accum(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(state);
 	}
-	params = PG_GETARG_ARRAYTYPE_P(5);
-	p = logreg_params_nfeat(params);
-	prm = (const double *) ARR_DATA_PTR(params);
+	cc = logreg_pass_args(fcinfo, 4, 5, 2, &prm, &p, &sc);
 	mlsys_array_view(PG_GETARG_DATUM(2), &v);
 	if (v.hasnull || v.n != p)
 		ereport(ERROR,
@@ -517,7 +558,6 @@ logreg_holdout_accum(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("binary labels must be 0 or 1, not %g", y)));
-	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(4), 2, &sc);
 	if (!PG_GETARG_BOOL(6) &&
 		mlsys_row_stratum(v.data, p, y, mlsys_split_key(PG_GETARG_INT64(3)), &sc) != 0)
 	{
@@ -525,7 +565,6 @@ logreg_holdout_accum(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(state);
 	}
-	cc = logreg_call_cache(fcinfo, prm, p);
 	PG_RETURN_POINTER(mlsys_auc_add(state, sigmoid(logreg_eta(prm, cc->inv_scale, p, v.data, cc->z)), y > 0));
 }
 

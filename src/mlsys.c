@@ -10,6 +10,7 @@
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/primnodes.h"
 #include "utils/array.h"
 #include "utils/guc.h"
 #include "utils/tuplestore.h"
@@ -101,6 +102,33 @@ mlsys_check_pass_args(FunctionCallInfo fcinfo, bool by_fold)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("fold must be between 1 and 1000")));
+}
+
+/*
+ * Are the transition function's arguments first .. last (0 is the state) the
+ * same in every row of the aggregate: constants or parameters of the query
+ * (never columns, per-row expressions or subquery outputs)? A transition
+ * function can then check and convert them on its first row only.
+ */
+bool
+mlsys_agg_args_stable(FunctionCallInfo fcinfo, int first, int last)
+{
+	Aggref	   *ag = AggGetAggref(fcinfo);
+	ListCell   *lc;
+	int			i = 1;
+
+	if (ag == NULL)
+		return false;
+	foreach(lc, ag->args)
+	{
+		Node	   *e = (Node *) ((TargetEntry *) lfirst(lc))->expr;
+
+		if (i >= first && i <= last &&
+			!(IsA(e, Const) || (IsA(e, Param) && ((Param *) e)->paramkind == PARAM_EXTERN)))
+			return false;
+		i++;
+	}
+	return i > last;
 }
 
 /* the aggregate context, or an error when an aggregate support function is called directly */

@@ -27,6 +27,7 @@ extern bool mlsys_capture_baseline_on_train;
 extern int	mlsys_model_cache_kb;
 extern ArrayType *mlsys_float8_array(const double *values, int n);
 extern MemoryContext mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname);
+extern bool mlsys_agg_args_stable(FunctionCallInfo fcinfo, int first, int last);
 extern void mlsys_check_training_memory(double bytes, const char *what);
 extern void mlsys_check_pass_args(FunctionCallInfo fcinfo, bool by_fold);
 extern bool mlsys_combine_trivial(FunctionCallInfo fcinfo, Datum *result);
