@@ -127,6 +127,21 @@ RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 
+-- a pass checks constant cuts and parameters once (mlsys_agg_args_stable):
+-- the same state as when they come from a subquery or a per-row expression,
+-- which every row checks
+SET max_parallel_workers_per_gather = 0;
+SELECT mlsys._logreg_step_agg(y, x, 0, '{0.3, 0.2}', '{0.1, 1.5, -0.7, 0.3, 0, 0, 0.5, 1, 1, 1, 1, 1}')
+         = mlsys._logreg_step_agg(y, x, 0, (SELECT '{0.3, 0.2}'::float8[]), (SELECT prm FROM samp_prm)) AS subquery_same,
+       mlsys._logreg_step_agg(y, x, 0, '{0.3, 0.2}', '{0.1, 1.5, -0.7, 0.3, 0, 0, 0.5, 1, 1, 1, 1, 1}')
+         = mlsys._logreg_step_agg(y, x, 0, CASE WHEN id > 0 THEN '{0.3, 0.2}'::float8[] END,
+                                  CASE WHEN id > 0 THEN '{0.1, 1.5, -0.7, 0.3, 0, 0, 0.5, 1, 1, 1, 1, 1}'::float8[] END) AS per_row_same
+FROM samp;
+-- parameters that change from row to row are read in every row
+SELECT mlsys._logreg_step_agg(y, x, 0, '{0.3, 0.2}', CASE WHEN id = 5000 THEN '{0, 0}'::float8[] ELSE (SELECT prm FROM samp_prm) END) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+RESET max_parallel_workers_per_gather;
+
 -- bad input
 \set VERBOSITY terse
 SELECT mlsys._train_sample_agg(y, x, 0, '{0, 0}', 0) FROM samp;
