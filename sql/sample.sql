@@ -38,6 +38,10 @@ SELECT mlsys._train_sample_agg(y, x, 0, '{0.25, 0.25}', 500) FROM samp;
 SELECT array_agg(s.x ORDER BY s.x) = (SELECT array_agg(x ORDER BY x) FROM samp_500) AS same_rows_parallel
 FROM (SELECT mlsys._train_sample_agg(y, x, 0, (SELECT cuts FROM samp_cuts), 500) AS st FROM samp) a,
      mlsys._train_sample_rows(a.st) s;
+-- the first pass keeps the same sample under a parallel scan (its states combine)
+SELECT array_agg(s.x ORDER BY s.x) = (SELECT array_agg(x ORDER BY x) FROM samp_500) AS first_pass_parallel_same_rows
+FROM (SELECT mlsys._linreg_strata_agg(y, x, 0, (SELECT cuts FROM samp_cuts), NULL, 500) AS st FROM samp) a,
+     mlsys._train_sample_rows(a.st) s;
 RESET max_parallel_workers_per_gather;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
@@ -95,6 +99,23 @@ SELECT bool_and(abs((f->>'mean')::float8 - t.mean) < 1e-12 AND abs((f->>'std')::
 FROM mlsys.model_versions v, jsonb_array_elements(v.profile->'features') WITH ORDINALITY e(f, ord),
      LATERAL (SELECT avg(x[ord]) AS mean, stddev_pop(x[ord]) AS sd FROM samp) t
 WHERE v.model = 'samp_lr';
+-- and the same model under parallel passes (the states of two workers and the leader combine)
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SELECT metrics->'iterations' AS iterations
+FROM mlsys.train('samp_lr_par', 'samp', 'label', ARRAY['x'], test_size => 0, deploy => 'never');
+SELECT bool_and(abs(a.coefficient - b.coefficient) < 1e-9 * greatest(1, abs(a.coefficient))) AS parallel_same_coefficients
+FROM mlsys.features('samp_lr') a JOIN mlsys.features('samp_lr_par', 1) b USING (ordinal);
+SELECT bool_and(abs((f->>'mean')::float8 - (g->>'mean')::float8) < 1e-12 AND abs((f->>'std')::float8 - (g->>'std')::float8) < 1e-12) AS parallel_same_profile
+FROM mlsys.model_versions v, jsonb_array_elements(v.profile->'features') WITH ORDINALITY e(f, ord),
+     mlsys.model_versions w, jsonb_array_elements(w.profile->'features') WITH ORDINALITY e2(g, ord2)
+WHERE v.model = 'samp_lr' AND w.model = 'samp_lr_par' AND ord = ord2;
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
 
 -- the evaluation pass of a binary model (mlsys._logreg_holdout_agg: the
 -- probability and label of each holdout row) gives what the metric

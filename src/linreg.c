@@ -869,9 +869,16 @@ linreg_state_merge(LinregState *a, const LinregState *b)
 
 	m = a->nfeat + 1;
 	linreg_flush(a);
+	if (a->sample_cap > 0 && b->n_seen > 0)
+	{
+		if (a->n_seen == 0)
+			memcpy(ls_sample(a), ls_sample(b), mlsys_sample_size(a->nfeat, a->sample_cap));
+		else
+			mlsys_sample_merge(ls_sample(a), ls_sample(b));
+	}
 	if ((b->flags & LINREG_DIAG) && b->block_rows > 0)
 	{
-		/* b's pending sums are not rows: fold them in a copy first */
+		/* b's pending sums are not rows: fold them in a copy (of the moments) first */
 		Size		size = linreg_state_size(b->nfeat, b->block_cap);
 		LinregState *bc = palloc(size);
 
@@ -922,13 +929,6 @@ linreg_state_merge(LinregState *a, const LinregState *b)
 		memcpy(ls_block(a) + (Size) a->block_rows * m,
 			   ls_block(b) + (Size) i * m, sizeof(double) * m);
 		linreg_commit_row(a);
-	}
-	if (a->sample_cap > 0 && b->n_seen > 0)
-	{
-		if (a->n_seen == 0)
-			memcpy(ls_sample(a), ls_sample(b), mlsys_sample_size(a->nfeat, a->sample_cap));
-		else
-			mlsys_sample_merge(ls_sample(a), ls_sample(b));
 	}
 	a->n_seen += b->n_seen;
 	a->n_holdout += b->n_holdout;
