@@ -163,6 +163,21 @@ SELECT mlsys._logreg_step_agg(y, x, 0, '{0.3, 0.2}', CASE WHEN id = 5000 THEN '{
 \echo :LAST_ERROR_SQLSTATE
 RESET max_parallel_workers_per_gather;
 
+-- the last Newton step's third-order term (estimated over the sample, no
+-- pass) leaves the default tol's coefficients within 1e-7 of a fit to tol
+-- 1e-12; the plain step left about 2e-6 here
+CREATE TABLE samp_big AS
+SELECT i AS id, ARRAY[sin(i) * 2, cos(i * 0.7), (i % 11)::float8 / 11, sin(i * 0.37)] AS x,
+       (sin(i) * 2 + cos(i * 0.7) + 0.8 * sin(i * 13.1) + sin(i * 0.37) > 0.3) AS label
+FROM generate_series(1, 200000) i;
+SELECT metrics->'iterations' AS iterations
+FROM mlsys.train('samp_big', 'samp_big', 'label', ARRAY['x'], test_size => 0, deploy => 'never');
+SELECT metrics->'iterations' AS iterations
+FROM mlsys.train('samp_big_tight', 'samp_big', 'label', ARRAY['x'], test_size => 0,
+                 hyperparams => '{"tol": 1e-12}', deploy => 'never');
+SELECT max(abs(a.coefficient - b.coefficient)) < 1e-7 AS close_to_tight_fit
+FROM mlsys.features('samp_big', 1) a JOIN mlsys.features('samp_big_tight', 1) b USING (ordinal);
+
 -- bad input
 \set VERBOSITY terse
 SELECT mlsys._train_sample_agg(y, x, 0, '{0, 0}', 0) FROM samp;

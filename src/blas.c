@@ -97,6 +97,23 @@ mlsys_cholesky_solve(double *A, int n, double *b, double *rcond)
 }
 
 /*
+ * Solve A x = b (b overwritten with x) with the Cholesky factor that
+ * mlsys_cholesky_solve left in A.
+ */
+void
+mlsys_cholesky_resolve(const double *A, int n, double *b)
+{
+	lapack_int	ln = n,
+				info = 0,
+				one = 1;
+
+	LAPACK_dpotrs("L", &ln, &one, A, &ln, b, &ln, &info);
+	if (info != 0)
+		elog(ERROR, "dpotrs: illegal argument %d", (int) -info);
+}
+
+
+/*
  * Minimum-norm least-squares solution of the symmetric positive semidefinite
  * system A x = b (A n × n, only its upper triangle in row-major order is
  * read; b is overwritten with x): A = V Λ Vᵀ by LAPACK dsyev, then

@@ -471,6 +471,7 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	}
 
 	/* a sample of the training rows for the starting point, if large enough to say something */
+	memset(&sample, 0, sizeof(sample));
 	sample.size = Min(START_SAMPLE_ROWS, START_SAMPLE_BYTES / ((p + 3) * (int) sizeof(double)));
 	stats = classifier_first_pass(a, spec, &xsql, ysql, r, sample.size >= 10 * (p + 1) ? &sample : NULL);
 
@@ -488,7 +489,7 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	mlsys_pass_query(&pc.q, a, "_logreg_step_agg", xsql, ysql, 0, r->cuts, 2);
 	pc.q.cxt = cxt;
 	pc.p = p;
-	passes = logreg_fit(prm, p, alpha, a->max_iter, a->tol, run_newton_pass, &pc,
+	passes = logreg_fit(prm, p, alpha, a->max_iter, a->tol, sample.rows, sample.nrows, run_newton_pass, &pc,
 						&converged, &objective);
 	MemoryContextSwitchTo(cxt);
 	if (!converged)
@@ -601,7 +602,7 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 
 		alpha = classifier_start(a, spec, merged, p, linreg_state_rows(merged), prm);
 		pc.q.args[2] = Int32GetDatum(k + 1);
-		logreg_fit(prm, p, alpha, a->max_iter, a->tol, run_newton_pass, &pc,
+		logreg_fit(prm, p, alpha, a->max_iter, a->tol, NULL, 0, run_newton_pass, &pc,
 				   &converged, &objective);
 		MemoryContextSwitchTo(cxt);
 		if (!converged)

@@ -609,17 +609,68 @@ binary_newton_pass(const double *prm, void *arg, NewtonPass *out)
 	return true;
 }
 
+typedef struct SamplePass SamplePass;
 static int	logreg_newton(double *prm, int p, double alpha, int max_iter, double tol, bool strict,
 						  LogregState *(*run_pass) (const double *prm, void *arg), void *arg,
-						  bool *converged, double *final_objective);
+						  bool *converged, double *final_objective, SamplePass *third);
 
 /* a Newton pass over the rows of a sample held in memory */
-typedef struct SamplePass
+struct SamplePass
 {
 	const double *rows;			/* nrows × (y, x_1 .. x_p) */
 	int			nrows;
 	int			p;
-} SamplePass;
+	const double *prm;			/* for the third derivative: center, scale, cw */
+};
+
+/*
+ * T[Δ, Δ] over the sample: (1/S) Σ cw σ(1 − σ)(1 − 2σ) (z̃ᵀΔ)² z̃ with
+ * z̃ = (1, z), the third derivative of the mean loss at w (newton.c uses it
+ * for the last step's third-order term). The sample estimates the mean over
+ * the training rows to within its sampling error, which leaves a small
+ * fraction of the term.
+ */
+static bool
+sample_third_derivative(const double *w, const double *step, void *arg, double *out)
+{
+	SamplePass *sp = (SamplePass *) arg;
+	int			p = sp->p,
+				m = p + 1,
+				i,
+				j;
+	const double *center = sp->prm + p + 1;
+	const double *scale = sp->prm + 2 * p + 1;
+	double	   *z = palloc(sizeof(double) * m);
+
+	memset(out, 0, sizeof(double) * m);
+	for (i = 0; i < sp->nrows; i++)
+	{
+		const double *row = sp->rows + (Size) i * m;
+		double		eta = w[0],
+					sd = step[0],
+					prob,
+					t;
+
+		if ((i & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		z[0] = 1.0;
+		for (j = 0; j < p; j++)
+		{
+			z[j + 1] = (row[j + 1] - center[j]) / scale[j];
+			eta += w[j + 1] * z[j + 1];
+			sd += step[j + 1] * z[j + 1];
+		}
+		prob = sigmoid(eta);
+		t = (row[0] > 0 ? sp->prm[3 * p + 2] : sp->prm[3 * p + 1]) *
+			prob * (1.0 - prob) * (1.0 - 2.0 * prob) * sd * sd;
+		for (j = 0; j < m; j++)
+			out[j] += t * z[j];
+	}
+	for (j = 0; j < m; j++)
+		out[j] /= sp->nrows;
+	pfree(z);
+	return sp->nrows > 0;
+}
 
 static LogregState *
 sample_newton_pass(const double *prm, void *arg)
@@ -653,18 +704,25 @@ sample_newton_pass(const double *prm, void *arg)
  */
 int
 logreg_fit(double *prm, int p, double alpha, int max_iter, double tol,
+		   const double *sample, int nsample,
 		   LogregState *(*run_pass) (const double *prm, void *arg), void *arg,
 		   bool *converged, double *final_objective)
 {
+	SamplePass	sp;
+
+	sp.rows = sample;
+	sp.nrows = nsample;
+	sp.p = p;
+	sp.prm = prm;
 	return logreg_newton(prm, p, alpha, max_iter, tol, true, run_pass, arg,
-						 converged, final_objective);
+						 converged, final_objective, nsample > 0 ? &sp : NULL);
 }
 
-/* logreg_fit, strict or not (newton.c) */
+/* logreg_fit, strict or not (newton.c), with a sample for the last step's third-order term */
 static int
 logreg_newton(double *prm, int p, double alpha, int max_iter, double tol, bool strict,
 			  LogregState *(*run_pass) (const double *prm, void *arg), void *arg,
-			  bool *converged, double *final_objective)
+			  bool *converged, double *final_objective, SamplePass *third)
 {
 	BinaryPassAdapter ad;
 	bool	   *penalized = palloc(sizeof(bool) * (p + 1));
@@ -678,11 +736,63 @@ logreg_newton(double *prm, int p, double alpha, int max_iter, double tol, bool s
 	ad.arg = arg;
 	ad.last = NULL;
 	passes = mlsys_newton_fit(prm, p + 1, penalized, NULL, alpha, max_iter, tol, strict,
-							  binary_newton_pass, &ad, converged, final_objective);
+							  binary_newton_pass, &ad, converged, final_objective,
+							  third != NULL ? sample_third_derivative : NULL, third);
 	if (ad.last != NULL)
 		pfree(ad.last);
 	pfree(penalized);
 	return passes;
+}
+
+/*
+ * The slopes of the discriminant direction on the sample (the least-squares
+ * fit of y on the standardized features, scaled by 1 / (ȳ (1 − ȳ)), as
+ * classifier_start does from the moments of every row): the sample's own
+ * Newton iterations start there. Left as they are when the system is
+ * degenerate.
+ */
+static void
+sample_discriminant_start(double *prm, int p, const double *rows, int nrows)
+{
+	int			m = p + 1,
+				i,
+				j;
+	double	   *a = palloc(sizeof(double) * (Size) nrows * m);
+	double	   *y = palloc(sizeof(double) * nrows);
+	double	   *g = palloc0(sizeof(double) * (Size) m * m);
+	double	   *b = palloc(sizeof(double) * m);
+	double		ybar = 0,
+				rcond;
+
+	for (i = 0; i < nrows; i++)
+	{
+		const double *r = rows + (Size) i * m;
+		double	   *ai = a + (Size) i * m;
+
+		y[i] = r[0];
+		ybar += r[0];
+		ai[0] = 1.0;
+		for (j = 0; j < p; j++)
+			ai[j + 1] = (r[j + 1] - prm[p + 1 + j]) / prm[2 * p + 1 + j];
+	}
+	ybar /= nrows;
+	mlsys_gram(g, m, a, nrows, 0.0);
+	mlsys_gemv_t(a, nrows, m, y, b);
+	for (j = 1; j < m; j++)
+		g[(Size) j * m + j] += 1e-8 * nrows;
+	for (i = 0; i < m; i++)
+		for (j = 0; j < i; j++)
+			g[(Size) i * m + j] = g[(Size) j * m + i];
+	if (ybar > 0 && ybar < 1 && mlsys_cholesky_solve(g, m, b, &rcond) == 0 && rcond > 1e-12)
+	{
+		for (j = 1; j < m; j++)
+			if (isfinite(b[j]))
+				prm[j] = b[j] / (ybar * (1.0 - ybar));
+	}
+	pfree(a);
+	pfree(y);
+	pfree(g);
+	pfree(b);
 }
 
 /*
@@ -717,10 +827,13 @@ logreg_sample_start(double *prm, int p, double alpha, double tol,
 		return false;
 	trial = palloc(sizeof(double) * (3 * p + 3));
 	memcpy(trial, prm, sizeof(double) * (3 * p + 3));
+	sample_discriminant_start(trial, p, rows, nrows);
 	sp.rows = rows;
 	sp.nrows = nrows;
 	sp.p = p;
-	logreg_newton(trial, p, alpha, 50, tol * 1e-4, false, sample_newton_pass, &sp, &converged, &objective);
+	sp.prm = trial;
+	/* the sample's optimum need not be closer than its sampling error: the same tol */
+	logreg_newton(trial, p, alpha, 50, tol, false, sample_newton_pass, &sp, &converged, &objective, NULL);
 	/* the mean loss alone: the objective less the penalty, per unit of class weight */
 	for (j = 1; j <= p; j++)
 		penalty += 0.5 * alpha * trial[j] * trial[j];

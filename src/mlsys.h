@@ -39,6 +39,7 @@ extern void mlsys_blas_init(void);
 extern void mlsys_syrk_upper(double *C, int m, const double *A, int rows);
 extern void mlsys_syr_upper(double *C, int m, double alpha, const double *x);
 extern int	mlsys_cholesky_solve(double *A, int n, double *b, double *rcond);
+extern void mlsys_cholesky_resolve(const double *A, int n, double *b);
 extern double mlsys_dot(const double *a, const double *b, int n);
 extern int	mlsys_pinv_solve(double *A, int n, double *b, double rel_tol);
 extern void mlsys_gram(double *G, int m, const double *A, int rows, double beta);
@@ -188,10 +189,12 @@ typedef struct NewtonPass
 	const double *hess;			/* Σ Hessian, D × D, upper triangle row-major */
 } NewtonPass;
 typedef bool (*NewtonPassFn) (const double *prm, void *arg, NewtonPass *out);
+/* the third derivative of the mean loss at prm applied twice to step (D values), estimated */
+typedef bool (*NewtonThirdFn) (const double *prm, const double *step, void *arg, double *out);
 extern int	mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_dir,
 							 double alpha, int max_iter, double tol, bool strict,
 							 NewtonPassFn run_pass, void *arg, bool *converged,
-							 double *final_objective);
+							 double *final_objective, NewtonThirdFn third, void *third_arg);
 
 /* model.c: the serialized parameter blob */
 typedef enum ModelKind
@@ -239,6 +242,7 @@ extern void softmax_model_proba(const LinearModel *lm, const double *x, double *
 typedef struct LogregState LogregState;
 extern double logreg_model_proba(const LinearModel *lm, const double *x);
 extern int	logreg_fit(double *prm, int p, double alpha, int max_iter, double tol,
+					   const double *sample, int nsample,
 					   LogregState *(*run_pass) (const double *prm, void *arg), void *arg,
 					   bool *converged, double *final_objective);
 extern LogregState *logreg_state_from_datum(Datum d);

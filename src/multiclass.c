@@ -82,7 +82,7 @@ softmax_fit(double *prm, int p, int K, double alpha, const TrainArgs *a,
 	pc->hess = palloc0(sizeof(double) * (Size) D * D);
 	pc->last = NULL;
 	passes = mlsys_newton_fit(prm, D, penalized, null_dir, alpha, a->max_iter, a->tol, true,
-							  run_softmax_pass, pc, converged, objective);
+							  run_softmax_pass, pc, converged, objective, NULL, NULL);
 	if (pc->last != NULL)
 		pfree(pc->last);
 	pfree(pc->hess);

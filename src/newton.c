@@ -31,6 +31,43 @@
 #include "mlsys.h"
 
 /*
+ * The last step's third-order term. After a full Newton step Δ from w_prev
+ * the error left is about ½ H⁻¹ T[Δ, Δ], T the third derivative of the mean
+ * loss (the penalty has none): Chebyshev's method subtracts it. The caller
+ * estimates T[Δ, Δ] (binary logistic regression: over its in-memory sample
+ * of the training rows, at w_prev), so this costs no pass. It is skipped when
+ * it would not be small beside the step (the estimate is meant for the last,
+ * small step of a converged fit).
+ */
+static void
+newton_third_order(double *w, const double *w_prev, const double *step, const double *factor,
+				   int D, NewtonThirdFn third, void *third_arg)
+{
+	double	   *t = palloc0(sizeof(double) * D);
+	double		cmax = 0,
+				smax = 0;
+	int			j;
+
+	if (third(w_prev, step, third_arg, t))
+	{
+		mlsys_cholesky_resolve(factor, D, t);
+		for (j = 0; j < D; j++)
+		{
+			cmax = Max(cmax, fabs(0.5 * t[j]));
+			smax = Max(smax, fabs(step[j]));
+		}
+		if (isfinite(cmax) && cmax < 0.1 * smax)
+		{
+			for (j = 0; j < D; j++)
+				w[j] -= 0.5 * t[j];
+			elog(DEBUG1, "third-order correction of the last step: largest component %.3g (step %.3g)",
+				 cmax, smax);
+		}
+	}
+	pfree(t);
+}
+
+/*
  * Fit w = prm[0 .. D) in place (from the starting point given). run_pass runs
  * one pass at prm (which may hold more than w: the caller's layout). Returns
  * the number of passes; *converged says whether a stopping test was met.
@@ -38,7 +75,8 @@
 int
 mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_dir,
 				 double alpha, int max_iter, double tol, bool strict,
-				 NewtonPassFn run_pass, void *arg, bool *converged, double *final_objective)
+				 NewtonPassFn run_pass, void *arg, bool *converged, double *final_objective,
+				 NewtonThirdFn third, void *third_arg)
 {
 	double	   *w = prm;
 	double	   *w_prev = palloc(sizeof(double) * D);
@@ -148,6 +186,8 @@ mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_d
 		if (-slope < tol)
 		{
 			*converged = true;
+			if (third != NULL)
+				newton_third_order(w, w_prev, step, A, D, third, third_arg);
 			break;
 		}
 	}
