@@ -576,8 +576,10 @@ linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, int sampl
 	LinregState *s;
 	Float8ArrayView v;
 	double	   *row;
+	bool		known = mlsys_state_is_known(fcinfo);
 
-	mlsys_agg_context(fcinfo, "the linear regression transition function");
+	if (!known)
+		mlsys_agg_context(fcinfo, "the linear regression transition function");
 
 	if (PG_ARGISNULL(1))
 		return NULL;			/* rows without a target are skipped */
@@ -622,8 +624,12 @@ linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, int sampl
 	else
 	{
 		s = (LinregState *) PG_GETARG_POINTER(0);
-		/* cheap, and needed: an INITCOND could hand us arbitrary bytes */
-		linreg_state_check(s);
+		/* needed (an INITCOND could hand us arbitrary bytes), once per state */
+		if (!known)
+		{
+			linreg_state_check(s);
+			mlsys_state_remember(fcinfo, s);
+		}
 		if (v.n != s->nfeat)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),

@@ -166,6 +166,8 @@ typedef struct LogregCallCache
 	double	   *scale;			/* the scales the reciprocals belong to */
 	double	   *inv_scale;
 	double	   *z;
+	/* the pass state this call site checked last (see mlsys_state_is_known) */
+	void	   *known_state;
 	/* a pass whose cuts and parameters are the same in every row: its copies */
 	bool		pass_ready;
 	double	   *prm;
@@ -335,8 +337,12 @@ logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave
 	StrataCuts	sc;
 	double		y;
 	int			p;
+	bool		known;
 
-	mlsys_agg_context(fcinfo, "mlsys._logreg_step_accum");
+	cc = (LogregCallCache *) fcinfo->flinfo->fn_extra;
+	known = cc != NULL && !PG_ARGISNULL(0) && PG_GETARG_POINTER(0) == cc->known_state;
+	if (!known)
+		mlsys_agg_context(fcinfo, "mlsys._logreg_step_accum");
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 	{
 		if (PG_ARGISNULL(0))
@@ -369,7 +375,11 @@ logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave
 	else
 	{
 		s = (LogregState *) PG_GETARG_POINTER(0);
-		logreg_state_check(s);
+		if (!known)
+		{
+			logreg_state_check(s);
+			cc->known_state = s;
+		}
 		if (s->nfeat != p || s->nlev != sc.nlev)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),

@@ -131,6 +131,35 @@ mlsys_agg_args_stable(FunctionCallInfo fcinfo, int first, int last)
 	return i > last;
 }
 
+/*
+ * Is this row's state the one this call site last remembered (a state the
+ * function returned, so in the aggregate context with its layout checked)?
+ * A transition function may then skip mlsys_agg_context and its state check
+ * on every row but the first few. Uses fn_extra, which such a function must
+ * not use for anything else.
+ */
+bool
+mlsys_state_is_known(FunctionCallInfo fcinfo)
+{
+	void	  **known = (void **) fcinfo->flinfo->fn_extra;
+
+	return known != NULL && !PG_ARGISNULL(0) && PG_GETARG_POINTER(0) == *known;
+}
+
+/* remember the (checked) state a transition function returns */
+void
+mlsys_state_remember(FunctionCallInfo fcinfo, void *state)
+{
+	void	  **known = (void **) fcinfo->flinfo->fn_extra;
+
+	if (known == NULL)
+	{
+		known = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(void *));
+		fcinfo->flinfo->fn_extra = known;
+	}
+	*known = state;
+}
+
 /* the aggregate context, or an error when an aggregate support function is called directly */
 MemoryContext
 mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname)

@@ -28,6 +28,8 @@ extern int	mlsys_model_cache_kb;
 extern ArrayType *mlsys_float8_array(const double *values, int n);
 extern MemoryContext mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname);
 extern bool mlsys_agg_args_stable(FunctionCallInfo fcinfo, int first, int last);
+extern bool mlsys_state_is_known(FunctionCallInfo fcinfo);
+extern void mlsys_state_remember(FunctionCallInfo fcinfo, void *state);
 extern void mlsys_check_training_memory(double bytes, const char *what);
 extern void mlsys_check_pass_args(FunctionCallInfo fcinfo, bool by_fold);
 extern bool mlsys_combine_trivial(FunctionCallInfo fcinfo, Datum *result);

@@ -213,9 +213,13 @@ void
 mlsys_sample_add(void *state, uint64 row_hash, double y, const char *x)
 {
 	SampleState *s = (SampleState *) state;
+	double		key = mlsys_split_u(row_hash, s->split_key ^ SAMPLE_SALT);
 
 	s->seen++;
-	sample_offer(s, mlsys_split_u(row_hash, s->split_key ^ SAMPLE_SALT), y, x, NULL);
+	/* most rows of a large table lose to the smallest key kept: decided here */
+	if (s->count == s->cap && !(key > sm_key(s)[0]))
+		return;
+	sample_offer(s, key, y, x, NULL);
 }
 
 /* merge sample b into sample a (a is modified, b is not) */

@@ -346,9 +346,11 @@ strata_accum(PG_FUNCTION_ARGS)
 				u;
 	int			c,
 				l;
-	bool		finite;
+	bool		finite,
+				known = mlsys_state_is_known(fcinfo);
 
-	mlsys_agg_context(fcinfo, "mlsys._strata_accum");
+	if (!known)
+		mlsys_agg_context(fcinfo, "mlsys._strata_accum");
 	if (PG_ARGISNULL(1))
 	{
 		if (PG_ARGISNULL(0))
@@ -405,7 +407,8 @@ strata_accum(PG_FUNCTION_ARGS)
 	else
 	{
 		s = (StrataState *) PG_GETARG_POINTER(0);
-		strata_state_check(s);
+		if (!known)
+			strata_state_check(s);
 		if (v.n != s->nfeat)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -419,6 +422,8 @@ strata_accum(PG_FUNCTION_ARGS)
 	st_counts(s)[c]++;
 	for (l = 0; l < s->nlev; l++)
 		window_add(s, c * s->nlev + l, l, st_counts(s)[c], u);
+	if (!known)
+		mlsys_state_remember(fcinfo, s);
 	PG_RETURN_POINTER(s);
 }
 
