@@ -178,6 +178,20 @@ FROM mlsys.train('samp_big_tight', 'samp_big', 'label', ARRAY['x'], test_size =>
 SELECT max(abs(a.coefficient - b.coefficient)) < 1e-7 AS close_to_tight_fit
 FROM mlsys.features('samp_big', 1) a JOIN mlsys.features('samp_big_tight', 1) b USING (ordinal);
 
+-- multinomial models start from their sample's fit too (two passes here,
+-- eleven from zero): the coefficients of a fit to tol 1e-12 within 1e-5 of
+-- the largest (42.6; this problem is nearly separable)
+CREATE TABLE samp_k3 AS
+SELECT id, x, CASE WHEN x[1] + x[2] < -0.5 THEN 'a' WHEN x[1] - x[3] < 0.4 THEN 'b' ELSE 'c' END AS k
+FROM samp_big;
+SELECT metrics->'iterations' AS iterations
+FROM mlsys.train('samp_k3', 'samp_k3', 'k', ARRAY['x'], test_size => 0, deploy => 'never');
+SELECT metrics->'iterations' AS iterations
+FROM mlsys.train('samp_k3_tight', 'samp_k3', 'k', ARRAY['x'], test_size => 0,
+                 hyperparams => '{"tol": 1e-12}', deploy => 'never');
+SELECT max(abs(a.coefficient - b.coefficient)) < 1e-5 * max(abs(b.coefficient)) AS close_to_tight_fit
+FROM mlsys.features('samp_k3', 1) a JOIN mlsys.features('samp_k3_tight', 1) b USING (ordinal, feature);
+
 -- bad input
 \set VERBOSITY terse
 SELECT mlsys._train_sample_agg(y, x, 0, '{0, 0}', 0) FROM samp;

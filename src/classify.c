@@ -42,6 +42,20 @@
 #define START_SAMPLE_ROWS 16384
 #define START_SAMPLE_BYTES (8 * 1024 * 1024)
 
+/*
+ * The rows of the sample that a model of p features and `params` parameters
+ * starts from: at most START_SAMPLE_ROWS, and START_SAMPLE_BYTES of rows (a
+ * row keeps p + 3 values: its key, label and features); none (0) when that
+ * leaves fewer than 10 rows per parameter.
+ */
+int
+classifier_sample_size(int p, int params)
+{
+	int			size = Min(START_SAMPLE_ROWS, START_SAMPLE_BYTES / ((p + 3) * (int) sizeof(double)));
+
+	return size >= 10 * params ? size : 0;
+}
+
 /* a binary Newton pass: the query and the feature count */
 typedef struct PassContext
 {
@@ -472,12 +486,12 @@ train_classifier(TrainArgs *a, TrainResult *r)
 
 	/* a sample of the training rows for the starting point, if large enough to say something */
 	memset(&sample, 0, sizeof(sample));
-	sample.size = Min(START_SAMPLE_ROWS, START_SAMPLE_BYTES / ((p + 3) * (int) sizeof(double)));
-	stats = classifier_first_pass(a, spec, &xsql, ysql, r, sample.size >= 10 * (p + 1) ? &sample : NULL);
+	sample.size = classifier_sample_size(p, p + 1);
+	stats = classifier_first_pass(a, spec, &xsql, ysql, r, sample.size > 0 ? &sample : NULL);
 
 	prm = palloc(sizeof(double) * (3 * p + 3));
 	alpha = classifier_start(a, spec, stats, p, r->train_rows, prm);
-	if (sample.size >= 10 * (p + 1))
+	if (sample.size > 0)
 	{
 		sample_start = logreg_sample_start(prm, p, alpha, a->tol, sample.rows, sample.nrows,
 										   sample.seen == sample.nrows);

@@ -237,6 +237,7 @@ extern LinearModel *model_deserialize_linear(bytea *blob);
 typedef struct SoftmaxState SoftmaxState;
 extern SoftmaxState *softmax_state_from_datum(Datum d);
 extern void softmax_newton_pass(const SoftmaxState *s, double *hess_out, NewtonPass *out);
+extern SoftmaxState *softmax_sample_pass(const double *prm, int p, int K, const double *rows, int nrows);
 extern int	softmax_state_classes(const SoftmaxState *s);
 extern void softmax_model_proba(const LinearModel *lm, const double *x, double *prob);
 
@@ -418,6 +419,7 @@ typedef struct TrainSample
 	int64		seen;			/* training rows offered (complete when equal) */
 	double	   *rows;			/* nrows × (y, x_1 .. x_p) */
 } TrainSample;
+extern int	classifier_sample_size(int p, int params);
 extern LinregState *classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql,
 										  const char *ysql, TrainResult *r, TrainSample *sample);
 extern void classifier_standardization(const TrainArgs *a, const FeatureSpec *spec,

@@ -6,8 +6,9 @@
  *   pass 1 (classify.c): split counts, fingerprint, standardization;
  *   class counts of the training rows: one GROUP BY pass (a class without
  *   training rows is an error; "balanced" weights are n / (K n_k));
- *   Newton passes: mlsys._softmax_step_agg from θ = 0 (every class equally
- *   likely);
+ *   Newton passes: mlsys._softmax_step_agg from the fit of the sample of
+ *   training rows that pass 1 keeps (sample.c), computed in memory, or from
+ *   θ = 0 (every class equally likely) when that fit is not usable;
  *   evaluation: one pass over the holdout gives accuracy, macro-averaged F1
  *   (mlsys.classification_report's "macro avg") and log loss (the mean of
  *   −log P(true class), probabilities floored at 1e-15 as scikit-learn does).
@@ -55,13 +56,36 @@ run_softmax_pass(const double *prm, void *arg, NewtonPass *out)
 	return true;
 }
 
+/* a Newton pass over the rows of a sample held in memory */
+typedef struct SoftmaxSampleContext
+{
+	const double *rows;
+	int			nrows;
+	int			p;
+	int			K;
+	double	   *hess;			/* D × D */
+	SoftmaxState *last;
+} SoftmaxSampleContext;
+
+static bool
+run_softmax_sample_pass(const double *prm, void *arg, NewtonPass *out)
+{
+	SoftmaxSampleContext *sc = (SoftmaxSampleContext *) arg;
+
+	if (sc->last != NULL)
+		pfree(sc->last);
+	sc->last = softmax_sample_pass(prm, sc->p, sc->K, sc->rows, sc->nrows);
+	softmax_newton_pass(sc->last, sc->hess, out);
+	return true;
+}
+
 /*
- * Fit θ (the first K (p + 1) values of prm; center, scale and class weights
- * after it already set) by damped Newton. Returns the number of passes.
+ * Damped Newton over θ (the first K (p + 1) values of prm; center, scale and
+ * class weights after it already set), by run_pass; strict as newton.c.
  */
 static int
-softmax_fit(double *prm, int p, int K, double alpha, const TrainArgs *a,
-			SoftmaxPassContext *pc, bool *converged, double *objective)
+softmax_newton(double *prm, int p, int K, double alpha, int max_iter, double tol, bool strict,
+			   NewtonPassFn run_pass, void *arg, bool *converged, double *objective)
 {
 	int			m = p + 1,
 				D = K * m,
@@ -78,16 +102,89 @@ softmax_fit(double *prm, int p, int K, double alpha, const TrainArgs *a,
 			/* the shift of every intercept by the same amount */
 			null_dir[k * m + j] = j == 0 ? 1.0 / sqrt((double) K) : 0.0;
 		}
+	passes = mlsys_newton_fit(prm, D, penalized, null_dir, alpha, max_iter, tol, strict,
+							  run_pass, arg, converged, objective, NULL, NULL);
+	pfree(penalized);
+	pfree(null_dir);
+	return passes;
+}
+
+/*
+ * The starting point of the Newton passes from a sample of the training rows
+ * (as logreg_sample_start does for two classes): the sample's own optimum of
+ * the same objective, fitted in memory from θ = 0. prm is replaced only when
+ * the fit converged, every class is in the sample, there are at least 10
+ * rows per parameter unless the sample is complete, and the fit does not
+ * separate the sample (mean log loss at least 0.01). Returns whether it was.
+ */
+static bool
+softmax_sample_start(double *prm, int p, int K, double alpha, double tol, const TrainSample *sample)
+{
+	int			m = p + 1,
+				D = K * m,
+				i,
+				k;
+	int		   *count = palloc0(sizeof(int) * K);
+	double	   *trial;
+	double		objective = 0,
+				penalty = 0,
+				wsum = 0;
+	bool		converged;
+	SoftmaxSampleContext sc;
+
+	if (sample->nrows == 0 || (sample->seen > sample->nrows && sample->nrows < 10 * D))
+		return false;
+	for (i = 0; i < sample->nrows; i++)
+		count[mlsys_class_index(sample->rows[(Size) i * m], K)]++;
+	for (k = 0; k < K; k++)
+		if (count[k] == 0)
+			return false;
+	trial = palloc(sizeof(double) * (D + 2 * p + K));
+	memcpy(trial, prm, sizeof(double) * (D + 2 * p + K));
+	sc.rows = sample->rows;
+	sc.nrows = sample->nrows;
+	sc.p = p;
+	sc.K = K;
+	sc.hess = palloc0(sizeof(double) * (Size) D * D);
+	sc.last = NULL;
+	softmax_newton(trial, p, K, alpha, 50, tol, false, run_softmax_sample_pass, &sc, &converged, &objective);
+	if (sc.last != NULL)
+		pfree(sc.last);
+	pfree(sc.hess);
+	for (i = 0; i < D; i++)
+		if (i % m != 0)
+			penalty += 0.5 * alpha * trial[i] * trial[i];
+	for (k = 0; k < K; k++)
+		wsum += count[k] * trial[D + 2 * p + k];
+	if (!converged || !((objective - penalty) * sample->nrows / wsum >= 0.01))
+	{
+		pfree(trial);
+		return false;
+	}
+	memcpy(prm, trial, sizeof(double) * D);
+	pfree(trial);
+	return true;
+}
+
+/*
+ * Fit θ (the first K (p + 1) values of prm; center, scale and class weights
+ * after it already set) by damped Newton. Returns the number of passes.
+ */
+static int
+softmax_fit(double *prm, int p, int K, double alpha, const TrainArgs *a,
+			SoftmaxPassContext *pc, bool *converged, double *objective)
+{
+	int			D = K * (p + 1),
+				passes;
+
 	pc->nprm = D + 2 * p + K;
 	pc->hess = palloc0(sizeof(double) * (Size) D * D);
 	pc->last = NULL;
-	passes = mlsys_newton_fit(prm, D, penalized, null_dir, alpha, a->max_iter, a->tol, true,
-							  run_softmax_pass, pc, converged, objective, NULL, NULL);
+	passes = softmax_newton(prm, p, K, alpha, a->max_iter, a->tol, true, run_softmax_pass, pc,
+							converged, objective);
 	if (pc->last != NULL)
 		pfree(pc->last);
 	pfree(pc->hess);
-	pfree(penalized);
-	pfree(null_dir);
 	return passes;
 }
 
@@ -204,6 +301,7 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 				objective;
 	bool		converged;
 	SoftmaxPassContext pc;
+	TrainSample sample;
 	StringInfoData buf;
 
 	r->task = "multiclass";
@@ -215,11 +313,20 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 				 errhint("Use fewer features or group classes.")));
 	/* the expanded Hessian, the solver's copy and the pass state: about 3 D² doubles */
 	mlsys_check_training_memory(3.0 * D * (double) D * sizeof(double), "multinomial training");
-	stats = classifier_first_pass(a, spec, &xsql, ysql, r, NULL);
+	memset(&sample, 0, sizeof(sample));
+	sample.size = classifier_sample_size(p, D);
+	stats = classifier_first_pass(a, spec, &xsql, ysql, r, sample.size > 0 ? &sample : NULL);
 	prm = palloc0(sizeof(double) * (D + 2 * p + K));
 	classifier_standardization(a, spec, stats, prm + D, prm + D + p);
 	class_weights(a, xsql, ysql, r->classes, K, 0, 0, r->cuts, prm + D + 2 * p);
 	alpha = a->alpha > 0 ? a->alpha : 1.0 / (double) r->train_rows;
+	if (sample.size > 0)
+	{
+		bool		started = softmax_sample_start(prm, p, K, alpha, a->tol, &sample);
+
+		elog(DEBUG1, "multinomial logistic regression starts from %s (sample of %d of " INT64_FORMAT " training rows)",
+			 started ? "the sample's fit" : "zero", sample.nrows, sample.seen);
+	}
 
 	memset(&pc, 0, sizeof(pc));
 	mlsys_pass_query(&pc.q, a, "_softmax_step_agg", xsql, ysql, 0, r->cuts, K);

@@ -156,6 +156,107 @@ softmax_eval_row(const double *prm, int p, int K, const char *x, double *zt, dou
 	return mx + log(sum);
 }
 
+/* an empty pass state for p features and K classes (palloc'd in the current context) */
+static SoftmaxState *
+softmax_state_new(int p, int K)
+{
+	Size		size = softmax_state_size(p, K);
+	SoftmaxState *s;
+
+	if ((Size) K * (p + 1) > SOFTMAX_MAX_PARAMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a multinomial model with %d classes and %d features has too many parameters", K, p),
+				 errdetail("The limit is %d (classes × (features + 1)).", SOFTMAX_MAX_PARAMS)));
+	s = palloc0(size);
+	SET_VARSIZE(s, size);
+	s->layout = SOFTMAX_LAYOUT;
+	s->nfeat = p;
+	s->nclass = K;
+	return s;
+}
+
+/*
+ * Add one training row (x: p unaligned float8 values, class index yi) at the
+ * parameters prm to a pass's state: its weighted loss, gradient and Hessian
+ * blocks. scratch holds m + K + m(m+1)/2 values.
+ */
+static void
+softmax_accum_row(SoftmaxState *s, const double *prm, const char *x, int yi, double *scratch)
+{
+	int			p = s->nfeat,
+				K = s->nclass,
+				m = p + 1,
+				k,
+				l,
+				i,
+				j;
+	Size		T = tri_size(m);
+	double	   *zt = scratch,
+			   *prob = zt + m,
+			   *g,
+			   *h;
+	double		lse,
+				cw;
+
+	lse = softmax_eval_row(prm, p, K, x, zt, prob);
+	cw = prm[(Size) K * m + 2 * p + yi];
+	s->loss += cw * (lse - (mlsys_dot(prm + (Size) yi * m, zt, m)));
+	g = sm_grad(s);
+	for (k = 0; k < K; k++)
+	{
+		double		r = cw * (prob[k] - (k == yi ? 1.0 : 0.0));
+		double	   *gk = g + (Size) k * m;
+
+		for (j = 0; j < m; j++)
+			gk[j] += r * zt[j];
+	}
+	/* the packed upper triangle of z̃ z̃ᵀ, then each block gets a multiple of it */
+	{
+		double	   *o = prob + K;
+		Size		t = 0;
+
+		for (i = 0; i < m; i++)
+			for (j = i; j < m; j++)
+				o[t++] = zt[i] * zt[j];
+		h = sm_hess(s);
+		for (k = 0; k < K; k++)
+			for (l = k; l < K; l++)
+			{
+				double		wkl = cw * ((k == l ? prob[k] : 0.0) - prob[k] * prob[l]);
+				double	   *blk = h + pair_index(k, l, K) * T;
+
+				for (t = 0; t < T; t++)
+					blk[t] += wkl * o[t];
+			}
+	}
+	s->n++;
+}
+
+/*
+ * One Newton pass over the rows of a sample held in memory (sample.c's
+ * layout: y as the class index, then x), at prm: a new state.
+ */
+SoftmaxState *
+softmax_sample_pass(const double *prm, int p, int K, const double *rows, int nrows)
+{
+	SoftmaxState *s = softmax_state_new(p, K);
+	int			m = p + 1,
+				i;
+	double	   *scratch = palloc(sizeof(double) * (m + K + tri_size(m)));
+
+	for (i = 0; i < nrows; i++)
+	{
+		const double *row = rows + (Size) i * m;
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		softmax_accum_row(s, prm, (const char *) (row + 1), mlsys_class_index(row[0], K), scratch);
+	}
+	pfree(scratch);
+	return s;
+}
+
 /* one row of a Newton pass (arguments as in logreg.c's step functions) */
 static Datum
 softmax_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave_out)
@@ -165,21 +266,12 @@ softmax_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leav
 	ArrayType  *params;
 	const double *prm;
 	Float8ArrayView v;
-	double	   *zt,
-			   *prob,
-			   *g,
-			   *h;
-	double		y,
-				lse,
-				cw;
+	double	   *scratch;
+	double		y;
 	int			p,
 				K,
 				m,
-				yi,
-				k,
-				l,
-				i,
-				j;
+				yi;
 	Size		T;
 
 	mlsys_agg_context(fcinfo, "mlsys._softmax_step_accum");
@@ -211,18 +303,7 @@ softmax_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leav
 
 	if (PG_ARGISNULL(0))
 	{
-		Size		size = softmax_state_size(p, K);
-
-		if ((Size) K * m > SOFTMAX_MAX_PARAMS)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("a multinomial model with %d classes and %d features has too many parameters", K, p),
-					 errdetail("The limit is %d (classes × (features + 1)).", SOFTMAX_MAX_PARAMS)));
-		s = palloc0(size);
-		SET_VARSIZE(s, size);
-		s->layout = SOFTMAX_LAYOUT;
-		s->nfeat = p;
-		s->nclass = K;
+		s = softmax_state_new(p, K);
 		s->nlev = sc.nlev;
 		s->leave_out = leave_out;
 		s->split_key = mlsys_split_key(PG_GETARG_INT64(3));
@@ -240,41 +321,9 @@ softmax_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leav
 		PG_RETURN_POINTER(s);
 
 	/* scratch after the state would be cleaner; a small palloc per row is the simple way */
-	zt = palloc(sizeof(double) * (m + K + T));
-	prob = zt + m;
-	lse = softmax_eval_row(prm, p, K, v.data, zt, prob);
-	cw = prm[(Size) K * m + 2 * p + yi];
-	s->loss += cw * (lse - (mlsys_dot(prm + (Size) yi * m, zt, m)));
-	g = sm_grad(s);
-	for (k = 0; k < K; k++)
-	{
-		double		r = cw * (prob[k] - (k == yi ? 1.0 : 0.0));
-		double	   *gk = g + (Size) k * m;
-
-		for (j = 0; j < m; j++)
-			gk[j] += r * zt[j];
-	}
-	/* the packed upper triangle of z̃ z̃ᵀ, then each block gets a multiple of it */
-	{
-		double	   *o = prob + K;
-		Size		t = 0;
-
-		for (i = 0; i < m; i++)
-			for (j = i; j < m; j++)
-				o[t++] = zt[i] * zt[j];
-		h = sm_hess(s);
-		for (k = 0; k < K; k++)
-			for (l = k; l < K; l++)
-			{
-				double		wkl = cw * ((k == l ? prob[k] : 0.0) - prob[k] * prob[l]);
-				double	   *blk = h + pair_index(k, l, K) * T;
-
-				for (t = 0; t < T; t++)
-					blk[t] += wkl * o[t];
-			}
-	}
-	pfree(zt);
-	s->n++;
+	scratch = palloc(sizeof(double) * (m + K + T));
+	softmax_accum_row(s, prm, v.data, yi, scratch);
+	pfree(scratch);
 	PG_RETURN_POINTER(s);
 }
 
