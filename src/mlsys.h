@@ -238,6 +238,8 @@ typedef struct SoftmaxState SoftmaxState;
 extern SoftmaxState *softmax_state_from_datum(Datum d);
 extern void softmax_newton_pass(const SoftmaxState *s, double *hess_out, NewtonPass *out);
 extern SoftmaxState *softmax_sample_pass(const double *prm, int p, int K, const double *rows, int nrows);
+extern bool softmax_sample_third(const double *prm, const double *step, int p, int K,
+								 const double *rows, int nrows, double *out);
 extern int	softmax_state_classes(const SoftmaxState *s);
 extern void softmax_model_proba(const LinearModel *lm, const double *x, double *prob);
 

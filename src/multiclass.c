@@ -79,14 +79,42 @@ run_softmax_sample_pass(const double *prm, void *arg, NewtonPass *out)
 	return true;
 }
 
+/* the last step's third-order term over the sample (newton.c) */
+typedef struct SoftmaxThird
+{
+	const double *prm;			/* center, scale and class weights after θ */
+	const TrainSample *sample;
+	int			p;
+	int			K;
+} SoftmaxThird;
+
+static bool
+softmax_third(const double *theta, const double *step, void *arg, double *out)
+{
+	SoftmaxThird *t = (SoftmaxThird *) arg;
+	int			D = t->K * (t->p + 1);
+	double	   *prm = palloc(sizeof(double) * (D + 2 * t->p + t->K));
+	bool		ok;
+
+	memcpy(prm, t->prm, sizeof(double) * (D + 2 * t->p + t->K));
+	memcpy(prm, theta, sizeof(double) * D);
+	ok = softmax_sample_third(prm, step, t->p, t->K, t->sample->rows, t->sample->nrows, out);
+	pfree(prm);
+	return ok;
+}
+
 /*
  * Damped Newton over θ (the first K (p + 1) values of prm; center, scale and
- * class weights after it already set), by run_pass; strict as newton.c.
+ * class weights after it already set), by run_pass; strict as newton.c; with
+ * a sample, the last step gets its third-order term.
  */
 static int
 softmax_newton(double *prm, int p, int K, double alpha, int max_iter, double tol, bool strict,
-			   NewtonPassFn run_pass, void *arg, bool *converged, double *objective)
+			   NewtonPassFn run_pass, void *arg, bool *converged, double *objective,
+			   const TrainSample *sample)
 {
+	SoftmaxThird third;
+
 	int			m = p + 1,
 				D = K * m,
 				k,
@@ -102,8 +130,13 @@ softmax_newton(double *prm, int p, int K, double alpha, int max_iter, double tol
 			/* the shift of every intercept by the same amount */
 			null_dir[k * m + j] = j == 0 ? 1.0 / sqrt((double) K) : 0.0;
 		}
+	third.prm = prm;
+	third.sample = sample;
+	third.p = p;
+	third.K = K;
 	passes = mlsys_newton_fit(prm, D, penalized, null_dir, alpha, max_iter, tol, strict,
-							  run_pass, arg, converged, objective, NULL, NULL);
+							  run_pass, arg, converged, objective,
+							  sample != NULL && sample->nrows > 0 ? softmax_third : NULL, &third);
 	pfree(penalized);
 	pfree(null_dir);
 	return passes;
@@ -147,7 +180,8 @@ softmax_sample_start(double *prm, int p, int K, double alpha, double tol, const 
 	sc.K = K;
 	sc.hess = palloc0(sizeof(double) * (Size) D * D);
 	sc.last = NULL;
-	softmax_newton(trial, p, K, alpha, 50, tol, false, run_softmax_sample_pass, &sc, &converged, &objective);
+	softmax_newton(trial, p, K, alpha, 50, tol, false, run_softmax_sample_pass, &sc, &converged, &objective,
+				   NULL);
 	if (sc.last != NULL)
 		pfree(sc.last);
 	pfree(sc.hess);
@@ -172,7 +206,7 @@ softmax_sample_start(double *prm, int p, int K, double alpha, double tol, const 
  */
 static int
 softmax_fit(double *prm, int p, int K, double alpha, const TrainArgs *a,
-			SoftmaxPassContext *pc, bool *converged, double *objective)
+			SoftmaxPassContext *pc, bool *converged, double *objective, const TrainSample *sample)
 {
 	int			D = K * (p + 1),
 				passes;
@@ -181,7 +215,7 @@ softmax_fit(double *prm, int p, int K, double alpha, const TrainArgs *a,
 	pc->hess = palloc0(sizeof(double) * (Size) D * D);
 	pc->last = NULL;
 	passes = softmax_newton(prm, p, K, alpha, a->max_iter, a->tol, true, run_softmax_pass, pc,
-							converged, objective);
+							converged, objective, sample);
 	if (pc->last != NULL)
 		pfree(pc->last);
 	pfree(pc->hess);
@@ -331,7 +365,7 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 	memset(&pc, 0, sizeof(pc));
 	mlsys_pass_query(&pc.q, a, "_softmax_step_agg", xsql, ysql, 0, r->cuts, K);
 	pc.q.cxt = cxt;
-	passes = softmax_fit(prm, p, K, alpha, a, &pc, &converged, &objective);
+	passes = softmax_fit(prm, p, K, alpha, a, &pc, &converged, &objective, &sample);
 	MemoryContextSwitchTo(cxt);
 	if (!converged)
 		ereport(WARNING,
@@ -414,7 +448,7 @@ cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char
 		class_weights(a, xsql, ysql, classes, K, folds, k + 1, cuts, prm + D + 2 * p);
 		alpha = a->alpha > 0 ? a->alpha : 1.0 / (double) linreg_state_rows(merged);
 		pc.q.args[2] = Int32GetDatum(k + 1);
-		softmax_fit(prm, p, K, alpha, a, &pc, &converged, &objective);
+		softmax_fit(prm, p, K, alpha, a, &pc, &converged, &objective, NULL);
 		MemoryContextSwitchTo(cxt);
 		if (!converged)
 			ereport(WARNING,

@@ -8,9 +8,10 @@
  * aggregate; see NewtonPass). The step solves (H/n + alpha·I') Δ = −G by
  * Cholesky; a step that does not decrease F enough (Armijo, c = 1e-4) is
  * halved, which costs one more pass. It stops when the largest gradient
- * component is below tol, or when the Newton decrement of the step just taken
- * is below tol (quadratic convergence then leaves the gradient after the step
- * well below tol, and no pass is spent confirming it).
+ * component is below tol, or when the Newton decrement of the step is below
+ * tol, after taking that last step (it costs no pass; quadratic convergence
+ * leaves the gradient after it well below tol, and no pass is spent
+ * confirming it).
  *
  * Not strict (a fit whose failure is not an error, such as the fit of a
  * sample for a starting point), a diverging start or a singular Hessian ends
@@ -141,11 +142,9 @@ mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_d
 			G[j] = pass.grad[j] / n + (penalized[j] ? alpha * w[j] : 0.0);
 			gmax = Max(gmax, fabs(G[j]));
 		}
+		/* converged; the Newton step from here still costs no pass (below) */
 		if (gmax < tol)
-		{
 			*converged = true;
-			break;
-		}
 		/* Newton step: (H/n + alpha·I' [+ c·uuᵀ]) step = −G */
 		for (i = 0; i < D; i++)
 			for (j = i; j < D; j++)
@@ -161,7 +160,7 @@ mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_d
 			step[j] = -G[j];
 		if (mlsys_cholesky_solve(A, D, step, &rcond) != 0)
 		{
-			if (!strict)
+			if (*converged || !strict)
 				break;
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -182,8 +181,12 @@ mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_d
 		for (j = 0; j < D; j++)
 			w[j] += step[j];
 
-		/* Newton decrement λ² = −Gᵀstep below tol: the step converged */
-		if (-slope < tol)
+		/*
+		 * The gradient was below tol, or the Newton decrement λ² = −Gᵀstep is:
+		 * the step just taken is the last (quadratic convergence leaves the
+		 * gradient after it well below tol, and no pass is spent confirming it)
+		 */
+		if (*converged || -slope < tol)
 		{
 			*converged = true;
 			if (third != NULL)

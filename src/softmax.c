@@ -234,6 +234,59 @@ softmax_accum_row(SoftmaxState *s, const double *prm, const char *x, int yi, dou
 }
 
 /*
+ * T[Δ, Δ] over the sample: the third derivative of the mean loss at prm
+ * applied twice to Δ (D = K (p + 1) values, class-major), for the last
+ * Newton step's third-order term (newton.c). Along Δ the probabilities move
+ * by dp_k = p_k (a_k − ā), a_k = z̃ᵀΔ_k, ā = Σ p_l a_l, and
+ *     d²p_k = p_k ((a_k − ā)² − (Σ p_l a_l² − ā²)),
+ * so T[Δ, Δ]_k = (1/S) Σ cw_y d²p_k z̃.
+ */
+bool
+softmax_sample_third(const double *prm, const double *step, int p, int K,
+					 const double *rows, int nrows, double *out)
+{
+	int			m = p + 1,
+				i,
+				j,
+				k;
+	double	   *zt = palloc(sizeof(double) * (m + 2 * K));
+	double	   *prob = zt + m,
+			   *a = prob + K;
+
+	memset(out, 0, sizeof(double) * (Size) K * m);
+	for (i = 0; i < nrows; i++)
+	{
+		const double *row = rows + (Size) i * m;
+		double		abar = 0,
+					a2 = 0,
+					cw;
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		(void) softmax_eval_row(prm, p, K, (const char *) (row + 1), zt, prob);
+		cw = prm[(Size) K * m + 2 * p + mlsys_class_index(row[0], K)];
+		for (k = 0; k < K; k++)
+		{
+			a[k] = mlsys_dot(step + (Size) k * m, zt, m);
+			abar += prob[k] * a[k];
+			a2 += prob[k] * a[k] * a[k];
+		}
+		for (k = 0; k < K; k++)
+		{
+			double		d2 = cw * prob[k] * ((a[k] - abar) * (a[k] - abar) - (a2 - abar * abar));
+			double	   *ok = out + (Size) k * m;
+
+			for (j = 0; j < m; j++)
+				ok[j] += d2 * zt[j];
+		}
+	}
+	for (j = 0; j < K * m; j++)
+		out[j] /= nrows;
+	pfree(zt);
+	return nrows > 0;
+}
+
+/*
  * One Newton pass over the rows of a sample held in memory (sample.c's
  * layout: y as the class index, then x), at prm: a new state.
  */
