@@ -19,10 +19,7 @@
  * Its layout is versioned and checked wherever a state is read, because in
  * parallel query (and under Citus) it arrives from another process.
  *
- * Solving (linreg_solve): for ridge with penalty α on w but not on the
- * intercept (scikit-learn's Ridge), w solves (Cxx + αI) w = Cxy and
- * b = ȳ − x̄ᵀw; α = 0 is ordinary least squares. The system is scaled to unit
- * diagonal (Jacobi) and solved by Cholesky (LAPACK dpotrf/dpotrs).
+ * Solving the state is linreg_solve.c's.
  */
 #include "postgres.h"
 
@@ -36,90 +33,7 @@
 #include "utils/lsyscache.h"
 
 #include "mlsys.h"
-
-#define LINREG_LAYOUT	0x4C520003	/* "LR", layout version 3 */
-#define LINREG_RIDGE	0x1
-#define LINREG_SPLIT	0x2
-#define LINREG_DIAG		0x4		/* variances only: no cross moments, no solve */
-
-/* condition limit: reciprocal condition number after unit-diagonal scaling */
-#define LINREG_MIN_RCOND 1e-12
-/* minimum-norm solves: eigenvalues below this share of the largest count as zero */
-#define LINREG_PINV_TOL 1e-10
-
-struct LinregState
-{
-	int32		vl_len_;		/* varlena header: this is a bytea */
-	uint32		layout;			/* LINREG_LAYOUT */
-	int32		nfeat;			/* p; vectors are m = p + 1 long (y last) */
-	int32		block_cap;		/* rows the block buffer holds */
-	int32		block_rows;		/* rows buffered, not yet in the moments */
-	int32		flags;			/* LINREG_RIDGE, LINREG_SPLIT */
-	double		alpha;			/* ridge penalty (LINREG_RIDGE) */
-	double		test_size;		/* holdout fraction (LINREG_SPLIT) */
-	int64		seed;			/* split seed (LINREG_SPLIT) */
-	int64		n;				/* rows merged into mean and comoment */
-	int64		n_seen;			/* LINREG_SPLIT: rows with a target, both splits */
-	int64		n_holdout;		/* LINREG_SPLIT: rows held out */
-	uint64		fp_sum;			/* LINREG_SPLIT: Σ row hash (mod 2⁶⁴) */
-	uint64		split_key;		/* LINREG_SPLIT: mlsys_split_key(seed) */
-	int32		sample_cap;		/* rows of the training sample carried (0: none) */
-	int32		pad;
-	/*
-	 * then: mean[m] comoment[m·m] minv[m] maxv[m] scratch[m] block[cap·m],
-	 * then, with sample_cap > 0, a sample state (sample.c)
-	 */
-};
-
-StaticAssertDecl(sizeof(LinregState) % sizeof(double) == 0,
-				 "LinregState must keep its arrays aligned");
-
-/* the arrays after the header (const in, mutable out: callers own the state) */
-static inline double *
-ls_mean(const LinregState *s)
-{
-	return (double *) ((const char *) s + sizeof(LinregState));
-}
-
-static inline double *
-ls_comoment(const LinregState *s)
-{
-	return ls_mean(s) + (s->nfeat + 1);
-}
-
-static inline double *
-ls_min(const LinregState *s)
-{
-	int			m = s->nfeat + 1;
-
-	return ls_comoment(s) + (Size) m * m;
-}
-
-static inline double *
-ls_max(const LinregState *s)
-{
-	return ls_min(s) + (s->nfeat + 1);
-}
-
-static inline double *
-ls_scratch(const LinregState *s)
-{
-	return ls_max(s) + (s->nfeat + 1);
-}
-
-static inline double *
-ls_block(const LinregState *s)
-{
-	return ls_scratch(s) + (s->nfeat + 1);
-}
-
-static Size
-linreg_state_size(int nfeat, int block_cap)
-{
-	Size		m = (Size) nfeat + 1;
-
-	return sizeof(LinregState) + sizeof(double) * (m * (m + 4) + (Size) block_cap * m);
-}
+#include "linreg.h"
 
 /* the sample state after the arrays (sample_cap > 0) */
 static inline void *
@@ -233,7 +147,6 @@ linreg_state_from_datum(Datum d, bool copy)
 	return s;
 }
 
-static void linreg_flush(LinregState *s);
 
 /* fold any buffered rows into the moments (before reading column statistics) */
 void
@@ -276,7 +189,6 @@ linreg_state_column_stats(const LinregState *s, int j, double *mean,
 	*maxv = ls_max(s)[j];
 }
 
-static void check_finite_row(const double *x, int n, bool with_y, ArrayType *names);
 
 /* column j of the block has a non-finite sum: report the value, or the overflow */
 static void
@@ -286,7 +198,7 @@ linreg_block_not_finite(LinregState *s, int j)
 	int			i;
 
 	for (i = 0; i < s->block_rows; i++)
-		check_finite_row(ls_block(s) + (Size) i * m, m, true, NULL);
+		mlsys_check_finite_row(ls_block(s) + (Size) i * m, m, true, NULL);
 	ereport(ERROR,
 			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 			 errmsg("%s values are too large to fit",
@@ -373,7 +285,7 @@ linreg_diag_flush(LinregState *s)
  *     C ← C + S − (n_b² / (n + n_b)) · ddᵀ,   z̄ ← z̄ + d · n_b / (n + n_b),
  * which is Chan et al.'s update with the block's own co-moment S − n_b·ddᵀ.
  */
-static void
+void
 linreg_flush(LinregState *s)
 {
 	int			m = s->nfeat + 1;
@@ -398,7 +310,7 @@ linreg_flush(LinregState *s)
 	if (s->n == 0)
 	{
 		/* shift by the first row, which must then be finite itself */
-		check_finite_row(blk, m, true, NULL);
+		mlsys_check_finite_row(blk, m, true, NULL);
 		memcpy(mean, blk, sizeof(double) * m);
 	}
 	memset(d, 0, sizeof(double) * m);
@@ -460,110 +372,6 @@ linreg_commit_row(LinregState *s)
 		linreg_flush(s);
 }
 
-/* feature j for messages: 'feature "name"' from a text[] of names, else its position */
-static char *
-feature_subject(ArrayType *names, int j)
-{
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-
-	if (names != NULL)
-	{
-		deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-		if (j < n && !nulls[j])
-			return psprintf("feature \"%s\"", text_to_cstring(DatumGetTextPP(elems[j])));
-	}
-	return psprintf("feature vector element %d", j + 1);
-}
-
-/* the same from a C array of names (or NULL) */
-static char *
-feature_subject_c(const char *const *names, int j)
-{
-	if (names != NULL)
-		return psprintf("feature \"%s\"", names[j]);
-	return psprintf("feature vector element %d", j + 1);
-}
-
-/* reject NaN and infinity among the n values of x (y at index n−1 if with_y) */
-static void
-check_finite_row(const double *x, int n, bool with_y, ArrayType *names)
-{
-	int			j;
-
-	for (j = 0; j < n; j++)
-	{
-		if (unlikely(isnan(x[j]) || isinf(x[j])))
-		{
-			if (with_y && j == n - 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("target value must be finite, not %s",
-								isnan(x[j]) ? "NaN" : "infinity")));
-			if (isnan(x[j]) && names != NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("%s is missing (NaN)", feature_subject(names, j)),
-						 errhint("Training imputes missing values of numeric columns unless hyperparams say {\"impute\": \"error\"}; array elements are never imputed.")));
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("%s must be finite, not %s",
-							feature_subject(names, j), isnan(x[j]) ? "NaN" : "infinity"),
-					 errhint("Filter out such rows or replace the values before training.")));
-		}
-	}
-}
-
-/*
- * The training pass's error for a feature vector that is null, has a null
- * element or a NaN or infinite value (another pass that meets one first, as
- * the stratified split's, raises the same, so imputation can catch it).
- * Returns only when the vector has none of these.
- */
-void
-mlsys_reject_missing_row(Datum x, bool xnull, ArrayType *names)
-{
-	ArrayType  *a;
-	Datum	   *elems;
-	bool	   *nulls;
-	double	   *vals;
-	int			n,
-				j;
-
-	if (xnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", feature_subject(names, 0)),
-				 errhint("Filter out rows with null features before training.")));
-	a = DatumGetArrayTypeP(x);
-	deconstruct_array(a, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
-	for (j = 0; j < n; j++)
-		if (nulls[j])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not be null", feature_subject(names, j)),
-					 errhint("Training imputes missing values of numeric columns unless hyperparams say {\"impute\": \"error\"}; array elements are never imputed.")));
-	vals = palloc(sizeof(double) * Max(n, 1));
-	for (j = 0; j < n; j++)
-		vals[j] = DatumGetFloat8(elems[j]);
-	check_finite_row(vals, n, false, names);
-	pfree(vals);
-}
-
-/* public form of the check above, for scoring paths */
-void
-mlsys_check_finite_vector(const double *x, int n, const char *const *names)
-{
-	int			j;
-
-	for (j = 0; j < n; j++)
-		if (unlikely(isnan(x[j]) || isinf(x[j])))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("%s must be finite, not %s",
-							feature_subject_c(names, j), isnan(x[j]) ? "NaN" : "infinity")));
-}
 
 /*
  * Shared transition step: find or create the state, copy x into the next
@@ -588,7 +396,7 @@ linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, int sampl
 		if (flags & LINREG_SPLIT)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not be null", feature_subject(names, 0)),
+					 errmsg("%s must not be null", mlsys_feature_subject(names, 0)),
 					 errhint("Filter out rows with null features before training.")));
 		return NULL;			/* like regr_slope(): rows with a null input are skipped */
 	}
@@ -606,7 +414,7 @@ linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, int sampl
 			;
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", feature_subject(names, j)),
+				 errmsg("%s must not be null", mlsys_feature_subject(names, j)),
 				 errhint("Training imputes missing values of numeric columns unless hyperparams say {\"impute\": \"error\"}; array elements are never imputed.")));
 	}
 
@@ -736,7 +544,7 @@ linreg_split_accum(PG_FUNCTION_ARGS)
 	/* one loop hashes the row and notes a NaN or infinity (named if found) */
 	h = mlsys_row_hash((const char *) row, s->nfeat, row[s->nfeat], &finite);
 	if (unlikely(!finite))
-		check_finite_row(row, s->nfeat + 1, true, names);
+		mlsys_check_finite_row(row, s->nfeat + 1, true, names);
 	s->n_seen++;
 	s->fp_sum += h;
 	if (test_size > 0.0 && mlsys_in_holdout(h, s->split_key, test_size))
@@ -801,7 +609,7 @@ linreg_strata_row(FunctionCallInfo fcinfo, int sample_cap)
 	{
 		/* the same errors as the other passes: the features first, then the target */
 		mlsys_reject_missing_row(PG_GETARG_DATUM(2), false, names);
-		check_finite_row(&y, 1, true, NULL);
+		mlsys_check_finite_row(&y, 1, true, NULL);
 	}
 	c = mlsys_class_index(y, sc.nclass);
 	s->n_seen++;
@@ -958,177 +766,4 @@ linreg_combine(PG_FUNCTION_ARGS)
 	linreg_state_check(a);
 	linreg_state_merge(a, b);
 	PG_RETURN_POINTER(a);
-}
-
-/*
- * Solve for the coefficients of a (private, modifiable) state with penalty
- * alpha. coef receives p + 1 values: the intercept, then one per feature.
- * Features that are constant over the rows get coefficient 0 (the
- * minimum-norm solution, as scikit-learn's LinearRegression and Ridge give).
- */
-/* raise the error, or return false when the caller asked not to raise */
-#define SOLVE_FAIL(rest) \
-	do { \
-		if (!raise) \
-			return false; \
-		ereport(ERROR, rest); \
-	} while (0)
-
-static bool
-linreg_solve_internal(LinregState *s, double alpha, double *coef, const char *const *names,
-					  bool raise, bool min_norm)
-{
-	int			p = s->nfeat,
-				m = p + 1,
-				q = 0,
-				i,
-				j,
-				info;
-	double	   *C,
-			   *mean,
-			   *A,
-			   *b,
-			   *D;
-	int		   *idx;
-	double		rcond;
-
-	if (s->flags & LINREG_DIAG)
-	{
-		/* a state of variances alone has no cross moments to solve with */
-		if (!raise)
-			return false;
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a state of variances alone cannot be solved")));
-	}
-	linreg_flush(s);
-	C = ls_comoment(s);
-	mean = ls_mean(s);
-	if (s->n == 0)
-		SOLVE_FAIL(
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("no rows to fit")));
-	for (j = 0; j < m; j++)
-		if (!isfinite(C[(Size) j * m + j]) || !isfinite(mean[j]))
-			SOLVE_FAIL(
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("%s values are too large to fit",
-							j == p ? "target" : feature_subject_c(names, j))));
-
-	idx = palloc(sizeof(int) * p);
-	/*
-	 * A constant column has a co-moment of exactly 0: every value equals the
-	 * shift it is reduced by (see linreg_flush), and merging adds exact zeros.
-	 */
-	for (j = 0; j < p; j++)
-	{
-		coef[j + 1] = 0.0;
-		if (C[(Size) j * m + j] > 0.0)
-			idx[q++] = j;
-	}
-	if (alpha == 0.0 && s->n <= q && !min_norm)
-		SOLVE_FAIL(
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("too few rows to fit %d features", q),
-				 errdetail("Ordinary least squares with an intercept needs more rows than features; there are " INT64_FORMAT ".", s->n),
-				 errhint("Use more rows, fewer features, or algorithm \"ridge\" with alpha > 0.")));
-
-	A = palloc(sizeof(double) * (Size) Max(q, 1) * Max(q, 1));
-	b = palloc(sizeof(double) * Max(q, 1));
-	D = palloc(sizeof(double) * Max(q, 1));
-	for (i = 0; i < q; i++)
-		D[i] = sqrt(C[(Size) idx[i] * m + idx[i]] + alpha);
-	for (i = 0; i < q; i++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		for (j = i; j < q; j++)
-		{
-			double		v = C[(Size) idx[i] * m + idx[j]] + (i == j ? alpha : 0.0);
-
-			v /= D[i] * D[j];
-			A[(Size) i * q + j] = v;
-			A[(Size) j * q + i] = v;
-		}
-		b[i] = C[(Size) idx[i] * m + p] / D[i];
-	}
-	if (q > 0 && min_norm)
-		mlsys_pinv_solve(A, q, b, LINREG_PINV_TOL);
-	else if (q > 0)
-	{
-		info = mlsys_cholesky_solve(A, q, b, &rcond);
-		if (info > 0)
-			SOLVE_FAIL(
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("design matrix is singular"),
-					 errdetail("The %s is a linear combination of the features before it.",
-							   feature_subject_c(names, idx[info - 1])),
-					 errhint("Remove redundant features or use algorithm \"ridge\" with alpha > 0.")));
-		if (rcond < LINREG_MIN_RCOND)
-			SOLVE_FAIL(
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("design matrix is ill-conditioned"),
-					 errdetail("The reciprocal condition number after scaling features to unit variance is %g, below the limit of %g.",
-							   rcond, LINREG_MIN_RCOND),
-					 errhint("Remove nearly redundant features or use algorithm \"ridge\" with alpha > 0.")));
-	}
-	coef[0] = mean[p];
-	for (i = 0; i < q; i++)
-	{
-		double		w = b[i] / D[i];
-
-		coef[idx[i] + 1] = w;
-		coef[0] -= mean[idx[i]] * w;
-	}
-	for (j = 0; j <= p; j++)
-		if (!isfinite(coef[j]))
-			SOLVE_FAIL(
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("fitted coefficients are not finite")));
-	pfree(A);
-	pfree(b);
-	pfree(D);
-	pfree(idx);
-	return true;
-}
-
-/* the same, raising errors */
-void
-linreg_solve(LinregState *s, double alpha, double *coef, const char *const *names)
-{
-	linreg_solve_internal(s, alpha, coef, names, true, false);
-}
-
-/*
- * The minimum-norm solution (of the unit-variance-scaled system) when the
- * design is rank-deficient, as it is by construction with one-hot features
- * and an intercept: predictions are those of any least-squares solution.
- */
-void
-linreg_solve_min_norm(LinregState *s, double alpha, double *coef, const char *const *names)
-{
-	linreg_solve_internal(s, alpha, coef, names, true, true);
-}
-
-/* the same, returning false instead of raising an error */
-bool
-linreg_try_solve(LinregState *s, double alpha, double *coef)
-{
-	return linreg_solve_internal(s, alpha, coef, NULL, false, false);
-}
-
-PG_FUNCTION_INFO_V1(linreg_final);
-/* linreg_final(bytea) → float8[]: intercept first, then one per feature */
-Datum
-linreg_final(PG_FUNCTION_ARGS)
-{
-	LinregState *s;
-	double	   *coef;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	/* work on a copy: a final function may run more than once on a state */
-	s = linreg_state_from_datum(PG_GETARG_DATUM(0), true);
-	coef = palloc(sizeof(double) * (s->nfeat + 1));
-	linreg_solve(s, (s->flags & LINREG_RIDGE) ? s->alpha : 0.0, coef, NULL);
-	PG_RETURN_ARRAYTYPE_P(mlsys_float8_array(coef, s->nfeat + 1));
 }

@@ -34,57 +34,9 @@
 #include "utils/builtins.h"
 
 #include "mlsys.h"
+#include "logreg.h"
 
-#define LOGREG_LAYOUT 0x4C470003	/* "LG", layout version 3 */
-
-typedef struct LogregState
-{
-	int32		vl_len_;
-	uint32		layout;
-	int32		nfeat;			/* p; vectors are m = p + 1 long (intercept first) */
-	int32		block_cap;
-	int32		block_rows;
-	int32		nlev;			/* cuts per class (strata.c) */
-	int64		n;				/* training rows */
-	double		loss;			/* Σ cw · loss */
-	uint64		split_key;
-	double		reserved;
-	int32		leave_out;		/* the stratum left out: 0 the holdout, or fold − 1 */
-	int32		pad;
-	/* then: grad[m] hess[m·m] (upper, row-major) block[cap·m] */
-} LogregState;
-
-StaticAssertDecl(sizeof(LogregState) % sizeof(double) == 0, "LogregState must keep its arrays aligned");
-
-static inline double *
-lg_grad(const LogregState *s)
-{
-	return (double *) ((const char *) s + sizeof(LogregState));
-}
-
-static inline double *
-lg_hess(const LogregState *s)
-{
-	return lg_grad(s) + (s->nfeat + 1);
-}
-
-static inline double *
-lg_block(const LogregState *s)
-{
-	Size		m = (Size) s->nfeat + 1;
-
-	return lg_hess(s) + m * m;
-}
-
-static Size
-logreg_state_size(int nfeat, int cap)
-{
-	Size		m = (Size) nfeat + 1;
-
-	return sizeof(LogregState) + sizeof(double) * (m + m * m + (Size) cap * m);
-}
-
-static void
+void
 logreg_state_check(const LogregState *s)
 {
 	if (VARATT_IS_SHORT(s) || VARSIZE(s) < sizeof(LogregState) ||
@@ -99,7 +51,7 @@ logreg_state_check(const LogregState *s)
 }
 
 /* an empty pass state for p features (palloc'd in the current context) */
-static LogregState *
+LogregState *
 logreg_state_new(int p)
 {
 	int			cap = Max(16, Min(1024, 131072 / (int) (sizeof(double) * (p + 1))));
@@ -114,27 +66,13 @@ logreg_state_new(int p)
 }
 
 /* fold the buffered weighted rows into the Hessian */
-static void
+void
 logreg_flush(LogregState *s)
 {
 	if (s->block_rows == 0)
 		return;
 	mlsys_syrk_upper(lg_hess(s), s->nfeat + 1, lg_block(s), s->block_rows);
 	s->block_rows = 0;
-}
-
-/* numerically stable 1 / (1 + e^−η) */
-static inline double
-sigmoid(double eta)
-{
-	if (eta >= 0)
-		return 1.0 / (1.0 + exp(-eta));
-	else
-	{
-		double		e = exp(eta);
-
-		return e / (1.0 + e);
-	}
 }
 
 /* the parameter vector: p from its length, checked */
@@ -246,79 +184,6 @@ logreg_pass_args(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int ncla
 		*sc = cc->sc;
 	}
 	return cc;
-}
-
-/* η = w_0 + Σ w_j (x_j − center_j) / scale_j for the unaligned x; z gets the standardized x */
-static inline double
-logreg_eta(const double *prm, const double *inv_scale, int p, const char *x, double *z)
-{
-	const double *w = prm;
-	const double *center = prm + p + 1;
-	double		eta = w[0];
-	int			j;
-
-	for (j = 0; j < p; j++)
-	{
-		double		v;
-
-		memcpy(&v, x + sizeof(double) * j, sizeof(double));
-		v = (v - center[j]) * inv_scale[j];
-		z[j] = v;
-		eta += w[j + 1] * v;
-	}
-	return eta;
-}
-
-/*
- * Add one training row (x: p unaligned float8 values, y 0 or 1) at the
- * parameters prm to a pass's state: its weighted loss, gradient, and its
- * Hessian row √(cw p (1 − p)) z into the block (flushed by dsyrk when full).
- */
-static inline void
-logreg_accum_row(LogregState *s, const double *prm, const double *inv_scale, const char *x, double y)
-{
-	int			p = s->nfeat,
-				m = p + 1,
-				j;
-	double	   *restrict row = lg_block(s) + (Size) s->block_rows * m;
-	double	   *restrict g = lg_grad(s);
-	const double *w = prm + 1;
-	const double *center = prm + p + 1;
-	/* four partial sums: the dot product is not one chain of dependent adds */
-	double		acc[4] = {0, 0, 0, 0};
-	double		eta,
-				e,
-				prob,
-				cw,
-				r,
-				gr;
-
-	for (j = 0; j < p; j++)
-	{
-		double		v;
-
-		memcpy(&v, x + sizeof(double) * j, sizeof(double));
-		v = (v - center[j]) * inv_scale[j];
-		row[j + 1] = v;
-		acc[j & 3] += w[j] * v;
-	}
-	eta = prm[0] + ((acc[0] + acc[1]) + (acc[2] + acc[3]));
-	/* one exp serves both: e = exp(−|η|) */
-	e = exp(-fabs(eta));
-	prob = eta >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-	cw = y > 0 ? prm[3 * p + 2] : prm[3 * p + 1];
-	s->loss += cw * (Max(eta, 0.0) + log1p(e) - y * eta);
-	gr = cw * (prob - y);
-	g[0] += gr;
-	for (j = 1; j < m; j++)
-		g[j] += gr * row[j];
-	r = sqrt(cw * prob * (1.0 - prob));
-	row[0] = r;
-	for (j = 1; j < m; j++)
-		row[j] *= r;
-	s->n++;
-	if (++s->block_rows == s->block_cap)
-		logreg_flush(s);
 }
 
 /*
@@ -588,275 +453,6 @@ logreg_model_proba(const LinearModel *lm, const double *x)
 	for (j = 0; j < lm->nfeat; j++)
 		eta += lm->coef[j] * (x[j] - lm->center[j]) * lm->inv_scale[j];
 	return sigmoid(eta);
-}
-
-/* adapts a binary pass (one LogregState) to the Newton driver's interface */
-typedef struct BinaryPassAdapter
-{
-	LogregState *(*run_pass) (const double *prm, void *arg);
-	void	   *arg;
-	LogregState *last;
-} BinaryPassAdapter;
-
-static bool
-binary_newton_pass(const double *prm, void *arg, NewtonPass *out)
-{
-	BinaryPassAdapter *ad = (BinaryPassAdapter *) arg;
-	LogregState *s;
-
-	if (ad->last != NULL)
-		pfree(ad->last);
-	ad->last = NULL;
-	s = ad->run_pass(prm, ad->arg);
-	if (s == NULL)
-		return false;
-	logreg_flush(s);
-	ad->last = s;
-	out->n = (double) s->n;
-	out->loss = s->loss;
-	out->grad = lg_grad(s);
-	out->hess = lg_hess(s);
-	return true;
-}
-
-typedef struct SamplePass SamplePass;
-static int	logreg_newton(double *prm, int p, double alpha, int max_iter, double tol, bool strict,
-						  LogregState *(*run_pass) (const double *prm, void *arg), void *arg,
-						  bool *converged, double *final_objective, SamplePass *third);
-
-/* a Newton pass over the rows of a sample held in memory */
-struct SamplePass
-{
-	const double *rows;			/* nrows × (y, x_1 .. x_p) */
-	int			nrows;
-	int			p;
-	const double *prm;			/* for the third derivative: center, scale, cw */
-};
-
-/*
- * T[Δ, Δ] over the sample: (1/S) Σ cw σ(1 − σ)(1 − 2σ) (z̃ᵀΔ)² z̃ with
- * z̃ = (1, z), the third derivative of the mean loss at w (newton.c uses it
- * for the last step's third-order term). The sample estimates the mean over
- * the training rows to within its sampling error, which leaves a small
- * fraction of the term.
- */
-static bool
-sample_third_derivative(const double *w, const double *step, void *arg, double *out)
-{
-	SamplePass *sp = (SamplePass *) arg;
-	int			p = sp->p,
-				m = p + 1,
-				i,
-				j;
-	const double *center = sp->prm + p + 1;
-	const double *scale = sp->prm + 2 * p + 1;
-	double	   *z = palloc(sizeof(double) * m);
-
-	memset(out, 0, sizeof(double) * m);
-	for (i = 0; i < sp->nrows; i++)
-	{
-		const double *row = sp->rows + (Size) i * m;
-		double		eta = w[0],
-					sd = step[0],
-					prob,
-					t;
-
-		if ((i & 4095) == 0)
-			CHECK_FOR_INTERRUPTS();
-		z[0] = 1.0;
-		for (j = 0; j < p; j++)
-		{
-			z[j + 1] = (row[j + 1] - center[j]) / scale[j];
-			eta += w[j + 1] * z[j + 1];
-			sd += step[j + 1] * z[j + 1];
-		}
-		prob = sigmoid(eta);
-		t = (row[0] > 0 ? sp->prm[3 * p + 2] : sp->prm[3 * p + 1]) *
-			prob * (1.0 - prob) * (1.0 - 2.0 * prob) * sd * sd;
-		for (j = 0; j < m; j++)
-			out[j] += t * z[j];
-	}
-	for (j = 0; j < m; j++)
-		out[j] /= sp->nrows;
-	pfree(z);
-	return sp->nrows > 0;
-}
-
-static LogregState *
-sample_newton_pass(const double *prm, void *arg)
-{
-	SamplePass *sp = (SamplePass *) arg;
-	int			p = sp->p,
-				i,
-				j;
-	LogregState *s = logreg_state_new(p);
-	double	   *inv_scale = palloc(sizeof(double) * p);
-
-	for (j = 0; j < p; j++)
-		inv_scale[j] = 1.0 / prm[2 * p + 1 + j];
-	for (i = 0; i < sp->nrows; i++)
-	{
-		const double *row = sp->rows + (Size) i * (p + 1);
-
-		if ((i & 4095) == 0)
-			CHECK_FOR_INTERRUPTS();
-		logreg_accum_row(s, prm, inv_scale, (const char *) (row + 1), row[0]);
-	}
-	pfree(inv_scale);
-	return s;
-}
-
-/*
- * Fit w (p + 1 values, in/out: the starting point, then the optimum) by damped
- * Newton (newton.c), the intercept unpenalized. run_pass(w, arg) must run one
- * mlsys._logreg_step_agg pass and return its state (a private copy). Returns
- * the number of passes; *converged says whether a stopping test was met.
- */
-int
-logreg_fit(double *prm, int p, double alpha, int max_iter, double tol,
-		   const double *sample, int nsample,
-		   LogregState *(*run_pass) (const double *prm, void *arg), void *arg,
-		   bool *converged, double *final_objective)
-{
-	SamplePass	sp;
-
-	sp.rows = sample;
-	sp.nrows = nsample;
-	sp.p = p;
-	sp.prm = prm;
-	return logreg_newton(prm, p, alpha, max_iter, tol, true, run_pass, arg,
-						 converged, final_objective, nsample > 0 ? &sp : NULL);
-}
-
-/* logreg_fit, strict or not (newton.c), with a sample for the last step's third-order term */
-static int
-logreg_newton(double *prm, int p, double alpha, int max_iter, double tol, bool strict,
-			  LogregState *(*run_pass) (const double *prm, void *arg), void *arg,
-			  bool *converged, double *final_objective, SamplePass *third)
-{
-	BinaryPassAdapter ad;
-	bool	   *penalized = palloc(sizeof(bool) * (p + 1));
-	int			j,
-				passes;
-
-	penalized[0] = false;
-	for (j = 1; j <= p; j++)
-		penalized[j] = true;
-	ad.run_pass = run_pass;
-	ad.arg = arg;
-	ad.last = NULL;
-	passes = mlsys_newton_fit(prm, p + 1, penalized, NULL, alpha, max_iter, tol, strict,
-							  binary_newton_pass, &ad, converged, final_objective,
-							  third != NULL ? sample_third_derivative : NULL, third);
-	if (ad.last != NULL)
-		pfree(ad.last);
-	pfree(penalized);
-	return passes;
-}
-
-/*
- * The slopes of the discriminant direction on the sample (the least-squares
- * fit of y on the standardized features, scaled by 1 / (ȳ (1 − ȳ)), as
- * classifier_start does from the moments of every row): the sample's own
- * Newton iterations start there. Left as they are when the system is
- * degenerate.
- */
-static void
-sample_discriminant_start(double *prm, int p, const double *rows, int nrows)
-{
-	int			m = p + 1,
-				i,
-				j;
-	double	   *a = palloc(sizeof(double) * (Size) nrows * m);
-	double	   *y = palloc(sizeof(double) * nrows);
-	double	   *g = palloc0(sizeof(double) * (Size) m * m);
-	double	   *b = palloc(sizeof(double) * m);
-	double		ybar = 0,
-				rcond;
-
-	for (i = 0; i < nrows; i++)
-	{
-		const double *r = rows + (Size) i * m;
-		double	   *ai = a + (Size) i * m;
-
-		y[i] = r[0];
-		ybar += r[0];
-		ai[0] = 1.0;
-		for (j = 0; j < p; j++)
-			ai[j + 1] = (r[j + 1] - prm[p + 1 + j]) / prm[2 * p + 1 + j];
-	}
-	ybar /= nrows;
-	mlsys_gram(g, m, a, nrows, 0.0);
-	mlsys_gemv_t(a, nrows, m, y, b);
-	for (j = 1; j < m; j++)
-		g[(Size) j * m + j] += 1e-8 * nrows;
-	for (i = 0; i < m; i++)
-		for (j = 0; j < i; j++)
-			g[(Size) i * m + j] = g[(Size) j * m + i];
-	if (ybar > 0 && ybar < 1 && mlsys_cholesky_solve(g, m, b, &rcond) == 0 && rcond > 1e-12)
-	{
-		for (j = 1; j < m; j++)
-			if (isfinite(b[j]))
-				prm[j] = b[j] / (ybar * (1.0 - ybar));
-	}
-	pfree(a);
-	pfree(y);
-	pfree(g);
-	pfree(b);
-}
-
-/*
- * The starting point of the Newton passes from a sample of the training rows
- * (sample.c: nrows rows of y, x_1 .. x_p; complete when it holds every
- * training row): the sample's own optimum of the same objective, fitted in
- * memory from the start already in prm. Its distance to the optimum of all
- * rows is the sampling error, from which Newton converges in two or three
- * passes. prm is replaced only when the sample fit converged and the sample
- * can say something: both classes present, at least 10 rows per parameter
- * unless complete, and not (nearly) separated by the fit (mean log loss at
- * least 0.01), since the scale of coefficients that separate a sample says
- * little about the optimum of all rows. Returns whether prm was replaced.
- */
-bool
-logreg_sample_start(double *prm, int p, double alpha, double tol,
-					const double *rows, int nrows, bool complete)
-{
-	double	   *trial;
-	double		objective = 0,
-				wsum = 0,
-				penalty = 0;
-	bool		converged,
-				have[2] = {false, false};
-	SamplePass	sp;
-	int			i,
-				j;
-
-	for (i = 0; i < nrows; i++)
-		have[rows[(Size) i * (p + 1)] > 0] = true;
-	if (!have[0] || !have[1] || (!complete && nrows < 10 * (p + 1)))
-		return false;
-	trial = palloc(sizeof(double) * (3 * p + 3));
-	memcpy(trial, prm, sizeof(double) * (3 * p + 3));
-	sample_discriminant_start(trial, p, rows, nrows);
-	sp.rows = rows;
-	sp.nrows = nrows;
-	sp.p = p;
-	sp.prm = trial;
-	/* the sample's optimum need not be closer than its sampling error: the same tol */
-	logreg_newton(trial, p, alpha, 50, tol, false, sample_newton_pass, &sp, &converged, &objective, NULL);
-	/* the mean loss alone: the objective less the penalty, per unit of class weight */
-	for (j = 1; j <= p; j++)
-		penalty += 0.5 * alpha * trial[j] * trial[j];
-	for (i = 0; i < nrows; i++)
-		wsum += rows[(Size) i * (p + 1)] > 0 ? trial[3 * p + 2] : trial[3 * p + 1];
-	if (!converged || !((objective - penalty) * nrows / wsum >= 0.01))
-	{
-		pfree(trial);
-		return false;
-	}
-	memcpy(prm, trial, sizeof(double) * (p + 1));
-	pfree(trial);
-	return true;
 }
 
 /* copy a pass's state out of its datum (validated) */

@@ -166,10 +166,14 @@ extern void linreg_solve_min_norm(LinregState *s, double alpha, double *coef,
 								  const char *const *names);
 extern void mlsys_check_finite_vector(const double *x, int n, const char *const *names);
 extern void mlsys_reject_missing_row(Datum x, bool xnull, ArrayType *names);
+extern void mlsys_check_finite_row(const double *x, int n, bool with_y, ArrayType *names);
+extern char *mlsys_feature_subject(ArrayType *names, int j);
+extern char *mlsys_feature_subject_c(const char *const *names, int j);
 
 /* metrics.c: regression metrics state shared with the evaluation pass */
 extern void regmetrics_add(double *st, double pred, double y);
 extern double *regmetrics_state(ArrayType *a);
+extern void metrics_check_finite(double v, const char *what);
 typedef struct BinaryHoldout
 {
 	double		n,

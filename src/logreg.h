@@ -1,0 +1,153 @@
+/*
+ * logreg.h — the pass state of binary logistic regression and its per-row
+ * arithmetic, shared by the pass aggregates (logreg.c) and the fit over the
+ * passes and the in-memory sample (logreg_fit.c); no other file includes it.
+ */
+#ifndef MLSYS_LOGREG_H
+#define MLSYS_LOGREG_H
+
+#include <math.h>
+
+#include "mlsys.h"
+
+#define LOGREG_LAYOUT 0x4C470003	/* "LG", layout version 3 */
+
+typedef struct LogregState
+{
+	int32		vl_len_;
+	uint32		layout;
+	int32		nfeat;			/* p; vectors are m = p + 1 long (intercept first) */
+	int32		block_cap;
+	int32		block_rows;
+	int32		nlev;			/* cuts per class (strata.c) */
+	int64		n;				/* training rows */
+	double		loss;			/* Σ cw · loss */
+	uint64		split_key;
+	double		reserved;
+	int32		leave_out;		/* the stratum left out: 0 the holdout, or fold − 1 */
+	int32		pad;
+	/* then: grad[m] hess[m·m] (upper, row-major) block[cap·m] */
+} LogregState;
+
+StaticAssertDecl(sizeof(LogregState) % sizeof(double) == 0, "LogregState must keep its arrays aligned");
+
+static inline double *
+lg_grad(const LogregState *s)
+{
+	return (double *) ((const char *) s + sizeof(LogregState));
+}
+
+static inline double *
+lg_hess(const LogregState *s)
+{
+	return lg_grad(s) + (s->nfeat + 1);
+}
+
+static inline double *
+lg_block(const LogregState *s)
+{
+	Size		m = (Size) s->nfeat + 1;
+
+	return lg_hess(s) + m * m;
+}
+
+static inline Size
+logreg_state_size(int nfeat, int cap)
+{
+	Size		m = (Size) nfeat + 1;
+
+	return sizeof(LogregState) + sizeof(double) * (m + m * m + (Size) cap * m);
+}
+
+extern LogregState *logreg_state_new(int p);
+extern void logreg_flush(LogregState *s);
+extern void logreg_state_check(const LogregState *s);
+
+/* numerically stable 1 / (1 + e^−η) */
+static inline double
+sigmoid(double eta)
+{
+	if (eta >= 0)
+		return 1.0 / (1.0 + exp(-eta));
+	else
+	{
+		double		e = exp(eta);
+
+		return e / (1.0 + e);
+	}
+}
+
+/* η = w_0 + Σ w_j (x_j − center_j) / scale_j for the unaligned x; z gets the standardized x */
+static inline double
+logreg_eta(const double *prm, const double *inv_scale, int p, const char *x, double *z)
+{
+	const double *w = prm;
+	const double *center = prm + p + 1;
+	double		eta = w[0];
+	int			j;
+
+	for (j = 0; j < p; j++)
+	{
+		double		v;
+
+		memcpy(&v, x + sizeof(double) * j, sizeof(double));
+		v = (v - center[j]) * inv_scale[j];
+		z[j] = v;
+		eta += w[j + 1] * v;
+	}
+	return eta;
+}
+
+/*
+ * Add one training row (x: p unaligned float8 values, y 0 or 1) at the
+ * parameters prm to a pass's state: its weighted loss, gradient, and its
+ * Hessian row √(cw p (1 − p)) z into the block (flushed by dsyrk when full).
+ */
+static inline void
+logreg_accum_row(LogregState *s, const double *prm, const double *inv_scale, const char *x, double y)
+{
+	int			p = s->nfeat,
+				m = p + 1,
+				j;
+	double	   *restrict row = lg_block(s) + (Size) s->block_rows * m;
+	double	   *restrict g = lg_grad(s);
+	const double *w = prm + 1;
+	const double *center = prm + p + 1;
+	/* four partial sums: the dot product is not one chain of dependent adds */
+	double		acc[4] = {0, 0, 0, 0};
+	double		eta,
+				e,
+				prob,
+				cw,
+				r,
+				gr;
+
+	for (j = 0; j < p; j++)
+	{
+		double		v;
+
+		memcpy(&v, x + sizeof(double) * j, sizeof(double));
+		v = (v - center[j]) * inv_scale[j];
+		row[j + 1] = v;
+		acc[j & 3] += w[j] * v;
+	}
+	eta = prm[0] + ((acc[0] + acc[1]) + (acc[2] + acc[3]));
+	/* one exp serves both: e = exp(−|η|) */
+	e = exp(-fabs(eta));
+	prob = eta >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+	cw = y > 0 ? prm[3 * p + 2] : prm[3 * p + 1];
+	s->loss += cw * (Max(eta, 0.0) + log1p(e) - y * eta);
+	gr = cw * (prob - y);
+	g[0] += gr;
+	for (j = 1; j < m; j++)
+		g[j] += gr * row[j];
+	r = sqrt(cw * prob * (1.0 - prob));
+	row[0] = r;
+	for (j = 1; j < m; j++)
+		row[j] *= r;
+	s->n++;
+	if (++s->block_rows == s->block_cap)
+		logreg_flush(s);
+}
+
+#endif							/* MLSYS_LOGREG_H */
