@@ -224,6 +224,28 @@ SELECT mlsys._binary_holdout_metrics(mlsys._logreg_holdout_agg(1, x, 0, '{0, 0}'
 \echo :LAST_ERROR_SQLSTATE
 SELECT mlsys._binary_holdout_metrics('\x00'::bytea, 0.5);
 \echo :LAST_ERROR_SQLSTATE
+-- forged states: a first-pass state that has seen no rows, one whose flags
+-- claim a sample it has no room for, a sample whose heap slot points far
+-- outside it (as a transition and as a combine input)
+CREATE TABLE samp_st AS
+SELECT mlsys._linreg_strata_agg(0::float8, ARRAY[1.0::float8], 1, '{0,0}', NULL, 16) AS with_sample,
+       mlsys._linreg_strata_agg(0::float8, ARRAY[1.0::float8], 1, '{0,0}', NULL) AS without_sample,
+       mlsys._train_sample_agg(0::float8, ARRAY[1.0::float8], 1, '{0,0}', 1) AS sample;
+SELECT count(*) FROM mlsys._train_sample_rows((SELECT overlay(with_sample PLACING '\x0000000000000000'::bytea FROM 53) FROM samp_st));
+\echo :LAST_ERROR_SQLSTATE
+SELECT set_byte(without_sample, 16, 6) AS forged_flags, set_byte(sample, 47, 127) AS forged_slot FROM samp_st \gset
+CREATE AGGREGATE pg_temp.forged_first(float8, float8[], int8, float8[], text[])
+    (SFUNC = mlsys._linreg_strata_accum, STYPE = bytea, INITCOND = :'forged_flags');
+SELECT pg_temp.forged_first(0::float8, ARRAY[2.0::float8], 1, '{0,0}', NULL) IS NULL;
+\echo :LAST_ERROR_SQLSTATE
+CREATE AGGREGATE pg_temp.forged_sample(float8, float8[], int8, float8[], int)
+    (SFUNC = mlsys._train_sample_accum, STYPE = bytea, INITCOND = :'forged_slot');
+SELECT pg_temp.forged_sample(0::float8, ARRAY[i::float8], 1, '{0,0}', 1) IS NULL FROM generate_series(1, 50) i;
+\echo :LAST_ERROR_SQLSTATE
+CREATE AGGREGATE pg_temp.forged_combine(bytea)
+    (SFUNC = mlsys._train_sample_combine, STYPE = bytea, INITCOND = :'forged_slot');
+SELECT pg_temp.forged_combine(sample) IS NULL FROM samp_st;
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM mlsys._train_sample_rows('\x00'::bytea);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM mlsys._train_sample_rows(decode(repeat('00', 64), 'hex'));

@@ -108,12 +108,19 @@ linreg_state_check(const LinregState *s)
 		s->nfeat < 1 || s->nfeat > MLSYS_MAX_FEATURES ||
 		s->block_cap < 16 || s->block_cap > 1024 ||
 		s->block_rows < 0 || s->block_rows >= s->block_cap ||
-		s->n < 0 || s->sample_cap < 0 ||
+		s->n < 0 || s->n_seen < 0 || s->sample_cap < 0 ||
+		(s->flags & ~(LINREG_RIDGE | LINREG_SPLIT | LINREG_DIAG)) != 0 ||
+		((s->flags & LINREG_DIAG) != 0) != ((s->flags & LINREG_SPLIT) != 0 && s->sample_cap > 0) ||
 		VARSIZE(s) != linreg_state_total_size(s->nfeat, s->block_cap, s->sample_cap))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid linear regression aggregate state"),
 				 errdetail("The state's layout version or length does not match this build of mlsys.")));
+	/* the sample it carries, once it has seen a row: its own checks, and the shape allotted */
+	if (s->sample_cap > 0 && s->n_seen > 0)
+	{
+		mlsys_sample_check(ls_sample(s), s->nfeat, s->sample_cap);
+	}
 }
 
 /* does this bytea hold a linreg state (of this layout) that carries a training sample? */
@@ -132,7 +139,7 @@ linreg_state_sample(const LinregState *s)
 {
 	if (s->sample_cap <= 0 || s->n_seen == 0)
 		return (Datum) 0;
-	mlsys_sample_check(ls_sample(s));
+	mlsys_sample_check(ls_sample(s), s->nfeat, s->sample_cap);
 	return PointerGetDatum(ls_sample(s));
 }
 
@@ -697,6 +704,9 @@ linreg_state_merge(LinregState *a, const LinregState *b)
 		LinregState *bc = palloc(size);
 
 		memcpy(bc, b, size);
+		/* a state of the moments alone: nothing reads a sample from it */
+		SET_VARSIZE(bc, size);
+		bc->sample_cap = 0;
 		linreg_flush(bc);
 		b = bc;
 	}

@@ -58,7 +58,7 @@ linreg_solve_internal(LinregState *s, double alpha, double *coef, const char *co
 		if (!raise)
 			return false;
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("a state of variances alone cannot be solved")));
 	}
 	linreg_flush(s);

@@ -101,6 +101,7 @@ logreg_params_nfeat(ArrayType *params)
 typedef struct LogregCallCache
 {
 	int			p;
+	bool		scale_valid;	/* scale holds checked values */
 	double	   *scale;			/* the scales the reciprocals belong to */
 	double	   *inv_scale;
 	double	   *z;
@@ -128,7 +129,7 @@ logreg_call_cache(FunctionCallInfo fcinfo, const double *prm, int p)
 		fcinfo->flinfo->fn_extra = cc;
 	}
 	/* compare the values, not the pointer: a per-row vector may reuse an address */
-	if (memcmp(cc->scale, prm + 2 * p + 1, sizeof(double) * p) != 0)
+	if (!cc->scale_valid || memcmp(cc->scale, prm + 2 * p + 1, sizeof(double) * p) != 0)
 	{
 		for (j = 0; j < p; j++)
 		{
@@ -139,6 +140,7 @@ logreg_call_cache(FunctionCallInfo fcinfo, const double *prm, int p)
 			cc->inv_scale[j] = 1.0 / prm[2 * p + 1 + j];
 		}
 		memcpy(cc->scale, prm + 2 * p + 1, sizeof(double) * p);
+		cc->scale_valid = true;
 	}
 	return cc;
 }

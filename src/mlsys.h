@@ -117,7 +117,7 @@ extern int	mlsys_sample_rows(Datum d, bool isnull, int p, double **rows, int64 *
 extern void mlsys_sample_check_size(int size, int p);
 extern Size mlsys_sample_size(int p, int cap);
 extern void mlsys_sample_init(void *state, int p, int cap, int nclass, uint64 split_key);
-extern void mlsys_sample_check(const void *state);
+extern void mlsys_sample_check(const void *state, int p, int cap);
 extern void mlsys_sample_add(void *state, uint64 row_hash, double y, const char *x);
 extern void mlsys_sample_merge(void *state_a, const void *state_b);
 extern int	mlsys_class_index(double y, int K);

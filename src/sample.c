@@ -112,7 +112,7 @@ mlsys_sample_init(void *state, int p, int cap, int nclass, uint64 split_key)
 static void
 sample_state_check(const SampleState *s)
 {
-	if (VARATT_IS_SHORT(s) || VARSIZE(s) < sizeof(SampleState) ||
+	if (!VARATT_IS_4B_U(s) || VARSIZE(s) < sizeof(SampleState) ||
 		s->layout != SAMPLE_LAYOUT ||
 		s->nfeat < 1 || s->nfeat > MLSYS_MAX_FEATURES ||
 		s->cap < 1 || s->count < 0 || s->count > s->cap || s->seen < s->count ||
@@ -121,6 +121,24 @@ sample_state_check(const SampleState *s)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid training sample aggregate state")));
+}
+
+/*
+ * The header's checks, and every heap slot in range: for a state that did
+ * not come from this process's transition function (a combine input, an
+ * embedded sample), checked once per state.
+ */
+static void
+sample_state_check_deep(const SampleState *s)
+{
+	int			i;
+
+	sample_state_check(s);
+	for (i = 0; i < s->count; i++)
+		if (sm_slot(s)[i] < 0 || sm_slot(s)[i] >= s->cap)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid training sample aggregate state")));
 }
 
 /* restore the heap order below position i (the smallest key at the root) */
@@ -181,8 +199,12 @@ sample_offer(SampleState *s, double key, double y, const char *x, const double *
 	}
 	else if (key > keys[0])
 	{
-		/* replace the smallest */
+		/* replace the smallest (its slot checked: the state may be forged) */
 		sl = slot[0];
+		if (sl < 0 || sl >= s->cap)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid training sample aggregate state")));
 		keys[0] = key;
 		sample_sift_down(s, 0);
 	}
@@ -198,11 +220,20 @@ sample_offer(SampleState *s, double key, double y, const char *x, const double *
 	}
 }
 
-/* the checks of a sample state's bytes (one embedded in another state, too) */
+/*
+ * The checks of a sample state's bytes (one embedded in another state, too),
+ * every slot included, and that it holds cap rows of p features.
+ */
 void
-mlsys_sample_check(const void *state)
+mlsys_sample_check(const void *state, int p, int cap)
 {
-	sample_state_check((const SampleState *) state);
+	const SampleState *s = (const SampleState *) state;
+
+	sample_state_check_deep(s);
+	if (s->nfeat != p || s->cap != cap)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid training sample aggregate state")));
 }
 
 /*
@@ -231,8 +262,8 @@ mlsys_sample_merge(void *state_a, const void *state_b)
 	int			m,
 				i;
 
-	sample_state_check(a);
-	sample_state_check(b);
+	sample_state_check_deep(a);
+	sample_state_check_deep(b);
 	if (a->nfeat != b->nfeat || a->cap != b->cap || a->nclass != b->nclass ||
 		a->split_key != b->split_key)
 		ereport(ERROR,
@@ -260,7 +291,6 @@ PG_FUNCTION_INFO_V1(train_sample_accum);
 Datum
 train_sample_accum(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt = mlsys_agg_context(fcinfo, "mlsys._train_sample_accum");
 	SampleState *s;
 	Float8ArrayView v;
 	StrataCuts	sc;
@@ -268,6 +298,8 @@ train_sample_accum(PG_FUNCTION_ARGS)
 	double		y;
 	bool		finite;
 	int			c;
+
+	mlsys_agg_context(fcinfo, "mlsys._train_sample_accum");
 
 	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
 		ereport(ERROR,
@@ -288,13 +320,17 @@ train_sample_accum(PG_FUNCTION_ARGS)
 
 		mlsys_sample_check_size(size, v.n);
 		bytes = sample_state_size(v.n, size);
-		s = MemoryContextAlloc(aggcxt, bytes);
+		s = palloc(bytes);	/* the executor moves it into the aggregate context */
 		mlsys_sample_init(s, v.n, size, sc.nclass, mlsys_split_key(PG_GETARG_INT64(3)));
 	}
 	else
 	{
 		s = (SampleState *) PG_GETARG_POINTER(0);
-		sample_state_check(s);
+		if (!mlsys_state_is_known(fcinfo))
+		{
+			sample_state_check_deep(s);
+			mlsys_state_remember(fcinfo, s);
+		}
 		if (s->nfeat != v.n)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -421,8 +457,16 @@ train_sample_rows(PG_FUNCTION_ARGS)
 
 	/* the first pass of a classifier carries its sample in its own state */
 	if (linreg_state_carries_sample(st))
-		s = (SampleState *) DatumGetPointer(linreg_state_sample(linreg_state_from_datum(PointerGetDatum(st), false)));
-	sample_state_check(s);
+	{
+		Datum		d = linreg_state_sample(linreg_state_from_datum(PointerGetDatum(st), false));
+
+		if (d == (Datum) 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the state has seen no rows, so it holds no sample")));
+		s = (SampleState *) DatumGetPointer(d);
+	}
+	sample_state_check_deep(s);
 	m = s->nfeat + 1;
 	n = mlsys_sample_rows(PointerGetDatum(s), false, s->nfeat, &rows, &seen);
 	for (i = 0; i < n; i++)
