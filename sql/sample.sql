@@ -56,6 +56,41 @@ SELECT count(*) AS no_sample
 FROM (SELECT mlsys._linreg_strata_agg(y, x, 0, (SELECT cuts FROM samp_cuts), NULL) AS st FROM samp) a,
      mlsys._train_sample_rows(a.st) s;
 
+-- with a threshold on the key (as training sets it: about the size it wants
+-- passes), the rows kept are those at or above it: as many as expected, the
+-- same whatever the scan order, in parallel and in the first pass
+SELECT count(*) BETWEEN 15000 * 0.03 - 4 * sqrt(15000 * 0.03) AND 15000 * 0.03 + 4 * sqrt(15000 * 0.03) AS about_expected
+FROM (SELECT mlsys._train_sample_agg(y, x, 0, (SELECT cuts FROM samp_cuts), 600, 0.97) AS st FROM samp) a,
+     mlsys._train_sample_rows(a.st) s;
+CREATE TABLE samp_thr AS
+SELECT s.* FROM (SELECT mlsys._train_sample_agg(y, x, 0, (SELECT cuts FROM samp_cuts), 600, 0.97) AS st FROM samp_shuffled) a,
+     mlsys._train_sample_rows(a.st) s;
+SELECT array_agg(s.x ORDER BY s.x) = (SELECT array_agg(x ORDER BY x) FROM samp_thr) AS threshold_same_rows,
+       count(*) FILTER (WHERE mlsys._in_holdout(s.y, s.x, 0, (SELECT cuts FROM samp_cuts))) AS held_out
+FROM (SELECT mlsys._train_sample_agg(y, x, 0, (SELECT cuts FROM samp_cuts), 600, 0.97) AS st FROM samp) a,
+     mlsys._train_sample_rows(a.st) s;
+SELECT array_agg(s.x ORDER BY s.x) = (SELECT array_agg(x ORDER BY x) FROM samp_thr) AS first_pass_threshold_same_rows
+FROM (SELECT mlsys._linreg_strata_agg(y, x, 0, (SELECT cuts FROM samp_cuts), NULL, 600, 0.97) AS st FROM samp) a,
+     mlsys._train_sample_rows(a.st) s;
+-- more rows above the threshold than room: the largest keys, as without one
+SELECT array_agg(s.x ORDER BY s.x) = (SELECT array_agg(x ORDER BY x) FROM samp_500) AS overflow_keeps_largest
+FROM (SELECT mlsys._train_sample_agg(y, x, 0, (SELECT cuts FROM samp_cuts), 500, 0.5) AS st FROM samp_shuffled) a,
+     mlsys._train_sample_rows(a.st) s;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SELECT array_agg(s.x ORDER BY s.x) = (SELECT array_agg(x ORDER BY x) FROM samp_thr) AS threshold_parallel_same_rows
+FROM (SELECT mlsys._linreg_strata_agg(y, x, 0, (SELECT cuts FROM samp_cuts), NULL, 600, 0.97) AS st FROM samp) a,
+     mlsys._train_sample_rows(a.st) s;
+SELECT array_agg(s.x ORDER BY s.x) = (SELECT array_agg(x ORDER BY x) FROM samp_500) AS overflow_parallel_keeps_largest
+FROM (SELECT mlsys._train_sample_agg(y, x, 0, (SELECT cuts FROM samp_cuts), 500, 0.5) AS st FROM samp) a,
+     mlsys._train_sample_rows(a.st) s;
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+
 -- another seed, another sample; a size above the training rows keeps them all
 SELECT count(*) FILTER (WHERE s.x IN (SELECT x FROM samp_500)) < 100 AS mostly_other_rows
 FROM (SELECT mlsys._train_sample_agg(y, x, 1, (SELECT cuts FROM samp_cuts), 500) AS st FROM samp) a,
@@ -207,6 +242,12 @@ SELECT mlsys._train_sample_agg(y, x, 0, '{0}', 10) FROM samp;
 SELECT mlsys._train_sample_agg(y + 2, x, 0, '{0, 0}', 10) FROM samp;
 \echo :LAST_ERROR_SQLSTATE
 SELECT mlsys._train_sample_agg(y, CASE WHEN id = 7 THEN x[1:2] ELSE x END, 0, '{0, 0}', 10) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._train_sample_agg(y, x, 0, '{0, 0}', 10, 1.5) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._train_sample_agg(y, x, 0, '{0, 0}', 10, NULL) FROM samp;
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._linreg_strata_agg(y, x, 0, '{0, 0}', NULL, 10, 'NaN') FROM samp;
 \echo :LAST_ERROR_SQLSTATE
 SELECT mlsys._train_sample_accum(NULL, 1, ARRAY[1.0], 0, '{0, 0}', 10);
 \echo :LAST_ERROR_SQLSTATE

@@ -383,8 +383,8 @@ classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *
 					  TrainSample *sample)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Oid			types1[4] = {INT8OID, FLOAT8ARRAYOID, TEXTARRAYOID, INT4OID};
-	Datum		args[4];
+	Oid			types1[5] = {INT8OID, FLOAT8ARRAYOID, TEXTARRAYOID, INT4OID, FLOAT8OID};
+	Datum		args[5];
 	Datum		result;
 	LinregState *stats;
 	int64		seen,
@@ -398,12 +398,29 @@ classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *
 	args[0] = Int64GetDatum((int64) a->seed);
 	args[1] = PointerGetDatum(mlsys_float8_array(r->cuts, r->nclasses));
 	args[2] = mlsys_cstring_array(spec->names, p);
-	args[3] = Int32GetDatum(sample != NULL ? sample->size : 0);
+	args[3] = Int32GetDatum(0);
+	if (sample != NULL)
+	{
+		/*
+		 * The threshold on the sample's key that size training rows pass on
+		 * average (they are about (1 − test_size) of the rows the split
+		 * counted), and room for 8 standard deviations more: most rows then
+		 * cost the sample one comparison, and the heap is for the improbable.
+		 */
+		double		rows = 0;
+		int			k;
+
+		for (k = 0; k < r->nclasses; k++)
+			rows += (double) r->class_rows[k];
+		rows *= 1.0 - a->test_size;
+		args[3] = Int32GetDatum(sample->size + (int) (8 * sqrt((double) sample->size)) + 64);
+		args[4] = Float8GetDatum(rows > 0 ? Max(0.0, 1.0 - sample->size / rows) : 0.0);
+	}
 	for (;;)
 	{
 		sql = psprintf("SELECT mlsys._linreg_strata_agg(%s, %s, $1, $2, $3%s), count(*) FILTER (WHERE %s IS NULL) FROM %s",
-					   ysql, *xsql, sample != NULL ? ", $4" : "", quote_identifier(a->target), a->relsql);
-		if (mlsys_try_first_pass(spec, sql, sample != NULL ? 4 : 3, types1, args))
+					   ysql, *xsql, sample != NULL ? ", $4, $5" : "", quote_identifier(a->target), a->relsql);
+		if (mlsys_try_first_pass(spec, sql, sample != NULL ? 5 : 3, types1, args))
 			break;
 		mlsys_impute_and_rebuild(a, spec, xsql);
 	}

@@ -570,7 +570,7 @@ linreg_split_accum(PG_FUNCTION_ARGS)
  * moments: O(p) per row, not O(p²)).
  */
 static Datum
-linreg_strata_row(FunctionCallInfo fcinfo, int sample_cap)
+linreg_strata_row(FunctionCallInfo fcinfo, int sample_cap, double threshold)
 {
 	ArrayType  *names = PG_ARGISNULL(5) ? NULL : PG_GETARG_ARRAYTYPE_P(5);
 	int64		seed = PG_GETARG_INT64(3);
@@ -602,7 +602,7 @@ linreg_strata_row(FunctionCallInfo fcinfo, int sample_cap)
 		s->split_key = mlsys_split_key(seed);
 		s->test_size = -1.0;	/* stratified: the cuts decide */
 		if (s->sample_cap > 0)
-			mlsys_sample_init(ls_sample(s), s->nfeat, s->sample_cap, sc.nclass, s->split_key);
+			mlsys_sample_init(ls_sample(s), s->nfeat, s->sample_cap, sc.nclass, s->split_key, threshold);
 	}
 	if (x == NULL)
 	{
@@ -641,13 +641,14 @@ PG_FUNCTION_INFO_V1(linreg_strata_accum);
 Datum
 linreg_strata_accum(PG_FUNCTION_ARGS)
 {
-	return linreg_strata_row(fcinfo, 0);
+	return linreg_strata_row(fcinfo, 0, 0.0);
 }
 
 PG_FUNCTION_INFO_V1(linreg_strata_sample_accum);
 /*
  * linreg_strata_sample_accum(state bytea, y float8 (class index),
- *     x float8[], seed int8, cuts float8[], names text[], sample int4): the
+ *     x float8[], seed int8, cuts float8[], names text[], sample int4
+ *     [, threshold float8]): the
  * same, keeping a sample of at most `sample` training rows
  */
 Datum
@@ -667,7 +668,8 @@ linreg_strata_sample_accum(PG_FUNCTION_ARGS)
 		mlsys_array_view(PG_GETARG_DATUM(2), &v);
 		mlsys_sample_check_size(size, v.n);
 	}
-	return linreg_strata_row(fcinfo, size);
+	/* the threshold matters when the state (and its sample) is created */
+	return linreg_strata_row(fcinfo, size, PG_ARGISNULL(0) ? mlsys_sample_threshold_arg(fcinfo, 7) : 0.0);
 }
 
 /*

@@ -116,7 +116,9 @@ extern void mlsys_strata_view(ArrayType *cuts, int nclass, StrataCuts *out);
 extern int	mlsys_sample_rows(Datum d, bool isnull, int p, double **rows, int64 *seen);
 extern void mlsys_sample_check_size(int size, int p);
 extern Size mlsys_sample_size(int p, int cap);
-extern void mlsys_sample_init(void *state, int p, int cap, int nclass, uint64 split_key);
+extern void mlsys_sample_init(void *state, int p, int cap, int nclass, uint64 split_key,
+							  double threshold);
+extern double mlsys_sample_threshold_arg(FunctionCallInfo fcinfo, int argno);
 extern void mlsys_sample_check(const void *state, int p, int cap);
 extern void mlsys_sample_add(void *state, uint64 row_hash, double y, const char *x);
 extern void mlsys_sample_merge(void *state_a, const void *state_b);

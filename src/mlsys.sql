@@ -290,6 +290,26 @@ CREATE AGGREGATE mlsys._train_sample_agg(float8, float8[], int8, float8[], int) 
 );
 COMMENT ON AGGREGATE mlsys._train_sample_agg(float8, float8[], int8, float8[], int) IS
 'A uniform sample of at most size training rows of a classifier (class index, feature vector, seed, cuts, size): the rows outside the stratified holdout with the largest second hash number, independent of scan order; logistic regression starts from its fit (internal).';
+CREATE FUNCTION mlsys._train_sample_accum(bytea, float8, float8[], int8, float8[], int, float8) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'train_sample_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._train_sample_accum(bytea, float8, float8[], int8, float8[], int, float8) IS 'Transition function of mlsys._train_sample_agg with a threshold.';
+CREATE AGGREGATE mlsys._train_sample_agg(float8, float8[], int8, float8[], int, float8) (
+    SFUNC = mlsys._train_sample_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._train_sample_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE mlsys._train_sample_agg(float8, float8[], int8, float8[], int, float8) IS
+'A sample of at most size training rows among those whose second hash number is at least the threshold, the largest numbers first (internal).';
+CREATE FUNCTION mlsys._linreg_strata_sample_accum(bytea, float8, float8[], int8, float8[], text[], int, float8) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'linreg_strata_sample_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._linreg_strata_sample_accum(bytea, float8, float8[], int8, float8[], text[], int, float8) IS 'Transition function of mlsys._linreg_strata_agg with a sample size and threshold.';
+CREATE AGGREGATE mlsys._linreg_strata_agg(float8, float8[], int8, float8[], text[], int, float8) (
+    SFUNC = mlsys._linreg_strata_sample_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._linreg_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE mlsys._linreg_strata_agg(float8, float8[], int8, float8[], text[], int, float8) IS
+'First pass of a classifier keeping the training sample of mlsys._train_sample_agg with a threshold (internal).';
 CREATE FUNCTION mlsys._train_sample_rows(bytea) RETURNS TABLE (y float8, x float8[])
     AS 'MODULE_PATHNAME', 'train_sample_rows' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._train_sample_rows(bytea) IS 'The rows of a mlsys._train_sample_agg state in key order (internal; for tests and inspection).';

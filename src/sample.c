@@ -7,14 +7,19 @@
  *
  * The sample is the `size` training rows (stratum ≠ 0 of the stratified
  * cuts, strata.c) with the largest key, a second number drawn from the row's
- * content hash (split.c) with its own salt: every training row is equally
- * likely to be in it, and the rows kept depend neither on the scan order nor
- * on how a parallel scan splits the table. Rows with a NULL or non-finite
- * value are skipped (the first pass itself reports them).
+ * content hash (split.c) with its own salt, among those whose key is at
+ * least a threshold: every training row is equally likely to be in it, and
+ * the rows kept depend neither on the scan order nor on how a parallel scan
+ * splits the table. Training sets the threshold so that about 95 % of
+ * `size` rows pass it (the split pass has counted the rows): a row then costs
+ * one comparison, a kept row an append, and the heap that keeps the largest
+ * keys is built only in the unlikely case that more rows pass. Rows with a
+ * NULL or non-finite value are skipped (the first pass itself reports
+ * them).
  *
  * The state is a bytea of fixed size, updated in place, with a combine
- * function: a min-heap of (key, slot) pairs over `size` slots of
- * (y, x_1 .. x_p); its size depends on size and p only. Training embeds
+ * function: (key, slot) pairs over `size` slots of (y, x_1 .. x_p), a
+ * min-heap once full; its size depends on size and p only. Training embeds
  * the same state in the first pass's (linreg.c: mlsys._linreg_strata_agg
  * with a sample size), which has hashed the row already; the standalone
  * aggregate serves tests and inspection.
@@ -31,7 +36,7 @@
 
 #include "mlsys.h"
 
-#define SAMPLE_LAYOUT 0x534D0001	/* "SM", layout version 1 */
+#define SAMPLE_LAYOUT 0x534D0002	/* "SM", layout version 2 */
 #define SAMPLE_SALT UINT64CONST(0x5DEECE66D2B7E151)
 #define SAMPLE_MAX_BYTES (64 * 1024 * 1024)
 
@@ -41,10 +46,13 @@ typedef struct SampleState
 	uint32		layout;
 	int32		nfeat;			/* p */
 	int32		cap;			/* slots */
-	int32		count;			/* slots in use (the heap's size) */
+	int32		count;			/* slots in use */
 	int32		nclass;
 	uint64		split_key;
 	int64		seen;			/* training rows offered */
+	double		threshold;		/* rows with a smaller key are never kept */
+	int32		heaped;			/* full: (key, slot) pairs in min-heap order */
+	int32		pad;
 	/* then: key[cap] (double), slot[cap] (int32, padded to 8), rows[cap · (p + 1)] */
 } SampleState;
 
@@ -75,6 +83,29 @@ sample_state_size(int nfeat, int cap)
 		MAXALIGN(sizeof(int32) * (Size) cap) + sizeof(double) * (Size) cap * (nfeat + 1);
 }
 
+/*
+ * The threshold argument argno of a sample's aggregate (0 when the
+ * aggregate has no such argument): a number from 0 to 1.
+ */
+double
+mlsys_sample_threshold_arg(FunctionCallInfo fcinfo, int argno)
+{
+	double		t;
+
+	if (PG_NARGS() <= argno)
+		return 0.0;
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("sample threshold must not be null")));
+	t = PG_GETARG_FLOAT8(argno);
+	if (!(t >= 0 && t <= 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("sample threshold must be between 0 and 1, not %g", t)));
+	return t;
+}
+
 /* reject a sample size out of range for p features */
 void
 mlsys_sample_check_size(int size, int p)
@@ -96,7 +127,7 @@ mlsys_sample_size(int p, int cap)
 
 /* an empty sample state at state (mlsys_sample_size bytes, not necessarily zeroed) */
 void
-mlsys_sample_init(void *state, int p, int cap, int nclass, uint64 split_key)
+mlsys_sample_init(void *state, int p, int cap, int nclass, uint64 split_key, double threshold)
 {
 	SampleState *s = (SampleState *) state;
 
@@ -107,6 +138,7 @@ mlsys_sample_init(void *state, int p, int cap, int nclass, uint64 split_key)
 	s->cap = cap;
 	s->nclass = nclass;
 	s->split_key = split_key;
+	s->threshold = threshold;
 }
 
 static void
@@ -117,6 +149,8 @@ sample_state_check(const SampleState *s)
 		s->nfeat < 1 || s->nfeat > MLSYS_MAX_FEATURES ||
 		s->cap < 1 || s->count < 0 || s->count > s->cap || s->seen < s->count ||
 		s->nclass < 2 || s->nclass > MLSYS_MAX_CLASSES ||
+		!(s->threshold >= 0 && s->threshold <= 1) ||
+		(s->heaped != 0 && (s->heaped != 1 || s->count != s->cap)) ||
 		VARSIZE(s) != sample_state_size(s->nfeat, s->cap))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -168,10 +202,25 @@ sample_sift_down(SampleState *s, int i)
 	slot[i] = sl;
 }
 
+/* put the (key, slot) pairs of a full sample in min-heap order */
+static void
+sample_heapify(SampleState *s)
+{
+	int			i;
+
+	for (i = s->count / 2 - 1; i >= 0; i--)
+		sample_sift_down(s, i);
+	s->heaped = 1;
+}
+
 /*
  * Offer a row (y, then x as p unaligned float8 values, or an aligned row of
- * y, x when x is NULL) with its key: kept when the sample is not full or
- * the key beats the smallest kept key.
+ * y, x when x is NULL) with its key: kept when its key is at least the
+ * threshold and the sample has room, or, once full (then a min-heap), when
+ * the key beats the smallest kept. The rows kept are the cap rows with the
+ * largest keys among those at or above the threshold, whatever the order of
+ * the offers. With a threshold that about the sample's size of rows pass,
+ * a row costs one comparison and the kept ones an append.
  */
 static void
 sample_offer(SampleState *s, double key, double y, const char *x, const double *yx)
@@ -179,26 +228,23 @@ sample_offer(SampleState *s, double key, double y, const char *x, const double *
 	double	   *keys = sm_key(s);
 	int32	   *slot = sm_slot(s);
 	int			m = s->nfeat + 1;
-	int			i,
-				sl;
+	int			sl;
 	double	   *row;
 
+	if (key < s->threshold)
+		return;
 	if (s->count < s->cap)
 	{
-		/* append, then sift up */
-		sl = s->count;
-		i = s->count++;
-		while (i > 0 && keys[(i - 1) / 2] > key)
-		{
-			keys[i] = keys[(i - 1) / 2];
-			slot[i] = slot[(i - 1) / 2];
-			i = (i - 1) / 2;
-		}
-		keys[i] = key;
-		slot[i] = sl;
+		sl = s->count++;
+		keys[sl] = key;
+		slot[sl] = sl;
 	}
-	else if (key > keys[0])
+	else
 	{
+		if (!s->heaped)
+			sample_heapify(s);
+		if (!(key > keys[0]))
+			return;
 		/* replace the smallest (its slot checked: the state may be forged) */
 		sl = slot[0];
 		if (sl < 0 || sl >= s->cap)
@@ -208,8 +254,6 @@ sample_offer(SampleState *s, double key, double y, const char *x, const double *
 		keys[0] = key;
 		sample_sift_down(s, 0);
 	}
-	else
-		return;
 	row = sm_rows(s) + (Size) sl * m;
 	if (yx != NULL)
 		memcpy(row, yx, sizeof(double) * m);
@@ -247,8 +291,8 @@ mlsys_sample_add(void *state, uint64 row_hash, double y, const char *x)
 	double		key = mlsys_split_u(row_hash, s->split_key ^ SAMPLE_SALT);
 
 	s->seen++;
-	/* most rows of a large table lose to the smallest key kept: decided here */
-	if (s->count == s->cap && !(key > sm_key(s)[0]))
+	/* most rows of a large table are below the threshold or the smallest key kept: decided here */
+	if (key < s->threshold || (s->heaped && !(key > sm_key(s)[0])))
 		return;
 	sample_offer(s, key, y, x, NULL);
 }
@@ -265,7 +309,7 @@ mlsys_sample_merge(void *state_a, const void *state_b)
 	sample_state_check_deep(a);
 	sample_state_check_deep(b);
 	if (a->nfeat != b->nfeat || a->cap != b->cap || a->nclass != b->nclass ||
-		a->split_key != b->split_key)
+		a->split_key != b->split_key || a->threshold != b->threshold)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("cannot combine training sample states with different parameters")));
@@ -321,7 +365,8 @@ train_sample_accum(PG_FUNCTION_ARGS)
 		mlsys_sample_check_size(size, v.n);
 		bytes = sample_state_size(v.n, size);
 		s = palloc(bytes);	/* the executor moves it into the aggregate context */
-		mlsys_sample_init(s, v.n, size, sc.nclass, mlsys_split_key(PG_GETARG_INT64(3)));
+		mlsys_sample_init(s, v.n, size, sc.nclass, mlsys_split_key(PG_GETARG_INT64(3)),
+						  mlsys_sample_threshold_arg(fcinfo, 6));
 	}
 	else
 	{
