@@ -265,16 +265,17 @@ auc_final(PG_FUNCTION_ARGS)
 }
 
 /*
- * Append a (score, label) pair to an AUC state (NULL: a new one); returns
- * the state, which is new when it had to grow (a transition function returns
- * it, and the executor moves it into the aggregate context).
+ * Append a (score, label) pair to an AUC state (NULL: a new one; checked:
+ * one the caller checked before); returns the state, which is new when it
+ * had to grow (a transition function returns it, and the executor moves it
+ * into the aggregate context).
  */
 void *
-mlsys_auc_add(void *state, double score, bool label)
+mlsys_auc_add(void *state, bool checked, double score, bool label)
 {
 	AucState   *s = (AucState *) state;
 
-	if (s != NULL)
+	if (s != NULL && !checked)
 		auc_check(s);
 	s = auc_grow(s, (s ? s->npairs : 0) + 1);
 	s->pairs[s->npairs].score = score;

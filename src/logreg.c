@@ -406,6 +406,7 @@ Datum
 logreg_holdout_accum(PG_FUNCTION_ARGS)
 {
 	void	   *state = PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0);
+	LogregCallCache *known = (LogregCallCache *) fcinfo->flinfo->fn_extra;
 	const double *prm;
 	Float8ArrayView v;
 	StrataCuts	sc;
@@ -413,7 +414,8 @@ logreg_holdout_accum(PG_FUNCTION_ARGS)
 	double		y;
 	int			p;
 
-	mlsys_agg_context(fcinfo, "mlsys._logreg_holdout_accum");
+	if (known == NULL || state == NULL || state != known->known_state)
+		mlsys_agg_context(fcinfo, "mlsys._logreg_holdout_accum");
 	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(6))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -442,7 +444,11 @@ logreg_holdout_accum(PG_FUNCTION_ARGS)
 			PG_RETURN_NULL();
 		PG_RETURN_POINTER(state);
 	}
-	PG_RETURN_POINTER(mlsys_auc_add(state, sigmoid(logreg_eta(prm, cc->inv_scale, p, v.data, cc->z)), y > 0));
+	/* the AUC state is checked when this call site meets it first (mlsys_auc_add) */
+	state = mlsys_auc_add(state, state != NULL && state == cc->known_state,
+						  sigmoid(logreg_eta(prm, cc->inv_scale, p, v.data, cc->z)), y > 0);
+	cc->known_state = state;
+	PG_RETURN_POINTER(state);
 }
 
 /* probability of the positive class for a cached logistic model and raw x */

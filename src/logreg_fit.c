@@ -265,7 +265,17 @@ logreg_sample_start(double *prm, int p, double alpha, double tol,
 	sp.nrows = nrows;
 	sp.p = p;
 	sp.prm = trial;
-	/* the sample's optimum need not be closer than its sampling error: the same tol */
+	/*
+	 * The first iterations only approach the optimum: a subsample (the rows
+	 * come in key order, so any prefix is a uniform sample) gets them close
+	 * at an eighth of the cost, then the whole sample finishes. Its optimum
+	 * need not be closer than its sampling error: the same tol.
+	 */
+	sp.nrows = Min(nrows, Max(2048, 20 * (p + 1)));
+	if (sp.nrows < nrows)
+		logreg_newton(trial, p, alpha, 50, Max(tol, 1e-4), false, sample_newton_pass, &sp, &converged,
+					  &objective, NULL);
+	sp.nrows = nrows;
 	logreg_newton(trial, p, alpha, 50, tol, false, sample_newton_pass, &sp, &converged, &objective, NULL);
 	/* the mean loss alone: the objective less the penalty, per unit of class weight */
 	for (j = 1; j <= p; j++)

@@ -185,7 +185,7 @@ typedef struct BinaryHoldout
 				log_loss,
 				auc;
 } BinaryHoldout;
-extern void *mlsys_auc_add(void *state, double score, bool label);
+extern void *mlsys_auc_add(void *state, bool checked, double score, bool label);
 extern void mlsys_binary_holdout_metrics(Datum state, bool isnull, double threshold, BinaryHoldout *out);
 
 /* newton.c: damped Newton over passes that return summed loss, gradient, Hessian */

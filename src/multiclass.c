@@ -180,6 +180,12 @@ softmax_sample_start(double *prm, int p, int K, double alpha, double tol, const 
 	sc.K = K;
 	sc.hess = palloc0(sizeof(double) * (Size) D * D);
 	sc.last = NULL;
+	/* a subsample (a prefix: the rows come in key order) first, as logreg_sample_start does */
+	sc.nrows = Min(sample->nrows, Max(2048, 20 * D));
+	if (sc.nrows < sample->nrows)
+		softmax_newton(trial, p, K, alpha, 50, Max(tol, 1e-4), false, run_softmax_sample_pass, &sc,
+					   &converged, &objective, NULL);
+	sc.nrows = sample->nrows;
 	softmax_newton(trial, p, K, alpha, 50, tol, false, run_softmax_sample_pass, &sc, &converged, &objective,
 				   NULL);
 	if (sc.last != NULL)

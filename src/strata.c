@@ -290,7 +290,9 @@ window_add(const StrataState *s, int wi, int l, int64 n, double u)
 		return;
 	if (u >= w->lo0 && u < w->hi0)
 	{
-		int			b = (int) ((u - w->lo0) / (w->hi0 - w->lo0) * STRATA_BINS);
+		/* the first pass's window is [0, 1): no division per row */
+		int			b = (w->lo0 == 0.0 && w->hi0 == 1.0) ? (int) (u * STRATA_BINS) :
+			(int) ((u - w->lo0) / (w->hi0 - w->lo0) * STRATA_BINS);
 
 		w->hist[Min(Max(b, 0), STRATA_BINS - 1)]++;
 	}
