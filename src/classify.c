@@ -23,6 +23,7 @@
 
 #include <math.h>
 
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -31,6 +32,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
 #include "mlsys.h"
@@ -41,6 +43,21 @@
  */
 #define START_SAMPLE_ROWS 16384
 #define START_SAMPLE_BYTES (8 * 1024 * 1024)
+
+/* pg_class.reltuples of a table or materialized view (0 when unknown, as for a view) */
+static double
+relation_row_estimate(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	double		n = 0;
+
+	if (HeapTupleIsValid(tup))
+	{
+		n = Max(0.0, (double) ((Form_pg_class) GETSTRUCT(tup))->reltuples);
+		ReleaseSysCache(tup);
+	}
+	return n;
+}
 
 /*
  * The rows of the sample that a model of p features and `params` parameters
@@ -412,6 +429,9 @@ classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *
 
 		for (k = 0; k < r->nclasses; k++)
 			rows += (double) r->class_rows[k];
+		/* no split pass (test_size 0): the planner's row estimate, if the relation has one */
+		if (rows <= 0)
+			rows = relation_row_estimate(a->relid);
 		rows *= 1.0 - a->test_size;
 		args[3] = Int32GetDatum(sample->size + (int) (8 * sqrt((double) sample->size)) + 64);
 		args[4] = Float8GetDatum(rows > 0 ? Max(0.0, 1.0 - sample->size / rows) : 0.0);
