@@ -188,6 +188,25 @@ logreg_pass_args(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int ncla
 	return cc;
 }
 
+/* a pass row's label (argument 1: 0 or 1) and feature vector (argument 2: p values), checked */
+static double
+logreg_row_args(FunctionCallInfo fcinfo, int p, Float8ArrayView *v)
+{
+	double		y;
+
+	mlsys_array_view(PG_GETARG_DATUM(2), v);
+	if (v->hasnull || v->n != p)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("feature vector has %d elements, expected %d", v->n, p)));
+	y = PG_GETARG_FLOAT8(1);
+	if (y != 0.0 && y != 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("binary labels must be 0 or 1, not %g", y)));
+	return y;
+}
+
 /*
  * One row of a Newton pass: arguments (state, y, x, seed, ..., params) with
  * the cuts of the stratified split at argument cuts_arg and params at
@@ -217,16 +236,7 @@ logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
 	cc = logreg_pass_args(fcinfo, cuts_arg, params_arg, 2, &prm, &p, &sc);
-	mlsys_array_view(PG_GETARG_DATUM(2), &v);
-	if (v.hasnull || v.n != p)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("feature vector has %d elements, expected %d", v.n, p)));
-	y = PG_GETARG_FLOAT8(1);
-	if (y != 0.0 && y != 1.0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("binary labels must be 0 or 1, not %g", y)));
+	y = logreg_row_args(fcinfo, p, &v);
 	if (leave_out > sc.nlev)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -427,16 +437,7 @@ logreg_holdout_accum(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(state);
 	}
 	cc = logreg_pass_args(fcinfo, 4, 5, 2, &prm, &p, &sc);
-	mlsys_array_view(PG_GETARG_DATUM(2), &v);
-	if (v.hasnull || v.n != p)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("feature vector has %d elements, expected %d", v.n, p)));
-	y = PG_GETARG_FLOAT8(1);
-	if (y != 0.0 && y != 1.0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("binary labels must be 0 or 1, not %g", y)));
+	y = logreg_row_args(fcinfo, p, &v);
 	if (!PG_GETARG_BOOL(6) &&
 		mlsys_row_stratum(v.data, p, y, mlsys_split_key(PG_GETARG_INT64(3)), &sc) != 0)
 	{
