@@ -34,7 +34,13 @@ OPENBLAS_INC ?= /usr/include/x86_64-linux-gnu/openblas-serial
 # PostgreSQL's headers are included as system headers, so -Wextra judges our code only
 PG_CPPFLAGS = -I$(OPENBLAS_INC) -Isrc -isystem $(includedir_server)
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
-SHLIB_LINK  = $(OPENBLAS_DIR)/libopenblas.so -Wl,-rpath,$(OPENBLAS_DIR) -lm
+SHLIB_LINK  = -lm
+
+# OpenBLAS lives in a module of its own, mlsys_blas, which mlsys.so loads on a
+# process's first BLAS call (src/blas_load.c): loading OpenBLAS costs a backend
+# about 10 ms, which parallel workers of passes without BLAS then save.
+BLAS_MODULE = mlsys_blas$(DLSUFFIX)
+EXTRA_CLEAN += $(BLAS_MODULE) src/blas/mlsys_blas.o
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -74,4 +80,18 @@ endif
 src/linreg.o src/split.o src/evaluate.o: CFLAGS += -ftree-vectorize
 
 # every object depends on every header of src/ (PGXS does not track headers)
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*.h) src/blas/mlsys_blas.h
+
+# the BLAS module: built, installed and removed with the extension
+src/blas/mlsys_blas.o: src/blas/mlsys_blas.h
+$(BLAS_MODULE): src/blas/mlsys_blas.o
+	$(CC) $(CFLAGS) $< $(LDFLAGS) $(LDFLAGS_SL) -shared -o $@ \
+		$(OPENBLAS_DIR)/libopenblas.so -Wl,-rpath,$(OPENBLAS_DIR) -lm
+all: $(BLAS_MODULE)
+install: install-blas-module
+.PHONY: install-blas-module uninstall-blas-module
+install-blas-module: $(BLAS_MODULE)
+	$(INSTALL_SHLIB) $(BLAS_MODULE) '$(DESTDIR)$(pkglibdir)/$(BLAS_MODULE)'
+uninstall: uninstall-blas-module
+uninstall-blas-module:
+	rm -f '$(DESTDIR)$(pkglibdir)/$(BLAS_MODULE)'

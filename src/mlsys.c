@@ -1,9 +1,10 @@
 /*
  * mlsys.c — module entry point and small helpers shared by every file.
  *
- * _PG_init makes OpenBLAS compute on the calling thread only (see blas.c),
- * registers the model cache's invalidation callback (see cache.c) and defines
- * the mlsys.* settings (recommend.c defines mlsys.default_recommender).
+ * _PG_init registers the model cache's invalidation callback (see cache.c)
+ * and defines the mlsys.* settings (recommend.c defines
+ * mlsys.default_recommender). OpenBLAS is a module of its own, loaded on
+ * first use (blas_load.c).
  */
 #include "postgres.h"
 
@@ -34,7 +35,6 @@ bool		mlsys_capture_baseline_on_train = true;
 void
 _PG_init(void)
 {
-	mlsys_blas_init();
 	mlsys_cache_init();
 	mlsys_recommend_init();
 	DefineCustomStringVariable("mlsys.run_id",

@@ -36,8 +36,7 @@ extern bool mlsys_combine_trivial(FunctionCallInfo fcinfo, Datum *result);
 extern void mlsys_return_one_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls);
 extern struct Tuplestorestate *mlsys_begin_rows(FunctionCallInfo fcinfo, TupleDesc *desc);
 
-/* blas.c: the only file that includes cblas.h / lapack.h */
-extern void mlsys_blas_init(void);
+/* blas_load.c: BLAS and LAPACK, from the module mlsys_blas (src/blas/) on first use */
 extern void mlsys_syrk_upper(double *C, int m, const double *A, int rows);
 extern void mlsys_syr_upper(double *C, int m, double alpha, const double *x);
 extern int	mlsys_cholesky_solve(double *A, int n, double *b, double *rcond);

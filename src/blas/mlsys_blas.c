@@ -1,12 +1,16 @@
 /*
- * blas.c — the only file that talks to OpenBLAS / LAPACK.
+ * mlsys_blas.c — the module mlsys_blas, the only code that talks to OpenBLAS /
+ * LAPACK. It is a shared library of its own, linked with OpenBLAS, that
+ * mlsys.so loads when a process first needs BLAS (src/blas_load.c): loading
+ * OpenBLAS costs a backend about 10 ms, which parallel workers of passes
+ * without BLAS and sessions that never train save.
  *
  * Threading: a PostgreSQL backend is a single-threaded process. We link the
  * *serial* OpenBLAS build (see the Makefile: explicit path plus RUNPATH), which
  * never creates threads; Debian's default pthread build starts a thread pool
  * when the library is loaded, even if told to use one thread. As a second
- * guard, _PG_init calls openblas_set_num_threads(1), which is a no-op in the
- * serial build. A TAP test checks that a backend that trained a model still has
+ * guard, this module's _PG_init calls openblas_set_num_threads(1), which is a
+ * no-op in the serial build. A TAP test checks that a backend that trained a model still has
  * exactly one thread.
  *
  * Matrices here are dense, row-major, and symmetric ones are kept in their
@@ -19,21 +23,26 @@
 #include <cblas.h>
 #include <lapack.h>
 
+#include "fmgr.h"
 #include "miscadmin.h"
-#include "mlsys.h"
+
+#include "mlsys_blas.h"
+
+PG_MODULE_MAGIC;
 
 extern void openblas_set_num_threads(int num_threads);
+void		_PG_init(void);
 
 /* make sure OpenBLAS computes on the calling thread only */
 void
-mlsys_blas_init(void)
+_PG_init(void)
 {
 	openblas_set_num_threads(1);
 }
 
 /* C (m×m, upper) += Aᵀ·A for A of rows×m, row-major: a blocked rank-k update */
 void
-mlsys_syrk_upper(double *C, int m, const double *A, int rows)
+mlsys_blas_syrk_upper(double *C, int m, const double *A, int rows)
 {
 	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, m, rows,
 				1.0, A, m, 1.0, C, m);
@@ -41,14 +50,14 @@ mlsys_syrk_upper(double *C, int m, const double *A, int rows)
 
 /* C (m×m, upper) += alpha·x·xᵀ */
 void
-mlsys_syr_upper(double *C, int m, double alpha, const double *x)
+mlsys_blas_syr_upper(double *C, int m, double alpha, const double *x)
 {
 	cblas_dsyr(CblasRowMajor, CblasUpper, m, alpha, x, 1, C, m);
 }
 
 /* dot product */
 double
-mlsys_dot(const double *a, const double *b, int n)
+mlsys_blas_dot(const double *a, const double *b, int n)
 {
 	return cblas_ddot(n, a, 1, b, 1);
 }
@@ -61,7 +70,7 @@ mlsys_dot(const double *a, const double *b, int n)
  * *rcond receives LAPACK's estimate of the reciprocal 1-norm condition number.
  */
 int
-mlsys_cholesky_solve(double *A, int n, double *b, double *rcond)
+mlsys_blas_cholesky_solve(double *A, int n, double *b, double *rcond)
 {
 	lapack_int	ln = n,
 				info = 0,
@@ -101,7 +110,7 @@ mlsys_cholesky_solve(double *A, int n, double *b, double *rcond)
  * mlsys_cholesky_solve left in A.
  */
 void
-mlsys_cholesky_resolve(const double *A, int n, double *b)
+mlsys_blas_cholesky_resolve(const double *A, int n, double *b)
 {
 	lapack_int	ln = n,
 				info = 0,
@@ -121,7 +130,7 @@ mlsys_cholesky_resolve(const double *A, int n, double *b)
  * Returns the number of eigenvalues kept (the numerical rank).
  */
 int
-mlsys_pinv_solve(double *A, int n, double *b, double rel_tol)
+mlsys_blas_pinv_solve(double *A, int n, double *b, double rel_tol)
 {
 	lapack_int	ln = n,
 				info = 0,
@@ -152,7 +161,7 @@ mlsys_pinv_solve(double *A, int n, double *b, double rel_tol)
 		if (!(w[i] > cut) || w[i] <= 0.0)
 			continue;
 		rank++;
-		c = mlsys_dot(A + (Size) i * n, b, n) / w[i];
+		c = mlsys_blas_dot(A + (Size) i * n, b, n) / w[i];
 		for (j = 0; j < n; j++)
 			t[j] += c * A[(Size) i * n + j];
 	}
@@ -165,7 +174,7 @@ mlsys_pinv_solve(double *A, int n, double *b, double rel_tol)
 
 /* G (m×m, upper) = beta·G + Aᵀ·A for A of rows×m, row-major (level-3 dsyrk) */
 void
-mlsys_gram(double *G, int m, const double *A, int rows, double beta)
+mlsys_blas_gram(double *G, int m, const double *A, int rows, double beta)
 {
 	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, m, rows,
 				1.0, A, m, beta, G, m);
@@ -173,7 +182,7 @@ mlsys_gram(double *G, int m, const double *A, int rows, double beta)
 
 /* out (cols) = Aᵀ·y for A of rows×cols, row-major */
 void
-mlsys_gemv_t(const double *A, int rows, int cols, const double *y, double *out)
+mlsys_blas_gemv_t(const double *A, int rows, int cols, const double *y, double *out)
 {
 	cblas_dgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0, A, cols, y, 1, 0.0, out, 1);
 }
@@ -185,7 +194,7 @@ mlsys_gemv_t(const double *A, int rows, int cols, const double *y, double *out)
  * factor and b by the solution. Returns 0 or LAPACK's positive info.
  */
 int
-mlsys_posv(double *A, int n, double *b)
+mlsys_blas_posv(double *A, int n, double *b)
 {
 	lapack_int	ln = n,
 				info = 0,
@@ -204,7 +213,7 @@ mlsys_posv(double *A, int n, double *b)
 
 /* y (rows) = A·x for float32 A of rows×cols, row-major: one scoring of a catalogue */
 void
-mlsys_sgemv(const float *A, int rows, int cols, const float *x, float *y)
+mlsys_blas_sgemv(const float *A, int rows, int cols, const float *x, float *y)
 {
 	cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, A, cols, x, 1, 0.0f, y, 1);
 }
