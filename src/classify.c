@@ -544,10 +544,7 @@ train_classifier(TrainArgs *a, TrainResult *r)
 						&converged, &objective);
 	MemoryContextSwitchTo(cxt);
 	if (!converged)
-		ereport(WARNING,
-				(errmsg("logistic regression did not converge in %d passes", passes),
-				 errdetail("The largest gradient component is still above tol %g.", a->tol),
-				 errhint("Raise max_iter or tol, or use a larger alpha.")));
+		mlsys_warn_not_converged(passes, a->tol);
 
 	/* evaluation pass: the (probability, label) pairs of the holdout, then the metrics */
 	{

@@ -226,7 +226,7 @@ logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave
 	bool		known;
 
 	cc = (LogregCallCache *) fcinfo->flinfo->fn_extra;
-	known = cc != NULL && !PG_ARGISNULL(0) && PG_GETARG_POINTER(0) == cc->known_state;
+	known = cc != NULL && mlsys_state_is(fcinfo, cc->known_state);
 	if (!known)
 		mlsys_agg_context(fcinfo, "mlsys._logreg_step_accum");
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -416,15 +416,15 @@ Datum
 logreg_holdout_accum(PG_FUNCTION_ARGS)
 {
 	void	   *state = PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0);
-	LogregCallCache *known = (LogregCallCache *) fcinfo->flinfo->fn_extra;
+	LogregCallCache *cc = (LogregCallCache *) fcinfo->flinfo->fn_extra;
+	bool		known = cc != NULL && mlsys_state_is(fcinfo, cc->known_state);
 	const double *prm;
 	Float8ArrayView v;
 	StrataCuts	sc;
-	LogregCallCache *cc;
 	double		y;
 	int			p;
 
-	if (known == NULL || state == NULL || state != known->known_state)
+	if (!known)
 		mlsys_agg_context(fcinfo, "mlsys._logreg_holdout_accum");
 	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5) || PG_ARGISNULL(6))
 		ereport(ERROR,
@@ -446,7 +446,7 @@ logreg_holdout_accum(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(state);
 	}
 	/* the AUC state is checked when this call site meets it first (mlsys_auc_add) */
-	state = mlsys_auc_add(state, state != NULL && state == cc->known_state,
+	state = mlsys_auc_add(state, known,
 						  sigmoid(logreg_eta(prm, cc->inv_scale, p, v.data, cc->z)), y > 0);
 	cc->known_state = state;
 	PG_RETURN_POINTER(state);
@@ -472,12 +472,6 @@ logreg_state_from_datum(Datum d)
 
 	logreg_state_check(s);
 	return s;
-}
-
-int64
-logreg_state_rows(const LogregState *s)
-{
-	return s->n;
 }
 
 PG_FUNCTION_INFO_V1(row_in_holdout);

@@ -234,11 +234,9 @@ sample_discriminant_start(double *prm, int p, const double *rows, int nrows)
  * training row): the sample's own optimum of the same objective, fitted in
  * memory from the start already in prm. Its distance to the optimum of all
  * rows is the sampling error, from which Newton converges in two or three
- * passes. prm is replaced only when the sample fit converged and the sample
- * can say something: both classes present, at least 10 rows per parameter
- * unless complete, and not (nearly) separated by the fit (mean log loss at
- * least 0.01), since the scale of coefficients that separate a sample says
- * little about the optimum of all rows. Returns whether prm was replaced.
+ * passes. prm is replaced only when both classes are in the sample and it
+ * passes sample.c's tests (enough rows; the fit converged and does not
+ * separate it). Returns whether prm was replaced.
  */
 bool
 logreg_sample_start(double *prm, int p, double alpha, double tol,
@@ -256,7 +254,7 @@ logreg_sample_start(double *prm, int p, double alpha, double tol,
 
 	for (i = 0; i < nrows; i++)
 		have[rows[(Size) i * (p + 1)] > 0] = true;
-	if (!have[0] || !have[1] || (!complete && nrows < 10 * (p + 1)))
+	if (!have[0] || !have[1] || !mlsys_sample_can_start(nrows, complete, p + 1))
 		return false;
 	trial = palloc(sizeof(double) * (3 * p + 3));
 	memcpy(trial, prm, sizeof(double) * (3 * p + 3));
@@ -266,23 +264,21 @@ logreg_sample_start(double *prm, int p, double alpha, double tol,
 	sp.p = p;
 	sp.prm = trial;
 	/*
-	 * The first iterations only approach the optimum: a subsample (the rows
-	 * come in key order, so any prefix is a uniform sample) gets them close
-	 * at an eighth of the cost, then the whole sample finishes. Its optimum
-	 * need not be closer than its sampling error: the same tol.
+	 * The first iterations only approach the optimum: a prefix gets them
+	 * close at a fraction of the cost, then the whole sample finishes. Its
+	 * optimum need not be closer than its sampling error: the same tol.
 	 */
-	sp.nrows = Min(nrows, Max(2048, 20 * (p + 1)));
+	sp.nrows = mlsys_sample_prefix_rows(nrows, p + 1);
 	if (sp.nrows < nrows)
 		logreg_newton(trial, p, alpha, 50, Max(tol, 1e-4), false, sample_newton_pass, &sp, &converged,
 					  &objective, NULL);
 	sp.nrows = nrows;
 	logreg_newton(trial, p, alpha, 50, tol, false, sample_newton_pass, &sp, &converged, &objective, NULL);
-	/* the mean loss alone: the objective less the penalty, per unit of class weight */
 	for (j = 1; j <= p; j++)
 		penalty += 0.5 * alpha * trial[j] * trial[j];
 	for (i = 0; i < nrows; i++)
 		wsum += rows[(Size) i * (p + 1)] > 0 ? trial[3 * p + 2] : trial[3 * p + 1];
-	if (!converged || !((objective - penalty) * nrows / wsum >= 0.01))
+	if (!mlsys_sample_fit_usable(converged, objective, penalty, wsum, nrows))
 	{
 		pfree(trial);
 		return false;

@@ -143,7 +143,7 @@ mlsys_state_is_known(FunctionCallInfo fcinfo)
 {
 	void	  **known = (void **) fcinfo->flinfo->fn_extra;
 
-	return known != NULL && !PG_ARGISNULL(0) && PG_GETARG_POINTER(0) == *known;
+	return known != NULL && mlsys_state_is(fcinfo, *known);
 }
 
 /* remember the (checked) state a transition function returns */

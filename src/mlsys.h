@@ -29,6 +29,16 @@ extern ArrayType *mlsys_float8_array(const double *values, int n);
 extern MemoryContext mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname);
 extern bool mlsys_agg_args_stable(FunctionCallInfo fcinfo, int first, int last);
 extern bool mlsys_state_is_known(FunctionCallInfo fcinfo);
+
+/*
+ * Is this row's state (argument 0) the one a transition function remembered
+ * (in its own call-site cache; mlsys_state_is_known keeps it in fn_extra)?
+ */
+static inline bool
+mlsys_state_is(FunctionCallInfo fcinfo, const void *known)
+{
+	return known != NULL && !PG_ARGISNULL(0) && PG_GETARG_POINTER(0) == known;
+}
 extern void mlsys_state_remember(FunctionCallInfo fcinfo, void *state);
 extern void mlsys_check_training_memory(double bytes, const char *what);
 extern void mlsys_check_pass_args(FunctionCallInfo fcinfo, bool by_fold);
@@ -121,6 +131,10 @@ extern double mlsys_sample_threshold_arg(FunctionCallInfo fcinfo, int argno);
 extern void mlsys_sample_check(const void *state, int p, int cap);
 extern void mlsys_sample_add(void *state, uint64 row_hash, double y, const char *x);
 extern void mlsys_sample_merge(void *state_a, const void *state_b);
+extern bool mlsys_sample_can_start(int nrows, bool complete, int params);
+extern int	mlsys_sample_prefix_rows(int nrows, int params);
+extern bool mlsys_sample_fit_usable(bool converged, double objective, double penalty,
+									double weight_sum, int nrows);
 extern int	mlsys_class_index(double y, int K);
 
 static inline int
@@ -202,6 +216,7 @@ extern int	mlsys_newton_fit(double *prm, int D, const bool *penalized, const dou
 							 double alpha, int max_iter, double tol, bool strict,
 							 NewtonPassFn run_pass, void *arg, bool *converged,
 							 double *final_objective, NewtonThirdFn third, void *third_arg);
+extern void mlsys_warn_not_converged(int passes, double tol);
 
 /* model.c: the serialized parameter blob */
 typedef enum ModelKind
@@ -258,7 +273,6 @@ extern int	logreg_fit(double *prm, int p, double alpha, int max_iter, double tol
 extern LogregState *logreg_state_from_datum(Datum d);
 extern bool logreg_sample_start(double *prm, int p, double alpha, double tol,
 								const double *rows, int nrows, bool complete);
-extern int64 logreg_state_rows(const LogregState *s);
 
 /* features.c: training-side spec and scoring-side conversion */
 typedef struct FeatureColumn

@@ -146,9 +146,8 @@ softmax_newton(double *prm, int p, int K, double alpha, int max_iter, double tol
  * The starting point of the Newton passes from a sample of the training rows
  * (as logreg_sample_start does for two classes): the sample's own optimum of
  * the same objective, fitted in memory from θ = 0. prm is replaced only when
- * the fit converged, every class is in the sample, there are at least 10
- * rows per parameter unless the sample is complete, and the fit does not
- * separate the sample (mean log loss at least 0.01). Returns whether it was.
+ * every class is in the sample and it passes sample.c's tests (enough rows;
+ * the fit converged and does not separate it). Returns whether it was.
  */
 static bool
 softmax_sample_start(double *prm, int p, int K, double alpha, double tol, const TrainSample *sample)
@@ -165,7 +164,7 @@ softmax_sample_start(double *prm, int p, int K, double alpha, double tol, const 
 	bool		converged;
 	SoftmaxSampleContext sc;
 
-	if (sample->nrows == 0 || (sample->seen > sample->nrows && sample->nrows < 10 * D))
+	if (!mlsys_sample_can_start(sample->nrows, sample->seen == sample->nrows, D))
 		return false;
 	for (i = 0; i < sample->nrows; i++)
 		count[mlsys_class_index(sample->rows[(Size) i * m], K)]++;
@@ -181,7 +180,7 @@ softmax_sample_start(double *prm, int p, int K, double alpha, double tol, const 
 	sc.hess = palloc0(sizeof(double) * (Size) D * D);
 	sc.last = NULL;
 	/* a subsample (a prefix: the rows come in key order) first, as logreg_sample_start does */
-	sc.nrows = Min(sample->nrows, Max(2048, 20 * D));
+	sc.nrows = mlsys_sample_prefix_rows(sample->nrows, D);
 	if (sc.nrows < sample->nrows)
 		softmax_newton(trial, p, K, alpha, 50, Max(tol, 1e-4), false, run_softmax_sample_pass, &sc,
 					   &converged, &objective, NULL);
@@ -196,7 +195,7 @@ softmax_sample_start(double *prm, int p, int K, double alpha, double tol, const 
 			penalty += 0.5 * alpha * trial[i] * trial[i];
 	for (k = 0; k < K; k++)
 		wsum += count[k] * trial[D + 2 * p + k];
-	if (!converged || !((objective - penalty) * sample->nrows / wsum >= 0.01))
+	if (!mlsys_sample_fit_usable(converged, objective, penalty, wsum, sample->nrows))
 	{
 		pfree(trial);
 		return false;
@@ -374,10 +373,7 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 	passes = softmax_fit(prm, p, K, alpha, a, &pc, &converged, &objective, &sample);
 	MemoryContextSwitchTo(cxt);
 	if (!converged)
-		ereport(WARNING,
-				(errmsg("logistic regression did not converge in %d passes", passes),
-				 errdetail("The largest gradient component is still above tol %g.", a->tol),
-				 errhint("Raise max_iter or tol, or use a larger alpha.")));
+		mlsys_warn_not_converged(passes, a->tol);
 
 	/* evaluation pass over the holdout (every row when test_size is 0) */
 	{

@@ -68,6 +68,16 @@ newton_third_order(double *w, const double *w_prev, const double *step, const do
 	pfree(t);
 }
 
+/* the WARNING of a training fit that ran out of passes */
+void
+mlsys_warn_not_converged(int passes, double tol)
+{
+	ereport(WARNING,
+			(errmsg("logistic regression did not converge in %d passes", passes),
+			 errdetail("The largest gradient component is still above tol %g.", tol),
+			 errhint("Raise max_iter or tol, or use a larger alpha.")));
+}
+
 /*
  * Fit w = prm[0 .. D) in place (from the starting point given). run_pass runs
  * one pass at prm (which may hold more than w: the caller's layout). Returns

@@ -435,6 +435,35 @@ keyed_slot_cmp(const void *pa, const void *pb)
 }
 
 /*
+ * The policy of fitting a sample for a starting point (logreg_fit.c and
+ * multiclass.c): a sample can say something about a model of `params`
+ * parameters when it holds every training row or at least 10 rows per
+ * parameter; its fit starts on a prefix of the rows (a uniform subsample,
+ * since the rows come in key order) of 20 rows per parameter and at least
+ * 2,048; the fit serves when it converged and does not (nearly) separate the
+ * sample, with a mean loss (the objective less the penalty, per unit of class
+ * weight) of at least 0.01, since the scale of coefficients that separate a
+ * sample says little about the optimum of all rows.
+ */
+bool
+mlsys_sample_can_start(int nrows, bool complete, int params)
+{
+	return nrows > 0 && (complete || nrows >= 10 * params);
+}
+
+int
+mlsys_sample_prefix_rows(int nrows, int params)
+{
+	return Min(nrows, Max(2048, 20 * params));
+}
+
+bool
+mlsys_sample_fit_usable(bool converged, double objective, double penalty, double weight_sum, int nrows)
+{
+	return converged && (objective - penalty) * nrows / weight_sum >= 0.01;
+}
+
+/*
  * The rows of a sample state (a datum from mlsys._train_sample_agg, or NULL
  * for none), sorted by key so the result does not depend on how the rows
  * arrived: returns the row count, sets *rows to count × (p + 1) values
