@@ -10,7 +10,7 @@
 
 #include "mlsys.h"
 
-#define LOGREG_LAYOUT 0x4C470003	/* "LG", layout version 3 */
+#define LOGREG_LAYOUT 0x4C470004	/* "LG", layout version 4 */
 
 typedef struct LogregState
 {
@@ -26,7 +26,11 @@ typedef struct LogregState
 	double		reserved;
 	int32		leave_out;		/* the stratum left out: 0 the holdout, or fold − 1 */
 	int32		pad;
-	/* then: grad[m] hess[m·m] (upper, row-major) block[cap·m] */
+	/*
+	 * then: grad[m] hess[m·m] (upper, row-major) block[cap·m] block_y[cap]
+	 * block_cw[cap]: a buffered row is (η, z_1 .. z_p) with its label and
+	 * class weight until logreg_flush turns it into the Hessian row
+	 */
 } LogregState;
 
 StaticAssertDecl(sizeof(LogregState) % sizeof(double) == 0, "LogregState must keep its arrays aligned");
@@ -51,12 +55,25 @@ lg_block(const LogregState *s)
 	return lg_hess(s) + m * m;
 }
 
+/* the labels, then the class weights, of the buffered rows */
+static inline double *
+lg_block_y(const LogregState *s)
+{
+	return lg_block(s) + (Size) s->block_cap * (s->nfeat + 1);
+}
+
+static inline double *
+lg_block_cw(const LogregState *s)
+{
+	return lg_block_y(s) + s->block_cap;
+}
+
 static inline Size
 logreg_state_size(int nfeat, int cap)
 {
 	Size		m = (Size) nfeat + 1;
 
-	return sizeof(LogregState) + sizeof(double) * (m + m * m + (Size) cap * m);
+	return sizeof(LogregState) + sizeof(double) * (m + m * m + (Size) cap * (m + 2));
 }
 
 extern LogregState *logreg_state_new(int p);
@@ -100,27 +117,22 @@ logreg_eta(const double *prm, const double *inv_scale, int p, const char *x, dou
 
 /*
  * Add one training row (x: p unaligned float8 values, y 0 or 1) at the
- * parameters prm to a pass's state: its weighted loss, gradient, and its
- * Hessian row √(cw p (1 − p)) z into the block (flushed by dsyrk when full).
+ * parameters prm to a pass's state. Only the linear part is done here: the
+ * standardized row z and η = w_0 + wᵀz go to the block with y and the class
+ * weight; logreg_flush does the rest for the whole block (its loss, gradient
+ * and Hessian terms), where the rows do not wait on each other's exp.
  */
 static inline void
 logreg_accum_row(LogregState *s, const double *prm, const double *inv_scale, const char *x, double y)
 {
 	int			p = s->nfeat,
-				m = p + 1,
+				k = s->block_rows,
 				j;
-	double	   *restrict row = lg_block(s) + (Size) s->block_rows * m;
-	double	   *restrict g = lg_grad(s);
+	double	   *restrict row = lg_block(s) + (Size) k * (p + 1);
 	const double *w = prm + 1;
 	const double *center = prm + p + 1;
 	/* four partial sums: the dot product is not one chain of dependent adds */
 	double		acc[4] = {0, 0, 0, 0};
-	double		eta,
-				e,
-				prob,
-				cw,
-				r,
-				gr;
 
 	for (j = 0; j < p; j++)
 	{
@@ -131,20 +143,9 @@ logreg_accum_row(LogregState *s, const double *prm, const double *inv_scale, con
 		row[j + 1] = v;
 		acc[j & 3] += w[j] * v;
 	}
-	eta = prm[0] + ((acc[0] + acc[1]) + (acc[2] + acc[3]));
-	/* one exp serves both: e = exp(−|η|) */
-	e = exp(-fabs(eta));
-	prob = eta >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-	cw = y > 0 ? prm[3 * p + 2] : prm[3 * p + 1];
-	s->loss += cw * (Max(eta, 0.0) + log1p(e) - y * eta);
-	gr = cw * (prob - y);
-	g[0] += gr;
-	for (j = 1; j < m; j++)
-		g[j] += gr * row[j];
-	r = sqrt(cw * prob * (1.0 - prob));
-	row[0] = r;
-	for (j = 1; j < m; j++)
-		row[j] *= r;
+	row[0] = prm[0] + ((acc[0] + acc[1]) + (acc[2] + acc[3]));
+	lg_block_y(s)[k] = y;
+	lg_block_cw(s)[k] = y > 0 ? prm[3 * p + 2] : prm[3 * p + 1];
 	s->n++;
 	if (++s->block_rows == s->block_cap)
 		logreg_flush(s);
