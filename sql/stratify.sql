@@ -107,3 +107,23 @@ SELECT mlsys._in_holdout(2, ARRAY[1.0], 0, ARRAY[0.5, 0.5]::float8[]);
 SELECT mlsys._fold(0, ARRAY[1.0], 0, 3, ARRAY[0.5, 0.5, 0.5]::float8[]);
 SELECT mlsys._strata_final('\x00'::bytea);
 \set VERBOSITY default
+
+-- the content hash is part of the split's contract: the same rows split the
+-- same way in every version and on every platform (x86-64 hashes four values
+-- at a time with SSE2, others one at a time). These holdout bits of rows of
+-- 1 to 9 features (the four-wide loop and the tail) pin it.
+SELECT p, string_agg(CASE WHEN mlsys._in_holdout(i % 3, x, 7, 0.5) THEN '1' ELSE '0' END, '' ORDER BY i) AS holdout_bits
+FROM generate_series(1, 9) p, generate_series(1, 40) i,
+     LATERAL (SELECT array_agg((i * 37 + j * 11) % 23 - 11.5 + j * 0.25 ORDER BY j) AS x FROM generate_series(1, p) j) r
+GROUP BY p ORDER BY p;
+-- -0.0 hashes as +0.0 in every position, NaN and infinity are caught wherever they are
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE mlsys._in_holdout(1, x, 3, 0.5) = mlsys._in_holdout(1, xneg, 3, 0.5)) AS same_split
+FROM (SELECT i, array_agg(CASE WHEN j = i % 9 + 1 THEN 0.0 ELSE j * 1.5 + i END ORDER BY j) AS x,
+             array_agg(CASE WHEN j = i % 9 + 1 THEN '-0'::float8 ELSE j * 1.5 + i END ORDER BY j) AS xneg
+      FROM generate_series(1, 200) i, generate_series(1, 9) j GROUP BY i) r;
+\set VERBOSITY terse
+SELECT mlsys._strata_agg(0, ARRAY['Infinity', 2, 3, 4, 5, 6, 7, 8, 9]::float8[], 0, 2, 0.3, 0, NULL, NULL);
+SELECT mlsys._strata_agg(0, ARRAY[1, 2, 3, 4, 5, '-Infinity', 7, 8, 9]::float8[], 0, 2, 0.3, 0, NULL, NULL);
+SELECT mlsys._strata_agg(0, ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 'NaN']::float8[], 0, 2, 0.3, 0, NULL, NULL);
+\set VERBOSITY default
