@@ -22,11 +22,10 @@ PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 
 # OpenBLAS inside a backend must never start threads. Debian's default
 # (pthread) OpenBLAS starts its thread pool as soon as the library is loaded,
-# so we link the serial build by its explicit path and give the module an
-# RUNPATH to that directory: the dynamic loader then finds the serial
-# libopenblas.so.0 before the alternatives symlink in the default path (which
-# may point at the pthread build). LAPACK (dpotrf & co.) comes from the same
-# library; we use liblapacke-dev's lapack.h prototypes but do not link
+# so the module maps the serial build by its explicit path (dlopen, see
+# src/blas/mlsys_blas.c), never the alternatives symlink in the default path
+# (which may point at the pthread build). LAPACK (dpotrf & co.) comes from the
+# same library; we use liblapacke-dev's lapack.h prototypes but do not link
 # liblapacke.so, whose liblapack.so.3 dependency also goes through alternatives.
 OPENBLAS_DIR ?= /usr/lib/x86_64-linux-gnu/openblas-serial
 OPENBLAS_INC ?= /usr/include/x86_64-linux-gnu/openblas-serial
@@ -36,9 +35,10 @@ PG_CPPFLAGS = -I$(OPENBLAS_INC) -Isrc -isystem $(includedir_server)
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter
 SHLIB_LINK  = -lm
 
-# OpenBLAS lives in a module of its own, mlsys_blas, which mlsys.so loads on a
-# process's first BLAS call (src/blas_load.c): loading OpenBLAS costs a backend
-# about 10 ms, which parallel workers of passes without BLAS then save.
+# OpenBLAS lives behind a module of its own, mlsys_blas, which mlsys.so loads on
+# a process's first BLAS call (src/blas_load.c) and which maps OpenBLAS on its
+# own first call: mapping it costs a process 2-3 ms, which parallel workers of
+# passes without BLAS save.
 BLAS_MODULE = mlsys_blas$(DLSUFFIX)
 EXTRA_CLEAN += $(BLAS_MODULE) src/blas/mlsys_blas.o
 
@@ -84,9 +84,9 @@ $(OBJS): $(wildcard src/*.h) src/blas/mlsys_blas.h
 
 # the BLAS module: built, installed and removed with the extension
 src/blas/mlsys_blas.o: src/blas/mlsys_blas.h
+src/blas/mlsys_blas.o: CPPFLAGS += -DMLSYS_OPENBLAS_LIBRARY='"$(OPENBLAS_DIR)/libopenblas.so.0"'
 $(BLAS_MODULE): src/blas/mlsys_blas.o
-	$(CC) $(CFLAGS) $< $(LDFLAGS) $(LDFLAGS_SL) -shared -o $@ \
-		$(OPENBLAS_DIR)/libopenblas.so -Wl,-rpath,$(OPENBLAS_DIR) -lm
+	$(CC) $(CFLAGS) $< $(LDFLAGS) $(LDFLAGS_SL) -shared -o $@
 all: $(BLAS_MODULE)
 install: install-blas-module
 .PHONY: install-blas-module uninstall-blas-module

@@ -1,11 +1,11 @@
 /*
  * blas_load.c — the BLAS and LAPACK routines of mlsys, from the module
  * mlsys_blas (src/blas/mlsys_blas.c, the only code linked with OpenBLAS),
- * looked up on a process's first call. Loading OpenBLAS costs a backend
- * about 10 ms (PostgreSQL loads modules RTLD_NOW, and the dynamic loader
- * resolves OpenBLAS's symbols): a parallel worker of a pass that does no
- * BLAS (the stratified split, the first pass of a classifier, a binary
- * model's evaluation) and a session that only scores binary models save it.
+ * looked up on a process's first call; the module maps OpenBLAS on its own
+ * first call (2-3 ms). A session that only scores binary models never loads
+ * either, and a parallel worker of a pass that does no BLAS (the stratified
+ * split, the first pass of a classifier, a binary model's evaluation) never
+ * maps OpenBLAS, even when it loads the module because its leader had.
  */
 #include "postgres.h"
 

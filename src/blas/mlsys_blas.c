@@ -1,23 +1,31 @@
 /*
  * mlsys_blas.c — the module mlsys_blas, the only code that talks to OpenBLAS /
- * LAPACK. It is a shared library of its own, linked with OpenBLAS, that
- * mlsys.so loads when a process first needs BLAS (src/blas_load.c): loading
- * OpenBLAS costs a backend about 10 ms, which parallel workers of passes
- * without BLAS and sessions that never train save.
+ * LAPACK. mlsys.so loads this module when a process first needs BLAS
+ * (src/blas_load.c), and a parallel worker loads it when its leader had; the
+ * module maps OpenBLAS itself, on its own first call (openblas_map), so a
+ * worker of a pass without BLAS never maps it.
  *
- * Threading: a PostgreSQL backend is a single-threaded process. We link the
- * *serial* OpenBLAS build (see the Makefile: explicit path plus RUNPATH), which
- * never creates threads; Debian's default pthread build starts a thread pool
- * when the library is loaded, even if told to use one thread. As a second
- * guard, this module's _PG_init calls openblas_set_num_threads(1), which is a
- * no-op in the serial build. A TAP test checks that a backend that trained a model still has
- * exactly one thread.
+ * Mapping: OpenBLAS has some 13,000 symbolic relocations. Linked as a
+ * dependency of a module that PostgreSQL loads (RTLD_NOW | RTLD_GLOBAL), each
+ * is resolved after a search of postgres and of every library loaded before
+ * it, which cost a process 7-10 ms. dlopen with RTLD_DEEPBIND resolves them in
+ * OpenBLAS's own symbol table first (2-3 ms); RTLD_LOCAL keeps its symbols out
+ * of everyone else's way. Its functions are then called through pointers.
+ *
+ * Threading: a PostgreSQL backend is a single-threaded process. We map the
+ * *serial* OpenBLAS build by its explicit path (MLSYS_OPENBLAS_LIBRARY, from
+ * the Makefile), which never creates threads; Debian's default pthread build
+ * starts a thread pool when the library is loaded, even if told to use one
+ * thread. As a second guard, openblas_map calls openblas_set_num_threads(1),
+ * a no-op in the serial build. A TAP test checks that a backend that trained
+ * a model still has exactly one thread.
  *
  * Matrices here are dense, row-major, and symmetric ones are kept in their
  * upper triangle (row-major upper == column-major lower for LAPACK).
  */
 #include "postgres.h"
 
+#include <dlfcn.h>
 #include <math.h>
 
 #include <cblas.h>
@@ -30,36 +38,99 @@
 
 PG_MODULE_MAGIC;
 
-extern void openblas_set_num_threads(int num_threads);
-void		_PG_init(void);
+#ifndef MLSYS_OPENBLAS_LIBRARY
+#error "MLSYS_OPENBLAS_LIBRARY must name the serial OpenBLAS library (see the Makefile)"
+#endif
 
-/* make sure OpenBLAS computes on the calling thread only */
-void
-_PG_init(void)
+#ifdef RTLD_DEEPBIND
+#define OPENBLAS_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND)
+#else
+#define OPENBLAS_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL)
+#endif
+
+/* the OpenBLAS functions used here; LAPACK's take the lengths of their string arguments last */
+static struct
 {
-	openblas_set_num_threads(1);
+	bool		mapped;
+	__typeof__(cblas_dsyrk) *dsyrk;
+	__typeof__(cblas_dsyr) *dsyr;
+	__typeof__(cblas_ddot) *ddot;
+	__typeof__(cblas_dgemv) *dgemv;
+	__typeof__(cblas_sgemv) *sgemv;
+	__typeof__(LAPACK_dlansy_base) *dlansy;
+	__typeof__(LAPACK_dpotrf_base) *dpotrf;
+	__typeof__(LAPACK_dpocon_base) *dpocon;
+	__typeof__(LAPACK_dpotrs_base) *dpotrs;
+	__typeof__(LAPACK_dsyev_base) *dsyev;
+	void		(*set_num_threads) (int num_threads);
+}			ob;
+
+/* a function of OpenBLAS (an error if missing: not the library the Makefile named) */
+static void *
+openblas_symbol(void *handle, const char *name)
+{
+	void	   *f = dlsym(handle, name);
+
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("could not find function \"%s\" in \"%s\"", name, MLSYS_OPENBLAS_LIBRARY)));
+	return f;
+}
+
+/* map OpenBLAS once per process, on the first call of this module */
+static inline void
+openblas_map(void)
+{
+	void	   *handle;
+
+	if (likely(ob.mapped))
+		return;
+	handle = dlopen(MLSYS_OPENBLAS_LIBRARY, OPENBLAS_DLOPEN_FLAGS);
+	if (handle == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("could not load OpenBLAS from \"%s\": %s", MLSYS_OPENBLAS_LIBRARY, dlerror()),
+				 errhint("Install the package libopenblas0-serial.")));
+	ob.dsyrk = openblas_symbol(handle, "cblas_dsyrk");
+	ob.dsyr = openblas_symbol(handle, "cblas_dsyr");
+	ob.ddot = openblas_symbol(handle, "cblas_ddot");
+	ob.dgemv = openblas_symbol(handle, "cblas_dgemv");
+	ob.sgemv = openblas_symbol(handle, "cblas_sgemv");
+	ob.dlansy = openblas_symbol(handle, "dlansy_");
+	ob.dpotrf = openblas_symbol(handle, "dpotrf_");
+	ob.dpocon = openblas_symbol(handle, "dpocon_");
+	ob.dpotrs = openblas_symbol(handle, "dpotrs_");
+	ob.dsyev = openblas_symbol(handle, "dsyev_");
+	ob.set_num_threads = openblas_symbol(handle, "openblas_set_num_threads");
+	/* make sure OpenBLAS computes on the calling thread only */
+	ob.set_num_threads(1);
+	ob.mapped = true;
 }
 
 /* C (m×m, upper) += Aᵀ·A for A of rows×m, row-major: a blocked rank-k update */
 void
 mlsys_blas_syrk_upper(double *C, int m, const double *A, int rows)
 {
-	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, m, rows,
-				1.0, A, m, 1.0, C, m);
+	openblas_map();
+	ob.dsyrk(CblasRowMajor, CblasUpper, CblasTrans, m, rows,
+			 1.0, A, m, 1.0, C, m);
 }
 
 /* C (m×m, upper) += alpha·x·xᵀ */
 void
 mlsys_blas_syr_upper(double *C, int m, double alpha, const double *x)
 {
-	cblas_dsyr(CblasRowMajor, CblasUpper, m, alpha, x, 1, C, m);
+	openblas_map();
+	ob.dsyr(CblasRowMajor, CblasUpper, m, alpha, x, 1, C, m);
 }
 
 /* dot product */
 double
 mlsys_blas_dot(const double *a, const double *b, int n)
 {
-	return cblas_ddot(n, a, 1, b, 1);
+	openblas_map();
+	return ob.ddot(n, a, 1, b, 1);
 }
 
 /*
@@ -82,9 +153,10 @@ mlsys_blas_cholesky_solve(double *A, int n, double *b, double *rcond)
 	/* LAPACK is column-major: our row-major upper triangle is its lower one */
 	work = palloc(sizeof(double) * 3 * (Size) n);
 	iwork = palloc(sizeof(lapack_int) * (Size) n);
-	anorm = LAPACK_dlansy("1", "L", &ln, A, &ln, work);
+	openblas_map();
+	anorm = ob.dlansy("1", "L", &ln, A, &ln, work, 1, 1);
 	CHECK_FOR_INTERRUPTS();
-	LAPACK_dpotrf("L", &ln, A, &ln, &info);
+	ob.dpotrf("L", &ln, A, &ln, &info, 1);
 	if (info != 0)
 	{
 		pfree(work);
@@ -94,10 +166,10 @@ mlsys_blas_cholesky_solve(double *A, int n, double *b, double *rcond)
 		*rcond = 0.0;
 		return (int) info;
 	}
-	LAPACK_dpocon("L", &ln, A, &ln, &anorm, rcond, work, iwork, &info);
+	ob.dpocon("L", &ln, A, &ln, &anorm, rcond, work, iwork, &info, 1);
 	if (info != 0)
 		elog(ERROR, "dpocon: illegal argument %d", (int) -info);
-	LAPACK_dpotrs("L", &ln, &one, A, &ln, b, &ln, &info);
+	ob.dpotrs("L", &ln, &one, A, &ln, b, &ln, &info, 1);
 	if (info != 0)
 		elog(ERROR, "dpotrs: illegal argument %d", (int) -info);
 	pfree(work);
@@ -116,7 +188,8 @@ mlsys_blas_cholesky_resolve(const double *A, int n, double *b)
 				info = 0,
 				one = 1;
 
-	LAPACK_dpotrs("L", &ln, &one, A, &ln, b, &ln, &info);
+	openblas_map();
+	ob.dpotrs("L", &ln, &one, A, &ln, b, &ln, &info, 1);
 	if (info != 0)
 		elog(ERROR, "dpotrs: illegal argument %d", (int) -info);
 }
@@ -145,11 +218,12 @@ mlsys_blas_pinv_solve(double *A, int n, double *b, double rel_tol)
 				rank = 0;
 
 	/* column-major: our row-major upper triangle is LAPACK's lower one */
-	LAPACK_dsyev("V", "L", &ln, A, &ln, w, &wq, &lwork, &info);
+	openblas_map();
+	ob.dsyev("V", "L", &ln, A, &ln, w, &wq, &lwork, &info, 1, 1);
 	lwork = (lapack_int) wq;
 	work = palloc(sizeof(double) * Max(lwork, 1));
 	CHECK_FOR_INTERRUPTS();
-	LAPACK_dsyev("V", "L", &ln, A, &ln, w, work, &lwork, &info);
+	ob.dsyev("V", "L", &ln, A, &ln, w, work, &lwork, &info, 1, 1);
 	if (info != 0)
 		elog(ERROR, "dsyev failed with code %d", (int) info);
 	/* eigenvalues ascend; eigenvector k is column k, i.e. A[k * n .. k * n + n) */
@@ -176,15 +250,17 @@ mlsys_blas_pinv_solve(double *A, int n, double *b, double rel_tol)
 void
 mlsys_blas_gram(double *G, int m, const double *A, int rows, double beta)
 {
-	cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, m, rows,
-				1.0, A, m, beta, G, m);
+	openblas_map();
+	ob.dsyrk(CblasRowMajor, CblasUpper, CblasTrans, m, rows,
+			 1.0, A, m, beta, G, m);
 }
 
 /* out (cols) = Aᵀ·y for A of rows×cols, row-major */
 void
 mlsys_blas_gemv_t(const double *A, int rows, int cols, const double *y, double *out)
 {
-	cblas_dgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0, A, cols, y, 1, 0.0, out, 1);
+	openblas_map();
+	ob.dgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0, A, cols, y, 1, 0.0, out, 1);
 }
 
 /*
@@ -200,12 +276,13 @@ mlsys_blas_posv(double *A, int n, double *b)
 				info = 0,
 				one = 1;
 
-	LAPACK_dpotrf("L", &ln, A, &ln, &info);
+	openblas_map();
+	ob.dpotrf("L", &ln, A, &ln, &info, 1);
 	if (info < 0)
 		elog(ERROR, "dpotrf: illegal argument %d", (int) -info);
 	if (info > 0)
 		return (int) info;
-	LAPACK_dpotrs("L", &ln, &one, A, &ln, b, &ln, &info);
+	ob.dpotrs("L", &ln, &one, A, &ln, b, &ln, &info, 1);
 	if (info != 0)
 		elog(ERROR, "dpotrs: illegal argument %d", (int) -info);
 	return 0;
@@ -215,5 +292,6 @@ mlsys_blas_posv(double *A, int n, double *b)
 void
 mlsys_blas_sgemv(const float *A, int rows, int cols, const float *x, float *y)
 {
-	cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, A, cols, x, 1, 0.0f, y, 1);
+	openblas_map();
+	ob.sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, A, cols, x, 1, 0.0f, y, 1);
 }
