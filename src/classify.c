@@ -620,6 +620,8 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 	double	   *all,
 			   *cuts;
 	PassContext pc;
+	TrainSample *samples = NULL;
+	int			sample_size;
 
 	spec = classifier_setup(a, &classes, &nclasses, &positive, &xsql, &ysql);
 	p = spec->nfeat;
@@ -629,10 +631,20 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 		return;
 	}
 
-	/* the stratified folds, then one state per fold; a NULL label has no fold and is an error */
+	/*
+	 * The stratified folds, then one state per fold and a sample of each fold
+	 * (the folds' models start from the fit of the others' samples, as
+	 * mlsys.train's model does); a NULL label has no fold and is an error
+	 */
 	cuts = mlsys_strata_split(a, spec, &xsql, ysql, 2, folds, NULL);
 	MemoryContextSwitchTo(cxt);
-	states = mlsys_fold_states(a, spec, &xsql, ysql, folds, true, cuts, 2 * (folds - 1));
+	sample_size = classifier_sample_size(p, p + 1);
+	if (sample_size > 0)
+	{
+		samples = palloc0(sizeof(TrainSample) * folds);
+		samples[0].size = (sample_size + folds - 2) / (folds - 1);
+	}
+	states = mlsys_fold_states(a, spec, &xsql, ysql, folds, true, cuts, 2 * (folds - 1), 2, samples);
 	MemoryContextSwitchTo(cxt);
 
 	/* the model of each fold */
@@ -648,9 +660,17 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 					objective;
 		bool		converged;
 
+		TrainSample other;
+
 		alpha = classifier_start(a, spec, merged, p, linreg_state_rows(merged), prm);
+		memset(&other, 0, sizeof(other));
+		if (samples != NULL)
+		{
+			mlsys_other_folds_sample(samples, folds, k, p, &other);
+			logreg_sample_start(prm, p, alpha, a->tol, other.rows, other.nrows, other.seen == other.nrows);
+		}
 		pc.q.args[2] = Int32GetDatum(k + 1);
-		logreg_fit(prm, p, alpha, a->max_iter, a->tol, NULL, 0, run_newton_pass, &pc,
+		logreg_fit(prm, p, alpha, a->max_iter, a->tol, other.rows, other.nrows, run_newton_pass, &pc,
 				   &converged, &objective);
 		MemoryContextSwitchTo(cxt);
 		if (!converged)

@@ -99,16 +99,20 @@ predict_fold(PG_FUNCTION_ARGS)
  * Pass 1 of cross-validation: the linear regression state of every fold, in
  * one GROUP BY. A row whose target is NULL has no fold: it is skipped, or an
  * error when reject_null_labels. Errors for fewer rows than folds and for an
- * empty fold. SPI connected; the states are copied into the current context.
+ * empty fold. With samples (an array of folds, samples[0].size set), the same
+ * pass also keeps a sample of at most that many rows of each fold
+ * (mlsys._train_sample_agg over all nclass classes, no holdout), from which a
+ * classifier's folds start (mlsys_other_folds_sample). SPI connected; the
+ * states and samples are copied into the current context.
  */
 LinregState **
 mlsys_fold_states(const TrainArgs *a, FeatureSpec *spec, char **xsql,
 				  const char *ysql, int folds, bool reject_null_labels,
-				  const double *cuts, int ncuts)
+				  const double *cuts, int ncuts, int nclass, TrainSample *samples)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Oid			types[4] = {INT8OID, INT4OID, TEXTARRAYOID, FLOAT8ARRAYOID};
-	Datum		args[4];
+	Oid			types[6] = {INT8OID, INT4OID, TEXTARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT4OID};
+	Datum		args[6];
 	LinregState **states;
 	int64		rows = 0;
 	uint64		i;
@@ -120,12 +124,26 @@ mlsys_fold_states(const TrainArgs *a, FeatureSpec *spec, char **xsql,
 	args[2] = mlsys_cstring_array(spec->names, spec->nfeat);
 	if (cuts != NULL)
 		args[3] = PointerGetDatum(mlsys_float8_array(cuts, ncuts));
+	Assert(samples == NULL || cuts != NULL);
+	if (samples != NULL)
+	{
+		/* every row is a training row of the sample: cuts of zero, one per class */
+		double	   *none = palloc0(sizeof(double) * nclass);
+
+		args[4] = PointerGetDatum(mlsys_float8_array(none, nclass));
+		args[5] = Int32GetDatum(samples[0].size);
+	}
 	for (;;)
 	{
 		/* classifiers: the stratified folds of the cuts (strata.c) */
-		sql = psprintf("SELECT mlsys._fold(%s, %s, $1, $2%s), mlsys._linreg_split_agg(%s, %s, $1, 0, $3) "
-					   "FROM %s GROUP BY 1", ysql, *xsql, cuts != NULL ? ", $4" : "", ysql, *xsql, a->relsql);
-		if (mlsys_try_first_pass(spec, sql, cuts != NULL ? 4 : 3, types, args))
+		char	   *sample_sql = "";
+
+		if (samples != NULL)
+			sample_sql = psprintf(", mlsys._train_sample_agg(%s, %s, $1, $5, $6)", ysql, *xsql);
+		sql = psprintf("SELECT mlsys._fold(%s, %s, $1, $2%s), mlsys._linreg_split_agg(%s, %s, $1, 0, $3)%s "
+					   "FROM %s GROUP BY 1", ysql, *xsql, cuts != NULL ? ", $4" : "", ysql, *xsql,
+					   sample_sql, a->relsql);
+		if (mlsys_try_first_pass(spec, sql, samples != NULL ? 6 : cuts != NULL ? 4 : 3, types, args))
 			break;
 		mlsys_impute_and_rebuild(a, spec, xsql);
 	}
@@ -147,6 +165,13 @@ mlsys_fold_states(const TrainArgs *a, FeatureSpec *spec, char **xsql,
 			continue;
 		states[DatumGetInt32(f) - 1] = linreg_state_from_datum(st, true);
 		rows += linreg_state_rows(states[DatumGetInt32(f) - 1]);
+		if (samples != NULL)
+		{
+			TrainSample *fs = &samples[DatumGetInt32(f) - 1];
+			Datum		sd = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &snull);
+
+			fs->nrows = mlsys_sample_rows(sd, snull, spec->nfeat, &fs->rows, &fs->seen);
+		}
 	}
 	if (rows < folds)
 		ereport(ERROR,
@@ -181,6 +206,36 @@ mlsys_merge_other_folds(LinregState **states, int folds, int k)
 	}
 	linreg_state_finish(merged);
 	return merged;
+}
+
+/*
+ * The sample of every fold but k (samples from mlsys_fold_states): the
+ * training rows of fold k's model, from which it starts. out->rows is
+ * palloc'd in the current context; out->seen counts the rows offered, so the
+ * sample is complete when it equals out->nrows.
+ */
+void
+mlsys_other_folds_sample(const TrainSample *samples, int folds, int k, int p, TrainSample *out)
+{
+	int			j,
+				n = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (j = 0; j < folds; j++)
+		if (j != k)
+		{
+			out->nrows += samples[j].nrows;
+			out->seen += samples[j].seen;
+		}
+	out->size = out->nrows;
+	out->rows = palloc(sizeof(double) * (p + 1) * (Size) Max(out->nrows, 1));
+	for (j = 0; j < folds; j++)
+		if (j != k && samples[j].nrows > 0)
+		{
+			memcpy(out->rows + (Size) n * (p + 1), samples[j].rows,
+				   sizeof(double) * (p + 1) * (Size) samples[j].nrows);
+			n += samples[j].nrows;
+		}
 }
 
 /* error context: what was being cross-validated */
@@ -260,7 +315,7 @@ cross_validate(PG_FUNCTION_ARGS)
 	tsql = psprintf("%s IS NOT NULL", quote_identifier(a.target));
 
 	/* pass 1: one state per fold */
-	states = mlsys_fold_states(&a, spec, &xsql, ysql, folds, false, NULL, 0);
+	states = mlsys_fold_states(&a, spec, &xsql, ysql, folds, false, NULL, 0, 0, NULL);
 	MemoryContextSwitchTo(cvcxt);
 
 	/* the model of fold k learns from every other fold */

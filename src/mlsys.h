@@ -404,10 +404,14 @@ extern void mlsys_impute_and_rebuild(const TrainArgs *a, FeatureSpec *spec, char
 extern void mlsys_impute_for_scoring(const TrainArgs *a, FeatureSpec *spec, LinregState *s);
 
 /* cv.c: cross-validation helpers shared with classify.c (SPI connected) */
+typedef struct TrainSample TrainSample;
 extern LinregState **mlsys_fold_states(const TrainArgs *a, FeatureSpec *spec,
 									   char **xsql, const char *ysql, int folds,
-									   bool reject_null_labels, const double *cuts, int ncuts);
+									   bool reject_null_labels, const double *cuts, int ncuts,
+									   int nclass, TrainSample *samples);
 extern LinregState *mlsys_merge_other_folds(LinregState **states, int folds, int k);
+extern void mlsys_other_folds_sample(const TrainSample *samples, int folds, int k, int p,
+									 TrainSample *out);
 
 /* classify.c: mlsys.train for classifiers (SPI connected) */
 #define MLSYS_MAX_CLASSES 100
@@ -433,13 +437,13 @@ extern double *mlsys_strata_split(const TrainArgs *a, FeatureSpec *spec, char **
 								  const char *ysql, int K, int folds, int64 *class_rows);
 extern void train_classifier(TrainArgs *a, TrainResult *r);
 /* a sample of the training rows, collected by the first pass (sample.c) */
-typedef struct TrainSample
+struct TrainSample
 {
 	int			size;			/* at most this many rows */
 	int			nrows;			/* rows collected */
 	int64		seen;			/* training rows offered (complete when equal) */
 	double	   *rows;			/* nrows × (y, x_1 .. x_p) */
-} TrainSample;
+};
 extern int	classifier_sample_size(int p, int params);
 extern LinregState *classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql,
 										  const char *ysql, TrainResult *r, TrainSample *sample);

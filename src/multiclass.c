@@ -425,12 +425,21 @@ cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char
 	double	   *all,
 			   *cuts;
 	SoftmaxPassContext pc;
+	TrainSample *samples = NULL;
+	int			sample_size;
 	uint64		i;
 	char	   *sql;
 
 	cuts = mlsys_strata_split(a, spec, &xsql, ysql, K, folds, NULL);
 	MemoryContextSwitchTo(cxt);
-	states = mlsys_fold_states(a, spec, &xsql, ysql, folds, true, cuts, K * (folds - 1));
+	/* each fold's model starts from the fit of the other folds' samples, as mlsys.train's does */
+	sample_size = classifier_sample_size(p, D);
+	if (sample_size > 0)
+	{
+		samples = palloc0(sizeof(TrainSample) * folds);
+		samples[0].size = (sample_size + folds - 2) / (folds - 1);
+	}
+	states = mlsys_fold_states(a, spec, &xsql, ysql, folds, true, cuts, K * (folds - 1), K, samples);
 	MemoryContextSwitchTo(cxt);
 	all = palloc0(sizeof(double) * (Size) folds * L);
 	memset(&pc, 0, sizeof(pc));
@@ -443,14 +452,21 @@ cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char
 		double		alpha,
 					objective;
 		bool		converged;
+		TrainSample other;
 
 		CHECK_FOR_INTERRUPTS();
 		linreg_state_finish(merged);
 		classifier_standardization(a, spec, merged, prm + D, prm + D + p);
 		class_weights(a, xsql, ysql, classes, K, folds, k + 1, cuts, prm + D + 2 * p);
 		alpha = a->alpha > 0 ? a->alpha : 1.0 / (double) linreg_state_rows(merged);
+		memset(&other, 0, sizeof(other));
+		if (samples != NULL)
+		{
+			mlsys_other_folds_sample(samples, folds, k, p, &other);
+			softmax_sample_start(prm, p, K, alpha, a->tol, &other);
+		}
 		pc.q.args[2] = Int32GetDatum(k + 1);
-		softmax_fit(prm, p, K, alpha, a, &pc, &converged, &objective, NULL);
+		softmax_fit(prm, p, K, alpha, a, &pc, &converged, &objective, &other);
 		MemoryContextSwitchTo(cxt);
 		if (!converged)
 			ereport(WARNING,
