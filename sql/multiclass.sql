@@ -13,23 +13,23 @@ UPDATE mc SET species = CASE grade WHEN 10 THEN 'virginica' WHEN 2 THEN 'Setosa'
 SELECT model, algorithm, (metrics->>'converged')::bool AS converged,
        (metrics->>'accuracy')::float8 > 0.7 AS accurate, (metrics->>'macro_f1')::float8 > 0.7 AS macro_f1_ok,
        (metrics->>'log_loss')::float8 < 0.6 AS log_loss_ok, metrics ? 'auc' AS has_auc
-FROM mlsys.train('grades', 'mc', 'grade', ARRAY['x1', 'x2']);
-SELECT task FROM mlsys.models WHERE model = 'grades';
+FROM mlsys.train('mc_grades', 'mc', 'grade', ARRAY['x1', 'x2']);
+SELECT task FROM mlsys.models WHERE model = 'mc_grades';
 -- class order: ascending integers (not text order), byte order for text
-SELECT mlsys.classes('grades');
+SELECT mlsys.classes('mc_grades');
 SELECT model FROM mlsys.train('species', 'mc', 'species', ARRAY['x1', 'x2']);
 SELECT mlsys.classes('species');
 -- one coefficient vector per class, all of them in mlsys.features
 SELECT count(*) AS coefficients, count(*) FILTER (WHERE feature LIKE '(intercept)%') AS intercepts
-FROM mlsys.features('grades');
+FROM mlsys.features('mc_grades');
 SELECT feature FROM mlsys.features('species') ORDER BY ordinal LIMIT 4;
 -- probabilities sum to 1; the label is the most probable class; predict returns it as a number
 SELECT count(*) AS rows,
-       count(*) FILTER (WHERE abs((SELECT sum(v) FROM unnest(mlsys.predict_proba('grades', m)) v) - 1) < 1e-12) AS sums_to_one,
-       count(*) FILTER (WHERE mlsys.predict_label('grades', m) =
-                        (mlsys.classes('grades'))[(SELECT o FROM unnest(mlsys.predict_proba('grades', m)) WITH ORDINALITY u(v, o)
+       count(*) FILTER (WHERE abs((SELECT sum(v) FROM unnest(mlsys.predict_proba('mc_grades', m)) v) - 1) < 1e-12) AS sums_to_one,
+       count(*) FILTER (WHERE mlsys.predict_label('mc_grades', m) =
+                        (mlsys.classes('mc_grades'))[(SELECT o FROM unnest(mlsys.predict_proba('mc_grades', m)) WITH ORDINALITY u(v, o)
                                                    ORDER BY v DESC LIMIT 1)]) AS label_is_argmax,
-       count(*) FILTER (WHERE mlsys.predict('grades', m)::text = mlsys.predict_label('grades', m)) AS predict_is_label
+       count(*) FILTER (WHERE mlsys.predict('mc_grades', m)::text = mlsys.predict_label('mc_grades', m)) AS predict_is_label
 FROM mc m;
 SELECT mlsys.predict_label('species', '{"x1": 1.9, "x2": 1.9}'::jsonb) AS high,
        mlsys.predict_label('species', ARRAY[0.9, -0.9]::float8[]) AS low_x2;
@@ -42,13 +42,13 @@ SELECT c.class, abs(avg((mlsys.predict_proba('grades_all', 1, m))[c.k]) - avg((m
 FROM mc m, unnest(ARRAY['1', '2', '10']) WITH ORDINALITY c(class, k)
 GROUP BY c.class, c.k ORDER BY c.k;
 -- the stored holdout metrics agree with the metric aggregates over the holdout rows
-SELECT abs(mlsys.accuracy(mlsys.predict_label('grades', m), m.grade::text) - (v.metrics->>'accuracy')::float8) < 1e-12 AS accuracy_matches,
-       abs((mlsys.classification_report(mlsys.predict_label('grades', m), m.grade::text)->'macro avg'->>'f1-score')::float8
+SELECT abs(mlsys.accuracy(mlsys.predict_label('mc_grades', m), m.grade::text) - (v.metrics->>'accuracy')::float8) < 1e-12 AS accuracy_matches,
+       abs((mlsys.classification_report(mlsys.predict_label('mc_grades', m), m.grade::text)->'macro avg'->>'f1-score')::float8
            - (v.metrics->>'macro_f1')::float8) < 1e-12 AS macro_f1_matches,
-       abs(avg(-ln(greatest((mlsys.predict_proba('grades', m))[array_position(ARRAY['1', '2', '10'], m.grade::text)], 1e-15)))
+       abs(avg(-ln(greatest((mlsys.predict_proba('mc_grades', m))[array_position(ARRAY['1', '2', '10'], m.grade::text)], 1e-15)))
            - (v.metrics->>'log_loss')::float8) < 1e-12 AS log_loss_matches
 FROM mc m, mlsys.model_versions v
-WHERE v.model = 'grades' AND v.version = 1
+WHERE v.model = 'mc_grades' AND v.version = 1
   AND mlsys._in_holdout(array_position(ARRAY[1, 2, 10], m.grade)::float8 - 1, ARRAY[m.x1, m.x2], 0,
         ARRAY(SELECT c::float8 FROM jsonb_array_elements_text(v.metrics->'split'->'cuts') c))
 GROUP BY v.metrics;
