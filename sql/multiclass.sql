@@ -67,6 +67,23 @@ FROM mlsys.cross_validate('mc', 'species', ARRAY['x1', 'x2'], folds => 3);
 SELECT model, trials FROM mlsys.tune('species_tuned', 'mc', 'species', '{"alpha": [0.0001, 0.1]}', ARRAY['x1', 'x2'], folds => 3);
 SELECT trial, metric, mean < 1 AS plausible, best FROM mlsys.tuning_trials WHERE model = 'species_tuned' ORDER BY trial;
 
+-- the same multinomial model with parallel workers (their states combine, with rows
+-- still buffered for the Hessian), on a table large enough that every worker gets pages
+CREATE TABLE mc_big AS SELECT * FROM mc, generate_series(1, 20) r;
+SELECT version FROM mlsys.train('mc_big_serial', 'mc_big', 'grade', ARRAY['x1', 'x2']);
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SELECT version FROM mlsys.train('mc_big_par', 'mc_big', 'grade', ARRAY['x1', 'x2']);
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+SELECT count(*) AS coefficients,
+       bool_and(abs(a.coefficient - b.coefficient) < 1e-9 * greatest(1, abs(a.coefficient))) AS parallel_equals_serial
+FROM mlsys.features('mc_big_serial') a JOIN mlsys.features('mc_big_par') b USING (ordinal);
+
 -- bad input
 \set SHOW_CONTEXT never
 SELECT * FROM mlsys.train('bad', 'mc', 'species', ARRAY['x1'], hyperparams => '{"positive_class": "Setosa"}');

@@ -27,6 +27,7 @@ static struct
 	int			(*pinv_solve) (double *A, int n, double *b, double rel_tol);
 	void		(*gram) (double *G, int m, const double *A, int rows, double beta);
 	void		(*gemv_t) (const double *A, int rows, int cols, const double *y, double *out);
+	void		(*gemm_tn) (double *C, int m, int n, const double *A, int lda, const double *B, int ldb, int rows);
 	int			(*posv) (double *A, int n, double *b);
 	void		(*sgemv) (const float *A, int rows, int cols, const float *x, float *y);
 }			blas;
@@ -52,6 +53,7 @@ blas_load(void)
 	blas.pinv_solve = blas_function("mlsys_blas_pinv_solve");
 	blas.gram = blas_function("mlsys_blas_gram");
 	blas.gemv_t = blas_function("mlsys_blas_gemv_t");
+	blas.gemm_tn = blas_function("mlsys_blas_gemm_tn");
 	blas.posv = blas_function("mlsys_blas_posv");
 	blas.sgemv = blas_function("mlsys_blas_sgemv");
 	blas.loaded = true;
@@ -111,6 +113,13 @@ mlsys_gemv_t(const double *A, int rows, int cols, const double *y, double *out)
 {
 	blas_load();
 	blas.gemv_t(A, rows, cols, y, out);
+}
+
+void
+mlsys_gemm_tn(double *C, int m, int n, const double *A, int lda, const double *B, int ldb, int rows)
+{
+	blas_load();
+	blas.gemm_tn(C, m, n, A, lda, B, ldb, rows);
 }
 
 int

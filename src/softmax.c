@@ -16,7 +16,12 @@
  * The Hessian of one row is (diag(p) − p pᵀ) ⊗ z̃ z̃ᵀ with z̃ = (1, z): block
  * (k, l) is cw (p_k δ_kl − p_k p_l) z̃ z̃ᵀ, a symmetric m × m matrix
  * (m = p + 1). The state keeps the upper triangle of each of the K(K+1)/2
- * blocks with k ≤ l, packed; its size depends on p and K only.
+ * blocks with k ≤ l, packed; its size depends on p and K only. A row's
+ * loss and gradient are added at once; its z̃ and its K(K+1)/2 block weights
+ * wait in a buffer of up to 512 rows, which softmax_flush folds into the
+ * blocks with one matrix product per block (Z̃ᵀ diag(w) Z̃): adding each
+ * row's weighted outer product to every block in place had cost some 400 ns
+ * a row for three classes, most of a pass.
  *
  * Parameters, one float8[] of K(p + 1) + 2p + K values: θ (class-major: b_k,
  * then w_k), center[p], scale[p], class weights cw[K]. Labels y are class
@@ -33,7 +38,9 @@
 
 #include "mlsys.h"
 
-#define SOFTMAX_LAYOUT 0x534D0002	/* "SM", layout version 2 */
+#define SOFTMAX_LAYOUT 0x534D0003	/* "SM", layout version 3 */
+/* the rows buffered before their Hessian terms are folded in */
+#define SOFTMAX_BLOCK_ROWS 512
 /* the most classes; the Hessian has (K (p + 1))² entries */
 #define SOFTMAX_MAX_CLASSES 100
 #define SOFTMAX_MAX_PARAMS 2048
@@ -49,8 +56,12 @@ typedef struct SoftmaxState
 	int64		n;
 	double		loss;
 	uint64		split_key;
-	double		reserved;
-	/* then: grad[K·m], hess[K(K+1)/2 · m(m+1)/2] */
+	int32		block_cap;		/* rows the buffer holds */
+	int32		block_rows;		/* rows in it */
+	/*
+	 * then: grad[K·m], hess[K(K+1)/2 · m(m+1)/2], and the buffer:
+	 * block_cap rows of z̃[m] followed by the weights of the K(K+1)/2 blocks
+	 */
 } SoftmaxState;
 
 StaticAssertDecl(sizeof(SoftmaxState) % sizeof(double) == 0, "SoftmaxState must keep its arrays aligned");
@@ -73,11 +84,31 @@ sm_hess(const SoftmaxState *s)
 	return sm_grad(s) + (Size) s->nclass * (s->nfeat + 1);
 }
 
+/* the number of Hessian blocks (k ≤ l), and the values of a buffered row */
+static inline Size
+pair_count(int K)
+{
+	return (Size) K * (K + 1) / 2;
+}
+
+static inline Size
+block_stride(int p, int K)
+{
+	return (Size) (p + 1) + pair_count(K);
+}
+
+static inline double *
+sm_block(const SoftmaxState *s)
+{
+	return sm_hess(s) + pair_count(s->nclass) * tri_size(s->nfeat + 1);
+}
+
 static Size
-softmax_state_size(int p, int K)
+softmax_state_size(int p, int K, int cap)
 {
 	return sizeof(SoftmaxState) +
-		sizeof(double) * ((Size) K * (p + 1) + (Size) K * (K + 1) / 2 * tri_size(p + 1));
+		sizeof(double) * ((Size) K * (p + 1) + pair_count(K) * tri_size(p + 1) +
+						  (Size) cap * block_stride(p, K));
 }
 
 static void
@@ -87,11 +118,15 @@ softmax_state_check(const SoftmaxState *s)
 		s->layout != SOFTMAX_LAYOUT ||
 		s->nfeat < 1 || s->nfeat > MLSYS_MAX_FEATURES ||
 		s->nclass < 3 || s->nclass > SOFTMAX_MAX_CLASSES || s->n < 0 ||
-		VARSIZE(s) != softmax_state_size(s->nfeat, s->nclass))
+		s->block_cap < 1 || s->block_cap > SOFTMAX_BLOCK_ROWS ||
+		s->block_rows < 0 || s->block_rows >= s->block_cap ||
+		VARSIZE(s) != softmax_state_size(s->nfeat, s->nclass, s->block_cap))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid multinomial logistic regression aggregate state")));
 }
+
+static double *call_buffer(FunctionCallInfo fcinfo, int n);
 
 /* index of block (k, l), k ≤ l, among the K(K+1)/2 */
 static inline Size
@@ -160,7 +195,10 @@ softmax_eval_row(const double *prm, int p, int K, const char *x, double *zt, dou
 static SoftmaxState *
 softmax_state_new(int p, int K)
 {
-	Size		size = softmax_state_size(p, K);
+	/* a buffer of at most 512 rows and about 256 kB */
+	int			cap = (int) Max(1, Min(SOFTMAX_BLOCK_ROWS,
+									   (256 * 1024) / (sizeof(double) * block_stride(p, K))));
+	Size		size = softmax_state_size(p, K, cap);
 	SoftmaxState *s;
 
 	if ((Size) K * (p + 1) > SOFTMAX_MAX_PARAMS)
@@ -173,13 +211,64 @@ softmax_state_new(int p, int K)
 	s->layout = SOFTMAX_LAYOUT;
 	s->nfeat = p;
 	s->nclass = K;
+	s->block_cap = cap;
 	return s;
 }
 
 /*
+ * Fold the buffered rows into the Hessian blocks: for each block (k, l),
+ * Z̃ᵀ diag(w_kl) Z̃ over the buffer by one matrix product (BLAS), its upper
+ * triangle added to the packed block.
+ */
+static void
+softmax_flush(SoftmaxState *s)
+{
+	int			p = s->nfeat,
+				K = s->nclass,
+				m = p + 1,
+				rows = s->block_rows,
+				i,
+				j;
+	Size		P = pair_count(K),
+				T = tri_size(m),
+				stride = block_stride(p, K),
+				pair;
+	const double *block = sm_block(s);
+	double	   *scaled,
+			   *prod;
+
+	if (rows == 0)
+		return;
+	scaled = palloc(sizeof(double) * (Size) rows * m);
+	prod = palloc(sizeof(double) * (Size) m * m);
+	for (pair = 0; pair < P; pair++)
+	{
+		double	   *blk = sm_hess(s) + pair * T;
+		Size		t = 0;
+
+		for (i = 0; i < rows; i++)
+		{
+			const double *row = block + (Size) i * stride;
+			double		w = row[m + pair];
+
+			for (j = 0; j < m; j++)
+				scaled[(Size) i * m + j] = w * row[j];
+		}
+		mlsys_gemm_tn(prod, m, m, block, stride, scaled, m, rows);
+		for (i = 0; i < m; i++)
+			for (j = i; j < m; j++)
+				blk[t++] += prod[(Size) i * m + j];
+	}
+	pfree(scaled);
+	pfree(prod);
+	s->block_rows = 0;
+}
+
+/*
  * Add one training row (x: p unaligned float8 values, class index yi) at the
- * parameters prm to a pass's state: its weighted loss, gradient and Hessian
- * blocks. scratch holds m + K + m(m+1)/2 values.
+ * parameters prm to a pass's state: its weighted loss and gradient now, its
+ * z̃ and block weights cw (p_k δ_kl − p_k p_l) to the buffer (softmax_flush).
+ * scratch holds K values.
  */
 static void
 softmax_accum_row(SoftmaxState *s, const double *prm, const char *x, int yi, double *scratch)
@@ -189,13 +278,11 @@ softmax_accum_row(SoftmaxState *s, const double *prm, const char *x, int yi, dou
 				m = p + 1,
 				k,
 				l,
-				i,
 				j;
-	Size		T = tri_size(m);
-	double	   *zt = scratch,
-			   *prob = zt + m,
-			   *g,
-			   *h;
+	double	   *zt = sm_block(s) + (Size) s->block_rows * block_stride(p, K),
+			   *w = zt + m,
+			   *prob = scratch,
+			   *g;
 	double		lse,
 				cw;
 
@@ -211,26 +298,12 @@ softmax_accum_row(SoftmaxState *s, const double *prm, const char *x, int yi, dou
 		for (j = 0; j < m; j++)
 			gk[j] += r * zt[j];
 	}
-	/* the packed upper triangle of z̃ z̃ᵀ, then each block gets a multiple of it */
-	{
-		double	   *o = prob + K;
-		Size		t = 0;
-
-		for (i = 0; i < m; i++)
-			for (j = i; j < m; j++)
-				o[t++] = zt[i] * zt[j];
-		h = sm_hess(s);
-		for (k = 0; k < K; k++)
-			for (l = k; l < K; l++)
-			{
-				double		wkl = cw * ((k == l ? prob[k] : 0.0) - prob[k] * prob[l]);
-				double	   *blk = h + pair_index(k, l, K) * T;
-
-				for (t = 0; t < T; t++)
-					blk[t] += wkl * o[t];
-			}
-	}
+	for (k = 0; k < K; k++)
+		for (l = k; l < K; l++)
+			*w++ = cw * ((k == l ? prob[k] : 0.0) - prob[k] * prob[l]);
 	s->n++;
+	if (++s->block_rows == s->block_cap)
+		softmax_flush(s);
 }
 
 /*
@@ -296,7 +369,7 @@ softmax_sample_pass(const double *prm, int p, int K, const double *rows, int nro
 	SoftmaxState *s = softmax_state_new(p, K);
 	int			m = p + 1,
 				i;
-	double	   *scratch = palloc(sizeof(double) * (m + K + tri_size(m)));
+	double	   *scratch = palloc(sizeof(double) * K);
 
 	for (i = 0; i < nrows; i++)
 	{
@@ -306,6 +379,7 @@ softmax_sample_pass(const double *prm, int p, int K, const double *rows, int nro
 			CHECK_FOR_INTERRUPTS();
 		softmax_accum_row(s, prm, (const char *) (row + 1), mlsys_class_index(row[0], K), scratch);
 	}
+	softmax_flush(s);
 	pfree(scratch);
 	return s;
 }
@@ -323,9 +397,7 @@ softmax_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leav
 	double		y;
 	int			p,
 				K,
-				m,
 				yi;
-	Size		T;
 
 	mlsys_agg_context(fcinfo, "mlsys._softmax_step_accum");
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -346,8 +418,6 @@ softmax_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leav
 	prm = (const double *) ARR_DATA_PTR(params);
 	y = PG_GETARG_FLOAT8(1);
 	yi = mlsys_class_index(y, K);
-	m = p + 1;
-	T = tri_size(m);
 	mlsys_strata_view(PG_GETARG_ARRAYTYPE_P(cuts_arg), K, &sc);
 	if (leave_out > sc.nlev)
 		ereport(ERROR,
@@ -373,10 +443,8 @@ softmax_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leav
 	if (mlsys_row_stratum(v.data, p, y, s->split_key, &sc) == s->leave_out)
 		PG_RETURN_POINTER(s);
 
-	/* scratch after the state would be cleaner; a small palloc per row is the simple way */
-	scratch = palloc(sizeof(double) * (m + K + T));
+	scratch = call_buffer(fcinfo, K);
 	softmax_accum_row(s, prm, v.data, yi, scratch);
-	pfree(scratch);
 	PG_RETURN_POINTER(s);
 }
 
@@ -424,26 +492,36 @@ softmax_step_combine(PG_FUNCTION_ARGS)
 	softmax_state_check(b);
 	a = (SoftmaxState *) PG_GETARG_POINTER(0);
 	softmax_state_check(a);
-	if (a->nfeat != b->nfeat || a->nclass != b->nclass || a->split_key != b->split_key ||
-		a->nlev != b->nlev || a->leave_out != b->leave_out)
+	if (a->nfeat != b->nfeat || a->nclass != b->nclass || a->block_cap != b->block_cap ||
+		a->split_key != b->split_key || a->nlev != b->nlev || a->leave_out != b->leave_out)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("cannot combine multinomial regression states with different dimensions or splits")));
-	n = (softmax_state_size(a->nfeat, a->nclass) - sizeof(SoftmaxState)) / sizeof(double);
+	/* the gradient and the Hessian blocks; then b's buffered rows, through a's (emptied) buffer */
+	softmax_flush(a);
+	n = (Size) a->nclass * (a->nfeat + 1) + pair_count(a->nclass) * tri_size(a->nfeat + 1);
 	for (i = 0; i < n; i++)
 		sm_grad(a)[i] += sm_grad(b)[i];
+	if (b->block_rows > 0)
+	{
+		memcpy(sm_block(a), sm_block(b),
+			   sizeof(double) * (Size) b->block_rows * block_stride(a->nfeat, a->nclass));
+		a->block_rows = b->block_rows;
+		softmax_flush(a);
+	}
 	a->n += b->n;
 	a->loss += b->loss;
 	PG_RETURN_POINTER(a);
 }
 
-/* a pass's state copied out of its datum (validated) */
+/* a pass's state copied out of its datum (validated), its buffered rows folded in */
 SoftmaxState *
 softmax_state_from_datum(Datum d)
 {
 	SoftmaxState *s = (SoftmaxState *) PG_DETOAST_DATUM_COPY(d);
 
 	softmax_state_check(s);
+	softmax_flush(s);
 	return s;
 }
 

@@ -56,6 +56,7 @@ static struct
 	__typeof__(cblas_dsyr) *dsyr;
 	__typeof__(cblas_ddot) *ddot;
 	__typeof__(cblas_dgemv) *dgemv;
+	__typeof__(cblas_dgemm) *dgemm;
 	__typeof__(cblas_sgemv) *sgemv;
 	__typeof__(LAPACK_dlansy_base) *dlansy;
 	__typeof__(LAPACK_dpotrf_base) *dpotrf;
@@ -96,6 +97,7 @@ openblas_map(void)
 	ob.dsyr = openblas_symbol(handle, "cblas_dsyr");
 	ob.ddot = openblas_symbol(handle, "cblas_ddot");
 	ob.dgemv = openblas_symbol(handle, "cblas_dgemv");
+	ob.dgemm = openblas_symbol(handle, "cblas_dgemm");
 	ob.sgemv = openblas_symbol(handle, "cblas_sgemv");
 	ob.dlansy = openblas_symbol(handle, "dlansy_");
 	ob.dpotrf = openblas_symbol(handle, "dpotrf_");
@@ -261,6 +263,17 @@ mlsys_blas_gemv_t(const double *A, int rows, int cols, const double *y, double *
 {
 	openblas_map();
 	ob.dgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0, A, cols, y, 1, 0.0, out, 1);
+}
+
+/*
+ * C (m×n, row-major) = Aᵀ·B for A of rows×m (row stride lda) and B of rows×n
+ * (row stride ldb), row-major (level-3 dgemm)
+ */
+void
+mlsys_blas_gemm_tn(double *C, int m, int n, const double *A, int lda, const double *B, int ldb, int rows)
+{
+	openblas_map();
+	ob.dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, rows, 1.0, A, lda, B, ldb, 0.0, C, n);
 }
 
 /*

@@ -14,6 +14,7 @@ extern double mlsys_blas_dot(const double *a, const double *b, int n);
 extern int	mlsys_blas_pinv_solve(double *A, int n, double *b, double rel_tol);
 extern void mlsys_blas_gram(double *G, int m, const double *A, int rows, double beta);
 extern void mlsys_blas_gemv_t(const double *A, int rows, int cols, const double *y, double *out);
+extern void mlsys_blas_gemm_tn(double *C, int m, int n, const double *A, int lda, const double *B, int ldb, int rows);
 extern int	mlsys_blas_posv(double *A, int n, double *b);
 extern void mlsys_blas_sgemv(const float *A, int rows, int cols, const float *x, float *y);
 
