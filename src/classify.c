@@ -410,7 +410,8 @@ classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *
 	char	   *sql;
 
 	r->class_rows = palloc0(sizeof(int64) * r->nclasses);
-	r->cuts = mlsys_strata_split(a, spec, xsql, ysql, r->nclasses, 0, r->class_rows);
+	r->class_holdout = palloc0(sizeof(int64) * r->nclasses);
+	r->cuts = mlsys_strata_split(a, spec, xsql, ysql, r->nclasses, 0, r->class_rows, r->class_holdout);
 	MemoryContextSwitchTo(cxt);
 	args[0] = Int64GetDatum((int64) a->seed);
 	args[1] = PointerGetDatum(mlsys_float8_array(r->cuts, r->nclasses));
@@ -636,7 +637,7 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 	 * (the folds' models start from the fit of the others' samples, as
 	 * mlsys.train's model does); a NULL label has no fold and is an error
 	 */
-	cuts = mlsys_strata_split(a, spec, &xsql, ysql, 2, folds, NULL);
+	cuts = mlsys_strata_split(a, spec, &xsql, ysql, 2, folds, NULL, NULL);
 	MemoryContextSwitchTo(cxt);
 	sample_size = classifier_sample_size(p, p + 1);
 	if (sample_size > 0)

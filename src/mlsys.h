@@ -387,6 +387,7 @@ typedef struct TrainResult
 	int			nclasses;
 	double	   *cuts;			/* classifiers: the stratified holdout's cut per class */
 	int64	   *class_rows;		/* classifiers: rows per class (both splits) */
+	int64	   *class_holdout;	/* classifiers: rows per class in the holdout */
 	Datum		version;		/* set by mlsys_register_version */
 	Datum		deployed;
 } TrainResult;
@@ -435,7 +436,8 @@ extern void mlsys_pass_query(PassQuery *q, const TrainArgs *a, const char *aggre
 							 const char *xsql, const char *ysql, int folds,
 							 const double *cuts, int ncuts);
 extern double *mlsys_strata_split(const TrainArgs *a, FeatureSpec *spec, char **xsql,
-								  const char *ysql, int K, int folds, int64 *class_rows);
+								  const char *ysql, int K, int folds, int64 *class_rows,
+								  int64 *below);
 extern void train_classifier(TrainArgs *a, TrainResult *r);
 /* a sample of the training rows, collected by the first pass (sample.c) */
 struct TrainSample

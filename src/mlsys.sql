@@ -250,7 +250,7 @@ CREATE FUNCTION mlsys._strata_combine(bytea, bytea) RETURNS bytea
 COMMENT ON FUNCTION mlsys._strata_combine(bytea, bytea) IS 'Combine function of mlsys._strata_agg.';
 CREATE FUNCTION mlsys._strata_final(bytea) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'strata_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION mlsys._strata_final(bytea) IS 'Final function of mlsys._strata_agg: rows per class, then per cut its value (NaN if not yet placed) and the window to search next.';
+COMMENT ON FUNCTION mlsys._strata_final(bytea) IS 'Final function of mlsys._strata_agg: rows per class, then per cut its value (NaN if not yet placed) and the window to search next, then per cut the exact rows of its class below it.';
 CREATE AGGREGATE mlsys._strata_agg(float8, float8[], int8, int, float8, int, float8[], text[]) (
     SFUNC = mlsys._strata_accum, STYPE = bytea,
     COMBINEFUNC = mlsys._strata_combine, FINALFUNC = mlsys._strata_final,

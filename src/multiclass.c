@@ -229,46 +229,76 @@ softmax_fit(double *prm, int p, int K, double alpha, const TrainArgs *a,
 
 /*
  * Class weights into cw[K]: 1, or "balanced" n / (K n_k) over the rows the
- * model learns from (the training split, or every fold but `fold`). One
- * GROUP BY pass, which also rejects a class with no such rows (its intercept,
- * unpenalized, would run off to minus infinity).
+ * model learns from (the training split, or every fold but `fold`). They are
+ * counted from the split's exact counts (strata.c: rows[k] rows of class k,
+ * below[k·L + l] of them below its cut l) when given; otherwise (no holdout,
+ * hence no split pass) by one GROUP BY pass. A class with no such rows is an
+ * error (its intercept, unpenalized, would run off to minus infinity).
  */
 static void
 class_weights(const TrainArgs *a, const char *xsql, const char *ysql, char **classes, int K,
-			  int folds, int fold, const double *cuts, double *cw)
+			  int folds, int fold, const double *cuts, const int64 *rows, const int64 *below,
+			  double *cw)
 {
-	char	   *sql;
-	Oid			types[4] = {INT8OID, INT4OID, INT4OID, FLOAT8ARRAYOID};
-	Datum		args[4];
 	double	   *count = palloc0(sizeof(double) * K);
 	double		n = 0;
-	uint64		i;
 	int			k;
 
-	if (folds > 0)
-		sql = psprintf("SELECT s.y, count(*) FROM (SELECT %s AS y, %s AS x FROM %s WHERE %s IS NOT NULL) s "
-					   "WHERE mlsys._fold(s.y, s.x, $1, $3, $4) <> $2 GROUP BY s.y",
-					   ysql, xsql, a->relsql, quote_identifier(a->target));
-	else
-		sql = psprintf("SELECT s.y, count(*) FROM (SELECT %s AS y, %s AS x FROM %s WHERE %s IS NOT NULL) s "
-					   "WHERE $2 = 0 OR NOT mlsys._in_holdout(s.y, s.x, $1, $4) GROUP BY s.y",
-					   ysql, xsql, a->relsql, quote_identifier(a->target));
-	args[0] = Int64GetDatum((int64) a->seed);
-	args[1] = Int32GetDatum(folds > 0 ? fold : (a->test_size > 0 ? 1 : 0));
-	args[2] = Int32GetDatum(Max(folds, 2));
-	args[3] = PointerGetDatum(mlsys_float8_array(cuts, K * (folds > 0 ? folds - 1 : 1)));
-	if (SPI_execute_with_args(sql, 4, types, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", sql);
-	for (i = 0; i < SPI_processed; i++)
+	if (rows != NULL && below != NULL)
 	{
-		bool		isnull;
-		double		y = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		double		c = (double) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		int			L = folds > 0 ? folds - 1 : 1;
 
-		if (y >= 0 && y < K)
+		for (k = 0; k < K; k++)
 		{
-			count[(int) y] = c;
-			n += c;
+			int64		left_out;
+
+			if (folds > 0)
+			{
+				/* fold `fold` is stratum fold − 1: between cuts fold − 2 and fold − 1 */
+				int			st = fold - 1;
+				int64		lo = st == 0 ? 0 : below[k * L + st - 1],
+							hi = st == L ? rows[k] : below[k * L + st];
+
+				left_out = hi - lo;
+			}
+			else
+				left_out = below[k];
+			count[k] = (double) (rows[k] - left_out);
+			n += count[k];
+		}
+	}
+	else
+	{
+		char	   *sql;
+		Oid			types[4] = {INT8OID, INT4OID, INT4OID, FLOAT8ARRAYOID};
+		Datum		args[4];
+		uint64		i;
+
+		if (folds > 0)
+			sql = psprintf("SELECT s.y, count(*) FROM (SELECT %s AS y, %s AS x FROM %s WHERE %s IS NOT NULL) s "
+						   "WHERE mlsys._fold(s.y, s.x, $1, $3, $4) <> $2 GROUP BY s.y",
+						   ysql, xsql, a->relsql, quote_identifier(a->target));
+		else
+			sql = psprintf("SELECT s.y, count(*) FROM (SELECT %s AS y, %s AS x FROM %s WHERE %s IS NOT NULL) s "
+						   "WHERE $2 = 0 OR NOT mlsys._in_holdout(s.y, s.x, $1, $4) GROUP BY s.y",
+						   ysql, xsql, a->relsql, quote_identifier(a->target));
+		args[0] = Int64GetDatum((int64) a->seed);
+		args[1] = Int32GetDatum(folds > 0 ? fold : (a->test_size > 0 ? 1 : 0));
+		args[2] = Int32GetDatum(Max(folds, 2));
+		args[3] = PointerGetDatum(mlsys_float8_array(cuts, K * (folds > 0 ? folds - 1 : 1)));
+		if (SPI_execute_with_args(sql, 4, types, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", sql);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			double		y = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			double		c = (double) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+
+			if (y >= 0 && y < K)
+			{
+				count[(int) y] = c;
+				n += c;
+			}
 		}
 	}
 	for (k = 0; k < K; k++)
@@ -357,7 +387,9 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 	stats = classifier_first_pass(a, spec, &xsql, ysql, r, sample.size > 0 ? &sample : NULL);
 	prm = palloc0(sizeof(double) * (D + 2 * p + K));
 	classifier_standardization(a, spec, stats, prm + D, prm + D + p);
-	class_weights(a, xsql, ysql, r->classes, K, 0, 0, r->cuts, prm + D + 2 * p);
+	class_weights(a, xsql, ysql, r->classes, K, 0, 0, r->cuts,
+				  a->test_size > 0 ? r->class_rows : NULL, a->test_size > 0 ? r->class_holdout : NULL,
+				  prm + D + 2 * p);
 	alpha = a->alpha > 0 ? a->alpha : 1.0 / (double) r->train_rows;
 	if (sample.size > 0)
 	{
@@ -427,10 +459,14 @@ cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char
 	SoftmaxPassContext pc;
 	TrainSample *samples = NULL;
 	int			sample_size;
+	int64	   *class_rows,
+			   *below;
 	uint64		i;
 	char	   *sql;
 
-	cuts = mlsys_strata_split(a, spec, &xsql, ysql, K, folds, NULL);
+	class_rows = palloc0(sizeof(int64) * K);
+	below = palloc0(sizeof(int64) * K * (folds - 1));
+	cuts = mlsys_strata_split(a, spec, &xsql, ysql, K, folds, class_rows, below);
 	MemoryContextSwitchTo(cxt);
 	/* each fold's model starts from the fit of the other folds' samples, as mlsys.train's does */
 	sample_size = classifier_sample_size(p, D);
@@ -457,7 +493,7 @@ cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char
 		CHECK_FOR_INTERRUPTS();
 		linreg_state_finish(merged);
 		classifier_standardization(a, spec, merged, prm + D, prm + D + p);
-		class_weights(a, xsql, ysql, classes, K, folds, k + 1, cuts, prm + D + 2 * p);
+		class_weights(a, xsql, ysql, classes, K, folds, k + 1, cuts, class_rows, below, prm + D + 2 * p);
 		alpha = a->alpha > 0 ? a->alpha : 1.0 / (double) linreg_state_rows(merged);
 		memset(&other, 0, sizeof(other));
 		if (samples != NULL)

@@ -504,7 +504,9 @@ PG_FUNCTION_INFO_V1(strata_final);
 /*
  * strata_final(bytea) → float8[]: n_0 .. n_{K−1} (the rows of each class),
  * then per (class, cut) three values: the cut (NaN when this pass could not
- * place it) and the window [lo, hi) to search next.
+ * place it) and the window [lo, hi) to search next; then per (class, cut)
+ * the exact number of the class's rows below the cut (NaN when not placed),
+ * from which the rows of every stratum follow without another pass.
  */
 Datum
 strata_final(PG_FUNCTION_ARGS)
@@ -523,7 +525,7 @@ strata_final(PG_FUNCTION_ARGS)
 	strata_state_check(s);
 	K = s->nclass;
 	L = s->nlev;
-	out = palloc(sizeof(double) * (K + 3 * K * L));
+	out = palloc(sizeof(double) * (K + 4 * K * L));
 	for (c = 0; c < K; c++)
 		out[c] = (double) st_counts(s)[c];
 	for (c = 0; c < K; c++)
@@ -538,6 +540,7 @@ strata_final(PG_FUNCTION_ARGS)
 			o[0] = get_float8_nan();
 			o[1] = w->lo0;
 			o[2] = w->hi0;
+			out[K + 3 * K * L + wi] = get_float8_nan();
 			if (w->mode == WIN_DONE)
 				continue;
 			if (w->nbuf < 0 || w->nbuf > s->cap)
@@ -574,6 +577,7 @@ strata_final(PG_FUNCTION_ARGS)
 							cum += e[i].count;
 					}
 					o[0] = best_cut;
+					out[K + 3 * K * L + wi] = (double) best;
 					continue;
 				}
 			}
@@ -594,7 +598,7 @@ strata_final(PG_FUNCTION_ARGS)
 				o[2] = Min(w->hi0, w->lo0 + (b + 2) * width);
 			}
 		}
-	PG_RETURN_ARRAYTYPE_P(mlsys_float8_array(out, K + 3 * K * L));
+	PG_RETURN_ARRAYTYPE_P(mlsys_float8_array(out, K + 4 * K * L));
 }
 
 /* the class of a row from its index y (0 .. K − 1), checked */
@@ -638,13 +642,14 @@ mlsys_strata_view(ArrayType *cuts, int nclass, StrataCuts *out)
  * test_size, folds − 1 for folds), row-major by class, for rows whose class
  * index ysql gives (0 .. K − 1) and whose feature vector xsql gives. Passes
  * until every cut is placed (one, but for a vanishingly rare window miss).
- * class_rows (K values), if not NULL, gets the rows of each class. Returns
- * NULL when the first pass met a missing value that imputation can fill
- * (mlsys_try_first_pass). SPI connected.
+ * class_rows (K values), if not NULL, gets the rows of each class, and below
+ * (K × L), if not NULL, the exact number of rows of the class below each cut.
+ * Returns NULL when the first pass met a missing value that imputation can
+ * fill (mlsys_try_first_pass). SPI connected.
  */
 static double *
 strata_cuts(const TrainArgs *a, const FeatureSpec *spec, const char *xsql, const char *ysql,
-			int K, int folds, int64 *class_rows)
+			int K, int folds, int64 *class_rows, int64 *below)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	int			L = folds > 0 ? folds - 1 : 1,
@@ -699,7 +704,7 @@ strata_cuts(const TrainArgs *a, const FeatureSpec *spec, const char *xsql, const
 		if (isnull)
 			return cuts;		/* no rows: the first pass reports it */
 		SPI_freetuptable(SPI_tuptable);
-		if (ARR_NDIM(res) != 1 || ARR_DIMS(res)[0] != K + 3 * W)
+		if (ARR_NDIM(res) != 1 || ARR_DIMS(res)[0] != K + 4 * W)
 			elog(ERROR, "unexpected stratified split result");
 		r = (const double *) ARR_DATA_PTR(res);
 		if (class_rows != NULL)
@@ -714,6 +719,8 @@ strata_cuts(const TrainArgs *a, const FeatureSpec *spec, const char *xsql, const
 			if (!isnan(o[0]))
 			{
 				cuts[i] = o[0];
+				if (below != NULL)
+					below[i] = (int64) r[K + 3 * W + i];
 				windows[3 * i] = WIN_DONE;
 				windows[3 * i + 1] = 0.0;
 				windows[3 * i + 2] = 1.0;
@@ -740,15 +747,19 @@ strata_cuts(const TrainArgs *a, const FeatureSpec *spec, const char *xsql, const
  */
 double *
 mlsys_strata_split(const TrainArgs *a, FeatureSpec *spec, char **xsql, const char *ysql,
-				   int K, int folds, int64 *class_rows)
+				   int K, int folds, int64 *class_rows, int64 *below)
 {
 	double	   *cuts;
 
 	if (folds == 0 && a->test_size <= 0)
+	{
+		if (below != NULL)
+			memset(below, 0, sizeof(int64) * K);
 		return palloc0(sizeof(double) * K);
+	}
 	for (;;)
 	{
-		cuts = strata_cuts(a, spec, *xsql, ysql, K, folds, class_rows);
+		cuts = strata_cuts(a, spec, *xsql, ysql, K, folds, class_rows, below);
 		if (cuts != NULL)
 			return cuts;
 		mlsys_impute_and_rebuild(a, spec, xsql);
