@@ -83,6 +83,12 @@ RESET min_parallel_table_scan_size;
 SELECT count(*) AS coefficients,
        bool_and(abs(a.coefficient - b.coefficient) < 1e-9 * greatest(1, abs(a.coefficient))) AS parallel_equals_serial
 FROM mlsys.features('mc_big_serial') a JOIN mlsys.features('mc_big_par') b USING (ordinal);
+-- and the evaluation pass (one aggregate, its states combined) gives the same metrics
+SELECT a.metrics->>'accuracy' = b.metrics->>'accuracy' AS same_accuracy,
+       a.metrics->>'macro_f1' = b.metrics->>'macro_f1' AS same_macro_f1,
+       abs((a.metrics->>'log_loss')::float8 - (b.metrics->>'log_loss')::float8) < 1e-12 AS same_log_loss
+FROM mlsys.model_versions a, mlsys.model_versions b
+WHERE a.model = 'mc_big_serial' AND b.model = 'mc_big_par';
 
 -- bad input
 \set SHOW_CONTEXT never
@@ -94,4 +100,13 @@ CREATE TABLE mc_many AS SELECT i AS id, i::float8 AS x, 'c' || (i % 150) AS labe
 SELECT * FROM mlsys.train('bad', 'mc_many', 'label', ARRAY['x']);
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS nothing_registered FROM mlsys.models WHERE model = 'bad';
+-- the evaluation aggregate: null parameters, parameters of another shape, a forged state
+SELECT mlsys._softmax_holdout_agg(0, ARRAY[1.0], 0, ARRAY[0, 0, 0]::float8[], NULL, false);
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys._softmax_holdout_agg(0, ARRAY[1.0], 0, ARRAY[0, 0, 0]::float8[], ARRAY[1, 2, 3]::float8[], false);
+\echo :LAST_ERROR_SQLSTATE
+CREATE AGGREGATE forged_mc_eval(float8, float8[], int8, float8[], float8[], bool) (
+    SFUNC = mlsys._softmax_holdout_accum, STYPE = bytea, INITCOND = '\x0102030405060708');
+SELECT forged_mc_eval(0, ARRAY[1.0], 0, ARRAY[0, 0, 0]::float8[], ARRAY[0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]::float8[], true);
+\echo :LAST_ERROR_SQLSTATE
 \set SHOW_CONTEXT errors

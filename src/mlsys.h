@@ -262,6 +262,18 @@ extern SoftmaxState *softmax_sample_pass(const double *prm, int p, int K, const 
 extern bool softmax_sample_third(const double *prm, const double *step, int p, int K,
 								 const double *rows, int nrows, double *out);
 extern int	softmax_state_classes(const SoftmaxState *s);
+extern int	softmax_params_classes(ArrayType *params, int p);
+extern int	softmax_predict_row(const double *prm, int p, int K, const char *x, double *zt, double *prob);
+
+/* multiclass_eval.c: the evaluation pass of a multinomial model */
+typedef struct MulticlassMetrics
+{
+	double		n;
+	double		accuracy;
+	double		macro_f1;
+	double		log_loss;
+} MulticlassMetrics;
+extern void mlsys_multiclass_holdout_metrics(Datum state, bool isnull, MulticlassMetrics *out);
 extern void softmax_model_proba(const LinearModel *lm, const double *x, double *prob);
 
 /* logreg.c: binary logistic regression */

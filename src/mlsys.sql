@@ -231,6 +231,19 @@ COMMENT ON AGGREGATE mlsys._softmax_fold_step_agg(float8, float8[], int8, float8
 CREATE FUNCTION mlsys._softmax_eval(float8[], float8[], float8) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'softmax_eval' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._softmax_eval(float8[], float8[], float8) IS 'The predicted class index and the log-probability of the true class of a row under a multinomial model given as its parameter vector (internal).';
+CREATE FUNCTION mlsys._softmax_holdout_accum(bytea, float8, float8[], int8, float8[], float8[], bool) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'softmax_holdout_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._softmax_holdout_accum(bytea, float8, float8[], int8, float8[], float8[], bool) IS 'Transition function of mlsys._softmax_holdout_agg.';
+CREATE FUNCTION mlsys._softmax_holdout_combine(bytea, bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'softmax_holdout_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._softmax_holdout_combine(bytea, bytea) IS 'Combine function of mlsys._softmax_holdout_agg.';
+CREATE AGGREGATE mlsys._softmax_holdout_agg(float8, float8[], int8, float8[], float8[], bool) (
+    SFUNC = mlsys._softmax_holdout_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._softmax_holdout_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE mlsys._softmax_holdout_agg(float8, float8[], int8, float8[], float8[], bool) IS
+'Evaluation pass of a multinomial model (class index, feature vector, seed, cuts, parameters, every row): the confusion counts and summed log-likelihood of the stratified holdout rows, or of every row, from which accuracy, macro F1 and log loss follow (internal).';
 CREATE FUNCTION mlsys._softmax_eval_fold(float8[], int8, int, float8[], float8, float8[]) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'softmax_eval_fold' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._softmax_eval_fold(float8[], int8, int, float8[], float8, float8[]) IS 'As mlsys._softmax_eval, by the multinomial model of the row''s fold (internal).';

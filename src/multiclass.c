@@ -315,7 +315,19 @@ class_weights(const TrainArgs *a, const char *xsql, const char *ysql, char **cla
 	pfree(count);
 }
 
-/* the metrics object of a multinomial evaluation row: accuracy, macro F1, log loss */
+/* the metrics object of a multinomial evaluation: accuracy, macro F1, log loss */
+static void
+append_multiclass_metrics_values(StringInfo buf, double n, double accuracy, double macro_f1, double logloss)
+{
+	appendStringInfoString(buf, "{\"accuracy\": ");
+	mlsys_append_json_number(buf, n > 0 ? accuracy : 0.0);
+	appendStringInfoString(buf, ", \"macro_f1\": ");
+	mlsys_append_json_number(buf, macro_f1);
+	appendStringInfoString(buf, ", \"log_loss\": ");
+	mlsys_append_json_number(buf, logloss);
+}
+
+/* the same, from an evaluation row of MULTICLASS_METRICS_SQL (columns first .. first + 3) */
 static void
 append_multiclass_metrics(StringInfo buf, HeapTuple t, TupleDesc d, int first)
 {
@@ -325,12 +337,7 @@ append_multiclass_metrics(StringInfo buf, HeapTuple t, TupleDesc d, int first)
 	double		logloss = DatumGetFloat8(SPI_getbinval(t, d, first + 2, &isnull));
 	double		macro_f1 = DatumGetFloat8(SPI_getbinval(t, d, first + 3, &isnull));
 
-	appendStringInfoString(buf, "{\"accuracy\": ");
-	mlsys_append_json_number(buf, n > 0 ? correct / n : 0.0);
-	appendStringInfoString(buf, ", \"macro_f1\": ");
-	mlsys_append_json_number(buf, macro_f1);
-	appendStringInfoString(buf, ", \"log_loss\": ");
-	mlsys_append_json_number(buf, logloss);
+	append_multiclass_metrics_values(buf, n, n > 0 ? correct / n : 0.0, macro_f1, logloss);
 }
 
 /* the SQL of the evaluation aggregates over (s.r = {predicted, log p}, s.y) */
@@ -407,16 +414,17 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 	if (!converged)
 		mlsys_warn_not_converged(passes, a->tol);
 
-	/* evaluation pass over the holdout (every row when test_size is 0) */
+	/* evaluation pass over the holdout (every row when test_size is 0): one aggregate */
 	{
 		Oid			types[4] = {INT8OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, BOOLOID};
 		Datum		eargs[4];
 		char	   *sql;
+		Datum		state;
+		bool		isnull;
+		MulticlassMetrics mm;
 
-		sql = psprintf("SELECT " MULTICLASS_METRICS_SQL
-					   " FROM (SELECT mlsys._softmax_eval($3, %s, %s) AS r, %s AS y FROM %s "
-					   "WHERE %s IS NOT NULL AND ($4 OR mlsys._in_holdout(%s, %s, $1, $2)) OFFSET 0) s",
-					   xsql, ysql, ysql, a->relsql, quote_identifier(a->target), ysql, xsql);
+		sql = psprintf("SELECT mlsys._softmax_holdout_agg(%s, %s, $1, $2, $3, $4) FROM %s WHERE %s IS NOT NULL",
+					   ysql, xsql, a->relsql, quote_identifier(a->target));
 		eargs[0] = pc.q.args[0];
 		eargs[1] = pc.q.args[1];
 		eargs[2] = PointerGetDatum(mlsys_float8_array(prm, D + 2 * p + K));
@@ -424,9 +432,12 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 		if (SPI_execute_with_args(sql, 4, types, eargs, NULL, true, 0) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			elog(ERROR, "holdout evaluation failed");
+		state = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		MemoryContextSwitchTo(cxt);
+		mlsys_multiclass_holdout_metrics(state, isnull, &mm);
+		SPI_freetuptable(SPI_tuptable);
 		initStringInfo(&buf);
-		append_multiclass_metrics(&buf, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		append_multiclass_metrics_values(&buf, mm.n, mm.accuracy, mm.macro_f1, mm.log_loss);
 		appendStringInfo(&buf, ", \"iterations\": %d, \"converged\": %s, \"objective\": ",
 						 passes, converged ? "true" : "false");
 		mlsys_append_json_number(&buf, objective);

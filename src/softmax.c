@@ -136,7 +136,7 @@ pair_index(int k, int l, int K)
 }
 
 /* the class count of a parameter vector for p features (checked) */
-static int
+int
 softmax_params_classes(ArrayType *params, int p)
 {
 	int			len,
@@ -189,6 +189,24 @@ softmax_eval_row(const double *prm, int p, int K, const char *x, double *zt, dou
 	for (k = 0; k < K; k++)
 		prob[k] /= sum;
 	return mx + log(sum);
+}
+
+/*
+ * The class probabilities of one row (x: p unaligned float8 values) at prm
+ * into prob[K], z̃ into zt[p + 1]; returns the predicted class, the first
+ * of the most probable (as mlsys._softmax_eval and scoring predict it)
+ */
+int
+softmax_predict_row(const double *prm, int p, int K, const char *x, double *zt, double *prob)
+{
+	int			k,
+				best = 0;
+
+	softmax_eval_row(prm, p, K, x, zt, prob);
+	for (k = 1; k < K; k++)
+		if (prob[k] > prob[best])
+			best = k;
+	return best;
 }
 
 /* an empty pass state for p features and K classes (palloc'd in the current context) */
