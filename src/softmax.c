@@ -609,14 +609,8 @@ softmax_eval_datum(FunctionCallInfo fcinfo, const double *prm, int p, int K, con
 	double	   *zt = call_buffer(fcinfo, p + 1 + K);
 	double	   *prob = zt + p + 1;
 	double		out[2];
-	int			k,
-				best = 0;
 
-	softmax_eval_row(prm, p, K, x, zt, prob);
-	for (k = 1; k < K; k++)
-		if (prob[k] > prob[best])
-			best = k;
-	out[0] = best;
+	out[0] = softmax_predict_row(prm, p, K, x, zt, prob);
 	out[1] = log(Max(prob[mlsys_class_index(y, K)], 1e-15));
 	PG_RETURN_ARRAYTYPE_P(mlsys_float8_array(out, 2));
 }
