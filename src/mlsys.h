@@ -263,6 +263,7 @@ extern bool softmax_sample_third(const double *prm, const double *step, int p, i
 								 const double *rows, int nrows, double *out);
 extern int	softmax_state_classes(const SoftmaxState *s);
 extern int	softmax_params_classes(ArrayType *params, int p);
+extern Size softmax_state_bytes(int p, int K);
 extern int	softmax_predict_row(const double *prm, int p, int K, const char *x, double *zt, double *prob);
 
 /* multiclass_eval.c: the evaluation pass of a multinomial model */

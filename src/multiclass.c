@@ -387,8 +387,9 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 				 errmsg("a multinomial model with %d classes and %d features has too many parameters", K, p),
 				 errdetail("The limit is 2048 (classes × (features + 1))."),
 				 errhint("Use fewer features or group classes.")));
-	/* the expanded Hessian, the solver's copy and the pass state: about 3 D² doubles, and its 256 kB row buffer */
-	mlsys_check_training_memory(3.0 * D * (double) D * sizeof(double) + 256 * 1024, "multinomial training");
+	/* the expanded Hessian and the solver's copy (2 D² doubles), and a pass state with its row buffer */
+	mlsys_check_training_memory(2.0 * D * (double) D * sizeof(double) + (double) softmax_state_bytes(p, K),
+								"multinomial training");
 	memset(&sample, 0, sizeof(sample));
 	sample.size = classifier_sample_size(p, D);
 	stats = classifier_first_pass(a, spec, &xsql, ysql, r, sample.size > 0 ? &sample : NULL);

@@ -18,7 +18,7 @@
  * (m = p + 1). The state keeps the upper triangle of each of the K(K+1)/2
  * blocks with k ≤ l, packed; its size depends on p and K only. A row's
  * loss and gradient are added at once; its z̃ and its K(K+1)/2 block weights
- * wait in a buffer of up to 512 rows, which softmax_flush folds into the
+ * wait in a buffer of 64 to 512 rows, which softmax_flush folds into the
  * blocks with one matrix product per block (Z̃ᵀ diag(w) Z̃): adding each
  * row's weighted outer product to every block in place had cost some 400 ns
  * a row for three classes, most of a pass.
@@ -103,6 +103,19 @@ sm_block(const SoftmaxState *s)
 	return sm_hess(s) + pair_count(s->nclass) * tri_size(s->nfeat + 1);
 }
 
+/*
+ * The rows the buffer holds: about 256 kB of them, but at least 64 (with many
+ * classes a row's block weights are many, and each flush calls BLAS once per
+ * block) and at most 512
+ */
+static int
+softmax_block_rows(int p, int K)
+{
+	Size		fit = (256 * 1024) / (sizeof(double) * block_stride(p, K));
+
+	return (int) Max(64, Min(SOFTMAX_BLOCK_ROWS, fit));
+}
+
 static Size
 softmax_state_size(int p, int K, int cap)
 {
@@ -118,7 +131,7 @@ softmax_state_check(const SoftmaxState *s)
 		s->layout != SOFTMAX_LAYOUT ||
 		s->nfeat < 1 || s->nfeat > MLSYS_MAX_FEATURES ||
 		s->nclass < 3 || s->nclass > SOFTMAX_MAX_CLASSES || s->n < 0 ||
-		s->block_cap < 1 || s->block_cap > SOFTMAX_BLOCK_ROWS ||
+		s->block_cap < 64 || s->block_cap > SOFTMAX_BLOCK_ROWS ||
 		s->block_rows < 0 || s->block_rows >= s->block_cap ||
 		VARSIZE(s) != softmax_state_size(s->nfeat, s->nclass, s->block_cap))
 		ereport(ERROR,
@@ -209,13 +222,18 @@ softmax_predict_row(const double *prm, int p, int K, const char *x, double *zt, 
 	return best;
 }
 
+/* the bytes of a pass state for p features and K classes (the training's memory estimate) */
+Size
+softmax_state_bytes(int p, int K)
+{
+	return softmax_state_size(p, K, softmax_block_rows(p, K));
+}
+
 /* an empty pass state for p features and K classes (palloc'd in the current context) */
 static SoftmaxState *
 softmax_state_new(int p, int K)
 {
-	/* a buffer of at most 512 rows and about 256 kB */
-	int			cap = (int) Max(1, Min(SOFTMAX_BLOCK_ROWS,
-									   (256 * 1024) / (sizeof(double) * block_stride(p, K))));
+	int			cap = softmax_block_rows(p, K);
 	Size		size = softmax_state_size(p, K, cap);
 	SoftmaxState *s;
 
