@@ -52,6 +52,24 @@ WHERE v.model = 'mc_grades' AND v.version = 1
   AND mlsys._in_holdout(array_position(ARRAY[1, 2, 10], m.grade)::float8 - 1, ARRAY[m.x1, m.x2], 0,
         ARRAY(SELECT c::float8 FROM jsonb_array_elements_text(v.metrics->'split'->'cuts') c))
 GROUP BY v.metrics;
+-- twelve classes (index text order 0, 1, 10, 11, 2, ...): the evaluation aggregate's metrics
+-- still agree with the metric aggregates over the holdout
+CREATE TABLE mc12 AS
+SELECT i AS id, sin(i * 0.7) AS x1, cos(i * 1.3) AS x2,
+       (floor((sin(i * 0.7) + 1) * 3)::int * 2 + (cos(i * 1.3) > 0)::int) AS cls
+FROM generate_series(1, 6000) i;
+SELECT count(*) AS classes FROM (SELECT DISTINCT cls FROM mc12) c;
+SELECT model FROM mlsys.train('mc12', 'mc12', 'cls', ARRAY['x1', 'x2'], 'logistic');
+SELECT abs(mlsys.accuracy(mlsys.predict_label('mc12', m), m.cls::text) - (v.metrics->>'accuracy')::float8) < 1e-12 AS accuracy_matches,
+       abs((mlsys.classification_report(mlsys.predict_label('mc12', m), m.cls::text)->'macro avg'->>'f1-score')::float8
+           - (v.metrics->>'macro_f1')::float8) < 1e-12 AS macro_f1_matches,
+       abs(avg(-ln(greatest((mlsys.predict_proba('mc12', m))[array_position(mlsys.classes('mc12'), m.cls::text)], 1e-15)))
+           - (v.metrics->>'log_loss')::float8) < 1e-12 AS log_loss_matches
+FROM mc12 m, mlsys.model_versions v
+WHERE v.model = 'mc12' AND v.version = 1
+  AND mlsys._in_holdout(array_position(mlsys.classes('mc12'), m.cls::text)::float8 - 1, ARRAY[m.x1, m.x2], 0,
+        ARRAY(SELECT c::float8 FROM jsonb_array_elements_text(v.metrics->'split'->'cuts') c))
+GROUP BY v.metrics;
 -- balanced class weights
 SELECT model, (metrics->>'converged')::bool AS converged
 FROM mlsys.train('grades_bal', 'mc', 'grade', ARRAY['x1', 'x2'], hyperparams => '{"class_weight": "balanced"}');
