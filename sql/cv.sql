@@ -64,6 +64,53 @@ JOIN mlsys.cross_validate('cv_big', 'grade', ARRAY['x']) c USING (fold)
 JOIN mlsys.cross_validate('cv_big', 'grade', ARRAY['x'], hyperparams => '{"tol": 1e-12}') d USING (fold)
 ORDER BY 1;
 
+-- a binary model's folds make their Newton passes together, one scan for all of them
+-- (mlsys._logreg_folds_step_agg): in a serial scan each active fold's part of the joint
+-- state is, byte for byte, the state of that fold's own pass
+SET max_parallel_workers_per_gather = 0;
+CREATE TABLE joint_args AS
+SELECT ARRAY[0.2, 0.45, 0.7, 0.25, 0.5, 0.75]::float8[] AS cuts,
+       array_agg(v ORDER BY k, j) AS params
+FROM generate_series(0, 3) k, generate_series(0, 11) j,
+     LATERAL (SELECT (ARRAY[0.1 * k, 0.5, -0.3, 0.2, 0, 0, 1, 1, 2, 1, 1, 1.5])[j + 1] AS v) t;
+WITH joint AS (
+    SELECT mlsys._logreg_folds_step_agg(label::int::float8, x, 7, a.cuts, a.params, ARRAY[true, true, false, true]) AS st
+    FROM cv_big, joint_args a),
+single AS (
+    SELECT k, mlsys._logreg_fold_step_agg(label::int::float8, x, 7, a.cuts, k + 1, a.params[k * 12 + 1:k * 12 + 12]) AS st
+    FROM cv_big, joint_args a, generate_series(0, 3) k GROUP BY k)
+-- (a fold's state starts after the joint header and the earlier folds' states, each with its
+-- 4-byte length word, which a bytea's bytes do not include)
+SELECT s.k AS fold_index, substring(j.st FROM 25 + s.k * (length(s.st) + 4) FOR length(s.st)) = s.st AS same_state
+FROM joint j, single s WHERE s.k <> 2 ORDER BY 1;
+RESET max_parallel_workers_per_gather;
+-- with two workers (their joint states combine) the folds' metrics are the same
+CREATE TABLE cv_big_serial AS SELECT * FROM mlsys.cross_validate('cv_big', 'label', ARRAY['x']);
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SELECT count(*) AS folds,
+       bool_and(abs((p.metrics->>'log_loss')::float8 - (s.metrics->>'log_loss')::float8) < 1e-9) AS parallel_equals_serial
+FROM mlsys.cross_validate('cv_big', 'label', ARRAY['x']) p JOIN cv_big_serial s USING (fold);
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+-- more folds than a joint pass takes: one fold at a time, as before
+SELECT count(*) AS folds, bool_and((metrics->>'auc')::float8 > 0.9) AS fitted
+FROM mlsys.cross_validate('cv_big', 'label', ARRAY['x'], folds => 21);
+-- bad input to the joint pass: null or too few active folds, cuts of another fold count,
+-- a forged state
+\set VERBOSITY terse
+SELECT mlsys._logreg_folds_step_agg(1, ARRAY[1, 2, 3]::float8[], 7, cuts, params, NULL) FROM joint_args;
+SELECT mlsys._logreg_folds_step_agg(1, ARRAY[1, 2, 3]::float8[], 7, cuts, params, ARRAY[true]) FROM joint_args;
+SELECT mlsys._logreg_folds_step_agg(1, ARRAY[1, 2, 3]::float8[], 7, cuts[1:4], params, ARRAY[true, true, true, true]) FROM joint_args;
+CREATE AGGREGATE forged_joint(float8, float8[], int8, float8[], float8[], bool[]) (
+    SFUNC = mlsys._logreg_folds_step_accum, STYPE = bytea, INITCOND = '\x0102030405060708');
+SELECT forged_joint(1, ARRAY[1, 2, 3]::float8[], 7, cuts, params, ARRAY[true, true, true, true]) FROM joint_args;
+\set VERBOSITY default
+
 -- nothing is registered (the one version is the mlsys.train call above)
 SELECT count(*) AS versions FROM mlsys.model_versions WHERE relation IN ('public.cvt', 'public.cvt_shuffled');
 

@@ -596,6 +596,162 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	r->params = model_serialize_logistic(prm, prm + p + 1, prm + 2 * p + 1, p, a->threshold);
 }
 
+/* the WARNING of a cross-validation fold whose fit ran out of passes */
+static void
+cv_warn_fold_not_converged(int fold)
+{
+	ereport(WARNING,
+			(errmsg("logistic regression did not converge for fold %d", fold),
+			 errhint("Raise max_iter or tol, or use a larger alpha.")));
+}
+
+/*
+ * A fold's fit replayed over the passes run so far: the results of the
+ * passes the fit asked for, by their parameters, and the one it asks for
+ * next (a pass not run yet defers the fit: newton.c).
+ */
+typedef struct FoldReplay
+{
+	int			len;			/* parameters of a pass: 3p + 3 */
+	int			npass;
+	int			cap;
+	double	   *points;			/* npass × len */
+	LogregState **states;		/* each pass's state (flushed) */
+	bool		wants;
+	double	   *wanted;			/* len */
+} FoldReplay;
+
+static LogregState *
+replay_fold_pass(const double *prm, void *arg)
+{
+	FoldReplay *fr = (FoldReplay *) arg;
+	int			i;
+
+	for (i = 0; i < fr->npass; i++)
+		if (memcmp(fr->points + (Size) i * fr->len, prm, sizeof(double) * fr->len) == 0)
+		{
+			Size		size = VARSIZE(fr->states[i]);
+			LogregState *copy = palloc(size);
+
+			memcpy(copy, fr->states[i], size);	/* the fit frees the state it is given */
+			return copy;
+		}
+	fr->wants = true;
+	memcpy(fr->wanted, prm, sizeof(double) * fr->len);
+	return logreg_deferred_pass;
+}
+
+/*
+ * The Newton fits of every fold of a binary cross-validation, all folds'
+ * passes in one scan each (mlsys._logreg_folds_step_agg): every fold's fit
+ * runs from its start in all (3p + 3 values a fold) until it asks for a pass
+ * not run yet; one scan then runs the pass each such fold asked for, and the
+ * fits run again from their starts over the passes so far (replaying them
+ * costs no pass), until every fit has finished. Each fold's passes and fit
+ * are those of a fit of its own (the joint pass's state of a fold is the
+ * single-fold pass's), with one scan where there were as many as folds.
+ * all receives the fitted parameters. SPI connected.
+ */
+static void
+cv_fit_folds_jointly(const TrainArgs *a, const char *xsql, const char *ysql, int folds,
+					 const double *cuts, int p, double *all, const double *alphas,
+					 const TrainSample *others)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			len = 3 * p + 3,
+				round,
+				k;
+	double	   *start = palloc(sizeof(double) * (Size) folds * len);
+	double	   *params = palloc(sizeof(double) * (Size) folds * len);
+	bool	   *done = palloc0(sizeof(bool) * folds);
+	bool	   *active = palloc(sizeof(bool) * folds);
+	Datum	   *active_datums = palloc(sizeof(Datum) * folds);
+	FoldReplay *fr = palloc0(sizeof(FoldReplay) * folds);
+	Oid			types[4] = {INT8OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, BOOLARRAYOID};
+	Datum		args[4];
+	char	   *sql;
+
+	memcpy(start, all, sizeof(double) * (Size) folds * len);
+	for (k = 0; k < folds; k++)
+	{
+		fr[k].len = len;
+		fr[k].wanted = palloc(sizeof(double) * len);
+	}
+	sql = psprintf("SELECT mlsys._logreg_folds_step_agg(%s, %s, $1, $2, $3, $4) FROM %s WHERE %s IS NOT NULL",
+				   ysql, xsql, a->relsql, quote_identifier(a->target));
+	args[0] = Int64GetDatum((int64) a->seed);
+	args[1] = PointerGetDatum(mlsys_float8_array(cuts, 2 * (folds - 1)));
+	for (round = 0;; round++)
+	{
+		int			pending = 0;
+		Datum		d;
+		bool		isnull;
+
+		CHECK_FOR_INTERRUPTS();
+		for (k = 0; k < folds; k++)
+		{
+			double	   *prm = all + (Size) k * len;
+			double		objective;
+			bool		converged;
+
+			if (done[k])
+				continue;
+			memcpy(prm, start + (Size) k * len, sizeof(double) * len);
+			fr[k].wants = false;
+			if (logreg_fit(prm, p, alphas[k], a->max_iter, a->tol, others[k].rows, others[k].nrows,
+						   replay_fold_pass, &fr[k], &converged, &objective) >= 0)
+			{
+				done[k] = true;
+				if (!converged)
+					cv_warn_fold_not_converged(k + 1);
+			}
+			else
+				pending++;
+		}
+		if (pending == 0)
+			break;
+		if (round > a->max_iter + 1)
+			elog(ERROR, "cross-validation's Newton fits did not finish");	/* cannot happen */
+
+		/* one scan: the pass each unfinished fold asked for (the others are not accumulated) */
+		for (k = 0; k < folds; k++)
+		{
+			active[k] = !done[k] && fr[k].wants;
+			memcpy(params + (Size) k * len, active[k] ? fr[k].wanted : start + (Size) k * len,
+				   sizeof(double) * len);
+		}
+		args[2] = PointerGetDatum(mlsys_float8_array(params, folds * len));
+		for (k = 0; k < folds; k++)
+			active_datums[k] = BoolGetDatum(active[k]);
+		args[3] = PointerGetDatum(construct_array(active_datums, folds, BOOLOID, 1, true, TYPALIGN_CHAR));
+		if (SPI_execute_with_args(sql, 4, types, args, NULL, true, 0) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "SPI_execute failed: %s", sql);
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContextSwitchTo(cxt);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the training split is empty")));
+		for (k = 0; k < folds; k++)
+		{
+			if (!active[k])
+				continue;
+			if (fr[k].npass == fr[k].cap)
+			{
+				fr[k].cap = Max(4, 2 * fr[k].cap);
+				fr[k].points = fr[k].points == NULL ? palloc(sizeof(double) * fr[k].cap * len) :
+					repalloc(fr[k].points, sizeof(double) * fr[k].cap * len);
+				fr[k].states = fr[k].states == NULL ? palloc(sizeof(LogregState *) * fr[k].cap) :
+					repalloc(fr[k].states, sizeof(LogregState *) * fr[k].cap);
+			}
+			memcpy(fr[k].points + (Size) fr[k].npass * len, fr[k].wanted, sizeof(double) * len);
+			fr[k].states[fr[k].npass++] = logreg_folds_state_fold(d, folds, k);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+}
+
 /*
  * Cross-validation of a binary logistic model: per fold, the holdout metrics
  * of a model trained on the other folds. One pass gives every fold's moments
@@ -619,9 +775,11 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 	uint64		i;
 	LinregState **states;
 	double	   *all,
-			   *cuts;
+			   *cuts,
+			   *alphas;
 	PassContext pc;
-	TrainSample *samples = NULL;
+	TrainSample *samples = NULL,
+			   *others;
 	int			sample_size;
 
 	spec = classifier_setup(a, &classes, &nclasses, &positive, &xsql, &ysql);
@@ -648,36 +806,48 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 	states = mlsys_fold_states(a, spec, &xsql, ysql, folds, true, cuts, 2 * (folds - 1), 2, samples);
 	MemoryContextSwitchTo(cxt);
 
-	/* the model of each fold */
+	/* each fold's start: the moments of the other folds, then the fit of their samples */
 	all = palloc(sizeof(double) * (Size) folds * (3 * p + 3));
-	mlsys_pass_query(&pc.q, a, "_logreg_fold_step_agg", xsql, ysql, folds, cuts, 2 * (folds - 1));
-	pc.q.cxt = cxt;
-	pc.p = p;
+	alphas = palloc(sizeof(double) * folds);
+	others = palloc0(sizeof(TrainSample) * folds);
 	for (k = 0; k < folds; k++)
 	{
 		LinregState *merged = mlsys_merge_other_folds(states, folds, k);
 		double	   *prm = all + (Size) k * (3 * p + 3);
-		double		alpha,
-					objective;
-		bool		converged;
 
-		TrainSample other;
-
-		alpha = classifier_start(a, spec, merged, p, linreg_state_rows(merged), prm);
-		memset(&other, 0, sizeof(other));
+		alphas[k] = classifier_start(a, spec, merged, p, linreg_state_rows(merged), prm);
 		if (samples != NULL)
 		{
-			mlsys_other_folds_sample(samples, folds, k, p, &other);
-			logreg_sample_start(prm, p, alpha, a->tol, other.rows, other.nrows, other.seen == other.nrows);
+			mlsys_other_folds_sample(samples, folds, k, p, &others[k]);
+			logreg_sample_start(prm, p, alphas[k], a->tol, others[k].rows, others[k].nrows,
+								others[k].seen == others[k].nrows);
 		}
-		pc.q.args[2] = Int32GetDatum(k + 1);
-		logreg_fit(prm, p, alpha, a->max_iter, a->tol, other.rows, other.nrows, run_newton_pass, &pc,
-				   &converged, &objective);
-		MemoryContextSwitchTo(cxt);
-		if (!converged)
-			ereport(WARNING,
-					(errmsg("logistic regression did not converge for fold %d", k + 1),
-					 errhint("Raise max_iter or tol, or use a larger alpha.")));
+	}
+
+	/*
+	 * The model of each fold: all folds' Newton passes in one scan each, or
+	 * one fold at a time (the scoring pass below takes the seed and cuts of
+	 * the single-fold pass's arguments too)
+	 */
+	mlsys_pass_query(&pc.q, a, "_logreg_fold_step_agg", xsql, ysql, folds, cuts, 2 * (folds - 1));
+	pc.q.cxt = cxt;
+	pc.p = p;
+	if (folds <= LOGREG_MAX_JOINT_FOLDS)
+		cv_fit_folds_jointly(a, xsql, ysql, folds, cuts, p, all, alphas, others);
+	else
+	{
+		for (k = 0; k < folds; k++)
+		{
+			double		objective;
+			bool		converged;
+
+			pc.q.args[2] = Int32GetDatum(k + 1);
+			logreg_fit(all + (Size) k * (3 * p + 3), p, alphas[k], a->max_iter, a->tol,
+					   others[k].rows, others[k].nrows, run_newton_pass, &pc, &converged, &objective);
+			MemoryContextSwitchTo(cxt);
+			if (!converged)
+				cv_warn_fold_not_converged(k + 1);
+		}
 	}
 
 	/* one pass: every row scored by the model of its fold */

@@ -136,7 +136,7 @@ logreg_flush(LogregState *s)
 }
 
 /* the parameter vector: p from its length, checked */
-static int
+int
 logreg_params_nfeat(ArrayType *params)
 {
 	int			len;
@@ -407,8 +407,6 @@ logreg_step_combine(PG_FUNCTION_ARGS)
 	Datum		result;
 	LogregState *a,
 			   *b;
-	int			m,
-				i;
 
 	mlsys_agg_context(fcinfo, "mlsys._logreg_step_combine");
 	if (mlsys_combine_trivial(fcinfo, &result))
@@ -422,13 +420,25 @@ logreg_step_combine(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("cannot combine logistic regression states with different dimensions or splits")));
-	m = a->nfeat + 1;
+	logreg_state_absorb(a, b);
+	PG_RETURN_POINTER(a);
+}
+
+/*
+ * Add pass state b (checked, same dimensions and cap) to a: the gradient,
+ * the Hessian, the counts, and b's buffered rows, through a's emptied block
+ */
+void
+logreg_state_absorb(LogregState *a, const LogregState *b)
+{
+	int			m = a->nfeat + 1,
+				i;
+
 	logreg_flush(a);
 	for (i = 0; i < m; i++)
 		lg_grad(a)[i] += lg_grad(b)[i];
 	for (i = 0; i < m * m; i++)
 		lg_hess(a)[i] += lg_hess(b)[i];
-	/* b's buffered rows are not folded in yet: a's block (empty now) takes them */
 	if (b->block_rows > 0)
 	{
 		memcpy(lg_block(a), lg_block(b), sizeof(double) * (Size) b->block_rows * m);
@@ -439,7 +449,6 @@ logreg_step_combine(PG_FUNCTION_ARGS)
 	}
 	a->n += b->n;
 	a->loss += b->loss;
-	PG_RETURN_POINTER(a);
 }
 
 PG_FUNCTION_INFO_V1(logreg_proba);

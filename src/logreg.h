@@ -79,6 +79,8 @@ logreg_state_size(int nfeat, int cap)
 extern LogregState *logreg_state_new(int p);
 extern void logreg_flush(LogregState *s);
 extern void logreg_state_check(const LogregState *s);
+extern void logreg_state_absorb(LogregState *a, const LogregState *b);
+extern int	logreg_params_nfeat(ArrayType *params);
 
 /* numerically stable 1 / (1 + e^−η) */
 static inline double

@@ -21,6 +21,10 @@ typedef struct BinaryPassAdapter
 	LogregState *last;
 } BinaryPassAdapter;
 
+/* what a run_pass callback returns for a pass it defers (newton.c): the fit stops, returning −1 */
+static LogregState deferred_pass_marker;
+LogregState *const logreg_deferred_pass = &deferred_pass_marker;
+
 static bool
 binary_newton_pass(const double *prm, void *arg, NewtonPass *out)
 {
@@ -33,6 +37,11 @@ binary_newton_pass(const double *prm, void *arg, NewtonPass *out)
 	s = ad->run_pass(prm, ad->arg);
 	if (s == NULL)
 		return false;
+	if (s == logreg_deferred_pass)
+	{
+		out->deferred = true;
+		return true;
+	}
 	logreg_flush(s);
 	ad->last = s;
 	out->n = (double) s->n;
@@ -132,8 +141,9 @@ sample_newton_pass(const double *prm, void *arg)
 /*
  * Fit w (p + 1 values, in/out: the starting point, then the optimum) by damped
  * Newton (newton.c), the intercept unpenalized. run_pass(w, arg) must run one
- * mlsys._logreg_step_agg pass and return its state (a private copy). Returns
- * the number of passes; *converged says whether a stopping test was met.
+ * mlsys._logreg_step_agg pass and return its state (a private copy), or
+ * logreg_deferred_pass to stop the fit (which then returns −1). Returns the
+ * number of passes; *converged says whether a stopping test was met.
  */
 int
 logreg_fit(double *prm, int p, double alpha, int max_iter, double tol,

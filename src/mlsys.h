@@ -209,6 +209,7 @@ typedef struct NewtonPass
 	double		loss;			/* Σ loss */
 	const double *grad;			/* Σ gradient, D values */
 	const double *hess;			/* Σ Hessian, D × D, upper triangle row-major */
+	bool		deferred;		/* not run yet: the fit stops and returns −1 */
 } NewtonPass;
 typedef bool (*NewtonPassFn) (const double *prm, void *arg, NewtonPass *out);
 /* the third derivative of the mean loss at prm applied twice to step (D values), estimated */
@@ -280,6 +281,10 @@ extern void softmax_model_proba(const LinearModel *lm, const double *x, double *
 /* logreg.c: binary logistic regression */
 typedef struct LogregState LogregState;
 extern double logreg_model_proba(const LinearModel *lm, const double *x);
+/* logreg_folds.c: every fold's Newton pass of a cross-validation in one scan */
+#define LOGREG_MAX_JOINT_FOLDS 20
+extern LogregState *logreg_folds_state_fold(Datum d, int folds, int j);
+extern LogregState *const logreg_deferred_pass;
 extern int	logreg_fit(double *prm, int p, double alpha, int max_iter, double tol,
 					   const double *sample, int nsample,
 					   LogregState *(*run_pass) (const double *prm, void *arg), void *arg,

@@ -264,6 +264,19 @@ COMMENT ON FUNCTION mlsys._strata_combine(bytea, bytea) IS 'Combine function of 
 CREATE FUNCTION mlsys._strata_final(bytea) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'strata_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._strata_final(bytea) IS 'Final function of mlsys._strata_agg: rows per class, then per cut its value (NaN if not yet placed) and the window to search next, then per cut the exact rows of its class below it.';
+CREATE FUNCTION mlsys._logreg_folds_step_accum(bytea, float8, float8[], int8, float8[], float8[], bool[]) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'logreg_folds_step_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._logreg_folds_step_accum(bytea, float8, float8[], int8, float8[], float8[], bool[]) IS 'Transition function of mlsys._logreg_folds_step_agg.';
+CREATE FUNCTION mlsys._logreg_folds_step_combine(bytea, bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'logreg_folds_step_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._logreg_folds_step_combine(bytea, bytea) IS 'Combine function of mlsys._logreg_folds_step_agg.';
+CREATE AGGREGATE mlsys._logreg_folds_step_agg(float8, float8[], int8, float8[], float8[], bool[]) (
+    SFUNC = mlsys._logreg_folds_step_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._logreg_folds_step_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE mlsys._logreg_folds_step_agg(float8, float8[], int8, float8[], float8[], bool[]) IS
+'One Newton pass of every active fold of a binary model''s cross-validation in one scan (label 0 or 1, feature vector, seed, fold cuts, one parameter vector per fold, active folds): per fold the state of mlsys._logreg_fold_step_agg (internal).';
 CREATE AGGREGATE mlsys._strata_agg(float8, float8[], int8, int, float8, int, float8[], text[]) (
     SFUNC = mlsys._strata_accum, STYPE = bytea,
     COMBINEFUNC = mlsys._strata_combine, FINALFUNC = mlsys._strata_final,

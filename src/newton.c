@@ -82,6 +82,9 @@ mlsys_warn_not_converged(int passes, double tol)
  * Fit w = prm[0 .. D) in place (from the starting point given). run_pass runs
  * one pass at prm (which may hold more than w: the caller's layout). Returns
  * the number of passes; *converged says whether a stopping test was met.
+ * A pass the caller defers (NewtonPass.deferred: it will run it together
+ * with other fits' passes) stops the fit: it returns −1, and the caller fits
+ * again from the same start once it has the pass's result.
  */
 int
 mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_dir,
@@ -102,18 +105,27 @@ mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_d
 	int			passes = 0,
 				i,
 				j;
-	bool		have_prev = false;
+	bool		have_prev = false,
+				deferred = false;
 
 	*converged = false;
 	while (passes < max_iter)
 	{
 		NewtonPass pass;
+		bool		ran;
 		double		n,
 					gmax = 0;
 
 		CHECK_FOR_INTERRUPTS();
 		memset(&pass, 0, sizeof(pass));
-		if (!run_pass(prm, arg, &pass) || pass.n == 0)
+		ran = run_pass(prm, arg, &pass);
+		if (ran && pass.deferred)
+		{
+			/* the caller runs the pass with others' and fits again from the start */
+			deferred = true;
+			break;
+		}
+		if (!ran || pass.n == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
 					 errmsg("the training split is empty")));
@@ -203,6 +215,14 @@ mlsys_newton_fit(double *prm, int D, const bool *penalized, const double *null_d
 				newton_third_order(w, w_prev, step, A, D, third, third_arg);
 			break;
 		}
+	}
+	if (deferred)
+	{
+		pfree(w_prev);
+		pfree(G);
+		pfree(step);
+		pfree(A);
+		return -1;
 	}
 	/* out of passes after an untested step: return the last point evaluated */
 	if (!*converged && have_prev && passes >= max_iter)
