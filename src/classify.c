@@ -854,6 +854,7 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 	{
 		Oid			types2[5] = {INT8OID, INT4OID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8ARRAYOID};
 		Datum		eargs[5];
+		int			grouping;
 
 		sql = psprintf("SELECT mlsys._fold(s.y, s.x, $1, $2, $5), mlsys.auc(s.p, s.y = 1), mlsys.log_loss(s.p, s.y = 1), "
 					   "count(*) FILTER (WHERE s.p >= $4 AND s.y = 1), count(*) FILTER (WHERE s.p >= $4 AND s.y = 0), "
@@ -866,8 +867,10 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 		eargs[2] = PointerGetDatum(mlsys_float8_array(all, folds * (3 * p + 3)));
 		eargs[3] = Float8GetDatum(a->threshold);
 		eargs[4] = pc.q.args[1];
+		grouping = mlsys_fold_grouping_begin();
 		if (SPI_execute_with_args(sql, 5, types2, eargs, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", sql);
+		mlsys_fold_grouping_end(grouping);
 	}
 	MemoryContextSwitchTo(cxt);
 	for (i = 0; i < SPI_processed; i++)

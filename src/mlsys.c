@@ -132,32 +132,59 @@ mlsys_agg_args_stable(FunctionCallInfo fcinfo, int first, int last)
 }
 
 /*
- * Is this row's state the one this call site last remembered (a state the
- * function returned, so in the aggregate context with its layout checked)?
- * A transition function may then skip mlsys_agg_context and its state check
- * on every row but the first few. Uses fn_extra, which such a function must
- * not use for anything else.
+ * The states a call site has checked: the last few it returned (so in the
+ * aggregate context with their layout checked). More than one, because a
+ * hash aggregate (rows grouped by fold, say) interleaves its groups' states
+ * row by row; with one, every switch of group meant a full check again, and
+ * a sample state's check reads the whole sample.
+ */
+#define KNOWN_STATES 16
+
+typedef struct KnownStates
+{
+	int			next;			/* the slot the next new state takes */
+	void	   *states[KNOWN_STATES];
+} KnownStates;
+
+/*
+ * Is this row's state one this call site remembered? A transition function
+ * may then skip mlsys_agg_context and its state check on every row but the
+ * first few of each state. Uses fn_extra, which such a function must not use
+ * for anything else.
  */
 bool
 mlsys_state_is_known(FunctionCallInfo fcinfo)
 {
-	void	  **known = (void **) fcinfo->flinfo->fn_extra;
+	KnownStates *ks = (KnownStates *) fcinfo->flinfo->fn_extra;
+	void	   *s;
+	int			i;
 
-	return known != NULL && mlsys_state_is(fcinfo, *known);
+	if (ks == NULL || PG_ARGISNULL(0))
+		return false;
+	s = PG_GETARG_POINTER(0);
+	for (i = 0; i < KNOWN_STATES; i++)
+		if (ks->states[i] == s)
+			return true;
+	return false;
 }
 
 /* remember the (checked) state a transition function returns */
 void
 mlsys_state_remember(FunctionCallInfo fcinfo, void *state)
 {
-	void	  **known = (void **) fcinfo->flinfo->fn_extra;
+	KnownStates *ks = (KnownStates *) fcinfo->flinfo->fn_extra;
+	int			i;
 
-	if (known == NULL)
+	if (ks == NULL)
 	{
-		known = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(void *));
-		fcinfo->flinfo->fn_extra = known;
+		ks = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(KnownStates));
+		fcinfo->flinfo->fn_extra = ks;
 	}
-	*known = state;
+	for (i = 0; i < KNOWN_STATES; i++)
+		if (ks->states[i] == state)
+			return;
+	ks->states[ks->next] = state;
+	ks->next = (ks->next + 1) % KNOWN_STATES;
 }
 
 /* the aggregate context, or an error when an aggregate support function is called directly */

@@ -430,6 +430,8 @@ extern LinregState **mlsys_fold_states(const TrainArgs *a, FeatureSpec *spec,
 									   bool reject_null_labels, const double *cuts, int ncuts,
 									   int nclass, TrainSample *samples);
 extern LinregState *mlsys_merge_other_folds(LinregState **states, int folds, int k);
+extern int	mlsys_fold_grouping_begin(void);
+extern void mlsys_fold_grouping_end(int level);
 extern void mlsys_other_folds_sample(const TrainSample *samples, int folds, int k, int p,
 									 TrainSample *out);
 

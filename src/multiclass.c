@@ -526,6 +526,7 @@ cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char
 	{
 		Oid			types[4] = {INT8OID, INT4OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID};
 		Datum		eargs[4];
+		int			grouping;
 
 		sql = psprintf("SELECT mlsys._fold(s.y, s.x, $1, $2, $4), " MULTICLASS_METRICS_SQL
 					   " FROM (SELECT mlsys._softmax_eval_fold($3, $1, $2, $4, %s, %s) AS r, %s AS y, %s AS x "
@@ -535,8 +536,10 @@ cv_multiclass(TrainArgs *a, int folds, FeatureSpec *spec, char *xsql, const char
 		eargs[1] = Int32GetDatum(folds);
 		eargs[2] = PointerGetDatum(mlsys_float8_array(all, folds * L));
 		eargs[3] = pc.q.args[1];
+		grouping = mlsys_fold_grouping_begin();
 		if (SPI_execute_with_args(sql, 4, types, eargs, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute failed: %s", sql);
+		mlsys_fold_grouping_end(grouping);
 	}
 	MemoryContextSwitchTo(cxt);
 	for (i = 0; i < SPI_processed; i++)
