@@ -111,6 +111,15 @@ CREATE AGGREGATE forged_joint(float8, float8[], int8, float8[], float8[], bool[]
 SELECT forged_joint(1, ARRAY[1, 2, 3]::float8[], 7, cuts, params, ARRAY[true, true, true, true]) FROM joint_args;
 \set VERBOSITY default
 
+-- cross-validation plans its fold groupings with enable_sort off, for those queries only:
+-- the setting is the caller's again afterwards
+SELECT count(*) AS folds FROM mlsys.cross_validate('cv_big', 'label', ARRAY['x'], folds => 3);
+SHOW enable_sort;
+SET enable_sort = off;
+SELECT count(*) AS folds FROM mlsys.cross_validate('cv_big', 'label', ARRAY['x'], folds => 3);
+SHOW enable_sort;
+RESET enable_sort;
+
 -- nothing is registered (the one version is the mlsys.train call above)
 SELECT count(*) AS versions FROM mlsys.model_versions WHERE relation IN ('public.cvt', 'public.cvt_shuffled');
 
