@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make valgrind`: run the regression tests against a server running under
 # valgrind memcheck and fail on any report whose stack passes through mlsys.so,
-# or on a backend terminated by a signal. Takes 10-15 minutes; MLSYS_VALGRIND_TESTS
+# or on a backend terminated by a signal. Takes about 17 minutes; MLSYS_VALGRIND_TESTS
 # (regression test names) runs some only.
 # (AddressSanitizer is not an option here: a non-instrumented postgres with
 # libasan preloaded deadlocks at start-up on Debian 12.)
