@@ -173,11 +173,31 @@ typedef struct LogregCallCache
 	StrataCuts	sc;
 } LogregCallCache;
 
+/*
+ * inv[j] = 1 / scale_j for a parameter vector of p features (3p + 3 values:
+ * w, center, scale, cw), the scales checked positive and finite
+ */
+void
+logreg_inv_scales(const double *prm, int p, double *inv)
+{
+	int			j;
+
+	for (j = 0; j < p; j++)
+	{
+		double		scale = prm[2 * p + 1 + j];
+
+		if (!(scale > 0) || !isfinite(scale))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("logistic regression scales must be positive and finite")));
+		inv[j] = 1.0 / scale;
+	}
+}
+
 static LogregCallCache *
 logreg_call_cache(FunctionCallInfo fcinfo, const double *prm, int p)
 {
 	LogregCallCache *cc = (LogregCallCache *) fcinfo->flinfo->fn_extra;
-	int			j;
 
 	if (cc == NULL || cc->p != p)
 	{
@@ -191,14 +211,7 @@ logreg_call_cache(FunctionCallInfo fcinfo, const double *prm, int p)
 	/* compare the values, not the pointer: a per-row vector may reuse an address */
 	if (!cc->scale_valid || memcmp(cc->scale, prm + 2 * p + 1, sizeof(double) * p) != 0)
 	{
-		for (j = 0; j < p; j++)
-		{
-			if (!(prm[2 * p + 1 + j] > 0) || !isfinite(prm[2 * p + 1 + j]))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("logistic regression scales must be positive and finite")));
-			cc->inv_scale[j] = 1.0 / prm[2 * p + 1 + j];
-		}
+		logreg_inv_scales(prm, p, cc->inv_scale);
 		memcpy(cc->scale, prm + 2 * p + 1, sizeof(double) * p);
 		cc->scale_valid = true;
 	}
@@ -249,7 +262,7 @@ logreg_pass_args(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int ncla
 }
 
 /* a pass row's label (argument 1: 0 or 1) and feature vector (argument 2: p values), checked */
-static double
+double
 logreg_row_args(FunctionCallInfo fcinfo, int p, Float8ArrayView *v)
 {
 	double		y;
@@ -354,6 +367,53 @@ logreg_fold_step_accum(PG_FUNCTION_ARGS)
 	return logreg_step_row(fcinfo, 4, 6, PG_GETARG_INT32(5) - 1);
 }
 
+/*
+ * Per call site of mlsys._logreg_proba_fold: every fold's parameters and the
+ * reciprocals of its scales. The rows of a scoring pass change fold nearly
+ * every row, so a cache of one fold's reciprocals (logreg_call_cache) would
+ * divide again on almost every row. Kept while the parameters are the same:
+ * always when they are a constant or a query parameter, else compared by
+ * value on each row.
+ */
+typedef struct FoldProbaCache
+{
+	int			len;			/* folds × (3p + 3) */
+	int			p;
+	bool		stable;			/* the parameters are a constant or a query parameter */
+	double	   *prm;
+	double	   *inv_scale;		/* folds × p */
+	double	   *z;
+} FoldProbaCache;
+
+static const FoldProbaCache *
+fold_proba_cache(FunctionCallInfo fcinfo, const double *params, int folds, int p)
+{
+	FoldProbaCache *fc = (FoldProbaCache *) fcinfo->flinfo->fn_extra;
+	int			len = folds * (3 * p + 3),
+				k;
+
+	if (fc != NULL && fc->len == len && fc->p == p &&
+		(fc->stable || memcmp(fc->prm, params, sizeof(double) * len) == 0))
+		return fc;
+	if (fc == NULL || fc->len != len || fc->p != p)
+	{
+		fc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(FoldProbaCache));
+		fc->prm = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * len);
+		fc->inv_scale = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * folds * p);
+		fc->z = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * p);
+		fcinfo->flinfo->fn_extra = fc;
+	}
+	fc->len = 0;				/* not valid until every scale is checked */
+	for (k = 0; k < folds; k++)
+		logreg_inv_scales(params + (Size) k * (3 * p + 3), p, fc->inv_scale + (Size) k * p);
+	memcpy(fc->prm, params, sizeof(double) * len);
+	fc->len = len;
+	fc->p = p;
+	/* a constant or query parameter is the same in every row: no comparison needed */
+	fc->stable = get_fn_expr_arg_stable(fcinfo->flinfo, 0);
+	return fc;
+}
+
 PG_FUNCTION_INFO_V1(logreg_proba_fold);
 /*
  * mlsys._logreg_proba_fold(params float8[], seed int8, folds int,
@@ -367,8 +427,7 @@ logreg_proba_fold(PG_FUNCTION_ARGS)
 	ArrayType  *params;
 	Float8ArrayView v;
 	StrataCuts	sc;
-	const double *prm;
-	LogregCallCache *cc;
+	const FoldProbaCache *fc;
 	double		y;
 	int			folds,
 				p,
@@ -393,10 +452,10 @@ logreg_proba_fold(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cuts must hold %d values per class and labels must be 0 or 1", folds - 1)));
+	fc = fold_proba_cache(fcinfo, (const double *) ARR_DATA_PTR(params), folds, p);
 	k = mlsys_row_stratum(v.data, p, y, mlsys_split_key(PG_GETARG_INT64(1)), &sc);
-	prm = (const double *) ARR_DATA_PTR(params) + (Size) k * (3 * p + 3);
-	cc = logreg_call_cache(fcinfo, prm, p);
-	PG_RETURN_FLOAT8(sigmoid(logreg_eta(prm, cc->inv_scale, p, v.data, cc->z)));
+	PG_RETURN_FLOAT8(sigmoid(logreg_eta(fc->prm + (Size) k * (3 * p + 3), fc->inv_scale + (Size) k * p,
+										p, v.data, fc->z)));
 }
 
 PG_FUNCTION_INFO_V1(logreg_step_combine);

@@ -81,6 +81,8 @@ extern void logreg_flush(LogregState *s);
 extern void logreg_state_check(const LogregState *s);
 extern void logreg_state_absorb(LogregState *a, const LogregState *b);
 extern int	logreg_params_nfeat(ArrayType *params);
+extern void logreg_inv_scales(const double *prm, int p, double *inv);
+extern double logreg_row_args(FunctionCallInfo fcinfo, int p, Float8ArrayView *v);
 
 /* numerically stable 1 / (1 + e^−η) */
 static inline double

@@ -150,16 +150,8 @@ folds_call_args(FunctionCallInfo fcinfo)
 	cc->sc.nclass = sc.nclass;
 	cc->sc.nlev = sc.nlev;
 	cc->split_key = mlsys_split_key(PG_GETARG_INT64(3));
-	for (j = 0; j < F * p; j++)
-	{
-		double		scale = cc->prm[(Size) (j / p) * len + 2 * p + 1 + j % p];
-
-		if (!(scale > 0) || !isfinite(scale))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("logistic regression scales must be positive and finite")));
-		cc->inv_scale[j] = 1.0 / scale;
-	}
+	for (j = 0; j < F; j++)
+		logreg_inv_scales(cc->prm + (Size) j * len, p, cc->inv_scale + (Size) j * p);
 	cc->stable = mlsys_agg_args_stable(fcinfo, 3, 6);
 	fcinfo->flinfo->fn_extra = cc;
 	return cc;
@@ -196,16 +188,7 @@ logreg_folds_step_accum(PG_FUNCTION_ARGS)
 	cc = folds_call_args(fcinfo);
 	F = cc->nfolds;
 	p = cc->p;
-	mlsys_array_view(PG_GETARG_DATUM(2), &v);
-	if (v.hasnull || v.n != p)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("feature vector has %d elements, expected %d", v.n, p)));
-	y = PG_GETARG_FLOAT8(1);
-	if (y != 0.0 && y != 1.0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("binary labels must be 0 or 1, not %g", y)));
+	y = logreg_row_args(fcinfo, p, &v);
 
 	if (PG_ARGISNULL(0))
 	{

@@ -265,6 +265,7 @@ extern bool softmax_sample_third(const double *prm, const double *step, int p, i
 extern int	softmax_state_classes(const SoftmaxState *s);
 extern int	softmax_params_classes(ArrayType *params, int p);
 extern Size softmax_state_bytes(int p, int K);
+extern double *softmax_call_buffer(FunctionCallInfo fcinfo, int n);
 extern int	softmax_predict_row(const double *prm, int p, int K, const char *x, double *zt, double *prob);
 
 /* multiclass_eval.c: the evaluation pass of a multinomial model */

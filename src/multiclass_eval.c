@@ -14,7 +14,6 @@
 
 #include "catalog/pg_type.h"
 #include "utils/array.h"
-#include "utils/memutils.h"
 
 #include "mlsys.h"
 
@@ -126,12 +125,7 @@ softmax_holdout_accum(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(s);
 
 	/* z̃ and the probabilities, in a buffer of this call site */
-	buf = (double *) fcinfo->flinfo->fn_extra;
-	if (buf == NULL || (Size) GetMemoryChunkSpace(buf) < sizeof(double) * (Size) (v.n + 1 + K))
-	{
-		buf = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * (Size) (v.n + 1 + K));
-		fcinfo->flinfo->fn_extra = buf;
-	}
+	buf = softmax_call_buffer(fcinfo, v.n + 1 + K);
 	best = softmax_predict_row((const double *) ARR_DATA_PTR(params), v.n, K, v.data,
 							   buf, buf + v.n + 1);
 	s->n += 1;

@@ -139,8 +139,6 @@ softmax_state_check(const SoftmaxState *s)
 				 errmsg("invalid multinomial logistic regression aggregate state")));
 }
 
-static double *call_buffer(FunctionCallInfo fcinfo, int n);
-
 /* index of block (k, l), k ≤ l, among the K(K+1)/2 */
 static inline Size
 pair_index(int k, int l, int K)
@@ -479,7 +477,7 @@ softmax_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leav
 	if (mlsys_row_stratum(v.data, p, y, s->split_key, &sc) == s->leave_out)
 		PG_RETURN_POINTER(s);
 
-	scratch = call_buffer(fcinfo, K);
+	scratch = softmax_call_buffer(fcinfo, K);
 	softmax_accum_row(s, prm, v.data, yi, scratch);
 	PG_RETURN_POINTER(s);
 }
@@ -605,9 +603,9 @@ softmax_state_classes(const SoftmaxState *s)
 	return s->nclass;
 }
 
-/* per call site: buffers for z̃ and the probabilities */
-static double *
-call_buffer(FunctionCallInfo fcinfo, int n)
+/* per call site: a buffer of n doubles (z̃ and the probabilities) in fn_extra */
+double *
+softmax_call_buffer(FunctionCallInfo fcinfo, int n)
 {
 	int		   *cap = (int *) fcinfo->flinfo->fn_extra;
 
@@ -624,7 +622,7 @@ call_buffer(FunctionCallInfo fcinfo, int n)
 static Datum
 softmax_eval_datum(FunctionCallInfo fcinfo, const double *prm, int p, int K, const char *x, double y)
 {
-	double	   *zt = call_buffer(fcinfo, p + 1 + K);
+	double	   *zt = softmax_call_buffer(fcinfo, p + 1 + K);
 	double	   *prob = zt + p + 1;
 	double		out[2];
 
