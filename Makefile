@@ -8,8 +8,11 @@ EXTENSION  = mlsys
 EXTVERSION = 0.1
 
 MODULE_big = mlsys
-# one object per concern: every src/*.c file (src/ reads like a table of contents)
-OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+# src/ is in layers, one folder each (docs/architecture.md); every .c file of
+# them is an object, except the BLAS module's (src/blas/, built on its own)
+SRC_DIRS = common data metrics models models/linear models/logistic models/als \
+	registry train serve monitor
+OBJS = $(patsubst %.c,%.o,$(sort $(foreach d,$(SRC_DIRS),$(wildcard src/$(d)/*.c))))
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
@@ -77,10 +80,10 @@ endif
 
 # the per-row and per-block loops of the training aggregates are worth vectorizing
 # (PostgreSQL builds its page checksums the same way)
-src/linreg.o src/split.o src/evaluate.o: CFLAGS += -ftree-vectorize
+src/data/linreg_stats.o src/data/split.o src/models/linear/evaluate.o: CFLAGS += -ftree-vectorize
 
 # every object depends on every header of src/ (PGXS does not track headers)
-$(OBJS): $(wildcard src/*.h) src/blas/mlsys_blas.h
+$(OBJS): $(foreach d,$(SRC_DIRS),$(wildcard src/$(d)/*.h)) src/blas/mlsys_blas.h
 
 # the BLAS module: built, installed and removed with the extension
 src/blas/mlsys_blas.o: src/blas/mlsys_blas.h

@@ -7,6 +7,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/test/lib.sh"
 install_packages
 build_and_install "$here"
+log "checking the layers of src/"
+perl "$here/test/check_layers.pl" "$here/src"
 
 work=$(mktemp -d /tmp/mlsys-test.XXXXXX)
 trap 'stop_cluster "$work/data"; rm -rf "$work"' EXIT

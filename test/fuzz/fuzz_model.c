@@ -1,5 +1,6 @@
 /*
- * fuzz_model.c — libFuzzer harness for the model blob parsers of src/model.c
+ * fuzz_model.c — libFuzzer harness for the model blob parsers of
+ * src/models/blob.c and src/models/als/als_blob.c
  * (model_deserialize_linear, model_deserialize_als), built outside the server
  * with the stubs of stubs.c. Run it with test/fuzz/run.sh (`make fuzz`).
  *
@@ -14,7 +15,8 @@
  * behaviour, another error code — aborts the run and leaves the input as a
  * crash-* file, to be kept in test/fuzz/regressions/.
  */
-#include "model.c"
+#include "models/blob.c"
+#include "models/als/als_blob.c"
 
 #include <setjmp.h>
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build and run the libFuzzer harness for the model blob parsers (src/model.c).
+# Build and run the libFuzzer harness for the model blob parsers (src/models/blob.c, src/models/als/als_blob.c).
 #   FUZZ_SECONDS=60 bash test/fuzz/run.sh      (or: make fuzz FUZZ_SECONDS=60)
 # 1. builds test/fuzz/fuzz_model with clang -fsanitize=fuzzer,address,undefined
 #    against the server headers (pg_config --includedir-server; PG_CONFIG or

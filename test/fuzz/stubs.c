@@ -1,5 +1,5 @@
 /*
- * stubs.c — the few backend services src/model.c needs, for running it
+ * stubs.c — the few backend services the blob parsers need, for running it
  * outside the server under libFuzzer (see fuzz_model.c and run.sh).
  *
  * Memory: palloc and friends are malloc'd and remembered, and freed in one go

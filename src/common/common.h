@@ -1,0 +1,97 @@
+/*
+ * common.h — what every layer of mlsys shares: the module's settings, the
+ * aggregate and set-returning helpers, JSON/SPI/text helpers, the row checks,
+ * search_path pinning and the BLAS/LAPACK routines (common/).
+ *
+ * Vocabulary used throughout:
+ *   feature vector  the float8 values a model sees for one row, in model order
+ *                   (scalar columns give one value, a fixed-length float8[]
+ *                   column gives one value per element);
+ *   model version   one row of mlsys.model_versions: a trained, immutable model;
+ *   live version    the version named by the model's newest mlsys.deployments row.
+ */
+#ifndef MLSYS_COMMON_H
+#define MLSYS_COMMON_H
+
+#include "postgres.h"
+#include "fmgr.h"
+#include "access/tupdesc.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+/* the most features a model may have (guards every allocation sized by p) */
+#define MLSYS_MAX_FEATURES 4096
+
+/* module.c: settings (defined in _PG_init) */
+extern bool mlsys_capture_baseline_on_train;
+extern int	mlsys_model_cache_kb;
+extern char *mlsys_default_recommender;
+
+/* module.c: aggregate and result helpers */
+extern ArrayType *mlsys_float8_array(const double *values, int n);
+extern MemoryContext mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname);
+extern bool mlsys_agg_args_stable(FunctionCallInfo fcinfo, int first, int last);
+extern bool mlsys_state_is_known(FunctionCallInfo fcinfo);
+
+/*
+ * Is this row's state (argument 0) the one a transition function remembered
+ * (in its own call-site cache; mlsys_state_is_known keeps it in fn_extra)?
+ */
+static inline bool
+mlsys_state_is(FunctionCallInfo fcinfo, const void *known)
+{
+	return known != NULL && !PG_ARGISNULL(0) && PG_GETARG_POINTER(0) == known;
+}
+extern void mlsys_state_remember(FunctionCallInfo fcinfo, void *state);
+extern void mlsys_check_training_memory(double bytes, const char *what);
+extern void mlsys_check_pass_args(FunctionCallInfo fcinfo, bool by_fold);
+extern bool mlsys_combine_trivial(FunctionCallInfo fcinfo, Datum *result);
+extern void mlsys_return_one_row(FunctionCallInfo fcinfo, Datum *values, bool *nulls);
+extern struct Tuplestorestate *mlsys_begin_rows(FunctionCallInfo fcinfo, TupleDesc *desc);
+
+/* util.c: text arguments, JSON numbers, text[] values, one-value SPI queries */
+extern char *mlsys_text_arg(FunctionCallInfo fcinfo, int argno, const char *what);
+extern void mlsys_append_json_number(StringInfo buf, double v);
+extern Datum mlsys_cstring_array(char **items, int n);
+extern bool mlsys_spi_single_value(const char *sql, int nargs, Oid *types, Datum *values,
+								   Datum *result);
+
+/* security.c: search_path pinning for SPI queries run from C */
+extern int	mlsys_pin_search_path(void);
+extern void mlsys_unpin_search_path(int nestlevel);
+
+/* rowcheck.c: errors for a row's missing or non-finite values */
+extern void mlsys_check_finite_vector(const double *x, int n, const char *const *names);
+extern void mlsys_reject_missing_row(Datum x, bool xnull, ArrayType *names);
+extern void mlsys_check_finite_row(const double *x, int n, bool with_y, ArrayType *names);
+extern char *mlsys_feature_subject(ArrayType *names, int j);
+extern char *mlsys_feature_subject_c(const char *const *names, int j);
+
+/* blas_load.c: BLAS and LAPACK, from the module mlsys_blas (src/blas/) on first use */
+extern void mlsys_syrk_upper(double *C, int m, const double *A, int rows);
+extern void mlsys_syr_upper(double *C, int m, double alpha, const double *x);
+extern int	mlsys_cholesky_solve(double *A, int n, double *b, double *rcond);
+extern void mlsys_cholesky_resolve(const double *A, int n, double *b);
+extern double mlsys_dot(const double *a, const double *b, int n);
+extern int	mlsys_pinv_solve(double *A, int n, double *b, double rel_tol);
+extern void mlsys_gram(double *G, int m, const double *A, int rows, double beta);
+extern void mlsys_gemv_t(const double *A, int rows, int cols, const double *y, double *out);
+extern void mlsys_gemm_tn(double *C, int m, int n, const double *A, int lda, const double *B, int ldb, int rows);
+extern int	mlsys_posv(double *A, int n, double *b);
+extern void mlsys_sgemv(const float *A, int rows, int cols, const float *x, float *y);
+
+/* MurmurHash3's 64-bit finalizer */
+static inline uint64
+mlsys_mix64(uint64 h)
+{
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
+#endif							/* MLSYS_COMMON_H */

@@ -1,0 +1,231 @@
+/*
+ * family.h — the model-family interface (models/), in the spirit of
+ * PostgreSQL's IndexAmRoutine: one struct of callbacks per family, which the
+ * training driver, the registry, the scoring cache, export and import call
+ * without knowing one family from another. The table of families lives above
+ * every family (registry/families.c).
+ *
+ * Also what the families share below them: the training arguments and
+ * result, the training toolkit (the feature spec of a relation, the first
+ * pass with imputation, pass queries, cross-validation folds, the stratified
+ * split: passes.c and folds.c), and the model blob's envelope with the linear
+ * predictor that the linear and logistic families store (blob.c).
+ *
+ * Vocabulary:
+ *   family     a kind of model with its own training passes, blob layout and
+ *              scoring (linear, logistic, als);
+ *   algorithm  a name mlsys.train takes (linear, ridge, logistic, ...); each
+ *              belongs to exactly one family;
+ *   task       what a version predicts: regression, binary, multiclass, or
+ *              recommendations.
+ */
+#ifndef MLSYS_FAMILY_H
+#define MLSYS_FAMILY_H
+
+#include "data/data.h"
+#include "metrics/metrics.h"
+
+struct Tuplestorestate;
+
+/* training arguments: mlsys.train and mlsys.cross_validate (train/train.c) */
+typedef struct TrainArgs
+{
+	char	   *model;			/* NULL for cross-validation */
+	Oid			relid;
+	char	   *relsql;			/* quoted, schema-qualified relation name */
+	char	   *target;
+	ArrayType  *features;		/* NULL: every column but the target */
+	char	   *algorithm;
+	const struct ModelFamily *family;	/* the family of the algorithm */
+	double		alpha;			/* ridge penalty; 0 for linear */
+	char	   *hyperparams;	/* normalized, as JSON text */
+	double		test_size;
+	int32		seed;
+	char	   *deploy;
+	Jsonb	   *hp;				/* hyperparams as given */
+	Oid			target_type;	/* base type of the target column */
+	bool		classification; /* the algorithm is a classifier */
+	/* logistic: */
+	int			max_iter;
+	double		tol;
+	bool		balanced;		/* class_weight "balanced" */
+	double		threshold;
+	char	   *positive_class; /* label text, NULL: the second class */
+	/* preprocessing */
+	char	   *impute;			/* mean, median, zero, error */
+	bool		impute_given;
+	bool		scale;			/* logistic: standardize numeric features */
+	bool		scale_given;
+} TrainArgs;
+
+/* what a training produced, for registration */
+typedef struct TrainResult
+{
+	TimestampTz started;
+	const char *task;			/* regression, binary, ... */
+	FeatureSpec *spec;
+	char	   *metrics;		/* JSON text */
+	char	   *profile;		/* JSON text */
+	int64		train_rows;
+	int64		test_rows;
+	uint64		fingerprint;	/* Σ row hash */
+	bytea	   *params;
+	char	  **classes;		/* classifiers: labels in class order */
+	int			nclasses;
+	double	   *cuts;			/* classifiers: the stratified holdout's cut per class */
+	int64	   *class_rows;		/* classifiers: rows per class (both splits) */
+	int64	   *class_holdout;	/* classifiers: rows per class in the holdout */
+	Datum		version;		/* set by mlsys_register_version */
+	Datum		deployed;
+} TrainResult;
+
+
+/* the blob's kind tag (blob.c); each family owns one or more */
+typedef enum ModelKind
+{
+	MODEL_LINEAR = 1,
+	MODEL_LOGISTIC = 2,
+	MODEL_ALS = 3,
+	MODEL_SOFTMAX = 4
+} ModelKind;
+
+typedef enum MlTask
+{
+	MLSYS_TASK_REGRESSION,
+	MLSYS_TASK_BINARY,
+	MLSYS_TASK_MULTICLASS,
+	MLSYS_TASK_RECOMMENDER
+} MlTask;
+
+/*
+ * A loaded version as the scoring cache keeps it: the family's model (from
+ * its load callback) and what scoring needs around it.
+ */
+typedef struct LoadedModel
+{
+	const struct ModelFamily *family;
+	ModelKind	kind;			/* the blob's kind */
+	int			nfeat;			/* features a vector must have (0: not feature-based) */
+	int			nclasses;		/* classes of a classifier (0: none) */
+	double		threshold;		/* binary: positive when probability >= it */
+	void	   *model;			/* the family's own parameters */
+} LoadedModel;
+
+/* the callbacks of a model family (see the file comment) */
+typedef struct ModelFamily
+{
+	const char *name;
+	const char *const *algorithms;	/* names it answers to, NULL-terminated */
+	const int  *kinds;			/* the ModelKinds of its blobs, 0-terminated */
+	bool		(*supports) (MlTask task);
+
+	/* training (SPI connected, in the training's memory context) */
+	void		(*parse_hyperparams) (TrainArgs *a);	/* defaults; 22023 on bad keys */
+	double		(*memory_estimate) (const TrainArgs *a, int nfeat);	/* bytes */
+	void		(*train) (TrainArgs *a, TrainResult *r);
+	void		(*cross_validate) (TrainArgs *a, int folds, struct Tuplestorestate *store,
+								   TupleDesc desc);
+
+	/* the blob: verify and parse into the current memory context */
+	void		(*load) (bytea *blob, LoadedModel *out);
+
+	/* scoring one feature vector of nfeat values */
+	double		(*predict) (const LoadedModel *m, const double *x);	/* value or P(positive) */
+	void		(*predict_proba) (const LoadedModel *m, const double *x, double *prob);
+	/* per-feature contributions to the score (NULL: not supported) */
+	void		(*explain) (const LoadedModel *m, const double *x, double *contrib);
+
+	/* mlsys.features: the value of feature j (-1: the intercept) for class k */
+	bool		(*feature_weight) (const LoadedModel *m, int k, int j, double *value);
+
+	/* export to and import from the model document's "parameters" */
+	void		(*export_params) (StringInfo buf, const LoadedModel *m, char **features,
+								  char **classes);
+	bytea	   *(*import_params) (JsonbContainer *params, int nfeat, int nclasses, char **features,
+								  char **classes);
+} ModelFamily;
+
+/* passes.c: the training toolkit every feature-based family uses (SPI connected) */
+extern FeatureSpec *mlsys_training_spec(const TrainArgs *a, char **xsql, char **ysql);
+extern bool mlsys_spec_has_categorical(const FeatureSpec *spec);
+extern bool mlsys_try_first_pass(const FeatureSpec *spec, const char *sql, int nargs, Oid *types,
+								 Datum *values);
+extern void mlsys_impute_and_rebuild(const TrainArgs *a, FeatureSpec *spec, char **xsql);
+extern void mlsys_impute_for_scoring(const TrainArgs *a, FeatureSpec *spec, LinregState *s);
+extern void mlsys_check_split(const TrainArgs *a, int64 seen, int64 train_rows, int64 holdout);
+extern char *mlsys_build_profile(LinregState *s, const FeatureSpec *spec);
+extern void mlsys_append_split_metrics(StringInfo buf, const TrainArgs *a, const TrainResult *r);
+extern void mlsys_append_preprocessing_params(const TrainArgs *a, StringInfo buf);
+/* a family's own hyperparameter: false when it does not take the key */
+typedef bool (*HyperparamKeyFn) (TrainArgs *a, const char *key, JsonbValue *v);
+extern void mlsys_parse_hyperparams(TrainArgs *a, HyperparamKeyFn family_key,
+									bool can_standardize, const char *hint);
+extern double mlsys_hyperparam_number(JsonbValue *v, const char *key);
+
+/*
+ * A Newton pass query over the labelled rows: (y, x, seed, test_size, params)
+ * or, by fold, (y, x, seed, folds, fold, params); the parameter vector is the
+ * last argument, set before each pass (and args[2] the fold, by fold).
+ */
+typedef struct PassQuery
+{
+	const char *sql;
+	int			nargs;
+	Oid			types[5];
+	Datum		args[5];
+	MemoryContext cxt;			/* where a pass's result is copied */
+} PassQuery;
+
+extern void mlsys_pass_query(PassQuery *q, const TrainArgs *a, const char *aggregate,
+							 const char *xsql, const char *ysql, int folds,
+							 const double *cuts, int ncuts);
+
+/* folds.c: cross-validation folds and the stratified split (SPI connected) */
+extern LinregState **mlsys_fold_states(const TrainArgs *a, FeatureSpec *spec,
+									   char **xsql, const char *ysql, int folds,
+									   bool reject_null_labels, const double *cuts, int ncuts,
+									   int nclass, TrainSample *samples);
+extern LinregState *mlsys_merge_other_folds(LinregState **states, int folds, int k);
+extern int	mlsys_fold_grouping_begin(void);
+extern void mlsys_fold_grouping_end(int level);
+extern void mlsys_other_folds_sample(const TrainSample *samples, int folds, int k, int p,
+									 TrainSample *out);
+extern double *mlsys_strata_split(const TrainArgs *a, FeatureSpec *spec, char **xsql,
+								  const char *ysql, int K, int folds, int64 *class_rows,
+								  int64 *below);
+
+/* blob.c: the blob's envelope (header, checksum) and the linear predictor */
+#define MODEL_HEADER_SIZE 16
+extern bytea *model_new_blob(uint32 payload_len, char **payload);
+extern void model_seal(bytea *blob, ModelKind kind);
+extern ModelKind model_open(bytea *blob, const char **payload, uint32 *payload_len);
+extern ModelKind model_blob_kind(bytea *blob);
+extern void model_corrupted(const char *detail) pg_attribute_noreturn();
+
+/*
+ * A linear predictor η = intercept + coef · z, z = x (linear) or the
+ * standardized x (logistic: probability = σ(η)).
+ */
+typedef struct LinearModel
+{
+	ModelKind	kind;
+	int			nfeat;
+	double		intercept;
+	double	   *coef;			/* nfeat values */
+	double	   *center;			/* logistic: nfeat values */
+	double	   *scale;			/* logistic: nfeat values */
+	double	   *inv_scale;		/* logistic: 1 / scale */
+	double		threshold;		/* logistic: positive when probability >= it */
+	/* multinomial (MODEL_SOFTMAX): coef/intercept unused */
+	int			nclass_out;		/* K */
+	double	   *multi;			/* K × (nfeat + 1): per class the intercept, then weights */
+} LinearModel;
+
+extern bytea *model_serialize_linear(const double *coef_with_intercept, int nfeat);
+extern bytea *model_serialize_logistic(const double *w, const double *center,
+									   const double *scale, int nfeat, double threshold);
+extern bytea *model_serialize_softmax(const double *theta, const double *center,
+									  const double *scale, int nfeat, int nclass);
+extern LinearModel *model_deserialize_linear(bytea *blob);
+
+#endif							/* MLSYS_FAMILY_H */

@@ -1,0 +1,354 @@
+/*
+ * passes.c — the training toolkit every feature-based family uses, all of it
+ * run through SPI in the caller's transaction: the feature spec of the
+ * training relation, the first pass with imputation on demand, the query of a
+ * pass aggregate over the labelled rows, the split's checks, the training
+ * profile and the metrics of the split.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "models/family.h"
+
+/* the preprocessing hyperparameters given, for the stored hyperparams object */
+void
+mlsys_append_preprocessing_params(const TrainArgs *a, StringInfo buf)
+{
+	if (a->impute_given)
+		appendStringInfo(buf, "%s\"impute\": \"%s\"", buf->len > 1 ? ", " : "", a->impute);
+	if (a->scale_given)
+		appendStringInfo(buf, "%s\"scale\": \"%s\"", buf->len > 1 ? ", " : "",
+						 a->scale ? "standard" : "none");
+}
+
+/*
+ * The feature spec of a training relation, with the SQL expressions of a
+ * row's feature vector and target (SPI connected).
+ */
+FeatureSpec *
+mlsys_training_spec(const TrainArgs *a, char **xsql, char **ysql)
+{
+	FeatureSpec *spec = features_from_catalog(a->relid, a->target, a->features);
+
+	spec->impute = a->impute;
+	features_resolve_lengths(spec, a->relsql, a->target);
+	/* the family's estimate, twice for cross-validation's fold states */
+	mlsys_check_training_memory(a->family->memory_estimate(a, spec->nfeat) *
+								(a->model == NULL ? 2.0 : 1.0), "training");
+	*xsql = features_sql_vector(spec);
+	*ysql = psprintf("(%s)::pg_catalog.float8", quote_identifier(a->target));
+	return spec;
+}
+
+/* does the spec one-hot encode a column? (then least squares is rank-deficient) */
+bool
+mlsys_spec_has_categorical(const FeatureSpec *spec)
+{
+	int			i;
+
+	for (i = 0; i < spec->ncolumns; i++)
+		if (spec->columns[i].categorical)
+			return true;
+	return false;
+}
+
+/* could a missing value in the training data still be imputed? */
+static bool
+spec_can_impute(const FeatureSpec *spec)
+{
+	int			i;
+
+	if (strcmp(spec->impute, "error") == 0)
+		return false;
+	for (i = 0; i < spec->ncolumns; i++)
+		if (!spec->columns[i].categorical && spec->columns[i].length == 0 &&
+			!spec->columns[i].has_impute)
+			return true;
+	return false;
+}
+
+/*
+ * Run the first pass of a training (SPI connected; the result stays in
+ * SPI_tuptable). The feature vector expression imputes nothing until the data
+ * shows a missing value: a NULL or NaN in a scalar numeric feature then stops
+ * the pass with ERRCODE_NULL_VALUE_NOT_ALLOWED, which is caught here (the
+ * pass runs in a subtransaction) unless the spec cannot impute. Returns false
+ * when it was caught: the caller computes the imputed values with
+ * mlsys_impute_and_rebuild and runs the pass again. Clean data (the common
+ * case) thus costs no extra pass.
+ */
+bool
+mlsys_try_first_pass(const FeatureSpec *spec, const char *sql, int nargs, Oid *types, Datum *values)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	if (!spec_can_impute(spec))
+	{
+		if (SPI_execute_with_args(sql, nargs, types, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", sql);
+		return true;
+	}
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		if (SPI_execute_with_args(sql, nargs, types, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute failed: %s", sql);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		/* an internal subtransaction must be closed before anything else */
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode != ERRCODE_NULL_VALUE_NOT_ALLOWED)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/* the data has missing values: compute the imputed values, rebuild the vector expression */
+void
+mlsys_impute_and_rebuild(const TrainArgs *a, FeatureSpec *spec, char **xsql)
+{
+	preprocess_impute_from_data(spec, a->relsql, a->target);
+	*xsql = features_sql_vector(spec);
+}
+
+/* after a first pass over clean data: imputed values for scoring from its means */
+void
+mlsys_impute_for_scoring(const TrainArgs *a, FeatureSpec *spec, LinregState *s)
+{
+	double	   *means = palloc(sizeof(double) * spec->nfeat);
+	double		sd,
+				mn,
+				mx;
+	int			j;
+
+	for (j = 0; j < spec->nfeat; j++)
+		linreg_state_column_stats(s, j, &means[j], &sd, &mn, &mx);
+	preprocess_impute_from_means(spec, means, a->relsql, a->target);
+}
+
+/* the training-split profile: per-feature and target summary statistics */
+char *
+mlsys_build_profile(LinregState *s, const FeatureSpec *spec)
+{
+	StringInfoData buf;
+	int			j;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"rows\": " INT64_FORMAT ", \"features\": [", linreg_state_rows(s));
+	for (j = 0; j <= spec->nfeat; j++)
+	{
+		double		mean,
+					sd,
+					mn,
+					mx;
+
+		linreg_state_column_stats(s, j, &mean, &sd, &mn, &mx);
+		if (j == spec->nfeat)
+			appendStringInfoString(&buf, "], \"target\": {");
+		else
+		{
+			if (j > 0)
+				appendStringInfoString(&buf, ", ");
+			appendStringInfoString(&buf, "{\"name\": ");
+			escape_json(&buf, spec->names[j]);
+			appendStringInfoString(&buf, ", ");
+		}
+		appendStringInfoString(&buf, "\"mean\": ");
+		mlsys_append_json_number(&buf, mean);
+		appendStringInfoString(&buf, ", \"std\": ");
+		mlsys_append_json_number(&buf, sd);
+		appendStringInfoString(&buf, ", \"min\": ");
+		mlsys_append_json_number(&buf, mn);
+		appendStringInfoString(&buf, ", \"max\": ");
+		mlsys_append_json_number(&buf, mx);
+		appendStringInfoChar(&buf, '}');
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/* errors for an empty training or holdout split */
+void
+mlsys_check_split(const TrainArgs *a, int64 seen, int64 train_rows, int64 holdout)
+{
+	if (train_rows == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the training split is empty"),
+				 errdetail("All " INT64_FORMAT " rows fell into the holdout.", seen),
+				 errhint("Use more rows or a smaller test_size.")));
+	if (a->test_size > 0 && holdout == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the holdout split is empty"),
+				 errdetail("None of the " INT64_FORMAT " rows fell into the holdout for test_size %g.",
+						   seen, a->test_size),
+				 errhint("Use more rows, a larger test_size, or test_size 0 to report training metrics.")));
+}
+
+/*
+ * Build the query of a Newton pass of `aggregate` (mlsys._logreg_step_agg,
+ * mlsys._softmax_fold_step_agg, ...): folds 0 for training, else the
+ * cross-validation variant.
+ */
+void
+mlsys_pass_query(PassQuery *q, const TrainArgs *a, const char *aggregate,
+				 const char *xsql, const char *ysql, int folds, const double *cuts, int ncuts)
+{
+	memset(q, 0, sizeof(*q));
+	q->sql = psprintf("SELECT mlsys.%s(%s, %s, $1, $2, $3%s) FROM %s WHERE %s IS NOT NULL",
+					  aggregate, ysql, xsql, folds > 0 ? ", $4" : "", a->relsql,
+					  quote_identifier(a->target));
+	q->types[0] = INT8OID;
+	q->args[0] = Int64GetDatum((int64) a->seed);
+	q->types[1] = FLOAT8ARRAYOID;
+	q->args[1] = PointerGetDatum(mlsys_float8_array(cuts, ncuts));
+	if (folds > 0)
+	{
+		/* $3 is the fold left out, set per fold */
+		q->nargs = 4;
+		q->types[2] = INT4OID;
+		q->types[3] = FLOAT8ARRAYOID;
+	}
+	else
+	{
+		q->nargs = 3;
+		q->types[2] = FLOAT8ARRAYOID;
+	}
+	q->cxt = CurrentMemoryContext;
+}
+
+/*
+ * The stratified split of a classifier, for its metrics object: ', "split":
+ * {"stratified": true, "class_rows": [...], "cuts": [...]}' (rows per class
+ * in class order, and each class's cut on u; mlsys._holdout_predicate reads
+ * the cuts back).
+ */
+void
+mlsys_append_split_metrics(StringInfo buf, const TrainArgs *a, const TrainResult *r)
+{
+	int			k;
+
+	appendStringInfoString(buf, ", \"split\": {\"stratified\": true, \"class_rows\": [");
+	for (k = 0; k < r->nclasses; k++)
+		appendStringInfo(buf, "%s" INT64_FORMAT, k > 0 ? ", " : "", r->class_rows[k]);
+	appendStringInfoString(buf, "], \"cuts\": [");
+	for (k = 0; k < r->nclasses; k++)
+	{
+		if (k > 0)
+			appendStringInfoString(buf, ", ");
+		mlsys_append_json_number(buf, r->cuts[k]);
+	}
+	appendStringInfoString(buf, "]}");
+}
+
+/* a JSON number hyperparameter as float8 */
+double
+mlsys_hyperparam_number(JsonbValue *v, const char *key)
+{
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparameter \"%s\" must be a number", key)));
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+}
+
+/*
+ * Walk the hyperparameters of a training: every key goes first to the
+ * family's own parser (family_key, which returns false for a key it does not
+ * take), then to the preprocessing keys every feature-based family takes
+ * ("impute", and "scale" where the family can standardize). Any other key is
+ * an error with the family's hint. The family has set its own defaults.
+ */
+void
+mlsys_parse_hyperparams(TrainArgs *a, HyperparamKeyFn family_key, bool can_standardize,
+						const char *hint)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	a->impute = "mean";
+	a->impute_given = false;
+	a->scale = true;
+	a->scale_given = false;
+	if (!JB_ROOT_IS_OBJECT(a->hp))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparams must be a JSON object")));
+	it = JsonbIteratorInit(&a->hp->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *key;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(v.val.string.val, v.val.string.len);
+		tok = JsonbIteratorNext(&it, &v, true);
+		if (family_key != NULL && family_key(a, key, &v))
+			continue;
+		if (strcmp(key, "impute") == 0)
+		{
+			char	   *m = v.type == jbvString ? pnstrdup(v.val.string.val, v.val.string.len) : "";
+
+			if (strcmp(m, "mean") != 0 && strcmp(m, "median") != 0 &&
+				strcmp(m, "zero") != 0 && strcmp(m, "error") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("hyperparameter \"impute\" must be \"mean\", \"median\", \"zero\" or \"error\"")));
+			a->impute = m;
+			a->impute_given = true;
+		}
+		else if (strcmp(key, "scale") == 0)
+		{
+			char	   *m = v.type == jbvString ? pnstrdup(v.val.string.val, v.val.string.len) : "";
+
+			if (strcmp(m, "standard") != 0 && strcmp(m, "none") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("hyperparameter \"scale\" must be \"standard\" or \"none\"")));
+			if (!can_standardize && strcmp(m, "standard") == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("\"scale\": \"standard\" is available for algorithm \"logistic\" only"),
+						 errdetail("Least squares without a penalty gives the same predictions either way.")));
+			a->scale = strcmp(m, "standard") == 0;
+			a->scale_given = true;
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unrecognized hyperparameter \"%s\" for algorithm \"%s\"",
+							key, a->algorithm),
+					 errhint("%s", hint)));
+	}
+}

@@ -1,0 +1,137 @@
+/*
+ * monitor.h — what baseline capture (baseline.c) and the drift report
+ * (drift_report.c) share: the profiled column, the copied model, a version's
+ * monitoring information and the one-pass scan over a relation (monitor.c).
+ *
+ * Vocabulary:
+ *   baseline   the profile of a version's training relation, captured once per
+ *              version (mlsys._capture_baseline, stored in mlsys.baselines):
+ *              per feature column, the model's prediction and the target;
+ *   grid       the quantile sketch of a numeric column: at most MON_BINS
+ *              equal-width bins [k·2^e, (k+1)·2^e), k = k0 .. k0 + nbins - 1.
+ *              It is built in one pass without knowing the range in advance:
+ *              the bin width starts tiny and doubles (adjacent bins merge)
+ *              whenever a value would make the occupied span exceed MON_BINS
+ *              bins, so the final width is at most 2·(max - min)/(MON_BINS - 2)
+ *              and the sketch's size never depends on the row count;
+ *   PSI bins   10 equal-frequency bins of the baseline cut at grid edges (the
+ *              first grid edge where the cumulative share reaches k/10),
+ *              duplicate cuts merged; a value equal to a cut falls in the upper bin;
+ *   drift      one pass over a relation binning every value against the
+ *              baseline's grids and category lists (no sort), then PSI, KS,
+ *              Wasserstein, JS distance and L-infinity per column
+ *              (mlsys.drift). Both passes read the rows through SPI into a
+ *              DestReceiver, so no tuple is copied.
+ *
+ * Categorical columns (text, varchar, char, bool, enums) are counted per
+ * category by a 64-bit hash of their text; a baseline keeps the MON_TOP_N most
+ * frequent categories plus "other". Arrays (float8[] feature columns) are not
+ * profiled.
+ */
+#ifndef MLSYS_MONITOR_H
+#define MLSYS_MONITOR_H
+
+#include "executor/tuptable.h"
+#include "lib/stringinfo.h"
+#include "utils/hsearch.h"
+
+#include "serve/serve.h"
+
+#define MON_BINS 1024			/* grid bins per numeric column */
+#define MON_TOP_N 20			/* categories kept per categorical column */
+#define MON_MAX_DISTINCT 65536	/* distinct categories tracked while capturing */
+#define MON_PSI_BINS 10
+#define MON_FLOOR 0.0001		/* PSI: empty bin proportion floor (Evidently) */
+
+typedef struct CatEntry
+{
+	uint64		key;			/* hash of the category text */
+	char	   *text;
+	double		count;
+	int			index;			/* drift: position in the baseline's list */
+} CatEntry;
+
+/* one profiled column: a feature, the prediction or the target */
+typedef struct MonColumn
+{
+	char	   *name;
+	bool		categorical;
+	double		nulls;
+	double		n;				/* non-null values */
+	/* numeric */
+	double		sum,
+				sumsq,
+				min,
+				max;
+	int			e;				/* bin width 2^e */
+	int64		k0;				/* first bin index */
+	int			nbins;
+	double	   *counts;			/* MON_BINS (capture) or nbins (drift) */
+	double	   *ref;			/* drift: the baseline's counts */
+	double		ref_n,
+				ref_nulls;
+	double		under,
+				over,
+				under_sum,
+				over_sum;		/* drift: current values outside the grid */
+	/* categorical */
+	MemoryContext cxt;			/* where the category texts live */
+	HTAB	   *cats;
+	double		other;
+	int			ncats;			/* drift: baseline categories */
+	double	   *cat_counts;		/* drift: ncats + 1 (other) */
+	double	   *cat_ref;
+} MonColumn;
+
+/*
+ * A linear or binary logistic model copied out of the model cache, with where
+ * each of its source columns sits in the scan: the receiver computes the
+ * prediction column itself instead of calling mlsys.predict per row.
+ */
+typedef struct MonModel
+{
+	ModelKind	kind;
+	int			nfeat;
+	double		intercept;
+	double	   *coef;
+	double	   *center;
+	double	   *inv_scale;
+	int			ncolumns;
+	int		   *slot;			/* scan column of each source column */
+	int		   *length;			/* 0: scalar; n: float8[] of n elements */
+	double	   *x;				/* nfeat values: the row being scored */
+} MonModel;
+
+/*
+ * What a model version's monitoring needs: its columns and how its
+ * prediction is computed (SPI connected).
+ */
+typedef struct VersionInfo
+{
+	char	   *relation;
+	Oid			relid;
+	char	   *target;
+	char	   *task;
+	int			ncolumns;
+	char	  **columns;
+	int		   *lengths;
+	char	   *pred_sql;		/* NULL: no prediction row */
+	bool		pred_categorical;
+} VersionInfo;
+
+/* monitor.c */
+extern HTAB *mon_new_cat_table(const char *name);
+extern uint64 mon_cat_key(const char *s, int len);
+extern int64 mon_scan(const char *sql, MonColumn *cols, int ncols, bool capture,
+					 MonModel *model, int pred_col);
+extern bool mon_type_is_categorical(Oid typid);
+extern char *mon_column_expr(const MonColumn *c);
+extern char *mon_spi_text(int row, int col);
+extern void mon_load_version(const char *model, int32 version, VersionInfo *v);
+extern Oid	mon_column_type(Oid relid, const char *column, const char *relname);
+extern int	mon_psi_cuts(const double *counts, int nbins, double n, int *cuts);
+extern MonModel *mon_copy_model(const char *model, int32 version, const VersionInfo *v,
+								const MonColumn *cols, int nprof, int hidden_start,
+								StringInfo extra_sql);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * families.c — the table of model families. Adding a family is one folder
+ * under models/ and one line here: the training driver, the scoring cache,
+ * export and import find it through mlsys_family_by_algorithm and
+ * mlsys_family_by_kind.
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+#include "registry/registry.h"
+#include "models/linear/linear.h"
+#include "models/logistic/logistic.h"
+#include "models/als/als.h"
+
+const ModelFamily *const mlsys_families[] = {
+	&linear_family,
+	&logistic_family,
+	&als_family,
+	NULL
+};
+
+/* the family an algorithm name belongs to, or NULL */
+const ModelFamily *
+mlsys_family_by_algorithm(const char *algorithm)
+{
+	int			i,
+				j;
+
+	for (i = 0; mlsys_families[i] != NULL; i++)
+		for (j = 0; mlsys_families[i]->algorithms[j] != NULL; j++)
+			if (strcmp(mlsys_families[i]->algorithms[j], algorithm) == 0)
+				return mlsys_families[i];
+	return NULL;
+}
+
+/* the family that stores blobs of this kind, or NULL */
+const ModelFamily *
+mlsys_family_by_kind(ModelKind kind)
+{
+	int			i,
+				j;
+
+	for (i = 0; mlsys_families[i] != NULL; i++)
+		for (j = 0; mlsys_families[i]->kinds[j] != 0; j++)
+			if (mlsys_families[i]->kinds[j] == (int) kind)
+				return mlsys_families[i];
+	return NULL;
+}
+
+/* the algorithms mlsys.train takes, for hints: "linear", "ridge" and "logistic" */
+const char *
+mlsys_algorithm_list(void)
+{
+	StringInfoData buf;
+	int			n = 0,
+				total = 0,
+				i,
+				j;
+
+	for (i = 0; mlsys_families[i] != NULL; i++)
+		if (mlsys_families[i]->train != NULL)
+			for (j = 0; mlsys_families[i]->algorithms[j] != NULL; j++)
+				total++;
+	initStringInfo(&buf);
+	for (i = 0; mlsys_families[i] != NULL; i++)
+		if (mlsys_families[i]->train != NULL)
+			for (j = 0; mlsys_families[i]->algorithms[j] != NULL; j++)
+			{
+				n++;
+				if (n > 1)
+					appendStringInfoString(&buf, n == total ? " and " : ", ");
+				appendStringInfo(&buf, "\"%s\"", mlsys_families[i]->algorithms[j]);
+			}
+	return buf.data;
+}

@@ -1,0 +1,621 @@
+/*
+ * scoring.c — real-time scoring: mlsys.predict(model, [version,] features)
+ * for a row (record), a float8[] in model order, or a jsonb object; and
+ * mlsys.features, what a cached model learned per feature.
+ *
+ * Hot path: each call site keeps a ScoreCall in fn_extra holding the pinned
+ * cached model, a feature buffer and, for rows, the attribute numbers of the
+ * feature columns in the row's type. After the first call of a statement, a
+ * call is a name comparison, the column fetches and one dot product: no SPI,
+ * no catalog lookup, no allocation.
+ *
+ * A call site keeps its model for one statement, recognised by the local
+ * transaction id and command id: deployments committed by other sessions in
+ * the meantime never switch versions mid-statement. A PL/pgSQL expression,
+ * whose call site lives for the whole transaction, looks the model up again
+ * at each new command, and so sees its own transaction's deployments. The pin
+ * is released when the call site's memory context goes away (cache.c).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "access/xact.h"
+#include "funcapi.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/tuplestore.h"
+#include "utils/typcache.h"
+
+#include "serve/serve.h"
+
+typedef struct ScoreCall
+{
+	CachedModel *model;			/* pinned */
+	int32		requested;		/* version asked for, 0 = live */
+	int			namelen;
+	char		name[NAMEDATALEN];
+	LocalTransactionId lxid;	/* the statement the model serves: */
+	CommandId	cid;			/* transaction and command */
+	double	   *x;				/* feature buffer */
+	int			xcap;			/* its length */
+	double	   *prob;			/* class probabilities (multinomial), MLSYS_MAX_CLASSES */
+	/* row mapping, valid for one row type */
+	bool		recheck_rowtype;	/* new statement: has the row type changed? */
+	Oid			tuptype;
+	int32		tuptypmod;
+	uint64		tupdesc_id;		/* typcache identifier of a named row type */
+	TupleDesc	tupdesc;
+	AttrNumber *attnums;		/* per spec column */
+	Oid		   *basetypes;		/* per spec column */
+	Oid		   *outfuncs;		/* per spec column: output function (categorical) */
+	char	  **labels;			/* per spec column, for messages */
+	int			nlabels;
+} ScoreCall;
+
+/* memory context callback: release the call site's pin */
+static void
+score_call_release(void *arg)
+{
+	ScoreCall  *sc = (ScoreCall *) arg;
+
+	if (sc->model != NULL)
+		mlsys_cache_unpin(sc->model);
+	sc->model = NULL;
+}
+
+/* the model for this call: argument 0 is the name, version_arg the version or -1 */
+static ScoreCall *
+score_call_model(FunctionCallInfo fcinfo, int version_arg)
+{
+	ScoreCall  *sc = (ScoreCall *) fcinfo->flinfo->fn_extra;
+	text	   *name;
+	int			namelen;
+	int32		requested = 0;
+	CachedModel *m;
+	char	   *cname;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name must not be null")));
+	if (version_arg >= 0)
+	{
+		if (PG_ARGISNULL(version_arg))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("version must not be null")));
+		requested = PG_GETARG_INT32(version_arg);
+		if (requested <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("version must be a positive number")));
+	}
+	name = PG_GETARG_TEXT_PP(0);
+	namelen = VARSIZE_ANY_EXHDR(name);
+
+	if (sc != NULL && sc->model != NULL && sc->requested == requested &&
+		sc->namelen == namelen && memcmp(sc->name, VARDATA_ANY(name), namelen) == 0 &&
+		sc->lxid == MyProc->lxid && sc->cid == GetCurrentCommandId(false))
+		return sc;
+
+	if (sc == NULL)
+	{
+		MemoryContextCallback *cb;
+
+		sc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ScoreCall));
+		cb = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(MemoryContextCallback));
+		cb->func = score_call_release;
+		cb->arg = sc;
+		MemoryContextRegisterResetCallback(fcinfo->flinfo->fn_mcxt, cb);
+		fcinfo->flinfo->fn_extra = sc;
+	}
+	cname = text_to_cstring(name);
+	m = mlsys_cache_get(cname, requested);
+	if (m->kind == MODEL_ALS)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a recommender", m->name),
+				 errhint("Use mlsys.recommend or mlsys.predict_rating.")));
+	if (m != sc->model)
+	{
+		mlsys_cache_pin(m);
+		if (sc->model != NULL)
+			mlsys_cache_unpin(sc->model);
+		sc->model = m;
+		sc->tuptype = InvalidOid;	/* remap rows for this model */
+		if (sc->xcap < m->spec->nfeat)
+		{
+			if (sc->x != NULL)
+				pfree(sc->x);
+			sc->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * m->spec->nfeat);
+			if (sc->prob == NULL)
+				sc->prob = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * MLSYS_MAX_CLASSES);
+			sc->xcap = m->spec->nfeat;
+		}
+	}
+	sc->requested = requested;
+	sc->namelen = Min(namelen, NAMEDATALEN - 1);
+	memcpy(sc->name, cname, sc->namelen);
+	pfree(cname);
+	sc->lxid = MyProc->lxid;
+	sc->cid = GetCurrentCommandId(false);
+	sc->recheck_rowtype = true;
+	return sc;
+}
+
+/* the positive-class probability of a logistic model for sc->x */
+static inline double
+score_proba(ScoreCall *sc)
+{
+	const LoadedModel *lm = &sc->model->loaded;
+
+	return lm->family->predict(lm, sc->x);
+}
+
+/* the predicted class index of a classifier for sc->x */
+static inline int
+score_class(ScoreCall *sc)
+{
+	const CachedModel *m = sc->model;
+
+	if (m->nclasses > 2)
+	{
+		int			k,
+					best = 0;
+
+		m->loaded.family->predict_proba(&m->loaded, sc->x, sc->prob);
+		for (k = 1; k < m->nclasses; k++)
+			if (sc->prob[k] > sc->prob[best])
+				best = k;
+		return best;
+	}
+	return score_proba(sc) >= m->loaded.threshold ? m->positive : 1 - m->positive;
+}
+
+/*
+ * What mlsys.predict returns for sc->x: the value for a regression model, the
+ * predicted label for a classifier with boolean (0/1) or integer labels.
+ */
+static inline double
+score_vector(ScoreCall *sc)
+{
+	const CachedModel *m = sc->model;
+
+	if (likely(m->loaded.nclasses == 0))
+	{
+		double		v = m->loaded.family->predict(&m->loaded, sc->x);
+
+		/* finite features can still overflow the dot product (values near 1e308) */
+		if (unlikely(!isfinite(v)))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("prediction of model \"%s\" is out of range for type double precision", m->name)));
+		return v;
+	}
+	if (!m->numeric_labels)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("model \"%s\" predicts text labels, which mlsys.predict cannot return as float8", m->name),
+				 errhint("Use mlsys.predict_label for the label or mlsys.predict_proba for the class probabilities.")));
+	return m->label_values[score_class(sc)];
+}
+
+/* the model must be a classifier */
+static void
+require_classifier(ScoreCall *sc)
+{
+	if (sc->model->loaded.nclasses == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is not a classifier", sc->model->name)));
+}
+
+/* class probabilities in class order */
+static Datum
+score_proba_array(ScoreCall *sc)
+{
+	double		p[2];
+	double		prob;
+
+	require_classifier(sc);
+	if (sc->model->nclasses > 2)
+	{
+		sc->model->loaded.family->predict_proba(&sc->model->loaded, sc->x, sc->prob);
+		return PointerGetDatum(mlsys_float8_array(sc->prob, sc->model->nclasses));
+	}
+	prob = score_proba(sc);
+	p[sc->model->positive] = prob;
+	p[1 - sc->model->positive] = 1.0 - prob;
+	return PointerGetDatum(mlsys_float8_array(p, 2));
+}
+
+/* the predicted label as text */
+static Datum
+score_label(ScoreCall *sc)
+{
+	require_classifier(sc);
+	return CStringGetTextDatum(sc->model->classes[score_class(sc)]);
+}
+
+/* does a row type look like an anonymous ROW(...) (fields f1, f2, ...)? */
+static bool
+looks_anonymous(TupleDesc td)
+{
+	int			i;
+
+	for (i = 0; i < td->natts; i++)
+	{
+		char		expect[16];
+
+		snprintf(expect, sizeof(expect), "f%d", i + 1);
+		if (strcmp(NameStr(TupleDescAttr(td, i)->attname), expect) != 0)
+			return false;
+	}
+	return td->natts > 0;
+}
+
+/* map the model's feature columns onto a row type, by name */
+static void
+score_call_map_row(ScoreCall *sc, FunctionCallInfo fcinfo, Oid tuptype, int32 typmod)
+{
+	const FeatureSpec *spec = sc->model->spec;
+	TupleDesc	td;
+	MemoryContext oldcxt;
+	int			i,
+				a;
+
+	if (sc->tupdesc != NULL)
+	{
+		FreeTupleDesc(sc->tupdesc);
+		pfree(sc->attnums);
+		pfree(sc->basetypes);
+		pfree(sc->outfuncs);
+		for (i = 0; i < sc->nlabels; i++)
+			pfree(sc->labels[i]);
+		pfree(sc->labels);
+		sc->tupdesc = NULL;
+	}
+	sc->tupdesc_id = tuptype == RECORDOID ? 0 :
+		lookup_type_cache(tuptype, TYPECACHE_TUPDESC)->tupDesc_identifier;
+	td = lookup_rowtype_tupdesc(tuptype, typmod);
+	oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	sc->tupdesc = CreateTupleDescCopy(td);
+	sc->attnums = palloc(sizeof(AttrNumber) * spec->ncolumns);
+	sc->basetypes = palloc(sizeof(Oid) * spec->ncolumns);
+	sc->outfuncs = palloc0(sizeof(Oid) * spec->ncolumns);
+	sc->labels = palloc(sizeof(char *) * spec->ncolumns);
+	for (i = 0; i < spec->ncolumns; i++)
+		sc->labels[i] = psprintf("feature \"%s\"", spec->columns[i].name);
+	sc->nlabels = spec->ncolumns;
+	MemoryContextSwitchTo(oldcxt);
+	ReleaseTupleDesc(td);
+	td = sc->tupdesc;
+
+	for (i = 0; i < spec->ncolumns; i++)
+	{
+		const FeatureColumn *c = &spec->columns[i];
+		bool		is_array;
+
+		for (a = 0; a < td->natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(td, a);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), c->name) == 0)
+				break;
+		}
+		if (a == td->natts)
+		{
+			if (tuptype == RECORDOID && looks_anonymous(td))
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("row has no column \"%s\" for model \"%s\"", c->name, sc->model->name),
+						 errdetail("An anonymous ROW(...) has fields named f1, f2, ..., so features cannot be found by name."),
+						 errhint("Pass a table row (mlsys.predict('%s', t) FROM t), a row from a subquery with named columns, a float8[] in model order, or a jsonb object.",
+								 sc->model->name)));
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("row has no column \"%s\" for model \"%s\"", c->name, sc->model->name)));
+		}
+		sc->attnums[i] = a + 1;
+		sc->basetypes[i] = getBaseType(TupleDescAttr(td, a)->atttypid);
+		if (c->categorical)
+		{
+			bool		varlena;
+
+			/* any type will do: the category is the value's text form */
+			getTypeOutputInfo(TupleDescAttr(td, a)->atttypid, &sc->outfuncs[i], &varlena);
+			continue;
+		}
+		if (!features_type_supported(sc->basetypes[i], &is_array) ||
+			is_array != (c->length > 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" has type %s, but model \"%s\" expects %s",
+							c->name, format_type_be(TupleDescAttr(td, a)->atttypid),
+							sc->model->name,
+							c->length > 0 ? "a float8[] column" : "a numeric or boolean column")));
+	}
+	sc->tuptype = tuptype;
+	sc->tuptypmod = typmod;
+}
+
+/* fill sc->x from a row */
+static void
+score_call_read_row(ScoreCall *sc, FunctionCallInfo fcinfo, int argno)
+{
+	HeapTupleHeader rec;
+	HeapTupleData tuple;
+	const FeatureSpec *spec = sc->model->spec;
+	Oid			tuptype;
+	int32		typmod;
+	int			i,
+				k = 0;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("features must not be null")));
+	rec = PG_GETARG_HEAPTUPLEHEADER(argno);
+	tuptype = HeapTupleHeaderGetTypeId(rec);
+	typmod = HeapTupleHeaderGetTypMod(rec);
+	/* a named row type can change between statements (ALTER TABLE) */
+	if (sc->tuptype == tuptype && sc->tuptypmod == typmod && sc->recheck_rowtype &&
+		tuptype != RECORDOID &&
+		lookup_type_cache(tuptype, TYPECACHE_TUPDESC)->tupDesc_identifier != sc->tupdesc_id)
+		sc->tuptype = InvalidOid;
+	sc->recheck_rowtype = false;
+	if (sc->tuptype != tuptype || sc->tuptypmod != typmod)
+		score_call_map_row(sc, fcinfo, tuptype, typmod);
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = rec;
+	for (i = 0; i < spec->ncolumns; i++)
+	{
+		const FeatureColumn *c = &spec->columns[i];
+		bool		isnull;
+		Datum		d = heap_getattr(&tuple, sc->attnums[i], sc->tupdesc, &isnull);
+
+		if (c->categorical)
+		{
+			preprocess_encode_category(c, isnull ? NULL :
+									   preprocess_category_text(d, sc->basetypes[i], sc->outfuncs[i]),
+									   sc->x + k);
+			k += c->length;
+			continue;
+		}
+		if (c->length == 0)
+		{
+			double		v = isnull ? get_float8_nan() : features_coerce(d, sc->basetypes[i], c->name);
+
+			sc->x[k++] = isnan(v) ? features_missing_value(c) : v;
+			continue;
+		}
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("feature \"%s\" must not be null", c->name)));
+		else
+		{
+			mlsys_array_copy(d, sc->x + k, c->length, sc->labels[i]);
+			k += c->length;
+		}
+	}
+	mlsys_check_finite_vector(sc->x, spec->nfeat, (const char *const *) spec->names);
+}
+
+/* fill sc->x from a float8[] or jsonb argument */
+static void
+score_call_read_value(ScoreCall *sc, FunctionCallInfo fcinfo, int argno, bool is_jsonb)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("features must not be null")));
+	if (is_jsonb)
+		features_from_jsonb(sc->model->spec, PG_GETARG_DATUM(argno), sc->x);
+	else
+		features_from_float8_array(sc->model->spec, PG_GETARG_DATUM(argno), sc->x);
+}
+
+PG_FUNCTION_INFO_V1(predict_record);
+/* mlsys.predict(model text, features record) */
+Datum
+predict_record(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, -1);
+
+	score_call_read_row(sc, fcinfo, 1);
+	PG_RETURN_FLOAT8(score_vector(sc));
+}
+
+PG_FUNCTION_INFO_V1(predict_record_version);
+/* mlsys.predict(model text, version int, features record) */
+Datum
+predict_record_version(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, 1);
+
+	score_call_read_row(sc, fcinfo, 2);
+	PG_RETURN_FLOAT8(score_vector(sc));
+}
+
+PG_FUNCTION_INFO_V1(predict_array);
+/* mlsys.predict(model text, features float8[]) */
+Datum
+predict_array(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, -1);
+
+	score_call_read_value(sc, fcinfo, 1, false);
+	PG_RETURN_FLOAT8(score_vector(sc));
+}
+
+PG_FUNCTION_INFO_V1(predict_array_version);
+/* mlsys.predict(model text, version int, features float8[]) */
+Datum
+predict_array_version(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, 1);
+
+	score_call_read_value(sc, fcinfo, 2, false);
+	PG_RETURN_FLOAT8(score_vector(sc));
+}
+
+PG_FUNCTION_INFO_V1(predict_jsonb);
+/* mlsys.predict(model text, features jsonb) */
+Datum
+predict_jsonb(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, -1);
+
+	score_call_read_value(sc, fcinfo, 1, true);
+	PG_RETURN_FLOAT8(score_vector(sc));
+}
+
+PG_FUNCTION_INFO_V1(predict_jsonb_version);
+/* mlsys.predict(model text, version int, features jsonb) */
+Datum
+predict_jsonb_version(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, 1);
+
+	score_call_read_value(sc, fcinfo, 2, true);
+	PG_RETURN_FLOAT8(score_vector(sc));
+}
+
+PG_FUNCTION_INFO_V1(live_version);
+/* mlsys.live_version(model text) → int: the version predict would use */
+Datum
+live_version(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, -1);
+
+	PG_RETURN_INT32(sc->model->version);
+}
+
+/* a model's weight of feature j (-1: the intercept) for class k, from its family */
+static double
+feature_weight(const CachedModel *m, int k, int j)
+{
+	double		v;
+
+	if (!m->loaded.family->feature_weight(&m->loaded, k, j, &v))
+		elog(ERROR, "model \"%s\" has no weight %d of class %d", m->name, j, k);
+	return v;
+}
+
+PG_FUNCTION_INFO_V1(model_features);
+/*
+ * mlsys.features(model text, version int DEFAULT NULL)
+ *   RETURNS TABLE (ordinal int, feature text, coefficient float8):
+ * the expanded features of a version (the live one when version is NULL) in
+ * model order with what the model learned for each; ordinal 0 is the
+ * intercept.
+ */
+Datum
+model_features(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	int32		version = 0;
+	CachedModel *m;
+	TupleDesc	tupdesc;
+	Tuplestorestate *store;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	int			j;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (!PG_ARGISNULL(1))
+	{
+		version = PG_GETARG_INT32(1);
+		if (version <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("version must be a positive number")));
+	}
+	m = mlsys_cache_get(name, version);
+	if (m->loaded.family->feature_weight == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a recommender", m->name),
+				 errhint("Use mlsys.recommend or mlsys.predict_rating.")));
+	mlsys_cache_pin(m);
+	store = mlsys_begin_rows(fcinfo, &tupdesc);
+	if (m->nclasses > 2)
+	{
+		/* one block per class: "(intercept) [class c]", "x [class c]", ... */
+		int			k,
+					p = m->spec->nfeat;
+
+		for (k = 0; k < m->nclasses; k++)
+			for (j = 0; j <= p; j++)
+			{
+				values[0] = Int32GetDatum(k * (p + 1) + j);
+				values[1] = CStringGetTextDatum(psprintf("%s [class %s]",
+														 j == 0 ? "(intercept)" : m->spec->names[j - 1],
+														 m->classes[k]));
+				values[2] = Float8GetDatum(feature_weight(m, k, j - 1));
+				tuplestore_putvalues(store, tupdesc, values, nulls);
+			}
+		mlsys_cache_unpin(m);
+		return (Datum) 0;
+	}
+	values[0] = Int32GetDatum(0);
+	values[1] = CStringGetTextDatum("(intercept)");
+	values[2] = Float8GetDatum(feature_weight(m, 0, -1));
+	tuplestore_putvalues(store, tupdesc, values, nulls);
+	for (j = 0; j < m->spec->nfeat; j++)
+	{
+		values[0] = Int32GetDatum(j + 1);
+		values[1] = CStringGetTextDatum(m->spec->names[j]);
+		values[2] = Float8GetDatum(feature_weight(m, 0, j));
+		tuplestore_putvalues(store, tupdesc, values, nulls);
+	}
+	mlsys_cache_unpin(m);
+	return (Datum) 0;
+}
+
+/*
+ * mlsys.predict_proba and mlsys.predict_label: one C function per input kind
+ * and version argument, like mlsys.predict.
+ */
+#define CLASSIFIER_SCORER(fname, version_arg, feature_arg, reader, result) \
+PG_FUNCTION_INFO_V1(fname); \
+Datum \
+fname(PG_FUNCTION_ARGS) \
+{ \
+	ScoreCall  *sc = score_call_model(fcinfo, version_arg); \
+	reader; \
+	PG_RETURN_DATUM(result(sc)); \
+}
+
+CLASSIFIER_SCORER(predict_proba_record, -1, 1, score_call_read_row(sc, fcinfo, 1), score_proba_array)
+CLASSIFIER_SCORER(predict_proba_array, -1, 1, score_call_read_value(sc, fcinfo, 1, false), score_proba_array)
+CLASSIFIER_SCORER(predict_proba_jsonb, -1, 1, score_call_read_value(sc, fcinfo, 1, true), score_proba_array)
+CLASSIFIER_SCORER(predict_proba_record_version, 1, 2, score_call_read_row(sc, fcinfo, 2), score_proba_array)
+CLASSIFIER_SCORER(predict_label_record, -1, 1, score_call_read_row(sc, fcinfo, 1), score_label)
+CLASSIFIER_SCORER(predict_label_array, -1, 1, score_call_read_value(sc, fcinfo, 1, false), score_label)
+CLASSIFIER_SCORER(predict_label_jsonb, -1, 1, score_call_read_value(sc, fcinfo, 1, true), score_label)
+CLASSIFIER_SCORER(predict_label_record_version, 1, 2, score_call_read_row(sc, fcinfo, 2), score_label)
+
+PG_FUNCTION_INFO_V1(model_classes);
+/* mlsys.classes(model text) → text[]: the live version's labels in class order */
+Datum
+model_classes(PG_FUNCTION_ARGS)
+{
+	ScoreCall  *sc = score_call_model(fcinfo, -1);
+
+	require_classifier(sc);
+	PG_RETURN_DATUM(mlsys_cstring_array(sc->model->classes, sc->model->nclasses));
+}
