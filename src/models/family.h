@@ -132,7 +132,7 @@ typedef struct ModelFamily
 	/* scoring one feature vector of nfeat values */
 	double		(*predict) (const LoadedModel *m, const double *x);	/* value or P(positive) */
 	void		(*predict_proba) (const LoadedModel *m, const double *x, double *prob);
-	/* per-feature contributions to the score (NULL: not supported) */
+	/* per-feature contributions to the score (NULL: not supported; none yet) */
 	void		(*explain) (const LoadedModel *m, const double *x, double *contrib);
 
 	/* mlsys.features: the value of feature j (-1: the intercept) for class k */
@@ -161,6 +161,7 @@ typedef bool (*HyperparamKeyFn) (TrainArgs *a, const char *key, JsonbValue *v);
 extern void mlsys_parse_hyperparams(TrainArgs *a, HyperparamKeyFn family_key,
 									bool can_standardize, const char *hint);
 extern double mlsys_hyperparam_number(JsonbValue *v, const char *key);
+extern double mlsys_stats_memory_estimate(const TrainArgs *a, int nfeat);
 
 /*
  * A Newton pass query over the labelled rows: (y, x, seed, test_size, params)

@@ -271,6 +271,17 @@ mlsys_append_split_metrics(StringInfo buf, const TrainArgs *a, const TrainResult
 	appendStringInfoString(buf, "]}");
 }
 
+/*
+ * The memory estimate of a training whose passes hold the first pass's
+ * statistics: a pass's state, a merged copy and the solver's matrix, (p + 1)²
+ * doubles each.
+ */
+double
+mlsys_stats_memory_estimate(const TrainArgs *a, int nfeat)
+{
+	return 3.0 * (nfeat + 1.0) * (nfeat + 1.0) * sizeof(double);
+}
+
 /* a JSON number hyperparameter as float8 */
 double
 mlsys_hyperparam_number(JsonbValue *v, const char *key)

@@ -538,18 +538,18 @@ mon_copy_model(const char *model, int32 version, const VersionInfo *v, const Mon
 	mlsys_cache_pin(m);
 	ok = m->linear != NULL && m->spec->nfeat == nfeat && m->linear->nfeat == nfeat &&
 		m->spec->ncolumns == v->ncolumns &&
-		(m->kind == MODEL_LINEAR || (m->kind == MODEL_LOGISTIC && m->nclasses == 2));
+		(m->loaded.kind == MODEL_LINEAR || (m->loaded.kind == MODEL_LOGISTIC && m->nclasses == 2));
 	for (i = 0; ok && i < v->ncolumns; i++)
 		ok = strcmp(m->spec->columns[i].name, v->columns[i]) == 0 &&
 			m->spec->columns[i].length == v->lengths[i];
 	if (ok)
 	{
-		mm->kind = m->kind;
+		mm->kind = m->loaded.kind;
 		mm->nfeat = nfeat;
 		mm->intercept = m->linear->intercept;
 		mm->coef = palloc(sizeof(double) * nfeat);
 		memcpy(mm->coef, m->linear->coef, sizeof(double) * nfeat);
-		if (m->kind == MODEL_LOGISTIC)
+		if (m->loaded.kind == MODEL_LOGISTIC)
 		{
 			mm->center = palloc(sizeof(double) * nfeat);
 			mm->inv_scale = palloc(sizeof(double) * nfeat);

@@ -53,24 +53,18 @@ const char *
 mlsys_algorithm_list(void)
 {
 	StringInfoData buf;
-	int			n = 0,
-				total = 0,
-				i,
+	const char *last = NULL;
+	int			i,
 				j;
 
-	for (i = 0; mlsys_families[i] != NULL; i++)
-		if (mlsys_families[i]->train != NULL)
-			for (j = 0; mlsys_families[i]->algorithms[j] != NULL; j++)
-				total++;
 	initStringInfo(&buf);
 	for (i = 0; mlsys_families[i] != NULL; i++)
-		if (mlsys_families[i]->train != NULL)
-			for (j = 0; mlsys_families[i]->algorithms[j] != NULL; j++)
-			{
-				n++;
-				if (n > 1)
-					appendStringInfoString(&buf, n == total ? " and " : ", ");
-				appendStringInfo(&buf, "\"%s\"", mlsys_families[i]->algorithms[j]);
-			}
+		for (j = 0; mlsys_families[i]->train != NULL && mlsys_families[i]->algorithms[j] != NULL; j++)
+		{
+			if (last != NULL)
+				appendStringInfo(&buf, "%s\"%s\"", buf.len > 0 ? ", " : "", last);
+			last = mlsys_families[i]->algorithms[j];
+		}
+	appendStringInfo(&buf, "%s\"%s\"", buf.len > 0 ? " and " : "", last);
 	return buf.data;
 }

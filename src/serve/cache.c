@@ -226,14 +226,13 @@ cache_load(const char *name, int32 requested)
 	/* the family verifies and parses its blob into the model's context */
 	family->load(DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull)), &m->loaded);
 	m->loaded.family = family;
-	m->kind = m->loaded.kind;
 	if (m->loaded.nfeat == 0)
 	{
 		/* a recommender (recommend.c): factors only, no feature spec */
 		m->als = (AlsModel *) m->loaded.model;
 		goto loaded;
 	}
-	if (mlsys_family_by_kind(m->kind) != family)
+	if (mlsys_family_by_kind(m->loaded.kind) != family)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("model parameters are corrupted"),

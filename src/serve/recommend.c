@@ -102,7 +102,7 @@ recommender_lookup(const char *name)
 	if (name == NULL)
 		name = resolve_default();
 	cm = mlsys_cache_get(name, 0);
-	if (cm->kind != MODEL_ALS)
+	if (cm->loaded.kind != MODEL_ALS)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("model \"%s\" is not a recommender", name),

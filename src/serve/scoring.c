@@ -116,7 +116,7 @@ score_call_model(FunctionCallInfo fcinfo, int version_arg)
 	}
 	cname = text_to_cstring(name);
 	m = mlsys_cache_get(cname, requested);
-	if (m->kind == MODEL_ALS)
+	if (m->loaded.kind == MODEL_ALS)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("model \"%s\" is a recommender", m->name),

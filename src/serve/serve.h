@@ -24,7 +24,6 @@ typedef struct CachedModel
 	int			pins;
 	bool		detached;		/* replaced in the hash; freed at last unpin */
 	MemoryContext cxt;
-	ModelKind	kind;
 	LoadedModel loaded;			/* the family's model (load callback) */
 	FeatureSpec *spec;
 	LinearModel *linear;

@@ -99,6 +99,7 @@ mlsys_training_source_args(FunctionCallInfo fcinfo, TrainArgs *a, int first)
 	char		relkind;
 	AttrNumber	attnum;
 	Oid			ttype;
+	const ModelFamily *family;
 
 	if (PG_ARGISNULL(first))
 		ereport(ERROR,
@@ -131,9 +132,8 @@ mlsys_training_source_args(FunctionCallInfo fcinfo, TrainArgs *a, int first)
 	a->features = PG_ARGISNULL(first + 2) ? NULL : PG_GETARG_ARRAYTYPE_P(first + 2);
 
 	a->algorithm = PG_ARGISNULL(first + 3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(first + 3));
-	if (a->algorithm != NULL &&
-		(mlsys_family_by_algorithm(a->algorithm) == NULL ||
-		 mlsys_family_by_algorithm(a->algorithm)->train == NULL))
+	family = a->algorithm ? mlsys_family_by_algorithm(a->algorithm) : NULL;
+	if (a->algorithm != NULL && (family == NULL || family->train == NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unrecognized algorithm \"%s\"", a->algorithm),

@@ -237,13 +237,6 @@ linear_parse_hyperparams(TrainArgs *a)
 	a->hyperparams = buf.data;
 }
 
-/* a pass's state, a merged copy and the solver's matrix: (p + 1)² doubles each */
-static double
-linear_memory_estimate(const TrainArgs *a, int nfeat)
-{
-	return 3.0 * (nfeat + 1.0) * (nfeat + 1.0) * sizeof(double);
-}
-
 static bool
 linear_supports(MlTask task)
 {
@@ -270,17 +263,6 @@ linear_predict(const LoadedModel *m, const double *x)
 	return lm->intercept + mlsys_dot(lm->coef, x, lm->nfeat);
 }
 
-/* coef_j · x_j */
-static void
-linear_explain(const LoadedModel *m, const double *x, double *contrib)
-{
-	const LinearModel *lm = (const LinearModel *) m->model;
-	int			j;
-
-	for (j = 0; j < lm->nfeat; j++)
-		contrib[j] = lm->coef[j] * x[j];
-}
-
 /* the intercept (j = -1) or the weight of feature j */
 static bool
 linear_feature_weight(const LoadedModel *m, int k, int j, double *value)
@@ -301,11 +283,10 @@ const ModelFamily linear_family = {
 	.kinds = (const int[]) {MODEL_LINEAR, 0},
 	.supports = linear_supports,
 	.parse_hyperparams = linear_parse_hyperparams,
-	.memory_estimate = linear_memory_estimate,
+	.memory_estimate = mlsys_stats_memory_estimate,
 	.train = train_linear,
 	.cross_validate = linear_cross_validate,
 	.load = linear_load,
 	.predict = linear_predict,
-	.explain = linear_explain,
 	.feature_weight = linear_feature_weight,
 };

@@ -95,13 +95,6 @@ logistic_parse_hyperparams(TrainArgs *a)
 							"Algorithm \"logistic\" takes \"alpha\", \"max_iter\", \"tol\", \"class_weight\", \"threshold\", \"positive_class\", \"impute\" and \"scale\".");
 }
 
-/* the binary pass's statistics dominate: a pass's state, a merged copy and the solver's matrix */
-static double
-logistic_memory_estimate(const TrainArgs *a, int nfeat)
-{
-	return 3.0 * (nfeat + 1.0) * (nfeat + 1.0) * sizeof(double);
-}
-
 static bool
 logistic_supports(MlTask task)
 {
@@ -143,18 +136,6 @@ logistic_predict_proba(const LoadedModel *m, const double *x, double *prob)
 	}
 }
 
-/* binary: each standardized feature's share of the log-odds */
-static void
-logistic_explain(const LoadedModel *m, const double *x, double *contrib)
-{
-	const LinearModel *lm = (const LinearModel *) m->model;
-	int			j;
-
-	for (j = 0; j < lm->nfeat; j++)
-		contrib[j] = lm->kind == MODEL_LOGISTIC ?
-			lm->coef[j] * (x[j] - lm->center[j]) * lm->inv_scale[j] : NAN;
-}
-
 /* the intercept (j = -1) or weight of feature j, for class k (multinomial) */
 static bool
 logistic_feature_weight(const LoadedModel *m, int k, int j, double *value)
@@ -182,12 +163,11 @@ const ModelFamily logistic_family = {
 	.kinds = (const int[]) {MODEL_LOGISTIC, MODEL_SOFTMAX, 0},
 	.supports = logistic_supports,
 	.parse_hyperparams = logistic_parse_hyperparams,
-	.memory_estimate = logistic_memory_estimate,
+	.memory_estimate = mlsys_stats_memory_estimate,
 	.train = train_classifier,
 	.cross_validate = cv_classifier,
 	.load = logistic_load,
 	.predict = logistic_predict,
 	.predict_proba = logistic_predict_proba,
-	.explain = logistic_explain,
 	.feature_weight = logistic_feature_weight,
 };
