@@ -26,6 +26,7 @@
 #ifndef MLSYS_METRICS_H
 #define MLSYS_METRICS_H
 
+#include "access/htup.h"
 #include "nodes/execnodes.h"
 
 #include "common/common.h"
@@ -87,5 +88,26 @@ extern SampleState *drift_sample_final_arg(FunctionCallInfo fcinfo, uint32 layou
 /* drift_numeric.c */
 extern Datum drift_stat_result(FunctionCallInfo fcinfo, double statistic, double p_value,
 							   int dof, bool with_dof);
+
+/*
+ * profile.c: the column profiles of a drift baseline, as aggregates
+ * (mlsys._profile_num_agg, mlsys._profile_cat_agg); monitor.h has the vocabulary
+ */
+#define MON_BINS 1024			/* grid bins per numeric column */
+#define MON_TOP_N 20			/* categories kept per categorical column */
+#define MON_MAX_DISTINCT 65536	/* distinct categories tracked while capturing */
+#define MON_PSI_BINS 10
+extern uint64 profile_cat_key(const char *s, int len);
+extern int	profile_psi_cuts(const double *counts, int nbins, double n, int *cuts);
+extern void profile_append_sql(StringInfo buf, const char *expr, bool categorical,
+							   const char *name);
+extern bool profile_type_is_categorical(Oid typid);
+extern void profile_baseline_sql(StringInfo buf, int ncols, char **names, const bool *categorical,
+								 const char *pred_expr, bool pred_categorical, const char *target,
+								 bool target_categorical);
+extern char *profile_baseline_json(HeapTuple tup, TupleDesc desc, int first, int ncols,
+								   char **names, const bool *categorical, bool has_pred,
+								   bool pred_categorical, const char *target,
+								   bool target_categorical, const char *relation);
 
 #endif							/* MLSYS_METRICS_H */

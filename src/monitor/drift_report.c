@@ -132,7 +132,7 @@ drift_figures(MonColumn *c, DriftFigures *f)
 	if (!c->categorical)
 	{
 		int			cuts[MON_PSI_BINS];
-		int			ncuts = mon_psi_cuts(c->ref, c->nbins, c->ref_n, cuts);
+		int			ncuts = profile_psi_cuts(c->ref, c->nbins, c->ref_n, cuts);
 		double		rb[MON_PSI_BINS + 1],
 					cb[MON_PSI_BINS + 1];
 		int			b,
@@ -319,7 +319,7 @@ drift_report(PG_FUNCTION_ARGS)
 			for (k = 0; k < n; k++)
 			{
 				text	   *t = DatumGetTextPP(elems[k]);
-				uint64		key = mon_cat_key(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+				uint64		key = profile_cat_key(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 				CatEntry   *ent = hash_search(c->cats, &key, HASH_ENTER, NULL);
 
 				ent->index = k;
@@ -359,7 +359,7 @@ drift_report(PG_FUNCTION_ARGS)
 		{
 			Oid			t = mon_column_type(relid, c->name, relname);
 
-			if (mon_type_is_categorical(t) != c->categorical)
+			if (profile_type_is_categorical(t) != c->categorical)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATATYPE_MISMATCH),
 						 errmsg("column \"%s\" of relation %s is %s, but the baseline profiled it as %s",
@@ -378,7 +378,7 @@ drift_report(PG_FUNCTION_ARGS)
 		appendStringInfo(&sql, " WHERE r.%s >= %s::pg_catalog.timestamptz",
 						 quote_identifier(tcol), quote_literal_cstr(since));
 	}
-	rows = mon_scan(sql.data, cols, ncols, false, model_copy, pred_col);
+	rows = mon_scan(sql.data, cols, ncols, model_copy, pred_col);
 
 	/* thresholds */
 	if (SPI_execute_with_args("SELECT (mlsys._setting($1, 'psi_threshold') #>> '{}')::float8, "

@@ -1,7 +1,7 @@
 /*
- * monitor.c — the one pass over a relation shared by baseline capture
- * (baseline.c) and the drift report (drift_report.c), and what both need to
- * prepare it (see monitor.h for the vocabulary): the grids and category
+ * monitor.c — the one pass of the drift report (drift_report.c) over a
+ * relation, binning its rows against a baseline, and what baseline capture
+ * (baseline.c) and the report both need to prepare (see monitor.h for the vocabulary): the grids and category
  * tables of the profiled columns, the DestReceiver that fills them from SPI
  * without copying a tuple, the prediction of a row by a copied linear or
  * logistic model, and what a model version's monitoring needs (its columns,
@@ -28,7 +28,6 @@
 typedef struct MonReceiver
 {
 	DestReceiver pub;
-	bool		capture;
 	int			ncols;
 	MonColumn  *cols;
 	int64		rows;
@@ -94,13 +93,6 @@ mon_predict(MonModel *m, TupleTableSlot *slot, double *out)
 	return true;
 }
 
-/* floor(k / 2^s) for 0 <= s <= 62 */
-static inline int64
-floor_shift(int64 k, int s)
-{
-	return k >= 0 ? k >> s : -((-(k + 1)) >> s) - 1;
-}
-
 static void
 reject_nonfinite(double x, const char *column)
 {
@@ -109,76 +101,6 @@ reject_nonfinite(double x, const char *column)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("column \"%s\" contains an infinite value", column),
 				 errdetail("Drift statistics need finite numbers; infinity cannot be binned (NaN counts as missing).")));
-}
-
-/* doubles the grid's bin width s times (adjacent bins merge) */
-static void
-grid_collapse(MonColumn *c, int s)
-{
-	while (s > 0)
-	{
-		int			step = Min(s, 62);
-		int64		nk0 = floor_shift(c->k0, step);
-		int64		nkhi = floor_shift(c->k0 + c->nbins - 1, step);
-		double		tmp[MON_BINS];
-		int			j;
-
-		memset(tmp, 0, sizeof(double) * (nkhi - nk0 + 1));
-		for (j = 0; j < c->nbins; j++)
-			tmp[floor_shift(c->k0 + j, step) - nk0] += c->counts[j];
-		c->nbins = (int) (nkhi - nk0 + 1);
-		memcpy(c->counts, tmp, sizeof(double) * c->nbins);
-		c->k0 = nk0;
-		c->e += step;
-		s -= step;
-	}
-}
-
-/* adds a finite value to a capture grid */
-static void
-grid_add(MonColumn *c, double x)
-{
-	int64		k,
-				lo,
-				hi;
-
-	if (c->n == 0)
-	{
-		c->e = (x == 0) ? -1074 : ilogb(x) - 52;
-		c->k0 = (int64) floor(ldexp(x, -c->e));
-		c->nbins = 1;
-		c->counts[0] = 1;
-		return;
-	}
-	if (x != 0 && ilogb(x) - c->e >= 61)
-		grid_collapse(c, ilogb(x) - c->e - 60);
-	k = (int64) floor(ldexp(x, -c->e));
-	for (;;)
-	{
-		lo = Min(c->k0, k);
-		hi = Max(c->k0 + c->nbins - 1, k);
-		if (hi - lo + 1 <= MON_BINS)
-			break;
-		grid_collapse(c, 1);
-		k = floor_shift(k, 1);
-	}
-	if (k < c->k0)
-	{
-		int			d = (int) (c->k0 - k);
-
-		memmove(c->counts + d, c->counts, sizeof(double) * c->nbins);
-		memset(c->counts, 0, sizeof(double) * d);
-		c->nbins += d;
-		c->k0 = k;
-	}
-	else if (k >= c->k0 + c->nbins)
-	{
-		int			d = (int) (k - (c->k0 + c->nbins) + 1);
-
-		memset(c->counts + c->nbins, 0, sizeof(double) * d);
-		c->nbins += d;
-	}
-	c->counts[k - c->k0] += 1;
 }
 
 /* bins a current value against a baseline grid */
@@ -218,13 +140,6 @@ mon_new_cat_table(const char *name)
 	return hash_create(name, 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-/* the 64-bit hash that identifies a category by its text */
-uint64
-mon_cat_key(const char *s, int len)
-{
-	return hash_bytes_extended((const unsigned char *) s, len, 0x6d6c7379);
-}
-
 static bool
 mon_receive(TupleTableSlot *slot, DestReceiver *self)
 {
@@ -259,53 +174,18 @@ mon_receive(TupleTableSlot *slot, DestReceiver *self)
 				continue;
 			}
 			reject_nonfinite(x, c->name);
-			if (r->capture)
-			{
-				if (c->n == 0 || x < c->min)
-					c->min = x;
-				if (c->n == 0 || x > c->max)
-					c->max = x;
-				grid_add(c, x);
-				c->sum += x;
-				c->sumsq += x * x;
-			}
-			else
-				grid_bin(c, x);
+			grid_bin(c, x);
 			c->n += 1;
 		}
 		else
 		{
 			text	   *t = DatumGetTextPP(slot->tts_values[i]);
-			uint64		key = mon_cat_key(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+			uint64		key = profile_cat_key(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 			CatEntry   *ent;
-			bool		found;
 
 			c->n += 1;
-			if (r->capture)
-			{
-				ent = hash_search(c->cats, &key,
-								  hash_get_num_entries(c->cats) < MON_MAX_DISTINCT ? HASH_ENTER : HASH_FIND,
-								  &found);
-				if (ent == NULL)
-					c->other += 1;
-				else
-				{
-					if (!found)
-					{
-						/* the receiver runs in the executor's memory: copy to the table's */
-						ent->text = MemoryContextAlloc(c->cxt, VARSIZE_ANY_EXHDR(t) + 1);
-						memcpy(ent->text, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-						ent->text[VARSIZE_ANY_EXHDR(t)] = '\0';
-						ent->count = 0;
-					}
-					ent->count += 1;
-				}
-			}
-			else
-			{
-				ent = hash_search(c->cats, &key, HASH_FIND, NULL);
-				c->cat_counts[ent ? ent->index : c->ncats] += 1;
-			}
+			ent = hash_search(c->cats, &key, HASH_FIND, NULL);
+			c->cat_counts[ent ? ent->index : c->ncats] += 1;
 			if ((Pointer) t != DatumGetPointer(slot->tts_values[i]))
 				pfree(t);
 		}
@@ -325,7 +205,7 @@ mon_noop(DestReceiver *self)
 
 /* runs a query, feeding every row to the columns (SPI connected) */
 int64
-mon_scan(const char *sql, MonColumn *cols, int ncols, bool capture, MonModel *model, int pred_col)
+mon_scan(const char *sql, MonColumn *cols, int ncols, MonModel *model, int pred_col)
 {
 	MonReceiver r;
 	SPIExecuteOptions opts;
@@ -337,7 +217,6 @@ mon_scan(const char *sql, MonColumn *cols, int ncols, bool capture, MonModel *mo
 	r.pub.rShutdown = mon_noop;
 	r.pub.rDestroy = mon_noop;
 	r.pub.mydest = DestTuplestore;	/* a tag only: not DestNone, which SPI treats as "discard" */
-	r.capture = capture;
 	r.cols = cols;
 	r.ncols = ncols;
 	r.model = model;
@@ -351,15 +230,6 @@ mon_scan(const char *sql, MonColumn *cols, int ncols, bool capture, MonModel *mo
 	return r.rows;
 }
 
-/* is a column of this type profiled by category? */
-bool
-mon_type_is_categorical(Oid typid)
-{
-	Oid			base = getBaseType(typid);
-
-	return base == TEXTOID || base == VARCHAROID || base == BPCHAROID ||
-		base == BOOLOID || base == NAMEOID || type_is_enum(base);
-}
 
 /* the select-list expression of a column: float8 or text */
 char *
@@ -411,6 +281,7 @@ mon_load_version(const char *model, int32 version, VersionInfo *v)
 	classes = mon_spi_text(0, 6);
 	if (classes != NULL)
 		positive = atoi(classes);
+	v->positive = positive;
 
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
 	arr = DatumGetArrayTypeP(d);
@@ -461,31 +332,6 @@ mon_column_type(Oid relid, const char *column, const char *relname)
 	return get_atttype(relid, att);
 }
 
-/*
- * The PSI cuts of a grid: grid indices j (1..nbins-1) whose lower edge is the
- * first where the cumulative count reaches k/10 of n, k = 1..9, duplicates
- * merged. Returns their number.
- */
-int
-mon_psi_cuts(const double *counts, int nbins, double n, int *cuts)
-{
-	int			ncuts = 0,
-				k = 1,
-				j;
-	double		cum = 0;
-
-	for (j = 1; j < nbins && k < MON_PSI_BINS; j++)
-	{
-		cum += counts[j - 1];
-		if (cum >= k * n / MON_PSI_BINS)
-		{
-			cuts[ncuts++] = j;
-			while (k < MON_PSI_BINS && cum >= k * n / MON_PSI_BINS)
-				k++;
-		}
-	}
-	return ncuts;
-}
 
 /*
  * The model of a version copied for the receiver when it is linear or binary

@@ -1,7 +1,7 @@
 /*
  * monitor.h — what baseline capture (baseline.c) and the drift report
- * (drift_report.c) share: the profiled column, the copied model, a version's
- * monitoring information and the one-pass scan over a relation (monitor.c).
+ * (drift_report.c) share: a version's monitoring information, and for the
+ * report the binned column, the copied model and the one-pass scan (monitor.c).
  *
  * Vocabulary:
  *   baseline   the profile of a version's training relation, captured once per
@@ -20,8 +20,10 @@
  *   drift      one pass over a relation binning every value against the
  *              baseline's grids and category lists (no sort), then PSI, KS,
  *              Wasserstein, JS distance and L-infinity per column
- *              (mlsys.drift). Both passes read the rows through SPI into a
- *              DestReceiver, so no tuple is copied.
+ *              (mlsys.drift). It reads the rows through SPI into a
+ *              DestReceiver, so no tuple is copied. A baseline is gathered
+ *              by the profile aggregates (metrics/profile.c) instead, which
+ *              parallel query splits.
  *
  * Categorical columns (text, varchar, char, bool, enums) are counted per
  * category by a 64-bit hash of their text; a baseline keeps the MON_TOP_N most
@@ -37,10 +39,6 @@
 
 #include "serve/serve.h"
 
-#define MON_BINS 1024			/* grid bins per numeric column */
-#define MON_TOP_N 20			/* categories kept per categorical column */
-#define MON_MAX_DISTINCT 65536	/* distinct categories tracked while capturing */
-#define MON_PSI_BINS 10
 #define MON_FLOOR 0.0001		/* PSI: empty bin proportion floor (Evidently) */
 
 typedef struct CatEntry
@@ -59,10 +57,6 @@ typedef struct MonColumn
 	double		nulls;
 	double		n;				/* non-null values */
 	/* numeric */
-	double		sum,
-				sumsq,
-				min,
-				max;
 	int			e;				/* bin width 2^e */
 	int64		k0;				/* first bin index */
 	int			nbins;
@@ -77,7 +71,6 @@ typedef struct MonColumn
 	/* categorical */
 	MemoryContext cxt;			/* where the category texts live */
 	HTAB	   *cats;
-	double		other;
 	int			ncats;			/* drift: baseline categories */
 	double	   *cat_counts;		/* drift: ncats + 1 (other) */
 	double	   *cat_ref;
@@ -117,19 +110,17 @@ typedef struct VersionInfo
 	int		   *lengths;
 	char	   *pred_sql;		/* NULL: no prediction row */
 	bool		pred_categorical;
+	int			positive;		/* binary: the positive class's position in classes (1-based) */
 } VersionInfo;
 
 /* monitor.c */
 extern HTAB *mon_new_cat_table(const char *name);
-extern uint64 mon_cat_key(const char *s, int len);
-extern int64 mon_scan(const char *sql, MonColumn *cols, int ncols, bool capture,
-					 MonModel *model, int pred_col);
-extern bool mon_type_is_categorical(Oid typid);
+extern int64 mon_scan(const char *sql, MonColumn *cols, int ncols, MonModel *model,
+					 int pred_col);
 extern char *mon_column_expr(const MonColumn *c);
 extern char *mon_spi_text(int row, int col);
 extern void mon_load_version(const char *model, int32 version, VersionInfo *v);
 extern Oid	mon_column_type(Oid relid, const char *column, const char *relname);
-extern int	mon_psi_cuts(const double *counts, int nbins, double n, int *cuts);
 extern MonModel *mon_copy_model(const char *model, int32 version, const VersionInfo *v,
 								const MonColumn *cols, int nprof, int hidden_start,
 								StringInfo extra_sql);

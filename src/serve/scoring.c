@@ -604,6 +604,7 @@ CLASSIFIER_SCORER(predict_proba_record, -1, 1, score_call_read_row(sc, fcinfo, 1
 CLASSIFIER_SCORER(predict_proba_array, -1, 1, score_call_read_value(sc, fcinfo, 1, false), score_proba_array)
 CLASSIFIER_SCORER(predict_proba_jsonb, -1, 1, score_call_read_value(sc, fcinfo, 1, true), score_proba_array)
 CLASSIFIER_SCORER(predict_proba_record_version, 1, 2, score_call_read_row(sc, fcinfo, 2), score_proba_array)
+CLASSIFIER_SCORER(predict_proba_array_version, 1, 2, score_call_read_value(sc, fcinfo, 2, false), score_proba_array)
 CLASSIFIER_SCORER(predict_label_record, -1, 1, score_call_read_row(sc, fcinfo, 1), score_label)
 CLASSIFIER_SCORER(predict_label_array, -1, 1, score_call_read_value(sc, fcinfo, 1, false), score_label)
 CLASSIFIER_SCORER(predict_label_jsonb, -1, 1, score_call_read_value(sc, fcinfo, 1, true), score_label)

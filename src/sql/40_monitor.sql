@@ -15,6 +15,10 @@ COMMENT ON TABLE mlsys.baselines IS
 'Drift baseline of each version: per feature column, the prediction and the target, counts, null rate, moments, a fixed-size equal-width histogram (grid), PSI edges and proportions, top categories.';
 SELECT pg_catalog.pg_extension_config_dump('mlsys.baselines', '');
 
+CREATE FUNCTION mlsys._predict_proba(model text, version int, features float8[]) RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'predict_proba_array_version' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._predict_proba(text, int, float8[]) IS 'Class probabilities of a feature vector by the given version of a classifier (internal; baseline capture).';
+
 CREATE FUNCTION mlsys._capture_baseline(model text, version int) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'capture_baseline' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION mlsys._capture_baseline(text, int) IS 'Profiles a version''s training relation in one pass (internal; see mlsys.capture_baseline).';

@@ -1,0 +1,797 @@
+/*
+ * profile.c — the column profiles of a drift baseline as aggregates:
+ * mlsys._profile_num_agg(value float8, name text) and
+ * mlsys._profile_cat_agg(value text, name text). Both are PARALLEL SAFE with
+ * a combine function and a concrete bytea state, so a baseline is gathered by
+ * the training's own parallel passes (or one parallel query of
+ * mlsys._capture_baseline) instead of a row-by-row scan in the leader.
+ *
+ * Vocabulary (see also monitor.h):
+ *   grid   the quantile sketch of a numeric column: at most MON_BINS
+ *          equal-width bins [k·2^e, (k+1)·2^e), k = k0 .. k0 + nbins − 1,
+ *          built without knowing the range: the width doubles (adjacent bins
+ *          merge) whenever a value would make the occupied span exceed
+ *          MON_BINS bins. Two grids combine by bringing both to the wider
+ *          width and adding; bins are aligned to multiples of 2^e, so the
+ *          counts do not depend on the order rows arrive in.
+ *   categories  counted per 64-bit hash of their text, at most
+ *          MON_MAX_DISTINCT of them; values of further categories count as
+ *          "other". The final profile keeps the MON_TOP_N most frequent.
+ *
+ * A NULL or NaN value counts as missing; ±Infinity is an error. The final
+ * functions return the column's profile as JSON text, with its name.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "metrics/metrics.h"
+
+#define PROFILE_NUM_LAYOUT 0x504E0001	/* "PN", layout version 1 */
+#define PROFILE_CAT_LAYOUT 0x50430001	/* "PC", layout version 1 */
+
+/* the state of mlsys._profile_num_agg; the name follows, NUL-terminated */
+typedef struct ProfileNum
+{
+	int32		vl_len_;
+	uint32		layout;
+	int32		nbins;
+	int32		e;				/* bin width 2^e */
+	int64		k0;				/* first bin index */
+	double		n;				/* non-missing values */
+	double		nulls;
+	double		sum;
+	double		sumsq;
+	double		min;
+	double		max;
+	double		counts[MON_BINS];
+} ProfileNum;
+
+/* one category of mlsys._profile_cat_agg (count 0: an empty slot) */
+typedef struct CatSlot
+{
+	uint64		key;
+	double		count;
+	int32		off;			/* its text in the arena */
+	int32		len;
+} CatSlot;
+
+/* the state of mlsys._profile_cat_agg: slots[cap], the name, then the text arena */
+typedef struct ProfileCat
+{
+	int32		vl_len_;
+	uint32		layout;
+	int32		cap;			/* slots, a power of 2 */
+	int32		nent;			/* categories counted */
+	double		n;				/* non-missing values */
+	double		nulls;
+	double		other;			/* values of categories past MON_MAX_DISTINCT */
+	int32		name_len;
+	int32		text_used;
+	int32		text_cap;
+	int32		pad;
+} ProfileCat;
+
+static inline CatSlot *
+pc_slots(const ProfileCat *s)
+{
+	return (CatSlot *) ((char *) s + sizeof(ProfileCat));
+}
+
+static inline char *
+pc_name(const ProfileCat *s)
+{
+	return (char *) (pc_slots(s) + s->cap);
+}
+
+static inline char *
+pc_text(const ProfileCat *s)
+{
+	return pc_name(s) + s->name_len + 1;
+}
+
+static inline Size
+pc_size(int cap, int name_len, int text_cap)
+{
+	return sizeof(ProfileCat) + sizeof(CatSlot) * (Size) cap + name_len + 1 + text_cap;
+}
+
+/* the 64-bit hash that identifies a category by its text */
+uint64
+profile_cat_key(const char *s, int len)
+{
+	return hash_bytes_extended((const unsigned char *) s, len, 0x6d6c7379);
+}
+
+/*
+ * The PSI bins of a grid: the first grid edge where the cumulative share
+ * reaches k/MON_PSI_BINS, k = 1 .. MON_PSI_BINS − 1, duplicates merged.
+ * Returns how many cuts (grid bin indexes) it wrote.
+ */
+int
+profile_psi_cuts(const double *counts, int nbins, double n, int *cuts)
+{
+	int			ncuts = 0,
+				k = 1,
+				j;
+	double		cum = 0;
+
+	for (j = 1; j < nbins && k < MON_PSI_BINS; j++)
+	{
+		cum += counts[j - 1];
+		if (cum >= k * n / MON_PSI_BINS)
+		{
+			cuts[ncuts++] = j;
+			while (k < MON_PSI_BINS && cum >= k * n / MON_PSI_BINS)
+				k++;
+		}
+	}
+	return ncuts;
+}
+
+/* floor(k / 2^s) for 0 <= s <= 62 */
+static inline int64
+floor_shift(int64 k, int s)
+{
+	return k >= 0 ? k >> s : -((-(k + 1)) >> s) - 1;
+}
+
+/* doubles the grid's bin width s times (adjacent bins merge) */
+static void
+grid_collapse(ProfileNum *c, int s)
+{
+	while (s > 0)
+	{
+		int			step = Min(s, 62);
+		int64		nk0 = floor_shift(c->k0, step);
+		int64		nkhi = floor_shift(c->k0 + c->nbins - 1, step);
+		double		tmp[MON_BINS];
+		int			j;
+
+		memset(tmp, 0, sizeof(double) * (nkhi - nk0 + 1));
+		for (j = 0; j < c->nbins; j++)
+			tmp[floor_shift(c->k0 + j, step) - nk0] += c->counts[j];
+		c->nbins = (int) (nkhi - nk0 + 1);
+		memcpy(c->counts, tmp, sizeof(double) * c->nbins);
+		c->k0 = nk0;
+		c->e += step;
+		s -= step;
+	}
+}
+
+/* makes room in the grid for bin k (at the current width), widening as needed; returns k */
+static int64
+grid_reach(ProfileNum *c, int64 k)
+{
+	for (;;)
+	{
+		int64		lo = Min(c->k0, k),
+					hi = Max(c->k0 + c->nbins - 1, k);
+
+		if (hi - lo + 1 <= MON_BINS)
+			break;
+		grid_collapse(c, 1);
+		k = floor_shift(k, 1);
+	}
+	if (k < c->k0)
+	{
+		int			d = (int) (c->k0 - k);
+
+		memmove(c->counts + d, c->counts, sizeof(double) * c->nbins);
+		memset(c->counts, 0, sizeof(double) * d);
+		c->nbins += d;
+		c->k0 = k;
+	}
+	else if (k >= c->k0 + c->nbins)
+	{
+		int			d = (int) (k - (c->k0 + c->nbins) + 1);
+
+		memset(c->counts + c->nbins, 0, sizeof(double) * d);
+		c->nbins += d;
+	}
+	return k;
+}
+
+/* adds a finite value to the grid (before c->n counts it) */
+static void
+grid_add(ProfileNum *c, double x)
+{
+	int64		k;
+
+	if (c->n == 0)
+	{
+		c->e = (x == 0) ? -1074 : ilogb(x) - 52;
+		c->k0 = (int64) floor(ldexp(x, -c->e));
+		c->nbins = 1;
+		c->counts[0] = 1;
+		return;
+	}
+	if (x != 0 && ilogb(x) - c->e >= 61)
+		grid_collapse(c, ilogb(x) - c->e - 60);
+	k = grid_reach(c, (int64) floor(ldexp(x, -c->e)));
+	c->counts[k - c->k0] += 1;
+}
+
+/* adds grid b (not empty) to grid a (not empty) */
+static void
+grid_merge(ProfileNum *a, const ProfileNum *b)
+{
+	ProfileNum *bb = palloc(sizeof(ProfileNum));
+	int64		lo,
+				hi;
+	int			j;
+
+	memcpy(bb, b, sizeof(ProfileNum));
+	if (a->e < bb->e)
+		grid_collapse(a, bb->e - a->e);
+	else if (bb->e < a->e)
+		grid_collapse(bb, a->e - bb->e);
+	/* both ends of b must fit; widening a widens b's bins with it */
+	for (;;)
+	{
+		lo = Min(a->k0, bb->k0);
+		hi = Max(a->k0 + a->nbins - 1, bb->k0 + bb->nbins - 1);
+		if (hi - lo + 1 <= MON_BINS)
+			break;
+		grid_collapse(a, 1);
+		grid_collapse(bb, 1);
+	}
+	(void) grid_reach(a, lo);
+	(void) grid_reach(a, hi);
+	for (j = 0; j < bb->nbins; j++)
+		a->counts[bb->k0 + j - a->k0] += bb->counts[j];
+	pfree(bb);
+}
+
+static void
+reject_nonfinite(double x, const char *column)
+{
+	if (!isfinite(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("column \"%s\" contains an infinite value", column),
+				 errdetail("Drift statistics need finite numbers; infinity cannot be binned (NaN counts as missing).")));
+}
+
+/* a profile state argument, checked: its layout and size (it may come from another process) */
+static void *
+profile_state_arg(FunctionCallInfo fcinfo, int argno, uint32 layout)
+{
+	bytea	   *b = PG_GETARG_BYTEA_P(argno);
+	Size		len = VARSIZE(b);
+
+	if (layout == PROFILE_NUM_LAYOUT)
+	{
+		ProfileNum *s = (ProfileNum *) b;
+
+		if (len <= sizeof(ProfileNum) || s->layout != layout || s->nbins < 0 ||
+			s->nbins > MON_BINS || ((char *) s)[len - 1] != '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid numeric profile state")));
+	}
+	else
+	{
+		ProfileCat *s = (ProfileCat *) b;
+
+		if (len < sizeof(ProfileCat) || s->layout != layout || s->cap <= 0 ||
+			(s->cap & (s->cap - 1)) != 0 || s->cap > 4 * MON_MAX_DISTINCT ||
+			s->nent < 0 || s->nent > s->cap || s->name_len < 0 || s->text_used < 0 ||
+			s->text_used > s->text_cap || len != pc_size(s->cap, s->name_len, s->text_cap))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid categorical profile state")));
+	}
+	return b;
+}
+
+/* the column name argument, which must not be null */
+static text *
+profile_name_arg(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("profile column name must not be null")));
+	return PG_GETARG_TEXT_PP(2);
+}
+
+PG_FUNCTION_INFO_V1(profile_num_accum);
+/* transition function of mlsys._profile_num_agg(value float8, name text) */
+Datum
+profile_num_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt = mlsys_agg_context(fcinfo, "profile_num_accum");
+	ProfileNum *s;
+	double		x;
+
+	if (PG_ARGISNULL(0))
+	{
+		text	   *name = profile_name_arg(fcinfo);
+		int			len = VARSIZE_ANY_EXHDR(name);
+
+		s = MemoryContextAllocZero(aggcxt, sizeof(ProfileNum) + len + 1);
+		SET_VARSIZE(s, sizeof(ProfileNum) + len + 1);
+		s->layout = PROFILE_NUM_LAYOUT;
+		memcpy((char *) s + sizeof(ProfileNum), VARDATA_ANY(name), len);
+	}
+	else
+		s = (ProfileNum *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1) || isnan(x = PG_GETARG_FLOAT8(1)))
+	{
+		s->nulls += 1;
+		PG_RETURN_POINTER(s);
+	}
+	reject_nonfinite(x, (char *) s + sizeof(ProfileNum));
+	if (s->n == 0 || x < s->min)
+		s->min = x;
+	if (s->n == 0 || x > s->max)
+		s->max = x;
+	grid_add(s, x);
+	s->sum += x;
+	s->sumsq += x * x;
+	s->n += 1;
+	PG_RETURN_POINTER(s);
+}
+
+PG_FUNCTION_INFO_V1(profile_num_combine);
+/* combine function of mlsys._profile_num_agg */
+Datum
+profile_num_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt = mlsys_agg_context(fcinfo, "profile_num_combine");
+	ProfileNum *a,
+			   *b;
+	Datum		trivial;
+
+	if (mlsys_combine_trivial(fcinfo, &trivial))
+		return trivial;
+	a = profile_state_arg(fcinfo, 0, PROFILE_NUM_LAYOUT);
+	b = profile_state_arg(fcinfo, 1, PROFILE_NUM_LAYOUT);
+	(void) aggcxt;
+	if (b->n > 0)
+	{
+		if (a->n == 0)
+		{
+			a->e = b->e;
+			a->k0 = b->k0;
+			a->nbins = b->nbins;
+			memcpy(a->counts, b->counts, sizeof(double) * b->nbins);
+			a->min = b->min;
+			a->max = b->max;
+		}
+		else
+		{
+			grid_merge(a, b);
+			a->min = Min(a->min, b->min);
+			a->max = Max(a->max, b->max);
+		}
+		a->sum += b->sum;
+		a->sumsq += b->sumsq;
+		a->n += b->n;
+	}
+	a->nulls += b->nulls;
+	PG_RETURN_POINTER(a);
+}
+
+/* a JSON array of numbers */
+static void
+append_numbers(StringInfo buf, const double *v, int n)
+{
+	int			i;
+
+	appendStringInfoChar(buf, '[');
+	for (i = 0; i < n; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(buf, ", ");
+		mlsys_append_json_number(buf, v[i]);
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+/* the head of a profile: name, kind, counts and null rate */
+static void
+append_head(StringInfo buf, const char *name, bool categorical, double n, double nulls)
+{
+	double		total = n + nulls;
+
+	appendStringInfoString(buf, "{\"name\": ");
+	escape_json(buf, name);
+	appendStringInfo(buf, ", \"kind\": \"%s\", \"count\": %.0f, \"nulls\": %.0f, \"null_rate\": ",
+					 categorical ? "categorical" : "numeric", n, nulls);
+	mlsys_append_json_number(buf, total > 0 ? nulls / total : 0);
+}
+
+PG_FUNCTION_INFO_V1(profile_num_final);
+/* final function of mlsys._profile_num_agg: the profile as JSON text */
+Datum
+profile_num_final(PG_FUNCTION_ARGS)
+{
+	ProfileNum *c;
+	StringInfoData buf;
+	double		mean,
+				var;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	c = profile_state_arg(fcinfo, 0, PROFILE_NUM_LAYOUT);
+	mean = c->n > 0 ? c->sum / c->n : NAN;
+	var = c->n > 1 ? (c->sumsq - c->n * mean * mean) / (c->n - 1) : NAN;
+	initStringInfo(&buf);
+	append_head(&buf, (char *) c + sizeof(ProfileNum), false, c->n, c->nulls);
+	appendStringInfoString(&buf, ", \"mean\": ");
+	mlsys_append_json_number(&buf, mean);
+	appendStringInfoString(&buf, ", \"std\": ");
+	mlsys_append_json_number(&buf, c->n > 1 ? sqrt(Max(var, 0)) : NAN);
+	appendStringInfoString(&buf, ", \"min\": ");
+	mlsys_append_json_number(&buf, c->n > 0 ? c->min : NAN);
+	appendStringInfoString(&buf, ", \"max\": ");
+	mlsys_append_json_number(&buf, c->n > 0 ? c->max : NAN);
+	if (c->n > 0)
+	{
+		int			cuts[MON_PSI_BINS];
+		double		edges[MON_PSI_BINS];
+		double		props[MON_PSI_BINS];
+		int			ncuts = profile_psi_cuts(c->counts, c->nbins, c->n, cuts),
+					b,
+					j;
+
+		memset(props, 0, sizeof(props));
+		for (j = 0, b = 0; j < c->nbins; j++)
+		{
+			while (b < ncuts && j >= cuts[b])
+				b++;
+			props[b] += c->counts[j] / c->n;
+		}
+		for (b = 0; b < ncuts; b++)
+			edges[b] = ldexp((double) (c->k0 + cuts[b]), c->e);
+		appendStringInfo(&buf, ", \"grid\": {\"e\": %d, \"k0\": " INT64_FORMAT ", \"width\": ",
+						 c->e, c->k0);
+		mlsys_append_json_number(&buf, ldexp(1.0, c->e));
+		appendStringInfoString(&buf, ", \"lo\": ");
+		mlsys_append_json_number(&buf, ldexp((double) c->k0, c->e));
+		appendStringInfoString(&buf, ", \"counts\": ");
+		append_numbers(&buf, c->counts, c->nbins);
+		appendStringInfoString(&buf, "}, \"psi_edges\": ");
+		append_numbers(&buf, edges, ncuts);
+		appendStringInfoString(&buf, ", \"psi_proportions\": ");
+		append_numbers(&buf, props, ncuts + 1);
+	}
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_TEXT_P(cstring_to_text(buf.data));
+}
+
+/* a categorical state with room for cap slots and text_cap bytes of text, s's contents copied */
+static ProfileCat *
+pc_resize(MemoryContext cxt, const ProfileCat *s, int cap, int text_cap)
+{
+	Size		size = pc_size(cap, s->name_len, text_cap);
+	ProfileCat *t = MemoryContextAllocZero(cxt, size);
+	CatSlot    *from = pc_slots(s),
+			   *to;
+	int			i;
+
+	memcpy(t, s, sizeof(ProfileCat));
+	SET_VARSIZE(t, size);
+	t->cap = cap;
+	t->text_cap = text_cap;
+	to = pc_slots(t);
+	memcpy(pc_name(t), pc_name(s), s->name_len + 1);
+	memcpy(pc_text(t), pc_text(s), s->text_used);
+	for (i = 0; i < s->cap; i++)
+		if (from[i].count > 0)
+		{
+			uint32		h = (uint32) from[i].key & (cap - 1);
+
+			while (to[h].count > 0)
+				h = (h + 1) & (cap - 1);
+			to[h] = from[i];
+		}
+	return t;
+}
+
+/*
+ * Count `count` values of the category (key, text): in its slot, in a new
+ * slot while fewer than MON_MAX_DISTINCT are counted, else as "other". The
+ * state may move (returned).
+ */
+static ProfileCat *
+pc_add(MemoryContext cxt, ProfileCat *s, uint64 key, const char *text, int len, double count)
+{
+	uint32		h = (uint32) key & (s->cap - 1);
+	CatSlot    *slots = pc_slots(s);
+
+	while (slots[h].count > 0)
+	{
+		if (slots[h].key == key)
+		{
+			slots[h].count += count;
+			return s;
+		}
+		h = (h + 1) & (s->cap - 1);
+	}
+	if (s->nent >= MON_MAX_DISTINCT)
+	{
+		s->other += count;
+		return s;
+	}
+	if (2 * (s->nent + 1) > s->cap || s->text_used + len > s->text_cap)
+	{
+		/*
+		 * The old state is not freed here: when a transition or combine
+		 * function returns a new pointer, the executor copies it into the
+		 * aggregate context and frees the old one itself.
+		 */
+		return pc_add(cxt,
+					  pc_resize(cxt, s, 2 * (s->nent + 1) > s->cap ? 2 * s->cap : s->cap,
+								Max(2 * s->text_cap, s->text_used + len)),
+					  key, text, len, count);
+	}
+	slots[h].key = key;
+	slots[h].count = count;
+	slots[h].off = s->text_used;
+	slots[h].len = len;
+	memcpy(pc_text(s) + s->text_used, text, len);
+	s->text_used += len;
+	s->nent++;
+	return s;
+}
+
+PG_FUNCTION_INFO_V1(profile_cat_accum);
+/* transition function of mlsys._profile_cat_agg(value text, name text) */
+Datum
+profile_cat_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt = mlsys_agg_context(fcinfo, "profile_cat_accum");
+	ProfileCat *s;
+	text	   *t;
+
+	if (PG_ARGISNULL(0))
+	{
+		text	   *name = profile_name_arg(fcinfo);
+		ProfileCat	empty;
+
+		memset(&empty, 0, sizeof(empty));
+		empty.layout = PROFILE_CAT_LAYOUT;
+		empty.name_len = VARSIZE_ANY_EXHDR(name);
+		s = MemoryContextAllocZero(aggcxt, pc_size(16, empty.name_len, 256));
+		memcpy(s, &empty, sizeof(empty));
+		SET_VARSIZE(s, pc_size(16, empty.name_len, 256));
+		s->cap = 16;
+		s->text_cap = 256;
+		memcpy(pc_name(s), VARDATA_ANY(name), empty.name_len);
+	}
+	else
+		s = (ProfileCat *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1))
+	{
+		s->nulls += 1;
+		PG_RETURN_POINTER(s);
+	}
+	t = PG_GETARG_TEXT_PP(1);
+	s->n += 1;
+	s = pc_add(aggcxt, s, profile_cat_key(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)),
+			   VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), 1);
+	PG_RETURN_POINTER(s);
+}
+
+PG_FUNCTION_INFO_V1(profile_cat_combine);
+/* combine function of mlsys._profile_cat_agg */
+Datum
+profile_cat_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt = mlsys_agg_context(fcinfo, "profile_cat_combine");
+	ProfileCat *a,
+			   *b;
+	CatSlot    *slots;
+	Datum		trivial;
+	int			i;
+
+	if (mlsys_combine_trivial(fcinfo, &trivial))
+		return trivial;
+	a = profile_state_arg(fcinfo, 0, PROFILE_CAT_LAYOUT);
+	b = profile_state_arg(fcinfo, 1, PROFILE_CAT_LAYOUT);
+	slots = pc_slots(b);
+	for (i = 0; i < b->cap; i++)
+		if (slots[i].count > 0)
+		{
+			if (slots[i].off < 0 || slots[i].len < 0 || slots[i].off > b->text_used - slots[i].len)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("invalid categorical profile state")));
+			a = pc_add(aggcxt, a, slots[i].key, pc_text(b) + slots[i].off, slots[i].len,
+					   slots[i].count);
+		}
+	a->n += b->n;
+	a->nulls += b->nulls;
+	a->other += b->other;
+	PG_RETURN_POINTER(a);
+}
+
+/* a category with its text, for sorting */
+typedef struct CatOut
+{
+	double		count;
+	char	   *text;
+} CatOut;
+
+/* most frequent first, then by text */
+static int
+cat_cmp(const void *a, const void *b)
+{
+	const CatOut *x = (const CatOut *) a;
+	const CatOut *y = (const CatOut *) b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->text, y->text);
+}
+
+PG_FUNCTION_INFO_V1(profile_cat_final);
+/* final function of mlsys._profile_cat_agg: the profile as JSON text */
+Datum
+profile_cat_final(PG_FUNCTION_ARGS)
+{
+	ProfileCat *c;
+	CatSlot    *slots;
+	CatOut	   *all;
+	StringInfoData buf;
+	double		other;
+	int			i,
+				k = 0,
+				top;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	c = profile_state_arg(fcinfo, 0, PROFILE_CAT_LAYOUT);
+	slots = pc_slots(c);
+	all = palloc(sizeof(CatOut) * Max(c->nent, 1));
+	for (i = 0; i < c->cap; i++)
+		if (slots[i].count > 0 && k < c->nent)
+		{
+			all[k].count = slots[i].count;
+			all[k].text = pnstrdup(pc_text(c) + slots[i].off, slots[i].len);
+			k++;
+		}
+	qsort(all, k, sizeof(CatOut), cat_cmp);
+	top = Min(k, MON_TOP_N);
+	initStringInfo(&buf);
+	append_head(&buf, pc_name(c), true, c->n, c->nulls);
+	appendStringInfo(&buf, ", \"distinct\": %d%s, \"categories\": [", k,
+					 c->other > 0 ? " , \"distinct_capped\": true" : "");
+	for (i = 0; i < top; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, all[i].text);
+	}
+	appendStringInfoString(&buf, "], \"counts\": [");
+	other = c->other;
+	for (i = 0; i < k; i++)
+	{
+		if (i < top)
+			appendStringInfo(&buf, "%s%.0f", i > 0 ? ", " : "", all[i].count);
+		else
+			other += all[i].count;
+	}
+	appendStringInfo(&buf, "], \"other\": %.0f}", other);
+	PG_RETURN_TEXT_P(cstring_to_text(buf.data));
+}
+
+/*
+ * The profile aggregate of one column, as SQL: expr is the column's value
+ * (cast by this function to float8 or text), name its name in the profile.
+ */
+void
+profile_append_sql(StringInfo buf, const char *expr, bool categorical, const char *name)
+{
+	appendStringInfo(buf, "mlsys.%s((%s)::pg_catalog.%s, %s)",
+					 categorical ? "_profile_cat_agg" : "_profile_num_agg", expr,
+					 categorical ? "text" : "float8", quote_literal_cstr(name));
+}
+
+/* whether a column of this type is profiled by category (else as a number) */
+bool
+profile_type_is_categorical(Oid typid)
+{
+	Oid			base = getBaseType(typid);
+
+	return base == TEXTOID || base == VARCHAROID || base == BPCHAROID ||
+		base == BOOLOID || base == NAMEOID || type_is_enum(base);
+}
+
+/*
+ * A baseline's columns (the profiled feature columns, the prediction when
+ * pred_expr is not NULL, then the target), as SQL select-list items after
+ * the first: ", count(*), <profile aggregate> ...". Columns are read as
+ * r.<name>, so the query names its relation r.
+ */
+void
+profile_baseline_sql(StringInfo buf, int ncols, char **names, const bool *categorical,
+					 const char *pred_expr, bool pred_categorical, const char *target,
+					 bool target_categorical)
+{
+	int			i;
+
+	appendStringInfoString(buf, ", pg_catalog.count(*)");
+	for (i = 0; i < ncols; i++)
+	{
+		appendStringInfoString(buf, ", ");
+		profile_append_sql(buf, psprintf("r.%s", quote_identifier(names[i])), categorical[i],
+						   names[i]);
+	}
+	if (pred_expr != NULL)
+	{
+		appendStringInfoString(buf, ", ");
+		profile_append_sql(buf, pred_expr, pred_categorical, "<prediction>");
+	}
+	appendStringInfoString(buf, ", ");
+	profile_append_sql(buf, psprintf("r.%s", quote_identifier(target)), target_categorical, target);
+}
+
+/* the profile of a column no row reached (the aggregate returned NULL) */
+static char *
+profile_empty(const char *name, bool categorical)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	append_head(&buf, name, categorical, 0, 0);
+	if (categorical)
+		appendStringInfoString(&buf, ", \"distinct\": 0, \"categories\": [], \"counts\": [], \"other\": 0}");
+	else
+		appendStringInfoString(&buf, ", \"mean\": null, \"std\": null, \"min\": null, \"max\": null}");
+	return buf.data;
+}
+
+/* result column col of an SPI row, a profile (empty when NULL) */
+static char *
+profile_value(HeapTuple tup, TupleDesc desc, int col, const char *name, bool categorical)
+{
+	char	   *v = SPI_getvalue(tup, desc, col);
+
+	return v != NULL ? v : profile_empty(name, categorical);
+}
+
+/*
+ * The baseline document from the results of profile_baseline_sql's items,
+ * columns first .. of an SPI result row (the same names and kinds): rows,
+ * relation, the feature profiles, the prediction's (when has_pred) and the
+ * target's.
+ */
+char *
+profile_baseline_json(HeapTuple tup, TupleDesc desc, int first, int ncols, char **names,
+					  const bool *categorical, bool has_pred, bool pred_categorical,
+					  const char *target, bool target_categorical, const char *relation)
+{
+	StringInfoData out;
+	bool		isnull;
+	int64		rows = DatumGetInt64(SPI_getbinval(tup, desc, first, &isnull));
+	int			i;
+
+	initStringInfo(&out);
+	appendStringInfo(&out, "{\"rows\": " INT64_FORMAT ", \"relation\": ", rows);
+	escape_json(&out, relation);
+	appendStringInfo(&out, ", \"sample\": \"whole relation at training time\", \"grid_bins\": %d, "
+					 "\"top_n\": %d, \"features\": [", MON_BINS, MON_TOP_N);
+	for (i = 0; i < ncols; i++)
+		appendStringInfo(&out, "%s%s", i > 0 ? ", " : "",
+						 profile_value(tup, desc, first + 1 + i, names[i], categorical[i]));
+	appendStringInfoString(&out, "]");
+	if (has_pred)
+		appendStringInfo(&out, ", \"prediction\": %s",
+						 profile_value(tup, desc, first + 1 + ncols, "<prediction>", pred_categorical));
+	appendStringInfo(&out, ", \"target\": %s}",
+					 profile_value(tup, desc, first + 1 + ncols + (has_pred ? 1 : 0), target,
+								   target_categorical));
+	return out.data;
+}
