@@ -183,6 +183,17 @@ CREATE AGGREGATE mlsys._regression_holdout(float8, float8[], int8, float8, float
 );
 COMMENT ON AGGREGATE mlsys._regression_holdout(float8, float8[], int8, float8, float8[]) IS
 'Evaluation pass of mlsys.train: {n, rmse, mae, r2} of a linear model on the holdout rows (internal).';
+CREATE FUNCTION mlsys._regression_eval_accum(bytea, float8, float8[], int8, float8, float8[], bool, text) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'regression_eval_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._regression_eval_accum(bytea, float8, float8[], int8, float8, float8[], bool, text) IS 'Transition function of mlsys._regression_eval.';
+CREATE FUNCTION mlsys._regression_eval_combine(bytea, bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'regression_eval_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._regression_eval_combine(bytea, bytea) IS 'Combine function of mlsys._regression_eval.';
+CREATE AGGREGATE mlsys._regression_eval(float8, float8[], int8, float8, float8[], bool, text) (
+    SFUNC = mlsys._regression_eval_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._regression_eval_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE mlsys._regression_eval(float8, float8[], int8, float8, float8[], bool, text) IS
+'Evaluation pass of mlsys.train for a linear model (target, feature vector, seed, test_size, coefficients, feature columns all present, target name): the holdout metrics and the drift baseline''s prediction and target profiles, as a state the training reads (internal).';
 
 CREATE FUNCTION mlsys._logreg_step_accum(bytea, float8, float8[], int8, float8[], float8[]) RETURNS bytea
     AS 'MODULE_PATHNAME', 'logreg_step_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;

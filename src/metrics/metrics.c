@@ -74,18 +74,27 @@ regression_metrics_combine(PG_FUNCTION_ARGS)
 	ArrayType  *b = PG_GETARG_ARRAYTYPE_P(1);
 	double	   *sa,
 			   *sb;
-	double		n,
-				d;
 
 	mlsys_agg_context(fcinfo, "mlsys._regression_metrics_combine");
 	sa = regmetrics_state(a);
 	sb = regmetrics_state(b);
+	regmetrics_merge(sa, sb);
+	PG_RETURN_ARRAYTYPE_P(a);
+}
+
+/* Chan's merge of regression metrics state sb into sa */
+void
+regmetrics_merge(double *sa, const double *sb)
+{
+	double		n,
+				d;
+
 	if (sb[0] == 0)
-		PG_RETURN_ARRAYTYPE_P(a);
+		return;
 	if (sa[0] == 0)
 	{
 		memcpy(sa, sb, sizeof(double) * 5);
-		PG_RETURN_ARRAYTYPE_P(a);
+		return;
 	}
 	n = sa[0] + sb[0];
 	d = sb[3] - sa[3];
@@ -94,7 +103,6 @@ regression_metrics_combine(PG_FUNCTION_ARGS)
 	sa[1] += sb[1];
 	sa[2] += sb[2];
 	sa[0] = n;
-	PG_RETURN_ARRAYTYPE_P(a);
 }
 
 PG_FUNCTION_INFO_V1(regression_metrics_final);
@@ -106,11 +114,19 @@ PG_FUNCTION_INFO_V1(regression_metrics_final);
 Datum
 regression_metrics_final(PG_FUNCTION_ARGS)
 {
-	double	   *st = regmetrics_state(PG_GETARG_ARRAYTYPE_P(0));
 	double		out[4];
 
-	if (st[0] == 0)
+	if (!regmetrics_result(regmetrics_state(PG_GETARG_ARRAYTYPE_P(0)), out))
 		PG_RETURN_NULL();
+	PG_RETURN_ARRAYTYPE_P(mlsys_float8_array(out, 4));
+}
+
+/* {n, rmse, mae, r2} of a regression metrics state; false when it has no rows */
+bool
+regmetrics_result(const double *st, double *out)
+{
+	if (st[0] == 0)
+		return false;
 	out[0] = st[0];
 	out[1] = sqrt(st[2] / st[0]);
 	out[2] = st[1] / st[0];
@@ -118,7 +134,7 @@ regression_metrics_final(PG_FUNCTION_ARGS)
 		out[3] = 1.0 - st[2] / st[4];
 	else
 		out[3] = st[2] == 0 ? 1.0 : 0.0;
-	PG_RETURN_ARRAYTYPE_P(mlsys_float8_array(out, 4));
+	return true;
 }
 
 /* a metrics state array argument, or a fresh zero state of n values when NULL */

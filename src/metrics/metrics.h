@@ -34,6 +34,8 @@
 /* metrics.c: regression metrics state shared with the evaluation passes; auc.c */
 extern void regmetrics_add(double *st, double pred, double y);
 extern double *regmetrics_state(ArrayType *a);
+extern void regmetrics_merge(double *sa, const double *sb);
+extern bool regmetrics_result(const double *st, double *out);
 extern void metrics_check_finite(double v, const char *what);
 typedef struct BinaryHoldout
 {
@@ -97,6 +99,29 @@ extern Datum drift_stat_result(FunctionCallInfo fcinfo, double statistic, double
 #define MON_TOP_N 20			/* categories kept per categorical column */
 #define MON_MAX_DISTINCT 65536	/* distinct categories tracked while capturing */
 #define MON_PSI_BINS 10
+/* a numeric column's profile: moments and the grid (see monitor.h) */
+typedef struct ProfileGrid
+{
+	int32		nbins;
+	int32		e;				/* bin width 2^e */
+	int64		k0;				/* first bin index */
+	double		n;				/* non-missing values */
+	double		nulls;
+	double		sum;
+	double		sumsq;
+	double		min;
+	double		max;
+	double		lo,
+				hi,
+				inv;			/* derived: values in [lo, hi) bin as x · inv */
+	int64		counts[MON_BINS];
+} ProfileGrid;
+extern void profile_grid_init(ProfileGrid *g);
+extern bool profile_grid_add(ProfileGrid *g, double x);
+extern void profile_reject_infinite(const char *column) pg_attribute_noreturn();
+extern void profile_grid_merge(ProfileGrid *a, const ProfileGrid *b);
+extern bool profile_grid_valid(const ProfileGrid *g);
+extern void profile_grid_json(StringInfo buf, const ProfileGrid *g, const char *name);
 extern uint64 profile_cat_key(const char *s, int len);
 extern int	profile_psi_cuts(const double *counts, int nbins, double n, int *cuts);
 extern void profile_append_sql(StringInfo buf, const char *expr, bool categorical,
@@ -108,6 +133,7 @@ extern void profile_baseline_sql(StringInfo buf, int ncols, char **names, const 
 extern char *profile_baseline_json(HeapTuple tup, TupleDesc desc, int first, int ncols,
 								   char **names, const bool *categorical, bool has_pred,
 								   bool pred_categorical, const char *target,
-								   bool target_categorical, const char *relation);
+								   bool target_categorical, const char *relation, int64 rows,
+								   const char *pred_json, const char *target_json);
 
 #endif							/* MLSYS_METRICS_H */

@@ -43,17 +43,10 @@ typedef struct ProfileNum
 {
 	int32		vl_len_;
 	uint32		layout;
-	int32		nbins;
-	int32		e;				/* bin width 2^e */
-	int64		k0;				/* first bin index */
-	double		n;				/* non-missing values */
-	double		nulls;
-	double		sum;
-	double		sumsq;
-	double		min;
-	double		max;
-	double		counts[MON_BINS];
+	ProfileGrid g;
 } ProfileNum;
+
+#define PN_NAME(s) ((char *) (s) + sizeof(ProfileNum))
 
 /* one category of mlsys._profile_cat_agg (count 0: an empty slot) */
 typedef struct CatSlot
@@ -144,32 +137,55 @@ floor_shift(int64 k, int s)
 	return k >= 0 ? k >> s : -((-(k + 1)) >> s) - 1;
 }
 
+/*
+ * Where the fast path of profile_grid_add may bin a value by one product:
+ * [lo, hi) and 1/2^e, all exact while |k0| + nbins < 2^52 and |e| <= 1000.
+ */
+static void
+grid_set_window(ProfileGrid *c)
+{
+	if (c->nbins > 0 && c->e >= -1000 && c->e <= 1000 &&
+		Abs(c->k0) + c->nbins < (INT64CONST(1) << 52))
+	{
+		c->lo = ldexp((double) c->k0, c->e);
+		c->hi = ldexp((double) (c->k0 + c->nbins), c->e);
+		c->inv = ldexp(1.0, -c->e);
+	}
+	else
+	{
+		c->lo = 1;				/* empty: every value takes the slow path */
+		c->hi = 0;
+		c->inv = 0;
+	}
+}
+
 /* doubles the grid's bin width s times (adjacent bins merge) */
 static void
-grid_collapse(ProfileNum *c, int s)
+grid_collapse(ProfileGrid *c, int s)
 {
 	while (s > 0)
 	{
 		int			step = Min(s, 62);
 		int64		nk0 = floor_shift(c->k0, step);
 		int64		nkhi = floor_shift(c->k0 + c->nbins - 1, step);
-		double		tmp[MON_BINS];
+		int64		tmp[MON_BINS];
 		int			j;
 
-		memset(tmp, 0, sizeof(double) * (nkhi - nk0 + 1));
+		memset(tmp, 0, sizeof(int64) * (nkhi - nk0 + 1));
 		for (j = 0; j < c->nbins; j++)
 			tmp[floor_shift(c->k0 + j, step) - nk0] += c->counts[j];
 		c->nbins = (int) (nkhi - nk0 + 1);
-		memcpy(c->counts, tmp, sizeof(double) * c->nbins);
+		memcpy(c->counts, tmp, sizeof(int64) * c->nbins);
 		c->k0 = nk0;
 		c->e += step;
 		s -= step;
 	}
+	grid_set_window(c);
 }
 
 /* makes room in the grid for bin k (at the current width), widening as needed; returns k */
 static int64
-grid_reach(ProfileNum *c, int64 k)
+grid_reach(ProfileGrid *c, int64 k)
 {
 	for (;;)
 	{
@@ -185,8 +201,8 @@ grid_reach(ProfileNum *c, int64 k)
 	{
 		int			d = (int) (c->k0 - k);
 
-		memmove(c->counts + d, c->counts, sizeof(double) * c->nbins);
-		memset(c->counts, 0, sizeof(double) * d);
+		memmove(c->counts + d, c->counts, sizeof(int64) * c->nbins);
+		memset(c->counts, 0, sizeof(int64) * d);
 		c->nbins += d;
 		c->k0 = k;
 	}
@@ -194,15 +210,16 @@ grid_reach(ProfileNum *c, int64 k)
 	{
 		int			d = (int) (k - (c->k0 + c->nbins) + 1);
 
-		memset(c->counts + c->nbins, 0, sizeof(double) * d);
+		memset(c->counts + c->nbins, 0, sizeof(int64) * d);
 		c->nbins += d;
 	}
+	grid_set_window(c);
 	return k;
 }
 
-/* adds a finite value to the grid (before c->n counts it) */
+/* adds a finite value to the grid's bins (before c->n counts it) */
 static void
-grid_add(ProfileNum *c, double x)
+grid_add_slow(ProfileGrid *c, double x)
 {
 	int64		k;
 
@@ -212,6 +229,7 @@ grid_add(ProfileNum *c, double x)
 		c->k0 = (int64) floor(ldexp(x, -c->e));
 		c->nbins = 1;
 		c->counts[0] = 1;
+		grid_set_window(c);
 		return;
 	}
 	if (x != 0 && ilogb(x) - c->e >= 61)
@@ -220,16 +238,16 @@ grid_add(ProfileNum *c, double x)
 	c->counts[k - c->k0] += 1;
 }
 
-/* adds grid b (not empty) to grid a (not empty) */
+/* adds b's bins (b not empty) to a's (a not empty) */
 static void
-grid_merge(ProfileNum *a, const ProfileNum *b)
+grid_merge(ProfileGrid *a, const ProfileGrid *b)
 {
-	ProfileNum *bb = palloc(sizeof(ProfileNum));
+	ProfileGrid *bb = palloc(sizeof(ProfileGrid));
 	int64		lo,
 				hi;
 	int			j;
 
-	memcpy(bb, b, sizeof(ProfileNum));
+	memcpy(bb, b, sizeof(ProfileGrid));
 	if (a->e < bb->e)
 		grid_collapse(a, bb->e - a->e);
 	else if (bb->e < a->e)
@@ -251,14 +269,95 @@ grid_merge(ProfileNum *a, const ProfileNum *b)
 	pfree(bb);
 }
 
-static void
-reject_nonfinite(double x, const char *column)
+/* the error for an infinite value of a profiled column */
+void
+profile_reject_infinite(const char *column)
 {
-	if (!isfinite(x))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("column \"%s\" contains an infinite value", column),
-				 errdetail("Drift statistics need finite numbers; infinity cannot be binned (NaN counts as missing).")));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("column \"%s\" contains an infinite value", column),
+			 errdetail("Drift statistics need finite numbers; infinity cannot be binned (NaN counts as missing).")));
+}
+
+/* an empty grid */
+void
+profile_grid_init(ProfileGrid *g)
+{
+	memset(g, 0, offsetof(ProfileGrid, counts));
+	grid_set_window(g);
+}
+
+/*
+ * Counts a value: NaN as missing. Returns false for ±Infinity, which is not
+ * counted: the caller raises profile_reject_infinite with the column's name.
+ */
+bool
+profile_grid_add(ProfileGrid *c, double x)
+{
+	if (isnan(x))
+	{
+		c->nulls += 1;
+		return true;
+	}
+	if (likely(x >= c->lo && x < c->hi))
+	{
+		/* floor without a libm call: t is within the grid, so it fits an int64 */
+		double		t = x * c->inv;
+		int64		k = (int64) t;
+
+		k -= (t < (double) k);
+		k -= c->k0;
+		c->counts[Max(0, Min(k, c->nbins - 1))]++;
+	}
+	else if (!isfinite(x))
+		return false;
+	else
+		grid_add_slow(c, x);
+	if (c->n == 0 || x < c->min)
+		c->min = x;
+	if (c->n == 0 || x > c->max)
+		c->max = x;
+	c->sum += x;
+	c->sumsq += x * x;
+	c->n += 1;
+	return true;
+}
+
+/* adds grid b to grid a */
+void
+profile_grid_merge(ProfileGrid *a, const ProfileGrid *b)
+{
+	if (b->n > 0)
+	{
+		if (a->n == 0)
+		{
+			a->e = b->e;
+			a->k0 = b->k0;
+			a->nbins = b->nbins;
+			memcpy(a->counts, b->counts, sizeof(int64) * b->nbins);
+			a->min = b->min;
+			a->max = b->max;
+			grid_set_window(a);
+		}
+		else
+		{
+			grid_merge(a, b);
+			a->min = Min(a->min, b->min);
+			a->max = Max(a->max, b->max);
+		}
+		a->sum += b->sum;
+		a->sumsq += b->sumsq;
+		a->n += b->n;
+	}
+	a->nulls += b->nulls;
+}
+
+/* is a grid from another process sound? (its bins are read by index) */
+bool
+profile_grid_valid(const ProfileGrid *g)
+{
+	return g->nbins >= 0 && g->nbins <= MON_BINS && (g->n == 0 || g->nbins > 0) &&
+		g->e >= -1074 - 64 && g->e <= 1100;
 }
 
 /* a profile state argument, checked: its layout and size (it may come from another process) */
@@ -272,8 +371,8 @@ profile_state_arg(FunctionCallInfo fcinfo, int argno, uint32 layout)
 	{
 		ProfileNum *s = (ProfileNum *) b;
 
-		if (len <= sizeof(ProfileNum) || s->layout != layout || s->nbins < 0 ||
-			s->nbins > MON_BINS || ((char *) s)[len - 1] != '\0')
+		if (len <= sizeof(ProfileNum) || s->layout != layout || !profile_grid_valid(&s->g) ||
+			((char *) s)[len - 1] != '\0')
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("invalid numeric profile state")));
@@ -311,7 +410,6 @@ profile_num_accum(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt = mlsys_agg_context(fcinfo, "profile_num_accum");
 	ProfileNum *s;
-	double		x;
 
 	if (PG_ARGISNULL(0))
 	{
@@ -321,24 +419,15 @@ profile_num_accum(PG_FUNCTION_ARGS)
 		s = MemoryContextAllocZero(aggcxt, sizeof(ProfileNum) + len + 1);
 		SET_VARSIZE(s, sizeof(ProfileNum) + len + 1);
 		s->layout = PROFILE_NUM_LAYOUT;
-		memcpy((char *) s + sizeof(ProfileNum), VARDATA_ANY(name), len);
+		profile_grid_init(&s->g);
+		memcpy(PN_NAME(s), VARDATA_ANY(name), len);
 	}
 	else
 		s = (ProfileNum *) PG_GETARG_POINTER(0);
-	if (PG_ARGISNULL(1) || isnan(x = PG_GETARG_FLOAT8(1)))
-	{
-		s->nulls += 1;
-		PG_RETURN_POINTER(s);
-	}
-	reject_nonfinite(x, (char *) s + sizeof(ProfileNum));
-	if (s->n == 0 || x < s->min)
-		s->min = x;
-	if (s->n == 0 || x > s->max)
-		s->max = x;
-	grid_add(s, x);
-	s->sum += x;
-	s->sumsq += x * x;
-	s->n += 1;
+	if (PG_ARGISNULL(1))
+		s->g.nulls += 1;
+	else if (!profile_grid_add(&s->g, PG_GETARG_FLOAT8(1)))
+		profile_reject_infinite(PN_NAME(s));
 	PG_RETURN_POINTER(s);
 }
 
@@ -347,38 +436,16 @@ PG_FUNCTION_INFO_V1(profile_num_combine);
 Datum
 profile_num_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt = mlsys_agg_context(fcinfo, "profile_num_combine");
 	ProfileNum *a,
 			   *b;
 	Datum		trivial;
 
+	(void) mlsys_agg_context(fcinfo, "profile_num_combine");
 	if (mlsys_combine_trivial(fcinfo, &trivial))
 		return trivial;
 	a = profile_state_arg(fcinfo, 0, PROFILE_NUM_LAYOUT);
 	b = profile_state_arg(fcinfo, 1, PROFILE_NUM_LAYOUT);
-	(void) aggcxt;
-	if (b->n > 0)
-	{
-		if (a->n == 0)
-		{
-			a->e = b->e;
-			a->k0 = b->k0;
-			a->nbins = b->nbins;
-			memcpy(a->counts, b->counts, sizeof(double) * b->nbins);
-			a->min = b->min;
-			a->max = b->max;
-		}
-		else
-		{
-			grid_merge(a, b);
-			a->min = Min(a->min, b->min);
-			a->max = Max(a->max, b->max);
-		}
-		a->sum += b->sum;
-		a->sumsq += b->sumsq;
-		a->n += b->n;
-	}
-	a->nulls += b->nulls;
+	profile_grid_merge(&a->g, &b->g);
 	PG_RETURN_POINTER(a);
 }
 
@@ -411,6 +478,60 @@ append_head(StringInfo buf, const char *name, bool categorical, double n, double
 	mlsys_append_json_number(buf, total > 0 ? nulls / total : 0);
 }
 
+/* the profile of a numeric column as JSON: counts, moments, grid and PSI bins */
+void
+profile_grid_json(StringInfo buf, const ProfileGrid *c, const char *name)
+{
+	double		mean = c->n > 0 ? c->sum / c->n : NAN;
+	double		var = c->n > 1 ? (c->sumsq - c->n * mean * mean) / (c->n - 1) : NAN;
+
+	append_head(buf, name, false, c->n, c->nulls);
+	appendStringInfoString(buf, ", \"mean\": ");
+	mlsys_append_json_number(buf, mean);
+	appendStringInfoString(buf, ", \"std\": ");
+	mlsys_append_json_number(buf, c->n > 1 ? sqrt(Max(var, 0)) : NAN);
+	appendStringInfoString(buf, ", \"min\": ");
+	mlsys_append_json_number(buf, c->n > 0 ? c->min : NAN);
+	appendStringInfoString(buf, ", \"max\": ");
+	mlsys_append_json_number(buf, c->n > 0 ? c->max : NAN);
+	if (c->n > 0)
+	{
+		int			cuts[MON_PSI_BINS];
+		double		edges[MON_PSI_BINS];
+		double		props[MON_PSI_BINS];
+		double	   *counts = palloc(sizeof(double) * c->nbins);
+		int			ncuts,
+					b,
+					j;
+
+		for (j = 0; j < c->nbins; j++)
+			counts[j] = (double) c->counts[j];
+		ncuts = profile_psi_cuts(counts, c->nbins, c->n, cuts);
+
+		memset(props, 0, sizeof(props));
+		for (j = 0, b = 0; j < c->nbins; j++)
+		{
+			while (b < ncuts && j >= cuts[b])
+				b++;
+			props[b] += counts[j] / c->n;
+		}
+		for (b = 0; b < ncuts; b++)
+			edges[b] = ldexp((double) (c->k0 + cuts[b]), c->e);
+		appendStringInfo(buf, ", \"grid\": {\"e\": %d, \"k0\": " INT64_FORMAT ", \"width\": ",
+						 c->e, c->k0);
+		mlsys_append_json_number(buf, ldexp(1.0, c->e));
+		appendStringInfoString(buf, ", \"lo\": ");
+		mlsys_append_json_number(buf, ldexp((double) c->k0, c->e));
+		appendStringInfoString(buf, ", \"counts\": ");
+		append_numbers(buf, counts, c->nbins);
+		appendStringInfoString(buf, "}, \"psi_edges\": ");
+		append_numbers(buf, edges, ncuts);
+		appendStringInfoString(buf, ", \"psi_proportions\": ");
+		append_numbers(buf, props, ncuts + 1);
+	}
+	appendStringInfoChar(buf, '}');
+}
+
 PG_FUNCTION_INFO_V1(profile_num_final);
 /* final function of mlsys._profile_num_agg: the profile as JSON text */
 Datum
@@ -418,55 +539,12 @@ profile_num_final(PG_FUNCTION_ARGS)
 {
 	ProfileNum *c;
 	StringInfoData buf;
-	double		mean,
-				var;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	c = profile_state_arg(fcinfo, 0, PROFILE_NUM_LAYOUT);
-	mean = c->n > 0 ? c->sum / c->n : NAN;
-	var = c->n > 1 ? (c->sumsq - c->n * mean * mean) / (c->n - 1) : NAN;
 	initStringInfo(&buf);
-	append_head(&buf, (char *) c + sizeof(ProfileNum), false, c->n, c->nulls);
-	appendStringInfoString(&buf, ", \"mean\": ");
-	mlsys_append_json_number(&buf, mean);
-	appendStringInfoString(&buf, ", \"std\": ");
-	mlsys_append_json_number(&buf, c->n > 1 ? sqrt(Max(var, 0)) : NAN);
-	appendStringInfoString(&buf, ", \"min\": ");
-	mlsys_append_json_number(&buf, c->n > 0 ? c->min : NAN);
-	appendStringInfoString(&buf, ", \"max\": ");
-	mlsys_append_json_number(&buf, c->n > 0 ? c->max : NAN);
-	if (c->n > 0)
-	{
-		int			cuts[MON_PSI_BINS];
-		double		edges[MON_PSI_BINS];
-		double		props[MON_PSI_BINS];
-		int			ncuts = profile_psi_cuts(c->counts, c->nbins, c->n, cuts),
-					b,
-					j;
-
-		memset(props, 0, sizeof(props));
-		for (j = 0, b = 0; j < c->nbins; j++)
-		{
-			while (b < ncuts && j >= cuts[b])
-				b++;
-			props[b] += c->counts[j] / c->n;
-		}
-		for (b = 0; b < ncuts; b++)
-			edges[b] = ldexp((double) (c->k0 + cuts[b]), c->e);
-		appendStringInfo(&buf, ", \"grid\": {\"e\": %d, \"k0\": " INT64_FORMAT ", \"width\": ",
-						 c->e, c->k0);
-		mlsys_append_json_number(&buf, ldexp(1.0, c->e));
-		appendStringInfoString(&buf, ", \"lo\": ");
-		mlsys_append_json_number(&buf, ldexp((double) c->k0, c->e));
-		appendStringInfoString(&buf, ", \"counts\": ");
-		append_numbers(&buf, c->counts, c->nbins);
-		appendStringInfoString(&buf, "}, \"psi_edges\": ");
-		append_numbers(&buf, edges, ncuts);
-		appendStringInfoString(&buf, ", \"psi_proportions\": ");
-		append_numbers(&buf, props, ncuts + 1);
-	}
-	appendStringInfoChar(&buf, '}');
+	profile_grid_json(&buf, &c->g, PN_NAME(c));
 	PG_RETURN_TEXT_P(cstring_to_text(buf.data));
 }
 
@@ -722,13 +800,16 @@ profile_baseline_sql(StringInfo buf, int ncols, char **names, const bool *catego
 {
 	int			i;
 
-	appendStringInfoString(buf, ", pg_catalog.count(*)");
+	if (target != NULL)
+		appendStringInfoString(buf, ", pg_catalog.count(*)");
 	for (i = 0; i < ncols; i++)
 	{
 		appendStringInfoString(buf, ", ");
 		profile_append_sql(buf, psprintf("r.%s", quote_identifier(names[i])), categorical[i],
 						   names[i]);
 	}
+	if (target == NULL)
+		return;
 	if (pred_expr != NULL)
 	{
 		appendStringInfoString(buf, ", ");
@@ -766,17 +847,22 @@ profile_value(HeapTuple tup, TupleDesc desc, int col, const char *name, bool cat
  * The baseline document from the results of profile_baseline_sql's items,
  * columns first .. of an SPI result row (the same names and kinds): rows,
  * relation, the feature profiles, the prediction's (when has_pred) and the
- * target's.
+ * target's. rows, pred_json and target_json, when given (rows >= 0), are
+ * the row count and those profiles gathered by the caller instead.
  */
 char *
 profile_baseline_json(HeapTuple tup, TupleDesc desc, int first, int ncols, char **names,
 					  const bool *categorical, bool has_pred, bool pred_categorical,
-					  const char *target, bool target_categorical, const char *relation)
+					  const char *target, bool target_categorical, const char *relation,
+					  int64 rows, const char *pred_json, const char *target_json)
 {
 	StringInfoData out;
 	bool		isnull;
-	int64		rows = DatumGetInt64(SPI_getbinval(tup, desc, first, &isnull));
 	int			i;
+
+	/* without the caller's count, the row's first item is count(*) */
+	if (rows < 0)
+		rows = DatumGetInt64(SPI_getbinval(tup, desc, first++, &isnull));
 
 	initStringInfo(&out);
 	appendStringInfo(&out, "{\"rows\": " INT64_FORMAT ", \"relation\": ", rows);
@@ -785,13 +871,13 @@ profile_baseline_json(HeapTuple tup, TupleDesc desc, int first, int ncols, char 
 					 "\"top_n\": %d, \"features\": [", MON_BINS, MON_TOP_N);
 	for (i = 0; i < ncols; i++)
 		appendStringInfo(&out, "%s%s", i > 0 ? ", " : "",
-						 profile_value(tup, desc, first + 1 + i, names[i], categorical[i]));
+						 profile_value(tup, desc, first + i, names[i], categorical[i]));
 	appendStringInfoString(&out, "]");
 	if (has_pred)
-		appendStringInfo(&out, ", \"prediction\": %s",
-						 profile_value(tup, desc, first + 1 + ncols, "<prediction>", pred_categorical));
-	appendStringInfo(&out, ", \"target\": %s}",
-					 profile_value(tup, desc, first + 1 + ncols + (has_pred ? 1 : 0), target,
+		appendStringInfo(&out, ", \"prediction\": %s", pred_json != NULL ? pred_json :
+						 profile_value(tup, desc, first + ncols, "<prediction>", pred_categorical));
+	appendStringInfo(&out, ", \"target\": %s}", target_json != NULL ? target_json :
+					 profile_value(tup, desc, first + ncols + (has_pred ? 1 : 0), target,
 								   target_categorical));
 	return out.data;
 }

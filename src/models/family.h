@@ -66,6 +66,7 @@ typedef struct TrainResult
 	FeatureSpec *spec;
 	char	   *metrics;		/* JSON text */
 	char	   *profile;		/* JSON text */
+	char	   *baseline;		/* the drift baseline (JSON text), NULL: not gathered */
 	int64		train_rows;
 	int64		test_rows;
 	uint64		fingerprint;	/* Σ row hash */
@@ -137,12 +138,6 @@ typedef struct ModelFamily
 
 	/* mlsys.features: the value of feature j (-1: the intercept) for class k */
 	bool		(*feature_weight) (const LoadedModel *m, int k, int j, double *value);
-
-	/* export to and import from the model document's "parameters" */
-	void		(*export_params) (StringInfo buf, const LoadedModel *m, char **features,
-								  char **classes);
-	bytea	   *(*import_params) (JsonbContainer *params, int nfeat, int nclasses, char **features,
-								  char **classes);
 } ModelFamily;
 
 /* passes.c: the training toolkit every feature-based family uses (SPI connected) */
@@ -162,6 +157,24 @@ extern void mlsys_parse_hyperparams(TrainArgs *a, HyperparamKeyFn family_key,
 									bool can_standardize, const char *hint);
 extern double mlsys_hyperparam_number(JsonbValue *v, const char *key);
 extern double mlsys_stats_memory_estimate(const TrainArgs *a, int nfeat);
+
+/* the drift baseline gathered by a training's evaluation pass (passes.c) */
+typedef struct BaselinePlan
+{
+	bool		active;			/* the pass gathers it */
+	int			ncols;			/* profiled feature columns */
+	char	  **names;
+	bool	   *categorical;
+	bool		pred_categorical;
+	bool		target_categorical;
+	bool		by_family;		/* the evaluation aggregate profiles prediction and target */
+} BaselinePlan;
+extern char *mlsys_baseline_sql(const TrainArgs *a, const FeatureSpec *spec, const char *pred_expr,
+								bool pred_categorical, BaselinePlan *plan);
+extern char *mlsys_baseline_complete_sql(const FeatureSpec *spec);
+extern void mlsys_baseline_result(const TrainArgs *a, const BaselinePlan *plan, int first,
+								  int64 rows, const char *pred_json, const char *target_json,
+								  TrainResult *r);
 
 /*
  * A Newton pass query over the labelled rows: (y, x, seed, test_size, params)

@@ -363,3 +363,102 @@ mlsys_parse_hyperparams(TrainArgs *a, HyperparamKeyFn family_key, bool can_stand
 					 errhint("%s", hint)));
 	}
 }
+
+/*
+ * Whether a training row's feature columns are all present (and its scalar
+ * numeric ones not NaN), as SQL over the relation r: only such rows get a
+ * prediction in the drift baseline, as mlsys._capture_baseline predicts.
+ */
+char *
+mlsys_baseline_complete_sql(const FeatureSpec *spec)
+{
+	StringInfoData guard;
+	int			i;
+
+	initStringInfo(&guard);
+	for (i = 0; i < spec->ncolumns; i++)
+	{
+		const FeatureColumn *c = &spec->columns[i];
+		const char *col = quote_identifier(c->name);
+
+		/*
+		 * A float8[] column's missing values are the evaluation's to see in
+		 * the feature vector (a classifier's rows all have labels, so a bad
+		 * array has already failed its training).
+		 */
+		if (!c->categorical && c->length > 0)
+			continue;
+		appendStringInfo(&guard, "%sr.%s IS NOT NULL", guard.len > 0 ? " AND " : "", col);
+		if (!c->categorical && c->length == 0)
+			appendStringInfo(&guard, " AND (r.%s)::pg_catalog.float8 OPERATOR(pg_catalog.<>) 'NaN'", col);
+	}
+	return guard.len > 0 ? guard.data : "true";
+}
+
+/*
+ * The drift baseline of a training, gathered by its evaluation pass: the
+ * select-list items (", count(*), <profile aggregate> ...", see
+ * profile_baseline_sql) that the family appends after its evaluation
+ * aggregate, whose query must read every row of the relation, named r.
+ * pred_expr is the prediction of a row's feature vector by the fitted model
+ * (evaluated only where mlsys_baseline_complete_sql holds); NULL when the
+ * family's evaluation aggregate profiles the prediction and the target
+ * itself (mlsys_baseline_result then takes their JSON). Returns "" when the
+ * training captures no baseline (mlsys.capture_baseline off, or
+ * cross-validation).
+ */
+char *
+mlsys_baseline_sql(const TrainArgs *a, const FeatureSpec *spec, const char *pred_expr,
+				   bool pred_categorical, BaselinePlan *plan)
+{
+	StringInfoData buf;
+	int			i;
+
+	memset(plan, 0, sizeof(*plan));
+	if (a->model == NULL || !mlsys_capture_baseline_on_train)
+		return "";
+	plan->names = palloc(sizeof(char *) * Max(spec->ncolumns, 1));
+	plan->categorical = palloc(sizeof(bool) * Max(spec->ncolumns, 1));
+	for (i = 0; i < spec->ncolumns; i++)
+	{
+		const FeatureColumn *c = &spec->columns[i];
+
+		/* float8[] columns are not profiled */
+		if (OidIsValid(get_element_type(c->typid)))
+			continue;
+		plan->names[plan->ncols] = c->name;
+		plan->categorical[plan->ncols] = profile_type_is_categorical(c->typid);
+		plan->ncols++;
+	}
+	plan->pred_categorical = pred_categorical;
+	plan->target_categorical = a->classification || profile_type_is_categorical(a->target_type);
+	plan->by_family = pred_expr == NULL;
+	plan->active = true;
+	initStringInfo(&buf);
+	profile_baseline_sql(&buf, plan->ncols, plan->names, plan->categorical,
+						 pred_expr == NULL ? NULL :
+						 psprintf("CASE WHEN %s THEN %s END", mlsys_baseline_complete_sql(spec),
+								  pred_expr),
+						 pred_categorical, pred_expr == NULL ? NULL : a->target,
+						 plan->target_categorical);
+	return buf.data;
+}
+
+/*
+ * The baseline from the evaluation pass's row (SPI), its items from column
+ * first on; rows, pred_json and target_json are the row count and the
+ * profiles the family's aggregate gathered (-1 and NULL when they are
+ * columns of the row).
+ */
+void
+mlsys_baseline_result(const TrainArgs *a, const BaselinePlan *plan, int first, int64 rows,
+					  const char *pred_json, const char *target_json, TrainResult *r)
+{
+	if (!plan->active)
+		return;
+	r->baseline = profile_baseline_json(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, first,
+										plan->ncols, plan->names, plan->categorical, true,
+										plan->pred_categorical, a->target,
+										plan->target_categorical, a->relsql, rows, pred_json,
+										target_json);
+}

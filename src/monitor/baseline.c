@@ -144,7 +144,7 @@ capture_baseline(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not profile the training relation");
 	result = profile_baseline_json(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, ncols, names,
 								   categorical, v.pred_sql != NULL, v.pred_categorical,
-								   v.target, target_categorical, v.relation);
+								   v.target, target_categorical, v.relation, -1, NULL, NULL);
 
 	MemoryContextSwitchTo(cxt);
 	result = pstrdup(result);

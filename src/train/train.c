@@ -289,14 +289,25 @@ mlsys_register_version(TrainArgs *a, TrainResult *r)
 			elog(ERROR, "could not store the preprocessing of the model version");
 	}
 	/*
-	 * The drift baseline of feature-based models (src/baseline.c): one more
-	 * pass over the relation. Recommenders have no feature columns to watch.
+	 * The drift baseline: gathered by the family's evaluation pass when it
+	 * could (r->baseline), else one more pass of mlsys.capture_baseline.
+	 * Recommenders have no feature columns to watch.
 	 */
 	rtypes[1] = INT4OID;
 	rv[1] = r->version;
-	if (mlsys_capture_baseline_on_train && strncmp(r->task, "recommender", 11) != 0 &&
-		SPI_execute_with_args("SELECT mlsys.capture_baseline($1, $2)", 2, rtypes, rv, NULL,
-							  false, 0) != SPI_OK_SELECT)
+	if (r->baseline != NULL)
+	{
+		rtypes[2] = JSONBOID;
+		rv[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(r->baseline));
+		if (SPI_execute_with_args("INSERT INTO mlsys.baselines AS b (model, version, profile) "
+								  "VALUES ($1, $2, $3) ON CONFLICT ON CONSTRAINT baselines_pkey "
+								  "DO UPDATE SET profile = EXCLUDED.profile, captured_at = pg_catalog.now()",
+								  3, rtypes, rv, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not store the drift baseline");
+	}
+	else if (mlsys_capture_baseline_on_train && strncmp(r->task, "recommender", 11) != 0 &&
+			 SPI_execute_with_args("SELECT mlsys.capture_baseline($1, $2)", 2, rtypes, rv, NULL,
+								   false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not capture the drift baseline");
 }
 

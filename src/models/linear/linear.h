@@ -11,4 +11,8 @@
 
 extern const ModelFamily linear_family;
 
+/* evaluate.c */
+extern bool regression_eval_result(Datum state, const char *target, double *metrics,
+								   int64 *rows, char **prediction_json, char **target_json);
+
 #endif							/* MLSYS_LINEAR_H */

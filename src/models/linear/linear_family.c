@@ -41,10 +41,14 @@ train_linear(TrainArgs *a, TrainResult *r)
 				holdout;
 	bool		isnull;
 	double	   *coef;
-	double	   *m;
+	double		m[4];
+	char	   *pred_json,
+			   *target_json;
+	int64		rows;
 	StringInfoData buf;
 	MemoryContext cxt = CurrentMemoryContext;
 	int			nfeat;
+	BaselinePlan baseline;
 
 	spec = mlsys_training_spec(a, &xsql, &ysql);
 	nfeat = spec->nfeat;
@@ -92,14 +96,33 @@ train_linear(TrainArgs *a, TrainResult *r)
 	mlsys_impute_for_scoring(a, spec, state);
 	CHECK_FOR_INTERRUPTS();
 
-	/* pass 2: metrics on the holdout (on the training rows when test_size is 0) */
-	sql = psprintf("SELECT mlsys._regression_holdout(%s, %s, $1, $2, $3) FROM %s",
-				   ysql, xsql, a->relsql);
+	/*
+	 * pass 2: metrics on the holdout (on the training rows when test_size is
+	 * 0), and the drift baseline: the aggregate profiles the prediction and
+	 * the target, the items mlsys_baseline_sql adds the feature columns
+	 */
+	sql = mlsys_baseline_sql(a, spec, NULL, false, &baseline);
+	if (baseline.active)
+		sql = psprintf("SELECT mlsys._regression_eval(%s, %s, $1, $2, $3, %s, %s)%s FROM %s AS r",
+					   ysql, xsql, mlsys_baseline_complete_sql(spec), quote_literal_cstr(a->target),
+					   sql, a->relsql);
+	else
+		sql = psprintf("SELECT mlsys._regression_holdout(%s, %s, $1, $2, $3) FROM %s",
+					   ysql, xsql, a->relsql);
 	args[2] = PointerGetDatum(mlsys_float8_array(coef, nfeat + 1));
-	if (!mlsys_spi_single_value(sql, 3, types2, args, &result))
-		elog(ERROR, "holdout evaluation returned no rows");
+	if (SPI_execute_with_args(sql, 3, types2, args, NULL, true, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "holdout evaluation failed");
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	MemoryContextSwitchTo(cxt);
-	m = (double *) ARR_DATA_PTR(DatumGetArrayTypeP(result));
+	if (isnull)
+		elog(ERROR, "holdout evaluation returned no rows");
+	if (!baseline.active)
+		memcpy(m, ARR_DATA_PTR(DatumGetArrayTypeP(result)), sizeof(m));
+	else if (regression_eval_result(result, a->target, m, &rows, &pred_json, &target_json))
+		mlsys_baseline_result(a, &baseline, 2, rows, pred_json, target_json, r);
+	else
+		elog(ERROR, "holdout evaluation returned no rows");
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"rmse\": ");
 	mlsys_append_json_number(&buf, m[1]);

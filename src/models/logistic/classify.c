@@ -498,9 +498,15 @@ train_classifier(TrainArgs *a, TrainResult *r)
 		Datum		pairs;
 		bool		isnull;
 		BinaryHoldout bh;
+		BaselinePlan baseline;
 
-		sql = psprintf("SELECT mlsys._logreg_holdout_agg(%s, %s, $1, $2, $3, $4) FROM %s WHERE %s IS NOT NULL",
-					   ysql, xsql, a->relsql, quote_identifier(a->target));
+		/* the baseline reads every row: the labelled ones are a FILTER */
+		sql = psprintf("SELECT mlsys._logreg_holdout_agg(%s, %s, $1, $2, $3, $4) FILTER (WHERE r.%s IS NOT NULL)%s "
+					   "FROM %s AS r",
+					   ysql, xsql, quote_identifier(a->target),
+					   mlsys_baseline_sql(a, spec, psprintf("mlsys._logreg_proba($3, %s)", xsql), false,
+										  &baseline),
+					   a->relsql);
 		eargs[0] = pc.q.args[0];
 		eargs[1] = pc.q.args[1];
 		eargs[2] = PointerGetDatum(mlsys_float8_array(prm, 3 * p + 3));
@@ -510,6 +516,7 @@ train_classifier(TrainArgs *a, TrainResult *r)
 			elog(ERROR, "holdout evaluation failed");
 		pairs = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		MemoryContextSwitchTo(cxt);
+		mlsys_baseline_result(a, &baseline, 2, -1, NULL, NULL, r);
 		/* a single-class holdout has no AUC: this raises the error mlsys.auc raises */
 		mlsys_binary_holdout_metrics(pairs, isnull, a->threshold, &bh);
 		SPI_freetuptable(SPI_tuptable);

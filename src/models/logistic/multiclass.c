@@ -362,6 +362,21 @@ multiclass_hyperparams(const TrainArgs *a, double alpha)
 	return buf.data;
 }
 
+/* the labels in class order as an SQL text[] (for the baseline's prediction) */
+static char *
+label_array_sql(char **classes, int K)
+{
+	StringInfoData buf;
+	int			k;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "ARRAY[");
+	for (k = 0; k < K; k++)
+		appendStringInfo(&buf, "%s%s", k > 0 ? ", " : "", quote_literal_cstr(classes[k]));
+	appendStringInfoString(&buf, "]::pg_catalog.text[]");
+	return buf.data;
+}
+
 /* mlsys.train for K > 2 classes: fills r (classes already set) */
 void
 train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, const char *ysql)
@@ -423,9 +438,17 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 		Datum		state;
 		bool		isnull;
 		MulticlassMetrics mm;
+		BaselinePlan baseline;
 
-		sql = psprintf("SELECT mlsys._softmax_holdout_agg(%s, %s, $1, $2, $3, $4) FROM %s WHERE %s IS NOT NULL",
-					   ysql, xsql, a->relsql, quote_identifier(a->target));
+		/* the baseline reads every row: the labelled ones are a FILTER */
+		sql = psprintf("SELECT mlsys._softmax_holdout_agg(%s, %s, $1, $2, $3, $4) FILTER (WHERE r.%s IS NOT NULL)%s "
+					   "FROM %s AS r",
+					   ysql, xsql, quote_identifier(a->target),
+					   mlsys_baseline_sql(a, spec,
+										  psprintf("(%s)[((mlsys._softmax_eval($3, %s, 0))[1])::pg_catalog.int4 OPERATOR(pg_catalog.+) 1]",
+												   label_array_sql(r->classes, K), xsql),
+										  true, &baseline),
+					   a->relsql);
 		eargs[0] = pc.q.args[0];
 		eargs[1] = pc.q.args[1];
 		eargs[2] = PointerGetDatum(mlsys_float8_array(prm, D + 2 * p + K));
@@ -435,6 +458,7 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 			elog(ERROR, "holdout evaluation failed");
 		state = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		MemoryContextSwitchTo(cxt);
+		mlsys_baseline_result(a, &baseline, 2, -1, NULL, NULL, r);
 		mlsys_multiclass_holdout_metrics(state, isnull, &mm);
 		SPI_freetuptable(SPI_tuptable);
 		initStringInfo(&buf);
