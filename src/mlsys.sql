@@ -113,6 +113,10 @@ SELECT pg_catalog.pg_extension_config_dump('mlsys.predictions', '');
 SELECT pg_catalog.pg_extension_config_dump('mlsys.predictions_id_seq', '');
 
 -- Model cache invalidation (see src/cache.c)
+CREATE FUNCTION mlsys._relation_name(regclass) RETURNS text
+    AS 'MODULE_PATHNAME', 'relation_name' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._relation_name(regclass) IS 'A relation as messages name it: schema.relation, unquoted (internal).';
+
 CREATE FUNCTION mlsys._registry_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'registry_changed' LANGUAGE C;
 COMMENT ON FUNCTION mlsys._registry_changed() IS 'Trigger: tells every backend that cached models may be stale.';
@@ -923,7 +927,7 @@ BEGIN
      WHERE a.attrelid = predict_batch.relation AND a.attname = predict_batch.id_column
        AND a.attnum > 0 AND NOT a.attisdropped;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'column "%" of relation % does not exist', predict_batch.id_column, predict_batch.relation
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', predict_batch.id_column, mlsys._relation_name(predict_batch.relation)
             USING ERRCODE = 'undefined_column';
     END IF;
     SELECT v.classes, v.target_type, v.hyperparams ->> 'positive_class'

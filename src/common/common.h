@@ -55,6 +55,7 @@ extern struct Tuplestorestate *mlsys_begin_rows(FunctionCallInfo fcinfo, TupleDe
 extern char *mlsys_text_arg(FunctionCallInfo fcinfo, int argno, const char *what);
 extern void mlsys_append_json_number(StringInfo buf, double v);
 extern Datum mlsys_cstring_array(char **items, int n);
+extern char *mlsys_relation_name(Oid relid);
 extern bool mlsys_spi_single_value(const char *sql, int nargs, Oid *types, Datum *values,
 								   Datum *result);
 

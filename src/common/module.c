@@ -52,7 +52,7 @@ _PG_init(void)
 							GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomBoolVariable("mlsys.capture_baseline",
 							 "Whether training captures the drift baseline of the new version.",
-							 "Capturing costs one more pass over the training relation. With it off, run mlsys.capture_baseline(model, version) before mlsys.drift needs it.",
+							 "Training gathers it in its evaluation pass. With it off, run mlsys.capture_baseline(model, version) before mlsys.drift needs it.",
 							 &mlsys_capture_baseline_on_train, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomStringVariable("mlsys.default_recommender",

@@ -12,6 +12,7 @@
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "common/common.h"
 
@@ -42,6 +43,22 @@ mlsys_append_json_number(StringInfo buf, double v)
 		appendStringInfoString(buf, "null");
 }
 
+/*
+ * A relation's name as messages show it, inside double quotes:
+ * schema.relation, unquoted (as PostgreSQL's own messages name a qualified
+ * relation).
+ */
+char *
+mlsys_relation_name(Oid relid)
+{
+	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
+	char	   *rel = get_rel_name(relid);
+
+	if (nsp == NULL || rel == NULL)
+		return psprintf("%u", relid);
+	return psprintf("%s.%s", nsp, rel);
+}
+
 /* a text[] datum of C strings */
 Datum
 mlsys_cstring_array(char **items, int n)
@@ -66,4 +83,12 @@ mlsys_spi_single_value(const char *sql, int nargs, Oid *types, Datum *values, Da
 		elog(ERROR, "training query returned %d rows, expected 1", (int) SPI_processed);
 	*result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return !isnull;
+}
+
+PG_FUNCTION_INFO_V1(relation_name);
+/* mlsys._relation_name(regclass) → text: schema.relation, for messages */
+Datum
+relation_name(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(mlsys_relation_name(PG_GETARG_OID(0))));
 }

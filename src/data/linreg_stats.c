@@ -449,7 +449,9 @@ linreg_begin_row(FunctionCallInfo fcinfo, int flags, ArrayType *names, int sampl
 		if (v.n != s->nfeat)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("feature vector has %d elements, expected %d", v.n, s->nfeat),
+					 errmsg_plural("feature vector has %d element, expected %d",
+							   "feature vector has %d elements, expected %d",
+							   (unsigned long) (v.n), v.n, s->nfeat),
 					 errdetail("Every row must have the same number of features.")));
 	}
 	if (x_out != NULL)

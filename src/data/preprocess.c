@@ -96,7 +96,9 @@ preprocess_resolve_categories(FeatureSpec *spec, const char *relsql, const char 
 		if (c->ncat + (c->null_cat ? 1 : 0) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("relation %s has no rows with a non-null target to train on", relsql)));
+					 errmsg("relation \"%s\" has no rows with a non-null target to train on",
+							mlsys_relation_name(DatumGetObjectId(DirectFunctionCall1(regclassin,
+																					 CStringGetDatum(relsql)))))));
 		qsort(c->cats, c->ncat, sizeof(char *), cstring_cmp);
 		c->length = c->ncat + (c->null_cat ? 1 : 0);
 		SPI_freetuptable(SPI_tuptable);

@@ -379,7 +379,9 @@ train_sample_accum(PG_FUNCTION_ARGS)
 		if (s->nfeat != v.n)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("feature vector has %d elements, expected %d", v.n, s->nfeat)));
+					 errmsg_plural("feature vector has %d element, expected %d",
+							   "feature vector has %d elements, expected %d",
+							   (unsigned long) (v.n), v.n, s->nfeat)));
 	}
 
 	y = PG_GETARG_FLOAT8(1);
@@ -488,7 +490,9 @@ mlsys_sample_rows(Datum d, bool isnull, int p, double **rows, int64 *seen)
 	if (s->nfeat != p)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("feature vector has %d elements, expected %d", s->nfeat, p)));
+				 errmsg_plural("feature vector has %d element, expected %d",
+							   "feature vector has %d elements, expected %d",
+							   (unsigned long) (s->nfeat), s->nfeat, p)));
 	order = palloc(sizeof(KeyedSlot) * Max(s->count, 1));
 	for (i = 0; i < s->count; i++)
 	{

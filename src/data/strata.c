@@ -408,7 +408,9 @@ strata_accum(PG_FUNCTION_ARGS)
 		if (v.n != s->nfeat)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("feature vector has %d elements, expected %d", v.n, s->nfeat)));
+					 errmsg_plural("feature vector has %d element, expected %d",
+							   "feature vector has %d elements, expected %d",
+							   (unsigned long) (v.n), v.n, s->nfeat)));
 	}
 	y = PG_GETARG_FLOAT8(1);
 	c = mlsys_class_index(y, s->nclass);

@@ -240,7 +240,8 @@ auc_of_pairs(AucPair *pairs, int64 n)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("ROC AUC is not defined when only one class is present"),
-				 errdetail("All " INT64_FORMAT " labels are %s.", n, npos == 0 ? "false" : "true")));
+				 errdetail_plural("The " INT64_FORMAT " label is %s.", "All " INT64_FORMAT " labels are %s.",
+								  (unsigned long) n, n, npos == 0 ? "false" : "true")));
 	return (rank_sum - npos * (npos + 1) / 2) / (npos * (n - npos));
 }
 

@@ -33,6 +33,7 @@ typedef struct TrainArgs
 	char	   *model;			/* NULL for cross-validation */
 	Oid			relid;
 	char	   *relsql;			/* quoted, schema-qualified relation name */
+	char	   *relname;		/* schema.relation, for messages */
 	char	   *target;
 	ArrayType  *features;		/* NULL: every column but the target */
 	char	   *algorithm;

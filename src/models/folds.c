@@ -130,8 +130,9 @@ mlsys_fold_states(const TrainArgs *a, FeatureSpec *spec, char **xsql,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("folds must not exceed the number of rows"),
-				 errdetail("There are %d folds and " INT64_FORMAT " rows with a non-null target.",
-						   folds, rows)));
+				 errdetail_plural("There are %d folds and " INT64_FORMAT " row with a non-null target.",
+								  "There are %d folds and " INT64_FORMAT " rows with a non-null target.",
+								  (unsigned long) rows, folds, rows)));
 	for (k = 0; k < folds; k++)
 		if (states[k] == NULL)
 			ereport(ERROR,

@@ -204,14 +204,16 @@ mlsys_check_split(const TrainArgs *a, int64 seen, int64 train_rows, int64 holdou
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("the training split is empty"),
-				 errdetail("All " INT64_FORMAT " rows fell into the holdout.", seen),
+				 errdetail_plural("The " INT64_FORMAT " row fell into the holdout.",
+								  "All " INT64_FORMAT " rows fell into the holdout.", (unsigned long) seen, seen),
 				 errhint("Use more rows or a smaller test_size.")));
 	if (a->test_size > 0 && holdout == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("the holdout split is empty"),
-				 errdetail("None of the " INT64_FORMAT " rows fell into the holdout for test_size %g.",
-						   seen, a->test_size),
+				 errdetail_plural("The " INT64_FORMAT " row did not fall into the holdout for test_size %g.",
+								  "None of the " INT64_FORMAT " rows fell into the holdout for test_size %g.",
+								  (unsigned long) seen, seen, a->test_size),
 				 errhint("Use more rows, a larger test_size, or test_size 0 to report training metrics.")));
 }
 

@@ -119,7 +119,7 @@ capture_baseline(PG_FUNCTION_ARGS)
 	categorical = palloc(sizeof(bool) * Max(v.ncolumns, 1));
 	for (i = 0; i < v.ncolumns; i++)
 	{
-		Oid			t = mon_column_type(v.relid, v.columns[i], v.relation);
+		Oid			t = mon_column_type(v.relid, v.columns[i]);
 
 		/* float8[] columns are not profiled (a length > 0 may also be a one-hot column) */
 		if (OidIsValid(get_element_type(t)))
@@ -134,7 +134,7 @@ capture_baseline(PG_FUNCTION_ARGS)
 	if (ncols == v.ncolumns - narrays && !any_categorical(categorical, ncols))
 		v.pred_sql = numeric_prediction_sql(model, version, &v, &from_extra);
 	target_categorical = strcmp(v.task, "regression") != 0 ||
-		profile_type_is_categorical(mon_column_type(v.relid, v.target, v.relation));
+		profile_type_is_categorical(mon_column_type(v.relid, v.target));
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT NULL");
 	profile_baseline_sql(&sql, ncols, names, categorical, v.pred_sql, v.pred_categorical,

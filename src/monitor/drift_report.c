@@ -357,13 +357,13 @@ drift_report(PG_FUNCTION_ARGS)
 							 c->categorical ? "pg_catalog.text" : "pg_catalog.float8");
 		else
 		{
-			Oid			t = mon_column_type(relid, c->name, relname);
+			Oid			t = mon_column_type(relid, c->name);
 
 			if (profile_type_is_categorical(t) != c->categorical)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("column \"%s\" of relation %s is %s, but the baseline profiled it as %s",
-								c->name, relname, format_type_be(t),
+						 errmsg("column \"%s\" of relation \"%s\" is %s, but the baseline profiled it as %s",
+								c->name, mlsys_relation_name(relid), format_type_be(t),
 								c->categorical ? "categorical" : "numeric")));
 			appendStringInfoString(&sql, mon_column_expr(c));
 		}
@@ -374,7 +374,7 @@ drift_report(PG_FUNCTION_ARGS)
 		char	   *tcol = text_to_cstring(PG_GETARG_TEXT_PP(3));
 		char	   *since = DatumGetCString(DirectFunctionCall1(timestamptz_out, PG_GETARG_DATUM(4)));
 
-		(void) mon_column_type(relid, tcol, relname);
+		(void) mon_column_type(relid, tcol);
 		appendStringInfo(&sql, " WHERE r.%s >= %s::pg_catalog.timestamptz",
 						 quote_identifier(tcol), quote_literal_cstr(since));
 	}

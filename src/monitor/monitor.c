@@ -321,14 +321,15 @@ mon_load_version(const char *model, int32 version, VersionInfo *v)
 
 /* the type of a column of a relation, or an error naming it */
 Oid
-mon_column_type(Oid relid, const char *column, const char *relname)
+mon_column_type(Oid relid, const char *column)
 {
 	AttrNumber	att = get_attnum(relid, column);
 
 	if (att == InvalidAttrNumber || att < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of relation %s does not exist", column, relname)));
+				 errmsg("column \"%s\" of relation \"%s\" does not exist", column,
+						mlsys_relation_name(relid))));
 	return get_atttype(relid, att);
 }
 

@@ -120,7 +120,7 @@ extern int64 mon_scan(const char *sql, MonColumn *cols, int ncols, MonModel *mod
 extern char *mon_column_expr(const MonColumn *c);
 extern char *mon_spi_text(int row, int col);
 extern void mon_load_version(const char *model, int32 version, VersionInfo *v);
-extern Oid	mon_column_type(Oid relid, const char *column, const char *relname);
+extern Oid	mon_column_type(Oid relid, const char *column);
 extern MonModel *mon_copy_model(const char *model, int32 version, const VersionInfo *v,
 								const MonColumn *cols, int nprof, int hidden_start,
 								StringInfo extra_sql);

@@ -366,7 +366,7 @@ predict_rating(PG_FUNCTION_ARGS)
 static void
 eval_error_context(void *arg)
 {
-	errcontext("evaluating a recommender on relation %s", (const char *) arg);
+	errcontext("evaluating a recommender on relation \"%s\"", (const char *) arg);
 }
 
 PG_FUNCTION_INFO_V1(evaluate_recommender);
@@ -403,10 +403,10 @@ evaluate_recommender(PG_FUNCTION_ARGS)
 	rcol = PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5));
 	als_check_distinct_columns(ucol, icol, rcol);
 	relsql = als_relation_sql(relid);
-	als_check_id_column(relid, ucol, relsql, "user");
-	als_check_id_column(relid, icol, relsql, "item");
+	als_check_id_column(relid, ucol, "user");
+	als_check_id_column(relid, icol, "item");
 	if (rcol)
-		als_check_rating_column(relid, rcol, relsql);
+		als_check_rating_column(relid, rcol);
 
 	cm = recommender_lookup(PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	m = cm->als;
@@ -418,7 +418,7 @@ evaluate_recommender(PG_FUNCTION_ARGS)
 				 errhint("Leave rating_column null to compute the ranking metrics.")));
 
 	errcb.callback = eval_error_context;
-	errcb.arg = (void *) relsql;
+	errcb.arg = (void *) mlsys_relation_name(relid);
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "mlsys recommender evaluation",

@@ -92,7 +92,7 @@ BEGIN
          WHERE a.attrelid = record_outcomes.relation AND a.attname = v_col
            AND a.attnum > 0 AND NOT a.attisdropped;
         IF NOT FOUND THEN
-            RAISE EXCEPTION 'column "%" of relation % does not exist', v_col, record_outcomes.relation
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist', v_col, mlsys._relation_name(record_outcomes.relation)
                 USING ERRCODE = 'undefined_column';
         END IF;
     END LOOP;

@@ -133,7 +133,7 @@ BEGIN
     SELECT att.atttypid INTO v_typid FROM pg_catalog.pg_attribute att
      WHERE att.attrelid = p_relation AND att.attname = p_target AND att.attnum > 0 AND NOT att.attisdropped;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'column "%" of relation % does not exist', p_target, p_relation USING ERRCODE = 'undefined_column';
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', p_target, mlsys._relation_name(p_relation) USING ERRCODE = 'undefined_column';
     END IF;
     WHILE (SELECT t.typtype FROM pg_catalog.pg_type t WHERE t.oid = v_typid) = 'd' LOOP
         SELECT t.typbasetype INTO v_typid FROM pg_catalog.pg_type t WHERE t.oid = v_typid;

@@ -102,7 +102,7 @@ cv_error_context(void *arg)
 {
 	TrainArgs  *a = (TrainArgs *) arg;
 
-	errcontext("cross-validating on relation %s", a->relsql ? a->relsql : "?");
+	errcontext("cross-validating on relation \"%s\"", a->relname ? a->relname : "?");
 }
 
 PG_FUNCTION_INFO_V1(cross_validate);

@@ -39,8 +39,8 @@ train_error_context(void *arg)
 {
 	TrainArgs  *a = (TrainArgs *) arg;
 
-	errcontext("training model \"%s\" on relation %s", a->model,
-			   a->relsql ? a->relsql : "?");
+	errcontext("training model \"%s\" on relation \"%s\"", a->model,
+			   a->relname ? a->relname : "?");
 }
 
 
@@ -120,6 +120,7 @@ mlsys_training_source_args(FunctionCallInfo fcinfo, TrainArgs *a, int first)
 						get_rel_name(a->relid))));
 	a->relsql = quote_qualified_identifier(get_namespace_name(get_rel_namespace(a->relid)),
 										   get_rel_name(a->relid));
+	a->relname = mlsys_relation_name(a->relid);
 	a->target = mlsys_text_arg(fcinfo, first + 1, "target");
 	attnum = get_attnum(a->relid, a->target);
 	if (attnum == InvalidAttrNumber || attnum < 0)

@@ -69,7 +69,7 @@ static const char *cur_rel;
 static void
 rec_error_context(void *arg)
 {
-	errcontext("training recommender \"%s\" on relation %s", cur_model, cur_rel);
+	errcontext("training recommender \"%s\" on relation \"%s\"", cur_model, cur_rel);
 }
 
 /* a hyperparameter that must be a JSON number */
@@ -318,16 +318,17 @@ train_recommender(PG_FUNCTION_ARGS)
 				 errhint("Use \"best_score\", \"most_recent\" or \"never\".")));
 	parse_als_params(a.hp, rcol != NULL, &p);
 	a.relsql = als_relation_sql(a.relid);
+	a.relname = mlsys_relation_name(a.relid);
 	a.target = rcol ? rcol : "";
 	a.target_type = FLOAT8OID;
 	a.algorithm = p.implicit ? "als_implicit" : "als_explicit";
-	als_check_id_column(a.relid, ucol, a.relsql, "user");
-	als_check_id_column(a.relid, icol, a.relsql, "item");
+	als_check_id_column(a.relid, ucol, "user");
+	als_check_id_column(a.relid, icol, "item");
 	if (rcol)
-		a.target_type = als_check_rating_column(a.relid, rcol, a.relsql);
+		a.target_type = als_check_rating_column(a.relid, rcol);
 
 	cur_model = a.model;
-	cur_rel = a.relsql;
+	cur_rel = a.relname;
 	errcb.callback = rec_error_context;
 	errcb.arg = NULL;
 	errcb.previous = error_context_stack;
@@ -355,7 +356,7 @@ train_recommender(PG_FUNCTION_ARGS)
 	if (nusers < 2 || nitems < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("relation %s has %d %s", a.relsql,
+				 errmsg("relation \"%s\" has %d %s", a.relname,
 						nusers < 2 ? nusers : nitems,
 						nusers < 2 ? (nusers == 1 ? "user" : "users") : (nitems == 1 ? "item" : "items")),
 				 errdetail("A recommender needs at least two users and two items.")));

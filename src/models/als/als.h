@@ -151,8 +151,8 @@ typedef struct Interaction
 	int64		i;
 	double		r;
 } Interaction;
-extern void als_check_id_column(Oid relid, const char *col, const char *relsql, const char *what);
-extern Oid als_check_rating_column(Oid relid, const char *col, const char *relsql);
+extern void als_check_id_column(Oid relid, const char *col, const char *what);
+extern Oid als_check_rating_column(Oid relid, const char *col);
 extern void *als_alloc_n(Size elem, int64 n, bool zero);
 extern Interaction *als_read_interactions(const char *relsql, const char *ucol, const char *icol, const char *rcol, int64 *nout);
 extern char *als_relation_sql(Oid relid);

@@ -19,22 +19,23 @@
 
 /* a column's base type; errors for a missing column */
 static Oid
-column_type(Oid relid, const char *col, const char *relsql)
+column_type(Oid relid, const char *col)
 {
 	AttrNumber	att = get_attnum(relid, col);
 
 	if (att == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of relation %s does not exist", col, relsql)));
+				 errmsg("column \"%s\" of relation \"%s\" does not exist", col,
+						mlsys_relation_name(relid))));
 	return getBaseType(get_atttype(relid, att));
 }
 
 /* ids must be int2, int4 or int8 */
 void
-als_check_id_column(Oid relid, const char *col, const char *relsql, const char *what)
+als_check_id_column(Oid relid, const char *col, const char *what)
 {
-	Oid			t = column_type(relid, col, relsql);
+	Oid			t = column_type(relid, col);
 
 	if (t != INT2OID && t != INT4OID && t != INT8OID)
 		ereport(ERROR,
@@ -45,9 +46,9 @@ als_check_id_column(Oid relid, const char *col, const char *relsql, const char *
 
 /* the rating column must be numeric; returns its type */
 Oid
-als_check_rating_column(Oid relid, const char *col, const char *relsql)
+als_check_rating_column(Oid relid, const char *col)
 {
-	Oid			t = column_type(relid, col, relsql);
+	Oid			t = column_type(relid, col);
 
 	if (t != INT2OID && t != INT4OID && t != INT8OID && t != FLOAT4OID &&
 		t != FLOAT8OID && t != NUMERICOID)

@@ -73,7 +73,7 @@ train_linear(TrainArgs *a, TrainResult *r)
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("relation %s has no rows with a non-null target to train on", a->relsql)));
+				 errmsg("relation \"%s\" has no rows with a non-null target to train on", a->relname)));
 	MemoryContextSwitchTo(cxt);
 	state = linreg_state_from_datum(result, true);
 	if (linreg_state_nfeat(state) != nfeat)

@@ -399,13 +399,14 @@ classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("label column \"%s\" contains nulls", a->target),
-					 errdetail(INT64_FORMAT " rows have no label.", nulls),
+					 errdetail_plural(INT64_FORMAT " row has no label.", INT64_FORMAT " rows have no label.",
+									  (unsigned long) nulls, nulls),
 					 errhint("Train on a view that leaves out unlabelled rows.")));
 		result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("relation %s has no rows to train on", a->relsql)));
+					 errmsg("relation \"%s\" has no rows to train on", a->relname)));
 	}
 	MemoryContextSwitchTo(cxt);
 	stats = linreg_state_from_datum(result, true);
@@ -418,7 +419,9 @@ classifier_first_pass(TrainArgs *a, FeatureSpec *spec, char **xsql, const char *
 	if (linreg_state_nfeat(stats) != p)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("feature vector has %d elements, expected %d", linreg_state_nfeat(stats), p)));
+				 errmsg_plural("feature vector has %d element, expected %d",
+							   "feature vector has %d elements, expected %d",
+							   (unsigned long) (linreg_state_nfeat(stats)), linreg_state_nfeat(stats), p)));
 	linreg_state_split_counts(stats, &seen, &holdout, &r->fingerprint);
 	r->train_rows = linreg_state_rows(stats);
 	r->test_rows = holdout;

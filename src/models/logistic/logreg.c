@@ -270,7 +270,9 @@ logreg_row_args(FunctionCallInfo fcinfo, int p, Float8ArrayView *v)
 	if (v->hasnull || v->n != p)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("feature vector has %d elements, expected %d", v->n, p)));
+				 errmsg_plural("feature vector has %d element, expected %d",
+							   "feature vector has %d elements, expected %d",
+							   (unsigned long) (v->n), v->n, p)));
 	y = PG_GETARG_FLOAT8(1);
 	if (y != 0.0 && y != 1.0)
 		ereport(ERROR,
@@ -332,7 +334,9 @@ logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave
 		if (s->nfeat != p || s->nlev != sc.nlev)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("feature vector has %d elements, expected %d", p, s->nfeat)));
+					 errmsg_plural("feature vector has %d element, expected %d",
+							   "feature vector has %d elements, expected %d",
+							   (unsigned long) (p), p, s->nfeat)));
 	}
 	if (mlsys_row_stratum(v.data, p, y, s->split_key, &sc) == s->leave_out)
 		PG_RETURN_POINTER(s);
@@ -526,7 +530,9 @@ logreg_proba(PG_FUNCTION_ARGS)
 	if (v.hasnull || v.n != p)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("feature vector has %d elements, expected %d", v.n, p)));
+				 errmsg_plural("feature vector has %d element, expected %d",
+							   "feature vector has %d elements, expected %d",
+							   (unsigned long) (v.n), v.n, p)));
 	{
 		const double *prm = (const double *) ARR_DATA_PTR(params);
 		LogregCallCache *cc = logreg_call_cache(fcinfo, prm, p);

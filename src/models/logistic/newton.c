@@ -73,7 +73,8 @@ void
 mlsys_warn_not_converged(int passes, double tol)
 {
 	ereport(WARNING,
-			(errmsg("logistic regression did not converge in %d passes", passes),
+			(errmsg_plural("logistic regression did not converge in %d pass",
+						   "logistic regression did not converge in %d passes", passes, passes),
 			 errdetail("The largest gradient component is still above tol %g.", tol),
 			 errhint("Raise max_iter or tol, or use a larger alpha.")));
 }

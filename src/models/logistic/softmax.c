@@ -472,7 +472,9 @@ softmax_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leav
 		if (s->nfeat != p || s->nclass != K || s->nlev != sc.nlev)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("feature vector has %d elements, expected %d", p, s->nfeat)));
+					 errmsg_plural("feature vector has %d element, expected %d",
+							   "feature vector has %d elements, expected %d",
+							   (unsigned long) (p), p, s->nfeat)));
 	}
 	if (mlsys_row_stratum(v.data, p, y, s->split_key, &sc) == s->leave_out)
 		PG_RETURN_POINTER(s);
