@@ -59,6 +59,34 @@ extern char *mlsys_relation_name(Oid relid);
 extern bool mlsys_spi_single_value(const char *sql, int nargs, Oid *types, Datum *values,
 								   Datum *result);
 
+/* jsondoc.c: the model document's JSON, written and read back exactly (errors name the path) */
+extern void doc_put_float8(StringInfo buf, double v);
+extern void doc_put_float4(StringInfo buf, float v);
+extern void doc_put_key(StringInfo buf, const char *key, bool first);
+extern void doc_put_named(StringInfo buf, char **names, const double *v, int n);
+extern void doc_put_float8_array(StringInfo buf, const double *v, int n);
+extern void doc_put_factors(StringInfo buf, const float *x, int rows, int f);
+extern void doc_put_ids(StringInfo buf, const int64 *ids, int n);
+extern void doc_invalid(const char *path, const char *problem) pg_attribute_noreturn();
+extern char *doc_elem_path(const char *path, int index);
+extern char *doc_key_path(const char *path, const char *key);
+extern JsonbValue *doc_get_key(JsonbContainer *obj, const char *path, const char *key, bool required);
+extern JsonbContainer *doc_as_container(JsonbValue *v, bool object, const char *path, int index);
+extern JsonbContainer *doc_as_array(JsonbValue *v, int n, const char *path);
+extern JsonbValue *doc_elem(JsonbContainer *c, int i);
+extern char *doc_as_string(JsonbValue *v, const char *path, int index);
+extern double doc_as_float8(JsonbValue *v, const char *path, int index);
+extern float doc_as_float4(JsonbValue *v, const char *path, int index);
+extern int64 doc_as_int(JsonbValue *v, int64 lo, int64 hi, const char *path, int index);
+extern JsonbContainer *doc_key_object(JsonbContainer *obj, const char *path, const char *key);
+extern char *doc_key_string(JsonbContainer *obj, const char *path, const char *key);
+extern double doc_key_float8(JsonbContainer *obj, const char *path, const char *key);
+extern int64 doc_key_int(JsonbContainer *obj, const char *path, const char *key, int64 lo, int64 hi);
+extern void doc_named_vector(JsonbContainer *obj, const char *path, const char *key, char **names, int n, double *out);
+extern int64 *doc_read_ids(JsonbContainer *obj, const char *path, int *n);
+extern double *doc_read_float8s(JsonbContainer *obj, const char *path, const char *key, int n);
+extern double *doc_read_factors(JsonbContainer *obj, const char *path, int rows, int f);
+
 /* security.c: search_path pinning for SPI queries run from C */
 extern int	mlsys_pin_search_path(void);
 extern void mlsys_unpin_search_path(int nestlevel);

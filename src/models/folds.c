@@ -17,7 +17,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#include "models/family.h"
+#include "models/toolkit.h"
 
 /*
  * Plan the queries that group rows by fold (GROUP BY mlsys._fold(...)) as

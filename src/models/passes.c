@@ -20,7 +20,7 @@
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
-#include "models/family.h"
+#include "models/toolkit.h"
 
 /* the preprocessing hyperparameters given, for the stored hyperparams object */
 void

@@ -28,45 +28,10 @@
 #include "utils/memutils.h"
 
 #include "registry/registry.h"
-#include "models/als/als.h"
 
 /* ------------------------------------------------------------------------
  * Writing
  * ------------------------------------------------------------------------ */
-
-/* a finite float8 in its shortest exact decimal form */
-static void
-put_float8(StringInfo buf, double v)
-{
-	char		s[DOUBLE_SHORTEST_DECIMAL_LEN];
-
-	if (!isfinite(v))
-		elog(ERROR, "cannot export a non-finite parameter");
-	double_to_shortest_decimal_buf(v, s);
-	appendStringInfoString(buf, s);
-}
-
-/* a finite float4 in its shortest exact float4 decimal form */
-static void
-put_float4(StringInfo buf, float v)
-{
-	char		s[FLOAT_SHORTEST_DECIMAL_LEN];
-
-	if (!isfinite(v))
-		elog(ERROR, "cannot export a non-finite parameter");
-	float_to_shortest_decimal_buf(v, s);
-	appendStringInfoString(buf, s);
-}
-
-/* "key": (a JSON string), preceded by a comma unless first */
-static void
-put_key(StringInfo buf, const char *key, bool first)
-{
-	if (!first)
-		appendStringInfoChar(buf, ',');
-	escape_json(buf, key);
-	appendStringInfoChar(buf, ':');
-}
 
 /* a text datum as a JSON string, or null */
 static void
@@ -128,72 +93,6 @@ put_array_datum(StringInfo buf, Datum d, bool isnull, Oid elemtype)
 	appendStringInfoChar(buf, ']');
 }
 
-/* {"name": value, ...} over the expanded feature names */
-static void
-put_named(StringInfo buf, char **names, const double *v, int n)
-{
-	int			j;
-
-	appendStringInfoChar(buf, '{');
-	for (j = 0; j < n; j++)
-	{
-		put_key(buf, names[j], j == 0);
-		put_float8(buf, v[j]);
-	}
-	appendStringInfoChar(buf, '}');
-}
-
-/* a float8 vector as a JSON array */
-static void
-put_float8_array(StringInfo buf, const double *v, int n)
-{
-	int			j;
-
-	appendStringInfoChar(buf, '[');
-	for (j = 0; j < n; j++)
-	{
-		if (j > 0)
-			appendStringInfoChar(buf, ',');
-		put_float8(buf, v[j]);
-	}
-	appendStringInfoChar(buf, ']');
-}
-
-/* rows × f float4 factors as an array of arrays */
-static void
-put_factors(StringInfo buf, const float *x, int rows, int f)
-{
-	int			r,
-				k;
-
-	appendStringInfoChar(buf, '[');
-	for (r = 0; r < rows; r++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		appendStringInfoString(buf, r > 0 ? ",[" : "[");
-		for (k = 0; k < f; k++)
-		{
-			if (k > 0)
-				appendStringInfoChar(buf, ',');
-			put_float4(buf, x[(Size) r * f + k]);
-		}
-		appendStringInfoChar(buf, ']');
-	}
-	appendStringInfoChar(buf, ']');
-}
-
-/* int64 ids as a JSON array */
-static void
-put_ids(StringInfo buf, const int64 *ids, int n)
-{
-	int			j;
-
-	appendStringInfoChar(buf, '[');
-	for (j = 0; j < n; j++)
-		appendStringInfo(buf, j > 0 ? ",%" INT64_MODIFIER "d" : "%" INT64_MODIFIER "d", ids[j]);
-	appendStringInfoChar(buf, ']');
-}
-
 static int
 cstring_cmp(const void *a, const void *b)
 {
@@ -231,129 +130,20 @@ feature_names(Datum d, int *n)
 	return names;
 }
 
-/* the "parameters" object of a linear, logistic or multinomial model */
-static void
-put_linear_parameters(StringInfo buf, bytea *blob, Datum features, Datum classes, bool classes_null)
+/* the elements of a text[] datum as C strings (NULL for a null element) */
+static char **
+text_array_items(Datum d, int *n)
 {
-	LinearModel *lm = model_deserialize_linear(blob);
-	int			n;
-	char	  **names = feature_names(features, &n);
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **items;
+	int			i;
 
-	if (n != lm->nfeat)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model parameters are corrupted"),
-				 errdetail("The version has %d coefficients for %d features.", lm->nfeat, n)));
-	appendStringInfoChar(buf, '{');
-	if (lm->kind == MODEL_SOFTMAX)
-	{
-		Datum	   *labels;
-		bool	   *lnulls;
-		int			nlabels,
-					k;
-
-		if (classes_null)
-			elog(ERROR, "multinomial model version has no classes");
-		deconstruct_array(DatumGetArrayTypeP(classes), TEXTOID, -1, false, TYPALIGN_INT,
-						  &labels, &lnulls, &nlabels);
-		if (nlabels != lm->nclass_out)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("model parameters are corrupted"),
-					 errdetail("The version has %d classes, its parameters %d.", nlabels, lm->nclass_out)));
-		put_key(buf, "center", true);
-		put_named(buf, names, lm->center, n);
-		put_key(buf, "scale", false);
-		put_named(buf, names, lm->scale, n);
-		put_key(buf, "classes", false);
-		appendStringInfoChar(buf, '[');
-		for (k = 0; k < nlabels; k++)
-		{
-			const double *row = lm->multi + (Size) k * (n + 1);
-
-			appendStringInfoString(buf, k > 0 ? ",{" : "{");
-			put_key(buf, "class", true);
-			put_text_datum(buf, labels[k], lnulls[k]);
-			put_key(buf, "intercept", false);
-			put_float8(buf, row[0]);
-			put_key(buf, "coefficients", false);
-			put_named(buf, names, row + 1, n);
-			appendStringInfoChar(buf, '}');
-		}
-		appendStringInfoChar(buf, ']');
-	}
-	else
-	{
-		put_key(buf, "intercept", true);
-		put_float8(buf, lm->intercept);
-		put_key(buf, "coefficients", false);
-		put_named(buf, names, lm->coef, n);
-		if (lm->kind == MODEL_LOGISTIC)
-		{
-			put_key(buf, "threshold", false);
-			put_float8(buf, lm->threshold);
-			put_key(buf, "center", false);
-			put_named(buf, names, lm->center, n);
-			put_key(buf, "scale", false);
-			put_named(buf, names, lm->scale, n);
-		}
-	}
-	appendStringInfoChar(buf, '}');
-}
-
-/* the "parameters" object of a recommender */
-static void
-put_als_parameters(StringInfo buf, bytea *blob)
-{
-	AlsModel   *m = model_deserialize_als(blob);
-	int			u,
-				t;
-
-	appendStringInfoChar(buf, '{');
-	put_key(buf, "implicit", true);
-	appendStringInfoString(buf, m->implicit ? "true" : "false");
-	put_key(buf, "factors", false);
-	appendStringInfo(buf, "%d", m->f);
-	put_key(buf, "mu", false);
-	put_float8(buf, m->mu);
-	put_key(buf, "lambda", false);
-	put_float8(buf, m->lambda);
-	put_key(buf, "alpha", false);
-	put_float8(buf, m->alpha);
-
-	put_key(buf, "users", false);
-	appendStringInfoChar(buf, '{');
-	put_key(buf, "ids", true);
-	put_ids(buf, m->user_ids, m->nusers);
-	put_key(buf, "biases", false);
-	put_float8_array(buf, m->user_bias, m->nusers);
-	put_key(buf, "factors", false);
-	put_factors(buf, m->U, m->nusers, m->f);
-	put_key(buf, "seen", false);
-	appendStringInfoChar(buf, '[');
-	for (u = 0; u < m->nusers; u++)
-	{
-		appendStringInfoString(buf, u > 0 ? ",[" : "[");
-		for (t = m->seen_off[u]; t < m->seen_off[u + 1]; t++)
-			appendStringInfo(buf, t > m->seen_off[u] ? ",%" INT64_MODIFIER "d" : "%" INT64_MODIFIER "d",
-							 m->item_ids[m->seen_items[t]]);
-		appendStringInfoChar(buf, ']');
-	}
-	appendStringInfoString(buf, "]}");
-
-	put_key(buf, "items", false);
-	appendStringInfoChar(buf, '{');
-	put_key(buf, "ids", true);
-	put_ids(buf, m->item_ids, m->nitems);
-	put_key(buf, "biases", false);
-	put_float8_array(buf, m->item_bias, m->nitems);
-	put_key(buf, "factors", false);
-	put_factors(buf, m->V, m->nitems, m->f);
-	put_key(buf, "counts", false);
-	appendStringInfoChar(buf, '[');
-	for (t = 0; t < m->nitems; t++)
-		appendStringInfo(buf, t > 0 ? ",%d" : "%d", m->counts[t]);
-	appendStringInfoString(buf, "]}}");
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
+	items = palloc(sizeof(char *) * Max(*n, 1));
+	for (i = 0; i < *n; i++)
+		items[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+	return items;
 }
 
 /* a column of the version row by name */
@@ -374,7 +164,7 @@ put_text_col(StringInfo buf, HeapTuple tup, TupleDesc desc, const char *key, con
 	bool		isnull;
 	Datum		d = col(tup, desc, name, &isnull);
 
-	put_key(buf, key, false);
+	doc_put_key(buf, key, false);
 	put_text_datum(buf, d, isnull);
 }
 
@@ -395,7 +185,7 @@ put_jsonb_col(StringInfo buf, HeapTuple tup, TupleDesc desc, const char *key, co
 	bool		isnull;
 	Datum		d = col(tup, desc, name, &isnull);
 
-	put_key(buf, key, false);
+	doc_put_key(buf, key, false);
 	put_jsonb_datum(buf, d, isnull);
 }
 
@@ -407,11 +197,11 @@ put_number_col(StringInfo buf, HeapTuple tup, TupleDesc desc, const char *key, c
 	Datum		d = col(tup, desc, name, &isnull);
 	Oid			typ = SPI_gettypeid(desc, SPI_fnumber(desc, name));
 
-	put_key(buf, key, false);
+	doc_put_key(buf, key, false);
 	if (isnull)
 		appendStringInfoString(buf, "null");
 	else if (typ == FLOAT8OID)
-		put_float8(buf, DatumGetFloat8(d));
+		doc_put_float8(buf, DatumGetFloat8(d));
 	else
 		appendStringInfoString(buf, SPI_getvalue(tup, desc, SPI_fnumber(desc, name)));
 }
@@ -480,24 +270,24 @@ export_model(PG_FUNCTION_ARGS)
 	algorithm = TextDatumGetCString(col(tup, desc, "algorithm", &isnull));
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
-	put_key(&buf, "format", true);
+	doc_put_key(&buf, "format", true);
 	escape_json(&buf, EXPORT_FORMAT);
-	put_key(&buf, "format_version", false);
+	doc_put_key(&buf, "format_version", false);
 	appendStringInfo(&buf, "%d", EXPORT_FORMAT_VERSION);
-	put_key(&buf, "algorithm", false);
+	doc_put_key(&buf, "algorithm", false);
 	escape_json(&buf, algorithm);
 	put_text_col(&buf, tup, desc, "task", "task");
 
-	put_key(&buf, "spec", false);
+	doc_put_key(&buf, "spec", false);
 	appendStringInfoChar(&buf, '{');
-	put_key(&buf, "relation", true);
+	doc_put_key(&buf, "relation", true);
 	escape_json(&buf, TextDatumGetCString(col(tup, desc, "relation", &isnull)));
 	put_text_col(&buf, tup, desc, "target", "target");
-	put_key(&buf, "feature_columns", false);
+	doc_put_key(&buf, "feature_columns", false);
 	put_array_col(&buf, tup, desc, "feature_columns", TEXTOID);
-	put_key(&buf, "feature_lengths", false);
+	doc_put_key(&buf, "feature_lengths", false);
 	put_array_col(&buf, tup, desc, "feature_lengths", INT4OID);
-	put_key(&buf, "features", false);
+	doc_put_key(&buf, "features", false);
 	put_array_col(&buf, tup, desc, "features", TEXTOID);
 	put_jsonb_col(&buf, tup, desc, "hyperparams", "hyperparams");
 	put_number_col(&buf, tup, desc, "test_size", "test_size");
@@ -505,20 +295,29 @@ export_model(PG_FUNCTION_ARGS)
 	appendStringInfoChar(&buf, '}');
 
 	put_jsonb_col(&buf, tup, desc, "preprocessing", "preprocessing");
-	put_key(&buf, "classes", false);
+	doc_put_key(&buf, "classes", false);
 	put_array_col(&buf, tup, desc, "classes", TEXTOID);
 	put_text_col(&buf, tup, desc, "target_type", "target_type");
 
-	put_key(&buf, "parameters", false);
+	doc_put_key(&buf, "parameters", false);
 	{
 		bytea	   *blob = DatumGetByteaPP(col(tup, desc, "params", &isnull));
+		const ModelFamily *family = mlsys_family_by_algorithm(algorithm);
+		ParamsSpec	ps;
 		bool		cnull;
 		Datum		classes = col(tup, desc, "classes", &cnull);
 
-		if (strncmp(algorithm, "als_", 4) == 0)
-			put_als_parameters(&buf, blob);
-		else
-			put_linear_parameters(&buf, blob, col(tup, desc, "features", &isnull), classes, cnull);
+		if (family == NULL || family->export_params == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot export a model of algorithm \"%s\"", algorithm)));
+		memset(&ps, 0, sizeof(ps));
+		ps.algorithm = algorithm;
+		if (!family->supports(MLSYS_TASK_RECOMMENDER))
+			ps.names = feature_names(col(tup, desc, "features", &isnull), &ps.nfeat);
+		if (!cnull)
+			ps.classes = text_array_items(classes, &ps.nclasses);
+		family->export_params(&buf, blob, &ps);
 	}
 
 	put_jsonb_col(&buf, tup, desc, "metrics", "metrics");
@@ -531,15 +330,15 @@ export_model(PG_FUNCTION_ARGS)
 	put_text_col(&buf, tup, desc, "server_version", "server_version");
 
 	/* where it came from: informational, not read by import */
-	put_key(&buf, "source", false);
+	doc_put_key(&buf, "source", false);
 	appendStringInfoChar(&buf, '{');
-	put_key(&buf, "model", true);
+	doc_put_key(&buf, "model", true);
 	escape_json(&buf, name);
-	put_key(&buf, "version", false);
+	doc_put_key(&buf, "version", false);
 	appendStringInfo(&buf, "%d", version);
-	put_key(&buf, "created_at", false);
+	doc_put_key(&buf, "created_at", false);
 	escape_json(&buf, SPI_getvalue(tup, desc, SPI_fnumber(desc, "created_at")));
-	put_key(&buf, "created_by", false);
+	doc_put_key(&buf, "created_by", false);
 	escape_json(&buf, SPI_getvalue(tup, desc, SPI_fnumber(desc, "created_by")));
 	appendStringInfoString(&buf, "}}");
 

@@ -68,3 +68,18 @@ mlsys_algorithm_list(void)
 	appendStringInfo(&buf, "%s\"%s\"", buf.len > 0 ? " and " : "", last);
 	return buf.data;
 }
+
+/* every algorithm of every family, for messages: "linear, ridge, logistic, ..." */
+const char *
+mlsys_algorithm_names(void)
+{
+	StringInfoData buf;
+	int			i,
+				j;
+
+	initStringInfo(&buf);
+	for (i = 0; mlsys_families[i] != NULL; i++)
+		for (j = 0; mlsys_families[i]->algorithms[j] != NULL; j++)
+			appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", mlsys_families[i]->algorithms[j]);
+	return buf.data;
+}

@@ -26,5 +26,6 @@ extern const ModelFamily *const mlsys_families[];
 extern const ModelFamily *mlsys_family_by_algorithm(const char *algorithm);
 extern const ModelFamily *mlsys_family_by_kind(ModelKind kind);
 extern const char *mlsys_algorithm_list(void);
+extern const char *mlsys_algorithm_names(void);
 
 #endif							/* MLSYS_REGISTRY_H */

@@ -38,6 +38,7 @@
 
 #include "train/train.h"
 #include "models/als/als.h"
+#include "models/toolkit.h"
 
 
 /* hyperparameters, resolved */

@@ -18,6 +18,10 @@
 
 extern const ModelFamily als_family;
 
+/* als_document.c: the recommender's "parameters" in the model document */
+extern void als_export_params(StringInfo buf, bytea *blob, const ParamsSpec *spec);
+extern bytea *als_import_params(JsonbContainer *params, const ParamsSpec *spec);
+
 /* limits checked before any allocation sized by them */
 #define ALS_MAX_FACTORS 1024
 #define ALS_MAX_ITERATIONS 1000

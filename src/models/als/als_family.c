@@ -9,6 +9,16 @@
 
 #include "models/als/als.h"
 
+/* an als_explicit version recommends from explicit ratings, an als_implicit one from implicit feedback */
+static const char *
+als_task_problem(const char *algorithm, const char *task)
+{
+	if (strcmp(task, strcmp(algorithm, "als_explicit") == 0 ?
+			   "recommender_explicit" : "recommender_implicit") != 0)
+		return psprintf("does not match the algorithm \"%s\"", algorithm);
+	return NULL;
+}
+
 static bool
 als_supports(MlTask task)
 {
@@ -35,5 +45,8 @@ const ModelFamily als_family = {
 	.algorithms = als_algorithms,
 	.kinds = (const int[]) {MODEL_ALS, 0},
 	.supports = als_supports,
+	.task_problem = als_task_problem,
 	.load = als_load,
+	.export_params = als_export_params,
+	.import_params = als_import_params,
 };

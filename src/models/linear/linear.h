@@ -7,7 +7,7 @@
 #ifndef MLSYS_LINEAR_H
 #define MLSYS_LINEAR_H
 
-#include "models/family.h"
+#include "models/toolkit.h"
 
 extern const ModelFamily linear_family;
 

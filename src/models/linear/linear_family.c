@@ -260,6 +260,15 @@ linear_parse_hyperparams(TrainArgs *a)
 	a->hyperparams = buf.data;
 }
 
+/* linear and ridge versions are regressions */
+static const char *
+linear_task_problem(const char *algorithm, const char *task)
+{
+	if (strcmp(task, "regression") != 0)
+		return psprintf("must be \"regression\" for algorithm \"%s\"", algorithm);
+	return NULL;
+}
+
 static bool
 linear_supports(MlTask task)
 {
@@ -305,6 +314,7 @@ const ModelFamily linear_family = {
 	.algorithms = linear_algorithms,
 	.kinds = (const int[]) {MODEL_LINEAR, 0},
 	.supports = linear_supports,
+	.task_problem = linear_task_problem,
 	.parse_hyperparams = linear_parse_hyperparams,
 	.memory_estimate = mlsys_stats_memory_estimate,
 	.train = train_linear,
@@ -312,4 +322,6 @@ const ModelFamily linear_family = {
 	.load = linear_load,
 	.predict = linear_predict,
 	.feature_weight = linear_feature_weight,
+	.export_params = linear_export_params,
+	.import_params = linear_import_params,
 };

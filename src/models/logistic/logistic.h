@@ -10,7 +10,7 @@
 
 #include <math.h>
 
-#include "models/family.h"
+#include "models/toolkit.h"
 
 extern const ModelFamily logistic_family;
 

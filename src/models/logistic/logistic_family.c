@@ -95,6 +95,15 @@ logistic_parse_hyperparams(TrainArgs *a)
 							"Algorithm \"logistic\" takes \"alpha\", \"max_iter\", \"tol\", \"class_weight\", \"threshold\", \"positive_class\", \"impute\" and \"scale\".");
 }
 
+/* logistic versions are binary or multiclass classifiers */
+static const char *
+logistic_task_problem(const char *algorithm, const char *task)
+{
+	if (strcmp(task, "binary") != 0 && strcmp(task, "multiclass") != 0)
+		return "must be \"binary\" or \"multiclass\" for algorithm \"logistic\"";
+	return NULL;
+}
+
 static bool
 logistic_supports(MlTask task)
 {
@@ -162,6 +171,7 @@ const ModelFamily logistic_family = {
 	.algorithms = logistic_algorithms,
 	.kinds = (const int[]) {MODEL_LOGISTIC, MODEL_SOFTMAX, 0},
 	.supports = logistic_supports,
+	.task_problem = logistic_task_problem,
 	.parse_hyperparams = logistic_parse_hyperparams,
 	.memory_estimate = mlsys_stats_memory_estimate,
 	.train = train_classifier,
@@ -170,4 +180,6 @@ const ModelFamily logistic_family = {
 	.predict = logistic_predict,
 	.predict_proba = logistic_predict_proba,
 	.feature_weight = logistic_feature_weight,
+	.export_params = linear_export_params,
+	.import_params = linear_import_params,
 };
