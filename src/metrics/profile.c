@@ -356,8 +356,30 @@ profile_grid_merge(ProfileGrid *a, const ProfileGrid *b)
 bool
 profile_grid_valid(const ProfileGrid *g)
 {
+	/* bin indexes stay below 2^62 (the slow path widens before they would not) */
 	return g->nbins >= 0 && g->nbins <= MON_BINS && (g->n == 0 || g->nbins > 0) &&
-		g->e >= -1074 - 64 && g->e <= 1100;
+		g->e >= -1074 - 64 && g->e <= 1100 &&
+		g->k0 > -(INT64CONST(1) << 62) && g->k0 < (INT64CONST(1) << 62);
+}
+
+/* every used slot's text lies in the arena, and nent counts them */
+static bool
+pc_slots_valid(const ProfileCat *s)
+{
+	const CatSlot *slots = pc_slots(s);
+	int			used = 0,
+				i;
+
+	for (i = 0; i < s->cap; i++)
+	{
+		if (slots[i].count == 0)
+			continue;
+		if (!(slots[i].count > 0) || slots[i].off < 0 || slots[i].len < 0 ||
+			slots[i].off > s->text_used - slots[i].len)
+			return false;
+		used++;
+	}
+	return used == s->nent;
 }
 
 /* a profile state argument, checked: its layout and size (it may come from another process) */
@@ -384,7 +406,8 @@ profile_state_arg(FunctionCallInfo fcinfo, int argno, uint32 layout)
 		if (len < sizeof(ProfileCat) || s->layout != layout || s->cap <= 0 ||
 			(s->cap & (s->cap - 1)) != 0 || s->cap > 4 * MON_MAX_DISTINCT ||
 			s->nent < 0 || s->nent > s->cap || s->name_len < 0 || s->text_used < 0 ||
-			s->text_used > s->text_cap || len != pc_size(s->cap, s->name_len, s->text_cap))
+			s->text_used > s->text_cap || len != pc_size(s->cap, s->name_len, s->text_cap) ||
+			!pc_slots_valid(s))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("invalid categorical profile state")));
@@ -681,14 +704,8 @@ profile_cat_combine(PG_FUNCTION_ARGS)
 	slots = pc_slots(b);
 	for (i = 0; i < b->cap; i++)
 		if (slots[i].count > 0)
-		{
-			if (slots[i].off < 0 || slots[i].len < 0 || slots[i].off > b->text_used - slots[i].len)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("invalid categorical profile state")));
 			a = pc_add(aggcxt, a, slots[i].key, pc_text(b) + slots[i].off, slots[i].len,
 					   slots[i].count);
-		}
 	a->n += b->n;
 	a->nulls += b->nulls;
 	a->other += b->other;
@@ -734,7 +751,7 @@ profile_cat_final(PG_FUNCTION_ARGS)
 	slots = pc_slots(c);
 	all = palloc(sizeof(CatOut) * Max(c->nent, 1));
 	for (i = 0; i < c->cap; i++)
-		if (slots[i].count > 0 && k < c->nent)
+		if (slots[i].count > 0)
 		{
 			all[k].count = slots[i].count;
 			all[k].text = pnstrdup(pc_text(c) + slots[i].off, slots[i].len);
