@@ -464,3 +464,34 @@ mlsys_baseline_result(const TrainArgs *a, const BaselinePlan *plan, int first, i
 										plan->target_categorical, a->relsql, rows, pred_json,
 										target_json);
 }
+
+/*
+ * A classifier's evaluation pass: aggregate(y, x, seed, cuts, params,
+ * every_row) over the labelled rows, with the drift baseline (pred_expr, see
+ * mlsys_baseline_sql) gathered over every row of the relation in the same
+ * scan; the labelled rows are therefore a FILTER. args holds the four
+ * parameters. Returns the aggregate's value, valid until the caller frees
+ * SPI_tuptable; the baseline goes to r, in the memory context cxt.
+ */
+Datum
+mlsys_classifier_eval_pass(const TrainArgs *a, const FeatureSpec *spec, const char *aggregate,
+						   const char *xsql, const char *ysql, Datum *args,
+						   const char *pred_expr, bool pred_categorical, MemoryContext cxt,
+						   TrainResult *r, bool *isnull)
+{
+	Oid			types[4] = {INT8OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, BOOLOID};
+	BaselinePlan baseline;
+	char	   *sql;
+	Datum		result;
+
+	sql = psprintf("SELECT %s(%s, %s, $1, $2, $3, $4) FILTER (WHERE r.%s IS NOT NULL)%s FROM %s AS r",
+				   aggregate, ysql, xsql, quote_identifier(a->target),
+				   mlsys_baseline_sql(a, spec, pred_expr, pred_categorical, &baseline), a->relsql);
+	if (SPI_execute_with_args(sql, 4, types, args, NULL, true, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "holdout evaluation failed");
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+	MemoryContextSwitchTo(cxt);
+	mlsys_baseline_result(a, &baseline, 2, -1, NULL, NULL, r);
+	return result;
+}

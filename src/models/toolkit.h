@@ -46,6 +46,10 @@ extern char *mlsys_baseline_complete_sql(const FeatureSpec *spec);
 extern void mlsys_baseline_result(const TrainArgs *a, const BaselinePlan *plan, int first,
 								  int64 rows, const char *pred_json, const char *target_json,
 								  TrainResult *r);
+extern Datum mlsys_classifier_eval_pass(const TrainArgs *a, const FeatureSpec *spec,
+										const char *aggregate, const char *xsql, const char *ysql,
+										Datum *args, const char *pred_expr, bool pred_categorical,
+										MemoryContext cxt, TrainResult *r, bool *isnull);
 
 /*
  * A Newton pass query over the labelled rows: (y, x, seed, test_size, params)

@@ -440,8 +440,7 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	MemoryContext cxt = CurrentMemoryContext;
 	FeatureSpec *spec;
 	char	   *xsql,
-			   *ysql,
-			   *sql;
+			   *ysql;
 	char	  **classes;
 	int			nclasses,
 				positive = 1,
@@ -496,30 +495,18 @@ train_classifier(TrainArgs *a, TrainResult *r)
 
 	/* evaluation pass: the (probability, label) pairs of the holdout, then the metrics */
 	{
-		Oid			types2[4] = {INT8OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, BOOLOID};
 		Datum		eargs[4];
 		Datum		pairs;
 		bool		isnull;
 		BinaryHoldout bh;
-		BaselinePlan baseline;
 
-		/* the baseline reads every row: the labelled ones are a FILTER */
-		sql = psprintf("SELECT mlsys._logreg_holdout_agg(%s, %s, $1, $2, $3, $4) FILTER (WHERE r.%s IS NOT NULL)%s "
-					   "FROM %s AS r",
-					   ysql, xsql, quote_identifier(a->target),
-					   mlsys_baseline_sql(a, spec, psprintf("mlsys._logreg_proba($3, %s)", xsql), false,
-										  &baseline),
-					   a->relsql);
 		eargs[0] = pc.q.args[0];
 		eargs[1] = pc.q.args[1];
 		eargs[2] = PointerGetDatum(mlsys_float8_array(prm, 3 * p + 3));
 		eargs[3] = BoolGetDatum(a->test_size == 0);
-		if (SPI_execute_with_args(sql, 4, types2, eargs, NULL, true, 0) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "holdout evaluation failed");
-		pairs = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		MemoryContextSwitchTo(cxt);
-		mlsys_baseline_result(a, &baseline, 2, -1, NULL, NULL, r);
+		pairs = mlsys_classifier_eval_pass(a, spec, "mlsys._logreg_holdout_agg", xsql, ysql, eargs,
+										   psprintf("mlsys._logreg_proba($3, %s)", xsql), false,
+										   cxt, r, &isnull);
 		/* a single-class holdout has no AUC: this raises the error mlsys.auc raises */
 		mlsys_binary_holdout_metrics(pairs, isnull, a->threshold, &bh);
 		SPI_freetuptable(SPI_tuptable);

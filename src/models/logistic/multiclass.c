@@ -432,33 +432,20 @@ train_multiclass(TrainArgs *a, TrainResult *r, FeatureSpec *spec, char *xsql, co
 
 	/* evaluation pass over the holdout (every row when test_size is 0): one aggregate */
 	{
-		Oid			types[4] = {INT8OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, BOOLOID};
 		Datum		eargs[4];
-		char	   *sql;
 		Datum		state;
 		bool		isnull;
 		MulticlassMetrics mm;
-		BaselinePlan baseline;
 
-		/* the baseline reads every row: the labelled ones are a FILTER */
-		sql = psprintf("SELECT mlsys._softmax_holdout_agg(%s, %s, $1, $2, $3, $4) FILTER (WHERE r.%s IS NOT NULL)%s "
-					   "FROM %s AS r",
-					   ysql, xsql, quote_identifier(a->target),
-					   mlsys_baseline_sql(a, spec,
-										  psprintf("(%s)[((mlsys._softmax_eval($3, %s, 0))[1])::pg_catalog.int4 OPERATOR(pg_catalog.+) 1]",
-												   label_array_sql(r->classes, K), xsql),
-										  true, &baseline),
-					   a->relsql);
 		eargs[0] = pc.q.args[0];
 		eargs[1] = pc.q.args[1];
 		eargs[2] = PointerGetDatum(mlsys_float8_array(prm, D + 2 * p + K));
 		eargs[3] = BoolGetDatum(a->test_size == 0);
-		if (SPI_execute_with_args(sql, 4, types, eargs, NULL, true, 0) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "holdout evaluation failed");
-		state = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		MemoryContextSwitchTo(cxt);
-		mlsys_baseline_result(a, &baseline, 2, -1, NULL, NULL, r);
+		/* the baseline's prediction is the label of the most probable class */
+		state = mlsys_classifier_eval_pass(a, spec, "mlsys._softmax_holdout_agg", xsql, ysql, eargs,
+										   psprintf("(%s)[((mlsys._softmax_eval($3, %s, 0))[1])::pg_catalog.int4 OPERATOR(pg_catalog.+) 1]",
+													label_array_sql(r->classes, K), xsql),
+										   true, cxt, r, &isnull);
 		mlsys_multiclass_holdout_metrics(state, isnull, &mm);
 		SPI_freetuptable(SPI_tuptable);
 		initStringInfo(&buf);
