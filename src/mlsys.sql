@@ -361,6 +361,9 @@ COMMENT ON FUNCTION mlsys._feature_array(float8[], int, text) IS 'A float8[] fea
 CREATE FUNCTION mlsys._onehot(text, text[], bool) RETURNS float8[]
     AS 'MODULE_PATHNAME', 'onehot_encode' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._onehot(text, text[], bool) IS 'One-hot encoding of a categorical value against a vocabulary in byte order, plus a NULL category when the flag is set (internal).';
+CREATE FUNCTION mlsys._encode(columns text[], lengths int[], preprocessing jsonb, VARIADIC "any") RETURNS float8[]
+    AS 'MODULE_PATHNAME', 'encode_features' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._encode(text[], int[], jsonb, "any") IS 'A row''s feature vector from its feature columns (given in the order of columns) as a model version with this feature spec and preprocessing encodes it: categorical columns one-hot, float8[] columns checked, numeric columns imputed (internal).';
 CREATE FUNCTION mlsys._impute(float8, float8) RETURNS float8
     AS 'MODULE_PATHNAME', 'impute_value' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._impute(float8, float8) IS 'A numeric feature value, or the imputed value when it is NULL or NaN (internal).';

@@ -31,6 +31,7 @@ extern char *mlsys_default_recommender;
 
 /* module.c: aggregate and result helpers */
 extern ArrayType *mlsys_float8_array(const double *values, int n);
+extern ArrayType *mlsys_float8_array_alloc(int n);	/* its n values unset */
 extern MemoryContext mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname);
 extern bool mlsys_agg_args_stable(FunctionCallInfo fcinfo, int first, int last);
 extern bool mlsys_state_is_known(FunctionCallInfo fcinfo);
@@ -121,6 +122,35 @@ mlsys_mix64(uint64 h)
 	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
 	h ^= h >> 33;
 	return h;
+}
+
+/*
+ * A word that, among strings of the same length len <= 8, identifies s
+ * (fixed-size loads that overlap rather than a byte loop); for longer
+ * strings, their first 8 bytes. Categories are keyed by it.
+ */
+static inline uint64
+mlsys_load_word(const char *s, int len)
+{
+	uint64		w;
+	uint32		a,
+				b;
+
+	if (len >= 8)
+	{
+		memcpy(&w, s, 8);
+		return w;
+	}
+	if (len >= 4)
+	{
+		memcpy(&a, s, 4);
+		memcpy(&b, s + len - 4, 4);
+		return (uint64) a | ((uint64) b << 32);
+	}
+	if (len == 0)
+		return 0;
+	return (uint64) (unsigned char) s[0] | ((uint64) (unsigned char) s[len / 2] << 8) |
+		((uint64) (unsigned char) s[len - 1] << 16);
 }
 
 #endif							/* MLSYS_COMMON_H */

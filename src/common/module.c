@@ -234,20 +234,29 @@ mlsys_combine_trivial(FunctionCallInfo fcinfo, Datum *result)
 	return false;
 }
 
-/* a one-dimensional float8[] holding n values */
+/* a one-dimensional float8[] of n values, which the caller fills */
 ArrayType *
-mlsys_float8_array(const double *values, int n)
+mlsys_float8_array_alloc(int n)
 {
 	ArrayType  *a;
 	Size		size = ARR_OVERHEAD_NONULLS(1) + sizeof(double) * (Size) n;
 
-	a = palloc0(size);
+	a = palloc(size);
 	SET_VARSIZE(a, size);
 	a->ndim = 1;
 	a->dataoffset = 0;
 	a->elemtype = FLOAT8OID;
 	ARR_DIMS(a)[0] = n;
 	ARR_LBOUND(a)[0] = 1;
+	return a;
+}
+
+/* a one-dimensional float8[] holding n values */
+ArrayType *
+mlsys_float8_array(const double *values, int n)
+{
+	ArrayType  *a = mlsys_float8_array_alloc(n);
+
 	memcpy(ARR_DATA_PTR(a), values, sizeof(double) * (Size) n);
 	return a;
 }

@@ -9,7 +9,12 @@
 
 #include "common/common.h"
 
+/* most categories a categorical column may have */
+#define MLSYS_MAX_CATEGORIES 1000
+
 /* features.c, preprocess.c: training-side spec and scoring-side conversion */
+typedef struct CategoryIndex CategoryIndex; /* encode.c: a vocabulary's hash table */
+
 typedef struct FeatureColumn
 {
 	char	   *name;			/* source column name */
@@ -21,6 +26,9 @@ typedef struct FeatureColumn
 	int			ncat;			/* categories seen in training */
 	char	  **cats;			/* their text forms, in byte order */
 	bool		null_cat;		/* training saw NULLs: one more feature */
+	CategoryIndex *index;		/* cats by their bytes (encode.c) */
+	char	   *baseline_profile;	/* training: the drift-baseline profile JSON
+									 * gathered with the vocabulary, or NULL */
 	/* scalar numeric columns: the value a missing one is replaced by */
 	bool		has_impute;
 	double		impute;
@@ -42,9 +50,16 @@ extern bool *features_onehot_mask(const FeatureSpec *spec);
 
 /* preprocess.c: one-hot encoding and imputation stored with a model */
 extern bool preprocess_is_categorical_type(Oid typid);
-extern void preprocess_resolve_categories(FeatureSpec *spec, const char *relsql, const char *target);
-extern char *preprocess_category_text(Datum value, Oid basetype, Oid outfunc);
+extern void preprocess_resolve_categories(FeatureColumn *c, const char *relsql, const char *target);
+extern void preprocess_set_categories(FeatureColumn *c, char **values, int n, bool has_null,
+									  const char *relsql);
+
+/* encode.c: category lookup and the feature vector encoder (mlsys._encode) */
+extern void preprocess_index_categories(FeatureColumn *c);
+extern int	preprocess_category_lookup(const FeatureColumn *c, const char *s, int len);
 extern void preprocess_encode_category(const FeatureColumn *c, const char *value, double *out);
+extern void preprocess_encode_datum(const FeatureColumn *c, Datum d, bool isnull, Oid basetype,
+									Oid outfunc, double *out);
 extern char *preprocess_category_name(const FeatureColumn *c, int k);
 extern void preprocess_impute_from_data(FeatureSpec *spec, const char *relsql, const char *target);
 extern void preprocess_impute_from_means(FeatureSpec *spec, const double *means,

@@ -21,6 +21,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/float.h"
 #include "common/shortest_dec.h"
 #include "utils/jsonb.h"
@@ -365,8 +366,6 @@ features_resolve_lengths(FeatureSpec *spec, const char *relsql, const char *targ
 					 errmsg("feature column \"%s\" has %d elements, the limit is %d",
 							c->name, c->length, MLSYS_MAX_FEATURES)));
 	}
-	preprocess_resolve_categories(spec, relsql, target);
-	features_expand_names(spec);
 }
 
 /* per expanded feature: is it one of a categorical column's one-hot features? */
@@ -388,91 +387,47 @@ features_onehot_mask(const FeatureSpec *spec)
 	return mask;
 }
 
-/* a categorical column's vocabulary as a quoted text[] literal */
+/* an array's text form */
 static char *
-categories_literal(const FeatureColumn *c)
+array_literal(Datum array)
 {
-	StringInfoData buf;
-	int			k;
-
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	for (k = 0; k < c->ncat; k++)
-	{
-		const char *p;
-
-		if (k > 0)
-			appendStringInfoChar(&buf, ',');
-		appendStringInfoChar(&buf, '"');
-		for (p = c->cats[k]; *p; p++)
-		{
-			if (*p == '"' || *p == '\\')
-				appendStringInfoChar(&buf, '\\');
-			appendStringInfoChar(&buf, *p);
-		}
-		appendStringInfoChar(&buf, '"');
-	}
-	appendStringInfoChar(&buf, '}');
-	return quote_literal_cstr(buf.data);
+	/* array_out caches in fn_extra: it needs a real FmgrInfo */
+	return OidOutputFunctionCall(F_ARRAY_OUT, array);
 }
 
 /*
- * The SQL expression that yields a row's feature vector as float8[]. A single
- * float8[] column is passed as it is; otherwise scalars are cast to float8 and
- * arrays length-checked by mlsys._feature_array().
+ * The SQL expression that yields a row's feature vector as float8[]: a single
+ * float8[] column as it is, else one call of the encoder, mlsys._encode
+ * (encode.c), given the spec as constants and the feature columns.
  */
 char *
 features_sql_vector(const FeatureSpec *spec)
 {
 	StringInfoData buf;
+	char	  **names = palloc(sizeof(char *) * spec->ncolumns);
+	Datum	   *lengths = palloc(sizeof(Datum) * spec->ncolumns);
+	ArrayType  *lens;
 	int			i;
-	bool		in_scalars = false;
 
 	if (spec->ncolumns == 1 && spec->columns[0].length > 0 && !spec->columns[0].categorical &&
 		getBaseType(spec->columns[0].typid) == FLOAT8ARRAYOID)
 		return pstrdup(quote_identifier(spec->columns[0].name));
 
-	initStringInfo(&buf);
 	for (i = 0; i < spec->ncolumns; i++)
 	{
-		const FeatureColumn *c = &spec->columns[i];
-		const char *q = quote_identifier(c->name);
-
-		if (c->categorical || c->length > 0)
-		{
-			if (in_scalars)
-				appendStringInfoString(&buf, "]");
-			in_scalars = false;
-			if (i > 0)
-				appendStringInfoString(&buf, " OPERATOR(pg_catalog.||) ");
-			if (c->categorical)
-				appendStringInfo(&buf, "mlsys._onehot((%s)::pg_catalog.text, %s::pg_catalog.text[], %s)",
-								 q, categories_literal(c), c->null_cat ? "true" : "false");
-			else
-				appendStringInfo(&buf, "mlsys._feature_array(%s, %d, %s)",
-								 q, c->length, quote_literal_cstr(c->name));
-		}
-		else
-		{
-			if (!in_scalars)
-				appendStringInfo(&buf, "%sARRAY[", i > 0 ? " OPERATOR(pg_catalog.||) " : "");
-			else
-				appendStringInfoString(&buf, ", ");
-			in_scalars = true;
-			if (c->has_impute)
-			{
-				char		text[DOUBLE_SHORTEST_DECIMAL_LEN];
-
-				double_to_shortest_decimal_buf(c->impute, text);
-				appendStringInfo(&buf, "mlsys._impute((%s)::pg_catalog.float8, %s::pg_catalog.float8)",
-								 q, quote_literal_cstr(text));
-			}
-			else
-				appendStringInfo(&buf, "(%s)::pg_catalog.float8", q);
-		}
+		names[i] = spec->columns[i].name;
+		lengths[i] = Int32GetDatum(spec->columns[i].length);
 	}
-	if (in_scalars)
-		appendStringInfoString(&buf, "]::pg_catalog.float8[]");
+	initStringInfo(&buf);
+	lens = construct_array(lengths, spec->ncolumns, INT4OID, 4, true, TYPALIGN_INT);
+	appendStringInfo(&buf, "mlsys._encode(%s::pg_catalog.text[], %s::pg_catalog.int4[], "
+					 "%s::pg_catalog.jsonb",
+					 quote_literal_cstr(array_literal(mlsys_cstring_array(names, spec->ncolumns))),
+					 quote_literal_cstr(array_literal(PointerGetDatum(lens))),
+					 quote_literal_cstr(preprocess_json(spec)));
+	for (i = 0; i < spec->ncolumns; i++)
+		appendStringInfo(&buf, ", %s", quote_identifier(spec->columns[i].name));
+	appendStringInfoChar(&buf, ')');
 	return buf.data;
 }
 

@@ -35,8 +35,6 @@
 
 #include "data/data.h"
 
-/* most categories a column may have */
-#define MLSYS_MAX_CATEGORIES 1000
 
 /* is a column of this (base) type one-hot encoded? */
 bool
@@ -54,117 +52,68 @@ cstring_cmp(const void *a, const void *b)
 }
 
 /*
- * The vocabulary of each categorical column of a training spec: the distinct
- * text forms among rows with a target (SPI connected), sorted in byte order.
+ * Set a categorical column's vocabulary from the distinct text forms seen
+ * among rows with a target (has_null: one of them was NULL): sorted in byte
+ * order and indexed. Past MLSYS_MAX_CATEGORIES the column is refused (an
+ * identifier or free text is no category).
  */
 void
-preprocess_resolve_categories(FeatureSpec *spec, const char *relsql, const char *target)
+preprocess_set_categories(FeatureColumn *c, char **values, int n, bool has_null,
+						  const char *relsql)
 {
-	int			i;
-
-	for (i = 0; i < spec->ncolumns; i++)
-	{
-		FeatureColumn *c = &spec->columns[i];
-		char	   *sql;
-		uint64		r;
-
-		if (!c->categorical)
-			continue;
-		sql = psprintf("SELECT DISTINCT (%s)::pg_catalog.text FROM %s WHERE %s IS NOT NULL LIMIT %d",
-					   quote_identifier(c->name), relsql, quote_identifier(target),
-					   MLSYS_MAX_CATEGORIES + 2);
-		if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute failed: %s", sql);
-		c->cats = palloc(sizeof(char *) * Max(SPI_processed, 1));
-		c->ncat = 0;
-		c->null_cat = false;
-		for (r = 0; r < SPI_processed; r++)
-		{
-			char	   *v = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
-
-			if (v == NULL)
-				c->null_cat = true;
-			else
-				c->cats[c->ncat++] = v;
-		}
-		if (c->ncat > MLSYS_MAX_CATEGORIES)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("categorical feature \"%s\" has more than %d distinct values",
-							c->name, MLSYS_MAX_CATEGORIES),
-					 errhint("Leave identifiers and free text out of the features, or group rare values first.")));
-		if (c->ncat + (c->null_cat ? 1 : 0) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("relation \"%s\" has no rows with a non-null target to train on",
-							mlsys_relation_name(DatumGetObjectId(DirectFunctionCall1(regclassin,
-																					 CStringGetDatum(relsql)))))));
-		qsort(c->cats, c->ncat, sizeof(char *), cstring_cmp);
-		c->length = c->ncat + (c->null_cat ? 1 : 0);
-		SPI_freetuptable(SPI_tuptable);
-	}
+	if (n > MLSYS_MAX_CATEGORIES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("categorical feature \"%s\" has more than %d distinct values",
+						c->name, MLSYS_MAX_CATEGORIES),
+				 errhint("Leave identifiers and free text out of the features, or group rare values first.")));
+	if (n + (has_null ? 1 : 0) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("relation \"%s\" has no rows with a non-null target to train on",
+						mlsys_relation_name(DatumGetObjectId(DirectFunctionCall1(regclassin,
+																				 CStringGetDatum(relsql)))))));
+	c->cats = values;
+	c->ncat = n;
+	c->null_cat = has_null;
+	qsort(c->cats, c->ncat, sizeof(char *), cstring_cmp);
+	c->length = c->ncat + (c->null_cat ? 1 : 0);
+	preprocess_index_categories(c);
 }
 
 /*
- * The category of a value as training saw it, i.e. as value::text: booleans
- * are "true"/"false" (their output function says "t"/"f") and char(n) loses
- * its trailing blanks; other types use their output function.
+ * The vocabulary of a categorical column by a query of its own (SPI
+ * connected): the distinct text forms among rows with a target. Training
+ * reads vocabularies from one pass over all columns (models/passes.c) and
+ * comes here only for a column with too many distinct values for that pass
+ * to be sure of its labelled ones.
  */
-char *
-preprocess_category_text(Datum value, Oid basetype, Oid outfunc)
-{
-	if (basetype == BOOLOID)
-		return DatumGetBool(value) ? "true" : "false";
-	if (basetype == BPCHAROID)
-	{
-		char	   *s = OidOutputFunctionCall(outfunc, value);
-		int			n = strlen(s);
-
-		while (n > 0 && s[n - 1] == ' ')
-			s[--n] = '\0';
-		return s;
-	}
-	return OidOutputFunctionCall(outfunc, value);
-}
-
-/* position of a category value in a column's vocabulary, or -1 */
-static int
-category_index(const FeatureColumn *c, const char *value)
-{
-	int			lo = 0,
-				hi = c->ncat - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = (lo + hi) / 2;
-		int			cmp = strcmp(value, c->cats[mid]);
-
-		if (cmp == 0)
-			return mid;
-		if (cmp < 0)
-			hi = mid - 1;
-		else
-			lo = mid + 1;
-	}
-	return -1;
-}
-
-/* one-hot encode a value (NULL: the NULL category) into out[0 .. length-1] */
 void
-preprocess_encode_category(const FeatureColumn *c, const char *value, double *out)
+preprocess_resolve_categories(FeatureColumn *c, const char *relsql, const char *target)
 {
-	int			k;
+	char	   *sql;
+	char	  **values;
+	bool		has_null = false;
+	int			n = 0;
+	uint64		r;
 
-	memset(out, 0, sizeof(double) * c->length);
-	if (value == NULL)
+	sql = psprintf("SELECT DISTINCT (%s)::pg_catalog.text FROM %s WHERE %s IS NOT NULL LIMIT %d",
+				   quote_identifier(c->name), relsql, quote_identifier(target),
+				   MLSYS_MAX_CATEGORIES + 2);
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", sql);
+	values = palloc(sizeof(char *) * Max(SPI_processed, 1));
+	for (r = 0; r < SPI_processed; r++)
 	{
-		if (c->null_cat)
-			out[c->ncat] = 1.0;
-		return;
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+
+		if (v == NULL)
+			has_null = true;
+		else
+			values[n++] = v;
 	}
-	k = category_index(c, value);
-	if (k >= 0)
-		out[k] = 1.0;
+	SPI_freetuptable(SPI_tuptable);
+	preprocess_set_categories(c, values, n, has_null, relsql);
 }
 
 /* the expanded feature name of category k of a column */
@@ -432,6 +381,7 @@ preprocess_apply_json(FeatureSpec *spec, Jsonb *pp)
 			}
 			if (c->length != c->ncat + (c->null_cat ? 1 : 0))
 				corrupted("A category list does not match the feature lengths.");
+			preprocess_index_categories(c);
 		}
 	}
 }
@@ -476,6 +426,7 @@ onehot_encode(PG_FUNCTION_ARGS)
 		c->null_cat = PG_GETARG_BOOL(2);
 		c->length = n + (c->null_cat ? 1 : 0);
 		c->categorical = true;
+		preprocess_index_categories(c);
 		MemoryContextSwitchTo(old);
 		fcinfo->flinfo->fn_extra = c;
 	}

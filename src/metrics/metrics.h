@@ -122,16 +122,25 @@ extern void profile_reject_infinite(const char *column) pg_attribute_noreturn();
 extern void profile_grid_merge(ProfileGrid *a, const ProfileGrid *b);
 extern bool profile_grid_valid(const ProfileGrid *g);
 extern void profile_grid_json(StringInfo buf, const ProfileGrid *g, const char *name);
+extern void profile_append_head(StringInfo buf, const char *name, bool categorical, double n,
+								double nulls);
+extern text *profile_name_arg(FunctionCallInfo fcinfo, int argno);
+
+/* profile_cat.c: the categorical profile, and the vocabulary training reads from it */
 extern uint64 profile_cat_key(const char *s, int len);
+extern char *profile_cat_state_json(bytea *state);
+extern bool profile_cat_state_labelled(bytea *state, char ***values, int *n, bool *has_null);
+extern bool profile_cat_state_all(bytea *state, char ***values, int *n, double *nulls);
 extern int	profile_psi_cuts(const double *counts, int nbins, double n, int *cuts);
 extern void profile_append_sql(StringInfo buf, const char *expr, bool categorical,
 							   const char *name);
 extern bool profile_type_is_categorical(Oid typid);
 extern void profile_baseline_sql(StringInfo buf, int ncols, char **names, const bool *categorical,
-								 const char *pred_expr, bool pred_categorical, const char *target,
+								 char **given, const char *pred_expr, bool pred_categorical, const char *target,
 								 bool target_categorical);
 extern char *profile_baseline_json(HeapTuple tup, TupleDesc desc, int first, int ncols,
-								   char **names, const bool *categorical, bool has_pred,
+								   char **names, const bool *categorical, char **given,
+								   bool has_pred,
 								   bool pred_categorical, const char *target,
 								   bool target_categorical, const char *relation, int64 rows,
 								   const char *pred_json, const char *target_json);

@@ -1,8 +1,9 @@
 /*
  * profile.c — the column profiles of a drift baseline as aggregates:
- * mlsys._profile_num_agg(value float8, name text) and
- * mlsys._profile_cat_agg(value text, name text). Both are PARALLEL SAFE with
- * a combine function and a concrete bytea state, so a baseline is gathered by
+ * mlsys._profile_num_agg(value float8, name text) here and
+ * mlsys._profile_cat_agg(value text, name text) in profile_cat.c. Both are
+ * PARALLEL SAFE with a combine function and a concrete bytea state, so a
+ * baseline is gathered by
  * the training's own parallel passes (or one parallel query of
  * mlsys._capture_baseline) instead of a row-by-row scan in the leader.
  *
@@ -36,7 +37,6 @@
 #include "metrics/metrics.h"
 
 #define PROFILE_NUM_LAYOUT 0x504E0001	/* "PN", layout version 1 */
-#define PROFILE_CAT_LAYOUT 0x50430001	/* "PC", layout version 1 */
 
 /* the state of mlsys._profile_num_agg; the name follows, NUL-terminated */
 typedef struct ProfileNum
@@ -48,61 +48,6 @@ typedef struct ProfileNum
 
 #define PN_NAME(s) ((char *) (s) + sizeof(ProfileNum))
 
-/* one category of mlsys._profile_cat_agg (count 0: an empty slot) */
-typedef struct CatSlot
-{
-	uint64		key;
-	double		count;
-	int32		off;			/* its text in the arena */
-	int32		len;
-} CatSlot;
-
-/* the state of mlsys._profile_cat_agg: slots[cap], the name, then the text arena */
-typedef struct ProfileCat
-{
-	int32		vl_len_;
-	uint32		layout;
-	int32		cap;			/* slots, a power of 2 */
-	int32		nent;			/* categories counted */
-	double		n;				/* non-missing values */
-	double		nulls;
-	double		other;			/* values of categories past MON_MAX_DISTINCT */
-	int32		name_len;
-	int32		text_used;
-	int32		text_cap;
-	int32		pad;
-} ProfileCat;
-
-static inline CatSlot *
-pc_slots(const ProfileCat *s)
-{
-	return (CatSlot *) ((char *) s + sizeof(ProfileCat));
-}
-
-static inline char *
-pc_name(const ProfileCat *s)
-{
-	return (char *) (pc_slots(s) + s->cap);
-}
-
-static inline char *
-pc_text(const ProfileCat *s)
-{
-	return pc_name(s) + s->name_len + 1;
-}
-
-static inline Size
-pc_size(int cap, int name_len, int text_cap)
-{
-	return sizeof(ProfileCat) + sizeof(CatSlot) * (Size) cap + name_len + 1 + text_cap;
-}
-
-/* the 64-bit hash that identifies a category by its text */
-uint64
-profile_cat_key(const char *s, int len)
-{
-	return hash_bytes_extended((const unsigned char *) s, len, 0x6d6c7379);
-}
 
 /*
  * The PSI bins of a grid: the first grid edge where the cumulative share
@@ -362,68 +307,31 @@ profile_grid_valid(const ProfileGrid *g)
 		g->k0 > -(INT64CONST(1) << 62) && g->k0 < (INT64CONST(1) << 62);
 }
 
-/* every used slot's text lies in the arena, and nent counts them */
-static bool
-pc_slots_valid(const ProfileCat *s)
-{
-	const CatSlot *slots = pc_slots(s);
-	int			used = 0,
-				i;
-
-	for (i = 0; i < s->cap; i++)
-	{
-		if (slots[i].count == 0)
-			continue;
-		if (!(slots[i].count > 0) || slots[i].off < 0 || slots[i].len < 0 ||
-			slots[i].off > s->text_used - slots[i].len)
-			return false;
-		used++;
-	}
-	return used == s->nent;
-}
-
-/* a profile state argument, checked: its layout and size (it may come from another process) */
-static void *
-profile_state_arg(FunctionCallInfo fcinfo, int argno, uint32 layout)
+/* a numeric profile state argument, checked: its layout and size (it may come from another process) */
+static ProfileNum *
+profile_num_state_arg(FunctionCallInfo fcinfo, int argno)
 {
 	bytea	   *b = PG_GETARG_BYTEA_P(argno);
 	Size		len = VARSIZE(b);
+	ProfileNum *s = (ProfileNum *) b;
 
-	if (layout == PROFILE_NUM_LAYOUT)
-	{
-		ProfileNum *s = (ProfileNum *) b;
-
-		if (len <= sizeof(ProfileNum) || s->layout != layout || !profile_grid_valid(&s->g) ||
-			((char *) s)[len - 1] != '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("invalid numeric profile state")));
-	}
-	else
-	{
-		ProfileCat *s = (ProfileCat *) b;
-
-		if (len < sizeof(ProfileCat) || s->layout != layout || s->cap <= 0 ||
-			(s->cap & (s->cap - 1)) != 0 || s->cap > 4 * MON_MAX_DISTINCT ||
-			s->nent < 0 || s->nent > s->cap || s->name_len < 0 || s->text_used < 0 ||
-			s->text_used > s->text_cap || len != pc_size(s->cap, s->name_len, s->text_cap) ||
-			!pc_slots_valid(s))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("invalid categorical profile state")));
-	}
-	return b;
+	if (len <= sizeof(ProfileNum) || s->layout != PROFILE_NUM_LAYOUT ||
+		!profile_grid_valid(&s->g) || ((char *) s)[len - 1] != '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid numeric profile state")));
+	return s;
 }
 
-/* the column name argument, which must not be null */
-static text *
-profile_name_arg(FunctionCallInfo fcinfo)
+/* the column name argument (argno), which must not be null */
+text *
+profile_name_arg(FunctionCallInfo fcinfo, int argno)
 {
-	if (PG_ARGISNULL(2))
+	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("profile column name must not be null")));
-	return PG_GETARG_TEXT_PP(2);
+	return PG_GETARG_TEXT_PP(argno);
 }
 
 PG_FUNCTION_INFO_V1(profile_num_accum);
@@ -436,7 +344,7 @@ profile_num_accum(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 	{
-		text	   *name = profile_name_arg(fcinfo);
+		text	   *name = profile_name_arg(fcinfo, 2);
 		int			len = VARSIZE_ANY_EXHDR(name);
 
 		s = MemoryContextAllocZero(aggcxt, sizeof(ProfileNum) + len + 1);
@@ -466,8 +374,8 @@ profile_num_combine(PG_FUNCTION_ARGS)
 	(void) mlsys_agg_context(fcinfo, "profile_num_combine");
 	if (mlsys_combine_trivial(fcinfo, &trivial))
 		return trivial;
-	a = profile_state_arg(fcinfo, 0, PROFILE_NUM_LAYOUT);
-	b = profile_state_arg(fcinfo, 1, PROFILE_NUM_LAYOUT);
+	a = profile_num_state_arg(fcinfo, 0);
+	b = profile_num_state_arg(fcinfo, 1);
 	profile_grid_merge(&a->g, &b->g);
 	PG_RETURN_POINTER(a);
 }
@@ -489,8 +397,8 @@ append_numbers(StringInfo buf, const double *v, int n)
 }
 
 /* the head of a profile: name, kind, counts and null rate */
-static void
-append_head(StringInfo buf, const char *name, bool categorical, double n, double nulls)
+void
+profile_append_head(StringInfo buf, const char *name, bool categorical, double n, double nulls)
 {
 	double		total = n + nulls;
 
@@ -508,7 +416,7 @@ profile_grid_json(StringInfo buf, const ProfileGrid *c, const char *name)
 	double		mean = c->n > 0 ? c->sum / c->n : NAN;
 	double		var = c->n > 1 ? (c->sumsq - c->n * mean * mean) / (c->n - 1) : NAN;
 
-	append_head(buf, name, false, c->n, c->nulls);
+	profile_append_head(buf, name, false, c->n, c->nulls);
 	appendStringInfoString(buf, ", \"mean\": ");
 	mlsys_append_json_number(buf, mean);
 	appendStringInfoString(buf, ", \"std\": ");
@@ -565,220 +473,9 @@ profile_num_final(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	c = profile_state_arg(fcinfo, 0, PROFILE_NUM_LAYOUT);
+	c = profile_num_state_arg(fcinfo, 0);
 	initStringInfo(&buf);
 	profile_grid_json(&buf, &c->g, PN_NAME(c));
-	PG_RETURN_TEXT_P(cstring_to_text(buf.data));
-}
-
-/* a categorical state with room for cap slots and text_cap bytes of text, s's contents copied */
-static ProfileCat *
-pc_resize(MemoryContext cxt, const ProfileCat *s, int cap, int text_cap)
-{
-	Size		size = pc_size(cap, s->name_len, text_cap);
-	ProfileCat *t = MemoryContextAllocZero(cxt, size);
-	CatSlot    *from = pc_slots(s),
-			   *to;
-	int			i;
-
-	memcpy(t, s, sizeof(ProfileCat));
-	SET_VARSIZE(t, size);
-	t->cap = cap;
-	t->text_cap = text_cap;
-	to = pc_slots(t);
-	memcpy(pc_name(t), pc_name(s), s->name_len + 1);
-	memcpy(pc_text(t), pc_text(s), s->text_used);
-	for (i = 0; i < s->cap; i++)
-		if (from[i].count > 0)
-		{
-			uint32		h = (uint32) from[i].key & (cap - 1);
-
-			while (to[h].count > 0)
-				h = (h + 1) & (cap - 1);
-			to[h] = from[i];
-		}
-	return t;
-}
-
-/*
- * Count `count` values of the category (key, text): in its slot, in a new
- * slot while fewer than MON_MAX_DISTINCT are counted, else as "other". The
- * state may move (returned).
- */
-static ProfileCat *
-pc_add(MemoryContext cxt, ProfileCat *s, uint64 key, const char *text, int len, double count)
-{
-	uint32		h = (uint32) key & (s->cap - 1);
-	CatSlot    *slots = pc_slots(s);
-
-	while (slots[h].count > 0)
-	{
-		if (slots[h].key == key)
-		{
-			slots[h].count += count;
-			return s;
-		}
-		h = (h + 1) & (s->cap - 1);
-	}
-	if (s->nent >= MON_MAX_DISTINCT)
-	{
-		s->other += count;
-		return s;
-	}
-	if (2 * (s->nent + 1) > s->cap || s->text_used + len > s->text_cap)
-	{
-		/*
-		 * The old state is not freed here: when a transition or combine
-		 * function returns a new pointer, the executor copies it into the
-		 * aggregate context and frees the old one itself.
-		 */
-		return pc_add(cxt,
-					  pc_resize(cxt, s, 2 * (s->nent + 1) > s->cap ? 2 * s->cap : s->cap,
-								Max(2 * s->text_cap, s->text_used + len)),
-					  key, text, len, count);
-	}
-	slots[h].key = key;
-	slots[h].count = count;
-	slots[h].off = s->text_used;
-	slots[h].len = len;
-	memcpy(pc_text(s) + s->text_used, text, len);
-	s->text_used += len;
-	s->nent++;
-	return s;
-}
-
-PG_FUNCTION_INFO_V1(profile_cat_accum);
-/* transition function of mlsys._profile_cat_agg(value text, name text) */
-Datum
-profile_cat_accum(PG_FUNCTION_ARGS)
-{
-	MemoryContext aggcxt = mlsys_agg_context(fcinfo, "profile_cat_accum");
-	ProfileCat *s;
-	text	   *t;
-
-	if (PG_ARGISNULL(0))
-	{
-		text	   *name = profile_name_arg(fcinfo);
-		ProfileCat	empty;
-
-		memset(&empty, 0, sizeof(empty));
-		empty.layout = PROFILE_CAT_LAYOUT;
-		empty.name_len = VARSIZE_ANY_EXHDR(name);
-		s = MemoryContextAllocZero(aggcxt, pc_size(16, empty.name_len, 256));
-		memcpy(s, &empty, sizeof(empty));
-		SET_VARSIZE(s, pc_size(16, empty.name_len, 256));
-		s->cap = 16;
-		s->text_cap = 256;
-		memcpy(pc_name(s), VARDATA_ANY(name), empty.name_len);
-	}
-	else
-		s = (ProfileCat *) PG_GETARG_POINTER(0);
-	if (PG_ARGISNULL(1))
-	{
-		s->nulls += 1;
-		PG_RETURN_POINTER(s);
-	}
-	t = PG_GETARG_TEXT_PP(1);
-	s->n += 1;
-	s = pc_add(aggcxt, s, profile_cat_key(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)),
-			   VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), 1);
-	PG_RETURN_POINTER(s);
-}
-
-PG_FUNCTION_INFO_V1(profile_cat_combine);
-/* combine function of mlsys._profile_cat_agg */
-Datum
-profile_cat_combine(PG_FUNCTION_ARGS)
-{
-	MemoryContext aggcxt = mlsys_agg_context(fcinfo, "profile_cat_combine");
-	ProfileCat *a,
-			   *b;
-	CatSlot    *slots;
-	Datum		trivial;
-	int			i;
-
-	if (mlsys_combine_trivial(fcinfo, &trivial))
-		return trivial;
-	a = profile_state_arg(fcinfo, 0, PROFILE_CAT_LAYOUT);
-	b = profile_state_arg(fcinfo, 1, PROFILE_CAT_LAYOUT);
-	slots = pc_slots(b);
-	for (i = 0; i < b->cap; i++)
-		if (slots[i].count > 0)
-			a = pc_add(aggcxt, a, slots[i].key, pc_text(b) + slots[i].off, slots[i].len,
-					   slots[i].count);
-	a->n += b->n;
-	a->nulls += b->nulls;
-	a->other += b->other;
-	PG_RETURN_POINTER(a);
-}
-
-/* a category with its text, for sorting */
-typedef struct CatOut
-{
-	double		count;
-	char	   *text;
-} CatOut;
-
-/* most frequent first, then by text */
-static int
-cat_cmp(const void *a, const void *b)
-{
-	const CatOut *x = (const CatOut *) a;
-	const CatOut *y = (const CatOut *) b;
-
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	return strcmp(x->text, y->text);
-}
-
-PG_FUNCTION_INFO_V1(profile_cat_final);
-/* final function of mlsys._profile_cat_agg: the profile as JSON text */
-Datum
-profile_cat_final(PG_FUNCTION_ARGS)
-{
-	ProfileCat *c;
-	CatSlot    *slots;
-	CatOut	   *all;
-	StringInfoData buf;
-	double		other;
-	int			i,
-				k = 0,
-				top;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	c = profile_state_arg(fcinfo, 0, PROFILE_CAT_LAYOUT);
-	slots = pc_slots(c);
-	all = palloc(sizeof(CatOut) * Max(c->nent, 1));
-	for (i = 0; i < c->cap; i++)
-		if (slots[i].count > 0)
-		{
-			all[k].count = slots[i].count;
-			all[k].text = pnstrdup(pc_text(c) + slots[i].off, slots[i].len);
-			k++;
-		}
-	qsort(all, k, sizeof(CatOut), cat_cmp);
-	top = Min(k, MON_TOP_N);
-	initStringInfo(&buf);
-	append_head(&buf, pc_name(c), true, c->n, c->nulls);
-	appendStringInfo(&buf, ", \"distinct\": %d%s, \"categories\": [", k,
-					 c->other > 0 ? " , \"distinct_capped\": true" : "");
-	for (i = 0; i < top; i++)
-	{
-		if (i > 0)
-			appendStringInfoString(&buf, ", ");
-		escape_json(&buf, all[i].text);
-	}
-	appendStringInfoString(&buf, "], \"counts\": [");
-	other = c->other;
-	for (i = 0; i < k; i++)
-	{
-		if (i < top)
-			appendStringInfo(&buf, "%s%.0f", i > 0 ? ", " : "", all[i].count);
-		else
-			other += all[i].count;
-	}
-	appendStringInfo(&buf, "], \"other\": %.0f}", other);
 	PG_RETURN_TEXT_P(cstring_to_text(buf.data));
 }
 
@@ -808,12 +505,13 @@ profile_type_is_categorical(Oid typid)
  * A baseline's columns (the profiled feature columns, the prediction when
  * pred_expr is not NULL, then the target), as SQL select-list items after
  * the first: ", count(*), <profile aggregate> ...". Columns are read as
- * r.<name>, so the query names its relation r.
+ * r.<name>, so the query names its relation r. A feature column whose
+ * profile is given (given[i] not NULL, given may be NULL) gets no item.
  */
 void
 profile_baseline_sql(StringInfo buf, int ncols, char **names, const bool *categorical,
-					 const char *pred_expr, bool pred_categorical, const char *target,
-					 bool target_categorical)
+					 char **given, const char *pred_expr, bool pred_categorical,
+					 const char *target, bool target_categorical)
 {
 	int			i;
 
@@ -821,6 +519,8 @@ profile_baseline_sql(StringInfo buf, int ncols, char **names, const bool *catego
 		appendStringInfoString(buf, ", pg_catalog.count(*)");
 	for (i = 0; i < ncols; i++)
 	{
+		if (given != NULL && given[i] != NULL)
+			continue;
 		appendStringInfoString(buf, ", ");
 		profile_append_sql(buf, psprintf("r.%s", quote_identifier(names[i])), categorical[i],
 						   names[i]);
@@ -843,7 +543,7 @@ profile_empty(const char *name, bool categorical)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	append_head(&buf, name, categorical, 0, 0);
+	profile_append_head(&buf, name, categorical, 0, 0);
 	if (categorical)
 		appendStringInfoString(&buf, ", \"distinct\": 0, \"categories\": [], \"counts\": [], \"other\": 0}");
 	else
@@ -862,20 +562,22 @@ profile_value(HeapTuple tup, TupleDesc desc, int col, const char *name, bool cat
 
 /*
  * The baseline document from the results of profile_baseline_sql's items,
- * columns first .. of an SPI result row (the same names and kinds): rows,
+ * columns first .. of an SPI result row (the same names and kinds; a column
+ * whose profile is given has no item, its given JSON is used): rows,
  * relation, the feature profiles, the prediction's (when has_pred) and the
  * target's. rows, pred_json and target_json, when given (rows >= 0), are
  * the row count and those profiles gathered by the caller instead.
  */
 char *
 profile_baseline_json(HeapTuple tup, TupleDesc desc, int first, int ncols, char **names,
-					  const bool *categorical, bool has_pred, bool pred_categorical,
+					  const bool *categorical, char **given, bool has_pred, bool pred_categorical,
 					  const char *target, bool target_categorical, const char *relation,
 					  int64 rows, const char *pred_json, const char *target_json)
 {
 	StringInfoData out;
 	bool		isnull;
-	int			i;
+	int			i,
+				col;
 
 	/* without the caller's count, the row's first item is count(*) */
 	if (rows < 0)
@@ -886,15 +588,16 @@ profile_baseline_json(HeapTuple tup, TupleDesc desc, int first, int ncols, char 
 	escape_json(&out, relation);
 	appendStringInfo(&out, ", \"sample\": \"whole relation at training time\", \"grid_bins\": %d, "
 					 "\"top_n\": %d, \"features\": [", MON_BINS, MON_TOP_N);
+	col = first;
 	for (i = 0; i < ncols; i++)
 		appendStringInfo(&out, "%s%s", i > 0 ? ", " : "",
-						 profile_value(tup, desc, first + i, names[i], categorical[i]));
+						 given != NULL && given[i] != NULL ? given[i] :
+						 profile_value(tup, desc, col++, names[i], categorical[i]));
 	appendStringInfoString(&out, "]");
 	if (has_pred)
 		appendStringInfo(&out, ", \"prediction\": %s", pred_json != NULL ? pred_json :
-						 profile_value(tup, desc, first + ncols, "<prediction>", pred_categorical));
+						 profile_value(tup, desc, col++, "<prediction>", pred_categorical));
 	appendStringInfo(&out, ", \"target\": %s}", target_json != NULL ? target_json :
-					 profile_value(tup, desc, first + ncols + (has_pred ? 1 : 0), target,
-								   target_categorical));
+					 profile_value(tup, desc, col, target, target_categorical));
 	return out.data;
 }

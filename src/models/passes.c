@@ -33,6 +33,91 @@ mlsys_append_preprocessing_params(const TrainArgs *a, StringInfo buf)
 						 a->scale ? "standard" : "none");
 }
 
+/* does the training gather a drift baseline in its passes? */
+static bool
+gathers_baseline(const TrainArgs *a)
+{
+	return a->model != NULL && mlsys_capture_baseline_on_train;
+}
+
+/*
+ * The vocabulary of every categorical column in one pass (SPI connected):
+ * one mlsys._category_agg per column over the rows with a target or, when
+ * the training gathers a drift baseline or needs a classifier's labels
+ * (then *labels is the target's state, NULL when the relation is empty),
+ * over every row, labelled ones marked; each column's baseline profile then
+ * comes from the same state. A column whose state overflowed (more distinct
+ * values than it tracks) gets its vocabulary from a query of its own,
+ * unless it already has too many categories.
+ */
+static void
+resolve_vocabularies(const TrainArgs *a, FeatureSpec *spec, bytea **labels)
+{
+	bool		baseline = gathers_baseline(a);
+	bool		every_row = baseline || labels != NULL;
+	char	   *labelled = psprintf("r.%s IS NOT NULL", quote_identifier(a->target));
+	StringInfoData sql;
+	int			i,
+				k = 0;
+	bool		isnull;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	for (i = 0; i < spec->ncolumns; i++)
+	{
+		const FeatureColumn *c = &spec->columns[i];
+
+		if (!c->categorical)
+			continue;
+		appendStringInfo(&sql, "%smlsys._category_agg((r.%s)::pg_catalog.text, %s, %s)",
+						 k++ > 0 ? ", " : "", quote_identifier(c->name),
+						 quote_literal_cstr(c->name), every_row ? labelled : "true");
+	}
+	if (labels != NULL)
+		appendStringInfo(&sql, "%smlsys._category_agg((r.%s)::pg_catalog.text, %s, true)",
+						 k > 0 ? ", " : "", quote_identifier(a->target),
+						 quote_literal_cstr(a->target));
+	else if (k == 0)
+		return;
+	appendStringInfo(&sql, " FROM %s AS r", a->relsql);
+	if (!every_row)
+		appendStringInfo(&sql, " WHERE %s", labelled);
+	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "SPI_execute failed: %s", sql.data);
+	if (labels != NULL)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, k + 1, &isnull);
+
+		*labels = isnull ? NULL : DatumGetByteaPCopy(d);
+	}
+	k = 0;
+	for (i = 0; i < spec->ncolumns; i++)
+	{
+		FeatureColumn *c = &spec->columns[i];
+		char	  **values = NULL;
+		int			n = 0;
+		bool		has_null = false,
+					complete = true;
+		Datum		d;
+
+		if (!c->categorical)
+			continue;
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, ++k, &isnull);
+		if (!isnull)
+		{
+			bytea	   *state = DatumGetByteaP(d);
+
+			complete = profile_cat_state_labelled(state, &values, &n, &has_null);
+			if (baseline)
+				c->baseline_profile = profile_cat_state_json(state);
+		}
+		if (!complete && n <= MLSYS_MAX_CATEGORIES)
+			preprocess_resolve_categories(c, a->relsql, a->target);
+		else
+			preprocess_set_categories(c, values, n, has_null, a->relsql);
+	}
+}
+
 /*
  * The feature spec of a training relation, with the SQL expressions of a
  * row's feature vector and target (SPI connected).
@@ -40,10 +125,23 @@ mlsys_append_preprocessing_params(const TrainArgs *a, StringInfo buf)
 FeatureSpec *
 mlsys_training_spec(const TrainArgs *a, char **xsql, char **ysql)
 {
+	return mlsys_training_spec_labels(a, xsql, ysql, NULL);
+}
+
+/*
+ * The same, and when labels is not NULL a classifier's labels read in the
+ * same pass as the vocabularies: the state of mlsys._category_agg over the
+ * target (see resolve_vocabularies).
+ */
+FeatureSpec *
+mlsys_training_spec_labels(const TrainArgs *a, char **xsql, char **ysql, bytea **labels)
+{
 	FeatureSpec *spec = features_from_catalog(a->relid, a->target, a->features);
 
 	spec->impute = a->impute;
 	features_resolve_lengths(spec, a->relsql, a->target);
+	resolve_vocabularies(a, spec, labels);
+	features_expand_names(spec);
 	/* the family's estimate, twice for cross-validation's fold states */
 	mlsys_check_training_memory(a->family->memory_estimate(a, spec->nfeat) *
 								(a->model == NULL ? 2.0 : 1.0), "training");
@@ -417,10 +515,11 @@ mlsys_baseline_sql(const TrainArgs *a, const FeatureSpec *spec, const char *pred
 	int			i;
 
 	memset(plan, 0, sizeof(*plan));
-	if (a->model == NULL || !mlsys_capture_baseline_on_train)
+	if (!gathers_baseline(a))
 		return "";
 	plan->names = palloc(sizeof(char *) * Max(spec->ncolumns, 1));
 	plan->categorical = palloc(sizeof(bool) * Max(spec->ncolumns, 1));
+	plan->given = palloc(sizeof(char *) * Max(spec->ncolumns, 1));
 	for (i = 0; i < spec->ncolumns; i++)
 	{
 		const FeatureColumn *c = &spec->columns[i];
@@ -430,6 +529,7 @@ mlsys_baseline_sql(const TrainArgs *a, const FeatureSpec *spec, const char *pred
 			continue;
 		plan->names[plan->ncols] = c->name;
 		plan->categorical[plan->ncols] = profile_type_is_categorical(c->typid);
+		plan->given[plan->ncols] = c->baseline_profile;
 		plan->ncols++;
 	}
 	plan->pred_categorical = pred_categorical;
@@ -437,7 +537,7 @@ mlsys_baseline_sql(const TrainArgs *a, const FeatureSpec *spec, const char *pred
 	plan->by_family = pred_expr == NULL;
 	plan->active = true;
 	initStringInfo(&buf);
-	profile_baseline_sql(&buf, plan->ncols, plan->names, plan->categorical,
+	profile_baseline_sql(&buf, plan->ncols, plan->names, plan->categorical, plan->given,
 						 pred_expr == NULL ? NULL :
 						 psprintf("CASE WHEN %s THEN %s END", mlsys_baseline_complete_sql(spec),
 								  pred_expr),
@@ -459,7 +559,8 @@ mlsys_baseline_result(const TrainArgs *a, const BaselinePlan *plan, int first, i
 	if (!plan->active)
 		return;
 	r->baseline = profile_baseline_json(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, first,
-										plan->ncols, plan->names, plan->categorical, true,
+										plan->ncols, plan->names, plan->categorical, plan->given,
+										true,
 										plan->pred_categorical, a->target,
 										plan->target_categorical, a->relsql, rows, pred_json,
 										target_json);

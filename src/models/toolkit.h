@@ -13,6 +13,8 @@
 
 /* passes.c: the training toolkit every feature-based family uses (SPI connected) */
 extern FeatureSpec *mlsys_training_spec(const TrainArgs *a, char **xsql, char **ysql);
+extern FeatureSpec *mlsys_training_spec_labels(const TrainArgs *a, char **xsql, char **ysql,
+											   bytea **labels);
 extern bool mlsys_spec_has_categorical(const FeatureSpec *spec);
 extern bool mlsys_try_first_pass(const FeatureSpec *spec, const char *sql, int nargs, Oid *types,
 								 Datum *values);
@@ -36,6 +38,7 @@ typedef struct BaselinePlan
 	int			ncols;			/* profiled feature columns */
 	char	  **names;
 	bool	   *categorical;
+	char	  **given;			/* profiles the vocabulary pass gathered, or NULL */
 	bool		pred_categorical;
 	bool		target_categorical;
 	bool		by_family;		/* the evaluation aggregate profiles prediction and target */

@@ -137,13 +137,13 @@ capture_baseline(PG_FUNCTION_ARGS)
 		profile_type_is_categorical(mon_column_type(v.relid, v.target));
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT NULL");
-	profile_baseline_sql(&sql, ncols, names, categorical, v.pred_sql, v.pred_categorical,
+	profile_baseline_sql(&sql, ncols, names, categorical, NULL, v.pred_sql, v.pred_categorical,
 						 v.target, target_categorical);
 	appendStringInfo(&sql, " FROM %s AS r%s", v.relation, from_extra);
 	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not profile the training relation");
 	result = profile_baseline_json(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, ncols, names,
-								   categorical, v.pred_sql != NULL, v.pred_categorical,
+								   categorical, NULL, v.pred_sql != NULL, v.pred_categorical,
 								   v.target, target_categorical, v.relation, -1, NULL, NULL);
 
 	MemoryContextSwitchTo(cxt);

@@ -384,9 +384,7 @@ score_call_read_row(ScoreCall *sc, FunctionCallInfo fcinfo, int argno)
 
 		if (c->categorical)
 		{
-			preprocess_encode_category(c, isnull ? NULL :
-									   preprocess_category_text(d, sc->basetypes[i], sc->outfuncs[i]),
-									   sc->x + k);
+			preprocess_encode_datum(c, d, isnull, sc->basetypes[i], sc->outfuncs[i], sc->x + k);
 			k += c->length;
 			continue;
 		}

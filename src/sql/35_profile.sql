@@ -29,3 +29,15 @@ CREATE AGGREGATE mlsys._profile_cat_agg(text, text) (
     COMBINEFUNC = mlsys._profile_cat_combine, PARALLEL = SAFE);
 COMMENT ON AGGREGATE mlsys._profile_cat_agg(text, text) IS
 'The drift-baseline profile of a categorical column (value as text, column name): count, nulls, distinct and top categories, as JSON text (internal).';
+
+-- The same state with each category's count among labelled rows: training
+-- reads every categorical column's vocabulary and baseline profile from one
+-- pass of these (the state is the result, read in C).
+CREATE FUNCTION mlsys._category_accum(bytea, text, text, bool) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'vocabulary_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._category_accum(bytea, text, text, bool) IS 'Transition function of mlsys._category_agg.';
+CREATE AGGREGATE mlsys._category_agg(text, text, bool) (
+    SFUNC = mlsys._category_accum, STYPE = bytea,
+    COMBINEFUNC = mlsys._profile_cat_combine, PARALLEL = SAFE);
+COMMENT ON AGGREGATE mlsys._category_agg(text, text, bool) IS
+'The categories of a column (value as text, column name, whether the row is labelled) with their counts over all rows and over labelled rows, as a bytea state: training''s vocabulary and categorical baseline in one pass (internal).';

@@ -178,55 +178,23 @@ DECLARE
     v_rel regclass;
     v_x text := '';
     v_y text;
-    v_scalars text[] := '{}';
-    v_col text;
-    v_len int;
-    v_cats jsonb;
-    v_impute text;
     v_target_type text;
     v_positive text;
     a text := pg_catalog.quote_ident(p_alias);
-    i int;
 BEGIN
     SELECT * INTO v FROM mlsys.model_versions mv WHERE mv.model = p_model AND mv.version = p_version;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'version % of model "%" does not exist', p_version, p_model USING ERRCODE = 'undefined_object';
     END IF;
     v_rel := v.relation::regclass;
-    -- the feature vector as features.c builds it: categorical columns one-hot
-    -- against the version's vocabulary, float8[] columns length-checked,
-    -- scalars as float8 with the version's imputed value for NULL and NaN
-    FOR i IN 1 .. pg_catalog.array_length(v.feature_columns, 1) LOOP
-        v_col := v.feature_columns[i];
-        v_len := v.feature_lengths[i];
-        v_cats := v.preprocessing -> 'categories' -> v_col;
-        IF v_cats IS NOT NULL OR v_len > 0 THEN
-            IF pg_catalog.cardinality(v_scalars) > 0 THEN
-                v_x := v_x || CASE WHEN v_x = '' THEN '' ELSE ' OPERATOR(pg_catalog.||) ' END
-                       || 'ARRAY[' || pg_catalog.array_to_string(v_scalars, ', ') || ']::pg_catalog.float8[]';
-                v_scalars := '{}';
-            END IF;
-            v_x := v_x || CASE WHEN v_x = '' THEN '' ELSE ' OPERATOR(pg_catalog.||) ' END
-                   || CASE WHEN v_cats IS NOT NULL THEN
-                          pg_catalog.format('mlsys._onehot((%s.%I)::pg_catalog.text, %L::pg_catalog.text[], %s)', a, v_col,
-                              (SELECT COALESCE(pg_catalog.array_agg(c.value ORDER BY c.ord), '{}')
-                                 FROM pg_catalog.jsonb_array_elements_text(v_cats) WITH ORDINALITY c(value, ord)
-                                WHERE c.value IS NOT NULL),
-                              CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(v_cats) e(value)
-                                                 WHERE pg_catalog.jsonb_typeof(e.value) = 'null')
-                                   THEN 'true' ELSE 'false' END)
-                      ELSE pg_catalog.format('mlsys._feature_array(%s.%I, %s, %L)', a, v_col, v_len, v_col) END;
-        ELSE
-            v_impute := v.preprocessing -> 'impute_values' ->> v_col;
-            v_scalars := v_scalars || CASE WHEN v_impute IS NULL
-                THEN pg_catalog.format('(%s.%I)::pg_catalog.float8', a, v_col)
-                ELSE pg_catalog.format('mlsys._impute((%s.%I)::pg_catalog.float8, %L::pg_catalog.float8)', a, v_col, v_impute) END;
-        END IF;
-    END LOOP;
-    IF pg_catalog.cardinality(v_scalars) > 0 THEN
-        v_x := v_x || CASE WHEN v_x = '' THEN '' ELSE ' OPERATOR(pg_catalog.||) ' END
-               || 'ARRAY[' || pg_catalog.array_to_string(v_scalars, ', ') || ']::pg_catalog.float8[]';
-    END IF;
+    -- the feature vector as features.c builds it: one call of the encoder
+    -- (categorical columns one-hot against the version's vocabulary, float8[]
+    -- columns length-checked, scalars with the version's imputed values)
+    v_x := pg_catalog.format('mlsys._encode(%L::pg_catalog.text[], %L::pg_catalog.int4[], %L::pg_catalog.jsonb',
+                             v.feature_columns, v.feature_lengths, v.preprocessing)
+           || (SELECT pg_catalog.string_agg(pg_catalog.format(', %s.%I', a, u.col), '' ORDER BY u.ord)
+                 FROM pg_catalog.unnest(v.feature_columns) WITH ORDINALITY u(col, ord))
+           || ')';
     -- the target as training hashes it
     IF v.classes IS NULL THEN
         v_y := pg_catalog.format('(%s.%I)::pg_catalog.float8', a, v.target);

@@ -97,56 +97,6 @@ run_newton_pass(const double *prm, void *arg)
 	return s;
 }
 
-/* the labels of the target in class order; errors for NULL labels or one class */
-static char **
-discover_classes(TrainArgs *a, int *nclasses)
-{
-	const char *order = (a->target_type == BOOLOID || a->target_type == INT2OID ||
-						 a->target_type == INT4OID || a->target_type == INT8OID) ? "" : " COLLATE \"C\"";
-	const char *t = quote_identifier(a->target);
-	char	   *sql;
-	char	  **classes;
-	uint64		i;
-	int			n = 0;
-
-	/* qualified, so that ORDER BY sorts the column itself, not its text output */
-	/* NULLS FIRST, and one row more than the class limit */
-	sql = psprintf("SELECT (r.%s)::pg_catalog.text AS label, count(*) FROM %s AS r GROUP BY r.%s "
-				   "ORDER BY (r.%s)%s%s NULLS FIRST LIMIT " CppAsString2(MLSYS_MAX_CLASSES) " + 1",
-				   t, a->relsql, t, t,
-				   (a->target_type == BOOLOID || a->target_type == INT2OID ||
-					a->target_type == INT4OID || a->target_type == INT8OID) ? "" : "::pg_catalog.text",
-				   order);
-	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", sql);
-	classes = palloc(sizeof(char *) * Max(SPI_processed, 1));
-	for (i = 0; i < SPI_processed; i++)
-	{
-		char	   *label = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-
-		if (label == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("label column \"%s\" contains nulls", a->target),
-					 errdetail("%s rows have no label.",
-							   SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)),
-					 errhint("Train on a view that leaves out unlabelled rows.")));
-		classes[n++] = pstrdup(label);
-	}
-	if (n < 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("classification needs at least two classes, the training data has %d", n)));
-	if (n > MLSYS_MAX_CLASSES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("classification supports at most %d classes", MLSYS_MAX_CLASSES),
-				 errdetail("The target \"%s\" has more distinct values.", a->target),
-				 errhint("Group rare classes, or train a regression with algorithm \"linear\" if the target is a quantity.")));
-	*nclasses = n;
-	return classes;
-}
-
 /* do two strings both spell the same number in full? */
 static bool
 same_number(const char *a, const char *b)
@@ -171,7 +121,11 @@ classifier_setup(TrainArgs *a, char ***classes_out, int *nclasses_out, int *posi
 	int			nclasses,
 				positive = 1;
 	FeatureSpec *spec;
+	bytea	   *labels = NULL;
+	bool		by_text = a->target_type != BOOLOID && logistic_labels_by_text(a);
 
+	/* the labels come with the vocabularies when they can, else by a query */
+	spec = mlsys_training_spec_labels(a, xsql, ysql, by_text ? &labels : NULL);
 	if (a->target_type == BOOLOID)
 	{
 		/* no pass needed: NULL labels are counted by pass 1, one class by its class share */
@@ -181,7 +135,7 @@ classifier_setup(TrainArgs *a, char ***classes_out, int *nclasses_out, int *posi
 		nclasses = 2;
 	}
 	else
-		classes = discover_classes(a, &nclasses);
+		classes = logistic_classes(a, by_text, labels, &nclasses);
 	if (a->positive_class != NULL)
 	{
 		for (positive = 0; positive < nclasses; positive++)
@@ -202,7 +156,6 @@ classifier_setup(TrainArgs *a, char ***classes_out, int *nclasses_out, int *posi
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("hyperparameter \"positive_class\" applies to binary classification only"),
 				 errdetail("The target has %d classes.", nclasses)));
-	spec = mlsys_training_spec(a, xsql, ysql);
 	if (nclasses > 2)
 	{
 		/* y = the class index, compared in the target's own type */
