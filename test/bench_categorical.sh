@@ -46,6 +46,7 @@ LOG="SELECT * FROM mlsys.train('cat_logistic', 'cat', 'label', ARRAY['n1', 'n2',
 LOG_NUM="SELECT * FROM mlsys.train('num_logistic', 'cat', 'label', ARRAY['n1', 'n2'], 'logistic', deploy => 'never')"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+fmt2() { awk -v a="$1" 'BEGIN {printf "%.2f", a}'; }
 report() { printf '%-48s %9.1f ms  %-28s %s\n' "$1" "$2" "$3" "$4"; }
 
 read -r scan lin lin_ratio <<<"$(pair_ms "$SERIAL" "$SCAN" "$LIN")"
@@ -65,11 +66,11 @@ echo "(ratios are medians of per-pair ratios: baseline and query run alternately
 printf '%-48s %12s  %-28s %s\n' "measurement" "time" "ratio" "target"
 report "bare scan of the same columns, serial" "$scan" "(baseline)" ""
 report "bare scan, 2 workers" "$scan_par" "$(ratio 1 "$scan_par_ratio")x faster" "(reference)"
-report "linear, 1 numeric + 8 categorical, serial" "$lin" "$lin_ratio x scan" "<= 6 x scan"
-report "linear, numeric column only, serial" "$lin_num" "categorical $lin_num_ratio x this" "<= 2.5 x"
-report "linear + baseline, serial" "$lin_cap" "$lin_cap_ratio x scan" "(reference)"
+report "linear, 1 numeric + 8 categorical, serial" "$lin" "$(fmt2 "$lin_ratio") x scan" "<= 6 x scan"
+report "linear, numeric column only, serial" "$lin_num" "categorical $(fmt2 "$lin_num_ratio") x this" "<= 2.5 x"
+report "linear + baseline, serial" "$lin_cap" "$(fmt2 "$lin_cap_ratio") x scan" "(reference)"
 report "linear, 2 workers" "$lin_par" "$(ratio 1 "$lin_par_ratio")x faster than serial" ">= 0.9 x the scan's = ${need}x"
-report "logistic, 2 numeric + 8 categorical, serial" "$log_ms" "$log_ratio x scan" "<= 15 x scan"
-report "logistic, numeric columns only, serial" "$log_num" "categorical $log_num_ratio x this" "<= 2.0 x"
-report "logistic + baseline, serial" "$log_cap" "$log_cap_ratio x scan" "(reference)"
+report "logistic, 2 numeric + 8 categorical, serial" "$log_ms" "$(fmt2 "$log_ratio") x scan" "<= 15 x scan"
+report "logistic, numeric columns only, serial" "$log_num" "categorical $(fmt2 "$log_num_ratio") x this" "<= 2.0 x"
+report "logistic + baseline, serial" "$log_cap" "$(fmt2 "$log_cap_ratio") x scan" "(reference)"
 report "logistic, 2 workers" "$log_par" "$(ratio 1 "$log_par_ratio")x faster than serial" ">= 0.9 x the scan's = ${need}x"
