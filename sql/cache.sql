@@ -23,7 +23,10 @@ SELECT mlsys.warm(ARRAY['no_such_model']);
 SELECT mlsys.warm(ARRAY[NULL]::text[]);
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS failed_load_not_cached FROM mlsys.cached_models() WHERE model = 'no_such_model';
+-- (the message names the range with units from PostgreSQL 16 on: only the SQLSTATE is compared)
+\set VERBOSITY sqlstate
 SET mlsys.model_cache_size = '1kB';
+\set VERBOSITY default
 \echo :LAST_ERROR_SQLSTATE
 SET mlsys.model_cache_sise = '1MB';
 \echo :LAST_ERROR_SQLSTATE

@@ -239,7 +239,7 @@ SELECT mlsys._train_sample_agg(y, x, 0, '{0, 0}', NULL) FROM samp;
 \echo :LAST_ERROR_SQLSTATE
 SELECT mlsys._train_sample_agg(y, x, 0, '{0}', 10) FROM samp;
 \echo :LAST_ERROR_SQLSTATE
-SELECT mlsys._train_sample_agg(y + 2, x, 0, '{0, 0}', 10) FROM samp;
+SELECT mlsys._train_sample_agg(3::float8, x, 0, '{0, 0}', 10) FROM samp;
 \echo :LAST_ERROR_SQLSTATE
 SELECT mlsys._train_sample_agg(y, CASE WHEN id = 7 THEN x[1:2] ELSE x END, 0, '{0, 0}', 10) FROM samp;
 \echo :LAST_ERROR_SQLSTATE

@@ -6,7 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/test/lib.sh"
 # the scikit-learn comparison runs inside the database through PL/Python
-MLSYS_PACKAGES="$MLSYS_PACKAGES postgresql-plpython3-15 python3-sklearn"
+MLSYS_PACKAGES="$MLSYS_PACKAGES postgresql-plpython3-$V python3-sklearn"
 rows=${MLSYS_BENCH_ROWS:-1000000}
 runs=${MLSYS_BENCH_RUNS:-5}
 bench_start bench 54330

@@ -2,11 +2,26 @@
 # Sourced, not run. Everything that runs the server runs as the `postgres` OS
 # user (initdb refuses root); when the caller is not root it runs as itself.
 
-MLSYS_PACKAGES="postgresql-15 postgresql-server-dev-15 libopenblas-serial-dev liblapacke-dev postgresql-15-cron libipc-run-perl make gcc rsync"
-# MLSYS_PGBIN points the scripts at another (relocated) PostgreSQL 15
-# installation, so several checkouts can be built and tested side by side
-PGBIN=${MLSYS_PGBIN:-/usr/lib/postgresql/15/bin}
-if [ -n "${MLSYS_PGBIN:-}" ]; then export PG_CONFIG="$MLSYS_PGBIN/pg_config"; fi
+# The PostgreSQL major version: MLSYS_PG_VERSION, else the one the
+# distribution ships (Debian 12: 15, Debian 13: 17, testing and sid: 18).
+if [ -z "${MLSYS_PG_VERSION:-}" ]; then
+    case "$( (. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-}") )" in
+        bookworm) MLSYS_PG_VERSION=15 ;;
+        trixie) MLSYS_PG_VERSION=17 ;;
+        *) MLSYS_PG_VERSION=18 ;;
+    esac
+fi
+case "$MLSYS_PG_VERSION" in
+    15 | 17 | 18) ;;
+    *) echo "mlsys supports PostgreSQL 15, 17 and 18, not MLSYS_PG_VERSION=$MLSYS_PG_VERSION" >&2; exit 1 ;;
+esac
+export MLSYS_PG_VERSION
+V=$MLSYS_PG_VERSION
+MLSYS_PACKAGES="postgresql-$V postgresql-server-dev-$V libopenblas-serial-dev liblapacke-dev postgresql-$V-cron libipc-run-perl make gcc rsync binutils"
+# MLSYS_PGBIN points the scripts at another (relocated) installation of that
+# version, so several checkouts can be built and tested side by side
+PGBIN=${MLSYS_PGBIN:-/usr/lib/postgresql/$V/bin}
+export PG_CONFIG="$PGBIN/pg_config"
 
 log() { printf '\n==> %s\n' "$*"; }
 

@@ -12,7 +12,7 @@ perl "$here/test/check_layers.pl" "$here/src"
 
 work=$(mktemp -d /tmp/mlsys-test.XXXXXX)
 trap 'stop_cluster "$work/data"; rm -rf "$work"' EXIT
-rsync -a --exclude .git --exclude '*.o' --exclude '*.so' --exclude '*.bc' "$here/" "$work/src/"
+rsync -a --exclude .git --exclude /build --exclude '*.o' --exclude '*.so' --exclude '*.bc' "$here/" "$work/src/"
 mkdir -p "$work/data"
 [ "$(id -u)" = 0 ] && chown -R postgres: "$work"
 port=${MLSYS_TEST_PORT:-54329}
@@ -29,5 +29,15 @@ if [ $status -ne 0 ]; then
         [ -f "$f" ] && { echo "---- $f"; tail -n 60 "$f"; }
     done
     echo "FAILED: make test" >&2
+    exit $status
+fi
+
+# the Debian package: built with Debian's tooling, installed with dpkg, then
+# CREATE EXTENSION on a clean server (MLSYS_DEB_CHECK=0 skips it, as the
+# other distributions' runs do: the native run covers it)
+if [ "${MLSYS_DEB_CHECK:-1}" != 0 ]; then
+    log "building, installing and checking the Debian package"
+    bash "$here/test/deb_check.sh" || status=$?
+    [ $status -ne 0 ] && echo "FAILED: the Debian package" >&2
 fi
 exit $status

@@ -21,6 +21,39 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include <inttypes.h>
+
+/*
+ * What differs between the PostgreSQL versions mlsys builds against (15, 17
+ * and 18), in one place:
+ *   mlsys_noreturn   mlsys_noreturn is gone in 18 (pg_noreturn goes
+ *                    before the declaration there); the compiler's own
+ *                    attribute works after it in every version;
+ *   MLSYS_LXID       the backend's local transaction id moved into
+ *                    MyProc->vxid in 17;
+ *   int64 formats    INT64_MODIFIER is gone in 18: PRId64 and PRIx64 from
+ *                    <inttypes.h> (int64 is int64_t there, and long on LP64
+ *                    before, the same type);
+ *   Abs()            removed in 16: mlsys_abs64 for int64.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define mlsys_noreturn __attribute__((noreturn))
+#else
+#define mlsys_noreturn
+#endif
+
+#if PG_VERSION_NUM >= 170000
+#define MLSYS_LXID (MyProc->vxid.lxid)
+#else
+#define MLSYS_LXID (MyProc->lxid)
+#endif
+
+static inline int64
+mlsys_abs64(int64 x)
+{
+	return x < 0 ? -x : x;
+}
+
 /* the most features a model may have (guards every allocation sized by p) */
 #define MLSYS_MAX_FEATURES 4096
 
@@ -68,7 +101,7 @@ extern void doc_put_named(StringInfo buf, char **names, const double *v, int n);
 extern void doc_put_float8_array(StringInfo buf, const double *v, int n);
 extern void doc_put_factors(StringInfo buf, const float *x, int rows, int f);
 extern void doc_put_ids(StringInfo buf, const int64 *ids, int n);
-extern void doc_invalid(const char *path, const char *problem) pg_attribute_noreturn();
+extern void doc_invalid(const char *path, const char *problem) mlsys_noreturn;
 extern char *doc_elem_path(const char *path, int index);
 extern char *doc_key_path(const char *path, const char *key);
 extern JsonbValue *doc_get_key(JsonbContainer *obj, const char *path, const char *key, bool required);

@@ -114,7 +114,7 @@ doc_put_ids(StringInfo buf, const int64 *ids, int n)
 
 	appendStringInfoChar(buf, '[');
 	for (j = 0; j < n; j++)
-		appendStringInfo(buf, j > 0 ? ",%" INT64_MODIFIER "d" : "%" INT64_MODIFIER "d", ids[j]);
+		appendStringInfo(buf, j > 0 ? ",%" PRId64 : "%" PRId64, ids[j]);
 	appendStringInfoChar(buf, ']');
 }
 

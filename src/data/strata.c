@@ -563,7 +563,7 @@ strata_final(PG_FUNCTION_ARGS)
 
 						if (i > 0 || cut > w->lo)
 						{
-							if (Abs(cum - r) < Abs(best - r))
+							if (mlsys_abs64(cum - r) < mlsys_abs64(best - r))
 							{
 								best = cum;
 								best_cut = cut;

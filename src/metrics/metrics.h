@@ -118,7 +118,7 @@ typedef struct ProfileGrid
 } ProfileGrid;
 extern void profile_grid_init(ProfileGrid *g);
 extern bool profile_grid_add(ProfileGrid *g, double x);
-extern void profile_reject_infinite(const char *column) pg_attribute_noreturn();
+extern void profile_reject_infinite(const char *column) mlsys_noreturn;
 extern void profile_grid_merge(ProfileGrid *a, const ProfileGrid *b);
 extern bool profile_grid_valid(const ProfileGrid *g);
 extern void profile_grid_json(StringInfo buf, const ProfileGrid *g, const char *name);

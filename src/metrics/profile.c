@@ -90,7 +90,7 @@ static void
 grid_set_window(ProfileGrid *c)
 {
 	if (c->nbins > 0 && c->e >= -1000 && c->e <= 1000 &&
-		Abs(c->k0) + c->nbins < (INT64CONST(1) << 52))
+		mlsys_abs64(c->k0) + c->nbins < (INT64CONST(1) << 52))
 	{
 		c->lo = ldexp((double) c->k0, c->e);
 		c->hi = ldexp((double) (c->k0 + c->nbins), c->e);

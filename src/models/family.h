@@ -163,7 +163,7 @@ extern bytea *model_new_blob(uint32 payload_len, char **payload);
 extern void model_seal(bytea *blob, ModelKind kind);
 extern ModelKind model_open(bytea *blob, const char **payload, uint32 *payload_len);
 extern ModelKind model_blob_kind(bytea *blob);
-extern void model_corrupted(const char *detail) pg_attribute_noreturn();
+extern void model_corrupted(const char *detail) mlsys_noreturn;
 
 /*
  * A linear predictor η = intercept + coef · z, z = x (linear) or the

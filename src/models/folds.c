@@ -235,7 +235,7 @@ strata_cuts(const TrainArgs *a, const FeatureSpec *spec, const char *xsql, const
 	args[1] = Int32GetDatum(K);
 	args[2] = Float8GetDatum(folds > 0 ? 0.5 : a->test_size);
 	args[3] = Int32GetDatum(folds);
-	args[5] = PointerGetDatum(mlsys_cstring_array(spec->names, spec->nfeat));
+	args[5] = mlsys_cstring_array(spec->names, spec->nfeat);
 	for (pass = 0; pass < STRATA_MAX_PASSES; pass++)
 	{
 		bool		isnull,

@@ -291,7 +291,7 @@ cache_load(const char *name, int32 requested)
 						   version, name, m->loaded.nfeat, m->spec->nfeat)));
 loaded:
 	m->latest = latest;
-	m->lxid = MyProc->lxid;
+	m->lxid = MLSYS_LXID;
 	MemoryContextSwitchTo(oldcxt);
 	mlsys_unpin_search_path(pinned);
 	SPI_finish();
@@ -347,7 +347,7 @@ mlsys_cache_get(const char *name, int32 version)
 	if (!found)
 		entry->model = NULL;
 	if (entry->model != NULL && entry->model->generation == cache_generation &&
-		(entry->model->latest || entry->model->lxid == MyProc->lxid))
+		(entry->model->latest || entry->model->lxid == MLSYS_LXID))
 	{
 		entry->model->last_used = ++lru_clock;
 		return entry->model;

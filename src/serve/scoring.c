@@ -100,7 +100,7 @@ score_call_model(FunctionCallInfo fcinfo, int version_arg)
 
 	if (sc != NULL && sc->model != NULL && sc->requested == requested &&
 		sc->namelen == namelen && memcmp(sc->name, VARDATA_ANY(name), namelen) == 0 &&
-		sc->lxid == MyProc->lxid && sc->cid == GetCurrentCommandId(false))
+		sc->lxid == MLSYS_LXID && sc->cid == GetCurrentCommandId(false))
 		return sc;
 
 	if (sc == NULL)
@@ -142,7 +142,7 @@ score_call_model(FunctionCallInfo fcinfo, int version_arg)
 	sc->namelen = Min(namelen, NAMEDATALEN - 1);
 	memcpy(sc->name, cname, sc->namelen);
 	pfree(cname);
-	sc->lxid = MyProc->lxid;
+	sc->lxid = MLSYS_LXID;
 	sc->cid = GetCurrentCommandId(false);
 	sc->recheck_rowtype = true;
 	return sc;

@@ -617,6 +617,26 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION mlsys._require_pg_cron() IS 'Raises an error with a hint unless pg_cron is installed in this database (internal).';
 
+-- pg_cron keeps its jobs in one database (cron.database_name) and reads or
+-- writes them nowhere else. From another database the scheduling functions
+-- raise 55000 with the statement to run there (p_there), which pg_cron's
+-- cron.schedule_in_database makes possible without stored passwords.
+CREATE FUNCTION mlsys._require_pg_cron(p_there text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_cron_db text := pg_catalog.current_setting('cron.database_name', true);
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron')
+       AND v_cron_db IS NOT NULL AND v_cron_db <> pg_catalog.current_database() THEN
+        RAISE EXCEPTION 'pg_cron keeps its jobs in database "%", not in "%"', v_cron_db, pg_catalog.current_database()
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'pg_cron''s jobs can be created and read only in the database named by cron.database_name.',
+                  HINT = pg_catalog.format('Run this in database "%s": %s', v_cron_db, p_there);
+    END IF;
+    PERFORM mlsys._require_pg_cron();
+END $$;
+COMMENT ON FUNCTION mlsys._require_pg_cron(text) IS 'Raises an error whose hint is the statement to run in pg_cron''s database when called from another one, else as mlsys._require_pg_cron() (internal).';
+
 CREATE FUNCTION mlsys._job_name(p_model text, p_action text) RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT 'mlsys:' || p_model || ':' || p_action
@@ -692,7 +712,10 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', schedule.model USING ERRCODE = 'undefined_object';
     END IF;
-    PERFORM mlsys._require_pg_cron();
+    PERFORM mlsys._require_pg_cron(pg_catalog.format('SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+        mlsys._job_name(schedule.model, schedule.action), schedule.schedule,
+        pg_catalog.format('SELECT mlsys._run_job(%L, %L)', schedule.model, schedule.action),
+        pg_catalog.current_database()));
     IF schedule.action <> 'retrain' AND pg_catalog.to_regprocedure('mlsys.check(text)') IS NULL THEN
         RAISE EXCEPTION 'function mlsys.check(text) does not exist'
             USING ERRCODE = 'undefined_function',
@@ -720,7 +743,12 @@ BEGIN
         RAISE EXCEPTION 'unrecognized action "%"', unschedule.action
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Actions are retrain, check and retrain_if_drifted.';
     END IF;
-    PERFORM mlsys._require_pg_cron();
+    PERFORM mlsys._require_pg_cron(pg_catalog.format(
+        'SELECT cron.unschedule(jobid) FROM cron.job WHERE database = %L AND jobname IN (%s);',
+        pg_catalog.current_database(),
+        (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(mlsys._job_name(unschedule.model, a)), ', ')
+           FROM pg_catalog.unnest(CASE WHEN unschedule.action IS NULL THEN ARRAY['retrain', 'check', 'retrain_if_drifted']
+                                          ELSE ARRAY[unschedule.action] END) a)));
     FOR v_job IN EXECUTE 'SELECT j.jobid FROM cron.job j WHERE j.jobname OPERATOR(pg_catalog.=) ANY ($1)'
         USING (SELECT pg_catalog.array_agg(mlsys._job_name(unschedule.model, a))
                  FROM pg_catalog.unnest(CASE WHEN unschedule.action IS NULL THEN ARRAY['retrain', 'check', 'retrain_if_drifted']
@@ -742,7 +770,9 @@ RETURNS TABLE (jobid bigint, model text, action text, schedule text, active bool
                runs bigint, last_training_status text, last_training_error text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM mlsys._require_pg_cron();
+    PERFORM mlsys._require_pg_cron(pg_catalog.format(
+        'SELECT jobid, jobname, schedule, active, command FROM cron.job WHERE database = %L AND jobname LIKE %L ORDER BY jobname;',
+        pg_catalog.current_database(), 'mlsys:%'));
     RETURN QUERY EXECUTE $q$
         SELECT j.jobid, m[1], m[2], j.schedule, j.active, j.command,
                d.status, d.start_time, d.end_time, d.return_message,

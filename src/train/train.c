@@ -254,7 +254,7 @@ mlsys_register_version(TrainArgs *a, TrainResult *r)
 	rv[12] = Int64GetDatum(r->train_rows);
 	rv[13] = Int64GetDatum(r->test_rows);
 	rv[14] = Float8GetDatum(secs + usecs / 1e6);
-	rv[15] = CStringGetTextDatum(psprintf("%016" INT64_MODIFIER "x",
+	rv[15] = CStringGetTextDatum(psprintf("%016" PRIx64,
 										  mlsys_mix64(r->fingerprint ^ (uint64) (r->train_rows + r->test_rows))));
 	rv[16] = PointerGetDatum(r->params);
 	rv[17] = DirectFunctionCall1(jsonb_in, CStringGetDatum(r->profile));

@@ -156,12 +156,21 @@ errhint(const char *fmt,...)
 	return 0;
 }
 
+/* PostgreSQL 16 dropped the errorType argument */
+#if PG_VERSION_NUM >= 160000
+void
+ExceptionalCondition(const char *conditionName, const char *fileName, int lineNumber)
+{
+	abort();
+}
+#else
 void
 ExceptionalCondition(const char *conditionName, const char *errorType,
 					 const char *fileName, int lineNumber)
 {
 	abort();
 }
+#endif
 
 /* CRC-32C (Castagnoli), bit by bit: slow, and independent of the CPU */
 static pg_crc32c

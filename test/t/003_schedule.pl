@@ -97,11 +97,32 @@ $node->safe_psql('other', q{
     CREATE TABLE t AS SELECT i::float8 AS a, 2 * i::float8 AS y FROM generate_series(1, 100) i;
     SELECT version FROM mlsys.train('m', 't', 'y');
 });
-my ($ret, $out, $err) = $node->psql('other', q{SELECT mlsys.schedule('m', '* * * * *')});
-isnt($ret, 0, 'scheduling fails without pg_cron');
-like($err, qr/pg_cron is not installed in database "other"/, 'with a clear error');
-like($err, qr/HINT:.*CREATE EXTENSION pg_cron in the database named by cron.database_name \(postgres\)/,
-     'whose hint says how to enable it');
+# outside pg_cron's database each scheduling function raises 55000, whose
+# hint is the statement to run in pg_cron's database instead
+sub hinted
+{
+	my ($call, $what) = @_;
+	my ($ret, $out, $err) = $node->psql('other', "\\set VERBOSITY verbose\n$call");
+	isnt($ret, 0, "$what fails outside pg_cron's database");
+	like($err, qr/ERROR:  55000: pg_cron keeps its jobs in database "postgres", not in "other"/,
+		 "$what: SQLSTATE 55000 and a clear error");
+	my ($there) = $err =~ /HINT:  Run this in database "postgres": (.*)$/m;
+	ok(defined $there, "$what: the hint gives the statement to run");
+	return $there;
+}
+my $there = hinted(q{SELECT mlsys.schedule('m', '0 3 * * *')}, 'schedule');
+like($there, qr/^SELECT cron\.schedule_in_database\('mlsys:m:retrain', '0 3 \* \* \*', 'SELECT mlsys\._run_job\(''m'', ''retrain''\)', 'other'\);$/,
+	 'the hint schedules the job in database other');
+$node->safe_psql('postgres', $there);
+is($node->safe_psql('postgres', q{SELECT database || ' ' || command FROM cron.job WHERE jobname = 'mlsys:m:retrain'}),
+   q{other SELECT mlsys._run_job('m', 'retrain')}, 'running the hint registers the job for database other');
+$there = hinted(q{SELECT * FROM mlsys.schedules()}, 'schedules');
+is($node->safe_psql('postgres', $there =~ s/;$//r . ' LIMIT 1') =~ s/\|.*//sr, $node->safe_psql('postgres',
+   q{SELECT jobid FROM cron.job WHERE jobname = 'mlsys:m:retrain'}), 'the hint of schedules lists the job');
+$there = hinted(q{SELECT mlsys.unschedule('m')}, 'unschedule');
+$node->safe_psql('postgres', $there);
+is($node->safe_psql('postgres', q{SELECT count(*) FROM cron.job}), '0', 'the hint of unschedule removes the job');
+
 is($node->safe_psql('other', q{SELECT version FROM mlsys.retrain('m')}), '2', 'retrain works without pg_cron');
 
 $node->stop;

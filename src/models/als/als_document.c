@@ -46,7 +46,7 @@ als_export_params(StringInfo buf, bytea *blob, const ParamsSpec *spec)
 	{
 		appendStringInfoString(buf, u > 0 ? ",[" : "[");
 		for (t = m->seen_off[u]; t < m->seen_off[u + 1]; t++)
-			appendStringInfo(buf, t > m->seen_off[u] ? ",%" INT64_MODIFIER "d" : "%" INT64_MODIFIER "d",
+			appendStringInfo(buf, t > m->seen_off[u] ? ",%" PRId64 : "%" PRId64,
 							 m->item_ids[m->seen_items[t]]);
 		appendStringInfoChar(buf, ']');
 	}
