@@ -157,6 +157,15 @@ mlsys_mix64(uint64 h)
 	return h;
 }
 
+/* a text datum, detoasted only when compressed or out of line (no call otherwise) */
+static inline text *
+mlsys_text_bytes(Datum d)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+
+	return (VARATT_IS_COMPRESSED(v) || VARATT_IS_EXTERNAL(v)) ? pg_detoast_datum_packed(v) : v;
+}
+
 /*
  * A word that, among strings of the same length len <= 8, identifies s
  * (fixed-size loads that overlap rather than a byte loop); for longer

@@ -185,14 +185,14 @@ category_of_datum(const FeatureColumn *c, Datum d, Oid basetype, Oid outfunc)
 		case TEXTOID:
 		case VARCHAROID:
 			{
-				text	   *t = DatumGetTextPP(d);
+				text	   *t = mlsys_text_bytes(d);
 
 				return preprocess_category_lookup(c, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 			}
 		case BPCHAROID:
 			{
 				/* char(n)::text drops the trailing blanks */
-				text	   *t = DatumGetTextPP(d);
+				text	   *t = mlsys_text_bytes(d);
 				const char *s = VARDATA_ANY(t);
 				int			len = VARSIZE_ANY_EXHDR(t);
 
@@ -259,6 +259,7 @@ typedef struct EncodeSite
 	EnumSlot  **enums;			/* per column: NULL unless an enum column */
 	int		   *enum_used;
 	bool	   *nulls;			/* per feature, for encode_row */
+	bool		has_categorical;
 	bool		constant;		/* the spec arguments are constants */
 } EncodeSite;
 
@@ -328,6 +329,7 @@ encode_site_prepare(FunctionCallInfo fcinfo)
 		{
 			bool		varlena;
 
+			site->has_categorical = true;
 			getTypeOutputInfo(argtype, &site->outfuncs[i], &varlena);
 			if (type_is_enum(site->basetypes[i]))
 				site->enums[i] = palloc0(sizeof(EnumSlot) * ENUM_CACHE_SIZE);
@@ -376,6 +378,9 @@ encode_row(EncodeSite *site, FunctionCallInfo fcinfo, double *out, bool *nulls)
 	int			i,
 				k = 0;
 
+	/* one-hot features are zero but one: clear them all at once */
+	if (site->has_categorical)
+		memset(out, 0, sizeof(double) * spec->nfeat);
 	for (i = 0; i < spec->ncolumns; i++)
 	{
 		const FeatureColumn *c = &spec->columns[i];
@@ -384,12 +389,15 @@ encode_row(EncodeSite *site, FunctionCallInfo fcinfo, double *out, bool *nulls)
 
 		if (c->categorical)
 		{
-			int			cat = -1;
+			int			cat;
 
-			if (!isnull)
+			if (isnull)
+				cat = c->null_cat ? c->ncat : -1;
+			else
 				cat = site->enums[i] != NULL ? enum_category(site, i, d) :
 					category_of_datum(c, d, site->basetypes[i], site->outfuncs[i]);
-			one_hot(c, isnull, cat, out + k);
+			if (cat >= 0)
+				out[k + cat] = 1.0;
 			k += c->length;
 		}
 		else if (c->length == 0)
@@ -401,6 +409,8 @@ encode_row(EncodeSite *site, FunctionCallInfo fcinfo, double *out, bool *nulls)
 				x = c->impute;
 			else if (isnull)
 			{
+				if (!anynull)
+					memset(nulls, 0, sizeof(bool) * spec->nfeat);
 				nulls[k] = true;
 				anynull = true;
 			}
@@ -422,6 +432,8 @@ encode_row(EncodeSite *site, FunctionCallInfo fcinfo, double *out, bool *nulls)
 
 				deconstruct_array(DatumGetArrayTypeP(d), FLOAT8OID, 8, FLOAT8PASSBYVAL,
 								  TYPALIGN_DOUBLE, &elems, &enulls, &n);
+				if (!anynull)
+					memset(nulls, 0, sizeof(bool) * spec->nfeat);
 				for (j = 0; j < n; j++)
 				{
 					out[k + j] = enulls[j] ? 0.0 : DatumGetFloat8(elems[j]);
@@ -471,8 +483,7 @@ encode_features(PG_FUNCTION_ARGS)
 
 	/* the common case: written straight into the result, no nulls */
 	result = mlsys_float8_array_alloc(nfeat);
-	nulls = site->nulls;
-	memset(nulls, 0, sizeof(bool) * nfeat);
+	nulls = site->nulls;		/* cleared by encode_row at its first null */
 	if (encode_row(site, fcinfo, (double *) ARR_DATA_PTR(result), nulls))
 	{
 		double	   *vals = (double *) ARR_DATA_PTR(result);

@@ -235,7 +235,7 @@ pc_accum(FunctionCallInfo fcinfo, bool labelled)
 		s->labelled_nulls += labelled ? 1 : 0;
 		PG_RETURN_POINTER(s);
 	}
-	t = PG_GETARG_TEXT_PP(1);
+	t = mlsys_text_bytes(PG_GETARG_DATUM(1));
 	s->n += 1;
 	s = pc_add(aggcxt, s, profile_cat_key(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)),
 			   VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), 1, labelled ? 1 : 0);
