@@ -260,7 +260,6 @@ typedef struct EncodeSite
 	int		   *enum_used;
 	bool	   *nulls;			/* per feature, for encode_row */
 	bool		has_categorical;
-	bool		constant;		/* the spec arguments are constants */
 } EncodeSite;
 
 static int
@@ -341,9 +340,6 @@ encode_site_prepare(FunctionCallInfo fcinfo)
 					 errmsg("column \"%s\" has type %s, which cannot be a feature",
 							c->name, format_type_be(argtype))));
 	}
-	site->constant = get_fn_expr_arg_stable(fcinfo->flinfo, 0) &&
-		get_fn_expr_arg_stable(fcinfo->flinfo, 1) &&
-		get_fn_expr_arg_stable(fcinfo->flinfo, 2);
 	return site;
 }
 
@@ -464,19 +460,22 @@ encode_features(PG_FUNCTION_ARGS)
 	bool	   *nulls;
 	ArrayType  *result;
 
-	if (site == NULL || !site->constant)
+	if (site == NULL)
 	{
-		/* a spec that is not constant is prepared for the row alone */
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		/*
+		 * A constant spec (as training and the holdout predicate write it) is
+		 * prepared once per call site; any other is prepared for the row
+		 * alone, in the row's memory.
+		 */
+		bool		constant = get_fn_expr_arg_stable(fcinfo->flinfo, 0) &&
+			get_fn_expr_arg_stable(fcinfo->flinfo, 1) &&
+			get_fn_expr_arg_stable(fcinfo->flinfo, 2);
+		MemoryContext old = MemoryContextSwitchTo(constant ? fcinfo->flinfo->fn_mcxt :
+												  CurrentMemoryContext);
 
 		site = encode_site_prepare(fcinfo);
 		MemoryContextSwitchTo(old);
-		if (!site->constant)
-		{
-			fcinfo->flinfo->fn_extra = NULL;
-			site = encode_site_prepare(fcinfo);
-		}
-		else
+		if (constant)
 			fcinfo->flinfo->fn_extra = site;
 	}
 	nfeat = site->spec->nfeat;

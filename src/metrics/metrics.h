@@ -129,8 +129,8 @@ extern text *profile_name_arg(FunctionCallInfo fcinfo, int argno);
 /* profile_cat.c: the categorical profile, and the vocabulary training reads from it */
 extern uint64 profile_cat_key(const char *s, int len);
 extern char *profile_cat_state_json(bytea *state);
-extern bool profile_cat_state_labelled(bytea *state, char ***values, int *n, bool *has_null);
-extern bool profile_cat_state_all(bytea *state, char ***values, int *n, double *nulls);
+extern bool profile_cat_state_values(bytea *state, bool labelled_only, char ***values, int *n,
+									 double *nulls);
 extern int	profile_psi_cuts(const double *counts, int nbins, double n, int *cuts);
 extern void profile_append_sql(StringInfo buf, const char *expr, bool categorical,
 							   const char *name);

@@ -368,13 +368,14 @@ profile_cat_state_json(bytea *state)
 }
 
 /*
- * The categories of a mlsys._category_agg result seen in labelled rows (in
- * no particular order; *has_null when a labelled row had a NULL). Returns
- * false when the state counted some values as "other": then labelled
- * categories may be missing from the list.
+ * The categories of a mlsys._category_agg result (in no particular order)
+ * and its NULL count: of every row, or, with labelled_only, of the labelled
+ * rows. Returns false when the state counted some values as "other" (more
+ * than MON_MAX_DISTINCT categories): then categories may be missing.
  */
 bool
-profile_cat_state_labelled(bytea *state, char ***values, int *n, bool *has_null)
+profile_cat_state_values(bytea *state, bool labelled_only, char ***values, int *n,
+						 double *nulls)
 {
 	ProfileCat *c = pc_checked(state);
 	const CatSlot *slots = pc_slots(c);
@@ -383,29 +384,8 @@ profile_cat_state_labelled(bytea *state, char ***values, int *n, bool *has_null)
 	*values = palloc(sizeof(char *) * Max(c->nent, 1));
 	*n = 0;
 	for (i = 0; i < c->cap; i++)
-		if (slots[i].labelled > 0)
+		if (labelled_only ? slots[i].labelled > 0 : slots[i].count > 0)
 			(*values)[(*n)++] = pnstrdup(pc_text(c) + slots[i].off, slots[i].len);
-	*has_null = c->labelled_nulls > 0;
-	return c->other == 0;
-}
-
-/*
- * Every category of a mlsys._category_agg result (in no particular order)
- * and the number of NULLs. Returns false when the state counted some values
- * as "other" (more than MON_MAX_DISTINCT categories).
- */
-bool
-profile_cat_state_all(bytea *state, char ***values, int *n, double *nulls)
-{
-	ProfileCat *c = pc_checked(state);
-	const CatSlot *slots = pc_slots(c);
-	int			i;
-
-	*values = palloc(sizeof(char *) * Max(c->nent, 1));
-	*n = 0;
-	for (i = 0; i < c->cap; i++)
-		if (slots[i].count > 0)
-			(*values)[(*n)++] = pnstrdup(pc_text(c) + slots[i].off, slots[i].len);
-	*nulls = c->nulls;
+	*nulls = labelled_only ? c->labelled_nulls : c->nulls;
 	return c->other == 0;
 }

@@ -107,7 +107,10 @@ resolve_vocabularies(const TrainArgs *a, FeatureSpec *spec, bytea **labels)
 		{
 			bytea	   *state = DatumGetByteaP(d);
 
-			complete = profile_cat_state_labelled(state, &values, &n, &has_null);
+			double		nulls;
+
+			complete = profile_cat_state_values(state, true, &values, &n, &nulls);
+			has_null = nulls > 0;
 			if (baseline)
 				c->baseline_profile = profile_cat_state_json(state);
 		}

@@ -120,7 +120,7 @@ classes_from_labels(const TrainArgs *a, bytea *state, int *nclasses)
 	int			n = 0;
 
 	if (state != NULL)
-		complete = profile_cat_state_all(state, &classes, &n, &nulls);
+		complete = profile_cat_state_values(state, false, &classes, &n, &nulls);
 	if (nulls > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
