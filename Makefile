@@ -18,7 +18,7 @@ EXTVERSION = 0.2
 MODULE_big = mlsys
 # src/ is in layers, one folder each (docs/architecture.md); every .c file of
 # them is an object, except the BLAS module's (src/blas/, built on its own)
-SRC_DIRS = common data metrics models models/linear models/logistic models/als \
+SRC_DIRS = common data metrics models models/linear models/logistic models/trees models/als \
 	registry train serve monitor
 OBJS = $(patsubst %.c,%.o,$(call mlsys_files,$(foreach d,$(SRC_DIRS),src/$(d)/*.c)))
 

@@ -40,7 +40,9 @@ typedef struct FeatureSpec
 	FeatureColumn *columns;
 	int			nfeat;			/* expanded feature count */
 	char	  **names;			/* expanded feature names, nfeat of them */
-	const char *impute;			/* mean, median, zero or error */
+	const char *impute;			/* mean, median, zero, error, or missing */
+	bool		keep_missing;	/* "missing": a missing value is NaN, which the
+								 * model routes itself (boosted trees) */
 } FeatureSpec;
 
 extern FeatureSpec *features_from_catalog(Oid relid, const char *target, ArrayType *features);
@@ -73,6 +75,10 @@ extern void features_from_float8_array(const FeatureSpec *spec, Datum arr, doubl
 extern void features_resolve_lengths(FeatureSpec *spec, const char *relsql, const char *target);
 extern void features_from_jsonb(const FeatureSpec *spec, Datum jsonb, double *out);
 extern double features_missing_value(const FeatureColumn *c);
+extern void features_check_vector(const FeatureSpec *spec, const double *x);
+extern void features_array_into(const FeatureSpec *spec, Datum arr, double *out, int n,
+								const char *what);
+extern void preprocess_keep_missing(FeatureSpec *spec);
 
 /* a float8[] datum read without copying: data may be unaligned, use memcpy */
 typedef struct Float8ArrayView

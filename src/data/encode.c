@@ -416,10 +416,20 @@ encode_row(EncodeSite *site, FunctionCallInfo fcinfo, double *out, bool *nulls)
 		{
 			Float8ArrayView v;
 
+			if (isnull && spec->keep_missing)
+			{
+				/* a missing array: every element missing */
+				for (int j = 0; j < c->length; j++)
+					out[k + j] = get_float8_nan();
+				k += c->length;
+				continue;
+			}
 			if (!isnull)
 				mlsys_array_view(d, &v);
 			check_array_column(c, isnull, &v);
-			if (v.hasnull)
+			if (v.hasnull && spec->keep_missing)
+				features_array_into(spec, d, out + k, c->length, c->name);
+			else if (v.hasnull)
 			{
 				Datum	   *elems;
 				bool	   *enulls;

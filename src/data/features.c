@@ -472,8 +472,53 @@ features_from_arrays(ArrayType *columns, ArrayType *lengths, Jsonb *preprocessin
 void
 features_from_float8_array(const FeatureSpec *spec, Datum arr, double *out)
 {
-	mlsys_array_copy(arr, out, spec->nfeat, "feature vector");
-	mlsys_check_finite_vector(out, spec->nfeat, (const char *const *) spec->names);
+	features_array_into(spec, arr, out, spec->nfeat, "feature vector");
+	features_check_vector(spec, out);
+}
+
+/*
+ * A float8[] value into out (n elements, else an error naming it as what);
+ * NULL elements are missing values (NaN) for a spec that keeps them
+ */
+void
+features_array_into(const FeatureSpec *spec, Datum arr, double *out, int n, const char *what)
+{
+	Float8ArrayView v;
+
+	mlsys_array_view(arr, &v);
+	if (spec->keep_missing && v.hasnull && v.ndim == 1 && v.n == n)
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			m,
+					j;
+
+		deconstruct_array(DatumGetArrayTypeP(arr), FLOAT8OID, 8, FLOAT8PASSBYVAL,
+						  TYPALIGN_DOUBLE, &elems, &nulls, &m);
+		for (j = 0; j < m; j++)
+			out[j] = nulls[j] ? get_float8_nan() : DatumGetFloat8(elems[j]);
+	}
+	else
+		mlsys_array_copy(arr, out, n, what);
+}
+
+/*
+ * A feature vector's values must be finite, except NaN (missing) for a
+ * model that learns missing values ({"impute": "missing"})
+ */
+void
+features_check_vector(const FeatureSpec *spec, const double *x)
+{
+	int			j;
+
+	if (!spec->keep_missing)
+	{
+		mlsys_check_finite_vector(x, spec->nfeat, (const char *const *) spec->names);
+		return;
+	}
+	for (j = 0; j < spec->nfeat; j++)
+		if (isinf(x[j]))
+			mlsys_check_finite_vector(x + j, 1, (const char *const *) spec->names + j);
 }
 
 /* one jsonb value as a float8 feature value (NaN for a JSON null) */
@@ -593,7 +638,7 @@ features_from_jsonb(const FeatureSpec *spec, Datum jsonb, double *out)
 			{
 				JsonbValue *e = getIthJsonbValueFromContainer(v->val.binary.data, j);
 
-				if (e->type == jbvNull)
+				if (e->type == jbvNull && !spec->keep_missing)
 					ereport(ERROR,
 							(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 							 errmsg("feature \"%s\" must not be null", spec->names[k])));
@@ -602,7 +647,7 @@ features_from_jsonb(const FeatureSpec *spec, Datum jsonb, double *out)
 			}
 		}
 	}
-	mlsys_check_finite_vector(out, spec->nfeat, (const char *const *) spec->names);
+	features_check_vector(spec, out);
 }
 
 PG_FUNCTION_INFO_V1(feature_array_checked);

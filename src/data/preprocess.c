@@ -31,6 +31,7 @@
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/float.h"
 #include "utils/lsyscache.h"
 
 #include "data/data.h"
@@ -238,6 +239,31 @@ preprocess_impute_from_means(FeatureSpec *spec, const double *means, const char 
 	}
 }
 
+/*
+ * {"impute": "missing"}: a missing value stays missing (NaN) for a model
+ * that routes it itself (boosted trees): every scalar numeric column
+ * "imputes" NaN, and the encoder and scoring let NaN and NULL array
+ * elements through
+ */
+void
+preprocess_keep_missing(FeatureSpec *spec)
+{
+	int			i;
+
+	spec->impute = "missing";
+	spec->keep_missing = true;
+	for (i = 0; i < spec->ncolumns; i++)
+	{
+		FeatureColumn *c = &spec->columns[i];
+
+		if (!c->categorical && c->length == 0)
+		{
+			c->has_impute = true;
+			c->impute = get_float8_nan();
+		}
+	}
+}
+
 /* the stored preprocessing object (JSON text) of a trained spec */
 char *
 preprocess_json(const FeatureSpec *spec)
@@ -255,8 +281,8 @@ preprocess_json(const FeatureSpec *spec)
 	{
 		const FeatureColumn *c = &spec->columns[i];
 
-		if (!c->has_impute)
-			continue;
+		if (!c->has_impute || isnan(c->impute))
+			continue;			/* NaN: kept missing ("missing") */
 		if (!first)
 			appendStringInfoString(&buf, ", ");
 		first = false;
@@ -384,6 +410,8 @@ preprocess_apply_json(FeatureSpec *spec, Jsonb *pp)
 			preprocess_index_categories(c);
 		}
 	}
+	if (strcmp(spec->impute, "missing") == 0)
+		preprocess_keep_missing(spec);
 }
 
 PG_FUNCTION_INFO_V1(onehot_encode);

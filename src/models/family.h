@@ -12,7 +12,7 @@
  *
  * Vocabulary:
  *   family     a kind of model with its own training passes, blob layout and
- *              scoring (linear, logistic, als);
+ *              scoring (linear, logistic, trees, als);
  *   algorithm  a name mlsys.train takes (linear, ridge, logistic, ...); each
  *              belongs to exactly one family;
  *   task       what a version predicts: regression, binary, multiclass, or
@@ -44,7 +44,9 @@ typedef struct TrainArgs
 	char	   *deploy;
 	Jsonb	   *hp;				/* hyperparams as given */
 	Oid			target_type;	/* base type of the target column */
-	bool		classification; /* the algorithm is a classifier */
+	bool		classification; /* the version is a classifier */
+	const char *task;			/* the "task" hyperparameter: regression, binary,
+								 * multiclass; NULL: inferred from the target */
 	/* logistic: */
 	int			max_iter;
 	double		tol;
@@ -56,6 +58,8 @@ typedef struct TrainArgs
 	bool		impute_given;
 	bool		scale;			/* logistic: standardize numeric features */
 	bool		scale_given;
+	/* boosted trees (models/trees/) */
+	struct GbtParams *gbt;
 } TrainArgs;
 
 /* what a training produced, for registration */
@@ -76,6 +80,9 @@ typedef struct TrainResult
 	double	   *cuts;			/* classifiers: the stratified holdout's cut per class */
 	int64	   *class_rows;		/* classifiers: rows per class (both splits) */
 	int64	   *class_holdout;	/* classifiers: rows per class in the holdout */
+	double	   *explain_sample; /* a bounded sample of training feature vectors
+								 * (explain_rows × nfeat), or NULL */
+	int			explain_rows;
 	Datum		version;		/* set by mlsys_register_version */
 	Datum		deployed;
 } TrainResult;
@@ -87,7 +94,8 @@ typedef enum ModelKind
 	MODEL_LINEAR = 1,
 	MODEL_LOGISTIC = 2,
 	MODEL_ALS = 3,
-	MODEL_SOFTMAX = 4
+	MODEL_SOFTMAX = 4,
+	MODEL_TREES = 5
 } ModelKind;
 
 typedef enum MlTask
@@ -146,8 +154,20 @@ typedef struct ModelFamily
 	/* scoring one feature vector of nfeat values */
 	double		(*predict) (const LoadedModel *m, const double *x);	/* value or P(positive) */
 	void		(*predict_proba) (const LoadedModel *m, const double *x, double *prob);
-	/* per-feature contributions to the score (NULL: not supported; none yet) */
-	void		(*explain) (const LoadedModel *m, const double *x, double *contrib);
+	/*
+	 * mlsys.explain: each feature's contribution to each raw output (the
+	 * value, the positive class's log-odds, or each class's margin) for x.
+	 * contrib is nout × (nfeat + 1), nout = 1 or the class count K for
+	 * multiclass, the last value of each row the bias; the rows sum to the
+	 * outputs. mean is the training split's mean of each feature (from the
+	 * version's profile; NULL when it has none).
+	 */
+	void		(*explain) (const LoadedModel *m, const double *x, const double *mean,
+							double *contrib);
+	/* mlsys.feature_importance: each feature's total split gain (NULL: none) */
+	bool		(*feature_gain) (const LoadedModel *m, double *gain);
+	/* mlsys.reproduce: the largest difference between two blobs' parameters */
+	double		(*params_diff) (bytea *a, bytea *b);
 
 	/* mlsys.features: the value of feature j (-1: the intercept) for class k */
 	bool		(*feature_weight) (const LoadedModel *m, int k, int j, double *value);
@@ -156,6 +176,11 @@ typedef struct ModelFamily
 	void		(*export_params) (StringInfo buf, bytea *blob, const ParamsSpec *spec);
 	bytea	   *(*import_params) (JsonbContainer *params, const ParamsSpec *spec);
 } ModelFamily;
+
+/* passes.c: the "task" hyperparameter (NULL when not given; 22023 when not valid) */
+extern const char *mlsys_task_hyperparam(Jsonb *hp);
+/* passes.c: does the target hold classes (labels, or at most 20 distinct integers)? */
+extern bool mlsys_target_has_classes(const TrainArgs *a);
 
 /* blob.c: the blob's envelope (header, checksum) and the linear predictor */
 #define MODEL_HEADER_SIZE 16

@@ -26,11 +26,84 @@
 void
 mlsys_append_preprocessing_params(const TrainArgs *a, StringInfo buf)
 {
+	if (a->task != NULL)
+		appendStringInfo(buf, "%s\"task\": \"%s\"", buf->len > 1 ? ", " : "", a->task);
 	if (a->impute_given)
 		appendStringInfo(buf, "%s\"impute\": \"%s\"", buf->len > 1 ? ", " : "", a->impute);
 	if (a->scale_given)
 		appendStringInfo(buf, "%s\"scale\": \"%s\"", buf->len > 1 ? ", " : "",
 						 a->scale ? "standard" : "none");
+}
+
+/*
+ * The "task" hyperparameter: regression, binary or multiclass overrides the
+ * task inferred from the target (an integer target with few distinct values
+ * is otherwise a classifier, which is wrong for counts).
+ */
+const char *
+mlsys_task_hyperparam(Jsonb *hp)
+{
+	JsonbValue	key;
+	JsonbValue *v;
+	char	   *task;
+
+	if (!JB_ROOT_IS_OBJECT(hp))
+		return NULL;			/* the family's parse raises the error */
+	key.type = jbvString;
+	key.val.string.val = "task";
+	key.val.string.len = 4;
+	v = findJsonbValueFromContainer(&hp->root, JB_FOBJECT, &key);
+	if (v == NULL)
+		return NULL;
+	task = v->type == jbvString ? pnstrdup(v->val.string.val, v->val.string.len) : "";
+	if (strcmp(task, "regression") != 0 && strcmp(task, "binary") != 0 &&
+		strcmp(task, "multiclass") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparameter \"task\" must be \"regression\", \"binary\" or \"multiclass\"")));
+	return task;
+}
+
+/*
+ * Whether a's target holds classes, for a family that learns both kinds
+ * (boosted trees): the "task" hyperparameter when given, else labels
+ * (booleans, text, enums) are classes, an integer target with at most 20
+ * distinct values too (as mlsys.train settles algorithm NULL), and any
+ * other number is a regression target. SPI connected.
+ */
+bool
+mlsys_target_has_classes(const TrainArgs *a)
+{
+	Oid			t = a->target_type;
+	Datum		d;
+	char	   *sql;
+
+	if (a->task != NULL)
+		return strcmp(a->task, "regression") != 0;
+	if (t == BOOLOID || t == TEXTOID || t == VARCHAROID || t == BPCHAROID ||
+		get_typtype(t) == TYPTYPE_ENUM)
+		return true;
+	if (t != INT2OID && t != INT4OID && t != INT8OID)
+		return false;
+	sql = psprintf("SELECT count(*) FROM (SELECT DISTINCT %s FROM %s WHERE %s IS NOT NULL LIMIT 21) s",
+				   quote_identifier(a->target), a->relsql, quote_identifier(a->target));
+	if (!mlsys_spi_single_value(sql, 0, NULL, NULL, &d))
+		elog(ERROR, "could not count the distinct target values");
+	return DatumGetInt64(d) <= 20;
+}
+
+/* a classifier's classes against its "task" hyperparameter, when given */
+void
+mlsys_check_task_classes(const TrainArgs *a, int nclasses)
+{
+	if (a->task == NULL || (strcmp(a->task, "binary") == 0) == (nclasses == 2))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg_plural("target column \"%s\" has %d class, which does not make a %s task",
+						   "target column \"%s\" has %d classes, which does not make a %s task",
+						   (unsigned long) nclasses, a->target, nclasses, a->task),
+			 errhint("A binary task has two classes and a multiclass task more than two.")));
 }
 
 /* does the training gather a drift baseline in its passes? */
@@ -374,6 +447,29 @@ mlsys_append_split_metrics(StringInfo buf, const TrainArgs *a, const TrainResult
 	appendStringInfoString(buf, "]}");
 }
 
+/* a binary classifier's metrics, as the first keys of a JSON object (left open) */
+void
+mlsys_append_binary_metrics(StringInfo buf, double auc, double logloss,
+					  double tp, double fp, double fn, double n)
+{
+	double		precision = tp + fp > 0 ? tp / (tp + fp) : 0.0;
+	double		recall = tp + fn > 0 ? tp / (tp + fn) : 0.0;
+
+	appendStringInfoString(buf, "{\"accuracy\": ");
+	/* correct = tp + tn = n − fp − fn */
+	mlsys_append_json_number(buf, (n - fp - fn) / n);
+	appendStringInfoString(buf, ", \"precision\": ");
+	mlsys_append_json_number(buf, precision);
+	appendStringInfoString(buf, ", \"recall\": ");
+	mlsys_append_json_number(buf, recall);
+	appendStringInfoString(buf, ", \"f1\": ");
+	mlsys_append_json_number(buf, precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0);
+	appendStringInfoString(buf, ", \"auc\": ");
+	mlsys_append_json_number(buf, auc);
+	appendStringInfoString(buf, ", \"log_loss\": ");
+	mlsys_append_json_number(buf, logloss);
+}
+
 /*
  * The memory estimate of a training whose passes hold the first pass's
  * statistics: a pass's state, a merged copy and the solver's matrix, (p + 1)²
@@ -430,6 +526,8 @@ mlsys_parse_hyperparams(TrainArgs *a, HyperparamKeyFn family_key, bool can_stand
 		tok = JsonbIteratorNext(&it, &v, true);
 		if (family_key != NULL && family_key(a, key, &v))
 			continue;
+		if (strcmp(key, "task") == 0)
+			continue;			/* read before the family was settled (mlsys_task_arg) */
 		if (strcmp(key, "impute") == 0)
 		{
 			char	   *m = v.type == jbvString ? pnstrdup(v.val.string.val, v.val.string.len) : "";

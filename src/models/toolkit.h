@@ -23,6 +23,8 @@ extern void mlsys_impute_for_scoring(const TrainArgs *a, FeatureSpec *spec, Linr
 extern void mlsys_check_split(const TrainArgs *a, int64 seen, int64 train_rows, int64 holdout);
 extern char *mlsys_build_profile(LinregState *s, const FeatureSpec *spec);
 extern void mlsys_append_split_metrics(StringInfo buf, const TrainArgs *a, const TrainResult *r);
+extern void mlsys_append_binary_metrics(StringInfo buf, double auc, double logloss,
+										double tp, double fp, double fn, double n);
 extern void mlsys_append_preprocessing_params(const TrainArgs *a, StringInfo buf);
 /* a family's own hyperparameter: false when it does not take the key */
 typedef bool (*HyperparamKeyFn) (TrainArgs *a, const char *key, JsonbValue *v);
@@ -30,6 +32,7 @@ extern void mlsys_parse_hyperparams(TrainArgs *a, HyperparamKeyFn family_key,
 									bool can_standardize, const char *hint);
 extern double mlsys_hyperparam_number(JsonbValue *v, const char *key);
 extern double mlsys_stats_memory_estimate(const TrainArgs *a, int nfeat);
+extern void mlsys_check_task_classes(const TrainArgs *a, int nclasses);
 
 /* the drift baseline gathered by a training's evaluation pass (passes.c) */
 typedef struct BaselinePlan
@@ -71,6 +74,12 @@ typedef struct PassQuery
 extern void mlsys_pass_query(PassQuery *q, const TrainArgs *a, const char *aggregate,
 							 const char *xsql, const char *ysql, int folds,
 							 const double *cuts, int ncuts);
+
+/* labels.c: a classifier's classes, positive class and label SQL (SPI connected) */
+extern bool mlsys_labels_by_text(const TrainArgs *a);
+extern char **mlsys_classes(const TrainArgs *a, bool by_text, bytea *labels, int *nclasses);
+extern FeatureSpec *mlsys_classifier_setup(TrainArgs *a, char ***classes_out, int *nclasses_out,
+										   int *positive_out, char **xsql, char **ysql);
 
 /* folds.c: cross-validation folds and the stratified split (SPI connected) */
 extern LinregState **mlsys_fold_states(const TrainArgs *a, FeatureSpec *spec,

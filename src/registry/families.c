@@ -6,16 +6,20 @@
  */
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "utils/float.h"
 
 #include "registry/registry.h"
 #include "models/linear/linear.h"
 #include "models/logistic/logistic.h"
+#include "models/trees/trees.h"
 #include "models/als/als.h"
 
 const ModelFamily *const mlsys_families[] = {
 	&linear_family,
 	&logistic_family,
+	&trees_family,
 	&als_family,
 	NULL
 };
@@ -82,4 +86,27 @@ mlsys_algorithm_names(void)
 		for (j = 0; mlsys_families[i]->algorithms[j] != NULL; j++)
 			appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", mlsys_families[i]->algorithms[j]);
 	return buf.data;
+}
+
+PG_FUNCTION_INFO_V1(params_diff);
+/*
+ * mlsys._params_diff(a bytea, b bytea) → float8: the largest difference
+ * between two blobs' parameters through their family's comparison, for
+ * mlsys.reproduce (Infinity when the kinds differ; NULL when the family has
+ * none: its versions are compared by their coefficients).
+ */
+Datum
+params_diff(PG_FUNCTION_ARGS)
+{
+	bytea	   *a = PG_GETARG_BYTEA_PP(0);
+	bytea	   *b = PG_GETARG_BYTEA_PP(1);
+	ModelKind	ka = model_blob_kind(a),
+				kb = model_blob_kind(b);
+	const ModelFamily *f = mlsys_family_by_kind(ka);
+
+	if (ka != kb)
+		PG_RETURN_FLOAT8(get_float8_infinity());
+	if (f == NULL || f->params_diff == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(f->params_diff(a, b));
 }

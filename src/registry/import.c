@@ -13,6 +13,16 @@
  * float8 (float4 for a recommender's factors) of the shortest decimal
  * export.c wrote gives the identical value, so the parameter blob is rebuilt
  * byte for byte.
+ *
+ * An XGBoost JSON model (Booster.save_model) is imported too: the trees
+ * family reads it (models/trees/xgboost_import.c) and the version is
+ * registered as algorithm boosted_trees with what the model says — task,
+ * features (scalar float8 columns named by feature_names, else f0, f1, ...),
+ * classes 0 .. K − 1 of target type integer — and preprocessing
+ * {"impute": "missing"} (a NULL feature is a missing value, routed as
+ * XGBoost routes it). What it cannot say is empty: relation, target, data
+ * fingerprint, metrics ({}), no profile, zero rows; the hyperparams record
+ * the XGBoost version and objective.
  */
 #include "postgres.h"
 
@@ -29,6 +39,7 @@
 #include "utils/numeric.h"
 
 #include "registry/registry.h"
+#include "models/trees/trees.h"
 
 /* ------------------------------------------------------------------------
  * Reading
@@ -97,7 +108,11 @@ typedef struct ImportDoc
 	char	  **names;
 	int			nclasses;
 	char	  **class_labels;
+	JsonbContainer *prm;		/* the document's "parameters" */
 	const ModelFamily *family;	/* the family of the algorithm */
+	/* an XGBoost model */
+	Jsonb	   *xgb_doc;
+	XGBoostModel *xgb;
 } ImportDoc;
 
 /* run a check from the blob parsers or features.c; its corruption errors become document errors */
@@ -157,13 +172,27 @@ check_blob(ImportDoc *d)
 	d->family->load(d->params, &loaded);
 }
 
+/* the import's parameters → blob (import_params, which runs the blob's checks) */
+static void
+import_parameters(ImportDoc *d)
+{
+	ParamsSpec	ps;
+
+	ps.algorithm = d->algorithm;
+	ps.task = d->task;
+	ps.nfeat = d->nfeat;
+	ps.names = d->names;
+	ps.nclasses = d->nclasses;
+	ps.classes = d->class_labels;
+	d->params = d->family->import_params(d->prm, &ps);
+}
+
 /* the document → everything the registry needs, checked */
 static void
 read_document(Jsonb *doc, ImportDoc *d)
 {
 	JsonbContainer *root = &doc->root;
-	JsonbContainer *spec,
-			   *prm;
+	JsonbContainer *spec;
 	JsonbValue *v;
 	char	   *format;
 	int64		fv;
@@ -173,7 +202,6 @@ read_document(Jsonb *doc, ImportDoc *d)
 	Datum	   *lens;
 	JsonbContainer *lc;
 	const char *problem;
-	ParamsSpec	ps;
 
 	if (!JB_ROOT_IS_OBJECT(doc))
 		ereport(ERROR,
@@ -277,15 +305,110 @@ read_document(Jsonb *doc, ImportDoc *d)
 	}
 
 	/* the parameters → blob, which must pass the checks of a stored version */
-	prm = doc_key_object(root, "", "parameters");
-	ps.algorithm = d->algorithm;
-	ps.task = d->task;
-	ps.nfeat = d->nfeat;
-	ps.names = d->names;
-	ps.nclasses = d->nclasses;
-	ps.classes = d->class_labels;
-	d->params = d->family->import_params(prm, &ps);
+	d->prm = doc_key_object(root, "", "parameters");
+	check_as_document(import_parameters, d, "the parameters are not valid");
 	check_as_document(check_blob, d, "the parameters are not valid");
+}
+
+/* the XGBoost model → ensemble (its checks' corruption errors are document errors) */
+static void
+import_xgboost_trees(ImportDoc *d)
+{
+	d->xgb = trees_import_xgboost(d->xgb_doc);
+}
+
+/* the hyperparams of an XGBoost import: where it came from (the XGBoost version, the objective) */
+static void
+put_xgboost_source(StringInfo buf, JsonbContainer *root)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(root, "version", 7, NULL);
+	JsonbValue *learner = getKeyJsonValueFromContainer(root, "learner", 7, NULL);
+	JsonbValue *obj,
+			   *name;
+	int			i;
+
+	/* both were read and checked by trees_import_xgboost */
+	appendStringInfoString(buf, "{\"imported_from\": \"xgboost\", \"xgboost_version\": \"");
+	for (i = 0; i < 3; i++)
+		appendStringInfo(buf, i > 0 ? ".%s" : "%s",
+						 DatumGetCString(DirectFunctionCall1(numeric_out,
+															 NumericGetDatum(doc_elem(doc_as_array(v, 3, "version"), i)->val.numeric))));
+	appendStringInfoString(buf, "\", \"objective\": ");
+	obj = doc_get_key(doc_as_container(learner, true, "learner", -1), "learner", "objective", true);
+	name = doc_get_key(doc_as_container(obj, true, "learner.objective", -1), "learner.objective", "name", true);
+	escape_json(buf, doc_as_string(name, "learner.objective.name", -1));
+	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * An XGBoost JSON model → what the registry needs: the ensemble and what the
+ * model says about its features, task and classes; the rest empty.
+ */
+static void
+read_xgboost(Jsonb *doc, ImportDoc *d)
+{
+	XGBoostModel *x;
+	StringInfoData buf;
+	int32	   *zeros;
+	Datum	   *lens;
+	int			j;
+
+	d->algorithm = "boosted_trees";
+	d->family = mlsys_family_by_algorithm(d->algorithm);
+	if (d->family == NULL || d->family->load == NULL)
+		elog(ERROR, "this build of mlsys has no boosted_trees family");
+	d->xgb_doc = doc;
+	check_as_document(import_xgboost_trees, d, "the XGBoost trees are not valid");
+	x = d->xgb;
+	d->task = pstrdup(x->task);
+
+	initStringInfo(&buf);
+	put_xgboost_source(&buf, &doc->root);
+	d->hyperparams = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	d->relation = "";
+	d->target = "";
+
+	/* one scalar float8 column per feature */
+	d->ncolumns = d->nfeat = x->nfeat;
+	d->column_names = d->names = x->names;
+	zeros = palloc0(sizeof(int32) * x->nfeat);
+	lens = palloc(sizeof(Datum) * x->nfeat);
+	for (j = 0; j < x->nfeat; j++)
+		lens[j] = Int32GetDatum(0);
+	d->lengths = zeros;
+	d->feature_columns = mlsys_cstring_array(x->names, x->nfeat);
+	d->feature_lengths = PointerGetDatum(construct_array(lens, x->nfeat, INT4OID, 4, true, TYPALIGN_INT));
+	d->features = d->feature_columns;
+	d->preprocessing = DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"impute\": \"missing\"}"));
+	d->preprocessing_null = false;
+
+	/* classifiers: the classes 0 .. K − 1, integers */
+	d->nclasses = x->nclasses;
+	d->classes_null = x->nclasses == 0;
+	if (x->nclasses > 0)
+	{
+		d->class_labels = palloc(sizeof(char *) * x->nclasses);
+		for (j = 0; j < x->nclasses; j++)
+			d->class_labels[j] = psprintf("%d", j);
+		d->classes = mlsys_cstring_array(d->class_labels, x->nclasses);
+	}
+	d->target_type = x->nclasses > 0 ? "integer" : "double precision";
+
+	/* nothing describes a training mlsys did not run */
+	d->test_size = 0;
+	d->seed = 0;
+	d->metrics = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+	d->profile_null = true;
+	d->train_rows = 0;
+	d->test_rows = 0;
+	d->training_seconds = 0;
+	d->fingerprint = "";
+	d->extension_version = NULL;	/* this server's, read when registering */
+	d->server_version = NULL;
+
+	check_as_document(check_feature_spec, d, "the feature names and preprocessing do not agree");
+	d->params = trees_serialize(x->ensemble);
+	check_as_document(check_blob, d, "the XGBoost trees are not valid");
 }
 
 PG_FUNCTION_INFO_V1(import_model);
@@ -313,7 +436,14 @@ import_model(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("doc must not be null")));
 	memset(&d, 0, sizeof(d));
-	read_document(PG_GETARG_JSONB_P(1), &d);
+	{
+		Jsonb	   *doc = PG_GETARG_JSONB_P(1);
+
+		if (trees_is_xgboost_document(doc))
+			read_xgboost(doc, &d);
+		else
+			read_document(doc, &d);
+	}
 
 	memset(nulls, ' ', sizeof(nulls));
 	v[0] = CStringGetTextDatum(name);
@@ -346,11 +476,22 @@ import_model(PG_FUNCTION_ARGS)
 		v[20] = CStringGetTextDatum(d.target_type);
 	else
 		nulls[20] = 'n';
-	v[21] = CStringGetTextDatum(d.extension_version);
-	v[22] = CStringGetTextDatum(d.server_version);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	if (d.extension_version == NULL)
+	{
+		/* an XGBoost model: registered with this server's versions */
+		if (SPI_execute("SELECT e.extversion, pg_catalog.current_setting('server_version') "
+						"FROM pg_catalog.pg_extension e WHERE e.extname = 'mlsys'",
+						true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not read the version of mlsys");
+		d.extension_version = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		d.server_version = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	}
+	v[21] = CStringGetTextDatum(d.extension_version);
+	v[22] = CStringGetTextDatum(d.server_version);
+
 	/* an existing model must be of the document's task (checked again under lock) */
 	if (SPI_execute_with_args("SELECT m.task FROM mlsys.models m WHERE m.model = $1",
 							  1, types, v, NULL, true, 1) != SPI_OK_SELECT)

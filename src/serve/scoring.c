@@ -33,7 +33,7 @@
 
 #include "serve/serve.h"
 
-typedef struct ScoreCall
+struct ScoreCall
 {
 	CachedModel *model;			/* pinned */
 	int32		requested;		/* version asked for, 0 = live */
@@ -55,7 +55,8 @@ typedef struct ScoreCall
 	Oid		   *outfuncs;		/* per spec column: output function (categorical) */
 	char	  **labels;			/* per spec column, for messages */
 	int			nlabels;
-} ScoreCall;
+	void	   *extra;			/* explain.c's own state for the call site */
+};
 
 /* memory context callback: release the call site's pin */
 static void
@@ -395,17 +396,23 @@ score_call_read_row(ScoreCall *sc, FunctionCallInfo fcinfo, int argno)
 			sc->x[k++] = isnan(v) ? features_missing_value(c) : v;
 			continue;
 		}
-		if (isnull)
+		if (isnull && spec->keep_missing)
+		{
+			/* a missing array: every element missing */
+			for (int j = 0; j < c->length; j++)
+				sc->x[k++] = get_float8_nan();
+		}
+		else if (isnull)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("feature \"%s\" must not be null", c->name)));
 		else
 		{
-			mlsys_array_copy(d, sc->x + k, c->length, sc->labels[i]);
+			features_array_into(spec, d, sc->x + k, c->length, sc->labels[i]);
 			k += c->length;
 		}
 	}
-	mlsys_check_finite_vector(sc->x, spec->nfeat, (const char *const *) spec->names);
+	features_check_vector(spec, sc->x);
 }
 
 /* fill sc->x from a float8[] or jsonb argument */
@@ -420,6 +427,40 @@ score_call_read_value(ScoreCall *sc, FunctionCallInfo fcinfo, int argno, bool is
 		features_from_jsonb(sc->model->spec, PG_GETARG_DATUM(argno), sc->x);
 	else
 		features_from_float8_array(sc->model->spec, PG_GETARG_DATUM(argno), sc->x);
+}
+
+/*
+ * For explain.c: the call site's model (argument 0, version_arg as in
+ * score_call_model), its feature vector read from argument argno (a row, a
+ * float8[] or a jsonb object, as mlsys.predict reads them), and a slot for
+ * the caller's own state, kept with the call site.
+ */
+ScoreCall *
+mlsys_score_call(FunctionCallInfo fcinfo, int version_arg)
+{
+	return score_call_model(fcinfo, version_arg);
+}
+
+const double *
+mlsys_score_call_read(ScoreCall *sc, FunctionCallInfo fcinfo, int argno, ScoreInput input)
+{
+	if (input == SCORE_INPUT_ROW)
+		score_call_read_row(sc, fcinfo, argno);
+	else
+		score_call_read_value(sc, fcinfo, argno, input == SCORE_INPUT_JSONB);
+	return sc->x;
+}
+
+CachedModel *
+mlsys_score_call_cached(ScoreCall *sc)
+{
+	return sc->model;
+}
+
+void	  **
+mlsys_score_call_extra(ScoreCall *sc)
+{
+	return &sc->extra;
 }
 
 PG_FUNCTION_INFO_V1(predict_record);
@@ -515,7 +556,8 @@ PG_FUNCTION_INFO_V1(model_features);
  *   RETURNS TABLE (ordinal int, feature text, coefficient float8):
  * the expanded features of a version (the live one when version is NULL) in
  * model order with what the model learned for each; ordinal 0 is the
- * intercept.
+ * intercept. A family without weights (trees) lists the features with NULL
+ * coefficients.
  */
 Datum
 model_features(PG_FUNCTION_ARGS)
@@ -527,6 +569,7 @@ model_features(PG_FUNCTION_ARGS)
 	Tuplestorestate *store;
 	Datum		values[3];
 	bool		nulls[3] = {false, false, false};
+	double		unused;
 	int			j;
 
 	if (PG_ARGISNULL(0))
@@ -543,13 +586,27 @@ model_features(PG_FUNCTION_ARGS)
 					 errmsg("version must be a positive number")));
 	}
 	m = mlsys_cache_get(name, version);
-	if (m->loaded.family->feature_weight == NULL)
+	if (m->loaded.kind == MODEL_ALS || m->spec == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("model \"%s\" is a recommender", m->name),
 				 errhint("Use mlsys.recommend or mlsys.predict_rating.")));
 	mlsys_cache_pin(m);
 	store = mlsys_begin_rows(fcinfo, &tupdesc);
+	if (m->loaded.family->feature_weight == NULL ||
+		!m->loaded.family->feature_weight(&m->loaded, 0, -1, &unused))
+	{
+		/* no weights (trees): the features once, in model order */
+		nulls[2] = true;
+		for (j = 0; j <= m->spec->nfeat; j++)
+		{
+			values[0] = Int32GetDatum(j);
+			values[1] = CStringGetTextDatum(j == 0 ? "(intercept)" : m->spec->names[j - 1]);
+			tuplestore_putvalues(store, tupdesc, values, nulls);
+		}
+		mlsys_cache_unpin(m);
+		return (Datum) 0;
+	}
 	if (m->nclasses > 2)
 	{
 		/* one block per class: "(intercept) [class c]", "x [class c]", ... */

@@ -1,6 +1,7 @@
 /*
  * serve.h — scoring (serve/): the backend-local model cache (cache.c), the
- * scoring entry points (scoring.c) and recommendations (recommend.c).
+ * scoring entry points (scoring.c), explanations and feature importance
+ * (explain.c) and recommendations (recommend.c).
  * Scoring is read-only and finds the live version wherever it runs: parallel
  * workers, hot standbys.
  */
@@ -40,6 +41,23 @@ extern CachedModel *mlsys_cache_get(const char *name, int32 version);
 extern void mlsys_cache_pin(CachedModel *m);
 extern void mlsys_cache_unpin(CachedModel *m);
 extern uint64 mlsys_cache_generation(void);
+
+/*
+ * scoring.c: a scoring call site (the pinned model, the feature buffer),
+ * shared with explain.c, which reads its features as mlsys.predict does
+ */
+typedef struct ScoreCall ScoreCall;
+typedef enum ScoreInput
+{
+	SCORE_INPUT_ROW,
+	SCORE_INPUT_ARRAY,
+	SCORE_INPUT_JSONB
+} ScoreInput;
+extern ScoreCall *mlsys_score_call(FunctionCallInfo fcinfo, int version_arg);
+extern const double *mlsys_score_call_read(ScoreCall *sc, FunctionCallInfo fcinfo, int argno,
+										   ScoreInput input);
+extern CachedModel *mlsys_score_call_cached(ScoreCall *sc);
+extern void **mlsys_score_call_extra(ScoreCall *sc);
 
 /* recommend.c */
 extern CachedModel *recommender_lookup(const char *name);

@@ -542,7 +542,9 @@ COMMENT ON FUNCTION mlsys.prune_versions(text, int) IS
 -- parameters match when every coefficient of mlsys.features agrees within
 -- 1e-9 relative (|a - b| <= 1e-9 * max(1, |a|)); bit-identical blobs match
 -- trivially. Parallel aggregation may sum in another order, hence not
--- bit-identity. Recommenders (mlsys.train_recommender with the stored spec)
+-- bit-identity. Boosted trees are compared by their family (the largest
+-- difference of a threshold, leaf or base margin; any other difference in
+-- shape does not match). Recommenders (mlsys.train_recommender with the stored spec)
 -- match only bit-identically: the fit sorts its input, draws its initial
 -- factors from the seed and the item ids and runs on the serial OpenBLAS in
 -- one process, so the same data and seed give the same blob on the same
@@ -581,6 +583,11 @@ BEGIN
         IF v.algorithm IN ('als_explicit', 'als_implicit') THEN
             -- factors are compared as blobs: bit-identical or not
             v_diff := CASE WHEN v_same_blob THEN 0 END;
+        ELSIF v.algorithm = 'boosted_trees' THEN
+            -- trees have no coefficients: their family compares thresholds and leaves
+            SELECT mlsys._params_diff(v.params, mv.params) INTO v_diff
+              FROM mlsys.model_versions mv WHERE mv.model = reproduce.model AND mv.version = v_new;
+            v_match := v_diff <= 1e-9;
         ELSE
             -- multiclass: one coefficient per (class, feature), matched by
             -- ordinal and name (a changed class list does not match)

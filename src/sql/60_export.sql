@@ -59,4 +59,4 @@ COMMENT ON FUNCTION mlsys._import_version(text, text, text, jsonb, text, text, t
 CREATE FUNCTION mlsys.import_model(model text, doc jsonb) RETURNS int
     AS 'MODULE_PATHNAME', 'import_model' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION mlsys.import_model(text, jsonb) IS
-'Registers a document from mlsys.export_model as a new version of a model (created when needed; an existing model must have the same task) and deploys it when the model has no live version; returns the version. A malformed or tampered document is rejected with a class-22 error and registers nothing.';
+'Registers a document from mlsys.export_model, or an XGBoost JSON model (Booster.save_model; algorithm boosted_trees), as a new version of a model (created when needed; an existing model must have the same task) and deploys it when the model has no live version; returns the version. A malformed, tampered or unsupported document is rejected with a class-22 error and registers nothing.';

@@ -63,7 +63,9 @@ mlsys_set_family(TrainArgs *a)
 {
 	a->family = mlsys_family_by_algorithm(a->algorithm);
 	Assert(a->family != NULL);
-	a->classification = a->family->supports(MLSYS_TASK_BINARY);
+	/* boosted trees settle it when training starts (mlsys_target_has_classes) */
+	a->classification = a->task != NULL ? strcmp(a->task, "regression") != 0
+		: !a->family->supports(MLSYS_TASK_REGRESSION);
 	a->family->parse_hyperparams(a);
 }
 
@@ -139,30 +141,42 @@ mlsys_training_source_args(FunctionCallInfo fcinfo, TrainArgs *a, int first)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unrecognized algorithm \"%s\"", a->algorithm),
 				 errhint("Supported algorithms are %s.", mlsys_algorithm_list())));
-	if (a->algorithm == NULL && is_label_type(ttype))
+	a->hp = PG_ARGISNULL(first + 4) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
+		: PG_GETARG_JSONB_P(first + 4);
+	a->task = mlsys_task_hyperparam(a->hp);
+	if (a->task != NULL && family != NULL && family->task_problem(a->algorithm, a->task) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparameter \"task\" %s", family->task_problem(a->algorithm, a->task))));
+	if (a->algorithm == NULL && a->task != NULL)
+		a->algorithm = strcmp(a->task, "regression") == 0 ? "linear" : "logistic";
+	else if (a->algorithm == NULL && is_label_type(ttype))
 		a->algorithm = "logistic";
 	else if (a->algorithm == NULL && !is_integer_type(ttype))
 		a->algorithm = "linear";
 	/* an integer target with algorithm NULL is settled by mlsys_resolve_algorithm */
-	if (a->algorithm != NULL && strcmp(a->algorithm, "logistic") == 0)
+	family = a->algorithm ? mlsys_family_by_algorithm(a->algorithm) : NULL;
+	if (family != NULL && (a->task != NULL ? strcmp(a->task, "regression") != 0
+						   : !family->supports(MLSYS_TASK_REGRESSION) ||
+						   (family->supports(MLSYS_TASK_BINARY) && is_label_type(ttype))))
 	{
 		if (!is_label_type(ttype) && !is_integer_type(ttype))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("target column \"%s\" has type %s, but classification needs labels",
 							a->target, format_type_be(ttype)),
-					 errhint("Algorithm \"logistic\" needs a boolean, text, enum or integer target.")));
+					 a->task != NULL ? errhint("Task \"%s\" needs a boolean, text, enum or integer target.", a->task)
+					 : errhint("Algorithm \"%s\" needs a boolean, text, enum or integer target.", a->algorithm)));
 	}
-	else if (a->algorithm != NULL &&
+	else if (family != NULL &&
 			 ttype != INT2OID && ttype != INT4OID && ttype != INT8OID &&
 			 ttype != FLOAT4OID && ttype != FLOAT8OID && ttype != NUMERICOID)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("target column \"%s\" has type %s, but regression needs a numeric target",
 						a->target, format_type_be(ttype)),
-				 errhint("Algorithms \"linear\" and \"ridge\" need an int2, int4, int8, float4, float8 or numeric target.")));
-	a->hp = PG_ARGISNULL(first + 4) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
-		: PG_GETARG_JSONB_P(first + 4);
+				 strcmp(family->name, "linear") == 0 ? errhint("Algorithms \"linear\" and \"ridge\" need an int2, int4, int8, float4, float8 or numeric target.")
+				 : errhint("Regression needs an int2, int4, int8, float4, float8 or numeric target.")));
 	/* validate what can be validated before touching the data */
 	if (a->algorithm != NULL)
 		mlsys_set_family(a);
@@ -310,6 +324,7 @@ mlsys_register_version(TrainArgs *a, TrainResult *r)
 			 SPI_execute_with_args("SELECT mlsys.capture_baseline($1, $2)", 2, rtypes, rv, NULL,
 								   false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not capture the drift baseline");
+	mlsys_store_explain_sample(a, r);
 }
 
 /*

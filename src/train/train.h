@@ -12,6 +12,8 @@
 extern void mlsys_training_source_args(FunctionCallInfo fcinfo, TrainArgs *a, int first);
 extern void mlsys_resolve_algorithm(TrainArgs *a);
 extern void mlsys_register_version(TrainArgs *a, TrainResult *r);
+/* explain_sample.c: the version's sample for mlsys.feature_importance */
+extern void mlsys_store_explain_sample(const TrainArgs *a, const TrainResult *r);
 extern void mlsys_finish_training(FunctionCallInfo fcinfo, TrainArgs *a, TrainResult *r,
 								  MemoryContext caller);
 

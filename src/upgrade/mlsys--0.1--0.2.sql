@@ -121,3 +121,220 @@ COMMENT ON FUNCTION mlsys.schedules() IS
 -- is for readers unless it is listed there for trainers or admins
 REVOKE EXECUTE ON FUNCTION mlsys._require_pg_cron(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mlsys._require_pg_cron(text) TO mlsys_reader;
+
+------------------------------------------------------------------------------
+-- Boosted trees: the training passes, and mlsys.reproduce comparing trees
+-- through their family
+------------------------------------------------------------------------------
+CREATE FUNCTION mlsys._gbt_sample_step(bytea, float8, float8[], int8, float8, int4) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'gbt_sample_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._gbt_sample_step(bytea, float8, float8[], int8, float8, int4) IS 'Transition function of mlsys._gbt_sample_agg (internal).';
+CREATE FUNCTION mlsys._gbt_sample_combine(bytea, bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'gbt_sample_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._gbt_sample_combine(bytea, bytea) IS 'Combine function of mlsys._gbt_sample_agg (internal).';
+CREATE AGGREGATE mlsys._gbt_sample_agg(float8, float8[], int8, float8, int4) (
+    SFUNC = mlsys._gbt_sample_step, STYPE = bytea,
+    COMBINEFUNC = mlsys._gbt_sample_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE mlsys._gbt_sample_agg(float8, float8[], int8, float8, int4) IS
+'First pass of boosted trees: a sample of the training rows (by a draw from their content hash) that the cut points are chosen from, and the count of labelled rows (internal).';
+
+CREATE FUNCTION mlsys._gbt_rows_step(bytea, float8, float8[], int8, float8, float8[], int4[]) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'gbt_rows_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._gbt_rows_step(bytea, float8, float8[], int8, float8, float8[], int4[]) IS 'Transition function of mlsys._gbt_rows_agg (internal).';
+CREATE FUNCTION mlsys._gbt_rows_combine(bytea, bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'gbt_rows_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._gbt_rows_combine(bytea, bytea) IS 'Combine function of mlsys._gbt_rows_agg (internal).';
+CREATE AGGREGATE mlsys._gbt_rows_agg(float8, float8[], int8, float8, float8[], int4[]) (
+    SFUNC = mlsys._gbt_rows_step, STYPE = bytea,
+    COMBINEFUNC = mlsys._gbt_rows_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE mlsys._gbt_rows_agg(float8, float8[], int8, float8, float8[], int4[]) IS
+'Second pass of boosted trees: every labelled row binned on the cut points (one byte per feature) with its content hash and target, and the profile''s moments (internal).';
+
+CREATE FUNCTION mlsys._params_diff(bytea, bytea) RETURNS float8
+    AS 'MODULE_PATHNAME', 'params_diff' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._params_diff(bytea, bytea) IS
+'The largest difference between two model blobs'' parameters, through their family (Infinity when their shapes differ; NULL when the family has no comparison) (internal; mlsys.reproduce).';
+
+CREATE OR REPLACE FUNCTION mlsys.reproduce(model text, version int)
+RETURNS TABLE (data_unchanged bool, params_match bool, max_abs_diff float8)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v mlsys.model_versions;
+    v_new int;
+    v_fp text;
+    v_same_blob bool;
+    v_match bool;
+    v_diff float8;
+BEGIN
+    IF reproduce.model IS NULL OR reproduce.version IS NULL THEN
+        RAISE EXCEPTION 'model and version must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO v FROM mlsys.model_versions mv WHERE mv.model = reproduce.model AND mv.version = reproduce.version;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'version % of model "%" does not exist', reproduce.version, reproduce.model
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    BEGIN
+        IF v.algorithm IN ('als_explicit', 'als_implicit') THEN
+            SELECT t.version INTO v_new
+              FROM mlsys.train_recommender(reproduce.model, v.relation::regclass, v.feature_columns[1], v.feature_columns[2],
+                                           NULLIF(v.target, ''), v.hyperparams, v.test_size, v.seed, 'never') t;
+        ELSE
+            SELECT t.version INTO v_new
+              FROM mlsys.train(reproduce.model, v.relation::regclass, v.target, v.feature_columns, v.algorithm,
+                               v.hyperparams, v.test_size, v.seed, 'never') t;
+        END IF;
+        SELECT mv.data_fingerprint, mv.params = v.params INTO v_fp, v_same_blob
+          FROM mlsys.model_versions mv WHERE mv.model = reproduce.model AND mv.version = v_new;
+        IF v.algorithm IN ('als_explicit', 'als_implicit') THEN
+            -- factors are compared as blobs: bit-identical or not
+            v_diff := CASE WHEN v_same_blob THEN 0 END;
+        ELSIF v.algorithm = 'boosted_trees' THEN
+            -- trees have no coefficients: their family compares thresholds and leaves
+            SELECT mlsys._params_diff(v.params, mv.params) INTO v_diff
+              FROM mlsys.model_versions mv WHERE mv.model = reproduce.model AND mv.version = v_new;
+            v_match := v_diff <= 1e-9;
+        ELSE
+            -- multiclass: one coefficient per (class, feature), matched by
+            -- ordinal and name (a changed class list does not match)
+            SELECT pg_catalog.max(abs(a.coefficient - b.coefficient)),
+                   pg_catalog.bool_and(a.ordinal IS NOT NULL AND b.ordinal IS NOT NULL AND a.feature = b.feature
+                                       AND abs(a.coefficient - b.coefficient) <= 1e-9 * greatest(1, abs(a.coefficient)))
+              INTO v_diff, v_match
+              FROM mlsys.features(reproduce.model, reproduce.version) a
+              FULL JOIN mlsys.features(reproduce.model, v_new) b ON a.ordinal = b.ordinal;
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'MLRPR', MESSAGE = 'reproduce: roll back the retrained version';
+    EXCEPTION WHEN SQLSTATE 'MLRPR' THEN
+        NULL;
+    END;
+    RETURN QUERY SELECT v_fp = v.data_fingerprint, v_same_blob OR COALESCE(v_match, false), v_diff;
+END $$;
+COMMENT ON FUNCTION mlsys.reproduce(text, int) IS
+'Retrains a version from its stored spec (recommenders included) without registering anything and says whether the data is unchanged (fingerprint) and the parameters reproduced (within 1e-9 relative; recommenders bit-identical), with the largest coefficient difference.';
+
+REVOKE EXECUTE ON FUNCTION mlsys._gbt_sample_step(bytea, float8, float8[], int8, float8, int4) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._gbt_sample_step(bytea, float8, float8[], int8, float8, int4) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys._gbt_sample_combine(bytea, bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._gbt_sample_combine(bytea, bytea) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys._gbt_sample_agg(float8, float8[], int8, float8, int4) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._gbt_sample_agg(float8, float8[], int8, float8, int4) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys._gbt_rows_step(bytea, float8, float8[], int8, float8, float8[], int4[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._gbt_rows_step(bytea, float8, float8[], int8, float8, float8[], int4[]) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys._gbt_rows_combine(bytea, bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._gbt_rows_combine(bytea, bytea) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys._gbt_rows_agg(float8, float8[], int8, float8, float8[], int4[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._gbt_rows_agg(float8, float8[], int8, float8, float8[], int4[]) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys._params_diff(bytea, bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._params_diff(bytea, bytea) TO mlsys_reader;
+
+------------------------------------------------------------------------------
+-- Explanations for every family: mlsys.explain, mlsys.feature_importance and
+-- the training sample they are measured on
+------------------------------------------------------------------------------
+CREATE TABLE mlsys.explain_samples (
+    model    text NOT NULL,
+    version  int NOT NULL,
+    nrows    int NOT NULL CHECK (nrows > 0),
+    features float8[] NOT NULL,
+    PRIMARY KEY (model, version),
+    FOREIGN KEY (model, version) REFERENCES mlsys.model_versions ON DELETE CASCADE
+);
+COMMENT ON TABLE mlsys.explain_samples IS
+'A bounded sample of each trained version''s training rows as encoded feature vectors (nrows vectors in model order, one after the other), which mlsys.feature_importance explains; none for imported versions and recommenders.';
+SELECT pg_catalog.pg_extension_config_dump('mlsys.explain_samples', '');
+
+-- Training stores the sample right after registering the version
+-- (src/train/explain_sample.c). Trainers cannot write the table; this runs as
+-- the extension's owner and writes only a version the current transaction
+-- registered, with as many values as it has features.
+CREATE FUNCTION mlsys._store_explain_sample(p_model text, p_version int, p_nrows int, p_features float8[])
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_nfeat int;
+BEGIN
+    SELECT pg_catalog.cardinality(v.features) INTO v_nfeat
+      FROM mlsys.model_versions v
+     WHERE v.model OPERATOR(pg_catalog.=) p_model AND v.version OPERATOR(pg_catalog.=) p_version
+       AND mlsys._xid_is_current(v.xmin);
+    IF v_nfeat IS NULL THEN
+        RAISE EXCEPTION 'permission denied to store an explanation sample for version % of model "%"', p_version, p_model
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the transaction that registered a version stores its sample.';
+    END IF;
+    IF p_nrows IS NULL OR p_nrows < 1 OR p_features IS NULL
+       OR pg_catalog.array_ndims(p_features) IS DISTINCT FROM 1
+       OR pg_catalog.cardinality(p_features) IS DISTINCT FROM p_nrows OPERATOR(pg_catalog.*) v_nfeat THEN
+        RAISE EXCEPTION 'an explanation sample must hold nrows feature vectors of % values', v_nfeat
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO mlsys.explain_samples AS s (model, version, nrows, features)
+    VALUES (p_model, p_version, p_nrows, p_features)
+    ON CONFLICT ON CONSTRAINT explain_samples_pkey
+    DO UPDATE SET nrows = EXCLUDED.nrows, features = EXCLUDED.features;
+END $$;
+COMMENT ON FUNCTION mlsys._store_explain_sample(text, int, int, float8[]) IS
+'Stores the explanation sample of a version the current transaction registered (internal; called by mlsys.train).';
+
+CREATE FUNCTION mlsys.explain(model text, features record)
+RETURNS TABLE (class text, feature text, contribution float8)
+    AS 'MODULE_PATHNAME', 'explain_record' LANGUAGE C STABLE PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION mlsys.explain(text, record) IS
+'Each feature''s contribution to the live version''s raw output for a row (features by column name), plus a <bias> row; they add up to the prediction (regression), the positive class''s log-odds (binary) or each class''s margin (multiclass). Trees: exact TreeSHAP; linear models: coefficient times the distance from the training mean.';
+CREATE FUNCTION mlsys.explain(model text, features float8[])
+RETURNS TABLE (class text, feature text, contribution float8)
+    AS 'MODULE_PATHNAME', 'explain_array' LANGUAGE C STABLE PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION mlsys.explain(text, float8[]) IS
+'mlsys.explain for a feature vector in model order, by the live version.';
+CREATE FUNCTION mlsys.explain(model text, features jsonb)
+RETURNS TABLE (class text, feature text, contribution float8)
+    AS 'MODULE_PATHNAME', 'explain_jsonb' LANGUAGE C STABLE PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION mlsys.explain(text, jsonb) IS
+'mlsys.explain for a JSON object keyed by source column name, by the live version.';
+CREATE FUNCTION mlsys.explain(model text, version int, features record)
+RETURNS TABLE (class text, feature text, contribution float8)
+    AS 'MODULE_PATHNAME', 'explain_record_version' LANGUAGE C STABLE PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION mlsys.explain(text, int, record) IS 'mlsys.explain for a row, by the given version.';
+CREATE FUNCTION mlsys.explain(model text, version int, features float8[])
+RETURNS TABLE (class text, feature text, contribution float8)
+    AS 'MODULE_PATHNAME', 'explain_array_version' LANGUAGE C STABLE PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION mlsys.explain(text, int, float8[]) IS 'mlsys.explain for a feature vector, by the given version.';
+CREATE FUNCTION mlsys.explain(model text, version int, features jsonb)
+RETURNS TABLE (class text, feature text, contribution float8)
+    AS 'MODULE_PATHNAME', 'explain_jsonb_version' LANGUAGE C STABLE PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION mlsys.explain(text, int, jsonb) IS 'mlsys.explain for a JSON object, by the given version.';
+
+CREATE FUNCTION mlsys.feature_importance(model text, version int DEFAULT NULL)
+RETURNS TABLE (feature text, gain float8, mean_abs_contribution float8)
+    AS 'MODULE_PATHNAME', 'feature_importance' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys.feature_importance(text, int) IS
+'Per source column of a version (NULL: the live one), in model order: the total split gain of its features (trees; NULL otherwise) and the mean over the version''s training sample of the absolute sum of its features'' contributions, summed over classes for multiclass (NULL without a sample: imported versions).';
+
+REVOKE ALL ON mlsys.explain_samples FROM PUBLIC;
+GRANT SELECT ON mlsys.explain_samples TO mlsys_reader;
+GRANT ALL ON mlsys.explain_samples TO mlsys_admin;
+REVOKE EXECUTE ON FUNCTION mlsys._store_explain_sample(text, int, int, float8[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._store_explain_sample(text, int, int, float8[]) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys.explain(text, record) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys.explain(text, record) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys.explain(text, float8[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys.explain(text, float8[]) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys.explain(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys.explain(text, jsonb) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys.explain(text, int, record) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys.explain(text, int, record) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys.explain(text, int, float8[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys.explain(text, int, float8[]) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys.explain(text, int, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys.explain(text, int, jsonb) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys.feature_importance(text, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys.feature_importance(text, int) TO mlsys_reader;
+
+-- import_model also reads XGBoost models
+COMMENT ON FUNCTION mlsys.import_model(text, jsonb) IS
+'Registers a document from mlsys.export_model, or an XGBoost JSON model (Booster.save_model; algorithm boosted_trees), as a new version of a model (created when needed; an existing model must have the same task) and deploys it when the model has no live version; returns the version. A malformed, tampered or unsupported document is rejected with a class-22 error and registers nothing.';

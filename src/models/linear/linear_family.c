@@ -295,6 +295,28 @@ linear_predict(const LoadedModel *m, const double *x)
 	return lm->intercept + mlsys_dot(lm->coef, x, lm->nfeat);
 }
 
+/*
+ * mlsys.explain: coef_j (x_j − mean_j) per feature, and the bias that holds
+ * the prediction at the training mean (0 without a profile): the terms add
+ * up to the prediction.
+ */
+static void
+linear_explain(const LoadedModel *m, const double *x, const double *mean, double *contrib)
+{
+	const LinearModel *lm = (const LinearModel *) m->model;
+	double		bias = lm->intercept;
+	int			j;
+
+	for (j = 0; j < lm->nfeat; j++)
+	{
+		double		mu = mean != NULL ? mean[j] : 0.0;
+
+		contrib[j] = lm->coef[j] * (x[j] - mu);
+		bias += lm->coef[j] * mu;
+	}
+	contrib[lm->nfeat] = bias;
+}
+
 /* the intercept (j = -1) or the weight of feature j */
 static bool
 linear_feature_weight(const LoadedModel *m, int k, int j, double *value)
@@ -321,6 +343,7 @@ const ModelFamily linear_family = {
 	.cross_validate = linear_cross_validate,
 	.load = linear_load,
 	.predict = linear_predict,
+	.explain = linear_explain,
 	.feature_weight = linear_feature_weight,
 	.export_params = linear_export_params,
 	.import_params = linear_import_params,

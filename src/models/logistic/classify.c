@@ -97,98 +97,6 @@ run_newton_pass(const double *prm, void *arg)
 	return s;
 }
 
-/* do two strings both spell the same number in full? */
-static bool
-same_number(const char *a, const char *b)
-{
-	char	   *ea,
-			   *eb;
-	double		x = strtod(a, &ea),
-				y = strtod(b, &eb);
-
-	return ea != a && eb != b && *ea == '\0' && *eb == '\0' && x == y;
-}
-
-/*
- * The classes, the positive class and the SQL of a row's feature vector and
- * 0/1 label: shared by training and cross-validation. SPI connected.
- */
-static FeatureSpec *
-classifier_setup(TrainArgs *a, char ***classes_out, int *nclasses_out, int *positive_out,
-				 char **xsql, char **ysql)
-{
-	char	  **classes;
-	int			nclasses,
-				positive = 1;
-	FeatureSpec *spec;
-	bytea	   *labels = NULL;
-	bool		by_text = a->target_type != BOOLOID && logistic_labels_by_text(a);
-
-	/* the labels come with the vocabularies when they can, else by a query */
-	spec = mlsys_training_spec_labels(a, xsql, ysql, by_text ? &labels : NULL);
-	if (a->target_type == BOOLOID)
-	{
-		/* no pass needed: NULL labels are counted by pass 1, one class by its class share */
-		classes = palloc(sizeof(char *) * 2);
-		classes[0] = "false";
-		classes[1] = "true";
-		nclasses = 2;
-	}
-	else
-		classes = logistic_classes(a, by_text, labels, &nclasses);
-	if (a->positive_class != NULL)
-	{
-		for (positive = 0; positive < nclasses; positive++)
-			if (strcmp(classes[positive], a->positive_class) == 0 ||
-				/* a JSON number such as 1.0 names the integer label 1 */
-				(a->target_type != TEXTOID && a->target_type != VARCHAROID &&
-				 a->target_type != BPCHAROID && a->target_type != BOOLOID &&
-				 get_typtype(a->target_type) != TYPTYPE_ENUM &&
-				 same_number(classes[positive], a->positive_class)))
-				break;
-		if (positive == nclasses)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("positive_class \"%s\" is not a class of the target", a->positive_class)));
-	}
-	if (nclasses > 2 && a->positive_class != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("hyperparameter \"positive_class\" applies to binary classification only"),
-				 errdetail("The target has %d classes.", nclasses)));
-	if (nclasses > 2)
-	{
-		/* y = the class index, compared in the target's own type */
-		StringInfoData buf;
-		int			k;
-
-		initStringInfo(&buf);
-		appendStringInfo(&buf, "(CASE (%s)", quote_identifier(a->target));
-		for (k = 0; k < nclasses; k++)
-			appendStringInfo(&buf, " WHEN %s::%s THEN %d::pg_catalog.float8", quote_literal_cstr(classes[k]),
-							 format_type_be_qualified(a->target_type), k);
-		appendStringInfoString(&buf, " END)");
-		*ysql = buf.data;
-	}
-	/*
-	 * y = 1 for the positive class, compared in the target's own type; float8
-	 * constants in a CASE, so a row costs no cast function calls (every pass
-	 * evaluates y once per row)
-	 */
-	else if (a->target_type == BOOLOID)
-		*ysql = psprintf("(CASE WHEN (%s) THEN %d::pg_catalog.float8 WHEN NOT (%s) THEN %d::pg_catalog.float8 END)",
-						 quote_identifier(a->target), positive == 1 ? 1 : 0,
-						 quote_identifier(a->target), positive == 1 ? 0 : 1);
-	else
-		*ysql = psprintf("(CASE WHEN (%s) = %s::%s THEN 1::pg_catalog.float8 WHEN (%s) IS NOT NULL THEN 0::pg_catalog.float8 END)",
-						 quote_identifier(a->target), quote_literal_cstr(classes[positive]),
-						 format_type_be_qualified(a->target_type), quote_identifier(a->target));
-	*classes_out = classes;
-	*nclasses_out = nclasses;
-	*positive_out = positive;
-	return spec;
-}
-
 /*
  * Standardization, class weights, alpha and the Newton start for the rows
  * summarized by stats (finished); fills prm (3p + 3 values) and returns alpha.
@@ -255,33 +163,6 @@ classifier_start(TrainArgs *a, const FeatureSpec *spec, LinregState *stats, int 
 			prm[j + 1] = ols[j + 1] * prm[2 * p + 1 + j] / (share_pos * (1.0 - share_pos));
 	}
 	return a->alpha > 0 ? a->alpha : 1.0 / (double) train_rows;
-}
-
-/*
- * Open a JSON object with the binary metrics: accuracy, precision, recall and
- * F1 from the confusion counts at the threshold (each 0 where its
- * denominator is 0), AUC and log loss. The caller closes the object.
- */
-static void
-append_binary_metrics(StringInfo buf, double auc, double logloss,
-					  double tp, double fp, double fn, double n)
-{
-	double		precision = tp + fp > 0 ? tp / (tp + fp) : 0.0;
-	double		recall = tp + fn > 0 ? tp / (tp + fn) : 0.0;
-
-	appendStringInfoString(buf, "{\"accuracy\": ");
-	/* correct = tp + tn = n − fp − fn */
-	mlsys_append_json_number(buf, (n - fp - fn) / n);
-	appendStringInfoString(buf, ", \"precision\": ");
-	mlsys_append_json_number(buf, precision);
-	appendStringInfoString(buf, ", \"recall\": ");
-	mlsys_append_json_number(buf, recall);
-	appendStringInfoString(buf, ", \"f1\": ");
-	mlsys_append_json_number(buf, precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0);
-	appendStringInfoString(buf, ", \"auc\": ");
-	mlsys_append_json_number(buf, auc);
-	appendStringInfoString(buf, ", \"log_loss\": ");
-	mlsys_append_json_number(buf, logloss);
 }
 
 /*
@@ -410,11 +291,12 @@ train_classifier(TrainArgs *a, TrainResult *r)
 	StringInfoData buf;
 
 	r->task = "binary";
-	spec = classifier_setup(a, &classes, &nclasses, &positive, &xsql, &ysql);
+	spec = mlsys_classifier_setup(a, &classes, &nclasses, &positive, &xsql, &ysql);
 	p = spec->nfeat;
 	r->spec = spec;
 	r->classes = classes;
 	r->nclasses = nclasses;
+	mlsys_check_task_classes(a, nclasses);
 	if (nclasses > 2)
 	{
 		train_multiclass(a, r, spec, xsql, ysql);
@@ -464,7 +346,7 @@ train_classifier(TrainArgs *a, TrainResult *r)
 		mlsys_binary_holdout_metrics(pairs, isnull, a->threshold, &bh);
 		SPI_freetuptable(SPI_tuptable);
 		initStringInfo(&buf);
-		append_binary_metrics(&buf, bh.auc, bh.log_loss, bh.tp, bh.fp, bh.fn, bh.n);
+		mlsys_append_binary_metrics(&buf, bh.auc, bh.log_loss, bh.tp, bh.fp, bh.fn, bh.n);
 		appendStringInfo(&buf, ", \"iterations\": %d, \"converged\": %s, \"objective\": ",
 						 passes, converged ? "true" : "false");
 		mlsys_append_json_number(&buf, objective);
@@ -676,7 +558,7 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 			   *others;
 	int			sample_size;
 
-	spec = classifier_setup(a, &classes, &nclasses, &positive, &xsql, &ysql);
+	spec = mlsys_classifier_setup(a, &classes, &nclasses, &positive, &xsql, &ysql);
 	p = spec->nfeat;
 	if (nclasses > 2)
 	{
@@ -781,7 +663,7 @@ cv_classifier(TrainArgs *a, int folds, Tuplestorestate *store, TupleDesc tupdesc
 		bool		outnull[2] = {false, false};
 
 		initStringInfo(&buf);
-		append_binary_metrics(&buf, DatumGetFloat8(SPI_getbinval(t, d, 2, &isnull)),
+		mlsys_append_binary_metrics(&buf, DatumGetFloat8(SPI_getbinval(t, d, 2, &isnull)),
 							  DatumGetFloat8(SPI_getbinval(t, d, 3, &isnull)), tp, fp, fn, n);
 		appendStringInfoChar(&buf, '}');
 		out[0] = SPI_getbinval(t, d, 1, &isnull);

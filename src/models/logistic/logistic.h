@@ -14,10 +14,6 @@
 
 extern const ModelFamily logistic_family;
 
-/* labels.c: a classifier's classes in class order */
-extern bool logistic_labels_by_text(const TrainArgs *a);
-extern char **logistic_classes(const TrainArgs *a, bool by_text, bytea *labels, int *nclasses);
-
 #define LOGREG_LAYOUT 0x4C470004	/* "LG", layout version 4 */
 
 typedef struct LogregState

@@ -145,6 +145,40 @@ logistic_predict_proba(const LoadedModel *m, const double *x, double *prob)
 	}
 }
 
+/*
+ * mlsys.explain, in the link space: with z_j = (x_j − center_j) / scale_j the
+ * standardized feature, a class's margin is θ_0 + Σ θ_j z_j; feature j
+ * contributes θ_j (x_j − μ_j) / scale_j, μ the training mean (the center
+ * without a profile), and the bias θ_0 + Σ θ_j (μ_j − center_j) / scale_j
+ * is the margin at the mean. Binary: the positive class's log-odds;
+ * multinomial: each class's margin θ_k · z, one row of nfeat + 1 per class.
+ */
+static void
+logistic_explain(const LoadedModel *m, const double *x, const double *mean, double *contrib)
+{
+	const LinearModel *lm = (const LinearModel *) m->model;
+	int			p = lm->nfeat,
+				K = lm->kind == MODEL_SOFTMAX ? lm->nclass_out : 1,
+				j,
+				k;
+
+	for (k = 0; k < K; k++)
+	{
+		const double *w = lm->kind == MODEL_SOFTMAX ? lm->multi + (Size) k * (p + 1) + 1 : lm->coef;
+		double		bias = lm->kind == MODEL_SOFTMAX ? w[-1] : lm->intercept;
+		double	   *out = contrib + (Size) k * (p + 1);
+
+		for (j = 0; j < p; j++)
+		{
+			double		mu = mean != NULL ? mean[j] : lm->center[j];
+
+			out[j] = w[j] * (x[j] - mu) * lm->inv_scale[j];
+			bias += w[j] * (mu - lm->center[j]) * lm->inv_scale[j];
+		}
+		out[p] = bias;
+	}
+}
+
 /* the intercept (j = -1) or weight of feature j, for class k (multinomial) */
 static bool
 logistic_feature_weight(const LoadedModel *m, int k, int j, double *value)
@@ -179,6 +213,7 @@ const ModelFamily logistic_family = {
 	.load = logistic_load,
 	.predict = logistic_predict,
 	.predict_proba = logistic_predict_proba,
+	.explain = logistic_explain,
 	.feature_weight = logistic_feature_weight,
 	.export_params = linear_export_params,
 	.import_params = linear_import_params,

@@ -4,7 +4,8 @@
  * (models/passes.c), where the target's type allows it, else by a query of
  * their own. Integers are ordered by number, other labels by their text in
  * byte order; NULL labels, a single class and more than MLSYS_MAX_CLASSES
- * are errors.
+ * are errors. Also the classifier's setup every classifying family shares:
+ * the classes, the positive class and the SQL of a row's label.
  */
 #include "postgres.h"
 
@@ -12,8 +13,9 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
-#include "models/logistic/logistic.h"
+#include "models/toolkit.h"
 
 /* the labels of the target in class order; errors for NULL labels or one class */
 static char **
@@ -93,7 +95,7 @@ label_cmp_number(const void *a, const void *b)
  * texts are: integers, enums, and text under a deterministic collation.
  */
 bool
-logistic_labels_by_text(const TrainArgs *a)
+mlsys_labels_by_text(const TrainArgs *a)
 {
 	Oid			typid,
 				collid;
@@ -148,9 +150,101 @@ classes_from_labels(const TrainArgs *a, bytea *state, int *nclasses)
  * vocabulary pass when by_text (logistic_labels_by_text), else by a query.
  */
 char **
-logistic_classes(const TrainArgs *a, bool by_text, bytea *labels, int *nclasses)
+mlsys_classes(const TrainArgs *a, bool by_text, bytea *labels, int *nclasses)
 {
 	if (by_text)
 		return classes_from_labels(a, labels, nclasses);
 	return discover_classes(a, nclasses);
+}
+
+/* do two strings both spell the same number in full? */
+static bool
+same_number(const char *a, const char *b)
+{
+	char	   *ea,
+			   *eb;
+	double		x = strtod(a, &ea),
+				y = strtod(b, &eb);
+
+	return ea != a && eb != b && *ea == '\0' && *eb == '\0' && x == y;
+}
+
+/*
+ * The classes, the positive class and the SQL of a row's feature vector and
+ * 0/1 label: shared by training and cross-validation. SPI connected.
+ */
+FeatureSpec *
+mlsys_classifier_setup(TrainArgs *a, char ***classes_out, int *nclasses_out, int *positive_out,
+				 char **xsql, char **ysql)
+{
+	char	  **classes;
+	int			nclasses,
+				positive = 1;
+	FeatureSpec *spec;
+	bytea	   *labels = NULL;
+	bool		by_text = a->target_type != BOOLOID && mlsys_labels_by_text(a);
+
+	/* the labels come with the vocabularies when they can, else by a query */
+	spec = mlsys_training_spec_labels(a, xsql, ysql, by_text ? &labels : NULL);
+	if (a->target_type == BOOLOID)
+	{
+		/* no pass needed: NULL labels are counted by pass 1, one class by its class share */
+		classes = palloc(sizeof(char *) * 2);
+		classes[0] = "false";
+		classes[1] = "true";
+		nclasses = 2;
+	}
+	else
+		classes = mlsys_classes(a, by_text, labels, &nclasses);
+	if (a->positive_class != NULL)
+	{
+		for (positive = 0; positive < nclasses; positive++)
+			if (strcmp(classes[positive], a->positive_class) == 0 ||
+				/* a JSON number such as 1.0 names the integer label 1 */
+				(a->target_type != TEXTOID && a->target_type != VARCHAROID &&
+				 a->target_type != BPCHAROID && a->target_type != BOOLOID &&
+				 get_typtype(a->target_type) != TYPTYPE_ENUM &&
+				 same_number(classes[positive], a->positive_class)))
+				break;
+		if (positive == nclasses)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("positive_class \"%s\" is not a class of the target", a->positive_class)));
+	}
+	if (nclasses > 2 && a->positive_class != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("hyperparameter \"positive_class\" applies to binary classification only"),
+				 errdetail("The target has %d classes.", nclasses)));
+	if (nclasses > 2)
+	{
+		/* y = the class index, compared in the target's own type */
+		StringInfoData buf;
+		int			k;
+
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "(CASE (%s)", quote_identifier(a->target));
+		for (k = 0; k < nclasses; k++)
+			appendStringInfo(&buf, " WHEN %s::%s THEN %d::pg_catalog.float8", quote_literal_cstr(classes[k]),
+							 format_type_be_qualified(a->target_type), k);
+		appendStringInfoString(&buf, " END)");
+		*ysql = buf.data;
+	}
+	/*
+	 * y = 1 for the positive class, compared in the target's own type; float8
+	 * constants in a CASE, so a row costs no cast function calls (every pass
+	 * evaluates y once per row)
+	 */
+	else if (a->target_type == BOOLOID)
+		*ysql = psprintf("(CASE WHEN (%s) THEN %d::pg_catalog.float8 WHEN NOT (%s) THEN %d::pg_catalog.float8 END)",
+						 quote_identifier(a->target), positive == 1 ? 1 : 0,
+						 quote_identifier(a->target), positive == 1 ? 0 : 1);
+	else
+		*ysql = psprintf("(CASE WHEN (%s) = %s::%s THEN 1::pg_catalog.float8 WHEN (%s) IS NOT NULL THEN 0::pg_catalog.float8 END)",
+						 quote_identifier(a->target), quote_literal_cstr(classes[positive]),
+						 format_type_be_qualified(a->target_type), quote_identifier(a->target));
+	*classes_out = classes;
+	*nclasses_out = nclasses;
+	*positive_out = positive;
+	return spec;
 }

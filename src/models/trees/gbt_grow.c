@@ -1,0 +1,723 @@
+/*
+ * gbt_grow.c — gradient boosting over binned rows: each round computes every
+ * training row's gradient and hessian from the current margins (squared
+ * error, log loss, or softmax with one tree per class), and grows a tree
+ * level by level from gradient histograms (per feature and bin: Σ g, Σ h,
+ * and the row count when min_samples_leaf needs it). A node's smaller child
+ * gets its histogram from its rows, the larger one by subtracting it from
+ * the parent's. The best split of a node maximizes XGBoost's gain
+ *     G_L² / (H_L + λ) + G_R² / (H_R + λ) − G² / (H + λ),
+ * trying missing values on both sides; a leaf outputs −η G / (H + λ).
+ *
+ * Everything is deterministic given the rows (sorted by content hash), the
+ * seed and the hyperparameters: sums run in row order, ties go to the first
+ * feature and bin, and the rows and features of a tree are drawn from
+ * (seed, tree, row hash or feature number).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+
+#include "models/trees/trees.h"
+
+#define HESS_FLOOR 1e-16
+#define NBINS 256				/* histogram slots per feature (bin 255: missing) */
+
+typedef struct HistBin
+{
+	double		g;
+	double		h;
+	double		n;
+} HistBin;
+
+/* a node waiting to be split, with its rows rows[start .. end) */
+typedef struct Pending
+{
+	int			node;
+	int			start;
+	int			end;
+	double		G;
+	double		H;
+	HistBin    *hist;
+} Pending;
+
+typedef struct Grower
+{
+	const GbtData *d;
+	const GbtParams *prm;
+	const double *gh;			/* 2 per row: gradient, hessian */
+	const bool *use_feature;
+	bool		counts;			/* histograms count rows (min_samples_leaf > 1) */
+	int32	   *rows;			/* the tree's rows, partitioned by node */
+	int32	   *scratch;
+	/* the tree being grown */
+	TreeNode   *nodes;
+	uint8	   *split_bin;		/* per node: bins ≤ it go left */
+	int			nnodes;
+	int32	   *leaf_start;		/* per node: its rows, for leaves */
+	int32	   *leaf_end;
+} Grower;
+
+static inline const uint8 *
+row_bins(const GbtData *d, int32 r)
+{
+	return (const uint8 *) d->records + (Size) r * d->rec + 16;
+}
+
+/* Σ g, h (and counts) per feature and bin over rows[0 .. n) */
+static void
+hist_build(const Grower *gr, const int32 *rows, int n, HistBin *hist)
+{
+	const GbtData *d = gr->d;
+	int			p = d->nfeat;
+	int			i,
+				f;
+
+	memset(hist, 0, sizeof(HistBin) * NBINS * (Size) p);
+	if (gr->counts)
+	{
+		for (i = 0; i < n; i++)
+		{
+			int32		r = rows[i];
+			const uint8 *b = row_bins(d, r);
+			double		g = gr->gh[2 * (Size) r],
+						h = gr->gh[2 * (Size) r + 1];
+			HistBin    *hb = hist;
+
+			for (f = 0; f < p; f++, hb += NBINS)
+			{
+				hb[b[f]].g += g;
+				hb[b[f]].h += h;
+				hb[b[f]].n += 1;
+			}
+		}
+		return;
+	}
+	for (i = 0; i < n; i++)
+	{
+		int32		r = rows[i];
+		const uint8 *b = row_bins(d, r);
+		double		g = gr->gh[2 * (Size) r],
+					h = gr->gh[2 * (Size) r + 1];
+		HistBin    *hb = hist;
+
+		for (f = 0; f < p; f++, hb += NBINS)
+		{
+			hb[b[f]].g += g;
+			hb[b[f]].h += h;
+		}
+	}
+}
+
+static inline double
+score(double g, double h, double l2)
+{
+	return g * g / (h + l2);
+}
+
+typedef struct Split
+{
+	double		gain;
+	int			feature;
+	int			bin;
+	bool		default_left;
+	double		GL,
+				HL;
+} Split;
+
+/* the best split of a node from its histogram; gain ≤ 0: none */
+static Split
+best_split(const Grower *gr, const Pending *pn)
+{
+	const GbtData *d = gr->d;
+	const GbtParams *prm = gr->prm;
+	double		parent = score(pn->G, pn->H, prm->l2);
+	double		minleaf = prm->min_samples_leaf;
+	double		ntotal = pn->end - pn->start;
+	Split		best;
+	int			f,
+				b;
+
+	memset(&best, 0, sizeof(best));
+	best.feature = -1;
+	for (f = 0; f < d->nfeat; f++)
+	{
+		const HistBin *hb = pn->hist + (Size) f * NBINS;
+		const HistBin *miss = &hb[GBT_MISSING];
+		int			nb = d->ncuts[f] + 1;
+		double		gl = 0,
+					hl = 0,
+					nl = 0;
+
+		if (!gr->use_feature[f] || nb < 2)
+			continue;
+		for (b = 0; b < nb - 1; b++)
+		{
+			int			side;
+
+			gl += hb[b].g;
+			hl += hb[b].h;
+			nl += gr->counts ? hb[b].n : 0;
+			/* side 0: missing right; side 1: missing left */
+			for (side = 0; side < 2; side++)
+			{
+				double		GL = gl + (side ? miss->g : 0),
+							HL = hl + (side ? miss->h : 0),
+							GR = pn->G - GL,
+							HR = pn->H - HL,
+							gain;
+
+				if (side == 1 && miss->h <= 0)
+					break;		/* no missing value here: one side only */
+				if (gr->counts)
+				{
+					double		NL = nl + (side ? miss->n : 0);
+
+					if (NL < minleaf || ntotal - NL < minleaf)
+						continue;
+				}
+				if (HL <= 0 || HR <= HESS_FLOOR * 0.5)
+					continue;
+				gain = score(GL, HL, prm->l2) + score(GR, HR, prm->l2) - parent;
+				if (gain > best.gain)
+				{
+					best.gain = gain;
+					best.feature = f;
+					best.bin = b;
+					/* without missing values here, they follow the larger side */
+					best.default_left = side == 1 || (miss->h <= 0 && HL >= HR);
+					best.GL = GL;
+					best.HL = HL;
+				}
+			}
+		}
+	}
+	/* a gain lost in rounding is no gain */
+	if (best.feature >= 0 && !(best.gain > 1e-12 * Max(1.0, fabs(parent))))
+		best.feature = -1;
+	return best;
+}
+
+/* a new node of the tree; children always come after their parent */
+static int
+add_node(Grower *gr, double G, double H)
+{
+	TreeNode   *n = &gr->nodes[gr->nnodes];
+
+	n->feature = -1;
+	n->left = n->right = -1;
+	n->default_left = 0;
+	n->value = -gr->prm->learning_rate * G / (H + gr->prm->l2);
+	if (n->value == 0)
+		n->value = 0;			/* not -0: the model document keeps no sign of zero */
+	n->cover = H;
+	n->gain = 0;
+	return gr->nnodes++;
+}
+
+/* stable partition of rows[start .. end) by the split; returns the first right row */
+static int
+partition(Grower *gr, const Pending *pn, const Split *s)
+{
+	const GbtData *d = gr->d;
+	int			nl = 0,
+				nr = 0,
+				i;
+
+	for (i = pn->start; i < pn->end; i++)
+	{
+		int32		r = gr->rows[i];
+		uint8		b = row_bins(d, r)[s->feature];
+		bool		left = b == GBT_MISSING ? s->default_left : b <= s->bin;
+
+		if (left)
+			gr->rows[pn->start + nl++] = r;
+		else
+			gr->scratch[nr++] = r;
+	}
+	memcpy(gr->rows + pn->start + nl, gr->scratch, sizeof(int32) * nr);
+	return pn->start + nl;
+}
+
+/*
+ * Grow one tree over gr->rows[0 .. n) into gr->nodes; each leaf's rows are
+ * gr->rows[leaf_start .. leaf_end).
+ */
+static void
+grow_tree(Grower *gr, int n, MemoryContext scratch)
+{
+	const GbtData *d = gr->d;
+	const GbtParams *prm = gr->prm;
+	Size		hbytes = sizeof(HistBin) * NBINS * (Size) d->nfeat;
+	Pending    *level,
+			   *next;
+	int			nlevel = 0,
+				depth,
+				i;
+	double		G = 0,
+				H = 0;
+	MemoryContext old = MemoryContextSwitchTo(scratch);
+
+	level = palloc(sizeof(Pending) << prm->max_depth);
+	next = palloc(sizeof(Pending) << prm->max_depth);
+	for (i = 0; i < n; i++)
+	{
+		G += gr->gh[2 * (Size) gr->rows[i]];
+		H += gr->gh[2 * (Size) gr->rows[i] + 1];
+	}
+	gr->nnodes = 0;
+	level[0].node = add_node(gr, G, H);
+	level[0].start = 0;
+	level[0].end = n;
+	level[0].G = G;
+	level[0].H = H;
+	level[0].hist = NULL;
+	nlevel = 1;
+	gr->leaf_start[0] = 0;
+	gr->leaf_end[0] = n;
+	if (prm->max_depth > 0 && n >= 2 * prm->min_samples_leaf)
+	{
+		level[0].hist = palloc(hbytes);
+		hist_build(gr, gr->rows, n, level[0].hist);
+	}
+	for (depth = 0; depth < prm->max_depth && nlevel > 0; depth++)
+	{
+		int			nnext = 0;
+
+		for (i = 0; i < nlevel; i++)
+		{
+			Pending    *pn = &level[i];
+			Split		s;
+			int			mid,
+						l,
+						r;
+			TreeNode   *node;
+			bool		grow_children = depth + 1 < prm->max_depth;
+
+			CHECK_FOR_INTERRUPTS();
+			if (pn->hist == NULL)
+				continue;
+			s = best_split(gr, pn);
+			if (s.feature < 0)
+			{
+				pfree(pn->hist);
+				continue;
+			}
+			mid = partition(gr, pn, &s);
+			l = add_node(gr, s.GL, s.HL);
+			r = add_node(gr, pn->G - s.GL, pn->H - s.HL);
+			node = &gr->nodes[pn->node];
+			node->feature = s.feature;
+			node->left = l;
+			node->right = r;
+			node->default_left = s.default_left ? 1 : 0;
+			node->value = d->cuts[(Size) s.feature * (GBT_MAX_BINS - 1) + s.bin];
+			node->gain = s.gain;
+			gr->split_bin[pn->node] = (uint8) s.bin;
+			gr->leaf_start[l] = pn->start;
+			gr->leaf_end[l] = mid;
+			gr->leaf_start[r] = mid;
+			gr->leaf_end[r] = pn->end;
+			next[nnext].node = l;
+			next[nnext].start = pn->start;
+			next[nnext].end = mid;
+			next[nnext].G = s.GL;
+			next[nnext].H = s.HL;
+			next[nnext].hist = NULL;
+			next[nnext + 1].node = r;
+			next[nnext + 1].start = mid;
+			next[nnext + 1].end = pn->end;
+			next[nnext + 1].G = pn->G - s.GL;
+			next[nnext + 1].H = pn->H - s.HL;
+			next[nnext + 1].hist = NULL;
+			if (grow_children)
+			{
+				/* the smaller child from its rows, the larger by subtraction */
+				Pending    *small = (mid - pn->start <= pn->end - mid) ? &next[nnext] : &next[nnext + 1];
+				Pending    *large = small == &next[nnext] ? &next[nnext + 1] : &next[nnext];
+				HistBin    *ph = pn->hist;
+				Size		k,
+							total = NBINS * (Size) d->nfeat;
+				bool		small_splits = small->end - small->start >= 2 * prm->min_samples_leaf;
+				bool		large_splits = large->end - large->start >= 2 * prm->min_samples_leaf;
+
+				if (small_splits || large_splits)
+				{
+					small->hist = palloc(hbytes);
+					hist_build(gr, gr->rows + small->start, small->end - small->start, small->hist);
+					for (k = 0; k < total; k++)
+					{
+						ph[k].g -= small->hist[k].g;
+						ph[k].h -= small->hist[k].h;
+						ph[k].n -= small->hist[k].n;
+					}
+					large->hist = ph;
+					pn->hist = NULL;
+					if (!small_splits)
+					{
+						pfree(small->hist);
+						small->hist = NULL;
+					}
+					if (!large_splits)
+					{
+						pfree(large->hist);
+						large->hist = NULL;
+					}
+				}
+			}
+			if (pn->hist != NULL)
+				pfree(pn->hist);
+			nnext += 2;
+		}
+		{
+			Pending    *t = level;
+
+			level = next;
+			next = t;
+			nlevel = nnext;
+		}
+	}
+	for (i = 0; i < nlevel; i++)
+		if (level[i].hist != NULL)
+			pfree(level[i].hist);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(scratch);
+}
+
+/* the leaf a binned row reaches in a grown tree (nodes, split_bin) */
+static inline int
+walk_bins(const TreeNode *nodes, const uint8 *split_bin, const uint8 *b)
+{
+	int			i = 0;
+
+	while (nodes[i].feature >= 0)
+	{
+		uint8		v = b[nodes[i].feature];
+
+		if (v == GBT_MISSING)
+			i = nodes[i].default_left ? nodes[i].left : nodes[i].right;
+		else
+			i = v <= split_bin[i] ? nodes[i].left : nodes[i].right;
+	}
+	return i;
+}
+
+/* a uniform number in [0, 1) from (key, a, b) */
+static inline double
+draw(uint64 key, uint64 a, uint64 b)
+{
+	return (double) (mlsys_mix64(key ^ mlsys_mix64(a * UINT64CONST(0x9E3779B97F4A7C15) + b)) >> 11) *
+		(1.0 / 9007199254740992.0);
+}
+
+static inline double
+sigmoid(double z)
+{
+	return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+}
+
+/* each row's gradient and hessian for output k (rows of the tree only) */
+static void
+gradients(const GbtData *d, const double *margins, const int32 *rows, int n, int k, double *gh)
+{
+	int			i,
+				c;
+
+	for (i = 0; i < n; i++)
+	{
+		int32		r = rows[i];
+		const double *m = margins + (Size) r * d->ngroup;
+		double		y = d->label[r],
+					g,
+					h;
+
+		if (d->task == TREES_TASK_REGRESSION)
+		{
+			g = m[0] - y;
+			h = 1.0;
+		}
+		else if (d->task == TREES_TASK_BINARY)
+		{
+			double		p = sigmoid(m[0]);
+
+			g = p - y;
+			h = Max(p * (1.0 - p), HESS_FLOOR);
+		}
+		else
+		{
+			double		top = m[0],
+						sum = 0,
+						p;
+
+			for (c = 1; c < d->ngroup; c++)
+				top = Max(top, m[c]);
+			for (c = 0; c < d->ngroup; c++)
+				sum += exp(m[c] - top);
+			p = exp(m[k] - top) / sum;
+			g = p - ((int) y == k ? 1.0 : 0.0);
+			h = Max(p * (1.0 - p), HESS_FLOOR);
+		}
+		gh[2 * (Size) r] = g;
+		gh[2 * (Size) r + 1] = h;
+	}
+}
+
+/* the loss of one row (validation, for early stopping) */
+static double
+row_loss(const GbtData *d, const double *m, double y)
+{
+	if (d->task == TREES_TASK_REGRESSION)
+		return (m[0] - y) * (m[0] - y);
+	if (d->task == TREES_TASK_BINARY)
+	{
+		/* log(1 + e^−z) for y = 1, log(1 + e^z) for y = 0, stably */
+		double		z = y > 0.5 ? m[0] : -m[0];
+
+		return z > 0 ? log1p(exp(-z)) : -z + log1p(exp(z));
+	}
+	{
+		double		top = m[0],
+					sum = 0;
+		int			c;
+
+		for (c = 1; c < d->ngroup; c++)
+			top = Max(top, m[c]);
+		for (c = 0; c < d->ngroup; c++)
+			sum += exp(m[c] - top);
+		return log(sum) + top - m[(int) y];
+	}
+}
+
+/* margins[r · K + group] += the tree's leaf, for rows[0 .. n) walked on their bins */
+static void
+add_tree(const GbtData *d, const TreeNode *nodes, const uint8 *split_bin, int group,
+		 const int32 *rows, int64 n, double *margins)
+{
+	int64		i;
+
+	for (i = 0; i < n; i++)
+	{
+		int32		r = rows[i];
+
+		margins[(Size) r * d->ngroup + group] +=
+			nodes[walk_bins(nodes, split_bin, row_bins(d, r))].value;
+	}
+}
+
+/*
+ * Boost: returns the ensemble (the trees of the kept rounds; base margins
+ * from margins' initial values) and leaves every row's margins with the kept
+ * trees added.
+ */
+TreeEnsemble *
+gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_out,
+		  int *best_round_out)
+{
+	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "mlsys trees scratch",
+												  ALLOCSET_DEFAULT_SIZES);
+	int			K = d->ngroup;
+	int			maxnodes = (2 << prm->max_depth) - 1;
+	int64		ntrain = 0,
+				nvalid = 0,
+				nhold = 0,
+				i;
+	int32	   *train_rows,
+			   *valid_rows,
+			   *hold_rows,
+			   *left_out;
+	double	   *gh = palloc0(sizeof(double) * 2 * (Size) K * (Size) d->nrows);
+	bool	   *use_feature = palloc(sizeof(bool) * d->nfeat);
+	uint8	   *split_bin;
+	Grower		gr;
+	TreeEnsemble *e = palloc0(sizeof(TreeEnsemble));
+	int			cap_trees = prm->n_trees * K;
+	int			round,
+				rounds = 0,
+				best_round = -1,
+				k;
+	double		best_loss = get_float8_infinity();
+	bool		truncated = false;
+
+	for (i = 0; i < d->nrows; i++)
+	{
+		ntrain += d->role[i] == GBT_ROLE_TRAIN;
+		nvalid += d->role[i] == GBT_ROLE_VALID;
+		nhold += d->role[i] == GBT_ROLE_HOLDOUT;
+	}
+	train_rows = palloc(sizeof(int32) * Max(ntrain, 1));
+	valid_rows = palloc(sizeof(int32) * Max(nvalid, 1));
+	hold_rows = palloc(sizeof(int32) * Max(nhold, 1));
+	left_out = palloc(sizeof(int32) * Max(ntrain, 1));
+	ntrain = nvalid = nhold = 0;
+	for (i = 0; i < d->nrows; i++)
+	{
+		if (d->role[i] == GBT_ROLE_TRAIN)
+			train_rows[ntrain++] = (int32) i;
+		else if (d->role[i] == GBT_ROLE_VALID)
+			valid_rows[nvalid++] = (int32) i;
+		else
+			hold_rows[nhold++] = (int32) i;
+	}
+
+	memset(&gr, 0, sizeof(gr));
+	gr.d = d;
+	gr.prm = prm;
+	gr.use_feature = use_feature;
+	gr.counts = prm->min_samples_leaf > 1;
+	gr.rows = palloc(sizeof(int32) * Max(ntrain, 1));
+	gr.scratch = palloc(sizeof(int32) * Max(ntrain, 1));
+	gr.leaf_start = palloc(sizeof(int32) * maxnodes);
+	gr.leaf_end = palloc(sizeof(int32) * maxnodes);
+
+	e->task = d->task;
+	e->nfeat = d->nfeat;
+	e->ngroup = K;
+	e->threshold = 0.5;
+	e->base = palloc(sizeof(double) * K);
+	memcpy(e->base, margins, sizeof(double) * K);
+	e->tree_group = palloc(sizeof(int32) * cap_trees);
+	e->tree_start = palloc(sizeof(int32) * (cap_trees + 1));
+	e->nodes = palloc(sizeof(TreeNode) * (Size) cap_trees * maxnodes);
+	split_bin = palloc0((Size) cap_trees * maxnodes);
+	e->tree_start[0] = 0;
+
+	for (round = 0; round < prm->n_trees; round++)
+	{
+		int			n = 0,
+					nout = 0;
+
+		/* the tree's rows and features, drawn from the seed */
+		if (prm->subsample < 1.0)
+		{
+			for (i = 0; i < ntrain; i++)
+			{
+				int32		r = train_rows[i];
+
+				if (draw(d->seed_key, round + 1, *(const uint64 *) (d->records + (Size) r * d->rec)) < prm->subsample)
+					gr.rows[n++] = r;
+				else
+					left_out[nout++] = r;
+			}
+		}
+		else
+		{
+			memcpy(gr.rows, train_rows, sizeof(int32) * ntrain);
+			n = ntrain;
+		}
+		{
+			int			chosen = 0,
+						f,
+						first = 0;
+			double		lowest = 2;
+
+			for (f = 0; f < d->nfeat; f++)
+			{
+				double		u = prm->colsample < 1.0 ? draw(d->seed_key ^ UINT64CONST(0xC01), round + 1, f) : 0;
+
+				use_feature[f] = u < prm->colsample;
+				chosen += use_feature[f];
+				if (u < lowest)
+				{
+					lowest = u;
+					first = f;
+				}
+			}
+			if (chosen == 0)
+				use_feature[first] = true;
+		}
+		/* every class's gradients from the round's starting margins */
+		for (k = 0; k < K; k++)
+			gradients(d, margins, gr.rows, n, k, gh + 2 * (Size) k * d->nrows);
+		for (k = 0; k < K; k++)
+		{
+			int			t = e->ntrees;
+			TreeNode   *nodes = e->nodes + e->tree_start[t];
+			uint8	   *sb = split_bin + e->tree_start[t];
+			int			j;
+
+			CHECK_FOR_INTERRUPTS();
+			if (k > 0 && prm->subsample >= 1.0)
+				memcpy(gr.rows, train_rows, sizeof(int32) * ntrain);	/* the same order for every class */
+			else if (k > 0)
+			{
+				int			m = 0;
+
+				for (i = 0; i < ntrain; i++)
+					if (draw(d->seed_key, round + 1, *(const uint64 *) (d->records + (Size) train_rows[i] * d->rec)) < prm->subsample)
+						gr.rows[m++] = train_rows[i];
+			}
+			gr.gh = gh + 2 * (Size) k * d->nrows;
+			gr.nodes = nodes;
+			gr.split_bin = sb;
+			grow_tree(&gr, n, scratch);
+			e->tree_group[t] = k;
+			e->tree_start[t + 1] = e->tree_start[t] + gr.nnodes;
+			e->ntrees++;
+			/* the tree's rows from their leaves; rows left out and validation rows by walking it */
+			for (j = 0; j < gr.nnodes; j++)
+				if (nodes[j].feature < 0)
+				{
+					int			a;
+
+					for (a = gr.leaf_start[j]; a < gr.leaf_end[j]; a++)
+						margins[(Size) gr.rows[a] * K + k] += nodes[j].value;
+				}
+			add_tree(d, nodes, sb, k, left_out, nout, margins);
+			add_tree(d, nodes, sb, k, valid_rows, nvalid, margins);
+		}
+		rounds = round + 1;
+		if (prm->early_stopping_rounds > 0 && nvalid > 0)
+		{
+			double		loss = 0;
+
+			for (i = 0; i < nvalid; i++)
+				loss += row_loss(d, margins + (Size) valid_rows[i] * K, d->label[valid_rows[i]]);
+			loss /= nvalid;
+			if (loss < best_loss)
+			{
+				best_loss = loss;
+				best_round = round;
+			}
+			else if (round - best_round >= prm->early_stopping_rounds)
+				break;
+		}
+	}
+	*rounds_out = rounds;
+	*best_round_out = 0;
+	if (prm->early_stopping_rounds > 0 && nvalid > 0 && best_round >= 0)
+	{
+		/* keep the rounds up to the best one */
+		truncated = best_round + 1 < rounds;
+		e->ntrees = (best_round + 1) * K;
+		*best_round_out = best_round + 1;
+	}
+	e->nnodes = e->tree_start[e->ntrees];
+
+	/* the holdout's margins (and every row's when trees were dropped) */
+	if (truncated)
+	{
+		for (i = 0; i < d->nrows; i++)
+			memcpy(margins + (Size) i * K, e->base, sizeof(double) * K);
+	}
+	for (k = 0; k < e->ntrees; k++)
+	{
+		const TreeNode *nodes = e->nodes + e->tree_start[k];
+		const uint8 *sb = split_bin + e->tree_start[k];
+
+		CHECK_FOR_INTERRUPTS();
+		if (truncated)
+		{
+			for (i = 0; i < d->nrows; i++)
+				margins[(Size) i * K + e->tree_group[k]] +=
+					nodes[walk_bins(nodes, sb, row_bins(d, (int32) i))].value;
+		}
+		else
+			add_tree(d, nodes, sb, e->tree_group[k], hold_rows, nhold, margins);
+	}
+	MemoryContextDelete(scratch);
+	return e;
+}
