@@ -17,8 +17,12 @@
 #include "postgres.h"
 
 #include <math.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
 
@@ -26,12 +30,16 @@
 
 #define HESS_FLOOR 1e-16
 #define NBINS 256				/* histogram slots per feature (bin 255: missing) */
+#define HIST_PREFETCH 16		/* rows ahead whose bins and gradients are fetched */
 
+/*
+ * A histogram: Σ g and Σ h per feature and bin (one 16-byte pair, added
+ * with one SIMD instruction), then, when rows are counted, the counts.
+ */
 typedef struct HistBin
 {
 	double		g;
 	double		h;
-	double		n;
 } HistBin;
 
 /* a node waiting to be split, with its rows rows[start .. end) */
@@ -45,6 +53,16 @@ typedef struct Pending
 	HistBin    *hist;
 } Pending;
 
+/* where boosting's time goes, in ms, reported at DEBUG1 */
+static double t_hist,
+			t_part,
+			t_split,
+			t_grad,
+			t_marg;
+
+#define TSTART instr_time _t0, _t1; INSTR_TIME_SET_CURRENT(_t0)
+#define TEND(acc) do { INSTR_TIME_SET_CURRENT(_t1); INSTR_TIME_SUBTRACT(_t1, _t0); \
+		acc += INSTR_TIME_GET_MILLISEC(_t1); } while (0)
 typedef struct Grower
 {
 	const GbtData *d;
@@ -60,6 +78,7 @@ typedef struct Grower
 	int			nnodes;
 	int32	   *leaf_start;		/* per node: its rows, for leaves */
 	int32	   *leaf_end;
+	GbtParallel *parallel;		/* the histogram workers, or NULL */
 } Grower;
 
 static inline const uint8 *
@@ -68,31 +87,45 @@ row_bins(const GbtData *d, int32 r)
 	return (const uint8 *) d->records + (Size) r * d->rec + 16;
 }
 
-/* Σ g, h (and counts) per feature and bin over rows[0 .. n) */
-static void
-hist_build(const Grower *gr, const int32 *rows, int n, HistBin *hist)
+/* the counts of a histogram (after its NBINS × p pairs) */
+static inline double *
+hist_counts(HistBin *hist, int p)
 {
-	const GbtData *d = gr->d;
-	int			p = d->nfeat;
+	return (double *) (hist + NBINS * (Size) p);
+}
+
+/*
+ * Σ g, h (and counts) per feature and bin over rows[0 .. n), in row order,
+ * into out (zeroed first): the kernel of every histogram, serial or in a
+ * parallel participant (gbt_parallel.c)
+ */
+void
+gbt_hist_rows(const char *records, int rec, int p, const double *gh, const int32 *rows, int n,
+			  bool counts, void *out)
+{
+	HistBin    *hist = (HistBin *) out;
 	int			i,
 				f;
 
-	memset(hist, 0, sizeof(HistBin) * NBINS * (Size) p);
-	if (gr->counts)
+	memset(hist, 0, (sizeof(HistBin) + (counts ? sizeof(double) : 0)) * NBINS * (Size) p);
+	if (counts)
 	{
+		double	   *cn = hist_counts(hist, p);
+
 		for (i = 0; i < n; i++)
 		{
 			int32		r = rows[i];
-			const uint8 *b = row_bins(d, r);
-			double		g = gr->gh[2 * (Size) r],
-						h = gr->gh[2 * (Size) r + 1];
-			HistBin    *hb = hist;
+			const uint8 *b = (const uint8 *) records + (Size) r * rec + 16;
+			double		g = gh[2 * (Size) r],
+						h = gh[2 * (Size) r + 1];
 
-			for (f = 0; f < p; f++, hb += NBINS)
+			for (f = 0; f < p; f++)
 			{
-				hb[b[f]].g += g;
-				hb[b[f]].h += h;
-				hb[b[f]].n += 1;
+				HistBin    *hb = hist + (Size) f * NBINS + b[f];
+
+				hb->g += g;
+				hb->h += h;
+				cn[(Size) f * NBINS + b[f]] += 1;
 			}
 		}
 		return;
@@ -100,17 +133,96 @@ hist_build(const Grower *gr, const int32 *rows, int n, HistBin *hist)
 	for (i = 0; i < n; i++)
 	{
 		int32		r = rows[i];
-		const uint8 *b = row_bins(d, r);
-		double		g = gr->gh[2 * (Size) r],
-					h = gr->gh[2 * (Size) r + 1];
+		const uint8 *b = (const uint8 *) records + (Size) r * rec + 16;
 		HistBin    *hb = hist;
+#ifdef __SSE2__
+		__m128d		ghv = _mm_loadu_pd(gh + 2 * (Size) r);
+#endif
 
+		/* a node's rows are scattered: fetch those a few rows ahead */
+		if (i + HIST_PREFETCH < n)
+		{
+			int32		ahead = rows[i + HIST_PREFETCH];
+
+			__builtin_prefetch(records + (Size) ahead * rec + 16);
+			__builtin_prefetch(gh + 2 * (Size) ahead);
+		}
+#ifdef __SSE2__
 		for (f = 0; f < p; f++, hb += NBINS)
 		{
-			hb[b[f]].g += g;
-			hb[b[f]].h += h;
+			double	   *slot = (double *) (hb + b[f]);
+
+			_mm_storeu_pd(slot, _mm_add_pd(_mm_loadu_pd(slot), ghv));
 		}
+#else
+		for (f = 0; f < p; f++, hb += NBINS)
+		{
+			hb[b[f]].g += gh[2 * (Size) r];
+			hb[b[f]].h += gh[2 * (Size) r + 1];
+		}
+#endif
 	}
+}
+
+/* out = block 0 + block 1 + ... in block order (blocks hist_bytes apart) */
+void
+gbt_hist_sum_blocks(const char *blocks, int nblocks, Size hist_bytes, void *out)
+{
+	Size		nd = hist_bytes / sizeof(double);
+	int			b;
+
+	memcpy(out, blocks, hist_bytes);
+	for (b = 1; b < nblocks; b++)
+	{
+		const double *src = (const double *) (blocks + (Size) b * hist_bytes);
+		double	   *dst = (double *) out;
+		Size		k;
+
+		for (k = 0; k < nd; k++)
+			dst[k] += src[k];
+	}
+}
+
+/*
+ * The histogram of gr->rows[start .. start + n): summed per block of
+ * GBT_BLOCK_ROWS rows, the blocks added in order, by the parallel
+ * participants when there are any, else here, with the same arithmetic
+ */
+static void
+hist_build(const Grower *gr, int start, int n, HistBin *hist)
+{
+	const GbtData *d = gr->d;
+	Size		hbytes = (sizeof(HistBin) + (gr->counts ? sizeof(double) : 0)) * NBINS * (Size) d->nfeat;
+	int			b,
+				nblocks = (n + GBT_BLOCK_ROWS - 1) / GBT_BLOCK_ROWS;
+	char	   *tmp;
+	TSTART;
+
+	if (gr->parallel != NULL && nblocks > 1)
+	{
+		gbt_parallel_hist(gr->parallel, gr->rows, start, n, gr->gh, (char *) hist);
+		TEND(t_hist);
+		return;
+	}
+	gbt_hist_rows(d->records, d->rec, d->nfeat, gr->gh, gr->rows + start, Min(n, GBT_BLOCK_ROWS),
+				  gr->counts, hist);
+	if (nblocks > 1)
+	{
+		tmp = palloc(hbytes);
+		for (b = 1; b < nblocks; b++)
+		{
+			int			first = b * GBT_BLOCK_ROWS;
+			double	   *dst = (double *) hist;
+			Size		k;
+
+			gbt_hist_rows(d->records, d->rec, d->nfeat, gr->gh, gr->rows + start + first,
+						  Min(n - first, GBT_BLOCK_ROWS), gr->counts, tmp);
+			for (k = 0; k < hbytes / sizeof(double); k++)
+				dst[k] += ((const double *) tmp)[k];
+		}
+		pfree(tmp);
+	}
+	TEND(t_hist);
 }
 
 static inline double
@@ -148,6 +260,7 @@ best_split(const Grower *gr, const Pending *pn)
 	{
 		const HistBin *hb = pn->hist + (Size) f * NBINS;
 		const HistBin *miss = &hb[GBT_MISSING];
+		const double *cn = gr->counts ? hist_counts(pn->hist, d->nfeat) + (Size) f * NBINS : NULL;
 		int			nb = d->ncuts[f] + 1;
 		double		gl = 0,
 					hl = 0,
@@ -161,7 +274,7 @@ best_split(const Grower *gr, const Pending *pn)
 
 			gl += hb[b].g;
 			hl += hb[b].h;
-			nl += gr->counts ? hb[b].n : 0;
+			nl += gr->counts ? cn[b] : 0;
 			/* side 0: missing right; side 1: missing left */
 			for (side = 0; side < 2; side++)
 			{
@@ -175,7 +288,7 @@ best_split(const Grower *gr, const Pending *pn)
 					break;		/* no missing value here: one side only */
 				if (gr->counts)
 				{
-					double		NL = nl + (side ? miss->n : 0);
+					double		NL = nl + (side ? cn[GBT_MISSING] : 0);
 
 					if (NL < minleaf || ntotal - NL < minleaf)
 						continue;
@@ -228,16 +341,19 @@ partition(Grower *gr, const Pending *pn, const Split *s)
 				nr = 0,
 				i;
 
+	const uint8 *col = d->cols + (Size) s->feature * d->nrows;
+
 	for (i = pn->start; i < pn->end; i++)
 	{
 		int32		r = gr->rows[i];
-		uint8		b = row_bins(d, r)[s->feature];
-		bool		left = b == GBT_MISSING ? s->default_left : b <= s->bin;
+		uint8		b = col[r];
+		int			left = b == GBT_MISSING ? s->default_left : b <= s->bin;
 
-		if (left)
-			gr->rows[pn->start + nl++] = r;
-		else
-			gr->scratch[nr++] = r;
+		/* both writes, one kept: no branch to mispredict on random sides */
+		gr->rows[pn->start + nl] = r;
+		gr->scratch[nr] = r;
+		nl += left;
+		nr += 1 - left;
 	}
 	memcpy(gr->rows + pn->start + nl, gr->scratch, sizeof(int32) * nr);
 	return pn->start + nl;
@@ -252,7 +368,7 @@ grow_tree(Grower *gr, int n, MemoryContext scratch)
 {
 	const GbtData *d = gr->d;
 	const GbtParams *prm = gr->prm;
-	Size		hbytes = sizeof(HistBin) * NBINS * (Size) d->nfeat;
+	Size		hbytes = (sizeof(HistBin) + (gr->counts ? sizeof(double) : 0)) * NBINS * (Size) d->nfeat;
 	Pending    *level,
 			   *next;
 	int			nlevel = 0,
@@ -282,7 +398,7 @@ grow_tree(Grower *gr, int n, MemoryContext scratch)
 	if (prm->max_depth > 0 && n >= 2 * prm->min_samples_leaf)
 	{
 		level[0].hist = palloc(hbytes);
-		hist_build(gr, gr->rows, n, level[0].hist);
+		hist_build(gr, 0, n, level[0].hist);
 	}
 	for (depth = 0; depth < prm->max_depth && nlevel > 0; depth++)
 	{
@@ -301,13 +417,21 @@ grow_tree(Grower *gr, int n, MemoryContext scratch)
 			CHECK_FOR_INTERRUPTS();
 			if (pn->hist == NULL)
 				continue;
-			s = best_split(gr, pn);
+			{
+				TSTART;
+				s = best_split(gr, pn);
+				TEND(t_split);
+			}
 			if (s.feature < 0)
 			{
 				pfree(pn->hist);
 				continue;
 			}
-			mid = partition(gr, pn, &s);
+			{
+				TSTART;
+				mid = partition(gr, pn, &s);
+				TEND(t_part);
+			}
 			l = add_node(gr, s.GL, s.HL);
 			r = add_node(gr, pn->G - s.GL, pn->H - s.HL);
 			node = &gr->nodes[pn->node];
@@ -339,23 +463,19 @@ grow_tree(Grower *gr, int n, MemoryContext scratch)
 				/* the smaller child from its rows, the larger by subtraction */
 				Pending    *small = (mid - pn->start <= pn->end - mid) ? &next[nnext] : &next[nnext + 1];
 				Pending    *large = small == &next[nnext] ? &next[nnext + 1] : &next[nnext];
-				HistBin    *ph = pn->hist;
+				double	   *ph = (double *) pn->hist;
 				Size		k,
-							total = NBINS * (Size) d->nfeat;
+							total = hbytes / sizeof(double);
 				bool		small_splits = small->end - small->start >= 2 * prm->min_samples_leaf;
 				bool		large_splits = large->end - large->start >= 2 * prm->min_samples_leaf;
 
 				if (small_splits || large_splits)
 				{
 					small->hist = palloc(hbytes);
-					hist_build(gr, gr->rows + small->start, small->end - small->start, small->hist);
+					hist_build(gr, small->start, small->end - small->start, small->hist);
 					for (k = 0; k < total; k++)
-					{
-						ph[k].g -= small->hist[k].g;
-						ph[k].h -= small->hist[k].h;
-						ph[k].n -= small->hist[k].n;
-					}
-					large->hist = ph;
+						ph[k] -= ((const double *) small->hist)[k];
+					large->hist = pn->hist;
 					pn->hist = NULL;
 					if (!small_splits)
 					{
@@ -406,90 +526,18 @@ walk_bins(const TreeNode *nodes, const uint8 *split_bin, const uint8 *b)
 	return i;
 }
 
-/* a uniform number in [0, 1) from (key, a, b) */
-static inline double
-draw(uint64 key, uint64 a, uint64 b)
-{
-	return (double) (mlsys_mix64(key ^ mlsys_mix64(a * UINT64CONST(0x9E3779B97F4A7C15) + b)) >> 11) *
-		(1.0 / 9007199254740992.0);
-}
-
-static inline double
-sigmoid(double z)
-{
-	return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
-}
-
-/* each row's gradient and hessian for output k (rows of the tree only) */
+/* margins[r · K + k] += the leaf of the grown tree each of its rows reached */
 static void
-gradients(const GbtData *d, const double *margins, const int32 *rows, int n, int k, double *gh)
+leaf_margins(const Grower *gr, int k, double *margins)
 {
-	int			i,
-				c;
+	int			K = gr->d->ngroup,
+				j,
+				a;
 
-	for (i = 0; i < n; i++)
-	{
-		int32		r = rows[i];
-		const double *m = margins + (Size) r * d->ngroup;
-		double		y = d->label[r],
-					g,
-					h;
-
-		if (d->task == TREES_TASK_REGRESSION)
-		{
-			g = m[0] - y;
-			h = 1.0;
-		}
-		else if (d->task == TREES_TASK_BINARY)
-		{
-			double		p = sigmoid(m[0]);
-
-			g = p - y;
-			h = Max(p * (1.0 - p), HESS_FLOOR);
-		}
-		else
-		{
-			double		top = m[0],
-						sum = 0,
-						p;
-
-			for (c = 1; c < d->ngroup; c++)
-				top = Max(top, m[c]);
-			for (c = 0; c < d->ngroup; c++)
-				sum += exp(m[c] - top);
-			p = exp(m[k] - top) / sum;
-			g = p - ((int) y == k ? 1.0 : 0.0);
-			h = Max(p * (1.0 - p), HESS_FLOOR);
-		}
-		gh[2 * (Size) r] = g;
-		gh[2 * (Size) r + 1] = h;
-	}
-}
-
-/* the loss of one row (validation, for early stopping) */
-static double
-row_loss(const GbtData *d, const double *m, double y)
-{
-	if (d->task == TREES_TASK_REGRESSION)
-		return (m[0] - y) * (m[0] - y);
-	if (d->task == TREES_TASK_BINARY)
-	{
-		/* log(1 + e^−z) for y = 1, log(1 + e^z) for y = 0, stably */
-		double		z = y > 0.5 ? m[0] : -m[0];
-
-		return z > 0 ? log1p(exp(-z)) : -z + log1p(exp(z));
-	}
-	{
-		double		top = m[0],
-					sum = 0;
-		int			c;
-
-		for (c = 1; c < d->ngroup; c++)
-			top = Max(top, m[c]);
-		for (c = 0; c < d->ngroup; c++)
-			sum += exp(m[c] - top);
-		return log(sum) + top - m[(int) y];
-	}
+	for (j = 0; j < gr->nnodes; j++)
+		if (gr->nodes[j].feature < 0)
+			for (a = gr->leaf_start[j]; a < gr->leaf_end[j]; a++)
+				margins[(Size) gr->rows[a] * K + k] += gr->nodes[j].value;
 }
 
 /* margins[r · K + group] += the tree's leaf, for rows[0 .. n) walked on their bins */
@@ -529,7 +577,7 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 			   *valid_rows,
 			   *hold_rows,
 			   *left_out;
-	double	   *gh = palloc0(sizeof(double) * 2 * (Size) K * (Size) d->nrows);
+	double	   *gh;
 	bool	   *use_feature = palloc(sizeof(bool) * d->nfeat);
 	uint8	   *split_bin;
 	Grower		gr;
@@ -568,7 +616,13 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 	gr.prm = prm;
 	gr.use_feature = use_feature;
 	gr.counts = prm->min_samples_leaf > 1;
-	gr.rows = palloc(sizeof(int32) * Max(ntrain, 1));
+	gr.parallel = gbt_parallel_begin(d, gr.counts, &gh, &gr.rows);
+	if (gr.parallel == NULL)
+	{
+		gh = palloc(sizeof(double) * 2 * (Size) K * (Size) d->nrows);
+		gr.rows = palloc(sizeof(int32) * Max(ntrain, 1));
+	}
+	memset(gh, 0, sizeof(double) * 2 * (Size) K * (Size) d->nrows);
 	gr.scratch = palloc(sizeof(int32) * Max(ntrain, 1));
 	gr.leaf_start = palloc(sizeof(int32) * maxnodes);
 	gr.leaf_end = palloc(sizeof(int32) * maxnodes);
@@ -597,7 +651,7 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 			{
 				int32		r = train_rows[i];
 
-				if (draw(d->seed_key, round + 1, *(const uint64 *) (d->records + (Size) r * d->rec)) < prm->subsample)
+				if (gbt_draw(d->seed_key, round + 1, *(const uint64 *) (d->records + (Size) r * d->rec)) < prm->subsample)
 					gr.rows[n++] = r;
 				else
 					left_out[nout++] = r;
@@ -616,7 +670,7 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 
 			for (f = 0; f < d->nfeat; f++)
 			{
-				double		u = prm->colsample < 1.0 ? draw(d->seed_key ^ UINT64CONST(0xC01), round + 1, f) : 0;
+				double		u = prm->colsample < 1.0 ? gbt_draw(d->seed_key ^ UINT64CONST(0xC01), round + 1, f) : 0;
 
 				use_feature[f] = u < prm->colsample;
 				chosen += use_feature[f];
@@ -630,14 +684,17 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 				use_feature[first] = true;
 		}
 		/* every class's gradients from the round's starting margins */
-		for (k = 0; k < K; k++)
-			gradients(d, margins, gr.rows, n, k, gh + 2 * (Size) k * d->nrows);
+		{
+			TSTART;
+			for (k = 0; k < K; k++)
+				gbt_gradients(d, margins, gr.rows, n, k, gh + 2 * (Size) k * d->nrows);
+			TEND(t_grad);
+		}
 		for (k = 0; k < K; k++)
 		{
 			int			t = e->ntrees;
 			TreeNode   *nodes = e->nodes + e->tree_start[t];
 			uint8	   *sb = split_bin + e->tree_start[t];
-			int			j;
 
 			CHECK_FOR_INTERRUPTS();
 			if (k > 0 && prm->subsample >= 1.0)
@@ -647,7 +704,7 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 				int			m = 0;
 
 				for (i = 0; i < ntrain; i++)
-					if (draw(d->seed_key, round + 1, *(const uint64 *) (d->records + (Size) train_rows[i] * d->rec)) < prm->subsample)
+					if (gbt_draw(d->seed_key, round + 1, *(const uint64 *) (d->records + (Size) train_rows[i] * d->rec)) < prm->subsample)
 						gr.rows[m++] = train_rows[i];
 			}
 			gr.gh = gh + 2 * (Size) k * d->nrows;
@@ -658,16 +715,13 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 			e->tree_start[t + 1] = e->tree_start[t] + gr.nnodes;
 			e->ntrees++;
 			/* the tree's rows from their leaves; rows left out and validation rows by walking it */
-			for (j = 0; j < gr.nnodes; j++)
-				if (nodes[j].feature < 0)
-				{
-					int			a;
-
-					for (a = gr.leaf_start[j]; a < gr.leaf_end[j]; a++)
-						margins[(Size) gr.rows[a] * K + k] += nodes[j].value;
-				}
-			add_tree(d, nodes, sb, k, left_out, nout, margins);
-			add_tree(d, nodes, sb, k, valid_rows, nvalid, margins);
+			{
+				TSTART;
+				leaf_margins(&gr, k, margins);
+				add_tree(d, nodes, sb, k, left_out, nout, margins);
+				add_tree(d, nodes, sb, k, valid_rows, nvalid, margins);
+				TEND(t_marg);
+			}
 		}
 		rounds = round + 1;
 		if (prm->early_stopping_rounds > 0 && nvalid > 0)
@@ -675,7 +729,7 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 			double		loss = 0;
 
 			for (i = 0; i < nvalid; i++)
-				loss += row_loss(d, margins + (Size) valid_rows[i] * K, d->label[valid_rows[i]]);
+				loss += gbt_row_loss(d, margins + (Size) valid_rows[i] * K, d->label[valid_rows[i]]);
 			loss /= nvalid;
 			if (loss < best_loss)
 			{
@@ -686,6 +740,7 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 				break;
 		}
 	}
+	gbt_parallel_end(gr.parallel);
 	*rounds_out = rounds;
 	*best_round_out = 0;
 	if (prm->early_stopping_rounds > 0 && nvalid > 0 && best_round >= 0)
@@ -719,5 +774,8 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 			add_tree(d, nodes, sb, e->tree_group[k], hold_rows, nhold, margins);
 	}
 	MemoryContextDelete(scratch);
+	elog(DEBUG1, "boosted trees: histograms %.0f ms, split search %.0f ms, partitions %.0f ms, gradients %.0f ms, margins %.0f ms",
+		 t_hist, t_split, t_part, t_grad, t_marg);
+	t_hist = t_split = t_part = t_grad = t_marg = 0;
 	return e;
 }

@@ -403,21 +403,22 @@ gr_grow(MemoryContext cxt, GbtRowsState *s, int64 cap)
 static inline uint8
 gbt_bin(const double *cuts, int ncuts, double v)
 {
-	int			lo = 0,
-				hi = ncuts;
+	const double *base = cuts;
+	int			n = ncuts;
 
 	if (isnan(v))
 		return GBT_MISSING;
-	while (lo < hi)
+	/* branchless: halve the range, keeping the part that holds the answer */
+	if (n == 0)
+		return 0;
+	while (n > 1)
 	{
-		int			mid = (lo + hi) >> 1;
+		int			half = n >> 1;
 
-		if (cuts[mid] <= v)
-			lo = mid + 1;
-		else
-			hi = mid;
+		base = base[half] <= v ? base + half : base;
+		n -= half;
 	}
-	return (uint8) lo;
+	return (uint8) ((base - cuts) + (base[0] <= v));
 }
 
 PG_FUNCTION_INFO_V1(gbt_rows_step);

@@ -26,11 +26,13 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
@@ -40,6 +42,11 @@
 #define GBT_SAMPLE_BYTES (32 * 1024 * 1024)
 #define GBT_EXPLAIN_ROWS 256
 #define VALID_SALT UINT64CONST(0x7F4A7C159E3779B9)
+
+/* a phase's time at DEBUG1, from t0 (then the next phase's start) */
+#define PHASE_DONE(what) do { INSTR_TIME_SET_CURRENT(t1); INSTR_TIME_SUBTRACT(t1, t0); \
+		elog(DEBUG1, "boosted trees: %s %.0f ms", what, INSTR_TIME_GET_MILLISEC(t1)); \
+		INSTR_TIME_SET_CURRENT(t0); } while (0)
 
 /* what the two passes read, binned and sorted, with the split */
 typedef struct GbtPrepared
@@ -59,6 +66,14 @@ typedef struct GbtPrepared
 	double	   *sample;			/* pass 1's rows, priority order */
 	int			nsample;
 	uint64		fingerprint;
+	/* the drift baseline's items of pass 2 (not for multiclass: see gbt_baseline) */
+	bool		baseline;
+	int			bl_ncols;
+	char	  **bl_names;
+	bool	   *bl_categorical;
+	char	  **bl_given;
+	bool		bl_target_categorical;
+	SPITupleTable *pass2;		/* pass 2's result row, kept until SPI_finish */
 } GbtPrepared;
 
 static int
@@ -72,6 +87,70 @@ record_cmp(const void *a, const void *b, void *arg)
 	if (x != y)
 		return x < y ? -1 : 1;
 	return memcmp(a, b, *(const int *) arg);
+}
+
+/*
+ * The drift baseline's select-list items for pass 2, which reads every row
+ * of the relation (named r): count(*), each feature column's profile (those
+ * the vocabulary pass gathered are given) and the target's. The
+ * prediction's profile comes from the rows' margins after boosting. A
+ * multiclass model's prediction is a label (a categorical profile): its
+ * baseline is left to mlsys.capture_baseline.
+ */
+static char *
+gbt_baseline_items(const TrainArgs *a, GbtPrepared *g)
+{
+	StringInfoData buf;
+	int			i;
+
+	g->baseline = a->model != NULL && mlsys_capture_baseline_on_train &&
+		g->task != TREES_TASK_MULTICLASS;
+	if (!g->baseline)
+		return "";
+	g->bl_names = palloc(sizeof(char *) * Max(g->spec->ncolumns, 1));
+	g->bl_categorical = palloc(sizeof(bool) * Max(g->spec->ncolumns, 1));
+	g->bl_given = palloc(sizeof(char *) * Max(g->spec->ncolumns, 1));
+	for (i = 0; i < g->spec->ncolumns; i++)
+	{
+		const FeatureColumn *c = &g->spec->columns[i];
+
+		if (OidIsValid(get_element_type(c->typid)))
+			continue;			/* float8[] columns are not profiled */
+		g->bl_names[g->bl_ncols] = c->name;
+		g->bl_categorical[g->bl_ncols] = profile_type_is_categorical(c->typid);
+		g->bl_given[g->bl_ncols] = c->baseline_profile;
+		g->bl_ncols++;
+	}
+	g->bl_target_categorical = a->classification || profile_type_is_categorical(a->target_type);
+	initStringInfo(&buf);
+	profile_baseline_sql(&buf, g->bl_ncols, g->bl_names, g->bl_categorical, g->bl_given, NULL, false,
+						 a->target, g->bl_target_categorical);
+	return buf.data;
+}
+
+/* the baseline document, with the prediction profiled from every labelled row's margin */
+static char *
+gbt_baseline(const TrainArgs *a, const GbtPrepared *g, const double *margins)
+{
+	ProfileGrid *grid = palloc(sizeof(ProfileGrid));
+	StringInfoData pred;
+	int64		i;
+
+	profile_grid_init(grid);
+	for (i = 0; i < g->rows.nrows; i++)
+	{
+		double		m = margins[i];
+		double		v = g->task == TREES_TASK_BINARY ?
+			(m >= 0 ? 1.0 / (1.0 + exp(-m)) : exp(m) / (1.0 + exp(m))) : m;
+
+		if (!profile_grid_add(grid, v))
+			profile_reject_infinite("<prediction>");
+	}
+	initStringInfo(&pred);
+	profile_grid_json(&pred, grid, "<prediction>");
+	return profile_baseline_json(g->pass2->vals[0], g->pass2->tupdesc, 2, g->bl_ncols, g->bl_names,
+								 g->bl_categorical, g->bl_given, true, false, a->target,
+								 g->bl_target_categorical, a->relsql, -1, pred.data, NULL);
 }
 
 /* the two passes, sorted rows, labels, split numbers and cut points */
@@ -97,6 +176,10 @@ gbt_prepare(TrainArgs *a, GbtPrepared *g, TrainResult *r)
 	Size		total_cuts = 0;
 	int			j;
 
+	instr_time	t0,
+				t1;
+
+	INSTR_TIME_SET_CURRENT(t0);
 	memset(g, 0, sizeof(*g));
 	a->classification = mlsys_target_has_classes(a);
 	if (a->classification)
@@ -132,7 +215,7 @@ gbt_prepare(TrainArgs *a, GbtPrepared *g, TrainResult *r)
 	SPI_freetuptable(SPI_tuptable);
 
 	/* the binned rows, their labels and roles must fit in maintenance_work_mem */
-	estimate = (double) seen * (2.0 * GBT_RECORD_SIZE(p) + 8 + 8 + 1 + 8 + 24.0 * g->K + 12) +
+	estimate = (double) seen * (2.0 * GBT_RECORD_SIZE(p) + p + 8 + 8 + 1 + 8 + 24.0 * g->K + 12) +
 		(double) g->nsample * 8 * p;
 	limit = (double) maintenance_work_mem * 1024.0;
 	if (estimate > limit)
@@ -162,11 +245,14 @@ gbt_prepare(TrainArgs *a, GbtPrepared *g, TrainResult *r)
 		args[3] = PointerGetDatum(construct_array(nc, p, INT4OID, 4, true, TYPALIGN_INT));
 	}
 
+	PHASE_DONE("sample pass and cut points");
 	/* pass 2: every labelled row, binned */
-	sql = psprintf("SELECT mlsys._gbt_rows_agg(%s, %s, $1, $2, $3, $4) FROM %s", ysql, xsql, a->relsql);
+	sql = psprintf("SELECT mlsys._gbt_rows_agg(%s, %s, $1, $2, $3, $4)%s FROM %s AS r", ysql, xsql,
+				   r != NULL ? gbt_baseline_items(a, g) : "", a->relsql);
 	if (SPI_execute_with_args(sql, 4, types2, args, NULL, true, 0) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "boosted-trees rows pass failed");
+	g->pass2 = SPI_tuptable;
 	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	MemoryContextSwitchTo(cxt);
 	if (isnull)
@@ -192,6 +278,7 @@ gbt_prepare(TrainArgs *a, GbtPrepared *g, TrainResult *r)
 				 errmsg("too many rows for boosted trees"),
 				 errhint("Train on a sample of the rows.")));
 
+	PHASE_DONE("rows pass");
 	/* rows in content-hash order: the same model whatever the scan order */
 	{
 		int			cmplen = g->rows.rec;
@@ -226,12 +313,25 @@ gbt_prepare(TrainArgs *a, GbtPrepared *g, TrainResult *r)
 		r->nclasses = g->nclasses;
 		r->fingerprint = g->fingerprint;
 	}
+	PHASE_DONE("sort and split");
 	g->d.task = g->task;
 	g->d.nfeat = p;
 	g->d.ngroup = g->K;
 	g->d.nrows = g->rows.nrows;
 	g->d.rec = g->rows.rec;
 	g->d.records = g->rows.records;
+	{
+		uint8	   *cols = palloc((Size) p * g->rows.nrows);
+
+		for (i = 0; i < g->rows.nrows; i++)
+		{
+			const uint8 *b = (const uint8 *) g->rows.records + (Size) i * g->rows.rec + 16;
+
+			for (j = 0; j < p; j++)
+				cols[(Size) j * g->rows.nrows + i] = b[j];
+		}
+		g->d.cols = cols;
+	}
 	g->d.role = g->role;
 	g->d.label = g->label;
 	g->d.ncuts = g->ncuts;
@@ -600,6 +700,8 @@ gbt_train(TrainArgs *a, TrainResult *r)
 	appendStringInfoChar(&buf, '}');
 	r->metrics = buf.data;
 	r->profile = gbt_profile(&g, ntrain);
+	if (g.baseline)
+		r->baseline = gbt_baseline(a, &g, margins);
 	a->hyperparams = gbt_hyperparams_json(a);
 
 	/* the explanation sample: the first rows of pass 1's (training rows, random order) */

@@ -140,6 +140,22 @@ trees_verify(TreeEnsemble *e)
 		e->max_depth = Max(e->max_depth, subtree_depth(nodes, 0));
 	}
 	pfree(parents);
+	/* the compact nodes scoring walks, when every right child follows its left one */
+	e->score = NULL;
+	for (i = 0; i < e->nnodes; i++)
+		if (e->nodes[i].feature >= 0 && e->nodes[i].right != e->nodes[i].left + 1)
+			break;
+	if (i == e->nnodes && (e->flags & TREES_FLAG_FLOAT32) == 0)
+	{
+		e->score = palloc(sizeof(ScoreNode) * (Size) Max(e->nnodes, 1));
+		for (i = 0; i < e->nnodes; i++)
+		{
+			e->score[i].value = e->nodes[i].value;
+			e->score[i].feature = e->nodes[i].feature;
+			e->score[i].child = e->nodes[i].feature >= 0 ?
+				e->nodes[i].left * 2 + (e->nodes[i].default_left ? 1 : 0) : 0;
+		}
+	}
 	if (e->flags & TREES_FLAG_FLOAT32)
 	{
 		e->thr32 = palloc(sizeof(float) * (Size) Max(e->nnodes, 1));

@@ -49,6 +49,23 @@ tree_leaf32(const TreeNode *t, const float *thr, const double *x)
 	return i;
 }
 
+/* the leaf value a row reaches in a tree of compact nodes */
+static inline double
+score_leaf(const ScoreNode *t, const double *x)
+{
+	int			i = 0;
+
+	while (t[i].feature >= 0)
+	{
+		double		v = x[t[i].feature];
+		int			c = t[i].child;
+		int			right = isnan(v) ? !(c & 1) : !(v < t[i].value);
+
+		i = (c >> 1) + right;
+	}
+	return t[i].value;
+}
+
 /* margin[g] for every output g */
 void
 trees_margins(const TreeEnsemble *e, const double *x, double *margin)
@@ -74,6 +91,21 @@ trees_margins(const TreeEnsemble *e, const double *x, double *margin)
 	}
 	for (g = 0; g < e->ngroup; g++)
 		margin[g] = e->base[g];
+	if (e->score != NULL)
+	{
+		if (e->ngroup == 1)
+		{
+			double		sum = 0;
+
+			for (t = 0; t < e->ntrees; t++)
+				sum += score_leaf(e->score + e->tree_start[t], x);
+			margin[0] += sum;
+		}
+		else
+			for (t = 0; t < e->ntrees; t++)
+				margin[e->tree_group[t]] += score_leaf(e->score + e->tree_start[t], x);
+		return;
+	}
 	if (e->ngroup == 1)
 	{
 		double		sum = 0;

@@ -9,7 +9,9 @@
  *   treeshap.c       exact path-dependent TreeSHAP (explain);
  *   gbt_pass.c       the training passes (SQL aggregates): sample and rows;
  *   gbt_bins.c       cut points and the binned matrix;
- *   gbt_grow.c       growing one tree from gradient histograms;
+ *   gbt_grow.c       boosting: growing trees from gradient histograms;
+ *   gbt_loss.c       the losses' gradients, and the seeded draws;
+ *   gbt_parallel.c   histograms built by parallel workers and the leader;
  *   gbt_train.c      the family's train callback: passes, boosting, metrics;
  *   trees_family.c   hyperparameters and the ModelFamily struct;
  *   tree_document.c  the trees' "parameters" in mlsys's model document;
@@ -46,6 +48,18 @@ typedef struct TreeNode
 #define TREES_TASK_BINARY 1
 #define TREES_TASK_MULTICLASS 2
 
+/*
+ * The nodes as scoring walks them, 16 bytes each: when every split's right
+ * child follows its left one (as training and XGBoost lay them out), a step
+ * is child + (the row goes right), without a branch on the side.
+ */
+typedef struct ScoreNode
+{
+	double		value;			/* split: threshold; leaf: output */
+	int32		feature;		/* -1: a leaf */
+	int32		child;			/* left child · 2 + (missing goes left) */
+} ScoreNode;
+
 /* an ensemble in memory (the family's LoadedModel.model) */
 typedef struct TreeEnsemble
 {
@@ -63,6 +77,7 @@ typedef struct TreeEnsemble
 	float	   *thr32;			/* float32 models: thresholds as float (nnodes) */
 	float	   *leaf32;			/* float32 models: leaf values as float (nnodes) */
 	int			max_depth;		/* deepest leaf (computed on load) */
+	ScoreNode  *score;			/* nnodes, or NULL when a right child is elsewhere */
 } TreeEnsemble;
 
 /*
@@ -121,12 +136,33 @@ typedef struct GbtData
 	int64		nrows;
 	int			rec;
 	const char *records;
+	const uint8 *cols;			/* the bins again, feature-major (nfeat × nrows):
+								 * a partition reads one feature of many rows */
 	const uint8 *role;
 	const double *label;		/* y per row: value, 0/1, or class index */
 	const int32 *ncuts;
 	const double *cuts;			/* per feature, GBT_MAX_BINS - 1 apart */
 	uint64		seed_key;
 } GbtData;
+/* gbt_loss.c */
+extern void gbt_gradients(const GbtData *d, const double *margins, const int32 *rows, int n, int k,
+						  double *gh);
+extern double gbt_row_loss(const GbtData *d, const double *m, double y);
+extern double gbt_draw(uint64 key, uint64 a, uint64 b);
+
+/* rows per block of a histogram: the unit of its fixed summation order */
+#define GBT_BLOCK_ROWS 16384
+extern void gbt_hist_rows(const char *records, int rec, int p, const double *gh, const int32 *rows,
+						  int n, bool counts, void *out);
+extern void gbt_hist_sum_blocks(const char *blocks, int nblocks, Size hist_bytes, void *out);
+
+/* gbt_parallel.c: histograms built by parallel workers and the leader */
+typedef struct GbtParallel GbtParallel;
+extern GbtParallel *gbt_parallel_begin(const GbtData *d, bool counts, double **gh, int32 **rows);
+extern void gbt_parallel_hist(GbtParallel *ps, const int32 *rows, int64 start, int64 n,
+							  const double *gh, char *hist);
+extern void gbt_parallel_end(GbtParallel *ps);
+
 extern TreeEnsemble *gbt_boost(const GbtData *d, const GbtParams *prm, double *margins,
 							   int *rounds_out, int *best_round_out);
 
