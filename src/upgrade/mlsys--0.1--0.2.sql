@@ -140,18 +140,18 @@ CREATE AGGREGATE mlsys._gbt_sample_agg(float8, float8[], int8, float8, int4) (
 COMMENT ON AGGREGATE mlsys._gbt_sample_agg(float8, float8[], int8, float8, int4) IS
 'First pass of boosted trees: a sample of the training rows (by a draw from their content hash) that the cut points are chosen from, and the count of labelled rows (internal).';
 
-CREATE FUNCTION mlsys._gbt_rows_step(bytea, float8, float8[], int8, float8, float8[], int4[]) RETURNS bytea
+CREATE FUNCTION mlsys._gbt_rows_step(bytea, float8, float8[], int8, float8, float8[], int4[], int8) RETURNS bytea
     AS 'MODULE_PATHNAME', 'gbt_rows_step' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION mlsys._gbt_rows_step(bytea, float8, float8[], int8, float8, float8[], int4[]) IS 'Transition function of mlsys._gbt_rows_agg (internal).';
+COMMENT ON FUNCTION mlsys._gbt_rows_step(bytea, float8, float8[], int8, float8, float8[], int4[], int8) IS 'Transition function of mlsys._gbt_rows_agg (internal).';
 CREATE FUNCTION mlsys._gbt_rows_combine(bytea, bytea) RETURNS bytea
     AS 'MODULE_PATHNAME', 'gbt_rows_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION mlsys._gbt_rows_combine(bytea, bytea) IS 'Combine function of mlsys._gbt_rows_agg (internal).';
-CREATE AGGREGATE mlsys._gbt_rows_agg(float8, float8[], int8, float8, float8[], int4[]) (
+CREATE AGGREGATE mlsys._gbt_rows_agg(float8, float8[], int8, float8, float8[], int4[], int8) (
     SFUNC = mlsys._gbt_rows_step, STYPE = bytea,
     COMBINEFUNC = mlsys._gbt_rows_combine,
     PARALLEL = SAFE
 );
-COMMENT ON AGGREGATE mlsys._gbt_rows_agg(float8, float8[], int8, float8, float8[], int4[]) IS
+COMMENT ON AGGREGATE mlsys._gbt_rows_agg(float8, float8[], int8, float8, float8[], int4[], int8) IS
 'Second pass of boosted trees: every labelled row binned on the cut points (one byte per feature) with its content hash and target, and the profile''s moments (internal).';
 
 CREATE FUNCTION mlsys._params_diff(bytea, bytea) RETURNS float8
@@ -223,12 +223,12 @@ REVOKE EXECUTE ON FUNCTION mlsys._gbt_sample_combine(bytea, bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mlsys._gbt_sample_combine(bytea, bytea) TO mlsys_reader;
 REVOKE EXECUTE ON FUNCTION mlsys._gbt_sample_agg(float8, float8[], int8, float8, int4) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mlsys._gbt_sample_agg(float8, float8[], int8, float8, int4) TO mlsys_reader;
-REVOKE EXECUTE ON FUNCTION mlsys._gbt_rows_step(bytea, float8, float8[], int8, float8, float8[], int4[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION mlsys._gbt_rows_step(bytea, float8, float8[], int8, float8, float8[], int4[]) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys._gbt_rows_step(bytea, float8, float8[], int8, float8, float8[], int4[], int8) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._gbt_rows_step(bytea, float8, float8[], int8, float8, float8[], int4[], int8) TO mlsys_reader;
 REVOKE EXECUTE ON FUNCTION mlsys._gbt_rows_combine(bytea, bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mlsys._gbt_rows_combine(bytea, bytea) TO mlsys_reader;
-REVOKE EXECUTE ON FUNCTION mlsys._gbt_rows_agg(float8, float8[], int8, float8, float8[], int4[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION mlsys._gbt_rows_agg(float8, float8[], int8, float8, float8[], int4[]) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION mlsys._gbt_rows_agg(float8, float8[], int8, float8, float8[], int4[], int8) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._gbt_rows_agg(float8, float8[], int8, float8, float8[], int4[], int8) TO mlsys_reader;
 REVOKE EXECUTE ON FUNCTION mlsys._params_diff(bytea, bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mlsys._params_diff(bytea, bytea) TO mlsys_reader;
 

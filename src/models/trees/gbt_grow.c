@@ -42,6 +42,14 @@ typedef struct HistBin
 	double		h;
 } HistBin;
 
+/* a level's histogram work: the smaller child built, the larger from the parent */
+typedef struct HistJob
+{
+	int			small;			/* children, in the next level */
+	int			large;
+	struct HistBin *parent;		/* the parent's histogram, becoming the larger child's */
+} HistJob;
+
 /* a node waiting to be split, with its rows rows[start .. end) */
 typedef struct Pending
 {
@@ -184,44 +192,51 @@ gbt_hist_sum_blocks(const char *blocks, int nblocks, Size hist_bytes, void *out)
 }
 
 /*
- * The histogram of gr->rows[start .. start + n): summed per block of
- * GBT_BLOCK_ROWS rows, the blocks added in order, by the parallel
- * participants when there are any, else here, with the same arithmetic
+ * The histograms of nodes gr->rows[starts[i] .. starts[i] + ns[i]) into
+ * outs[i], each summed per block of GBT_BLOCK_ROWS rows, the blocks added in
+ * order: by the parallel participants, all nodes of a level in one task,
+ * when there are any, else here, with the same arithmetic.
  */
 static void
-hist_build(const Grower *gr, int start, int n, HistBin *hist)
+hist_build(const Grower *gr, int nnodes, const int64 *starts, const int64 *ns, HistBin **outs)
 {
 	const GbtData *d = gr->d;
 	Size		hbytes = (sizeof(HistBin) + (gr->counts ? sizeof(double) : 0)) * NBINS * (Size) d->nfeat;
-	int			b,
-				nblocks = (n + GBT_BLOCK_ROWS - 1) / GBT_BLOCK_ROWS;
-	char	   *tmp;
+	char	   *tmp = NULL;
+	int			i;
 	TSTART;
 
-	if (gr->parallel != NULL && nblocks > 1)
+	if (gr->parallel != NULL)
 	{
-		gbt_parallel_hist(gr->parallel, gr->rows, start, n, gr->gh, (char *) hist);
+		gbt_parallel_hists(gr->parallel, gr->rows, nnodes, starts, ns, gr->gh, (char **) outs);
 		TEND(t_hist);
 		return;
 	}
-	gbt_hist_rows(d->records, d->rec, d->nfeat, gr->gh, gr->rows + start, Min(n, GBT_BLOCK_ROWS),
-				  gr->counts, hist);
-	if (nblocks > 1)
+	for (i = 0; i < nnodes; i++)
 	{
-		tmp = palloc(hbytes);
+		int			n = (int) ns[i],
+					b,
+					nblocks = (n + GBT_BLOCK_ROWS - 1) / GBT_BLOCK_ROWS;
+		const int32 *rows = gr->rows + starts[i];
+
+		gbt_hist_rows(d->records, d->rec, d->nfeat, gr->gh, rows, Min(n, GBT_BLOCK_ROWS),
+					  gr->counts, outs[i]);
 		for (b = 1; b < nblocks; b++)
 		{
 			int			first = b * GBT_BLOCK_ROWS;
-			double	   *dst = (double *) hist;
+			double	   *dst = (double *) outs[i];
 			Size		k;
 
-			gbt_hist_rows(d->records, d->rec, d->nfeat, gr->gh, gr->rows + start + first,
+			if (tmp == NULL)
+				tmp = palloc(hbytes);
+			gbt_hist_rows(d->records, d->rec, d->nfeat, gr->gh, rows + first,
 						  Min(n - first, GBT_BLOCK_ROWS), gr->counts, tmp);
 			for (k = 0; k < hbytes / sizeof(double); k++)
 				dst[k] += ((const double *) tmp)[k];
 		}
-		pfree(tmp);
 	}
+	if (tmp != NULL)
+		pfree(tmp);
 	TEND(t_hist);
 }
 
@@ -371,6 +386,10 @@ grow_tree(Grower *gr, int n, MemoryContext scratch)
 	Size		hbytes = (sizeof(HistBin) + (gr->counts ? sizeof(double) : 0)) * NBINS * (Size) d->nfeat;
 	Pending    *level,
 			   *next;
+	HistJob    *jobs;
+	int64	   *starts,
+			   *counts;
+	HistBin   **outs;
 	int			nlevel = 0,
 				depth,
 				i;
@@ -380,6 +399,10 @@ grow_tree(Grower *gr, int n, MemoryContext scratch)
 
 	level = palloc(sizeof(Pending) << prm->max_depth);
 	next = palloc(sizeof(Pending) << prm->max_depth);
+	jobs = palloc(sizeof(HistJob) << prm->max_depth);
+	starts = palloc(sizeof(int64) << prm->max_depth);
+	counts = palloc(sizeof(int64) << prm->max_depth);
+	outs = palloc(sizeof(HistBin *) << prm->max_depth);
 	for (i = 0; i < n; i++)
 	{
 		G += gr->gh[2 * (Size) gr->rows[i]];
@@ -397,12 +420,17 @@ grow_tree(Grower *gr, int n, MemoryContext scratch)
 	gr->leaf_end[0] = n;
 	if (prm->max_depth > 0 && n >= 2 * prm->min_samples_leaf)
 	{
+		int64		start = 0,
+					count = n;
+
 		level[0].hist = palloc(hbytes);
-		hist_build(gr, 0, n, level[0].hist);
+		hist_build(gr, 1, &start, &count, &level[0].hist);
 	}
 	for (depth = 0; depth < prm->max_depth && nlevel > 0; depth++)
 	{
-		int			nnext = 0;
+		int			nnext = 0,
+					njobs = 0,
+					j;
 
 		for (i = 0; i < nlevel; i++)
 		{
@@ -458,40 +486,49 @@ grow_tree(Grower *gr, int n, MemoryContext scratch)
 			next[nnext + 1].G = pn->G - s.GL;
 			next[nnext + 1].H = pn->H - s.HL;
 			next[nnext + 1].hist = NULL;
-			if (grow_children)
+			if (grow_children &&
+				(mid - pn->start >= 2 * prm->min_samples_leaf || pn->end - mid >= 2 * prm->min_samples_leaf))
 			{
-				/* the smaller child from its rows, the larger by subtraction */
-				Pending    *small = (mid - pn->start <= pn->end - mid) ? &next[nnext] : &next[nnext + 1];
-				Pending    *large = small == &next[nnext] ? &next[nnext + 1] : &next[nnext];
-				double	   *ph = (double *) pn->hist;
-				Size		k,
-							total = hbytes / sizeof(double);
-				bool		small_splits = small->end - small->start >= 2 * prm->min_samples_leaf;
-				bool		large_splits = large->end - large->start >= 2 * prm->min_samples_leaf;
+				/* the smaller child from its rows (below, for the whole level), the larger by subtraction */
+				HistJob    *job = &jobs[njobs++];
 
-				if (small_splits || large_splits)
-				{
-					small->hist = palloc(hbytes);
-					hist_build(gr, small->start, small->end - small->start, small->hist);
-					for (k = 0; k < total; k++)
-						ph[k] -= ((const double *) small->hist)[k];
-					large->hist = pn->hist;
-					pn->hist = NULL;
-					if (!small_splits)
-					{
-						pfree(small->hist);
-						small->hist = NULL;
-					}
-					if (!large_splits)
-					{
-						pfree(large->hist);
-						large->hist = NULL;
-					}
-				}
+				job->small = (mid - pn->start <= pn->end - mid) ? nnext : nnext + 1;
+				job->large = job->small == nnext ? nnext + 1 : nnext;
+				job->parent = pn->hist;
+				starts[njobs - 1] = next[job->small].start;
+				counts[njobs - 1] = next[job->small].end - next[job->small].start;
+				outs[njobs - 1] = palloc(hbytes);
 			}
-			if (pn->hist != NULL)
+			else
 				pfree(pn->hist);
+			pn->hist = NULL;
 			nnext += 2;
+		}
+		if (njobs > 0)
+			hist_build(gr, njobs, starts, counts, outs);
+		for (j = 0; j < njobs; j++)
+		{
+			HistJob    *job = &jobs[j];
+			Pending    *small = &next[job->small],
+					   *large = &next[job->large];
+			double	   *ph = (double *) job->parent;
+			Size		k,
+						total = hbytes / sizeof(double);
+
+			for (k = 0; k < total; k++)
+				ph[k] -= ((const double *) outs[j])[k];
+			small->hist = outs[j];
+			large->hist = job->parent;
+			if (small->end - small->start < 2 * prm->min_samples_leaf)
+			{
+				pfree(small->hist);
+				small->hist = NULL;
+			}
+			if (large->end - large->start < 2 * prm->min_samples_leaf)
+			{
+				pfree(large->hist);
+				large->hist = NULL;
+			}
 		}
 		{
 			Pending    *t = level;
@@ -565,6 +602,7 @@ TreeEnsemble *
 gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_out,
 		  int *best_round_out)
 {
+	double	   *caller_margins = margins;	/* boosting may use a shared copy */
 	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "mlsys trees scratch",
 												  ALLOCSET_DEFAULT_SIZES);
 	int			K = d->ngroup;
@@ -616,7 +654,7 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 	gr.prm = prm;
 	gr.use_feature = use_feature;
 	gr.counts = prm->min_samples_leaf > 1;
-	gr.parallel = gbt_parallel_begin(d, gr.counts, &gh, &gr.rows);
+	gr.parallel = gbt_parallel_begin(d, gr.counts, &gh, &gr.rows, &margins);
 	if (gr.parallel == NULL)
 	{
 		gh = palloc(sizeof(double) * 2 * (Size) K * (Size) d->nrows);
@@ -686,8 +724,11 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 		/* every class's gradients from the round's starting margins */
 		{
 			TSTART;
-			for (k = 0; k < K; k++)
-				gbt_gradients(d, margins, gr.rows, n, k, gh + 2 * (Size) k * d->nrows);
+			if (gr.parallel != NULL)
+				gbt_parallel_gradients(gr.parallel, n);
+			else
+				for (k = 0; k < K; k++)
+					gbt_gradients(d, margins, gr.rows, n, k, gh + 2 * (Size) k * d->nrows);
 			TEND(t_grad);
 		}
 		for (k = 0; k < K; k++)
@@ -740,7 +781,11 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 				break;
 		}
 	}
-	gbt_parallel_end(gr.parallel);
+	if (gr.parallel != NULL)
+	{
+		gbt_parallel_end(gr.parallel, caller_margins);
+		margins = caller_margins;
+	}
 	*rounds_out = rounds;
 	*best_round_out = 0;
 	if (prm->early_stopping_rounds > 0 && nvalid > 0 && best_round >= 0)

@@ -377,7 +377,12 @@ gr_check(GbtRowsState *s)
 				 errmsg("invalid boosted-trees rows state")));
 }
 
-/* a state with room for cap records (the records and moments of s, if any) */
+/*
+ * A state with room for cap records (the records and moments of s, if any),
+ * in cxt. A transition or combine function that returns a new pointer has
+ * it copied into the aggregate's context by the executor, which frees the
+ * old state: so a grown state is made in the call's own (per-row) memory.
+ */
 static GbtRowsState *
 gr_grow(MemoryContext cxt, GbtRowsState *s, int64 cap)
 {
@@ -422,11 +427,13 @@ gbt_bin(const double *cuts, int ncuts, double v)
 }
 
 PG_FUNCTION_INFO_V1(gbt_rows_step);
-/* mlsys._gbt_rows_step(state, y, x, seed, test_size, cuts float8[], ncuts int4[]) */
+/*
+ * mlsys._gbt_rows_step(state, y, x, seed, test_size, cuts float8[], ncuts int4[],
+ *                      expected_rows int8)
+ */
 Datum
 gbt_rows_step(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt = mlsys_agg_context(fcinfo, "mlsys._gbt_rows_step");
 	GbtRowsState *s;
 	Float8ArrayView v;
 	double		y;
@@ -436,6 +443,8 @@ gbt_rows_step(PG_FUNCTION_ARGS)
 	double		x;
 	int			j;
 
+	/* the state is the executor's to place in the aggregate context (gr_grow) */
+	(void) mlsys_agg_context(fcinfo, "mlsys._gbt_rows_step");
 	if (PG_ARGISNULL(0))
 	{
 		ArrayType  *cuts,
@@ -473,9 +482,15 @@ gbt_rows_step(PG_FUNCTION_ARGS)
 		memset(&head, 0, sizeof(head));
 		head.nfeat = p;
 		head.rec = GBT_RECORD_SIZE(p);
-		s = MemoryContextAllocZero(aggcxt, gr_head_size(p));
+		s = palloc0(gr_head_size(p));
 		memcpy(s, &head, sizeof(head));
 		SET_VARSIZE(s, gr_head_size(p));
+		/*
+		 * room for half the expected rows (a parallel participant's share,
+		 * or a serial scan's first half): few or no copies as it grows
+		 */
+		if (!PG_ARGISNULL(7) && PG_GETARG_INT64(7) > 0)
+			s = gr_grow(CurrentMemoryContext, s, Min(PG_GETARG_INT64(7) / 2 + 1024, MaxAllocSize / s->rec / 2));
 		s->layout = ROWS_LAYOUT;
 		s->split_key = mlsys_split_key(PG_GETARG_INT64(3));
 		s->test_size = PG_GETARG_FLOAT8(4);
@@ -525,7 +540,7 @@ gbt_rows_step(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("target value must be finite")));
 	if (s->nrows == s->cap)
-		s = gr_grow(aggcxt, s, Max(1024, s->cap + s->cap / 2));
+		s = gr_grow(CurrentMemoryContext, s, Max(1024, s->cap + s->cap / 2));
 	h = mlsys_row_hash_unchecked(v.data, v.n, y);
 	r = gr_records(s) + (Size) s->nrows * s->rec;
 	memcpy(r, &h, 8);
@@ -597,7 +612,7 @@ gbt_rows_combine(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("boosted-trees rows states do not match")));
 	if (a->nrows + b->nrows > a->cap)
-		a = gr_grow(aggcxt, a, a->nrows + b->nrows);
+		a = gr_grow(CurrentMemoryContext, a, a->nrows + b->nrows);
 	memcpy(gr_records(a) + (Size) a->nrows * a->rec, gr_records(b), (Size) b->nrows * b->rec);
 	a->nrows += b->nrows;
 	a->unlabelled += b->unlabelled;

@@ -165,8 +165,8 @@ gbt_prepare(TrainArgs *a, GbtPrepared *g, TrainResult *r)
 				p,
 				size;
 	Oid			types1[3] = {INT8OID, FLOAT8OID, INT4OID};
-	Oid			types2[4] = {INT8OID, FLOAT8OID, FLOAT8ARRAYOID, INT4ARRAYOID};
-	Datum		args[4];
+	Oid			types2[5] = {INT8OID, FLOAT8OID, FLOAT8ARRAYOID, INT4ARRAYOID, INT8OID};
+	Datum		args[5];
 	Datum		result;
 	bool		isnull;
 	int64		seen,
@@ -247,9 +247,10 @@ gbt_prepare(TrainArgs *a, GbtPrepared *g, TrainResult *r)
 
 	PHASE_DONE("sample pass and cut points");
 	/* pass 2: every labelled row, binned */
-	sql = psprintf("SELECT mlsys._gbt_rows_agg(%s, %s, $1, $2, $3, $4)%s FROM %s AS r", ysql, xsql,
+	sql = psprintf("SELECT mlsys._gbt_rows_agg(%s, %s, $1, $2, $3, $4, $5)%s FROM %s AS r", ysql, xsql,
 				   r != NULL ? gbt_baseline_items(a, g) : "", a->relsql);
-	if (SPI_execute_with_args(sql, 4, types2, args, NULL, true, 0) != SPI_OK_SELECT ||
+	args[4] = Int64GetDatum(seen);
+	if (SPI_execute_with_args(sql, 5, types2, args, NULL, true, 0) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "boosted-trees rows pass failed");
 	g->pass2 = SPI_tuptable;

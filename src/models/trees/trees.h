@@ -158,10 +158,12 @@ extern void gbt_hist_sum_blocks(const char *blocks, int nblocks, Size hist_bytes
 
 /* gbt_parallel.c: histograms built by parallel workers and the leader */
 typedef struct GbtParallel GbtParallel;
-extern GbtParallel *gbt_parallel_begin(const GbtData *d, bool counts, double **gh, int32 **rows);
-extern void gbt_parallel_hist(GbtParallel *ps, const int32 *rows, int64 start, int64 n,
-							  const double *gh, char *hist);
-extern void gbt_parallel_end(GbtParallel *ps);
+extern GbtParallel *gbt_parallel_begin(const GbtData *d, bool counts, double **gh, int32 **rows,
+										double **margins);
+extern void gbt_parallel_gradients(GbtParallel *ps, int64 n);
+extern void gbt_parallel_hists(GbtParallel *ps, const int32 *rows, int nnodes, const int64 *starts,
+							   const int64 *ns, const double *gh, char **outs);
+extern void gbt_parallel_end(GbtParallel *ps, double *margins);
 
 extern TreeEnsemble *gbt_boost(const GbtData *d, const GbtParams *prm, double *margins,
 							   int *rounds_out, int *best_round_out);
