@@ -113,6 +113,31 @@ SELECT mlsys.predict_batch('x1', 'gbt_xor', 'i') AS scored;
 SELECT count(*) FROM mlsys.predictions WHERE model = 'x1';
 SELECT decision IS NOT NULL AS decided FROM mlsys.retrain('x1');
 
+-- cancellation stops a training, serial or with workers, and leaves nothing behind
+SET statement_timeout = '400ms';
+DO $$
+BEGIN
+    PERFORM mlsys.train('cx', 'gbt_par', 'y', NULL, 'boosted_trees', '{"n_trees": 5000}', 0.2, 3, 'never');
+EXCEPTION WHEN query_canceled THEN
+    RAISE NOTICE 'serial training canceled';
+END $$;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_setup_cost = 0;
+SET min_parallel_table_scan_size = 0;
+DO $$
+BEGIN
+    PERFORM mlsys.train('cx', 'gbt_par', 'y', NULL, 'boosted_trees', '{"n_trees": 5000}', 0.2, 3, 'never');
+EXCEPTION WHEN query_canceled THEN
+    RAISE NOTICE 'parallel training canceled';
+END $$;
+RESET statement_timeout;
+-- the next parallel training runs as usual
+SELECT version FROM mlsys.train('cx', 'gbt_par', 'y', NULL, 'boosted_trees', '{"n_trees": 2}', 0.2, 3, 'never');
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET min_parallel_table_scan_size;
+SELECT count(*) AS versions FROM mlsys.model_versions WHERE model = 'cx';
+
 -- bad hyperparameters
 SELECT * FROM mlsys.train('bad', 'gbt_tiny', 'y', NULL, 'boosted_trees', '{"n_trees": 0}', 0, 1, 'never');
 SELECT * FROM mlsys.train('bad', 'gbt_tiny', 'y', NULL, 'boosted_trees', '{"max_depth": 2.5}', 0, 1, 'never');
