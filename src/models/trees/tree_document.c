@@ -182,7 +182,7 @@ read_node(JsonbContainer *obj, const char *path, int i, int size, bool f32,
 	else
 	{
 		NamedFeature key;
-		NamedFeature *found;
+		const NamedFeature *found;
 		char	   *missing;
 
 		key.name = doc_as_string(split, doc_key_path(path, "split"), -1);
