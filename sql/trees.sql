@@ -106,6 +106,10 @@ SELECT (v.metrics->>'trees')::int < 500 AS stopped, v.metrics->>'trees' = v.metr
        v.test_rows = (SELECT test_rows FROM mlsys.model_versions WHERE model = 'p1' AND version = 1) AS same_holdout
   FROM mlsys.model_versions v WHERE v.model = 'p2';
 
+-- 0 (or null) turns early stopping off
+SELECT metrics->>'trees' AS trees FROM mlsys.train('p2', 'gbt_par', 'y', NULL, 'boosted_trees',
+       '{"n_trees": 3, "early_stopping_rounds": 0}', 0.2, 3, 'never');
+
 -- cross-validation, tuning, batch scoring, retraining
 SELECT fold, (metrics->>'r2')::float8 > 0.9 AS good FROM mlsys.cross_validate('gbt_par', 'y', NULL, 'boosted_trees', '{"n_trees": 20}', 3, 1);
 SELECT count(*) AS trials FROM mlsys.tune('p3', 'gbt_par', 'y', '{"max_depth": [2, 4], "n_trees": [10]}', NULL, 'boosted_trees', 3, 1, 'never');

@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 
 #include "models/trees/trees.h"
@@ -148,12 +149,32 @@ trees_verify(TreeEnsemble *e)
 	if (i == e->nnodes && (e->flags & TREES_FLAG_FLOAT32) == 0)
 	{
 		e->score = palloc(sizeof(ScoreNode) * (Size) Max(e->nnodes, 1));
-		for (i = 0; i < e->nnodes; i++)
+		e->leaf = palloc0(sizeof(double) * (Size) Max(e->nnodes, 1));
+		e->tree_depth = palloc(sizeof(int32) * (Size) e->ntrees);
+		for (t = 0; t < e->ntrees; t++)
 		{
-			e->score[i].value = e->nodes[i].value;
-			e->score[i].feature = e->nodes[i].feature;
-			e->score[i].child = e->nodes[i].feature >= 0 ?
-				e->nodes[i].left * 2 + (e->nodes[i].default_left ? 1 : 0) : 0;
+			int			start = e->tree_start[t];
+
+			e->tree_depth[t] = subtree_depth(e->nodes + start, 0);
+			for (i = start; i < e->tree_start[t + 1]; i++)
+			{
+				ScoreNode  *sn = &e->score[i];
+				const TreeNode *n = &e->nodes[i];
+
+				if (n->feature >= 0)
+				{
+					sn->value = n->value;
+					sn->feature = n->feature;
+					sn->child = n->left * 2 + (n->default_left ? 1 : 0);
+				}
+				else
+				{
+					sn->value = get_float8_infinity();
+					sn->feature = 0;
+					sn->child = (i - start) * 2 + 1;
+					e->leaf[i] = n->value;
+				}
+			}
 		}
 	}
 	if (e->flags & TREES_FLAG_FLOAT32)

@@ -51,12 +51,15 @@ typedef struct TreeNode
 /*
  * The nodes as scoring walks them, 16 bytes each: when every split's right
  * child follows its left one (as training and XGBoost lay them out), a step
- * is child + (the row goes right), without a branch on the side.
+ * is child + (the row goes right), without a branch on the side. A leaf
+ * steps to itself (threshold +Infinity, missing values left, itself as
+ * left child), so a walk is a fixed number of steps, and walks of several
+ * trees interleave; its output is in leaf[].
  */
 typedef struct ScoreNode
 {
-	double		value;			/* split: threshold; leaf: output */
-	int32		feature;		/* -1: a leaf */
+	double		value;			/* split: threshold; leaf: +Infinity */
+	int32		feature;		/* split feature; leaf: 0 */
 	int32		child;			/* left child · 2 + (missing goes left) */
 } ScoreNode;
 
@@ -78,6 +81,8 @@ typedef struct TreeEnsemble
 	float	   *leaf32;			/* float32 models: leaf values as float (nnodes) */
 	int			max_depth;		/* deepest leaf (computed on load) */
 	ScoreNode  *score;			/* nnodes, or NULL when a right child is elsewhere */
+	double	   *leaf;			/* nnodes: the leaves' outputs (with score) */
+	int32	   *tree_depth;		/* ntrees: each tree's deepest leaf (with score) */
 } TreeEnsemble;
 
 /*

@@ -61,7 +61,7 @@ trees_hyperparam(TrainArgs *a, const char *key, JsonbValue *v)
 	}
 	else if (strcmp(key, "early_stopping_rounds") == 0)
 	{
-		if (!WHOLE(1, 10000))
+		if (!WHOLE(0, 10000))
 			goto bad_whole;
 		p->early_stopping_rounds = (int) x;
 	}
@@ -104,7 +104,8 @@ trees_hyperparam(TrainArgs *a, const char *key, JsonbValue *v)
 
 bad_whole:
 	{
-		const char *range = strcmp(key, "n_trees") == 0 || strcmp(key, "early_stopping_rounds") == 0 ? "1 to 10000" :
+		const char *range = strcmp(key, "n_trees") == 0 ? "1 to 10000" :
+			strcmp(key, "early_stopping_rounds") == 0 ? "0 (off) to 10000" :
 			strcmp(key, "max_depth") == 0 ? "1 to 16" :
 			strcmp(key, "max_bins") == 0 ? "2 to 255" : "1 to 1000000";
 
