@@ -33,12 +33,16 @@
 
 #include "models/trees/trees.h"
 
-#define SAMPLE_LAYOUT 0x47530001	/* "GS", layout version 1 */
+#define SAMPLE_LAYOUT 0x47530002	/* "GS", layout version 2 */
 #define ROWS_LAYOUT 0x47520001	/* "GR", layout version 1 */
 #define PRIORITY_SALT UINT64CONST(0xA0761D6478BD642F)
 #define GBT_SAMPLE_MAX 1000000
 
-/* the sample state: header, then prio[cap] (uint64), then rows[cap][nfeat] */
+/*
+ * The sample state: header, then the max-heap of (priority, slot) entries,
+ * then the rows, each in its slot for good (heap moves shift 12 bytes, not
+ * a row): heap[cap], rows[cap][nfeat].
+ */
 typedef struct GbtSampleState
 {
 	int32		vl_len_;
@@ -52,22 +56,29 @@ typedef struct GbtSampleState
 	int64		seen;			/* rows with a target */
 } GbtSampleState;
 
-static inline uint64 *
-gs_prio(GbtSampleState *s)
+typedef struct HeapEntry
 {
-	return (uint64 *) ((char *) s + sizeof(GbtSampleState));
+	uint64		prio;
+	int32		slot;
+	int32		pad;
+} HeapEntry;
+
+static inline HeapEntry *
+gs_heap(GbtSampleState *s)
+{
+	return (HeapEntry *) ((char *) s + sizeof(GbtSampleState));
 }
 
 static inline double *
 gs_rows(GbtSampleState *s)
 {
-	return (double *) (gs_prio(s) + s->cap);
+	return (double *) (gs_heap(s) + s->cap);
 }
 
 static Size
 gs_size(int nfeat, int cap)
 {
-	return sizeof(GbtSampleState) + (Size) cap * (8 + 8 * (Size) nfeat);
+	return sizeof(GbtSampleState) + (Size) cap * (sizeof(HeapEntry) + 8 * (Size) nfeat);
 }
 
 static void
@@ -81,103 +92,85 @@ gs_check(GbtSampleState *s)
 				 errmsg("invalid boosted-trees sample state")));
 }
 
-/* sift the largest priority of the max-heap down from i */
+/* sift entry i of the max-heap down */
 static void
 gs_sift_down(GbtSampleState *s, int i)
 {
-	uint64	   *prio = gs_prio(s);
-	double	   *rows = gs_rows(s);
-	int			p = s->nfeat;
+	HeapEntry  *h = gs_heap(s);
+	HeapEntry	e = h[i];
 
 	for (;;)
 	{
 		int			l = 2 * i + 1,
-					r = l + 1,
-					m = i;
+					m = l;
 
-		if (l < s->count && prio[l] > prio[m])
-			m = l;
-		if (r < s->count && prio[r] > prio[m])
-			m = r;
-		if (m == i)
-			return;
-		{
-			uint64		t = prio[i];
-			double		tmp[64];
-			double	   *a = rows + (Size) i * p,
-					   *b = rows + (Size) m * p;
-			int			j;
-
-			prio[i] = prio[m];
-			prio[m] = t;
-			for (j = 0; j < p; j += 64)
-			{
-				int			n = Min(64, p - j);
-
-				memcpy(tmp, a + j, sizeof(double) * n);
-				memcpy(a + j, b + j, sizeof(double) * n);
-				memcpy(b + j, tmp, sizeof(double) * n);
-			}
-		}
+		if (l >= s->count)
+			break;
+		if (l + 1 < s->count && h[l + 1].prio > h[l].prio)
+			m = l + 1;
+		if (h[m].prio <= e.prio)
+			break;
+		h[i] = h[m];
 		i = m;
 	}
+	h[i] = e;
 }
 
-/* sift up from i (a new entry) */
+/* sift entry i (a new one) up */
 static void
 gs_sift_up(GbtSampleState *s, int i)
 {
-	uint64	   *prio = gs_prio(s);
-	double	   *rows = gs_rows(s);
-	int			p = s->nfeat;
+	HeapEntry  *h = gs_heap(s);
+	HeapEntry	e = h[i];
 
 	while (i > 0)
 	{
 		int			parent = (i - 1) / 2;
 
-		if (prio[parent] >= prio[i])
-			return;
-		{
-			uint64		t = prio[i];
-			double		tmp[64];
-			double	   *a = rows + (Size) i * p,
-					   *b = rows + (Size) parent * p;
-			int			j;
-
-			prio[i] = prio[parent];
-			prio[parent] = t;
-			for (j = 0; j < p; j += 64)
-			{
-				int			n = Min(64, p - j);
-
-				memcpy(tmp, a + j, sizeof(double) * n);
-				memcpy(a + j, b + j, sizeof(double) * n);
-				memcpy(b + j, tmp, sizeof(double) * n);
-			}
-		}
+		if (h[parent].prio >= e.prio)
+			break;
+		h[i] = h[parent];
 		i = parent;
 	}
+	h[i] = e;
 }
 
-/* keep the row if its priority is among the cap smallest */
+/* keep the row if its priority is among the cap smallest (a slot's row is checked by its slot) */
 static void
 gs_offer(GbtSampleState *s, uint64 prio, const char *x)
 {
+	HeapEntry  *h = gs_heap(s);
 	int			p = s->nfeat;
 
 	if (s->count < s->cap)
 	{
-		gs_prio(s)[s->count] = prio;
+		h[s->count].prio = prio;
+		h[s->count].slot = s->count;
+		h[s->count].pad = 0;
 		memcpy(gs_rows(s) + (Size) s->count * p, x, sizeof(double) * p);
 		s->count++;
 		gs_sift_up(s, s->count - 1);
 	}
-	else if (prio < gs_prio(s)[0])
+	else if (prio < h[0].prio)
 	{
-		gs_prio(s)[0] = prio;
-		memcpy(gs_rows(s), x, sizeof(double) * p);
+		/* the largest priority leaves; its slot takes the new row */
+		h[0].prio = prio;
+		memcpy(gs_rows(s) + (Size) h[0].slot * p, x, sizeof(double) * p);
 		gs_sift_down(s, 0);
 	}
+}
+
+/* a heap entry's slot must lie inside the state (it may come from another process) */
+static inline int32
+gs_slot(GbtSampleState *s, int i)
+{
+	int32		slot = gs_heap(s)[i].slot;
+
+	if (slot < 0 || slot >= s->cap)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid boosted-trees sample state")));
+	return slot;
 }
 
 /* a float8[] feature vector argument, viewed in place */
@@ -196,7 +189,8 @@ PG_FUNCTION_INFO_V1(gbt_sample_step);
 Datum
 gbt_sample_step(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt = mlsys_agg_context(fcinfo, "mlsys._gbt_sample_step");
+	/* a new state is the executor's to copy into the aggregate context (see gr_grow) */
+	MemoryContext cxt = (mlsys_agg_context(fcinfo, "mlsys._gbt_sample_step"), CurrentMemoryContext);
 	GbtSampleState *s;
 	Float8ArrayView v;
 	double		y;
@@ -214,7 +208,7 @@ gbt_sample_step(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid arguments to mlsys._gbt_sample_agg")));
-		s = MemoryContextAllocZero(aggcxt, gs_size(v.n, size));
+		s = MemoryContextAllocZero(cxt, gs_size(v.n, size));
 		SET_VARSIZE(s, gs_size(v.n, size));
 		s->layout = SAMPLE_LAYOUT;
 		s->nfeat = v.n;
@@ -250,7 +244,7 @@ gbt_sample_combine(PG_FUNCTION_ARGS)
 	GbtSampleState *a,
 			   *b;
 	Datum		result;
-	MemoryContext aggcxt = mlsys_agg_context(fcinfo, "mlsys._gbt_sample_combine");
+	MemoryContext cxt = (mlsys_agg_context(fcinfo, "mlsys._gbt_sample_combine"), CurrentMemoryContext);
 	int			i;
 
 	if (mlsys_combine_trivial(fcinfo, &result))
@@ -260,7 +254,7 @@ gbt_sample_combine(PG_FUNCTION_ARGS)
 		/* a is NULL: b becomes the state, copied into the aggregate's memory */
 		b = (GbtSampleState *) PG_GETARG_BYTEA_P(1);
 		gs_check(b);
-		a = MemoryContextAlloc(aggcxt, VARSIZE(b));
+		a = MemoryContextAlloc(cxt, VARSIZE(b));
 		memcpy(a, b, VARSIZE(b));
 		PG_RETURN_POINTER(a);
 	}
@@ -274,7 +268,7 @@ gbt_sample_combine(PG_FUNCTION_ARGS)
 				 errmsg("boosted-trees sample states do not match")));
 	a->seen += b->seen;
 	for (i = 0; i < b->count; i++)
-		gs_offer(a, gs_prio(b)[i], (const char *) (gs_rows(b) + (Size) i * b->nfeat));
+		gs_offer(a, gs_heap(b)[i].prio, (const char *) (gs_rows(b) + (Size) gs_slot(b, i) * b->nfeat));
 	PG_RETURN_POINTER(a);
 }
 
@@ -298,15 +292,15 @@ gbt_sample_rows(Datum state, int nfeat, double **rows, int64 *seen)
 							   (unsigned long) s->nfeat, s->nfeat, nfeat)));
 	*seen = s->seen;
 	n = s->count;
-	/* heap-sort by priority: pop the largest to the back */
+	/* pop the largest priority to the back: the rows in increasing priority */
 	*rows = palloc(sizeof(double) * (Size) Max(n, 1) * nfeat);
 	while (s->count > 0)
 	{
 		int			last = s->count - 1;
 
-		memcpy(*rows + (Size) last * nfeat, gs_rows(s), sizeof(double) * nfeat);
-		gs_prio(s)[0] = gs_prio(s)[last];
-		memcpy(gs_rows(s), gs_rows(s) + (Size) last * nfeat, sizeof(double) * nfeat);
+		memcpy(*rows + (Size) last * nfeat, gs_rows(s) + (Size) gs_slot(s, 0) * nfeat,
+			   sizeof(double) * nfeat);
+		gs_heap(s)[0] = gs_heap(s)[last];
 		s->count--;
 		gs_sift_down(s, 0);
 	}
@@ -588,7 +582,7 @@ gbt_rows_combine(PG_FUNCTION_ARGS)
 	GbtRowsState *a,
 			   *b;
 	Datum		result;
-	MemoryContext aggcxt = mlsys_agg_context(fcinfo, "mlsys._gbt_rows_combine");
+	MemoryContext cxt = (mlsys_agg_context(fcinfo, "mlsys._gbt_rows_combine"), CurrentMemoryContext);
 	double	   *ma,
 			   *mb;
 	int			j;
@@ -599,7 +593,7 @@ gbt_rows_combine(PG_FUNCTION_ARGS)
 			return result;
 		b = (GbtRowsState *) PG_GETARG_BYTEA_P(1);
 		gr_check(b);
-		a = MemoryContextAllocHuge(aggcxt, VARSIZE(b));
+		a = MemoryContextAllocHuge(cxt, VARSIZE(b));
 		memcpy(a, b, VARSIZE(b));
 		PG_RETURN_POINTER(a);
 	}
