@@ -606,7 +606,10 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 	MemoryContext scratch = AllocSetContextCreate(CurrentMemoryContext, "mlsys trees scratch",
 												  ALLOCSET_DEFAULT_SIZES);
 	int			K = d->ngroup;
-	int			maxnodes = (2 << prm->max_depth) - 1;
+	/* the most nodes a tree can have: full to max_depth, and 2 n − 1 for n rows */
+	int			maxnodes = (int) Min((int64) (2 << prm->max_depth) - 1,
+									 2 * Max(d->nrows, (int64) 1) - 1);
+	Size		cap_nodes;
 	int64		ntrain = 0,
 				nvalid = 0,
 				nhold = 0,
@@ -673,8 +676,10 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 	memcpy(e->base, margins, sizeof(double) * K);
 	e->tree_group = palloc(sizeof(int32) * cap_trees);
 	e->tree_start = palloc(sizeof(int32) * (cap_trees + 1));
-	e->nodes = palloc(sizeof(TreeNode) * (Size) cap_trees * maxnodes);
-	split_bin = palloc0((Size) cap_trees * maxnodes);
+	/* nodes grow with the trees: a deep tree of few rows has few nodes */
+	cap_nodes = Min((Size) cap_trees * maxnodes, (Size) 64 * maxnodes);
+	e->nodes = palloc_extended(sizeof(TreeNode) * cap_nodes, MCXT_ALLOC_HUGE);
+	split_bin = palloc_extended(cap_nodes, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	e->tree_start[0] = 0;
 
 	for (round = 0; round < prm->n_trees; round++)
@@ -734,8 +739,24 @@ gbt_boost(const GbtData *d, const GbtParams *prm, double *margins, int *rounds_o
 		for (k = 0; k < K; k++)
 		{
 			int			t = e->ntrees;
-			TreeNode   *nodes = e->nodes + e->tree_start[t];
-			uint8	   *sb = split_bin + e->tree_start[t];
+			TreeNode   *nodes;
+			uint8	   *sb;
+
+			if ((Size) e->tree_start[t] + maxnodes > cap_nodes)
+			{
+				Size		grown = Max(cap_nodes * 2, (Size) e->tree_start[t] + maxnodes);
+
+				if (grown * sizeof(TreeNode) > MaxAllocHugeSize / 2)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("the tree ensemble is too large"),
+							 errhint("Use fewer or shallower trees.")));
+				e->nodes = repalloc_huge(e->nodes, sizeof(TreeNode) * grown);
+				split_bin = repalloc_huge(split_bin, grown);
+				cap_nodes = grown;
+			}
+			nodes = e->nodes + e->tree_start[t];
+			sb = split_bin + e->tree_start[t];
 
 			CHECK_FOR_INTERRUPTS();
 			if (k > 0 && prm->subsample >= 1.0)

@@ -26,6 +26,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "optimizer/cost.h"
 #include "portability/instr_time.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -217,6 +218,21 @@ gbt_prepare(TrainArgs *a, GbtPrepared *g, TrainResult *r)
 	/* the binned rows, their labels and roles must fit in maintenance_work_mem */
 	estimate = (double) seen * (2.0 * GBT_RECORD_SIZE(p) + p + 8 + 8 + 1 + 8 + 24.0 * g->K + 12) +
 		(double) g->nsample * 8 * p;
+	{
+		/*
+		 * the histograms alive while a level grows (two levels' worth of
+		 * nodes, at most one per two rows), and the shared copy of the rows
+		 * that parallel workers read
+		 */
+		double		hist = (16.0 + (a->gbt->min_samples_leaf > 1 ? 8 : 0)) * 256 * p;
+		double		nodes = Min(ldexp(1.0, a->gbt->max_depth),
+								Max(1.0, (double) seen / (2.0 * a->gbt->min_samples_leaf)));
+
+		estimate += 2 * nodes * hist;
+		if (max_parallel_workers_per_gather > 0)
+			estimate += (double) seen * (GBT_RECORD_SIZE(p) + 24.0 * g->K + 12) +
+				Min(64.0 * 1024 * 1024, ((double) seen / GBT_BLOCK_ROWS + 64) * hist);
+	}
 	limit = (double) maintenance_work_mem * 1024.0;
 	if (estimate > limit)
 		ereport(ERROR,
@@ -225,7 +241,7 @@ gbt_prepare(TrainArgs *a, GbtPrepared *g, TrainResult *r)
 						estimate / (1024.0 * 1024.0)),
 				 errdetail("maintenance_work_mem is %.0f MB; the training holds " INT64_FORMAT " rows of %d features in memory.",
 						   limit / (1024.0 * 1024.0), seen, p),
-				 errhint("Raise maintenance_work_mem, or train on a sample of the rows.")));
+				 errhint("Raise maintenance_work_mem, lower max_depth, or train on a sample of the rows.")));
 
 	g->cuts = palloc(sizeof(double) * (Size) p * (GBT_MAX_BINS - 1));
 	g->ncuts = palloc(sizeof(int32) * p);
