@@ -378,29 +378,9 @@ PG_FUNCTION_INFO_V1(feature_importance);
 Datum
 feature_importance(PG_FUNCTION_ARGS)
 {
-	char	   *name;
-	int32		version = 0;
 	CachedModel *m;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model name must not be null")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (!PG_ARGISNULL(1))
-	{
-		version = PG_GETARG_INT32(1);
-		if (version <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("version must be a positive number")));
-	}
-	m = mlsys_cache_get(name, version);
-	if (m->loaded.kind == MODEL_ALS || m->spec == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("model \"%s\" is a recommender", m->name),
-				 errhint("Use mlsys.recommend or mlsys.predict_rating.")));
+	m = mlsys_feature_model_arg(fcinfo);
 	/* pinned while the sample is scored: an invalidation must not free it */
 	mlsys_cache_pin(m);
 	PG_TRY();

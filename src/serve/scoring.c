@@ -550,27 +550,17 @@ feature_weight(const CachedModel *m, int k, int j)
 	return v;
 }
 
-PG_FUNCTION_INFO_V1(model_features);
 /*
- * mlsys.features(model text, version int DEFAULT NULL)
- *   RETURNS TABLE (ordinal int, feature text, coefficient float8):
- * the expanded features of a version (the live one when version is NULL) in
- * model order with what the model learned for each; ordinal 0 is the
- * intercept. A family without weights (trees) lists the features with NULL
- * coefficients.
+ * The feature-based model of arguments (model text, version int), the live
+ * version when version is NULL (mlsys.features, mlsys.feature_importance):
+ * checked, from the cache, not pinned. A recommender raises 42809.
  */
-Datum
-model_features(PG_FUNCTION_ARGS)
+CachedModel *
+mlsys_feature_model_arg(FunctionCallInfo fcinfo)
 {
 	char	   *name;
 	int32		version = 0;
 	CachedModel *m;
-	TupleDesc	tupdesc;
-	Tuplestorestate *store;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
-	double		unused;
-	int			j;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -591,6 +581,30 @@ model_features(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("model \"%s\" is a recommender", m->name),
 				 errhint("Use mlsys.recommend or mlsys.predict_rating.")));
+	return m;
+}
+
+PG_FUNCTION_INFO_V1(model_features);
+/*
+ * mlsys.features(model text, version int DEFAULT NULL)
+ *   RETURNS TABLE (ordinal int, feature text, coefficient float8):
+ * the expanded features of a version (the live one when version is NULL) in
+ * model order with what the model learned for each; ordinal 0 is the
+ * intercept. A family without weights (trees) lists the features with NULL
+ * coefficients.
+ */
+Datum
+model_features(PG_FUNCTION_ARGS)
+{
+	CachedModel *m;
+	TupleDesc	tupdesc;
+	Tuplestorestate *store;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	double		unused;
+	int			j;
+
+	m = mlsys_feature_model_arg(fcinfo);
 	mlsys_cache_pin(m);
 	store = mlsys_begin_rows(fcinfo, &tupdesc);
 	if (m->loaded.family->feature_weight == NULL ||

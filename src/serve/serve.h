@@ -59,6 +59,8 @@ extern const double *mlsys_score_call_read(ScoreCall *sc, FunctionCallInfo fcinf
 extern CachedModel *mlsys_score_call_cached(ScoreCall *sc);
 extern void **mlsys_score_call_extra(ScoreCall *sc);
 
+extern CachedModel *mlsys_feature_model_arg(FunctionCallInfo fcinfo);
+
 /* recommend.c */
 extern CachedModel *recommender_lookup(const char *name);
 extern void recommender_check_k(const AlsModel *m, int k);

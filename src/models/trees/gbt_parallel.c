@@ -270,17 +270,13 @@ gbt_parallel_begin(const GbtData *d, bool counts, double **gh, int32 **rows, dou
 	return ps;
 }
 
-/* run one task over segs[0 .. nsegs) (nblocks blocks, at most max_blocks) and sum each node's blocks */
+/*
+ * Publish the task whose fields are set (nblocks blocks), take part in it,
+ * and wait until every block is done
+ */
 static void
-run_task(GbtParallel *ps, const GbtSegment *segs, int nsegs, int nblocks, char **outs)
+run_blocks(GbtShared *sh, int nblocks)
 {
-	GbtShared  *sh = ps->sh;
-	const char *slots = shared_base(sh) + sh->off_slots;
-	int			i;
-
-	memcpy(shared_base(sh) + sh->off_segs, segs, sizeof(GbtSegment) * nsegs);
-	sh->gradients = false;
-	sh->nsegs = nsegs;
 	sh->nblocks = nblocks;
 	pg_write_barrier();			/* the task's fields before its counters */
 	pg_atomic_write_u32(&sh->next_block, 0);
@@ -297,6 +293,20 @@ run_task(GbtParallel *ps, const GbtSegment *segs, int nsegs, int nblocks, char *
 		ConditionVariableSleep(&sh->done_cv, PG_WAIT_EXTENSION);
 	ConditionVariableCancelSleep();
 	pg_read_barrier();
+}
+
+/* run one task over segs[0 .. nsegs) (nblocks blocks, at most max_blocks) and sum each node's blocks */
+static void
+run_task(GbtParallel *ps, const GbtSegment *segs, int nsegs, int nblocks, char **outs)
+{
+	GbtShared  *sh = ps->sh;
+	const char *slots = shared_base(sh) + sh->off_slots;
+	int			i;
+
+	memcpy(shared_base(sh) + sh->off_segs, segs, sizeof(GbtSegment) * nsegs);
+	sh->gradients = false;
+	sh->nsegs = nsegs;
+	run_blocks(sh, nblocks);
 	for (i = 0; i < nsegs; i++)
 	{
 		int			nb = (int) ((segs[i].n + GBT_BLOCK_ROWS - 1) / GBT_BLOCK_ROWS);
@@ -361,21 +371,7 @@ gbt_parallel_gradients(GbtParallel *ps, int64 n)
 		return;
 	sh->gradients = true;
 	sh->grad_rows = n;
-	sh->nblocks = nblocks;
-	pg_write_barrier();
-	pg_atomic_write_u32(&sh->next_block, 0);
-	pg_atomic_write_u32(&sh->blocks_done, 0);
-	pg_write_barrier();
-	SpinLockAcquire(&sh->mutex);
-	sh->task++;
-	SpinLockRelease(&sh->mutex);
-	ConditionVariableBroadcast(&sh->task_cv);
-	work_on_task(sh);
-	ConditionVariablePrepareToSleep(&sh->done_cv);
-	while ((int) pg_atomic_read_u32(&sh->blocks_done) < nblocks)
-		ConditionVariableSleep(&sh->done_cv, PG_WAIT_EXTENSION);
-	ConditionVariableCancelSleep();
-	pg_read_barrier();
+	run_blocks(sh, nblocks);
 }
 
 /* stop the workers and leave parallel mode; the shared margins go back to margins */
