@@ -419,5 +419,8 @@ UNION ALL
 SELECT 'empty tree', pg_temp.try_import('ti_bad_doc', jsonb_set(d, '{parameters,trees,1,nodes}', '[]')) FROM ti_doc;
 SELECT count(*) AS versions FROM mlsys.model_versions WHERE model = 'ti_bad_doc';
 
+-- an imported version has no training relation: no drift baseline to take from it
+SELECT mlsys.capture_baseline('ti_bin');
+
 DO $$ BEGIN PERFORM mlsys.drop_model(model) FROM mlsys.models WHERE model LIKE 'ti\_%'; END $$;
 DROP TABLE ti_rows, ti_brows, ti_mrows, ti_train;

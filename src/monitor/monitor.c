@@ -276,6 +276,12 @@ mon_load_version(const char *model, int32 version, VersionInfo *v)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("version %d of model \"%s\" does not exist", version, model)));
 	v->relation = mon_spi_text(0, 1);
+	if (v->relation == NULL || v->relation[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("version %d of model \"%s\" has no training relation", version, model),
+				 errdetail("The version was imported from a model trained outside mlsys."),
+				 errhint("Drift against a baseline needs a version trained with mlsys.train.")));
 	v->target = mon_spi_text(0, 2);
 	v->task = mon_spi_text(0, 3);
 	classes = mon_spi_text(0, 6);
