@@ -421,6 +421,9 @@ SELECT count(*) AS versions FROM mlsys.model_versions WHERE model = 'ti_bad_doc'
 
 -- an imported version has no training relation: no drift baseline to take from it
 SELECT mlsys.capture_baseline('ti_bin');
+-- nor a spec to retrain or reproduce
+SELECT * FROM mlsys.retrain('ti_bin');
+SELECT * FROM mlsys.reproduce('ti_bin', 1);
 
 DO $$ BEGIN PERFORM mlsys.drop_model(model) FROM mlsys.models WHERE model LIKE 'ti\_%'; END $$;
 DROP TABLE ti_rows, ti_brows, ti_mrows, ti_train;

@@ -361,6 +361,12 @@ BEGIN
         RAISE EXCEPTION 'retraining % models is not supported yet', v_task USING ERRCODE = 'feature_not_supported';
     END IF;
     v_recommender := v_task LIKE 'recommender%';
+    IF v.relation = '' THEN
+        RAISE EXCEPTION 'version % of model "%" has no training relation to retrain on', v_live, p_model
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The version was imported from a model trained outside mlsys.',
+                  HINT = 'Train a version with mlsys.train and deploy it: retraining reuses its spec.';
+    END IF;
     IF v.algorithm = 'als_implicit' AND v.test_size = 0 THEN
         RAISE EXCEPTION 'an implicit recommender trained with test_size 0 has no holdout to compare versions on'
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -567,6 +573,11 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'version % of model "%" does not exist', reproduce.version, reproduce.model
             USING ERRCODE = 'undefined_object';
+    END IF;
+    IF v.relation = '' THEN
+        RAISE EXCEPTION 'version % of model "%" has no training relation to reproduce it from', reproduce.version, reproduce.model
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The version was imported from a model trained outside mlsys.';
     END IF;
     BEGIN
         IF v.algorithm IN ('als_explicit', 'als_implicit') THEN

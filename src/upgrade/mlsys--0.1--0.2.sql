@@ -178,6 +178,11 @@ BEGIN
         RAISE EXCEPTION 'version % of model "%" does not exist', reproduce.version, reproduce.model
             USING ERRCODE = 'undefined_object';
     END IF;
+    IF v.relation = '' THEN
+        RAISE EXCEPTION 'version % of model "%" has no training relation to reproduce it from', reproduce.version, reproduce.model
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The version was imported from a model trained outside mlsys.';
+    END IF;
     BEGIN
         IF v.algorithm IN ('als_explicit', 'als_implicit') THEN
             SELECT t.version INTO v_new
@@ -338,3 +343,125 @@ GRANT EXECUTE ON FUNCTION mlsys.feature_importance(text, int) TO mlsys_reader;
 -- import_model also reads XGBoost models
 COMMENT ON FUNCTION mlsys.import_model(text, jsonb) IS
 'Registers a document from mlsys.export_model, or an XGBoost JSON model (Booster.save_model; algorithm boosted_trees), as a new version of a model (created when needed; an existing model must have the same task) and deploys it when the model has no live version; returns the version. A malformed, tampered or unsupported document is rejected with a class-22 error and registers nothing.';
+
+-- retraining refuses a version imported without a training relation
+CREATE OR REPLACE FUNCTION mlsys._retrain(p_model text, p_run bigint)
+RETURNS TABLE (o_model text, o_version int, o_algorithm text, o_metrics jsonb, o_deployed bool,
+               o_champion_metrics jsonb, o_decision text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v mlsys.model_versions;
+    v_task text;
+    v_live int;
+    v_rows bigint;
+    v_min_rows bigint := (mlsys._setting(p_model, 'min_rows') #>> '{}')::bigint;
+    v_margin float8 := (mlsys._setting(p_model, 'min_improvement') #>> '{}')::float8;
+    v_metric text;
+    v_lower bool;
+    t record;
+    s record;
+    v_gain float8;
+    v_deploy bool;
+    v_decision text;
+    v_reason text;
+    v_recommender bool;
+BEGIN
+    PERFORM mlsys._lock_model(p_model);   -- one retrain of a model at a time
+    SELECT m.task INTO v_task FROM mlsys.models m WHERE m.model = p_model;
+    SELECT d.version INTO v_live FROM mlsys.deployments d WHERE d.model = p_model ORDER BY d.id DESC LIMIT 1;
+    IF v_live IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no deployed version to retrain', p_model
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Deploy a version with mlsys.deploy first: retraining reuses its spec.';
+    END IF;
+    SELECT * INTO v FROM mlsys.model_versions mv WHERE mv.model = p_model AND mv.version = v_live;
+    IF v_task NOT IN ('regression', 'binary', 'multiclass', 'recommender_explicit', 'recommender_implicit') THEN
+        RAISE EXCEPTION 'retraining % models is not supported yet', v_task USING ERRCODE = 'feature_not_supported';
+    END IF;
+    v_recommender := v_task LIKE 'recommender%';
+    IF v.relation = '' THEN
+        RAISE EXCEPTION 'version % of model "%" has no training relation to retrain on', v_live, p_model
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'The version was imported from a model trained outside mlsys.',
+                  HINT = 'Train a version with mlsys.train and deploy it: retraining reuses its spec.';
+    END IF;
+    IF v.algorithm = 'als_implicit' AND v.test_size = 0 THEN
+        RAISE EXCEPTION 'an implicit recommender trained with test_size 0 has no holdout to compare versions on'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Train it with test_size > 0 and deploy that version first.';
+    END IF;
+    SELECT rm.metric, rm.lower_is_better INTO v_metric, v_lower FROM mlsys._retrain_metric(p_model, v_task) rm;
+
+    -- min_rows (default 1: no extra pass; mlsys.train itself refuses an empty relation)
+    -- (recommenders: interactions, i.e. rows)
+    IF v_min_rows > 1 THEN
+        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s AS r WHERE %s', v.relation::regclass,
+                                  CASE WHEN v_recommender THEN 'true' ELSE pg_catalog.format('r.%I IS NOT NULL', v.target) END)
+           INTO v_rows;
+    END IF;
+    IF v_rows < v_min_rows THEN
+        v_reason := pg_catalog.format('%s has %s %s, fewer than min_rows %s', v.relation, v_rows,
+                                      CASE WHEN v_recommender THEN 'interactions' ELSE 'rows with a target' END, v_min_rows);
+        INSERT INTO mlsys.retrain_decisions (model, run_id, champion_version, metric, lower_is_better,
+                                             min_improvement, deployed, decision, reason)
+        VALUES (p_model, p_run, v_live, v_metric, v_lower, v_margin, false, 'skipped', v_reason);
+        UPDATE mlsys.training_runs r SET rows = v_rows WHERE r.id = p_run;
+        RAISE NOTICE 'retraining of model "%" skipped: %', p_model, v_reason;
+        RETURN QUERY SELECT p_model, NULL::int, v.algorithm, NULL::jsonb, false, v.metrics, 'skipped'::text;
+        RETURN;
+    END IF;
+
+    -- (1) the challenger, from the champion's spec, never deployed by the trainer itself
+    IF v_recommender THEN
+        -- train_recommender stores user and item columns as feature_columns,
+        -- the rating (or strength) column as target ('' for none) and the
+        -- resolved hyperparameters, "implicit" included
+        SELECT tr.version, tr.algorithm, tr.metrics INTO t
+          FROM mlsys.train_recommender(p_model, v.relation::regclass, v.feature_columns[1], v.feature_columns[2],
+                                       NULLIF(v.target, ''), v.hyperparams, v.test_size, v.seed, 'never') tr;
+    ELSE
+        SELECT tr.version, tr.algorithm, tr.metrics INTO t
+          FROM mlsys.train(p_model, v.relation::regclass, v.target, v.feature_columns, v.algorithm,
+                           v.hyperparams, v.test_size, v.seed, 'never') tr;
+    END IF;
+
+    -- (2) both on the challenger's holdout
+    IF v_recommender THEN
+        SELECT * INTO s FROM mlsys._score_recommender_pair(p_model, v_live, t.version, v_metric);
+    ELSE
+        SELECT * INTO s FROM mlsys._score_pair(p_model, t.version, v_live, t.version, v_metric);
+    END IF;
+    IF s.n <> (SELECT CASE WHEN mv.test_size = 0 THEN mv.train_rows ELSE mv.test_rows END
+                 FROM mlsys.model_versions mv WHERE mv.model = p_model AND mv.version = t.version) THEN
+        RAISE EXCEPTION 'the holdout used to compare versions (% rows) is not the challenger''s', s.n
+            USING ERRCODE = 'internal_error',
+                  HINT = 'mlsys._holdout_predicate (recommenders: mlsys._recommender_holdout_query) no longer matches the split of training.';
+    END IF;
+
+    -- strictly better by more than the relative margin; a tie keeps the champion
+    v_gain := CASE WHEN v_lower THEN s.champion_score - s.challenger_score
+                   ELSE s.challenger_score - s.champion_score END;
+    v_deploy := s.champion_score IS NULL
+                OR (v_gain > 0 AND v_gain > v_margin * abs(s.champion_score));
+    v_decision := CASE WHEN v_deploy THEN 'deployed' ELSE 'kept' END;
+    v_reason := CASE
+        WHEN s.champion_score IS NULL THEN 'the champion has no score on the fresh holdout'
+        ELSE pg_catalog.format('challenger %s %s vs champion %s on %s %s: %s by %s%% (%s), margin %s%%',
+                 v_metric, pg_catalog.round(s.challenger_score::numeric, 6), pg_catalog.round(s.champion_score::numeric, 6),
+                 s.n, CASE WHEN v.test_size = 0 THEN 'rows (test_size 0: no holdout, training rows)' ELSE 'fresh holdout rows' END,
+                 CASE WHEN v_gain > 0 THEN 'better' WHEN v_gain = 0 THEN 'tie' ELSE 'worse' END,
+                 CASE WHEN s.champion_score = 0 THEN 'inf'
+                      ELSE pg_catalog.round((100 * abs(v_gain) / abs(s.champion_score))::numeric, 3)::text END,
+                 CASE WHEN v_deploy THEN 'challenger deployed' ELSE 'champion kept' END,
+                 pg_catalog.round((100 * v_margin)::numeric, 3)) END;
+    IF v_deploy THEN
+        PERFORM mlsys._insert_deployment(p_model, t.version, 'retrain');
+    END IF;
+    INSERT INTO mlsys.retrain_decisions (model, run_id, champion_version, challenger_version, metric,
+        lower_is_better, champion_score, challenger_score, min_improvement, holdout_rows, deployed, decision, reason)
+    VALUES (p_model, p_run, v_live, t.version, v_metric, v_lower, s.champion_score, s.challenger_score,
+            v_margin, s.n, v_deploy, v_decision, v_reason);
+    RETURN QUERY SELECT p_model, t.version, t.algorithm, t.metrics, v_deploy,
+        v.metrics || pg_catalog.jsonb_build_object('fresh_' || v_metric, s.champion_score), v_decision;
+END $$;
+COMMENT ON FUNCTION mlsys._retrain(text, bigint) IS 'The work of mlsys.retrain within an open training run (internal).';
