@@ -10,9 +10,16 @@
  * trying missing values on both sides; a leaf outputs −η G / (H + λ).
  *
  * Everything is deterministic given the rows (sorted by content hash), the
- * seed and the hyperparameters: sums run in row order, ties go to the first
- * feature and bin, and the rows and features of a tree are drawn from
- * (seed, tree, row hash or feature number).
+ * seed and the hyperparameters: a histogram is the sum of fixed blocks of
+ * GBT_BLOCK_ROWS rows, each summed in row order, added in block order (by
+ * the leader alone, or with parallel workers: gbt_parallel.c), ties go to
+ * the first feature and bin, and the rows and features of a tree are drawn
+ * from (seed, tree, row hash or feature number): the same model whatever the
+ * number of workers.
+ *
+ * A level grows in two steps: every node's best split and partition, then
+ * the histograms of all the smaller children of the level at once (one
+ * parallel task).
  */
 #include "postgres.h"
 
