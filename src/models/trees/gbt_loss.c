@@ -20,12 +20,6 @@ gbt_draw(uint64 key, uint64 a, uint64 b)
 		(1.0 / 9007199254740992.0);
 }
 
-static inline double
-sigmoid(double z)
-{
-	return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
-}
-
 /* each row's gradient and hessian for output k (rows of the tree only) */
 void
 gbt_gradients(const GbtData *d, const double *margins, const int32 *rows, int n, int k, double *gh)
@@ -48,7 +42,7 @@ gbt_gradients(const GbtData *d, const double *margins, const int32 *rows, int n,
 		}
 		else if (d->task == TREES_TASK_BINARY)
 		{
-			double		p = sigmoid(m[0]);
+			double		p = trees_sigmoid(m[0]);
 
 			g = p - y;
 			h = Max(p * (1.0 - p), HESS_FLOOR);

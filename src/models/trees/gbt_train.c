@@ -142,7 +142,7 @@ gbt_baseline(const TrainArgs *a, const GbtPrepared *g, const double *margins)
 	{
 		double		m = margins[i];
 		double		v = g->task == TREES_TASK_BINARY ?
-			(m >= 0 ? 1.0 / (1.0 + exp(-m)) : exp(m) / (1.0 + exp(m))) : m;
+			trees_sigmoid(m) : m;
 
 		if (!profile_grid_add(grid, v))
 			profile_reject_infinite("<prediction>");
@@ -432,32 +432,6 @@ base_margins(const GbtPrepared *g, double *base)
 			base[c] = log(Max(counts[c], 0.5) / Max(n, 1.0));
 }
 
-/* probabilities from a row's margins */
-static void
-margins_proba(int task, int K, const double *m, double *prob)
-{
-	int			c;
-	double		top,
-				sum = 0;
-
-	if (task == TREES_TASK_BINARY)
-	{
-		prob[1] = m[0] >= 0 ? 1.0 / (1.0 + exp(-m[0])) : exp(m[0]) / (1.0 + exp(m[0]));
-		prob[0] = 1.0 - prob[1];
-		return;
-	}
-	top = m[0];
-	for (c = 1; c < K; c++)
-		top = Max(top, m[c]);
-	for (c = 0; c < K; c++)
-	{
-		prob[c] = exp(m[c] - top);
-		sum += prob[c];
-	}
-	for (c = 0; c < K; c++)
-		prob[c] /= sum;
-}
-
 /*
  * The metrics over the rows whose role is `which` (JSON object keys, left
  * open): regression rmse, mae, r2; binary as every binary classifier;
@@ -496,7 +470,7 @@ append_metrics(StringInfo buf, const GbtPrepared *g, const double *margins, uint
 		for (i = 0; i < g->rows.nrows; i++)
 			if (all_but_holdout ? g->role[i] != GBT_ROLE_HOLDOUT : g->role[i] == which)
 			{
-				margins_proba(g->task, 1, margins + i, prob);
+				trees_margin_proba(g->task, 1, margins + i, prob);
 				auc = mlsys_auc_add(auc, true, prob[1], g->label[i] > 0.5);
 			}
 		mlsys_binary_holdout_metrics(PointerGetDatum(auc), auc == NULL, 0.5, &bh);
@@ -521,7 +495,7 @@ append_metrics(StringInfo buf, const GbtPrepared *g, const double *margins, uint
 				int			y = (int) g->label[i],
 							best = 0;
 
-				margins_proba(g->task, K, margins + (Size) i * K, prob);
+				trees_margin_proba(g->task, K, margins + (Size) i * K, prob);
 				for (c = 1; c < K; c++)
 					if (prob[c] > prob[best])
 						best = c;

@@ -173,12 +173,6 @@ trees_margins(const TreeEnsemble *e, const double *x, double *margin)
 	}
 }
 
-static inline double
-sigmoid(double z)
-{
-	return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
-}
-
 /* regression: the value; binary: P(positive); multiclass: the top class's probability */
 double
 trees_predict(const LoadedModel *m, const double *x)
@@ -190,7 +184,7 @@ trees_predict(const LoadedModel *m, const double *x)
 	if (e->task == TREES_TASK_REGRESSION)
 		return margin[0];
 	if (e->task == TREES_TASK_BINARY)
-		return sigmoid(margin[0]);
+		return trees_sigmoid(margin[0]);
 	{
 		double		prob[MLSYS_MAX_CLASSES];
 		double		best = 0;
@@ -203,33 +197,44 @@ trees_predict(const LoadedModel *m, const double *x)
 	}
 }
 
+/*
+ * The class probabilities of a classifier's margins: σ of the one margin
+ * (binary), or the softmax of the K margins (also training's metrics)
+ */
+void
+trees_margin_proba(int task, int K, const double *margin, double *prob)
+{
+	double		top,
+				sum = 0;
+	int			k;
+
+	if (task == TREES_TASK_BINARY)
+	{
+		prob[1] = trees_sigmoid(margin[0]);
+		prob[0] = 1.0 - prob[1];
+		return;
+	}
+	top = margin[0];
+	for (k = 1; k < K; k++)
+		top = Max(top, margin[k]);
+	for (k = 0; k < K; k++)
+	{
+		prob[k] = exp(margin[k] - top);
+		sum += prob[k];
+	}
+	for (k = 0; k < K; k++)
+		prob[k] /= sum;
+}
+
 /* every class's probability, in class order */
 void
 trees_predict_proba(const LoadedModel *m, const double *x, double *prob)
 {
 	const TreeEnsemble *e = (const TreeEnsemble *) m->model;
 	double		margin[MLSYS_MAX_CLASSES];
-	double		top,
-				sum = 0;
-	int			k;
 
 	trees_margins(e, x, margin);
-	if (e->task == TREES_TASK_BINARY)
-	{
-		prob[1] = sigmoid(margin[0]);
-		prob[0] = 1.0 - prob[1];
-		return;
-	}
-	top = margin[0];
-	for (k = 1; k < e->ngroup; k++)
-		top = Max(top, margin[k]);
-	for (k = 0; k < e->ngroup; k++)
-	{
-		prob[k] = exp(margin[k] - top);
-		sum += prob[k];
-	}
-	for (k = 0; k < e->ngroup; k++)
-		prob[k] /= sum;
+	trees_margin_proba(e->task, e->ngroup, margin, prob);
 }
 
 /*

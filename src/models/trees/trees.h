@@ -20,6 +20,8 @@
 #ifndef MLSYS_TREES_H
 #define MLSYS_TREES_H
 
+#include <math.h>
+
 #include "models/toolkit.h"
 
 extern const ModelFamily trees_family;
@@ -183,7 +185,15 @@ extern bytea *trees_serialize(const TreeEnsemble *e);
 extern TreeEnsemble *trees_deserialize(bytea *blob);
 extern void trees_verify(TreeEnsemble *e);
 
+/* the logistic function, stable for margins of either sign */
+static inline double
+trees_sigmoid(double z)
+{
+	return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+}
+
 /* tree_predict.c */
+extern void trees_margin_proba(int task, int K, const double *margin, double *prob);
 extern void trees_margins(const TreeEnsemble *e, const double *x, double *margin);
 extern double trees_predict(const LoadedModel *m, const double *x);
 extern void trees_predict_proba(const LoadedModel *m, const double *x, double *prob);
