@@ -58,6 +58,7 @@ static struct
 	__typeof__(cblas_dgemv) *dgemv;
 	__typeof__(cblas_dgemm) *dgemm;
 	__typeof__(cblas_sgemv) *sgemv;
+	__typeof__(cblas_sgemm) *sgemm;
 	__typeof__(LAPACK_dlansy_base) *dlansy;
 	__typeof__(LAPACK_dpotrf_base) *dpotrf;
 	__typeof__(LAPACK_dpocon_base) *dpocon;
@@ -99,6 +100,7 @@ openblas_map(void)
 	ob.dgemv = openblas_symbol(handle, "cblas_dgemv");
 	ob.dgemm = openblas_symbol(handle, "cblas_dgemm");
 	ob.sgemv = openblas_symbol(handle, "cblas_sgemv");
+	ob.sgemm = openblas_symbol(handle, "cblas_sgemm");
 	ob.dlansy = openblas_symbol(handle, "dlansy_");
 	ob.dpotrf = openblas_symbol(handle, "dpotrf_");
 	ob.dpocon = openblas_symbol(handle, "dpocon_");
@@ -307,4 +309,15 @@ mlsys_blas_sgemv(const float *A, int rows, int cols, const float *x, float *y)
 {
 	openblas_map();
 	ob.sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f, A, cols, x, 1, 0.0f, y, 1);
+}
+
+/*
+ * C (m×n, row stride ldc) = A·Bᵀ for float32 A of m×k and B of n×k, both
+ * row-major: a block of users scored against a block of items
+ */
+void
+mlsys_blas_sgemm_nt(float *C, int ldc, const float *A, int m, const float *B, int n, int k)
+{
+	openblas_map();
+	ob.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, A, k, B, k, 0.0f, C, ldc);
 }

@@ -19,5 +19,6 @@ extern PGDLLEXPORT void mlsys_blas_gemv_t(const double *A, int rows, int cols, c
 extern PGDLLEXPORT void mlsys_blas_gemm_tn(double *C, int m, int n, const double *A, int lda, const double *B, int ldb, int rows);
 extern PGDLLEXPORT int mlsys_blas_posv(double *A, int n, double *b);
 extern PGDLLEXPORT void mlsys_blas_sgemv(const float *A, int rows, int cols, const float *x, float *y);
+extern PGDLLEXPORT void mlsys_blas_sgemm_nt(float *C, int ldc, const float *A, int m, const float *B, int n, int k);
 
 #endif							/* MLSYS_BLAS_H */

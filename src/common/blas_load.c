@@ -30,6 +30,7 @@ static struct
 	void		(*gemm_tn) (double *C, int m, int n, const double *A, int lda, const double *B, int ldb, int rows);
 	int			(*posv) (double *A, int n, double *b);
 	void		(*sgemv) (const float *A, int rows, int cols, const float *x, float *y);
+	void		(*sgemm_nt) (float *C, int ldc, const float *A, int m, const float *B, int n, int k);
 }			blas;
 
 /* a function of the module (an error if it is missing: the installation is broken) */
@@ -56,6 +57,7 @@ blas_load(void)
 	blas.gemm_tn = blas_function("mlsys_blas_gemm_tn");
 	blas.posv = blas_function("mlsys_blas_posv");
 	blas.sgemv = blas_function("mlsys_blas_sgemv");
+	blas.sgemm_nt = blas_function("mlsys_blas_sgemm_nt");
 	blas.loaded = true;
 }
 
@@ -134,4 +136,11 @@ mlsys_sgemv(const float *A, int rows, int cols, const float *x, float *y)
 {
 	blas_load();
 	blas.sgemv(A, rows, cols, x, y);
+}
+
+void
+mlsys_sgemm_nt(float *C, int ldc, const float *A, int m, const float *B, int n, int k)
+{
+	blas_load();
+	blas.sgemm_nt(C, ldc, A, m, B, n, k);
 }

@@ -144,6 +144,7 @@ extern void mlsys_gemv_t(const double *A, int rows, int cols, const double *y, d
 extern void mlsys_gemm_tn(double *C, int m, int n, const double *A, int lda, const double *B, int ldb, int rows);
 extern int	mlsys_posv(double *A, int n, double *b);
 extern void mlsys_sgemv(const float *A, int rows, int cols, const float *x, float *y);
+extern void mlsys_sgemm_nt(float *C, int ldc, const float *A, int m, const float *B, int n, int k);
 
 /* MurmurHash3's 64-bit finalizer */
 static inline uint64

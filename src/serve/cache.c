@@ -70,18 +70,20 @@ static uint64 cache_generation = 1;
 static uint64 lru_clock = 0;
 static Oid	deployments_oid = InvalidOid;
 static Oid	versions_oid = InvalidOid;
+static Oid	models_oid = InvalidOid;
 
 /* relcache callback: any change to a registry table makes every entry stale */
 static void
 registry_invalidated(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || deployments_oid == InvalidOid ||
-		relid == deployments_oid || relid == versions_oid)
+		relid == deployments_oid || relid == versions_oid || relid == models_oid)
 	{
 		cache_generation++;
 		/* the tables may have been dropped and recreated: look them up again */
 		deployments_oid = InvalidOid;
 		versions_oid = InvalidOid;
+		models_oid = InvalidOid;
 	}
 }
 
@@ -142,6 +144,31 @@ model_must_exist(const char *name, Datum name_text)
 				 errmsg("model \"%s\" does not exist", name)));
 }
 
+/*
+ * How a live recommender serves (its "serve" setting) and where its
+ * precomputed lists are (SPI connected). Settings changes reach every
+ * backend as registry changes do: a trigger on mlsys.models. Writes to
+ * mlsys.recommendations do not: the lists are looked up per call.
+ */
+static void
+cache_load_serving(CachedModel *m, Datum name_text)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		d;
+	Oid			nsp = get_namespace_oid("mlsys", false);
+
+	if (SPI_execute_with_args("SELECT m.settings ->> 'serve' FROM mlsys.models m WHERE m.model = $1",
+							  1, argtypes, &name_text, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read mlsys.models");
+	m->serve_precomputed = spi_first_value(&d) &&
+		strcmp(TextDatumGetCString(d), "precomputed") == 0;
+	/* absent in a database whose extension scripts are older than this library */
+	m->recs_relid = get_relname_relid("recommendations", nsp);
+	m->recs_index = get_relname_relid("recommendations_pkey", nsp);
+	if (!OidIsValid(m->recs_relid) || !OidIsValid(m->recs_index))
+		m->serve_precomputed = false;
+}
+
 /* load one model version from the registry into a new memory context */
 static CachedModel *
 cache_load(const char *name, int32 requested)
@@ -175,6 +202,7 @@ cache_load(const char *name, int32 requested)
 
 		deployments_oid = get_relname_relid("deployments", nsp);
 		versions_oid = get_relname_relid("model_versions", nsp);
+		models_oid = get_relname_relid("models", nsp);
 	}
 	args[0] = CStringGetTextDatum(name);
 	if (requested == 0)
@@ -230,6 +258,8 @@ cache_load(const char *name, int32 requested)
 	{
 		/* a recommender (recommend.c): factors only, no feature spec */
 		m->als = (AlsModel *) m->loaded.model;
+		if (requested == 0)
+			cache_load_serving(m, args[0]);
 		goto loaded;
 	}
 	if (mlsys_family_by_kind(m->loaded.kind) != family)

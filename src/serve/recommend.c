@@ -206,11 +206,9 @@ rank_for_user(AlsModel *m, int k, int32 *idx, float *sc, void *arg)
 
 	if (u < 0)
 		return als_popular(m, k, NULL, 0, idx, sc);
-	als_score_user(m, u, m->scores);
-	if (!ra->exclude_seen)
-		return als_topk(m, m->scores, k, NULL, 0, idx, sc);
-	return als_topk(m, m->scores, k, m->seen_items + m->seen_off[u],
-					m->seen_off[u + 1] - m->seen_off[u], idx, sc);
+	return als_rank(m, m->U + (Size) u * m->f, m->implicit ? 0.0f : (float) m->user_bias[u], k,
+					ra->exclude_seen ? m->seen_items + m->seen_off[u] : NULL,
+					ra->exclude_seen ? m->seen_off[u + 1] - m->seen_off[u] : 0, idx, sc);
 }
 
 /* recommend_for_items: fold the known, distinct basket items into a user vector */
@@ -243,8 +241,7 @@ rank_for_basket(AlsModel *m, int k, int32 *idx, float *sc, void *arg)
 	if (w == 0)
 		return als_popular(m, k, NULL, 0, idx, sc);
 	als_fold_in(m, items, w, m->uvec);
-	als_score_vector(m, m->uvec, m->scores);
-	return als_topk(m, m->scores, k, items, w, idx, sc);
+	return als_rank(m, m->uvec, 0.0f, k, items, w, idx, sc);
 }
 
 /* similar_items: cosine similarity of item factors, the item itself excluded */
@@ -283,6 +280,27 @@ recommend(PG_FUNCTION_ARGS)
 	cm = recommender_lookup(model_arg(fcinfo, 2));
 	m = cm->als;
 	recommender_check_k(m, k);
+	if (exclude_seen && cm->serve_precomputed)
+	{
+		int64	   *ids = palloc(sizeof(int64) * k);
+		float8	   *sc = palloc(sizeof(float8) * k);
+		int			n = recommend_precomputed(cm, user, k, ids, sc);
+
+		if (n >= 0)
+		{
+			TupleDesc	desc;
+			Tuplestorestate *store = mlsys_begin_rows(fcinfo, &desc);
+
+			for (int r = 0; r < n; r++)
+			{
+				Datum		values[2] = {Int64GetDatum(ids[r]), Float8GetDatum(sc[r])};
+				bool		nulls[2] = {false, false};
+
+				tuplestore_putvalues(store, desc, values, nulls);
+			}
+			return (Datum) 0;
+		}
+	}
 	{
 		RecommendArgs ra = {user, exclude_seen};
 

@@ -35,6 +35,9 @@ typedef struct CachedModel
 	bool		numeric_labels; /* labels are booleans or integers */
 	double	   *label_values;	/* their values as float8 (numeric_labels) */
 	struct AlsModel *als;		/* recommenders (kind MODEL_ALS) */
+	bool		serve_precomputed;	/* live recommender with "serve": "precomputed" */
+	Oid			recs_relid;		/* mlsys.recommendations and its primary key */
+	Oid			recs_index;
 } CachedModel;
 
 extern CachedModel *mlsys_cache_get(const char *name, int32 version);
@@ -64,5 +67,8 @@ extern CachedModel *mlsys_feature_model_arg(FunctionCallInfo fcinfo);
 /* recommend.c */
 extern CachedModel *recommender_lookup(const char *name);
 extern void recommender_check_k(const AlsModel *m, int k);
+
+/* recommend_batch.c: precomputed lists */
+extern int	recommend_precomputed(CachedModel *cm, int64 user, int k, int64 *item_ids, float8 *scores);
 
 #endif							/* MLSYS_SERVE_H */

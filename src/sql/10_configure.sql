@@ -12,7 +12,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
         "relation": null, "time_column": null, "window": null,
         "psi_threshold": 0.2, "js_threshold": 0.1, "features": {},
         "tolerance": 0.1, "auc_drop": 0.05,
-        "min_improvement": 0.01, "metric": null, "min_rows": 1
+        "min_improvement": 0.01, "metric": null, "min_rows": 1,
+        "serve": "live", "recommend_batch": null
     }'::pg_catalog.jsonb
 $$;
 COMMENT ON FUNCTION mlsys._setting_defaults() IS 'The settings mlsys.configure recognises, with their defaults (internal).';
@@ -105,6 +106,32 @@ BEGIN
                                   DETAIL = 'An override is an object with "metric" (psi, ks, wasserstein, js or linf) and/or a non-negative "threshold".';
                     END IF;
                 END LOOP;
+            WHEN v_key IN ('serve', 'recommend_batch') THEN
+                IF (SELECT m.task FROM mlsys.models m WHERE m.model = _configure.model) NOT LIKE 'recommender%' THEN
+                    RAISE EXCEPTION 'model "%" is not a recommender', _configure.model
+                        USING ERRCODE = 'wrong_object_type',
+                              DETAIL = pg_catalog.format('Setting "%s" applies to recommenders only.', v_key);
+                END IF;
+                IF v_key = 'serve' AND (jsonb_typeof(v_value) <> 'string' OR (v_value #>> '{}') NOT IN ('live', 'precomputed')) THEN
+                    RAISE EXCEPTION 'setting "serve" must be "live" or "precomputed"'
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                -- what mlsys.recommend_batch records: {"relation", "user_column", "k"}
+                IF v_key = 'recommend_batch' AND (jsonb_typeof(v_value) <> 'object'
+                   OR EXISTS (SELECT 1 FROM jsonb_object_keys(v_value) k WHERE k NOT IN ('relation', 'user_column', 'k'))
+                   OR jsonb_typeof(COALESCE(v_value -> 'relation', 'null')) NOT IN ('string', 'null')
+                   OR jsonb_typeof(COALESCE(v_value -> 'user_column', '""')) <> 'string'
+                   OR jsonb_typeof(COALESCE(v_value -> 'k', '100')) <> 'number'
+                   OR COALESCE(v_value ->> 'k', '100')::numeric NOT BETWEEN 1 AND 1000
+                   OR COALESCE(v_value ->> 'k', '100')::numeric <> trunc(COALESCE(v_value ->> 'k', '100')::numeric)) THEN
+                    RAISE EXCEPTION 'invalid setting "recommend_batch"'
+                        USING ERRCODE = 'invalid_parameter_value',
+                              DETAIL = 'It is an object with "relation" (a relation name or null), "user_column" (a column name) and "k" (a whole number from 1 to 1000).';
+                END IF;
+                IF v_key = 'recommend_batch' AND jsonb_typeof(COALESCE(v_value -> 'relation', 'null')) = 'string' THEN
+                    -- stored by its schema-qualified name, as "relation" is
+                    v_value := v_value || jsonb_build_object('relation', (v_value ->> 'relation')::regclass::text);
+                END IF;
             ELSE
                 NULL;
         END CASE;
@@ -126,4 +153,4 @@ LANGUAGE sql AS $$
              THEN CAST($2 OPERATOR(pg_catalog.->>) 'relation' AS pg_catalog.regclass) END)
 $$;
 COMMENT ON FUNCTION mlsys.configure(text, jsonb) IS
-'Sets monitoring and retraining settings of a model (merged into the current ones; a null value restores the default) and returns them.';
+'Sets monitoring, retraining and serving settings of a model (merged into the current ones; a null value restores the default) and returns them.';

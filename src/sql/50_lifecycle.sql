@@ -443,6 +443,10 @@ BEGIN
         lower_is_better, champion_score, challenger_score, min_improvement, holdout_rows, deployed, decision, reason)
     VALUES (p_model, p_run, v_live, t.version, v_metric, v_lower, s.champion_score, s.challenger_score,
             v_margin, s.n, v_deploy, v_decision, v_reason);
+    -- precomputed lists move to the new version in the deploying transaction
+    IF v_deploy AND v_recommender THEN
+        PERFORM mlsys._refresh_recommendations(p_model);
+    END IF;
     RETURN QUERY SELECT p_model, t.version, t.algorithm, t.metrics, v_deploy,
         v.metrics || pg_catalog.jsonb_build_object('fresh_' || v_metric, s.champion_score), v_decision;
 END $$;
@@ -694,6 +698,8 @@ BEGIN
         IF p_action = 'check' OR v_alerts = 0 THEN
             RETURN pg_catalog.format('%s alert(s)', v_alerts);
         END IF;
+    ELSIF p_action = 'recommend_batch' THEN
+        RETURN pg_catalog.format('%s users', mlsys._recommend_batch_again(p_model));
     ELSIF p_action IS DISTINCT FROM 'retrain' THEN
         RAISE EXCEPTION 'unrecognized action "%"', p_action USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -722,9 +728,9 @@ BEGIN
     IF schedule.model IS NULL OR schedule.schedule IS NULL OR schedule.action IS NULL THEN
         RAISE EXCEPTION 'model, schedule and action must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF schedule.action NOT IN ('retrain', 'check', 'retrain_if_drifted') THEN
+    IF schedule.action NOT IN ('retrain', 'check', 'retrain_if_drifted', 'recommend_batch') THEN
         RAISE EXCEPTION 'unrecognized action "%"', schedule.action
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Actions are retrain, check and retrain_if_drifted.';
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Actions are retrain, check, retrain_if_drifted and recommend_batch.';
     END IF;
     PERFORM 1 FROM mlsys.models m WHERE m.model = schedule.model;
     IF NOT FOUND THEN
@@ -734,7 +740,7 @@ BEGIN
         mlsys._job_name(schedule.model, schedule.action), schedule.schedule,
         pg_catalog.format('SELECT mlsys._run_job(%L, %L)', schedule.model, schedule.action),
         pg_catalog.current_database()));
-    IF schedule.action <> 'retrain' AND pg_catalog.to_regprocedure('mlsys.check(text)') IS NULL THEN
+    IF schedule.action IN ('check', 'retrain_if_drifted') AND pg_catalog.to_regprocedure('mlsys.check(text)') IS NULL THEN
         RAISE EXCEPTION 'function mlsys.check(text) does not exist'
             USING ERRCODE = 'undefined_function',
                   HINT = 'The check and retrain_if_drifted actions need the monitoring functions of mlsys.';
@@ -746,7 +752,7 @@ BEGIN
     RETURN v_job;
 END $$;
 COMMENT ON FUNCTION mlsys.schedule(text, text, text) IS
-'Schedules a model action (retrain, check or retrain_if_drifted) with pg_cron under the job name mlsys:<model>:<action>; returns the job id.';
+'Schedules a model action (retrain, check, retrain_if_drifted or recommend_batch) with pg_cron under the job name mlsys:<model>:<action>; returns the job id.';
 
 CREATE FUNCTION mlsys.unschedule(model text, action text DEFAULT NULL) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -757,19 +763,19 @@ BEGIN
     IF unschedule.model IS NULL THEN
         RAISE EXCEPTION 'model must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF unschedule.action IS NOT NULL AND unschedule.action NOT IN ('retrain', 'check', 'retrain_if_drifted') THEN
+    IF unschedule.action IS NOT NULL AND unschedule.action NOT IN ('retrain', 'check', 'retrain_if_drifted', 'recommend_batch') THEN
         RAISE EXCEPTION 'unrecognized action "%"', unschedule.action
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Actions are retrain, check and retrain_if_drifted.';
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Actions are retrain, check, retrain_if_drifted and recommend_batch.';
     END IF;
     PERFORM mlsys._require_pg_cron(pg_catalog.format(
         'SELECT cron.unschedule(jobid) FROM cron.job WHERE database = %L AND jobname IN (%s);',
         pg_catalog.current_database(),
         (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(mlsys._job_name(unschedule.model, a)), ', ')
-           FROM pg_catalog.unnest(CASE WHEN unschedule.action IS NULL THEN ARRAY['retrain', 'check', 'retrain_if_drifted']
+           FROM pg_catalog.unnest(CASE WHEN unschedule.action IS NULL THEN ARRAY['retrain', 'check', 'retrain_if_drifted', 'recommend_batch']
                                           ELSE ARRAY[unschedule.action] END) a)));
     FOR v_job IN EXECUTE 'SELECT j.jobid FROM cron.job j WHERE j.jobname OPERATOR(pg_catalog.=) ANY ($1)'
         USING (SELECT pg_catalog.array_agg(mlsys._job_name(unschedule.model, a))
-                 FROM pg_catalog.unnest(CASE WHEN unschedule.action IS NULL THEN ARRAY['retrain', 'check', 'retrain_if_drifted']
+                 FROM pg_catalog.unnest(CASE WHEN unschedule.action IS NULL THEN ARRAY['retrain', 'check', 'retrain_if_drifted', 'recommend_batch']
                                                 ELSE ARRAY[unschedule.action] END) a)
     LOOP
         EXECUTE 'SELECT cron.unschedule($1)' USING v_job;
@@ -797,7 +803,7 @@ BEGIN
                (SELECT pg_catalog.count(*) FROM cron.job_run_details x WHERE x.jobid OPERATOR(pg_catalog.=) j.jobid),
                t.status, t.error
           FROM cron.job j
-         CROSS JOIN LATERAL pg_catalog.regexp_match(j.jobname, '^mlsys:(.*):(retrain|check|retrain_if_drifted)$') m
+         CROSS JOIN LATERAL pg_catalog.regexp_match(j.jobname, '^mlsys:(.*):(retrain|check|retrain_if_drifted|recommend_batch)$') m
           LEFT JOIN LATERAL (SELECT x.status, x.start_time, x.end_time, x.return_message
                                FROM cron.job_run_details x WHERE x.jobid OPERATOR(pg_catalog.=) j.jobid
                               ORDER BY x.runid DESC LIMIT 1) d ON true

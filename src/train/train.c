@@ -325,6 +325,11 @@ mlsys_register_version(TrainArgs *a, TrainResult *r)
 								   false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not capture the drift baseline");
 	mlsys_store_explain_sample(a, r);
+	/* a recommender serving precomputed lists gets the new version's in this transaction */
+	if (DatumGetBool(r->deployed) && strncmp(r->task, "recommender", 11) == 0 &&
+		SPI_execute_with_args("SELECT mlsys._refresh_recommendations($1)", 1, rtypes, rv, NULL,
+							  false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not refresh the precomputed recommendations");
 }
 
 /*

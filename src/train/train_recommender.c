@@ -247,6 +247,44 @@ holdout_key_cmp(const void *a, const void *b)
 	return x->t < y->t ? -1 : x->t > y->t ? 1 : 0;
 }
 
+/*
+ * The ranking metrics of every user with held-out interactions, ranked in
+ * blocks as mlsys.recommend_batch ranks them (one sgemm per tile of items for
+ * a block of users), seen items excluded.
+ */
+static void
+holdout_ranking_metrics(RankMetrics *rm, AlsModel *m, const int32 *hoff, const int32 *hitem)
+{
+	int			block = als_rank_block_users(m, rm->k, (Size) maintenance_work_mem * 1024);
+	int32	   *users = palloc(sizeof(int32) * block);
+	int32	   *idx = palloc(sizeof(int32) * (Size) block * rm->k);
+	float	   *sc = palloc(sizeof(float) * (Size) block * rm->k);
+	int32	   *got = palloc(sizeof(int32) * block);
+	int			u = 0;
+
+	while (u < m->nusers)
+	{
+		int			n = 0;
+
+		for (; u < m->nusers && n < block; u++)
+			if (hoff[u + 1] > hoff[u])
+				users[n++] = u;
+		if (n == 0)
+			break;
+		als_rank_users(m, users, n, rm->k, true, idx, sc, got);
+		for (int b = 0; b < n; b++)
+		{
+			int32		cnt = hoff[users[b] + 1] - hoff[users[b]];
+
+			als_metrics_add(rm, idx + (Size) b * rm->k, got[b], hitem + hoff[users[b]], cnt, cnt);
+		}
+	}
+	pfree(users);
+	pfree(idx);
+	pfree(sc);
+	pfree(got);
+}
+
 PG_FUNCTION_INFO_V1(train_recommender);
 /* mlsys.train_recommender(model, relation, user_column, item_column, rating_column, hyperparams, test_size, seed, deploy) */
 Datum
@@ -493,8 +531,6 @@ train_recommender(PG_FUNCTION_ARGS)
 	als_metrics_init(&rm, m, Min(10, nitems));
 	for (int u = 0; u < nusers; u++)
 	{
-		int32		cnt = hoff[u + 1] - hoff[u];
-
 		CHECK_FOR_INTERRUPTS();
 		if (!p.implicit)
 		{
@@ -513,9 +549,8 @@ train_recommender(PG_FUNCTION_ARGS)
 				rm.rated++;
 			}
 		}
-		if (cnt > 0)
-			als_metrics_user(&rm, m, u, hitem + hoff[u], cnt, cnt);
 	}
+	holdout_ranking_metrics(&rm, m, hoff, hitem);
 	r.metrics = als_metrics_json(&rm, m, !p.implicit);
 
 	/* registration, through the same path as mlsys.train */

@@ -29,9 +29,9 @@ BEGIN
     IF schedule.model IS NULL OR schedule.schedule IS NULL OR schedule.action IS NULL THEN
         RAISE EXCEPTION 'model, schedule and action must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF schedule.action NOT IN ('retrain', 'check', 'retrain_if_drifted') THEN
+    IF schedule.action NOT IN ('retrain', 'check', 'retrain_if_drifted', 'recommend_batch') THEN
         RAISE EXCEPTION 'unrecognized action "%"', schedule.action
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Actions are retrain, check and retrain_if_drifted.';
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Actions are retrain, check, retrain_if_drifted and recommend_batch.';
     END IF;
     PERFORM 1 FROM mlsys.models m WHERE m.model = schedule.model;
     IF NOT FOUND THEN
@@ -41,7 +41,7 @@ BEGIN
         mlsys._job_name(schedule.model, schedule.action), schedule.schedule,
         pg_catalog.format('SELECT mlsys._run_job(%L, %L)', schedule.model, schedule.action),
         pg_catalog.current_database()));
-    IF schedule.action <> 'retrain' AND pg_catalog.to_regprocedure('mlsys.check(text)') IS NULL THEN
+    IF schedule.action IN ('check', 'retrain_if_drifted') AND pg_catalog.to_regprocedure('mlsys.check(text)') IS NULL THEN
         RAISE EXCEPTION 'function mlsys.check(text) does not exist'
             USING ERRCODE = 'undefined_function',
                   HINT = 'The check and retrain_if_drifted actions need the monitoring functions of mlsys.';
@@ -53,7 +53,7 @@ BEGIN
     RETURN v_job;
 END $$;
 COMMENT ON FUNCTION mlsys.schedule(text, text, text) IS
-'Schedules a model action (retrain, check or retrain_if_drifted) with pg_cron under the job name mlsys:<model>:<action>; returns the job id.';
+'Schedules a model action (retrain, check, retrain_if_drifted or recommend_batch) with pg_cron under the job name mlsys:<model>:<action>; returns the job id.';
 
 CREATE OR REPLACE FUNCTION mlsys.unschedule(model text, action text DEFAULT NULL) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -64,19 +64,19 @@ BEGIN
     IF unschedule.model IS NULL THEN
         RAISE EXCEPTION 'model must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF unschedule.action IS NOT NULL AND unschedule.action NOT IN ('retrain', 'check', 'retrain_if_drifted') THEN
+    IF unschedule.action IS NOT NULL AND unschedule.action NOT IN ('retrain', 'check', 'retrain_if_drifted', 'recommend_batch') THEN
         RAISE EXCEPTION 'unrecognized action "%"', unschedule.action
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Actions are retrain, check and retrain_if_drifted.';
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Actions are retrain, check, retrain_if_drifted and recommend_batch.';
     END IF;
     PERFORM mlsys._require_pg_cron(pg_catalog.format(
         'SELECT cron.unschedule(jobid) FROM cron.job WHERE database = %L AND jobname IN (%s);',
         pg_catalog.current_database(),
         (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(mlsys._job_name(unschedule.model, a)), ', ')
-           FROM pg_catalog.unnest(CASE WHEN unschedule.action IS NULL THEN ARRAY['retrain', 'check', 'retrain_if_drifted']
+           FROM pg_catalog.unnest(CASE WHEN unschedule.action IS NULL THEN ARRAY['retrain', 'check', 'retrain_if_drifted', 'recommend_batch']
                                           ELSE ARRAY[unschedule.action] END) a)));
     FOR v_job IN EXECUTE 'SELECT j.jobid FROM cron.job j WHERE j.jobname OPERATOR(pg_catalog.=) ANY ($1)'
         USING (SELECT pg_catalog.array_agg(mlsys._job_name(unschedule.model, a))
-                 FROM pg_catalog.unnest(CASE WHEN unschedule.action IS NULL THEN ARRAY['retrain', 'check', 'retrain_if_drifted']
+                 FROM pg_catalog.unnest(CASE WHEN unschedule.action IS NULL THEN ARRAY['retrain', 'check', 'retrain_if_drifted', 'recommend_batch']
                                                 ELSE ARRAY[unschedule.action] END) a)
     LOOP
         EXECUTE 'SELECT cron.unschedule($1)' USING v_job;
@@ -104,7 +104,7 @@ BEGIN
                (SELECT pg_catalog.count(*) FROM cron.job_run_details x WHERE x.jobid OPERATOR(pg_catalog.=) j.jobid),
                t.status, t.error
           FROM cron.job j
-         CROSS JOIN LATERAL pg_catalog.regexp_match(j.jobname, '^mlsys:(.*):(retrain|check|retrain_if_drifted)$') m
+         CROSS JOIN LATERAL pg_catalog.regexp_match(j.jobname, '^mlsys:(.*):(retrain|check|retrain_if_drifted|recommend_batch)$') m
           LEFT JOIN LATERAL (SELECT x.status, x.start_time, x.end_time, x.return_message
                                FROM cron.job_run_details x WHERE x.jobid OPERATOR(pg_catalog.=) j.jobid
                               ORDER BY x.runid DESC LIMIT 1) d ON true
@@ -461,7 +461,280 @@ BEGIN
         lower_is_better, champion_score, challenger_score, min_improvement, holdout_rows, deployed, decision, reason)
     VALUES (p_model, p_run, v_live, t.version, v_metric, v_lower, s.champion_score, s.challenger_score,
             v_margin, s.n, v_deploy, v_decision, v_reason);
+    -- precomputed lists move to the new version in the deploying transaction
+    IF v_deploy AND v_recommender THEN
+        PERFORM mlsys._refresh_recommendations(p_model);
+    END IF;
     RETURN QUERY SELECT p_model, t.version, t.algorithm, t.metrics, v_deploy,
         v.metrics || pg_catalog.jsonb_build_object('fresh_' || v_metric, s.champion_score), v_decision;
 END $$;
 COMMENT ON FUNCTION mlsys._retrain(text, bigint) IS 'The work of mlsys.retrain within an open training run (internal).';
+
+------------------------------------------------------------------------------
+-- Precomputed recommendations: mlsys.recommend_batch, the "serve" setting,
+-- the recommend_batch action of mlsys.schedule
+------------------------------------------------------------------------------
+
+-- Precomputed recommendations (src/serve/recommend_batch.c): each user's
+-- exact top-k by one version, written by mlsys.recommend_batch, served by
+-- mlsys.recommend while that version is live and the model's "serve" setting
+-- is "precomputed". Rows of a version go with it (ON DELETE CASCADE).
+CREATE TABLE mlsys.recommendations (
+    model       text NOT NULL,
+    version     int NOT NULL,
+    user_id     bigint NOT NULL,
+    k           int NOT NULL CHECK (k BETWEEN 1 AND 1000),
+    item_ids    bigint[] NOT NULL,
+    scores      float8[] NOT NULL CHECK (pg_catalog.cardinality(scores) = pg_catalog.cardinality(item_ids)),
+    computed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (model, user_id),
+    FOREIGN KEY (model, version) REFERENCES mlsys.model_versions (model, version) ON DELETE CASCADE
+);
+-- what the cascade from mlsys.model_versions looks rows up by
+CREATE INDEX recommendations_version_idx ON mlsys.recommendations (model, version);
+COMMENT ON TABLE mlsys.recommendations IS
+'Precomputed recommendations, one row per (model, user): the top k items of the user by a version (best first, ties by smaller id) with their scores, written by mlsys.recommend_batch.';
+SELECT pg_catalog.pg_extension_config_dump('mlsys.recommendations', '');
+
+CREATE FUNCTION mlsys.recommend_batch(model text, relation regclass DEFAULT NULL,
+                                      user_column text DEFAULT 'user_id', k int DEFAULT 100)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'recommend_batch' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION mlsys.recommend_batch(text, regclass, text, int) IS
+'Writes the exact top-k items (seen items excluded) of every user in the relation''s user column (NULL: every user the model knows) by the live version into mlsys.recommendations, replacing their rows; returns how many users were written. Users the model does not know are skipped.';
+
+-- mlsys.recommend_batch remembers its arguments in the model's settings, so
+-- that refreshes rerun it. Readers run the batch but cannot write
+-- mlsys.models: this runs as the extension's owner and writes only that key,
+-- and only when it changes (a settings write makes every backend reload the
+-- model).
+CREATE FUNCTION mlsys._store_batch_settings(p_model text, p_relation regclass, p_user_column text, p_k int)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_new jsonb := pg_catalog.jsonb_build_object('relation', p_relation::text, 'user_column', p_user_column, 'k', p_k);
+BEGIN
+    IF (SELECT m.settings -> 'recommend_batch' FROM mlsys.models m WHERE m.model = p_model) IS DISTINCT FROM v_new THEN
+        UPDATE mlsys.models m SET settings = m.settings || pg_catalog.jsonb_build_object('recommend_batch', v_new)
+         WHERE m.model = p_model;
+    END IF;
+END $$;
+COMMENT ON FUNCTION mlsys._store_batch_settings(text, regclass, text, int) IS
+'Records the relation, user column and k of a model''s last mlsys.recommend_batch in its settings (internal).';
+
+-- The refresh: mlsys.recommend_batch again with the arguments it last ran with
+-- (never run: every user, k 100).
+CREATE FUNCTION mlsys._recommend_batch_again(p_model text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_batch jsonb := mlsys._setting(p_model, 'recommend_batch');
+BEGIN
+    RETURN mlsys.recommend_batch(p_model, (v_batch ->> 'relation')::regclass,
+                                 COALESCE(v_batch ->> 'user_column', 'user_id'),
+                                 COALESCE((v_batch ->> 'k')::int, 100));
+END $$;
+COMMENT ON FUNCTION mlsys._recommend_batch_again(text) IS
+'Reruns mlsys.recommend_batch for a model with the relation, user column and k it last ran with (internal).';
+
+-- Training and retraining call this in the transaction that deploys, so that a
+-- model serving precomputed lists never serves a new version's lists late.
+CREATE FUNCTION mlsys._refresh_recommendations(p_model text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF (mlsys._setting(p_model, 'serve') #>> '{}') IS DISTINCT FROM 'precomputed' THEN
+        RETURN NULL;
+    END IF;
+    RETURN mlsys._recommend_batch_again(p_model);
+END $$;
+COMMENT ON FUNCTION mlsys._refresh_recommendations(text) IS
+'Refreshes a model''s precomputed recommendations when it serves them; NULL when it serves live (internal).';
+
+-- "serve" and the rest of a model's settings reach every backend's model cache
+-- as deployments do
+CREATE TRIGGER registry_changed AFTER UPDATE OF settings OR DELETE ON mlsys.models
+    FOR EACH STATEMENT EXECUTE FUNCTION mlsys._registry_changed();
+
+CREATE OR REPLACE FUNCTION mlsys._setting_defaults() RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT '{
+        "relation": null, "time_column": null, "window": null,
+        "psi_threshold": 0.2, "js_threshold": 0.1, "features": {},
+        "tolerance": 0.1, "auc_drop": 0.05,
+        "min_improvement": 0.01, "metric": null, "min_rows": 1,
+        "serve": "live", "recommend_batch": null
+    }'::pg_catalog.jsonb
+$$;
+COMMENT ON FUNCTION mlsys._setting_defaults() IS 'The settings mlsys.configure recognises, with their defaults (internal).';
+
+CREATE OR REPLACE FUNCTION mlsys._configure(model text, settings jsonb, relation regclass) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_key text;
+    v_value jsonb;
+    v_current jsonb;
+    v_defaults jsonb := mlsys._setting_defaults();
+    v_feature text;
+    v_override jsonb;
+BEGIN
+    IF _configure.model IS NULL OR _configure.settings IS NULL THEN
+        RAISE EXCEPTION 'model and settings must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF jsonb_typeof(_configure.settings) <> 'object' THEN
+        RAISE EXCEPTION 'settings must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT m.settings INTO v_current FROM mlsys.models m WHERE m.model = _configure.model FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', _configure.model USING ERRCODE = 'undefined_object';
+    END IF;
+    FOR v_key, v_value IN SELECT e.key, e.value FROM jsonb_each(_configure.settings) e LOOP
+        IF NOT v_defaults ? v_key THEN
+            RAISE EXCEPTION 'unrecognized setting "%"', v_key
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Recognised settings: ' || (SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys(v_defaults) k) || '.';
+        END IF;
+        IF jsonb_typeof(v_value) = 'null' THEN
+            v_current := v_current - v_key;     -- back to the default
+            CONTINUE;
+        END IF;
+        CASE
+            WHEN v_key IN ('psi_threshold', 'js_threshold', 'tolerance', 'auc_drop', 'min_improvement') THEN
+                IF jsonb_typeof(v_value) <> 'number' OR v_value::text::float8 < 0
+                   OR v_value::text::float8 = 'Infinity'::float8 THEN
+                    RAISE EXCEPTION 'setting "%" must be a non-negative number', v_key
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+            WHEN v_key = 'min_rows' THEN
+                IF jsonb_typeof(v_value) <> 'number' OR v_value::text::numeric <> trunc(v_value::text::numeric)
+                   OR v_value::text::numeric < 1 OR v_value::text::numeric > 9223372036854775807 THEN
+                    RAISE EXCEPTION 'setting "min_rows" must be a positive integer'
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+            WHEN v_key = 'relation' THEN
+                IF jsonb_typeof(v_value) <> 'string' THEN
+                    RAISE EXCEPTION 'setting "relation" must be a string' USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                -- resolved by mlsys.configure under the caller's search_path;
+                -- stored by its schema-qualified name
+                v_value := to_jsonb(_configure.relation::oid::regclass::text);
+            WHEN v_key = 'window' THEN
+                IF jsonb_typeof(v_value) <> 'string' OR (v_value #>> '{}')::interval <= interval '0' THEN
+                    RAISE EXCEPTION 'setting "window" must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+            WHEN v_key IN ('time_column', 'metric') THEN
+                IF jsonb_typeof(v_value) <> 'string' THEN
+                    RAISE EXCEPTION 'setting "%" must be a string', v_key USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                IF v_key = 'metric' AND (v_value #>> '{}') NOT IN
+                   ('rmse', 'mae', 'r2', 'auc', 'log_loss', 'accuracy', 'f1', 'macro_f1',
+                    'precision_at_10', 'recall_at_10', 'ndcg_at_10', 'map_at_10') THEN
+                    RAISE EXCEPTION 'unrecognized metric "%"', v_value #>> '{}' USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+            WHEN v_key = 'features' THEN
+                -- per-feature drift overrides: {"feature": {"metric": "psi", "threshold": 0.3}}
+                IF jsonb_typeof(v_value) <> 'object' THEN
+                    RAISE EXCEPTION 'setting "features" must be an object mapping feature names to overrides'
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                FOR v_feature, v_override IN SELECT e.key, e.value FROM jsonb_each(v_value) e LOOP
+                    IF jsonb_typeof(v_override) <> 'object'
+                       OR EXISTS (SELECT 1 FROM jsonb_object_keys(v_override) k WHERE k NOT IN ('metric', 'threshold'))
+                       OR (v_override ? 'metric' AND (v_override ->> 'metric') NOT IN ('psi', 'ks', 'wasserstein', 'js', 'linf'))
+                       OR (v_override ? 'threshold' AND (jsonb_typeof(v_override -> 'threshold') <> 'number'
+                                                         OR (v_override ->> 'threshold')::float8 < 0)) THEN
+                        RAISE EXCEPTION 'invalid override for feature "%"', v_feature
+                            USING ERRCODE = 'invalid_parameter_value',
+                                  DETAIL = 'An override is an object with "metric" (psi, ks, wasserstein, js or linf) and/or a non-negative "threshold".';
+                    END IF;
+                END LOOP;
+            WHEN v_key IN ('serve', 'recommend_batch') THEN
+                IF (SELECT m.task FROM mlsys.models m WHERE m.model = _configure.model) NOT LIKE 'recommender%' THEN
+                    RAISE EXCEPTION 'model "%" is not a recommender', _configure.model
+                        USING ERRCODE = 'wrong_object_type',
+                              DETAIL = pg_catalog.format('Setting "%s" applies to recommenders only.', v_key);
+                END IF;
+                IF v_key = 'serve' AND (jsonb_typeof(v_value) <> 'string' OR (v_value #>> '{}') NOT IN ('live', 'precomputed')) THEN
+                    RAISE EXCEPTION 'setting "serve" must be "live" or "precomputed"'
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                -- what mlsys.recommend_batch records: {"relation", "user_column", "k"}
+                IF v_key = 'recommend_batch' AND (jsonb_typeof(v_value) <> 'object'
+                   OR EXISTS (SELECT 1 FROM jsonb_object_keys(v_value) k WHERE k NOT IN ('relation', 'user_column', 'k'))
+                   OR jsonb_typeof(COALESCE(v_value -> 'relation', 'null')) NOT IN ('string', 'null')
+                   OR jsonb_typeof(COALESCE(v_value -> 'user_column', '""')) <> 'string'
+                   OR jsonb_typeof(COALESCE(v_value -> 'k', '100')) <> 'number'
+                   OR COALESCE(v_value ->> 'k', '100')::numeric NOT BETWEEN 1 AND 1000
+                   OR COALESCE(v_value ->> 'k', '100')::numeric <> trunc(COALESCE(v_value ->> 'k', '100')::numeric)) THEN
+                    RAISE EXCEPTION 'invalid setting "recommend_batch"'
+                        USING ERRCODE = 'invalid_parameter_value',
+                              DETAIL = 'It is an object with "relation" (a relation name or null), "user_column" (a column name) and "k" (a whole number from 1 to 1000).';
+                END IF;
+                IF v_key = 'recommend_batch' AND jsonb_typeof(COALESCE(v_value -> 'relation', 'null')) = 'string' THEN
+                    -- stored by its schema-qualified name, as "relation" is
+                    v_value := v_value || jsonb_build_object('relation', (v_value ->> 'relation')::regclass::text);
+                END IF;
+            ELSE
+                NULL;
+        END CASE;
+        v_current := v_current || jsonb_build_object(v_key, v_value);
+    END LOOP;
+    UPDATE mlsys.models m SET settings = v_current WHERE m.model = _configure.model;
+    RETURN v_current;
+END;
+$$;
+COMMENT ON FUNCTION mlsys._configure(text, jsonb, regclass) IS 'The work of mlsys.configure, given the relation setting already resolved (internal).';
+
+CREATE OR REPLACE FUNCTION mlsys._run_job(p_model text, p_action text) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_run bigint;
+    v_alerts bigint;
+    v_msg text;
+    v_state text;
+    r record;
+BEGIN
+    IF p_action IN ('check', 'retrain_if_drifted') THEN
+        v_alerts := mlsys._check_alerts(p_model);
+        IF p_action = 'check' OR v_alerts = 0 THEN
+            RETURN pg_catalog.format('%s alert(s)', v_alerts);
+        END IF;
+    ELSIF p_action = 'recommend_batch' THEN
+        RETURN pg_catalog.format('%s users', mlsys._recommend_batch_again(p_model));
+    ELSIF p_action IS DISTINCT FROM 'retrain' THEN
+        RAISE EXCEPTION 'unrecognized action "%"', p_action USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_run := mlsys._run_start(p_model, 'scheduled');
+    BEGIN
+        SELECT * INTO r FROM mlsys._retrain(p_model, v_run);
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE;
+    END;
+    IF v_state IS NOT NULL THEN
+        PERFORM mlsys._run_finish(v_run, 'failed', v_msg, v_state);
+        RAISE WARNING 'scheduled retrain of model "%" failed: %', p_model, v_msg;
+        RETURN 'failed: ' || v_msg;
+    END IF;
+    PERFORM mlsys._run_finish(v_run, CASE WHEN r.o_decision = 'skipped' THEN 'skipped' ELSE 'succeeded' END);
+    RETURN pg_catalog.format('%s: version %s %s', COALESCE(v_alerts::text || ' alert(s), retrained', 'retrained'),
+                             r.o_version, r.o_decision);
+END $$;
+COMMENT ON FUNCTION mlsys._run_job(text, text) IS 'The command of a scheduled job: runs one action and records a failed retrain instead of losing it (internal).';
+
+COMMENT ON FUNCTION mlsys.configure(text, jsonb) IS
+'Sets monitoring, retraining and serving settings of a model (merged into the current ones; a null value restores the default) and returns them.';
+
+-- grants as the install script gives them (90_security.sql)
+REVOKE ALL ON TABLE mlsys.recommendations FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE ON mlsys.recommendations TO mlsys_reader;
+GRANT ALL ON TABLE mlsys.recommendations TO mlsys_admin;
+REVOKE EXECUTE ON FUNCTION
+    mlsys.recommend_batch(text, regclass, text, int),
+    mlsys._store_batch_settings(text, regclass, text, int),
+    mlsys._recommend_batch_again(text),
+    mlsys._refresh_recommendations(text)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    mlsys.recommend_batch(text, regclass, text, int),
+    mlsys._store_batch_settings(text, regclass, text, int),
+    mlsys._recommend_batch_again(text),
+    mlsys._refresh_recommendations(text)
+TO mlsys_reader;

@@ -3,6 +3,8 @@
 #    and produces a new version, a deployment and a recorded decision;
 #  - a model name full of quotes cannot inject SQL into the job's command;
 #  - a scheduled retrain that fails leaves a 'failed' run with its error;
+#  - a scheduled recommend_batch refreshes a recommender's precomputed lists
+#    with the arguments of its last run;
 #  - unschedule removes the jobs;
 #  - in a database without pg_cron, scheduling fails with a clear error.
 use strict;
@@ -34,30 +36,45 @@ $node->safe_psql('postgres', qq{
     UPDATE t SET y = y + 3 * a;
     -- and the other model's relation loses a feature column: its retrain fails
     ALTER TABLE t_broken RENAME COLUMN b TO b_gone;
+    -- a recommender whose lists were computed for two users
+    CREATE TABLE clicks AS SELECT u AS user_id, (u * i) % 40 AS item_id
+      FROM generate_series(1, 60) u, generate_series(1, 8) i;
+    SELECT version FROM mlsys.train_recommender('rec', 'clicks', hyperparams => '{"factors": 4, "iterations": 2}',
+                                                deploy => 'most_recent');
+    CREATE TABLE vip AS SELECT 7 AS user_id UNION ALL SELECT 9;
+    SELECT mlsys.recommend_batch('rec', 'vip', k => 5);
+    DELETE FROM mlsys.recommendations;
 });
 
 my $job = $node->safe_psql('postgres', qq{SELECT mlsys.schedule('$evil_lit', '* * * * *')});
 like($job, qr/^\d+$/, 'schedule returns a job id');
 my $job2 = $node->safe_psql('postgres', q{SELECT mlsys.schedule('broken', '* * * * *')});
 isnt($job2, $job, 'a second model gets its own job');
+my $job3 = $node->safe_psql('postgres', q{SELECT mlsys.schedule('rec', '* * * * *', 'recommend_batch')});
+is($node->safe_psql('postgres', qq{SELECT jobname || ' ' || command FROM cron.job WHERE jobid = $job3}),
+   q{mlsys:rec:recommend_batch SELECT mlsys._run_job('rec', 'recommend_batch')}, 'a recommend_batch job');
 is($node->safe_psql('postgres', qq{SELECT jobname FROM cron.job WHERE jobid = $job}),
    "mlsys:$evil:retrain", 'the job is named after the model and action');
 is($node->safe_psql('postgres', qq{SELECT mlsys.schedule('$evil_lit', '* * * * *')}), $job,
    'scheduling the same action again updates the job');
 
-# wait for pg_cron to run both jobs (minute granularity)
+# wait for pg_cron to run the three jobs (minute granularity)
 my $done = 0;
 for (my $i = 0; $i < 110; $i++)
 {
     $done = $node->safe_psql('postgres', qq{
-        SELECT count(DISTINCT jobid) = 2 FROM cron.job_run_details
-         WHERE jobid IN ($job, $job2) AND status IN ('succeeded', 'failed')}) eq 't'
+        SELECT count(DISTINCT jobid) = 3 FROM cron.job_run_details
+         WHERE jobid IN ($job, $job2, $job3) AND status IN ('succeeded', 'failed')}) eq 't'
       && $node->safe_psql('postgres', q{
         SELECT count(*) = 2 FROM mlsys.training_runs WHERE kind = 'scheduled' AND status <> 'running'}) eq 't';
     last if $done;
     sleep(1);
 }
-ok($done, 'pg_cron ran both scheduled jobs');
+ok($done, 'pg_cron ran the three scheduled jobs');
+is($node->safe_psql('postgres', qq{SELECT status FROM cron.job_run_details WHERE jobid = $job3 ORDER BY runid LIMIT 1}),
+   'succeeded', 'the recommend_batch job succeeded');
+is($node->safe_psql('postgres', q{SELECT string_agg(user_id || ':' || k, ',' ORDER BY user_id) FROM mlsys.recommendations WHERE model = 'rec'}),
+   '7:5,9:5', 'it recomputed the lists of the remembered users with the remembered k');
 
 is($node->safe_psql('postgres', qq{SELECT status FROM cron.job_run_details WHERE jobid = $job ORDER BY runid LIMIT 1}),
    'succeeded', 'the retrain job succeeded in pg_cron');
@@ -83,11 +100,12 @@ is($node->safe_psql('postgres', q{SELECT mlsys.live_version('broken')}), '1', 'a
 like($node->safe_psql('postgres', q{
     SELECT action || ' ' || last_status || ' ' || last_training_status FROM mlsys.schedules() WHERE model = 'broken'}),
    qr/^retrain succeeded failed$/, 'mlsys.schedules shows the job run and the failed training');
-is($node->safe_psql('postgres', q{SELECT count(*) FROM mlsys.schedules()}), '2', 'mlsys.schedules lists both jobs');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM mlsys.schedules()}), '3', 'mlsys.schedules lists the three jobs');
 
 # unschedule
 is($node->safe_psql('postgres', qq{SELECT mlsys.unschedule('$evil_lit')}), '1', 'unschedule removes the job');
 is($node->safe_psql('postgres', q{SELECT mlsys.unschedule('broken', 'retrain')}), '1', 'unschedule by action');
+is($node->safe_psql('postgres', q{SELECT mlsys.unschedule('rec', 'recommend_batch')}), '1', 'unschedule recommend_batch');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM cron.job}), '0', 'no jobs are left');
 
 # a database without pg_cron

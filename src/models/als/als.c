@@ -319,6 +319,7 @@ als_model_prepare(AlsModel *m)
 	m->rows = palloc(sizeof(double) * (f + 1));
 	m->rows_cap = f + 1;
 	m->heap_cap = 0;
+	als_rank_prepare(m);
 	MemoryContextSwitchTo(old);
 }
 
@@ -634,27 +635,35 @@ in_sorted(const int32 *list, int n, int32 i)
 void
 als_metrics_user(RankMetrics *rm, AlsModel *m, int u, const int32 *held, int nheld_known, int nheld)
 {
+	int			got;
+
+	if (nheld == 0)
+		return;
+	if (u >= 0)
+		got = als_rank(m, m->U + (Size) u * m->f, m->implicit ? 0.0f : (float) m->user_bias[u],
+					   rm->k, m->seen_items + m->seen_off[u],
+					   m->seen_off[u + 1] - m->seen_off[u], rm->idx, rm->sc);
+	else
+		got = als_popular(m, rm->k, NULL, 0, rm->idx, rm->sc);
+	als_metrics_add(rm, rm->idx, got, held, nheld_known, nheld);
+}
+
+/* add one user's ranking (got items, best first) against their held-out items */
+void
+als_metrics_add(RankMetrics *rm, const int32 *idx, int got, const int32 *held, int nheld_known, int nheld)
+{
 	int			k = rm->k;
-	int			got,
-				hits = 0;
+	int			hits = 0;
 	double		dcg = 0.0,
 				idcg = 0.0,
 				ap = 0.0;
 
 	if (nheld == 0)
 		return;
-	if (u >= 0)
-	{
-		als_score_user(m, u, m->scores);
-		got = als_topk(m, m->scores, k, m->seen_items + m->seen_off[u],
-					   m->seen_off[u + 1] - m->seen_off[u], rm->idx, rm->sc);
-	}
-	else
-		got = als_popular(m, k, NULL, 0, rm->idx, rm->sc);
 	for (int r = 0; r < got; r++)
 	{
-		rm->covered[rm->idx[r]] = true;
-		if (in_sorted(held, nheld_known, rm->idx[r]))
+		rm->covered[idx[r]] = true;
+		if (in_sorted(held, nheld_known, idx[r]))
 		{
 			hits++;
 			dcg += 1.0 / log2(r + 2.0);

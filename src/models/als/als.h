@@ -65,6 +65,14 @@ typedef struct AlsModel
 	int32	   *heap_idx;		/* top-k heap scratch, grown on demand */
 	float	   *heap_score;
 	int			heap_cap;
+	/* ranking in norm order (als_rank.c) */
+	int			ntiles;
+	int32	   *order;			/* nitems: item index at each norm-order position */
+	int32	   *pos;			/* nitems: each item's position in norm order */
+	float	   *Vn;				/* nitems × f: V in norm order */
+	float	   *bias_n;			/* explicit: μ + b_i in norm order (NULL: implicit) */
+	double	   *tile_norm;		/* ntiles: the largest item norm from tile t on */
+	double	   *tile_bias;		/* ntiles: the largest μ + b_i from tile t on */
 	MemoryContext cxt;			/* where the model lives */
 } AlsModel;
 
@@ -125,6 +133,17 @@ extern int	als_popular(AlsModel *m, int k, const int32 *exclude, int nexclude,
 extern double als_predict(const AlsModel *m, int u, int i);
 extern void als_fold_in(AlsModel *m, const int32 *items, int n, float *x);
 
+/* als_rank.c: exact top-k in norm-ordered tiles with a Cauchy–Schwarz stop */
+#define ALS_TILE 1024			/* items scored per BLAS call */
+#define ALS_MAX_BLOCK 1024		/* users scored together */
+#define ALS_MAX_K 1000			/* the largest k of a block ranking */
+extern void als_rank_prepare(AlsModel *m);
+extern int	als_rank(AlsModel *m, const float *x, float ub, int k, const int32 *exclude,
+					 int nexclude, int32 *out_idx, float *out_score);
+extern int	als_rank_block_users(const AlsModel *m, int k, Size budget);
+extern void als_rank_users(AlsModel *m, const int32 *users, int n, int k, bool exclude_seen,
+						   int32 *out_idx, float *out_score, int32 *out_n);
+
 /* ranking metrics over users, accumulated one user at a time */
 typedef struct RankMetrics
 {
@@ -145,6 +164,8 @@ typedef struct RankMetrics
 extern void als_metrics_init(RankMetrics *rm, AlsModel *m, int k);
 extern void als_metrics_user(RankMetrics *rm, AlsModel *m, int u,
 							 const int32 *held, int nheld_known, int nheld);
+extern void als_metrics_add(RankMetrics *rm, const int32 *idx, int got,
+							const int32 *held, int nheld_known, int nheld);
 extern char *als_metrics_json(RankMetrics *rm, AlsModel *m, bool with_rating);
 
 /* als_interactions.c: the interactions table */
