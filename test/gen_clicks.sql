@@ -5,6 +5,7 @@
 -- draws come from hashes of (user, click), not from random().
 -- Usage: psql -v users=50000 -v items=100000 -v clicks=20 -f test/gen_clicks.sql
 -- Creates table clicks(user_id bigint, item_id bigint).
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS clicks;
 CREATE TABLE clicks AS
 SELECT u::bigint AS user_id,

@@ -252,7 +252,15 @@ cache_load(const char *name, int32 requested)
 				 errmsg("version %d of model \"%s\" uses algorithm \"%s\", which this build of mlsys cannot score",
 						version, name, algorithm)));
 	/* the family verifies and parses its blob into the model's context */
-	family->load(DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull)), &m->loaded);
+	{
+		Datum		bd = SPI_getbinval(tup, desc, 2, &isnull);
+		bytea	   *blob = DatumGetByteaPP(bd);
+
+		family->load(blob, &m->loaded);
+		/* the family copied what it keeps: the detoasted copy would only take room */
+		if ((Pointer) blob != DatumGetPointer(bd))
+			pfree(blob);
+	}
 	m->loaded.family = family;
 	if (m->loaded.nfeat == 0)
 	{

@@ -248,17 +248,7 @@ rank_for_basket(AlsModel *m, int k, int32 *idx, float *sc, void *arg)
 static int
 rank_similar(AlsModel *m, int k, int32 *idx, float *sc, void *arg)
 {
-	int32		self = *(int *) arg;
-	float		ni = m->item_norm[self];
-
-	mlsys_sgemv(m->V, m->nitems, m->f, m->V + (Size) self * m->f, m->scores);
-	for (int j = 0; j < m->nitems; j++)
-	{
-		float		d = ni * m->item_norm[j];
-
-		m->scores[j] = d > 0 ? m->scores[j] / d : 0.0f;
-	}
-	return als_topk(m, m->scores, k, &self, 1, idx, sc);
+	return als_similar(m, *(int *) arg, k, idx, sc);
 }
 
 PG_FUNCTION_INFO_V1(recommend);

@@ -23,9 +23,8 @@
  * Initial factors are pseudo-random normals drawn from the seed and the item
  * id (not its position in any scan), so a fit depends only on seed and data.
  *
- * Scoring: one float32 matrix-vector product over the item factors, then a
- * k-sized min-heap while walking the catalogue in index order (the excluded
- * items are a sorted list walked in step). Ties go to the smaller item id.
+ * Scoring and ranking are in als_rank.c; here are the popularity list of cold
+ * starts, single predictions and the fold-in of an anonymous user.
  */
 #include "postgres.h"
 
@@ -318,7 +317,6 @@ als_model_prepare(AlsModel *m)
 	m->rhs = palloc(sizeof(double) * (f + 1));
 	m->rows = palloc(sizeof(double) * (f + 1));
 	m->rows_cap = f + 1;
-	m->heap_cap = 0;
 	als_rank_prepare(m);
 	MemoryContextSwitchTo(old);
 }
@@ -342,143 +340,6 @@ als_find(const int64 *ids, int n, int64 id)
 			return mid;
 	}
 	return -1;
-}
-
-/* scores of every item for the factor vector x (explicit: + μ + b_i) */
-void
-als_score_vector(AlsModel *m, const float *x, float *scores)
-{
-	mlsys_sgemv(m->V, m->nitems, m->f, x, scores);
-	if (!m->implicit)
-		for (int i = 0; i < m->nitems; i++)
-			scores[i] += m->item_bias_f[i];
-}
-
-/* scores of every item for user index u (explicit: predicted ratings) */
-void
-als_score_user(AlsModel *m, int u, float *scores)
-{
-	als_score_vector(m, m->U + (Size) u * m->f, scores);
-	if (!m->implicit)
-	{
-		float		ub = (float) m->user_bias[u];
-
-		for (int i = 0; i < m->nitems; i++)
-			scores[i] += ub;
-	}
-}
-
-/* grow the heap scratch to k entries */
-static void
-heap_reserve(AlsModel *m, int k)
-{
-	if (m->heap_cap >= k)
-		return;
-	if (m->heap_cap > 0)
-	{
-		pfree(m->heap_idx);
-		pfree(m->heap_score);
-	}
-	m->heap_idx = MemoryContextAlloc(m->cxt, sizeof(int32) * k);
-	m->heap_score = MemoryContextAlloc(m->cxt, sizeof(float) * k);
-	m->heap_cap = k;
-}
-
-/* is heap entry a worse than b (lower score, or equal score and larger index)? */
-static inline bool
-entry_worse(float sa, int32 ia, float sb, int32 ib)
-{
-	return sa < sb || (sa == sb && ia > ib);
-}
-
-/* restore the min-heap property below position p */
-static void
-heap_sift_down(float *hs, int32 *hi, int n, int p)
-{
-	for (;;)
-	{
-		int			l = 2 * p + 1,
-					w = p;
-
-		if (l < n && entry_worse(hs[l], hi[l], hs[w], hi[w]))
-			w = l;
-		if (l + 1 < n && entry_worse(hs[l + 1], hi[l + 1], hs[w], hi[w]))
-			w = l + 1;
-		if (w == p)
-			return;
-		{
-			float		ts = hs[p];
-			int32		ti = hi[p];
-
-			hs[p] = hs[w];
-			hi[p] = hi[w];
-			hs[w] = ts;
-			hi[w] = ti;
-		}
-		p = w;
-	}
-}
-
-/*
- * The best k items by score, skipping the sorted exclude list; written to
- * out in decreasing score order. Returns how many were found (≤ k).
- */
-int
-als_topk(AlsModel *m, const float *scores, int k, const int32 *exclude, int nexclude,
-		 int32 *out_idx, float *out_score)
-{
-	float	   *hs;
-	int32	   *hi;
-	int			n = 0,
-				e = 0;
-
-	heap_reserve(m, k);
-	hs = m->heap_score;
-	hi = m->heap_idx;
-	for (int i = 0; i < m->nitems; i++)
-	{
-		float		s = scores[i];
-
-		while (e < nexclude && exclude[e] < i)
-			e++;
-		if (e < nexclude && exclude[e] == i)
-			continue;
-		if (n < k)
-		{
-			/* sift up */
-			int			p = n++;
-
-			while (p > 0)
-			{
-				int			q = (p - 1) / 2;
-
-				if (!entry_worse(s, i, hs[q], hi[q]))
-					break;
-				hs[p] = hs[q];
-				hi[p] = hi[q];
-				p = q;
-			}
-			hs[p] = s;
-			hi[p] = i;
-		}
-		else if (s > hs[0])
-		{
-			/* index order: an equal score is never better than the root */
-			hs[0] = s;
-			hi[0] = i;
-			heap_sift_down(hs, hi, n, 0);
-		}
-	}
-	/* pop the worst to the back: out ends up best first */
-	for (int r = n - 1; r >= 0; r--)
-	{
-		out_idx[r] = hi[0];
-		out_score[r] = hs[0];
-		hs[0] = hs[r];
-		hi[0] = hi[r];
-		heap_sift_down(hs, hi, r, 0);
-	}
-	return n;
 }
 
 /* the k most popular items not in the sorted exclude list; score = share of users */
@@ -531,7 +392,7 @@ als_predict(const AlsModel *m, int u, int i)
 	if (u >= 0 && i >= 0)
 	{
 		const float *p = m->U + (Size) u * m->f;
-		const float *q = m->V + (Size) i * m->f;
+		const float *q = als_item_factors(m, i);
 		double		s = 0.0;
 
 		for (int j = 0; j < m->f; j++)
@@ -568,7 +429,7 @@ als_fold_in(AlsModel *m, const int32 *items, int n, float *x)
 			for (int i = 0; i < m->nitems; i++)
 			{
 				for (int j = 0; j < f; j++)
-					q[j] = m->V[(Size) i * f + j];
+					q[j] = als_item_factors(m, i)[j];
 				mlsys_syr_upper(yty, f, 1.0, q);
 			}
 			m->yty = yty;
@@ -579,7 +440,7 @@ als_fold_in(AlsModel *m, const int32 *items, int n, float *x)
 	{
 		for (int j = 0; j < f; j++)
 		{
-			q[j] = m->V[(Size) items[t] * f + j];
+			q[j] = als_item_factors(m, items[t])[j];
 			b[j] += (m->implicit ? 1.0 + m->alpha : 1.0) * q[j];
 		}
 		mlsys_syr_upper(G, f, w, q);

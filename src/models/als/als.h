@@ -49,7 +49,7 @@ typedef struct AlsModel
 	int32	   *seen_items;		/* nseen item indices, increasing per user */
 	int32	   *counts;			/* nitems: training interactions per item */
 	float	   *U;				/* nusers × f */
-	float	   *V;				/* nitems × f */
+	float	   *V;				/* nitems × f as stored; freed at load, once Vn holds it */
 
 	/* derived at load (serving) */
 	int32	   *popular;		/* item indices by count desc, then id */
@@ -62,9 +62,6 @@ typedef struct AlsModel
 	double	   *rhs;			/* f+1 scratch */
 	double	   *rows;			/* fold-in rows scratch, grown on demand */
 	int			rows_cap;
-	int32	   *heap_idx;		/* top-k heap scratch, grown on demand */
-	float	   *heap_score;
-	int			heap_cap;
 	/* ranking in norm order (als_rank.c) */
 	int			ntiles;
 	int32	   *order;			/* nitems: item index at each norm-order position */
@@ -124,10 +121,6 @@ extern void als_fit_implicit(const AlsData *d, int f, double lambda, double alph
 /* als.c: scoring kernels shared by training metrics and serving */
 extern void als_model_prepare(AlsModel *m);
 extern int	als_find(const int64 *ids, int n, int64 id);
-extern void als_score_user(AlsModel *m, int u, float *scores);
-extern void als_score_vector(AlsModel *m, const float *x, float *scores);
-extern int	als_topk(AlsModel *m, const float *scores, int k, const int32 *exclude,
-					 int nexclude, int32 *out_idx, float *out_score);
 extern int	als_popular(AlsModel *m, int k, const int32 *exclude, int nexclude,
 						int32 *out_idx, float *out_score);
 extern double als_predict(const AlsModel *m, int u, int i);
@@ -141,6 +134,14 @@ extern void als_rank_prepare(AlsModel *m);
 extern int	als_rank(AlsModel *m, const float *x, float ub, int k, const int32 *exclude,
 					 int nexclude, int32 *out_idx, float *out_score);
 extern int	als_rank_block_users(const AlsModel *m, int k, Size budget);
+extern int	als_similar(AlsModel *m, int self, int k, int32 *out_idx, float *out_score);
+
+/* the factors of item index i in a loaded model */
+static inline const float *
+als_item_factors(const AlsModel *m, int i)
+{
+	return m->Vn + (Size) m->pos[i] * m->f;
+}
 extern void als_rank_users(AlsModel *m, const int32 *users, int n, int k, bool exclude_seen,
 						   int32 *out_idx, float *out_score, int32 *out_n);
 

@@ -19,7 +19,7 @@
  * (|fl(x·v) − x·v| ≤ γ_f·‖x‖·‖v‖) and a heap entry is replaced only by a
  * higher score or an equal one of a smaller id, whatever order items come in.
  * A score is the dot product, then + (μ + b_i), then + b_u for explicit
- * models, in that order, as als_score_user adds them.
+ * models, in that order.
  */
 #include "postgres.h"
 
@@ -194,6 +194,9 @@ als_rank_prepare(AlsModel *m)
 		if (m->bias_n)
 			m->bias_n[p] = m->item_bias_f[i];
 	}
+	/* one copy per backend is enough: index order is reached through pos */
+	pfree(m->V);
+	m->V = NULL;
 	m->tile_norm = palloc(sizeof(double) * m->ntiles);
 	m->tile_bias = palloc0(sizeof(double) * m->ntiles);
 	for (int t = m->ntiles - 1; t >= 0; t--)
@@ -419,4 +422,44 @@ als_rank_users(AlsModel *m, const int32 *users, int n, int k, bool exclude_seen,
 	pfree(xoff);
 	pfree(xpos);
 	pfree(xcur);
+}
+
+/*
+ * similar_items: the k items whose factors have the highest cosine
+ * similarity with item index self's, itself excluded; one pass over the whole
+ * catalogue (a cosine has no norm bound to stop on).
+ */
+int
+als_similar(AlsModel *m, int self, int k, int32 *out_idx, float *out_score)
+{
+	TopK		h;
+	const float *x = als_item_factors(m, self);
+	float		ni = m->item_norm[self];
+	int			pself = m->pos[self];
+
+	h.k = k;
+	h.n = 0;
+	h.s = palloc(sizeof(float) * k);
+	h.i = palloc(sizeof(int32) * k);
+	for (int t = 0; t < m->ntiles; t++)
+	{
+		int			p0 = t * ALS_TILE,
+					len = Min(m->nitems - p0, ALS_TILE);
+		float	   *row = m->scores;
+
+		mlsys_sgemv(m->Vn + (Size) p0 * m->f, len, m->f, x, row);
+		for (int j = 0; j < len; j++)
+		{
+			float		d = ni * m->item_norm[m->order[p0 + j]];
+
+			row[j] = d > 0 ? row[j] / d : 0.0f;
+		}
+		if (pself >= p0 && pself < p0 + len)
+			row[pself - p0] = -INFINITY;
+		topk_offer_tile(&h, row, len, m->order + p0);
+	}
+	k = topk_drain(&h, out_idx, out_score);
+	pfree(h.s);
+	pfree(h.i);
+	return k;
 }
