@@ -480,10 +480,10 @@ train_recommender(PG_FUNCTION_ARGS)
 	fit.counts = counts;
 	if (p.implicit)
 		als_fit_implicit(data, p.factors, p.regularization, p.alpha, p.iterations,
-						 a.seed, item_ids, &fit);
+						 0, a.seed, item_ids, &fit);
 	else
 		als_fit_explicit(data, p.factors, p.regularization, p.iterations,
-						 a.seed, item_ids, &fit);
+						 0, a.seed, item_ids, &fit);
 	r.params = model_serialize_als(&fit);
 
 	/* holdout metrics of the model as it will be served */
