@@ -31,6 +31,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -326,6 +327,8 @@ train_recommender(PG_FUNCTION_ARGS)
 	AlsFit		fit;
 	AlsModel   *m;
 	RankMetrics rm;
+	instr_time	fit_start,
+				fit_time;
 	StringInfoData buf;
 	MemoryContext fitcxt,
 				oldcxt;
@@ -521,12 +524,15 @@ train_recommender(PG_FUNCTION_ARGS)
 	fit.seen_off = uoff;
 	fit.seen_items = uitem;
 	fit.counts = counts;
+	INSTR_TIME_SET_CURRENT(fit_start);
 	if (p.implicit)
 		als_fit_implicit(data, p.factors, p.regularization, p.alpha, p.iterations,
 						 p.cg_steps, a.seed, item_ids, &fit);
 	else
 		als_fit_explicit(data, p.factors, p.regularization, p.iterations,
 						 p.cg_steps, a.seed, item_ids, &fit);
+	INSTR_TIME_SET_CURRENT(fit_time);
+	INSTR_TIME_SUBTRACT(fit_time, fit_start);
 	r.params = model_serialize_als(&fit);
 
 	/* holdout metrics of the model as it will be served */
@@ -577,6 +583,12 @@ train_recommender(PG_FUNCTION_ARGS)
 		appendStringInfoString(&buf, ", \"solver\": \"cholesky\"");
 	appendStringInfoChar(&buf, '}');
 	a.hyperparams = buf.data;
+	/* fit_seconds (the ALS sweeps alone) joins als_metrics_json's object */
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"fit_seconds\": ");
+	mlsys_append_json_number(&buf, INSTR_TIME_GET_DOUBLE(fit_time));
+	appendStringInfo(&buf, ", %s", r.metrics + 1);
+	r.metrics = buf.data;
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"users\": %d, \"items\": %d, \"interactions\": " INT64_FORMAT ", \"mean\": ",
 					 nusers, nitems, n);
