@@ -59,10 +59,12 @@ cg_max_row(const int32 *off, int n)
  * One CG step of a row: q holds the shared part of M·p (implicit (YᵀY + λI)·p,
  * explicit λ·n_s·p); this adds Aᵀ(w ∘ A·p) (w NULL: Aᵀ(A·p)), then updates x,
  * r, p and *rs = ‖r‖². t is scratch of cnt. Returns false when the row is done.
+ * x, r, p and q never overlap (restrict lets the compiler vectorize the updates).
  */
 static bool
-cg_row_step(const double *A, const double *w, int cnt, int d, double *x, double *r,
-			double *p, double *q, double *t, double *rs, double tol)
+cg_row_step(const double *A, const double *w, int cnt, int d, double *pg_restrict x,
+			double *pg_restrict r, double *pg_restrict p, double *pg_restrict q, double *t,
+			double *rs, double tol)
 {
 	double		pq,
 				a,
