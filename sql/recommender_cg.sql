@@ -115,7 +115,8 @@ SELECT * FROM mlsys.reproduce('cg_exp_cg', 1);
 SELECT * FROM mlsys.reproduce('cg_i_1', 1);
 
 ------------------------------------------------------------------------------
--- bad input: each an error 22023 that registers nothing
+-- bad input: each an error that registers nothing (22023; 22003 when the
+-- arithmetic overflows, as the Cholesky solver's)
 ------------------------------------------------------------------------------
 SELECT label, cg_try(rel, hp, rating) AS outcome
 FROM (VALUES
@@ -129,7 +130,9 @@ FROM (VALUES
     ('cg_steps a string',         'cg_clicks', '{"cg_steps": "3"}', NULL),
     ('cg_steps with cholesky',    'cg_clicks', '{"solver": "cholesky", "cg_steps": 3}', NULL),
     ('cg_steps, explicit default','cg_ratings', '{"cg_steps": 3}', 'rating'),
-    ('unknown hyperparameter',    'cg_clicks', '{"cg_step": 3}', NULL)
+    ('unknown hyperparameter',    'cg_clicks', '{"cg_step": 3}', NULL),
+    ('overflow, cg',              'cg_clicks', '{"implicit": true, "alpha": 1e300}', 'strength'),
+    ('overflow, cholesky',        'cg_clicks', '{"implicit": true, "alpha": 1e300, "solver": "cholesky"}', 'strength')
 ) v(label, rel, hp, rating);
 SELECT count(*) AS registered FROM mlsys.models WHERE model = 'cg_bad';
 -- the limits are accepted

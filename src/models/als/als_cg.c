@@ -30,6 +30,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "miscadmin.h"
 
 #include "models/als/als.h"
@@ -43,6 +45,21 @@
 /* implicit blocks: at most this many rows, and gathered factors of this many bytes (or one row) */
 #define CG_BLOCK_ROWS 64
 #define CG_BLOCK_BYTES (256 * 1024)
+
+/*
+ * A residual that is not finite: the data overflowed the arithmetic, where
+ * the Cholesky sweeps would find their system not positive definite.
+ */
+static void
+cg_check_residual(double rs)
+{
+	if (!isfinite(rs))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("could not solve the least-squares system of the alternating least squares"),
+				 errdetail("A residual of the conjugate-gradient solver is not finite."),
+				 errhint("Use smaller interaction strengths, alpha or regularization.")));
+}
 
 /* the most entries of one row of a CSR */
 static int
@@ -77,15 +94,17 @@ cg_row_step(const double *A, const double *w, int cnt, int d, double *pg_restric
 			t[k] *= w[k];
 	mlsys_gemv(A, cnt, d, true, 1.0, t, 1.0, q);
 	pq = mlsys_dot(p, q, d);
-	if (!(pq > 0.0))
-		return false;			/* M is positive definite: only rounding gets here */
 	a = *rs / pq;
+	/* M is positive definite: only rounding, underflow or overflow get here */
+	if (!(pq > 0.0) || isinf(pq) || !isfinite(a))
+		return false;
 	for (int j = 0; j < d; j++)
 	{
 		x[j] += a * p[j];
 		r[j] -= a * q[j];
 	}
 	rsnew = mlsys_dot(r, r, d);
+	cg_check_residual(rsnew);
 	if (rsnew <= tol)
 		return false;
 	beta = rsnew / *rs;
@@ -175,6 +194,7 @@ als_cg_implicit_sweep(int n, int m, const int32 *off, const int32 *idx, const do
 				t[k] = 1.0 + wb[k] - wb[k] * t[k];
 			mlsys_gemv(Ab, cnt, f, true, 1.0, t, 1.0, rb);
 			rs[b] = mlsys_dot(rb, rb, f);
+			cg_check_residual(rs[b]);
 			tol[b] = CG_TOL2 * rs[b];
 			memcpy(P + (Size) b * f, rb, sizeof(double) * f);
 			active[b] = rs[b] > 0.0;
@@ -260,6 +280,7 @@ als_cg_explicit_sweep(int n, const int32 *off, const int32 *idx, const double *r
 		for (int j = 0; j < d; j++)
 			rv[j] -= shift * z[j];
 		rs = mlsys_dot(rv, rv, d);
+		cg_check_residual(rs);
 		tol = CG_TOL2 * rs;
 		memcpy(p, rv, sizeof(double) * d);
 		for (int k = 0; k < steps && rs > 0.0; k++)
