@@ -37,8 +37,9 @@
 #include "models/als/als.h"
 
 /*
- * A row is done when ‖r‖² ≤ CG_TOL2·‖r₀‖²: its residual is at rounding level,
- * and the next step would divide by a (near) zero p·Mp.
+ * A row is done when its residual is zero or has shrunk by 10¹⁰
+ * (‖r‖² ≤ CG_TOL2·‖r₀‖²): further steps would only move rounding noise,
+ * dividing by a (near) zero p·Mp.
  */
 #define CG_TOL2 1e-20
 
@@ -154,7 +155,7 @@ als_cg_implicit_sweep(int n, int m, const int32 *off, const int32 *idx, const do
 					tot = 0;
 
 		CHECK_FOR_INTERRUPTS();
-		/* the block [s0, s1): its rows' item factors gathered, weights c − 1 */
+		/* the block [s0, s1): the Y rows of its entries gathered, weights c − 1 */
 		for (s1 = s0; s1 < n && s1 - s0 < CG_BLOCK_ROWS; s1++)
 		{
 			int			cnt = off[s1 + 1] - off[s1];
