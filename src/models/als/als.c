@@ -20,9 +20,10 @@
  * where YᵀY over all items is computed once per sweep (one dsyrk), and the
  * correction only touches the user's own items: O(f²·n_u + f³) per user.
  *
- * Solvers: by default explicit rows are solved exactly (Cholesky) and implicit
- * rows by a few conjugate-gradient steps warm-started from the previous
- * sweep (als_cg.c), O(f² + f·n_u) per step; either can use either.
+ * Solvers: each row's system is solved exactly (Cholesky, here) or by a few
+ * conjugate-gradient steps warm-started from the previous sweep (als_cg.c),
+ * O(f² + f·n_u) per step; the caller chooses (training's default: CG for
+ * implicit models, Cholesky for explicit ones).
  *
  * Initial factors are pseudo-random normals drawn from the seed and the item
  * id (not its position in any scan), so a fit depends only on seed and data.
