@@ -41,7 +41,7 @@ SELECT version FROM mlsys.train_recommender('rec_shuffled', 'ratings_shuffled', 
 SELECT version FROM mlsys.train_recommender('rec_dup', 'ratings_dup', rating_column => 'rating',
                              hyperparams => '{"factors": 8, "regularization": 0.02, "iterations": 15}');
 SELECT a.params = b.params AS same_params_any_order, a.params = c.params AS same_params_duplicates_summed,
-       a.metrics = b.metrics AS same_metrics
+       a.metrics - 'fit_seconds' = b.metrics - 'fit_seconds' AS same_metrics
 FROM mlsys.model_versions a, mlsys.model_versions b, mlsys.model_versions c
 WHERE a.model = 'rec' AND b.model = 'rec_shuffled' AND c.model = 'rec_dup';
 -- another seed gives another split
@@ -128,6 +128,9 @@ SELECT model, version, algorithm, deployed,
        NOT metrics ? 'rmse' AS no_rmse
 FROM mlsys.train_recommender('clicks', 'clicks', test_size => 0.25);
 SELECT hyperparams FROM mlsys.model_versions WHERE model = 'clicks';
+-- every version records the wall time of its ALS sweeps, explicit and implicit
+SELECT model, version, (metrics ->> 'fit_seconds')::float8 >= 0 AS has_fit_seconds
+FROM mlsys.model_versions WHERE model IN ('rec', 'clicks') ORDER BY 1, 2;
 -- evaluate_recommender on an own split beats recommending the most popular
 -- items (what users unknown to the model get)
 CREATE TABLE c_train AS SELECT * FROM clicks WHERE (user_id * 7 + item_id) % 4 <> 0;

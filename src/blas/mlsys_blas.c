@@ -268,6 +268,30 @@ mlsys_blas_gemv_t(const double *A, int rows, int cols, const double *y, double *
 }
 
 /*
+ * y = alpha·A·x + beta·y (trans: alpha·Aᵀ·x + beta·y) for A of rows×cols,
+ * row-major: the general product, for iterative solvers that accumulate
+ */
+void
+mlsys_blas_gemv(const double *A, int rows, int cols, bool trans, double alpha,
+				const double *x, double beta, double *y)
+{
+	openblas_map();
+	ob.dgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, rows, cols, alpha, A, cols,
+			 x, 1, beta, y, 1);
+}
+
+/*
+ * C (m×n) = alpha·A·B for A of m×k and B of k×n, all row-major and packed
+ * (level-3 dgemm)
+ */
+void
+mlsys_blas_gemm_nn(double *C, int m, int n, const double *A, const double *B, int k, double alpha)
+{
+	openblas_map();
+	ob.dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, alpha, A, k, B, n, 0.0, C, n);
+}
+
+/*
  * C (m×n, row-major) = Aᵀ·B for A of rows×m (row stride lda) and B of rows×n
  * (row stride ldb), row-major (level-3 dgemm)
  */

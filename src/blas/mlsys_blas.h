@@ -16,6 +16,8 @@ extern PGDLLEXPORT double mlsys_blas_dot(const double *a, const double *b, int n
 extern PGDLLEXPORT int mlsys_blas_pinv_solve(double *A, int n, double *b, double rel_tol);
 extern PGDLLEXPORT void mlsys_blas_gram(double *G, int m, const double *A, int rows, double beta);
 extern PGDLLEXPORT void mlsys_blas_gemv_t(const double *A, int rows, int cols, const double *y, double *out);
+extern PGDLLEXPORT void mlsys_blas_gemv(const double *A, int rows, int cols, bool trans, double alpha, const double *x, double beta, double *y);
+extern PGDLLEXPORT void mlsys_blas_gemm_nn(double *C, int m, int n, const double *A, const double *B, int k, double alpha);
 extern PGDLLEXPORT void mlsys_blas_gemm_tn(double *C, int m, int n, const double *A, int lda, const double *B, int ldb, int rows);
 extern PGDLLEXPORT int mlsys_blas_posv(double *A, int n, double *b);
 extern PGDLLEXPORT void mlsys_blas_sgemv(const float *A, int rows, int cols, const float *x, float *y);

@@ -27,6 +27,9 @@ static struct
 	int			(*pinv_solve) (double *A, int n, double *b, double rel_tol);
 	void		(*gram) (double *G, int m, const double *A, int rows, double beta);
 	void		(*gemv_t) (const double *A, int rows, int cols, const double *y, double *out);
+	void		(*gemv) (const double *A, int rows, int cols, bool trans, double alpha,
+						 const double *x, double beta, double *y);
+	void		(*gemm_nn) (double *C, int m, int n, const double *A, const double *B, int k, double alpha);
 	void		(*gemm_tn) (double *C, int m, int n, const double *A, int lda, const double *B, int ldb, int rows);
 	int			(*posv) (double *A, int n, double *b);
 	void		(*sgemv) (const float *A, int rows, int cols, const float *x, float *y);
@@ -54,6 +57,8 @@ blas_load(void)
 	blas.pinv_solve = blas_function("mlsys_blas_pinv_solve");
 	blas.gram = blas_function("mlsys_blas_gram");
 	blas.gemv_t = blas_function("mlsys_blas_gemv_t");
+	blas.gemv = blas_function("mlsys_blas_gemv");
+	blas.gemm_nn = blas_function("mlsys_blas_gemm_nn");
 	blas.gemm_tn = blas_function("mlsys_blas_gemm_tn");
 	blas.posv = blas_function("mlsys_blas_posv");
 	blas.sgemv = blas_function("mlsys_blas_sgemv");
@@ -115,6 +120,21 @@ mlsys_gemv_t(const double *A, int rows, int cols, const double *y, double *out)
 {
 	blas_load();
 	blas.gemv_t(A, rows, cols, y, out);
+}
+
+void
+mlsys_gemv(const double *A, int rows, int cols, bool trans, double alpha,
+		   const double *x, double beta, double *y)
+{
+	blas_load();
+	blas.gemv(A, rows, cols, trans, alpha, x, beta, y);
+}
+
+void
+mlsys_gemm_nn(double *C, int m, int n, const double *A, const double *B, int k, double alpha)
+{
+	blas_load();
+	blas.gemm_nn(C, m, n, A, B, k, alpha);
 }
 
 void

@@ -141,6 +141,9 @@ extern double mlsys_dot(const double *a, const double *b, int n);
 extern int	mlsys_pinv_solve(double *A, int n, double *b, double rel_tol);
 extern void mlsys_gram(double *G, int m, const double *A, int rows, double beta);
 extern void mlsys_gemv_t(const double *A, int rows, int cols, const double *y, double *out);
+extern void mlsys_gemv(const double *A, int rows, int cols, bool trans, double alpha,
+					   const double *x, double beta, double *y);
+extern void mlsys_gemm_nn(double *C, int m, int n, const double *A, const double *B, int k, double alpha);
 extern void mlsys_gemm_tn(double *C, int m, int n, const double *A, int lda, const double *B, int ldb, int rows);
 extern int	mlsys_posv(double *A, int n, double *b);
 extern void mlsys_sgemv(const float *A, int rows, int cols, const float *x, float *y);

@@ -20,6 +20,11 @@
  * where YᵀY over all items is computed once per sweep (one dsyrk), and the
  * correction only touches the user's own items: O(f²·n_u + f³) per user.
  *
+ * Solvers: each row's system is solved exactly (Cholesky, here) or by a few
+ * conjugate-gradient steps warm-started from the previous sweep (als_cg.c),
+ * O(f² + f·n_u) per step; the caller chooses (training's default: CG for
+ * implicit models, Cholesky for explicit ones).
+ *
  * Initial factors are pseudo-random normals drawn from the seed and the item
  * id (not its position in any scan), so a fit depends only on seed and data.
  *
@@ -157,7 +162,7 @@ als_fit_start(AlsFit *fit, const AlsData *d, int f, uint64 key, const int64 *ite
 /* explicit biased ALS; fills mu, biases and factors of fit */
 void
 als_fit_explicit(const AlsData *d, int f, double lambda, int iterations,
-				 int64 seed, const int64 *item_ids, AlsFit *fit)
+				 int cg_steps, int64 seed, const int64 *item_ids, AlsFit *fit)
 {
 	int64		n = d->uoff[d->nusers];
 	int			maxrows = Max(max_row(d->uoff, d->nusers), max_row(d->ioff, d->nitems));
@@ -173,6 +178,17 @@ als_fit_explicit(const AlsData *d, int f, double lambda, int iterations,
 		sum += d->ur[t];
 	fit->mu = n > 0 ? sum / n : 0.0;
 	als_fit_start(fit, d, f, key, item_ids, 0.1);
+	if (cg_steps > 0)
+	{
+		for (int it = 0; it < iterations; it++)
+		{
+			als_cg_explicit_sweep(d->nusers, d->uoff, d->uitem, d->ur, f, fit->mu, lambda,
+								  cg_steps, fit->U, fit->user_bias, fit->V, fit->item_bias);
+			als_cg_explicit_sweep(d->nitems, d->ioff, d->iuser, d->ir, f, fit->mu, lambda,
+								  cg_steps, fit->V, fit->item_bias, fit->U, fit->user_bias);
+		}
+		return;
+	}
 	A = palloc(sizeof(double) * (Size) Max(maxrows, 1) * dd);
 	y = palloc(sizeof(double) * Max(maxrows, 1));
 	G = palloc(sizeof(double) * dd * dd);
@@ -236,7 +252,8 @@ implicit_sweep(int n, int m, const int32 *off, const int32 *idx, const double *r
 /* implicit weighted ALS; fills the factors of fit (biases zero) */
 void
 als_fit_implicit(const AlsData *d, int f, double lambda, double alpha,
-				 int iterations, int64 seed, const int64 *item_ids, AlsFit *fit)
+				 int iterations, int cg_steps, int64 seed, const int64 *item_ids,
+				 AlsFit *fit)
 {
 	int			maxrows = Max(max_row(d->uoff, d->nusers), max_row(d->ioff, d->nitems));
 	uint64		key = mlsys_split_key(seed);
@@ -248,6 +265,17 @@ als_fit_implicit(const AlsData *d, int f, double lambda, double alpha,
 
 	fit->mu = 0.0;
 	als_fit_start(fit, d, f, key, item_ids, 0.01);
+	if (cg_steps > 0)
+	{
+		for (int it = 0; it < iterations; it++)
+		{
+			als_cg_implicit_sweep(d->nusers, d->nitems, d->uoff, d->uitem, d->ur, f, lambda,
+								  alpha, cg_steps, fit->U, fit->V);
+			als_cg_implicit_sweep(d->nitems, d->nusers, d->ioff, d->iuser, d->ir, f, lambda,
+								  alpha, cg_steps, fit->V, fit->U);
+		}
+		return;
+	}
 	A = palloc(sizeof(double) * (Size) Max(maxrows, 1) * f);
 	c = palloc(sizeof(double) * Max(maxrows, 1));
 	YtY = palloc(sizeof(double) * f * f);

@@ -1,8 +1,9 @@
 /*
  * als.h — the ALS family (models/als/): matrix factorization recommenders,
- * explicit and implicit. The in-memory model is shared by the fit (als.c),
- * the blob (als_blob.c), training (train/train_recommender.c) and serving
- * (serve/recommend.c); the family's callbacks are in als_family.c.
+ * explicit and implicit. The in-memory model is shared by the fit (als.c; its
+ * conjugate-gradient solver in als_cg.c), the blob (als_blob.c), training
+ * (train/train_recommender.c) and serving (serve/recommend.c); the family's
+ * callbacks are in als_family.c.
  *
  * Vocabulary:
  *   user / item     an int8 id from the interactions table; inside a model a
@@ -113,10 +114,21 @@ typedef struct AlsData
 
 extern AlsData *als_data_by_user(int nusers, int nitems, const int32 *uoff,
 								 const int32 *uitem, const double *ur);
+/* cg_steps: 0 solves each row exactly (Cholesky), > 0 by that many CG steps */
 extern void als_fit_explicit(const AlsData *d, int f, double lambda, int iterations,
-							 int64 seed, const int64 *item_ids, AlsFit *fit);
+							 int cg_steps, int64 seed, const int64 *item_ids, AlsFit *fit);
 extern void als_fit_implicit(const AlsData *d, int f, double lambda, double alpha,
-							 int iterations, int64 seed, const int64 *item_ids, AlsFit *fit);
+							 int iterations, int cg_steps, int64 seed, const int64 *item_ids,
+							 AlsFit *fit);
+
+/* als_cg.c: the conjugate-gradient half-sweeps, warm-started from X (and xb) */
+#define ALS_MAX_CG_STEPS 100
+extern void als_cg_implicit_sweep(int n, int m, const int32 *off, const int32 *idx,
+								  const double *r, int f, double lambda, double alpha,
+								  int steps, double *X, const double *Y);
+extern void als_cg_explicit_sweep(int n, const int32 *off, const int32 *idx, const double *r,
+								  int f, double mu, double lambda, int steps, double *X,
+								  double *xb, const double *Y, const double *yb);
 
 /* als.c: scoring kernels shared by training metrics and serving */
 extern void als_model_prepare(AlsModel *m);
