@@ -5,7 +5,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 status=0
-for b in bench.sh bench_categorical.sh bench_recommend.sh bench_recommend_scale.sh bench_drift.sh bench_drift_stats.sh bench_trees.sh; do
+for b in bench.sh bench_categorical.sh bench_recommend.sh bench_recommend_scale.sh bench_als_fit.sh bench_drift.sh bench_drift_stats.sh bench_trees.sh; do
     echo
     echo "################ test/$b"
     bash "$here/test/$b" || status=$?

@@ -23,7 +23,7 @@ items=${MLSYS_BENCH_ITEMS:-100000}
 clicks=${MLSYS_BENCH_CLICKS:-20}
 runs=${MLSYS_BENCH_RUNS:-2}
 data=${MLSYS_ML100K:-$here/../shared/datasets/ml-100k}
-bench_start bench-als-fit 54336
+bench_start bench-als-fit 54337
 
 # the median of numbers, one a line
 median() { sort -g | awk '{a[NR] = $1} END {print NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }

@@ -400,7 +400,7 @@ BEGIN
         -- resolved hyperparameters, "implicit" included
         SELECT tr.version, tr.algorithm, tr.metrics INTO t
           FROM mlsys.train_recommender(p_model, v.relation::regclass, v.feature_columns[1], v.feature_columns[2],
-                                       NULLIF(v.target, ''), v.hyperparams, v.test_size, v.seed, 'never') tr;
+                                       NULLIF(v.target, ''), mlsys._recommender_hyperparams(v.hyperparams), v.test_size, v.seed, 'never') tr;
     ELSE
         SELECT tr.version, tr.algorithm, tr.metrics INTO t
           FROM mlsys.train(p_model, v.relation::regclass, v.target, v.feature_columns, v.algorithm,
@@ -587,7 +587,7 @@ BEGIN
         IF v.algorithm IN ('als_explicit', 'als_implicit') THEN
             SELECT t.version INTO v_new
               FROM mlsys.train_recommender(reproduce.model, v.relation::regclass, v.feature_columns[1], v.feature_columns[2],
-                                           NULLIF(v.target, ''), v.hyperparams, v.test_size, v.seed, 'never') t;
+                                           NULLIF(v.target, ''), mlsys._recommender_hyperparams(v.hyperparams), v.test_size, v.seed, 'never') t;
         ELSE
             SELECT t.version INTO v_new
               FROM mlsys.train(reproduce.model, v.relation::regclass, v.target, v.feature_columns, v.algorithm,

@@ -106,3 +106,14 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION mlsys._score_recommender_pair(text, int, int, text) IS
 'Scores the live version of a recommender (mlsys.evaluate_recommender) and a challenger (its stored holdout metric, computed on the same interactions) on the challenger''s holdout (internal).';
+
+-- A recommender version's hyperparameters as training must get them again:
+-- versions stored before "solver" was recorded were fitted by Cholesky, which
+-- is no longer the implicit default.
+CREATE FUNCTION mlsys._recommender_hyperparams(p_hyperparams jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN p_hyperparams ? 'solver' THEN p_hyperparams
+                ELSE p_hyperparams || '{"solver": "cholesky"}'::jsonb END
+$$;
+COMMENT ON FUNCTION mlsys._recommender_hyperparams(jsonb) IS
+'A recommender version''s stored hyperparameters with the solver it was fitted by made explicit (internal).';

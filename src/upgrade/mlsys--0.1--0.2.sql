@@ -187,7 +187,7 @@ BEGIN
         IF v.algorithm IN ('als_explicit', 'als_implicit') THEN
             SELECT t.version INTO v_new
               FROM mlsys.train_recommender(reproduce.model, v.relation::regclass, v.feature_columns[1], v.feature_columns[2],
-                                           NULLIF(v.target, ''), v.hyperparams, v.test_size, v.seed, 'never') t;
+                                           NULLIF(v.target, ''), mlsys._recommender_hyperparams(v.hyperparams), v.test_size, v.seed, 'never') t;
         ELSE
             SELECT t.version INTO v_new
               FROM mlsys.train(reproduce.model, v.relation::regclass, v.target, v.feature_columns, v.algorithm,
@@ -418,7 +418,7 @@ BEGIN
         -- resolved hyperparameters, "implicit" included
         SELECT tr.version, tr.algorithm, tr.metrics INTO t
           FROM mlsys.train_recommender(p_model, v.relation::regclass, v.feature_columns[1], v.feature_columns[2],
-                                       NULLIF(v.target, ''), v.hyperparams, v.test_size, v.seed, 'never') tr;
+                                       NULLIF(v.target, ''), mlsys._recommender_hyperparams(v.hyperparams), v.test_size, v.seed, 'never') tr;
     ELSE
         SELECT tr.version, tr.algorithm, tr.metrics INTO t
           FROM mlsys.train(p_model, v.relation::regclass, v.target, v.feature_columns, v.algorithm,
@@ -738,3 +738,16 @@ GRANT EXECUTE ON FUNCTION
     mlsys._recommend_batch_again(text),
     mlsys._refresh_recommendations(text)
 TO mlsys_reader;
+
+-- A recommender version's hyperparameters as training must get them again:
+-- versions stored before "solver" was recorded were fitted by Cholesky, which
+-- is no longer the implicit default.
+CREATE FUNCTION mlsys._recommender_hyperparams(p_hyperparams jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN p_hyperparams ? 'solver' THEN p_hyperparams
+                ELSE p_hyperparams || '{"solver": "cholesky"}'::jsonb END
+$$;
+COMMENT ON FUNCTION mlsys._recommender_hyperparams(jsonb) IS
+'A recommender version''s stored hyperparameters with the solver it was fitted by made explicit (internal).';
+REVOKE EXECUTE ON FUNCTION mlsys._recommender_hyperparams(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._recommender_hyperparams(jsonb) TO mlsys_reader;
