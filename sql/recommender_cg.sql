@@ -113,6 +113,11 @@ SELECT (SELECT score_diff FROM cg_econv WHERE steps = 1) > (SELECT score_diff FR
 SELECT * FROM mlsys.reproduce('cg_imp', 1);
 SELECT * FROM mlsys.reproduce('cg_exp_cg', 1);
 SELECT * FROM mlsys.reproduce('cg_i_1', 1);
+-- a version stored before the solver was recorded was fitted by Cholesky:
+-- reproduce (and retrain) fit it that way again, not with today's cg default
+UPDATE mlsys.model_versions SET hyperparams = hyperparams - 'solver' WHERE model = 'cg_i_chol' AND version = 1;
+SELECT hyperparams ? 'solver' AS solver_recorded FROM mlsys.model_versions WHERE model = 'cg_i_chol';
+SELECT data_unchanged, params_match FROM mlsys.reproduce('cg_i_chol', 1);
 
 ------------------------------------------------------------------------------
 -- bad input: each an error that registers nothing (22023; 22003 when the
