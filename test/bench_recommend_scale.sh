@@ -122,7 +122,7 @@ SQL
 echo
 echo "mlsys recommendations at scale: 50,000 users x 20 clicks, $nitems items, $factors factors; $(nproc) cores, PostgreSQL $(psql_q -At -c 'SHOW server_version'), $(date -u +%Y-%m-%d)"
 printf '%-52s %-24s %s\n' "measurement" "value" "baseline / target"
-printf '%-52s %-24s %s\n' "training: train_recommender, default (whole call)" "$(awk -v t="$train_ms" 'BEGIN {printf "%.1f s", t / 1000}')" "fit_seconds $fit_s"
+printf '%-52s %-24s %s\n' "training: train_recommender, default (whole call)" "$(awk -v t="$train_ms" 'BEGIN {printf "%.1f s", t / 1000}')" "fit_seconds $(awk -v f="$fit_s" 'BEGIN {printf "%.2f", f}')"
 printf '%-52s %-24s %s\n' "live: recommend(:uid, 10), tps" "$live_tps ($live_ratio x)" "SELECT 1 $live_one tps; >= 0.03 x"
 printf '%-52s %-24s %s\n' "reference: similar_items(:iid, 10), whole catalogue" "$sim_tps ($sim_ratio x)" "SELECT 1 $sim_one tps; what a call costs without the stop"
 printf '%-52s %-24s %s\n' "batch: recommend_batch, 10,000 users, k 100" \
