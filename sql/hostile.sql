@@ -368,6 +368,8 @@ INSERT INTO h_case (fn, label, sql) VALUES
 ('feature_importance', 'undeployed model', $$SELECT count(*) FROM mlsys.feature_importance('h_undeployed')$$),
 ('feature_importance', 'recommender',    $$SELECT count(*) FROM mlsys.feature_importance('h_rec')$$),
 ('feature_importance', 'array column',   $$SELECT count(*) FROM mlsys.feature_importance('h_vec')$$),
+('resolve_alert', 'null id',            $$SELECT mlsys.resolve_alert(NULL)$$),
+('resolve_alert', 'unknown id -2^63',    $$SELECT mlsys.resolve_alert(-9223372036854775808)$$),
 ('warm', 'unknown model',                $$SELECT mlsys.warm(ARRAY['h_nope'])$$),
 ('warm', 'null element',                 $$SELECT mlsys.warm(ARRAY[NULL]::text[])$$),
 ('warm', 'empty array',                  $$SELECT mlsys.warm(ARRAY[]::text[])$$),

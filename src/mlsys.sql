@@ -496,6 +496,9 @@ BEGIN
     INSERT INTO mlsys.deployments (model, version, reason, previous_id)
     VALUES (p_model, p_version, p_reason, v_previous)
     RETURNING id INTO v_id;
+    -- the open alerts of the versions it replaces are about what no longer serves
+    PERFORM mlsys._resolve_alerts(p_model, NULL, NULL, NULL,
+                                  pg_catalog.format('superseded by version %s', p_version), p_version);
     RETURN v_id;
 END $$;
 COMMENT ON FUNCTION mlsys._insert_deployment(text, int, text) IS 'Records a deployment stacked on the current one (internal).';

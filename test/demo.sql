@@ -169,8 +169,9 @@ FROM churn_outcomes o JOIN customers c USING (customer_id) GROUP BY 1 ORDER BY 1
 \echo '================================================================================'
 \echo '6. Monitoring: mlsys.check compares the last 14 days of sign-ups with the'
 \echo '   training baseline (PSI, KS, JS) and the labelled predictions with the holdout'
-\echo '   AUC. Every finding becomes a row of mlsys.alerts and a NOTIFY mlsys_alerts,'
-\echo '   which this session LISTENs to (psql prints "Asynchronous notification").'
+\echo '   AUC. Each condition found opens one row of mlsys.alerts (later checks update'
+\echo '   it) and a NOTIFY mlsys_alerts, which this session LISTENs to (psql prints'
+\echo '   "Asynchronous notification").'
 \echo '================================================================================'
 SELECT mlsys.configure('churn', '{"relation": "customers", "time_column": "signed_up_at", "window": "14 days"}');
 SELECT feature, kind, rows, round(psi::numeric, 3) AS psi, round(ks::numeric, 3) AS ks,
@@ -217,8 +218,10 @@ GROUP BY 1, 2 ORDER BY 1;
 SELECT pg_temp.demo_assert(avg(p.probability) > 0.3, 'the new champion sees the trial users'' churn risk')
 FROM mlsys.predictions p JOIN customers c ON c.customer_id = p.entity_id::bigint
 WHERE p.model = 'churn' AND c.plan = 'trial' AND p.run_id = (SELECT max(run_id) FROM mlsys.prediction_runs WHERE model = 'churn');
--- the alerts were acted upon
-UPDATE mlsys.alerts SET resolved_at = now() WHERE model = 'churn' AND resolved_at IS NULL;
+-- the deployment resolved the alerts of the version it replaced
+SELECT kind, feature, resolution FROM mlsys.alerts WHERE model = 'churn' ORDER BY id;
+SELECT pg_temp.demo_assert(NOT EXISTS (SELECT FROM mlsys.alerts WHERE model = 'churn' AND resolved_at IS NULL),
+                           'the new champion''s deployment resolved the old version''s alerts');
 \x on
 SELECT model, task, deployed_version, algorithm, train_rows, holdout_metrics->>'auc' AS holdout_auc,
        last_check_at, open_alerts, live_metric, live_value FROM mlsys.model_overview ORDER BY model;

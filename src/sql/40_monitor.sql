@@ -213,11 +213,17 @@ CREATE TABLE mlsys.alerts (
     value       float8,
     threshold   float8,
     detail      jsonb NOT NULL DEFAULT '{}',
-    resolved_at timestamptz
+    resolved_at timestamptz,
+    last_seen_at timestamptz NOT NULL DEFAULT now(),
+    severity    text NOT NULL DEFAULT 'warning' CHECK (severity IN ('warning', 'critical')),
+    resolution  text
 );
 CREATE INDEX alerts_model_time_idx ON mlsys.alerts (model, created_at);
 CREATE INDEX alerts_open_idx ON mlsys.alerts (model) WHERE resolved_at IS NULL;
-COMMENT ON TABLE mlsys.alerts IS 'One row per finding of mlsys.check; an alert is open until resolved_at is set.';
+-- one open alert per condition: a check that finds it again updates it
+CREATE UNIQUE INDEX alerts_one_open_idx ON mlsys.alerts (model, version, kind, feature) NULLS NOT DISTINCT
+    WHERE resolved_at IS NULL;
+COMMENT ON TABLE mlsys.alerts IS 'One row per condition found by mlsys.check (model, version, kind, feature): open until a check no longer finds it, mlsys.resolve_alert, or a deployment of another version resolves it.';
 SELECT pg_catalog.pg_extension_config_dump('mlsys.alerts', '');
 SELECT pg_catalog.pg_extension_config_dump('mlsys.alerts_id_seq', '');
 
@@ -240,6 +246,103 @@ COMMENT ON TABLE mlsys.drift_history IS
 'Every figure mlsys.check computed, alert or not: per check, feature and metric; threshold and drifted are set on the deciding metric (feature <performance> holds the live metric).';
 SELECT pg_catalog.pg_extension_config_dump('mlsys.drift_history', '');
 SELECT pg_catalog.pg_extension_config_dump('mlsys.drift_history_id_seq', '');
+
+-- Alert events. Listeners of mlsys_alerts hear when an alert opens, escalates
+-- (its severity rises from warning to critical) or resolves; a check that
+-- finds an open condition again only updates its row.
+CREATE FUNCTION mlsys._notify_alert(p_alert mlsys.alerts, p_event text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.pg_notify('mlsys_alerts',
+        pg_catalog.jsonb_build_object('id', (p_alert).id, 'model', (p_alert).model, 'kind', (p_alert).kind,
+                                      'feature', pg_catalog.left((p_alert).feature, 200), 'event', p_event)::text)
+$$;
+COMMENT ON FUNCTION mlsys._notify_alert(mlsys.alerts, text) IS
+'Sends NOTIFY mlsys_alerts {id, model, kind, feature, event} for an alert event: opened, escalated or resolved (internal).';
+
+-- The condition (model, version, kind, feature) is found: open its alert, or
+-- update the open one (last_seen_at, the latest figures) and escalate it when
+-- it became critical. Severity only rises while an alert is open.
+CREATE FUNCTION mlsys._raise_alert(p_check bigint, p_model text, p_version int, p_kind text, p_feature text,
+                                   p_metric text, p_value float8, p_threshold float8, p_critical bool,
+                                   p_detail jsonb) RETURNS mlsys.alerts
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    a mlsys.alerts;
+    v_was text;
+BEGIN
+    SELECT * INTO a FROM mlsys.alerts x
+     WHERE x.model = p_model AND x.version IS NOT DISTINCT FROM p_version AND x.kind = p_kind
+       AND x.feature IS NOT DISTINCT FROM p_feature AND x.resolved_at IS NULL
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO mlsys.alerts (check_id, model, version, kind, feature, metric, value, threshold, detail, severity)
+        VALUES (p_check, p_model, p_version, p_kind, p_feature, p_metric, p_value, p_threshold, p_detail,
+                CASE WHEN p_critical THEN 'critical' ELSE 'warning' END)
+        RETURNING * INTO a;
+        PERFORM mlsys._notify_alert(a, 'opened');
+        RETURN a;
+    END IF;
+    v_was := a.severity;
+    UPDATE mlsys.alerts x
+       SET last_seen_at = now(), metric = p_metric, value = p_value, threshold = p_threshold, detail = p_detail,
+           severity = CASE WHEN p_critical THEN 'critical' ELSE x.severity END
+     WHERE x.id = a.id
+    RETURNING * INTO a;
+    IF a.severity = 'critical' AND v_was <> 'critical' THEN
+        PERFORM mlsys._notify_alert(a, 'escalated');
+    END IF;
+    RETURN a;
+END $$;
+COMMENT ON FUNCTION mlsys._raise_alert(bigint, text, int, text, text, text, float8, float8, bool, jsonb) IS
+'Opens the alert of a condition mlsys.check found, or updates and possibly escalates the open one (internal).';
+
+-- Resolve the open alerts of a model that match: one version and kind (and
+-- feature) when a check no longer finds the condition, or every version but
+-- the deployed one (p_kind NULL, p_except_version set) when a deployment
+-- supersedes them.
+CREATE FUNCTION mlsys._resolve_alerts(p_model text, p_version int, p_kind text, p_feature text,
+                                      p_resolution text, p_except_version int DEFAULT NULL) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    a mlsys.alerts;
+    v_count int := 0;
+BEGIN
+    FOR a IN UPDATE mlsys.alerts x SET resolved_at = now(), resolution = p_resolution
+              WHERE x.model = p_model AND x.resolved_at IS NULL
+                AND CASE WHEN p_kind IS NULL THEN x.version IS DISTINCT FROM p_except_version
+                         ELSE x.version IS NOT DISTINCT FROM p_version AND x.kind = p_kind
+                              AND x.feature IS NOT DISTINCT FROM p_feature END
+             RETURNING x.* LOOP
+        PERFORM mlsys._notify_alert(a, 'resolved');
+        v_count := v_count + 1;
+    END LOOP;
+    RETURN v_count;
+END $$;
+COMMENT ON FUNCTION mlsys._resolve_alerts(text, int, text, text, text, int) IS
+'Resolves the matching open alerts of a model with a resolution and notifies listeners (internal).';
+
+CREATE FUNCTION mlsys.resolve_alert(id bigint) RETURNS bool
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    a mlsys.alerts;
+BEGIN
+    IF resolve_alert.id IS NULL THEN
+        RAISE EXCEPTION 'id must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO a FROM mlsys.alerts x WHERE x.id = resolve_alert.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'alert % does not exist', resolve_alert.id USING ERRCODE = 'undefined_object';
+    END IF;
+    IF a.resolved_at IS NOT NULL THEN
+        RAISE NOTICE 'alert % is already resolved', resolve_alert.id;
+        RETURN false;
+    END IF;
+    UPDATE mlsys.alerts x SET resolved_at = now(), resolution = 'manual' WHERE x.id = a.id RETURNING * INTO a;
+    PERFORM mlsys._notify_alert(a, 'resolved');
+    RETURN true;
+END $$;
+COMMENT ON FUNCTION mlsys.resolve_alert(bigint) IS
+'Resolves an open alert by hand (resolution "manual", NOTIFY event "resolved"); false when it was already resolved.';
 
 CREATE FUNCTION mlsys.check(model text) RETURNS SETOF mlsys.alerts
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -275,17 +378,19 @@ BEGIN
                            ('wasserstein', d.wasserstein), ('js', d.js), ('linf', d.linf)) x(metric, value)
              WHERE x.value IS NOT NULL;
             IF d.drifted THEN
-                INSERT INTO mlsys.alerts (check_id, model, version, kind, feature, metric, value, threshold, detail)
-                VALUES (v_check, v_model, v_version,
+                -- critical at twice the threshold
+                a := mlsys._raise_alert(v_check, v_model, v_version,
                         CASE WHEN d.kind = 'prediction' THEN 'prediction_drift' ELSE 'data_drift' END,
-                        d.feature, d.metric, d.value, d.threshold,
+                        d.feature, d.metric, d.value, d.threshold, d.threshold > 0 AND d.value >= 2 * d.threshold,
                         jsonb_build_object('relation', v_relation, 'rows', d.rows, 'null_rate', d.null_rate,
                                            'psi', d.psi, 'ks', d.ks, 'wasserstein', d.wasserstein,
-                                           'js', d.js, 'linf', d.linf, 'since', v_since))
-                RETURNING * INTO a;
-                PERFORM pg_notify('mlsys_alerts', jsonb_build_object('id', a.id, 'model', a.model,
-                                  'kind', a.kind, 'feature', left(a.feature, 200))::text);
+                                           'js', d.js, 'linf', d.linf, 'since', v_since));
                 RETURN NEXT a;
+            ELSIF d.drifted IS NOT NULL AND d.rows > 0 THEN
+                -- evaluated on rows and not found: the condition has cleared
+                PERFORM mlsys._resolve_alerts(v_model, v_version,
+                        CASE WHEN d.kind = 'prediction' THEN 'prediction_drift' ELSE 'data_drift' END,
+                        d.feature, 'cleared');
             END IF;
         END LOOP;
     ELSE
@@ -303,22 +408,22 @@ BEGIN
         VALUES (v_check, v_model, v_version, '<performance>', p.metric, p.value,
                 mlsys._degradation_limit(v_model, p.metric, p.baseline), p.degraded, p.labeled);
         IF p.degraded THEN
-            INSERT INTO mlsys.alerts (check_id, model, version, kind, feature, metric, value, threshold, detail)
-            VALUES (v_check, v_model, v_version, 'concept_drift', NULL, p.metric, p.value,
+            -- critical when the metric has moved twice as far from the baseline as allowed
+            a := mlsys._raise_alert(v_check, v_model, v_version, 'concept_drift', NULL, p.metric, p.value,
                     mlsys._degradation_limit(v_model, p.metric, p.baseline),
+                    abs(p.value - p.baseline) >= 2 * abs(mlsys._degradation_limit(v_model, p.metric, p.baseline) - p.baseline),
                     jsonb_build_object('bucket_start', p.bucket_start, 'predictions', p.predictions,
                                        'labeled', p.labeled, 'baseline', p.baseline,
                                        'tolerance', mlsys._setting(v_model, 'tolerance'),
-                                       'auc_drop', mlsys._setting(v_model, 'auc_drop')))
-            RETURNING * INTO a;
-            PERFORM pg_notify('mlsys_alerts', jsonb_build_object('id', a.id, 'model', a.model,
-                              'kind', a.kind, 'feature', a.feature)::text);
+                                       'auc_drop', mlsys._setting(v_model, 'auc_drop')));
             RETURN NEXT a;
+        ELSIF p.degraded IS NOT NULL THEN
+            PERFORM mlsys._resolve_alerts(v_model, v_version, 'concept_drift', NULL, 'cleared');
         END IF;
     END IF;
 END $$;
 COMMENT ON FUNCTION mlsys.check(text) IS
-'Runs the drift report on the configured relation and window and the performance check for the live version, stores every figure in mlsys.drift_history, inserts one mlsys.alerts row per finding, sends NOTIFY mlsys_alerts {id, model, kind, feature} per alert and returns the alerts.';
+'Runs the drift report on the configured relation and window and the performance check for the live version, stores every figure in mlsys.drift_history, opens or updates one mlsys.alerts row per condition found and resolves those it evaluated and no longer finds (NOTIFY mlsys_alerts {id, model, kind, feature, event} when an alert opens, escalates or resolves), and returns the alerts it found.';
 
 ------------------------------------------------------------------------------
 -- Dashboard views and retention

@@ -209,14 +209,14 @@ GRANT USAGE ON SEQUENCE mlsys.check_id_seq, mlsys.alerts_id_seq, mlsys.drift_his
 ALTER FUNCTION mlsys._import_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, jsonb, text[], text, text, text) SECURITY DEFINER;
 REVOKE EXECUTE ON FUNCTION
     mlsys.capture_baseline(text, int), mlsys._capture_baseline(text, int),
-    mlsys.check(text),
+    mlsys.check(text), mlsys.resolve_alert(bigint),
     mlsys.import_model(text, jsonb),
     mlsys._import_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, jsonb, text[], text, text, text),
     mlsys.prune(interval)
 FROM mlsys_reader;
 GRANT EXECUTE ON FUNCTION
     mlsys.capture_baseline(text, int), mlsys._capture_baseline(text, int),
-    mlsys.check(text),
+    mlsys.check(text), mlsys.resolve_alert(bigint),
     mlsys.import_model(text, jsonb),
     mlsys._import_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, jsonb, text[], text, text, text)
 TO mlsys_trainer;

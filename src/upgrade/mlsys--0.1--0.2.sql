@@ -751,3 +751,227 @@ COMMENT ON FUNCTION mlsys._recommender_hyperparams(jsonb) IS
 'A recommender version''s stored hyperparameters with the solver it was fitted by made explicit (internal).';
 REVOKE EXECUTE ON FUNCTION mlsys._recommender_hyperparams(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mlsys._recommender_hyperparams(jsonb) TO mlsys_reader;
+
+------------------------------------------------------------------------------
+-- Alerts a team can live with: one open alert per condition, updated by
+-- later checks, resolved when a check no longer finds it, by hand, or by a
+-- deployment of another version; NOTIFY only when an alert opens, escalates
+-- or resolves
+------------------------------------------------------------------------------
+ALTER TABLE mlsys.alerts
+    ADD COLUMN last_seen_at timestamptz NOT NULL DEFAULT now(),
+    ADD COLUMN severity text NOT NULL DEFAULT 'warning' CHECK (severity IN ('warning', 'critical')),
+    ADD COLUMN resolution text;
+UPDATE mlsys.alerts SET last_seen_at = created_at;
+-- 0.1 opened a new alert at every check: the newest of each open condition stays open
+UPDATE mlsys.alerts a SET resolved_at = pg_catalog.now(), resolution = 'superseded by alert ' || d.newest
+  FROM (SELECT x.id, pg_catalog.max(x.id) OVER (PARTITION BY x.model, x.version, x.kind, x.feature) AS newest
+          FROM mlsys.alerts x WHERE x.resolved_at IS NULL) d
+ WHERE a.id OPERATOR(pg_catalog.=) d.id AND d.id OPERATOR(pg_catalog.<>) d.newest;
+CREATE UNIQUE INDEX alerts_one_open_idx ON mlsys.alerts (model, version, kind, feature) NULLS NOT DISTINCT
+    WHERE resolved_at IS NULL;
+COMMENT ON TABLE mlsys.alerts IS 'One row per condition found by mlsys.check (model, version, kind, feature): open until a check no longer finds it, mlsys.resolve_alert, or a deployment of another version resolves it.';
+SELECT pg_catalog.pg_extension_config_dump('mlsys.alerts', '');
+
+CREATE OR REPLACE FUNCTION mlsys._notify_alert(p_alert mlsys.alerts, p_event text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.pg_notify('mlsys_alerts',
+        pg_catalog.jsonb_build_object('id', (p_alert).id, 'model', (p_alert).model, 'kind', (p_alert).kind,
+                                      'feature', pg_catalog.left((p_alert).feature, 200), 'event', p_event)::text)
+$$;
+COMMENT ON FUNCTION mlsys._notify_alert(mlsys.alerts, text) IS
+'Sends NOTIFY mlsys_alerts {id, model, kind, feature, event} for an alert event: opened, escalated or resolved (internal).';
+
+CREATE OR REPLACE FUNCTION mlsys._raise_alert(p_check bigint, p_model text, p_version int, p_kind text, p_feature text,
+                                   p_metric text, p_value float8, p_threshold float8, p_critical bool,
+                                   p_detail jsonb) RETURNS mlsys.alerts
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    a mlsys.alerts;
+    v_was text;
+BEGIN
+    SELECT * INTO a FROM mlsys.alerts x
+     WHERE x.model = p_model AND x.version IS NOT DISTINCT FROM p_version AND x.kind = p_kind
+       AND x.feature IS NOT DISTINCT FROM p_feature AND x.resolved_at IS NULL
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO mlsys.alerts (check_id, model, version, kind, feature, metric, value, threshold, detail, severity)
+        VALUES (p_check, p_model, p_version, p_kind, p_feature, p_metric, p_value, p_threshold, p_detail,
+                CASE WHEN p_critical THEN 'critical' ELSE 'warning' END)
+        RETURNING * INTO a;
+        PERFORM mlsys._notify_alert(a, 'opened');
+        RETURN a;
+    END IF;
+    v_was := a.severity;
+    UPDATE mlsys.alerts x
+       SET last_seen_at = now(), metric = p_metric, value = p_value, threshold = p_threshold, detail = p_detail,
+           severity = CASE WHEN p_critical THEN 'critical' ELSE x.severity END
+     WHERE x.id = a.id
+    RETURNING * INTO a;
+    IF a.severity = 'critical' AND v_was <> 'critical' THEN
+        PERFORM mlsys._notify_alert(a, 'escalated');
+    END IF;
+    RETURN a;
+END $$;
+COMMENT ON FUNCTION mlsys._raise_alert(bigint, text, int, text, text, text, float8, float8, bool, jsonb) IS
+'Opens the alert of a condition mlsys.check found, or updates and possibly escalates the open one (internal).';
+
+CREATE OR REPLACE FUNCTION mlsys._resolve_alerts(p_model text, p_version int, p_kind text, p_feature text,
+                                      p_resolution text, p_except_version int DEFAULT NULL) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    a mlsys.alerts;
+    v_count int := 0;
+BEGIN
+    FOR a IN UPDATE mlsys.alerts x SET resolved_at = now(), resolution = p_resolution
+              WHERE x.model = p_model AND x.resolved_at IS NULL
+                AND CASE WHEN p_kind IS NULL THEN x.version IS DISTINCT FROM p_except_version
+                         ELSE x.version IS NOT DISTINCT FROM p_version AND x.kind = p_kind
+                              AND x.feature IS NOT DISTINCT FROM p_feature END
+             RETURNING x.* LOOP
+        PERFORM mlsys._notify_alert(a, 'resolved');
+        v_count := v_count + 1;
+    END LOOP;
+    RETURN v_count;
+END $$;
+COMMENT ON FUNCTION mlsys._resolve_alerts(text, int, text, text, text, int) IS
+'Resolves the matching open alerts of a model with a resolution and notifies listeners (internal).';
+
+CREATE OR REPLACE FUNCTION mlsys.resolve_alert(id bigint) RETURNS bool
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    a mlsys.alerts;
+BEGIN
+    IF resolve_alert.id IS NULL THEN
+        RAISE EXCEPTION 'id must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO a FROM mlsys.alerts x WHERE x.id = resolve_alert.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'alert % does not exist', resolve_alert.id USING ERRCODE = 'undefined_object';
+    END IF;
+    IF a.resolved_at IS NOT NULL THEN
+        RAISE NOTICE 'alert % is already resolved', resolve_alert.id;
+        RETURN false;
+    END IF;
+    UPDATE mlsys.alerts x SET resolved_at = now(), resolution = 'manual' WHERE x.id = a.id RETURNING * INTO a;
+    PERFORM mlsys._notify_alert(a, 'resolved');
+    RETURN true;
+END $$;
+COMMENT ON FUNCTION mlsys.resolve_alert(bigint) IS
+'Resolves an open alert by hand (resolution "manual", NOTIFY event "resolved"); false when it was already resolved.';
+
+CREATE OR REPLACE FUNCTION mlsys.check(model text) RETURNS SETOF mlsys.alerts
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_model text := $1;     -- "check" is a reserved word: the parameter cannot be qualified
+    v_check bigint := nextval('mlsys.check_id_seq');
+    v_version int;
+    v_relation text := mlsys._setting(v_model, 'relation') #>> '{}';
+    v_time_column text := mlsys._setting(v_model, 'time_column') #>> '{}';
+    v_window interval := (mlsys._setting(v_model, 'window') #>> '{}')::interval;
+    v_since timestamptz;
+    d record;
+    p record;
+    a mlsys.alerts;
+BEGIN
+    PERFORM mlsys._lock_model(v_model);
+    v_version := mlsys.live_version(v_model);
+    IF v_window IS NOT NULL THEN
+        v_since := now() - v_window;
+    END IF;
+    IF v_relation IS NOT NULL THEN
+        IF v_time_column IS NULL AND v_window IS NOT NULL THEN
+            RAISE EXCEPTION 'setting "window" of model "%" needs "time_column"', v_model
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        FOR d IN SELECT * FROM mlsys._drift(v_model, v_relation::regclass, v_version,
+                                             v_time_column, CASE WHEN v_time_column IS NOT NULL THEN v_since END) LOOP
+            INSERT INTO mlsys.drift_history (check_id, model, version, feature, metric, value, threshold, drifted, rows)
+            SELECT v_check, v_model, v_version, d.feature, x.metric, x.value,
+                   CASE WHEN x.metric = d.metric THEN d.threshold END,
+                   CASE WHEN x.metric = d.metric THEN d.drifted END, d.rows
+              FROM (VALUES ('null_rate', d.null_rate), ('psi', d.psi), ('ks', d.ks),
+                           ('wasserstein', d.wasserstein), ('js', d.js), ('linf', d.linf)) x(metric, value)
+             WHERE x.value IS NOT NULL;
+            IF d.drifted THEN
+                -- critical at twice the threshold
+                a := mlsys._raise_alert(v_check, v_model, v_version,
+                        CASE WHEN d.kind = 'prediction' THEN 'prediction_drift' ELSE 'data_drift' END,
+                        d.feature, d.metric, d.value, d.threshold, d.threshold > 0 AND d.value >= 2 * d.threshold,
+                        jsonb_build_object('relation', v_relation, 'rows', d.rows, 'null_rate', d.null_rate,
+                                           'psi', d.psi, 'ks', d.ks, 'wasserstein', d.wasserstein,
+                                           'js', d.js, 'linf', d.linf, 'since', v_since));
+                RETURN NEXT a;
+            ELSIF d.drifted IS NOT NULL AND d.rows > 0 THEN
+                -- evaluated on rows and not found: the condition has cleared
+                PERFORM mlsys._resolve_alerts(v_model, v_version,
+                        CASE WHEN d.kind = 'prediction' THEN 'prediction_drift' ELSE 'data_drift' END,
+                        d.feature, 'cleared');
+            END IF;
+        END LOOP;
+    ELSE
+        RAISE NOTICE 'model "%" has no "relation" setting: only its performance is checked', v_model
+            USING HINT = 'Set one with mlsys.configure(model, ''{"relation": "..."}'').';
+    END IF;
+
+    -- concept drift: the live version's metric over the window (default: 1 day)
+    SELECT * INTO p FROM mlsys.performance(v_model, coalesce(v_window, interval '1 day'),
+                                           now() - coalesce(v_window, interval '1 day')) pf
+     WHERE pf.version = v_version AND pf.value IS NOT NULL
+     ORDER BY pf.bucket_start DESC LIMIT 1;
+    IF FOUND THEN
+        INSERT INTO mlsys.drift_history (check_id, model, version, feature, metric, value, threshold, drifted, rows)
+        VALUES (v_check, v_model, v_version, '<performance>', p.metric, p.value,
+                mlsys._degradation_limit(v_model, p.metric, p.baseline), p.degraded, p.labeled);
+        IF p.degraded THEN
+            -- critical when the metric has moved twice as far from the baseline as allowed
+            a := mlsys._raise_alert(v_check, v_model, v_version, 'concept_drift', NULL, p.metric, p.value,
+                    mlsys._degradation_limit(v_model, p.metric, p.baseline),
+                    abs(p.value - p.baseline) >= 2 * abs(mlsys._degradation_limit(v_model, p.metric, p.baseline) - p.baseline),
+                    jsonb_build_object('bucket_start', p.bucket_start, 'predictions', p.predictions,
+                                       'labeled', p.labeled, 'baseline', p.baseline,
+                                       'tolerance', mlsys._setting(v_model, 'tolerance'),
+                                       'auc_drop', mlsys._setting(v_model, 'auc_drop')));
+            RETURN NEXT a;
+        ELSIF p.degraded IS NOT NULL THEN
+            PERFORM mlsys._resolve_alerts(v_model, v_version, 'concept_drift', NULL, 'cleared');
+        END IF;
+    END IF;
+END $$;
+COMMENT ON FUNCTION mlsys.check(text) IS
+'Runs the drift report on the configured relation and window and the performance check for the live version, stores every figure in mlsys.drift_history, opens or updates one mlsys.alerts row per condition found and resolves those it evaluated and no longer finds (NOTIFY mlsys_alerts {id, model, kind, feature, event} when an alert opens, escalates or resolves), and returns the alerts it found.';
+
+CREATE OR REPLACE FUNCTION mlsys._insert_deployment(p_model text, p_version int, p_reason text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_previous bigint;
+    v_id bigint;
+BEGIN
+    PERFORM mlsys._lock_model(p_model);
+    PERFORM mlsys._authorize_deployment(p_model, p_version);   -- see src/sql/90_security.sql
+    SELECT d.id INTO v_previous FROM mlsys.deployments d
+     WHERE d.model = p_model ORDER BY d.id DESC LIMIT 1;
+    INSERT INTO mlsys.deployments (model, version, reason, previous_id)
+    VALUES (p_model, p_version, p_reason, v_previous)
+    RETURNING id INTO v_id;
+    -- the open alerts of the versions it replaces are about what no longer serves
+    PERFORM mlsys._resolve_alerts(p_model, NULL, NULL, NULL,
+                                  pg_catalog.format('superseded by version %s', p_version), p_version);
+    RETURN v_id;
+END $$;
+COMMENT ON FUNCTION mlsys._insert_deployment(text, int, text) IS 'Records a deployment stacked on the current one (internal).';
+
+-- CREATE OR REPLACE resets what ALTER FUNCTION set: as 90_security.sql has it
+ALTER FUNCTION mlsys._insert_deployment(text, int, text) SECURITY DEFINER;
+REVOKE EXECUTE ON FUNCTION
+    mlsys._notify_alert(mlsys.alerts, text),
+    mlsys._raise_alert(bigint, text, int, text, text, text, float8, float8, bool, jsonb),
+    mlsys._resolve_alerts(text, int, text, text, text, int),
+    mlsys.resolve_alert(bigint)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    mlsys._notify_alert(mlsys.alerts, text),
+    mlsys._raise_alert(bigint, text, int, text, text, text, float8, float8, bool, jsonb),
+    mlsys._resolve_alerts(text, int, text, text, text, int)
+TO mlsys_reader;
+GRANT EXECUTE ON FUNCTION mlsys.resolve_alert(bigint) TO mlsys_trainer;

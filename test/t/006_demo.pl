@@ -42,7 +42,7 @@ for my $step (1 .. 8)
     like($out, qr/^$step\. \S/m, "section $step is printed");
 }
 my @checked = $out =~ /^ checked: (.*?)\s*$/mg;
-is(scalar(@checked), 7, 'the seven checks of the story passed') or diag(join("\n", @checked));
+is(scalar(@checked), 8, 'the eight checks of the story passed') or diag(join("\n", @checked));
 like($out, qr/^Time: [0-9.]+ ms/m, 'statements are timed');
 like($out, qr/^The demo SQL ran in [0-9.]+ s\.$/m, 'the total time is printed');
 
@@ -68,6 +68,10 @@ is($node->safe_psql('postgres', q{
       FROM mlsys.retrain_decisions WHERE model = 'churn'}),
    'deployed 1->2 true', 'the retrain decision is deployed, the challenger scored better');
 is($node->safe_psql('postgres', q{SELECT mlsys.live_version('churn')}), '2', 'the challenger is live');
+is($node->safe_psql('postgres', q{
+    SELECT string_agg(DISTINCT resolution, ',') || ' ' || count(*) FILTER (WHERE resolved_at IS NULL)
+      FROM mlsys.alerts WHERE model = 'churn'}),
+   'superseded by version 2 0', 'its deployment resolved version 1\'s alerts');
 is($node->safe_psql('postgres', q{
     SELECT model || ' ' || action || ' ' || schedule || ' ' || active FROM mlsys.schedules()}),
    'churn retrain_if_drifted 0 3 * * * true', 'the nightly pg_cron job is scheduled');
