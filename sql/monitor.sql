@@ -226,7 +226,26 @@ FROM mlsys.model_overview WHERE model LIKE 'mon%' ORDER BY model;
 SELECT model, version, predictions, round(mean_prediction::numeric, 4) = round((SELECT avg(coalesce(probability, prediction)) FROM mlsys.predictions WHERE model = s.model)::numeric, 4) AS mean_ok,
        positive_rate IS NOT NULL AS has_positive_rate, labeled, live_metric
 FROM mlsys.prediction_stats s WHERE model LIKE 'mon%' ORDER BY model;
-SELECT c.relname, c.reloptions FROM pg_class c WHERE c.oid IN ('mlsys.model_overview'::regclass, 'mlsys.prediction_stats'::regclass) ORDER BY 1;
+SELECT c.relname, c.reloptions FROM pg_class c WHERE c.oid IN ('mlsys.model_overview'::regclass, 'mlsys.prediction_stats'::regclass, 'mlsys.latest_predictions'::regclass) ORDER BY 1;
+-- one live metric per task: prediction_stats' binary figure is mlsys.performance's AUC
+SELECT s.live_metric, abs(s.live_value - (SELECT p.value FROM mlsys.performance('mon_cls', '1 day') p WHERE p.version = 1
+                                            AND p.bucket_start = s.day AT TIME ZONE 'UTC')) < 1e-12 AS same_as_performance
+FROM mlsys.prediction_stats s WHERE s.model = 'mon_cls' AND s.labeled > 0;
+-- a dashboard's filter on the day reaches the index on (model, UTC day)
+CREATE FUNCTION mon_plan(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text; o text := '';
+BEGIN FOR r IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP o := o || r || E'\n'; END LOOP; RETURN o; END $$;
+SET enable_seqscan = off;
+SELECT mon_plan($$SELECT * FROM mlsys.prediction_stats WHERE model = 'mon' AND day >= '2026-01-01'$$)
+       LIKE '%predictions_model_day_idx%' AS day_index_used;
+RESET enable_seqscan;
+-- the latest prediction per entity
+INSERT INTO mlsys.predictions (run_id, model, version, entity_id, prediction, predicted_at)
+SELECT run_id, model, version, entity_id, 1e9, predicted_at + interval '1 second'
+FROM mlsys.predictions WHERE model = 'mon' AND entity_id IN ('1', '2');
+SELECT entity_id, prediction = 1e9 AS newest, (SELECT count(*) FROM mlsys.predictions p WHERE p.model = 'mon' AND p.entity_id = l.entity_id) AS rows
+FROM mlsys.latest_predictions l WHERE model = 'mon' AND entity_id IN ('1', '2') ORDER BY entity_id;
+SELECT count(*) = (SELECT count(DISTINCT (model, entity_id)) FROM mlsys.predictions) AS one_row_per_entity FROM mlsys.latest_predictions;
 
 -- bad inputs
 -- invalid input: null model

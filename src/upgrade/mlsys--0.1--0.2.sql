@@ -975,3 +975,49 @@ GRANT EXECUTE ON FUNCTION
     mlsys._resolve_alerts(text, int, text, text, text, int)
 TO mlsys_reader;
 GRANT EXECUTE ON FUNCTION mlsys.resolve_alert(bigint) TO mlsys_trainer;
+
+------------------------------------------------------------------------------
+-- Dashboards: one live metric per task (prediction_stats' binary figure is
+-- the AUC, as mlsys.performance and mlsys.model_overview have it), and the
+-- latest prediction per entity
+------------------------------------------------------------------------------
+CREATE OR REPLACE VIEW mlsys.prediction_stats WITH (security_invoker = true) AS
+SELECT s.model, s.version, date_trunc('day', s.predicted_at AT TIME ZONE 'UTC') AS day,
+       count(*) AS predictions,
+       avg(coalesce(s.probability, s.prediction)) AS mean_prediction,
+       avg(CASE WHEN s.predicted_label IS NULL THEN NULL
+                WHEN mlsys._is_positive(s.predicted_label, s.positive_class, s.target_type)
+                THEN 1.0 ELSE 0.0 END) FILTER (WHERE s.task = 'binary') AS positive_rate,
+       count(s.label) AS labeled,
+       -- one live metric per task, as mlsys.performance and mlsys.model_overview have it
+       CASE s.task WHEN 'regression' THEN 'rmse' WHEN 'binary' THEN 'auc' WHEN 'multiclass' THEN 'accuracy' END AS live_metric,
+       -- the cast sits inside the argument: the aggregate is computed over every row
+       -- whatever the CASE branch, and a classifier's labels are not numbers
+       CASE s.task WHEN 'regression' THEN mlsys.rmse(s.prediction, CASE WHEN s.task = 'regression' THEN s.label::float8 END)
+                   WHEN 'binary' THEN CASE WHEN bool_or(s.pos) AND bool_or(NOT s.pos)
+                                           THEN mlsys.auc(s.probability, s.pos) FILTER (WHERE s.pos IS NOT NULL) END
+                   ELSE mlsys.accuracy(s.predicted_label, s.label) END AS live_value
+  FROM (SELECT p.model, p.version, p.predicted_at, p.prediction, p.probability, p.predicted_label, p.label,
+               m.task, v.hyperparams ->> 'positive_class' AS positive_class, v.target_type,
+               CASE WHEN m.task = 'binary' AND p.label IS NOT NULL
+                    THEN mlsys._is_positive(p.label, v.hyperparams ->> 'positive_class', v.target_type) END AS pos
+          FROM mlsys.predictions p
+          JOIN mlsys.models m ON m.model = p.model
+          JOIN mlsys.model_versions v ON v.model = p.model AND v.version = p.version) s
+ GROUP BY s.model, s.version, date_trunc('day', s.predicted_at AT TIME ZONE 'UTC'), s.task;
+COMMENT ON VIEW mlsys.prediction_stats IS
+'Per model, version and UTC day (a timestamp without time zone): predictions, mean prediction (probability of the positive class for binary models), positive rate, labeled count and the task''s live metric (rmse for regression, auc for binary, accuracy for multiclass), as mlsys.performance computes it.';
+
+-- the latest prediction of each entity: what a dashboard or an application
+-- looks up per customer
+CREATE VIEW mlsys.latest_predictions WITH (security_invoker = true) AS
+SELECT DISTINCT ON (p.model, p.entity_id)
+       p.model, p.entity_id, p.version, p.prediction, p.predicted_label, p.probability, p.predicted_at,
+       p.run_id, p.id
+  FROM mlsys.predictions p
+ ORDER BY p.model, p.entity_id, p.predicted_at DESC, p.id DESC;
+COMMENT ON VIEW mlsys.latest_predictions IS
+'The latest prediction of each (model, entity): version, prediction, label, probability, when, and its run and row id.';
+REVOKE ALL ON mlsys.latest_predictions FROM PUBLIC;
+GRANT SELECT ON mlsys.latest_predictions TO mlsys_reader;
+GRANT ALL ON mlsys.latest_predictions TO mlsys_admin;

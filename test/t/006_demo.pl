@@ -91,7 +91,7 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', q{
     SELECT live_metric || ' ' || (live_value BETWEEN 0 AND 1) FROM mlsys.prediction_stats
      WHERE model = 'churn' AND version = 1}),
-   'accuracy true', 'mlsys.prediction_stats shows the live accuracy of a labelled classifier');
+   'auc true', 'mlsys.prediction_stats shows the live AUC of a labelled binary classifier');
 
 $node->stop;
 done_testing();
