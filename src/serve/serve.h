@@ -1,7 +1,8 @@
 /*
  * serve.h — scoring (serve/): the backend-local model cache (cache.c), the
  * scoring entry points (scoring.c), explanations and feature importance
- * (explain.c) and recommendations (recommend.c).
+ * (explain.c), recommendations (recommend.c) and their precomputed lists
+ * (recommend_batch.c).
  * Scoring is read-only and finds the live version wherever it runs: parallel
  * workers, hot standbys.
  */

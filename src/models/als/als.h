@@ -1,9 +1,10 @@
 /*
  * als.h — the ALS family (models/als/): matrix factorization recommenders,
  * explicit and implicit. The in-memory model is shared by the fit (als.c; its
- * conjugate-gradient solver in als_cg.c), the blob (als_blob.c), training
- * (train/train_recommender.c) and serving (serve/recommend.c); the family's
- * callbacks are in als_family.c.
+ * conjugate-gradient solver in als_cg.c), the blob (als_blob.c), ranking
+ * (als_rank.c), training (train/train_recommender.c) and serving
+ * (serve/recommend.c, serve/recommend_batch.c); the family's callbacks are
+ * in als_family.c.
  *
  * Vocabulary:
  *   user / item     an int8 id from the interactions table; inside a model a
