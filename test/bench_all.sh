@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: every benchmark, one after the other (each starts its own
 # private cluster), each printing its figures next to their baselines and
-# targets. About 23 minutes on a 2-core machine.
+# targets. About 31 minutes on a 2-core machine.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 status=0
