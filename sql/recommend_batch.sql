@@ -66,6 +66,12 @@ DELETE FROM mlsys.recommendations WHERE model = 'rb' AND user_id = 4;
 SELECT rb_live(4, 5) = (rb_live(4, 21))[1:5] AS missing_is_live,
        cardinality(rb_live(4, 5)) AS n;
 SELECT cardinality(rb_live(100000, 5)) AS unknown_user_n;
+-- a tampered row is never served: a NULL element or a second dimension means live
+UPDATE mlsys.recommendations SET item_ids[2] = NULL WHERE model = 'rb' AND user_id = 5;
+SELECT rb_live(5, 5) = (rb_live(5, 21))[1:5] AS null_element_is_live;
+UPDATE mlsys.recommendations SET item_ids = ARRAY[item_ids[11:20], item_ids[1:10]],
+                                 scores = ARRAY[scores[11:20], scores[1:10]] WHERE model = 'rb' AND user_id = 6;
+SELECT rb_live(6, 5) = (rb_live(6, 21))[1:5] AS two_dimensions_is_live;
 -- writes to mlsys.recommendations leave cached models alone
 SELECT version FROM mlsys.cached_models() WHERE model = 'rb';
 
