@@ -236,7 +236,7 @@ CREATE FUNCTION mon_plan(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text; o text := '';
 BEGIN FOR r IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP o := o || r || E'\n'; END LOOP; RETURN o; END $$;
 SET enable_seqscan = off;
-SELECT mon_plan($$SELECT * FROM mlsys.prediction_stats WHERE model = 'mon' AND day >= '2026-01-01'$$)
+SELECT mon_plan($$SELECT * FROM mlsys.prediction_stats WHERE model = 'mon' AND day >= '2100-01-01'$$)
        LIKE '%predictions_model_day_idx%' AS day_index_used;
 RESET enable_seqscan;
 -- the latest prediction per entity
@@ -246,6 +246,7 @@ FROM mlsys.predictions WHERE model = 'mon' AND entity_id IN ('1', '2');
 SELECT entity_id, prediction = 1e9 AS newest, (SELECT count(*) FROM mlsys.predictions p WHERE p.model = 'mon' AND p.entity_id = l.entity_id) AS rows
 FROM mlsys.latest_predictions l WHERE model = 'mon' AND entity_id IN ('1', '2') ORDER BY entity_id;
 SELECT count(*) = (SELECT count(DISTINCT (model, entity_id)) FROM mlsys.predictions) AS one_row_per_entity FROM mlsys.latest_predictions;
+DELETE FROM mlsys.predictions WHERE model = 'mon' AND prediction = 1e9;
 
 -- bad inputs
 -- invalid input: null model
