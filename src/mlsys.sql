@@ -16,10 +16,12 @@ CREATE TABLE mlsys.models (
     last_version int NOT NULL DEFAULT 0,
     settings     jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(settings) = 'object'),
     created_at   timestamptz NOT NULL DEFAULT now(),
-    created_by   name NOT NULL DEFAULT current_user
+    created_by   name NOT NULL DEFAULT current_user,
+    owner        regrole NOT NULL
 );
 COMMENT ON TABLE mlsys.models IS 'One row per model name: its task and the last version number handed out.';
 COMMENT ON COLUMN mlsys.models.settings IS 'Monitoring and retraining settings, set with mlsys.configure.';
+COMMENT ON COLUMN mlsys.models.owner IS 'The role that owns the model: the one that created it (its first training or import), or the one mlsys.set_owner named.';
 
 CREATE TABLE mlsys.model_versions (
     model             text NOT NULL REFERENCES mlsys.models ON DELETE CASCADE,

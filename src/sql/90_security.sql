@@ -69,9 +69,47 @@ BEGIN
     ELSIF NEW.created_by OPERATOR(pg_catalog.=) CURRENT_USER THEN
         NEW.created_by := v_outer;
     END IF;
+    -- a new model belongs to the role that created it (only models have an owner)
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.=) 'models' THEN
+        IF NEW.owner IS NULL THEN
+            NEW.owner := pg_catalog.to_regrole(pg_catalog.quote_ident(v_outer));
+        END IF;
+    END IF;
     RETURN NEW;
 END $$;
-COMMENT ON FUNCTION mlsys._stamp_creator() IS 'Trigger: records the acting role in created_by / deployed_by (internal).';
+COMMENT ON FUNCTION mlsys._stamp_creator() IS 'Trigger: records the acting role in created_by / deployed_by, and as the owner of a new model (internal).';
+
+-- A model's owner may give it away; admins may give any model to anyone.
+-- Owners are not admins and cannot write mlsys.models: this runs as the
+-- extension's owner and checks the acting role itself.
+CREATE FUNCTION mlsys.set_owner(model text, role regrole) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_owner regrole;
+    v_outer name := mlsys._outer_user();
+BEGIN
+    IF set_owner.model IS NULL OR set_owner.role IS NULL THEN
+        RAISE EXCEPTION 'model and role must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT m.owner INTO v_owner FROM mlsys.models m WHERE m.model OPERATOR(pg_catalog.=) set_owner.model FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', set_owner.model USING ERRCODE = 'undefined_object';
+    END IF;
+    -- members of the owning role count as the owner; a dropped owner leaves it to admins
+    IF NOT (pg_catalog.pg_has_role(v_outer, 'mlsys_admin', 'MEMBER')
+            OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                        WHERE r.oid OPERATOR(pg_catalog.=) v_owner::oid
+                          AND pg_catalog.pg_has_role(v_outer, r.oid, 'MEMBER'))) THEN
+        RAISE EXCEPTION 'permission denied to change the owner of model "%"', set_owner.model
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Model "%s" is owned by %s; only its owner and members of mlsys_admin may give it to another role.',
+                                             set_owner.model, v_owner),
+                  HINT = 'Ask the owner or a member of mlsys_admin.';
+    END IF;
+    UPDATE mlsys.models m SET owner = set_owner.role WHERE m.model OPERATOR(pg_catalog.=) set_owner.model;
+END $$;
+COMMENT ON FUNCTION mlsys.set_owner(text, regrole) IS
+'Gives a model to another role; allowed to the owner (and members of the owning role) and to mlsys_admin.';
 CREATE TRIGGER stamp_creator BEFORE INSERT ON mlsys.models
     FOR EACH ROW EXECUTE FUNCTION mlsys._stamp_creator();
 CREATE TRIGGER stamp_creator BEFORE INSERT ON mlsys.model_versions
@@ -162,6 +200,7 @@ REVOKE EXECUTE ON FUNCTION
     mlsys._register_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, text, text[], text),
     mlsys._insert_deployment(text, int, text), mlsys._lock_model(text),
     mlsys._run_start(text, text), mlsys._run_finish(bigint, text, text, text),
+    mlsys.set_owner(text, regrole),
     mlsys.deploy(text, int), mlsys.rollback(text),
     mlsys.configure(text, jsonb), mlsys._configure(text, jsonb, regclass),
     mlsys.drop_model(text), mlsys.prune_versions(text, int),
@@ -177,7 +216,8 @@ GRANT EXECUTE ON FUNCTION
     mlsys.reproduce(text, int),
     mlsys._register_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, text, text[], text),
     mlsys._insert_deployment(text, int, text), mlsys._lock_model(text),
-    mlsys._run_start(text, text), mlsys._run_finish(bigint, text, text, text)
+    mlsys._run_start(text, text), mlsys._run_finish(bigint, text, text, text),
+    mlsys.set_owner(text, regrole)
 TO mlsys_trainer;
 GRANT EXECUTE ON FUNCTION
     mlsys.deploy(text, int), mlsys.rollback(text),

@@ -1021,3 +1021,70 @@ COMMENT ON VIEW mlsys.latest_predictions IS
 REVOKE ALL ON mlsys.latest_predictions FROM PUBLIC;
 GRANT SELECT ON mlsys.latest_predictions TO mlsys_reader;
 GRANT ALL ON mlsys.latest_predictions TO mlsys_admin;
+
+------------------------------------------------------------------------------
+-- Model owners: the role that created a model (its first training or
+-- import) owns it; existing models get their creator
+------------------------------------------------------------------------------
+ALTER TABLE mlsys.models ADD COLUMN owner regrole;
+UPDATE mlsys.models m
+   SET owner = COALESCE(pg_catalog.to_regrole(pg_catalog.quote_ident(m.created_by)),
+                        (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'mlsys')::regrole);
+ALTER TABLE mlsys.models ALTER COLUMN owner SET NOT NULL;
+COMMENT ON COLUMN mlsys.models.owner IS 'The role that owns the model: the one that created it (its first training or import), or the one mlsys.set_owner named.';
+
+CREATE OR REPLACE FUNCTION mlsys._stamp_creator() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_outer name := mlsys._outer_user();
+BEGIN
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.=) 'deployments' THEN
+        IF NEW.deployed_by OPERATOR(pg_catalog.=) CURRENT_USER THEN
+            NEW.deployed_by := v_outer;
+        END IF;
+    ELSIF NEW.created_by OPERATOR(pg_catalog.=) CURRENT_USER THEN
+        NEW.created_by := v_outer;
+    END IF;
+    -- a new model belongs to the role that created it (only models have an owner)
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.=) 'models' THEN
+        IF NEW.owner IS NULL THEN
+            NEW.owner := pg_catalog.to_regrole(pg_catalog.quote_ident(v_outer));
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION mlsys._stamp_creator() IS 'Trigger: records the acting role in created_by / deployed_by, and as the owner of a new model (internal).';
+
+-- A model's owner may give it away; admins may give any model to anyone.
+-- Owners are not admins and cannot write mlsys.models: this runs as the
+-- extension's owner and checks the acting role itself.
+CREATE FUNCTION mlsys.set_owner(model text, role regrole) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_owner regrole;
+    v_outer name := mlsys._outer_user();
+BEGIN
+    IF set_owner.model IS NULL OR set_owner.role IS NULL THEN
+        RAISE EXCEPTION 'model and role must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT m.owner INTO v_owner FROM mlsys.models m WHERE m.model OPERATOR(pg_catalog.=) set_owner.model FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', set_owner.model USING ERRCODE = 'undefined_object';
+    END IF;
+    -- members of the owning role count as the owner; a dropped owner leaves it to admins
+    IF NOT (pg_catalog.pg_has_role(v_outer, 'mlsys_admin', 'MEMBER')
+            OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                        WHERE r.oid OPERATOR(pg_catalog.=) v_owner::oid
+                          AND pg_catalog.pg_has_role(v_outer, r.oid, 'MEMBER'))) THEN
+        RAISE EXCEPTION 'permission denied to change the owner of model "%"', set_owner.model
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Model "%s" is owned by %s; only its owner and members of mlsys_admin may give it to another role.',
+                                             set_owner.model, v_owner),
+                  HINT = 'Ask the owner or a member of mlsys_admin.';
+    END IF;
+    UPDATE mlsys.models m SET owner = set_owner.role WHERE m.model OPERATOR(pg_catalog.=) set_owner.model;
+END $$;
+COMMENT ON FUNCTION mlsys.set_owner(text, regrole) IS
+'Gives a model to another role; allowed to the owner (and members of the owning role) and to mlsys_admin.';
+REVOKE EXECUTE ON FUNCTION mlsys.set_owner(text, regrole) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys.set_owner(text, regrole) TO mlsys_trainer;

@@ -39,15 +39,22 @@ $node->safe_psql('up', q{
 is($node->safe_psql('up', q{SELECT extversion FROM pg_extension WHERE extname = 'mlsys'}), '0.1',
    'version 0.1 is installed');
 
-# every row of every mlsys table, and the scores of every version
-my $rows = q{
-    SELECT string_agg(c.relname || ': ' || t.rows, E'\n' ORDER BY c.relname)
+# every row of every mlsys table (the columns 0.1 has: the update may add
+# some), and the scores of every version
+$node->safe_psql('up', q{
+    CREATE TABLE public.columns_01 AS
+    SELECT c.relname, string_agg('t.' || quote_ident(a.attname), ', ' ORDER BY a.attnum) AS cols
     FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'mlsys'
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE c.relkind = 'r' GROUP BY c.relname
+});
+my $rows = q{
+    SELECT string_agg(c.relname || ': ' || t.rows, E'\n' ORDER BY c.relname)
+    FROM public.columns_01 c
     CROSS JOIN LATERAL (SELECT (xpath('/row/r/text()',
-        query_to_xml(format('SELECT md5(string_agg(t::text, %L ORDER BY t::text)) AS r FROM mlsys.%I t',
-                            E'\n', c.relname), false, true, '')))[1]::text AS rows) t
-    WHERE c.relkind = 'r'
+        query_to_xml(format('SELECT md5(string_agg(ROW(%s)::text, %L ORDER BY ROW(%s)::text)) AS r FROM mlsys.%I t',
+                            c.cols, E'\n', c.cols, c.relname), false, true, '')))[1]::text AS rows) t
 };
 my $scores = q{
     SET extra_float_digits = 3;
@@ -69,6 +76,9 @@ is($node->safe_psql('up', $rows), $rows_before, 'every registry row survives the
 is($node->safe_psql('up', $scores), $scores_before, 'every version scores the same after the update');
 is($node->safe_psql('up', q{SELECT mlsys.predict_batch('lin', 'cust', 'id')}), '2000',
    'batch scoring works after the update');
+is($node->safe_psql('up', q{SELECT count(*) FILTER (WHERE owner::text = quote_ident(created_by)) || '/' || count(*) FROM mlsys.models}),
+   $node->safe_psql('up', q{SELECT count(*) || '/' || count(*) FROM mlsys.models}),
+   'every model is owned by its creator after the update');
 
 # the objects of the extension, described in full, one line each
 my $catalog = q{
