@@ -4,10 +4,11 @@
  *
  * A recommender is loaded once per backend through the model cache (cache.c:
  * parsed factors in their own memory context, invalidated by registry
- * changes), so a call costs a hash lookup, one float32 matrix-vector product
- * over the item factors and a k-sized heap (als.c); the catalogue-sized
- * scores buffer lives in the cached model. Each call pins its model while it
- * computes, so a reload never frees factors in use.
+ * changes), so a call costs a hash lookup and a ranking of the item factors
+ * in norm-ordered tiles into a k-sized heap (als_rank.c), or, for a model
+ * serving precomputed lists, one primary-key lookup (recommend_batch.c). Each
+ * call pins its model while it computes, so a reload never frees factors in
+ * use.
  *
  * model NULL means mlsys.mlsys_default_recommender when set, else the one model of
  * a recommender task that has a deployment. That lookup is a query, so its

@@ -339,7 +339,7 @@ als_model_prepare(AlsModel *m)
 		m->item_norm[i] = (float) sqrt(s);
 		m->item_bias_f[i] = (float) (m->mu + m->item_bias[i]);
 	}
-	m->scores = palloc(sizeof(float) * m->nitems);
+	m->scores = palloc(sizeof(float) * Min(m->nitems, ALS_TILE));	/* one tile at a time */
 	m->uvec = palloc(sizeof(float) * f);
 	m->gram = palloc(sizeof(double) * (f + 1) * (f + 1));
 	m->rhs = palloc(sizeof(double) * (f + 1));

@@ -57,7 +57,7 @@ typedef struct AlsModel
 	int32	   *popular;		/* item indices by count desc, then id */
 	float	   *item_bias_f;	/* nitems */
 	float	   *item_norm;		/* nitems: ‖V_i‖ */
-	float	   *scores;			/* nitems scratch */
+	float	   *scores;			/* one tile's scores (ALS_TILE) */
 	float	   *uvec;			/* f scratch */
 	double	   *yty;			/* implicit: YᵀY (f², upper), computed at first fold-in */
 	double	   *gram;			/* (f+1)² scratch */
