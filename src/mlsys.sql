@@ -90,7 +90,7 @@ COMMENT ON TABLE mlsys.prediction_runs IS 'One row per mlsys.predict_batch call.
 
 CREATE TABLE mlsys.predictions (
     id              bigserial PRIMARY KEY,
-    run_id          bigint NOT NULL,
+    run_id          bigint,
     model           text NOT NULL,
     version         int NOT NULL,
     entity_id       text,
@@ -99,11 +99,16 @@ CREATE TABLE mlsys.predictions (
     probability     float8,
     label           text,
     predicted_at    timestamptz NOT NULL DEFAULT now(),
-    labeled_at      timestamptz
+    labeled_at      timestamptz,
+    source          text NOT NULL DEFAULT 'batch' CHECK (source IN ('batch', 'online')),
+    features        jsonb,
+    scored_by       name DEFAULT CURRENT_USER
 );
 CREATE INDEX predictions_model_time_idx ON mlsys.predictions (model, predicted_at);
 CREATE INDEX predictions_run_idx ON mlsys.predictions (run_id);
-COMMENT ON TABLE mlsys.predictions IS 'Batch scoring output; label (the actual outcome) is filled in later as feedback.';
+COMMENT ON COLUMN mlsys.predictions.features IS 'Online rows: the source columns'' values as scored (NULLs kept, categories as they came), for drift over live traffic.';
+COMMENT ON COLUMN mlsys.predictions.scored_by IS 'The role that scored: the caller of mlsys.predict_batch, or of the logged online call.';
+COMMENT ON TABLE mlsys.predictions IS 'Scoring output: batch runs (source batch, with a run_id) and sampled online calls (source online, with the features as scored); label (the actual outcome) is filled in later as feedback.';
 
 SELECT pg_catalog.pg_extension_config_dump('mlsys.models', '');
 SELECT pg_catalog.pg_extension_config_dump('mlsys.model_versions', '');

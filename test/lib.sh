@@ -68,7 +68,7 @@ start_cluster() {
 port = $port
 listen_addresses = ''
 unix_socket_directories = '$dir'
-shared_preload_libraries = 'pg_cron'
+shared_preload_libraries = 'pg_cron,mlsys'
 cron.database_name = 'postgres'
 cron.use_background_workers = on
 fsync = off
@@ -80,6 +80,10 @@ shared_buffers = 512MB
 maintenance_work_mem = 256MB
 work_mem = 64MB
 CONF
+    fi
+    # a data directory made before online logging: preload mlsys too (the last line wins)
+    if ! grep -q "^shared_preload_libraries = 'pg_cron,mlsys'" "$dir/postgresql.conf"; then
+        echo "shared_preload_libraries = 'pg_cron,mlsys'" >>"$dir/postgresql.conf"
     fi
     as_pg $PGBIN/pg_ctl -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null
 }

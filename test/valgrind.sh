@@ -28,7 +28,7 @@ port = $port
 listen_addresses = ''
 unix_socket_directories = '$work/data'
 fsync = off
-shared_preload_libraries = 'pg_cron'
+shared_preload_libraries = 'pg_cron,mlsys'
 cron.database_name = 'postgres'
 cron.use_background_workers = on
 CONF

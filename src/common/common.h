@@ -62,6 +62,23 @@ extern bool mlsys_capture_baseline_on_train;
 extern int	mlsys_model_cache_kb;
 extern char *mlsys_default_recommender;
 
+/*
+ * logring.c: the shared-memory ring of online scoring records (needs
+ * shared_preload_libraries); records are opaque bytes of one database
+ */
+extern int	mlsys_log_buffer_kb;
+extern int	mlsys_log_flush_interval_ms;
+extern void logring_define(void);
+extern bool logring_available(void);
+extern bool logring_append(Oid dboid, const void *payload, uint32 payload_len);
+extern void logring_count_refused(void);
+/* a taken record: its length (uint32) in LOGRING_PREFIX bytes, then its payload */
+#define LOGRING_PREFIX MAXALIGN(sizeof(uint32))
+extern int	logring_take(Oid dboid, char *buf, Size cap, Size *used);
+extern void logring_logged(int n);
+extern int	logring_pending_databases(Oid *dbs, int max);
+extern void logring_counts(uint64 *logged, uint64 *dropped, uint64 *pending);
+
 /* module.c: aggregate and result helpers */
 extern ArrayType *mlsys_float8_array(const double *values, int n);
 extern ArrayType *mlsys_float8_array_alloc(int n);	/* its n values unset */

@@ -59,6 +59,8 @@ _PG_init(void)
 							   "Recommender used by the recommendation functions when model is null.",
 							   "Empty means the one recommender that has a deployment.",
 							   &mlsys_default_recommender, "", PGC_USERSET, 0, NULL, NULL, NULL);
+	/* online logging's settings, and with shared_preload_libraries its ring and launcher */
+	logring_define();
 	/* every mlsys.* setting is defined above: reject typos such as mlsys.default_recomender */
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("mlsys");

@@ -194,12 +194,65 @@ drift_figures(MonColumn *c, DriftFigures *f)
 	}
 }
 
+/*
+ * The logged online traffic of a version as a subquery with the baseline's
+ * columns (named as they are, the prediction as "<prediction>"): the
+ * features as logged, the logged prediction (what the baseline profiled:
+ * the value, the positive class's probability, the label), over the
+ * model's window (default 1 day) or since the time mlsys.check passes.
+ */
+static char *
+logged_traffic_sql(FunctionCallInfo fcinfo, const char *model, int32 version, const VersionInfo *v,
+				   const MonColumn *cols, int ncols, int pred_col)
+{
+	StringInfoData q;
+	int			i;
+
+	initStringInfo(&q);
+	appendStringInfoString(&q, "(SELECT ");
+	for (i = 0; i < ncols; i++)
+	{
+		const MonColumn *c = &cols[i];
+		const char *key = quote_literal_cstr(c->name);
+
+		if (i > 0)
+			appendStringInfoString(&q, ", ");
+		if (i == pred_col)
+			appendStringInfoString(&q, strcmp(v->task, "regression") == 0 ? "p.prediction" :
+								   strcmp(v->task, "binary") == 0 ? "p.probability" : "p.predicted_label");
+		else if (c->categorical)
+			appendStringInfo(&q, "p.features OPERATOR(pg_catalog.->>) %s", key);
+		else
+			appendStringInfo(&q, "CASE WHEN pg_catalog.jsonb_typeof(p.features OPERATOR(pg_catalog.->) %s) "
+							 "OPERATOR(pg_catalog.=) 'number' "
+							 "THEN (p.features OPERATOR(pg_catalog.->>) %s)::pg_catalog.float8 END",
+							 key, key);
+		appendStringInfo(&q, " AS %s", quote_identifier(c->name));
+	}
+	if (ncols == 0)
+		appendStringInfoString(&q, "1");
+	appendStringInfo(&q, " FROM mlsys.predictions p WHERE p.model OPERATOR(pg_catalog.=) %s "
+					 "AND p.version OPERATOR(pg_catalog.=) %d AND p.source OPERATOR(pg_catalog.=) 'online' "
+					 "AND p.predicted_at OPERATOR(pg_catalog.>=) ",
+					 quote_literal_cstr(model), version);
+	if (PG_NARGS() == 5 && !PG_ARGISNULL(4))
+		appendStringInfo(&q, "%s::pg_catalog.timestamptz)",
+						 quote_literal_cstr(DatumGetCString(DirectFunctionCall1(timestamptz_out,
+																				 PG_GETARG_DATUM(4)))));
+	else
+		appendStringInfo(&q, "(pg_catalog.now() OPERATOR(pg_catalog.-) "
+						 "COALESCE(mlsys._setting(%s, 'window') OPERATOR(pg_catalog.#>>) '{}', '1 day')::pg_catalog.interval))",
+						 quote_literal_cstr(model));
+	return q.data;
+}
+
 PG_FUNCTION_INFO_V1(drift_report);
 
 /*
- * mlsys.drift(model text, relation regclass, version int DEFAULT NULL): one
- * row per profiled feature and one for the prediction, comparing the relation
- * with the version's baseline in one pass.
+ * mlsys.drift(model text, relation regclass DEFAULT NULL, version int
+ * DEFAULT NULL): one row per profiled feature and one for the prediction,
+ * comparing the relation (NULL: the logged online traffic) with the
+ * version's baseline in one pass.
  */
 Datum
 drift_report(PG_FUNCTION_ARGS)
@@ -229,15 +282,18 @@ drift_report(PG_FUNCTION_ARGS)
 	MemoryContext cxt = CurrentMemoryContext;
 	MonModel   *model_copy = NULL;
 	int			pred_col = -1;
+	bool		logged;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model and relation must not be null")));
+				 errmsg("model must not be null")));
 	model = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	relid = PG_GETARG_OID(1);
+	/* no relation: the model's logged online traffic */
+	logged = PG_ARGISNULL(1);
+	relid = logged ? InvalidOid : PG_GETARG_OID(1);
 	store = mlsys_begin_rows(fcinfo, &tupdesc);
-	relname = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)));
+	relname = logged ? NULL : DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)));
 
 	SPI_connect();
 	if (PG_ARGISNULL(2))
@@ -340,8 +396,11 @@ drift_report(PG_FUNCTION_ARGS)
 	if (ncols > 0 && strcmp(cols[ncols - 1].name, "<prediction>") == 0 && v.pred_sql != NULL)
 	{
 		pred_col = ncols - 1;
-		model_copy = mon_copy_model(model, version, &v, cols, pred_col, ncols, &extra);
+		if (!logged)
+			model_copy = mon_copy_model(model, version, &v, cols, pred_col, ncols, &extra);
 	}
+	if (logged)
+		relname = logged_traffic_sql(fcinfo, model, version, &v, cols, ncols, pred_col);
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT ");
 	for (i = 0; i < ncols; i++)
@@ -352,24 +411,27 @@ drift_report(PG_FUNCTION_ARGS)
 			appendStringInfoString(&sql, ", ");
 		if (i == pred_col && model_copy != NULL)
 			appendStringInfoString(&sql, "NULL::pg_catalog.float8");
-		else if (i == pred_col)
+		else if (i == pred_col && !logged)
 			appendStringInfo(&sql, "(%s)::%s", v.pred_sql,
 							 c->categorical ? "pg_catalog.text" : "pg_catalog.float8");
 		else
 		{
-			Oid			t = mon_column_type(relid, c->name);
+			if (!logged)
+			{
+				Oid			t = mon_column_type(relid, c->name);
 
-			if (profile_type_is_categorical(t) != c->categorical)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("column \"%s\" of relation \"%s\" is %s, but the baseline profiled it as %s",
-								c->name, mlsys_relation_name(relid), format_type_be(t),
-								c->categorical ? "categorical" : "numeric")));
+				if (profile_type_is_categorical(t) != c->categorical)
+					ereport(ERROR,
+							(errcode(ERRCODE_DATATYPE_MISMATCH),
+							 errmsg("column \"%s\" of relation \"%s\" is %s, but the baseline profiled it as %s",
+									c->name, mlsys_relation_name(relid), format_type_be(t),
+									c->categorical ? "categorical" : "numeric")));
+			}
 			appendStringInfoString(&sql, mon_column_expr(c));
 		}
 	}
 	appendStringInfo(&sql, "%s FROM %s AS r", extra.data, relname);
-	if (PG_NARGS() == 5 && !PG_ARGISNULL(3) && !PG_ARGISNULL(4))
+	if (!logged && PG_NARGS() == 5 && !PG_ARGISNULL(3) && !PG_ARGISNULL(4))
 	{
 		char	   *tcol = text_to_cstring(PG_GETARG_TEXT_PP(3));
 		char	   *since = DatumGetCString(DirectFunctionCall1(timestamptz_out, PG_GETARG_DATUM(4)));

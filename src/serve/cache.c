@@ -169,6 +169,35 @@ cache_load_serving(CachedModel *m, Datum name_text)
 		m->serve_precomputed = false;
 }
 
+/*
+ * The model's online logging settings (SPI connected, in the model's
+ * context): they reach every backend as "serve" does.
+ */
+static void
+cache_load_logging(CachedModel *m, Datum name_text)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		d;
+
+	if (SPI_execute_with_args("SELECT CASE WHEN pg_catalog.jsonb_typeof(m.settings -> 'log_sample') = 'number' "
+							  "THEN (m.settings ->> 'log_sample')::pg_catalog.float8 END, "
+							  "m.settings ->> 'log_entity' FROM mlsys.models m WHERE m.model = $1",
+							  1, argtypes, &name_text, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read mlsys.models");
+	m->log_sample = 0;
+	m->log_entity = NULL;
+	if (spi_first_value(&d))
+		m->log_sample = Min(Max(DatumGetFloat8(d), 0.0), 1.0);
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+		Datum		e = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+
+		if (!isnull)
+			m->log_entity = TextDatumGetCString(e);
+	}
+}
+
 /* load one model version from the registry into a new memory context */
 static CachedModel *
 cache_load(const char *name, int32 requested)
@@ -328,6 +357,7 @@ cache_load(const char *name, int32 requested)
 				 errdetail("Version %d of model \"%s\" has %d coefficients for %d features.",
 						   version, name, m->loaded.nfeat, m->spec->nfeat)));
 loaded:
+	cache_load_logging(m, args[0]);
 	m->latest = latest;
 	m->lxid = MLSYS_LXID;
 	MemoryContextSwitchTo(oldcxt);

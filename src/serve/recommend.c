@@ -160,11 +160,25 @@ put_items(FunctionCallInfo fcinfo, const AlsModel *m, const int32 *idx, const fl
 typedef int (*RankFn) (AlsModel *m, int k, int32 *idx, float *sc, void *arg);
 
 /*
+ * Log a sampled recommendation call as an impression: the items shown, in
+ * rank order (online_log.c). has_user false: an anonymous basket.
+ */
+static void
+log_impression(CachedModel *cm, bool has_user, int64 user, const int64 *ids, const double *scores, int n)
+{
+	if (likely(cm->log_sample <= 0) || !online_log_sampled(cm))
+		return;
+	online_log_impression(cm, has_user, user, ids, scores, n);
+}
+
+/*
  * Rank with the cached model pinned for the call and return the rows: the
- * shared frame of recommend, recommend_for_items and similar_items.
+ * shared frame of recommend, recommend_for_items and similar_items. A call
+ * for a user or a basket (log true) may be logged as an impression.
  */
 static Datum
-ranked_rows(FunctionCallInfo fcinfo, CachedModel *cm, int k, RankFn rank, void *arg)
+ranked_rows(FunctionCallInfo fcinfo, CachedModel *cm, int k, RankFn rank, void *arg,
+			bool log, bool has_user, int64 user)
 {
 	mlsys_cache_pin(cm);
 	PG_TRY();
@@ -174,6 +188,18 @@ ranked_rows(FunctionCallInfo fcinfo, CachedModel *cm, int k, RankFn rank, void *
 		int			n = rank(cm->als, k, idx, sc, arg);
 
 		put_items(fcinfo, cm->als, idx, sc, n);
+		if (log && unlikely(cm->log_sample > 0))
+		{
+			int64	   *ids = palloc(sizeof(int64) * Max(n, 1));
+			double	   *scores = palloc(sizeof(double) * Max(n, 1));
+
+			for (int r = 0; r < n; r++)
+			{
+				ids[r] = cm->als->item_ids[idx[r]];
+				scores[r] = sc[r];
+			}
+			log_impression(cm, has_user, user, ids, scores, n);
+		}
 	}
 	PG_FINALLY();
 	{
@@ -289,13 +315,14 @@ recommend(PG_FUNCTION_ARGS)
 
 				tuplestore_putvalues(store, desc, values, nulls);
 			}
+			log_impression(cm, true, user, ids, sc, n);
 			return (Datum) 0;
 		}
 	}
 	{
 		RecommendArgs ra = {user, exclude_seen};
 
-		return ranked_rows(fcinfo, cm, k, rank_for_user, &ra);
+		return ranked_rows(fcinfo, cm, k, rank_for_user, &ra, true, true, user);
 	}
 }
 
@@ -323,7 +350,7 @@ recommend_for_items(PG_FUNCTION_ARGS)
 	{
 		BasketArgs ba = {elems, enulls, nelems};
 
-		return ranked_rows(fcinfo, cm, k, rank_for_basket, &ba);
+		return ranked_rows(fcinfo, cm, k, rank_for_basket, &ba, true, false, 0);
 	}
 }
 
@@ -351,7 +378,7 @@ similar_items(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("item " INT64_FORMAT " is not in recommender \"%s\"", item, cm->name)));
-	return ranked_rows(fcinfo, cm, k, rank_similar, &i);
+	return ranked_rows(fcinfo, cm, k, rank_similar, &i, false, false, 0);
 }
 
 PG_FUNCTION_INFO_V1(predict_rating);

@@ -25,7 +25,10 @@
 #include "access/xact.h"
 #include "funcapi.h"
 #include "storage/proc.h"
+#include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/numeric.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
@@ -463,15 +466,136 @@ mlsys_score_call_extra(ScoreCall *sc)
 	return &sc->extra;
 }
 
+/* ---------------------------------------------------------------------
+ * Online logging of a sampled call (online_log.c appends the record)
+ * --------------------------------------------------------------------- */
+
+/* the entity's text from a row, or NULL (warned once when the column is missing) */
+static char *
+log_row_entity(ScoreCall *sc, HeapTuple tuple)
+{
+	CachedModel *m = sc->model;
+	TupleDesc	td = sc->tupdesc;
+
+	for (int a = 0; a < td->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(td, a);
+		bool		isnull;
+		Datum		d;
+		Oid			outfunc;
+		bool		varlena;
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), m->log_entity) != 0)
+			continue;
+		d = heap_getattr(tuple, a + 1, td, &isnull);
+		if (isnull)
+			return NULL;
+		getTypeOutputInfo(att->atttypid, &outfunc, &varlena);
+		return OidOutputFunctionCall(outfunc, d);
+	}
+	return NULL;
+}
+
+/* a row's source columns (not float8[] ones) as a JSON object; its entity */
+static void
+log_row(ScoreCall *sc, FunctionCallInfo fcinfo, int argno, StringInfo js, char **entity)
+{
+	const FeatureSpec *spec = sc->model->spec;
+	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(argno);
+	HeapTupleData tuple;
+	bool		first = true;
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = rec;
+	appendStringInfoChar(js, '{');
+	for (int i = 0; i < spec->ncolumns; i++)
+	{
+		const FeatureColumn *c = &spec->columns[i];
+		bool		isnull;
+		Datum		d;
+
+		if (c->length > 0 && !c->categorical)
+			continue;
+		d = heap_getattr(&tuple, sc->attnums[i], sc->tupdesc, &isnull);
+		if (!first)
+			appendStringInfoString(js, ", ");
+		first = false;
+		escape_json(js, c->name);
+		appendStringInfoString(js, ": ");
+		online_log_json_datum(js, d, isnull, sc->basetypes[i],
+					   TupleDescAttr(sc->tupdesc, sc->attnums[i] - 1)->atttypid, c->name);
+	}
+	appendStringInfoChar(js, '}');
+	if (sc->model->log_entity != NULL)
+	{
+		*entity = log_row_entity(sc, &tuple);
+		if (*entity == NULL && SPI_fnumber(sc->tupdesc, sc->model->log_entity) <= 0)
+			online_log_entity_missing(sc->model, "row");
+	}
+}
+
+/*
+ * Log a call that sampled itself in, its features read from argument argno:
+ * the prediction, label and probability filled as mlsys.predict_batch fills
+ * them, whichever scoring function was called.
+ */
+static void
+score_call_log(ScoreCall *sc, FunctionCallInfo fcinfo, int argno, ScoreInput input)
+{
+	CachedModel *m = sc->model;
+	StringInfoData js;
+	char	   *entity = NULL;
+	double		prediction = NAN,
+				probability = NAN;
+	const char *label = NULL;
+
+	initStringInfo(&js);
+	if (input == SCORE_INPUT_ROW)
+		log_row(sc, fcinfo, argno, &js, &entity);
+	else if (input == SCORE_INPUT_JSONB)
+		online_log_jsonb(m, PG_GETARG_JSONB_P(argno), &js, &entity);
+	else
+		online_log_array(m, sc->x, &js);
+	if (m->loaded.nclasses == 0)
+	{
+		prediction = m->loaded.family->predict(&m->loaded, sc->x);
+		if (!isfinite(prediction))
+			prediction = NAN;
+	}
+	else
+	{
+		int			c = score_class(sc);
+
+		label = m->classes[c];
+		if (m->numeric_labels)
+			prediction = m->label_values[c];
+		/* binary: the positive class's; multiclass: the predicted class's */
+		probability = m->nclasses > 2 ? sc->prob[c] : score_proba(sc);
+	}
+	online_log_prediction(m, entity, prediction, label, probability, js.data);
+	pfree(js.data);
+}
+
+#define SCORE_LOG(sc, argno, input) \
+	do { \
+		if (unlikely((sc)->model->log_sample > 0) && online_log_sampled((sc)->model)) \
+			score_call_log((sc), fcinfo, (argno), (input)); \
+	} while (0)
+
 PG_FUNCTION_INFO_V1(predict_record);
 /* mlsys.predict(model text, features record) */
 Datum
 predict_record(PG_FUNCTION_ARGS)
 {
 	ScoreCall  *sc = score_call_model(fcinfo, -1);
+	double		v;
 
 	score_call_read_row(sc, fcinfo, 1);
-	PG_RETURN_FLOAT8(score_vector(sc));
+	v = score_vector(sc);
+	SCORE_LOG(sc, 1, SCORE_INPUT_ROW);
+	PG_RETURN_FLOAT8(v);
 }
 
 PG_FUNCTION_INFO_V1(predict_record_version);
@@ -480,9 +604,12 @@ Datum
 predict_record_version(PG_FUNCTION_ARGS)
 {
 	ScoreCall  *sc = score_call_model(fcinfo, 1);
+	double		v;
 
 	score_call_read_row(sc, fcinfo, 2);
-	PG_RETURN_FLOAT8(score_vector(sc));
+	v = score_vector(sc);
+	SCORE_LOG(sc, 2, SCORE_INPUT_ROW);
+	PG_RETURN_FLOAT8(v);
 }
 
 PG_FUNCTION_INFO_V1(predict_array);
@@ -491,9 +618,12 @@ Datum
 predict_array(PG_FUNCTION_ARGS)
 {
 	ScoreCall  *sc = score_call_model(fcinfo, -1);
+	double		v;
 
 	score_call_read_value(sc, fcinfo, 1, false);
-	PG_RETURN_FLOAT8(score_vector(sc));
+	v = score_vector(sc);
+	SCORE_LOG(sc, 1, SCORE_INPUT_ARRAY);
+	PG_RETURN_FLOAT8(v);
 }
 
 PG_FUNCTION_INFO_V1(predict_array_version);
@@ -502,9 +632,12 @@ Datum
 predict_array_version(PG_FUNCTION_ARGS)
 {
 	ScoreCall  *sc = score_call_model(fcinfo, 1);
+	double		v;
 
 	score_call_read_value(sc, fcinfo, 2, false);
-	PG_RETURN_FLOAT8(score_vector(sc));
+	v = score_vector(sc);
+	SCORE_LOG(sc, 2, SCORE_INPUT_ARRAY);
+	PG_RETURN_FLOAT8(v);
 }
 
 PG_FUNCTION_INFO_V1(predict_jsonb);
@@ -513,9 +646,12 @@ Datum
 predict_jsonb(PG_FUNCTION_ARGS)
 {
 	ScoreCall  *sc = score_call_model(fcinfo, -1);
+	double		v;
 
 	score_call_read_value(sc, fcinfo, 1, true);
-	PG_RETURN_FLOAT8(score_vector(sc));
+	v = score_vector(sc);
+	SCORE_LOG(sc, 1, SCORE_INPUT_JSONB);
+	PG_RETURN_FLOAT8(v);
 }
 
 PG_FUNCTION_INFO_V1(predict_jsonb_version);
@@ -524,9 +660,12 @@ Datum
 predict_jsonb_version(PG_FUNCTION_ARGS)
 {
 	ScoreCall  *sc = score_call_model(fcinfo, 1);
+	double		v;
 
 	score_call_read_value(sc, fcinfo, 2, true);
-	PG_RETURN_FLOAT8(score_vector(sc));
+	v = score_vector(sc);
+	SCORE_LOG(sc, 2, SCORE_INPUT_JSONB);
+	PG_RETURN_FLOAT8(v);
 }
 
 PG_FUNCTION_INFO_V1(live_version);
@@ -659,25 +798,28 @@ model_features(PG_FUNCTION_ARGS)
  * mlsys.predict_proba and mlsys.predict_label: one C function per input kind
  * and version argument, like mlsys.predict.
  */
-#define CLASSIFIER_SCORER(fname, version_arg, feature_arg, reader, result) \
+#define CLASSIFIER_SCORER(fname, version_arg, feature_arg, reader, input, result) \
 PG_FUNCTION_INFO_V1(fname); \
 Datum \
 fname(PG_FUNCTION_ARGS) \
 { \
 	ScoreCall  *sc = score_call_model(fcinfo, version_arg); \
+	Datum		r; \
 	reader; \
-	PG_RETURN_DATUM(result(sc)); \
+	r = result(sc); \
+	SCORE_LOG(sc, feature_arg, input); \
+	PG_RETURN_DATUM(r); \
 }
 
-CLASSIFIER_SCORER(predict_proba_record, -1, 1, score_call_read_row(sc, fcinfo, 1), score_proba_array)
-CLASSIFIER_SCORER(predict_proba_array, -1, 1, score_call_read_value(sc, fcinfo, 1, false), score_proba_array)
-CLASSIFIER_SCORER(predict_proba_jsonb, -1, 1, score_call_read_value(sc, fcinfo, 1, true), score_proba_array)
-CLASSIFIER_SCORER(predict_proba_record_version, 1, 2, score_call_read_row(sc, fcinfo, 2), score_proba_array)
-CLASSIFIER_SCORER(predict_proba_array_version, 1, 2, score_call_read_value(sc, fcinfo, 2, false), score_proba_array)
-CLASSIFIER_SCORER(predict_label_record, -1, 1, score_call_read_row(sc, fcinfo, 1), score_label)
-CLASSIFIER_SCORER(predict_label_array, -1, 1, score_call_read_value(sc, fcinfo, 1, false), score_label)
-CLASSIFIER_SCORER(predict_label_jsonb, -1, 1, score_call_read_value(sc, fcinfo, 1, true), score_label)
-CLASSIFIER_SCORER(predict_label_record_version, 1, 2, score_call_read_row(sc, fcinfo, 2), score_label)
+CLASSIFIER_SCORER(predict_proba_record, -1, 1, score_call_read_row(sc, fcinfo, 1), SCORE_INPUT_ROW, score_proba_array)
+CLASSIFIER_SCORER(predict_proba_array, -1, 1, score_call_read_value(sc, fcinfo, 1, false), SCORE_INPUT_ARRAY, score_proba_array)
+CLASSIFIER_SCORER(predict_proba_jsonb, -1, 1, score_call_read_value(sc, fcinfo, 1, true), SCORE_INPUT_JSONB, score_proba_array)
+CLASSIFIER_SCORER(predict_proba_record_version, 1, 2, score_call_read_row(sc, fcinfo, 2), SCORE_INPUT_ROW, score_proba_array)
+CLASSIFIER_SCORER(predict_proba_array_version, 1, 2, score_call_read_value(sc, fcinfo, 2, false), SCORE_INPUT_ARRAY, score_proba_array)
+CLASSIFIER_SCORER(predict_label_record, -1, 1, score_call_read_row(sc, fcinfo, 1), SCORE_INPUT_ROW, score_label)
+CLASSIFIER_SCORER(predict_label_array, -1, 1, score_call_read_value(sc, fcinfo, 1, false), SCORE_INPUT_ARRAY, score_label)
+CLASSIFIER_SCORER(predict_label_jsonb, -1, 1, score_call_read_value(sc, fcinfo, 1, true), SCORE_INPUT_JSONB, score_label)
+CLASSIFIER_SCORER(predict_label_record_version, 1, 2, score_call_read_row(sc, fcinfo, 2), SCORE_INPUT_ROW, score_label)
 
 PG_FUNCTION_INFO_V1(model_classes);
 /* mlsys.classes(model text) → text[]: the live version's labels in class order */

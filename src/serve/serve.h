@@ -39,6 +39,10 @@ typedef struct CachedModel
 	bool		serve_precomputed;	/* live recommender with "serve": "precomputed" */
 	Oid			recs_relid;		/* mlsys.recommendations and its primary key */
 	Oid			recs_index;
+	/* online logging (its settings log_sample and log_entity) */
+	double		log_sample;		/* fraction of calls logged, 0 = off */
+	char	   *log_entity;		/* column or jsonb key of the entity, or NULL */
+	bool		entity_warned;	/* warned once that the entity is missing */
 } CachedModel;
 
 extern CachedModel *mlsys_cache_get(const char *name, int32 version);
@@ -64,6 +68,64 @@ extern CachedModel *mlsys_score_call_cached(ScoreCall *sc);
 extern void **mlsys_score_call_extra(ScoreCall *sc);
 
 extern CachedModel *mlsys_feature_model_arg(FunctionCallInfo fcinfo);
+
+/*
+ * online_log.c: sampled online logging. A record's payload is an
+ * OnlineRecord, then (impressions) int64 items and float8 scores, then the
+ * model name, entity, label and features JSON text (not terminated).
+ */
+typedef enum OnlineRecordKind
+{
+	ONLINE_PREDICTION = 1,
+	ONLINE_IMPRESSION = 2
+} OnlineRecordKind;
+
+#define ONLINE_HAS_PREDICTION	0x01
+#define ONLINE_HAS_PROBABILITY	0x02
+#define ONLINE_HAS_ENTITY		0x04	/* entity text, or the impression's user */
+#define ONLINE_HAS_LABEL		0x08
+#define ONLINE_HAS_FEATURES		0x10
+
+typedef struct OnlineRecord
+{
+	uint16		kind;
+	uint16		flags;
+	int32		version;
+	Oid			roleid;			/* the role that scored */
+	int32		nitems;			/* impressions: items shown */
+	TimestampTz at;
+	double		prediction;
+	double		probability;
+	int64		user_id;		/* impressions */
+	uint32		model_len;
+	uint32		entity_len;
+	uint32		label_len;
+	uint32		features_len;
+} OnlineRecord;
+
+typedef struct OnlineRecordView
+{
+	OnlineRecord rec;
+	const int64 *items;
+	const double *scores;
+	const char *model;			/* not terminated: rec's lengths */
+	const char *entity;
+	const char *label;
+	const char *features;
+} OnlineRecordView;
+
+extern bool online_log_sampled(const CachedModel *m);
+extern void online_log_prediction(const CachedModel *m, const char *entity, double prediction,
+								  const char *label, double probability, const char *features);
+extern void online_log_impression(const CachedModel *m, bool has_user, int64 user,
+								  const int64 *items, const double *scores, int n);
+extern void online_log_json_datum(StringInfo js, Datum d, bool isnull, Oid basetype, Oid typid,
+								  const char *name);
+extern char *online_log_jsonb_text(JsonbValue *v, bool quoted);
+extern void online_log_entity_missing(CachedModel *m, const char *where);
+extern void online_log_jsonb(CachedModel *m, Jsonb *jb, StringInfo js, char **entity);
+extern void online_log_array(const CachedModel *m, const double *x, StringInfo js);
+extern bool online_record_decode(const char *payload, Size len, OnlineRecordView *v);
 
 /* recommend.c */
 extern CachedModel *recommender_lookup(const char *name);

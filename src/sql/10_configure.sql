@@ -13,7 +13,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
         "psi_threshold": 0.2, "js_threshold": 0.1, "features": {},
         "tolerance": 0.1, "auc_drop": 0.05,
         "min_improvement": 0.01, "metric": null, "min_rows": 1,
-        "serve": "live", "recommend_batch": null
+        "serve": "live", "recommend_batch": null,
+        "log_sample": 0, "log_entity": null
     }'::pg_catalog.jsonb
 $$;
 COMMENT ON FUNCTION mlsys._setting_defaults() IS 'The settings mlsys.configure recognises, with their defaults (internal).';
@@ -131,6 +132,21 @@ BEGIN
                 IF v_key = 'recommend_batch' AND jsonb_typeof(COALESCE(v_value -> 'relation', 'null')) = 'string' THEN
                     -- stored by its schema-qualified name, as "relation" is
                     v_value := v_value || jsonb_build_object('relation', (v_value ->> 'relation')::regclass::text);
+                END IF;
+            WHEN v_key = 'log_sample' THEN
+                IF jsonb_typeof(v_value) <> 'number' OR v_value::text::float8 < 0 OR v_value::text::float8 > 1 THEN
+                    RAISE EXCEPTION 'setting "log_sample" must be a number from 0 to 1'
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                -- the ring and its workers exist only when the library was preloaded
+                IF v_value::text::float8 > 0 AND NOT mlsys._logging_available() THEN
+                    RAISE EXCEPTION 'online logging needs mlsys in shared_preload_libraries'
+                        USING ERRCODE = 'object_not_in_prerequisite_state',
+                              HINT = 'Add mlsys to shared_preload_libraries in postgresql.conf (shared_preload_libraries = ''pg_cron,mlsys'' with pg_cron) and restart the server.';
+                END IF;
+            WHEN v_key = 'log_entity' THEN
+                IF jsonb_typeof(v_value) <> 'string' OR v_value #>> '{}' = '' THEN
+                    RAISE EXCEPTION 'setting "log_entity" must be a column or key name' USING ERRCODE = 'invalid_parameter_value';
                 END IF;
             ELSE
                 NULL;

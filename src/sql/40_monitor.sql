@@ -52,13 +52,13 @@ AS 'MODULE_PATHNAME', 'drift_report' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION mlsys._drift(text, regclass, int, text, timestamptz) IS
 'mlsys.drift over the rows whose time_column is at least since (internal; used by mlsys.check).';
 
-CREATE FUNCTION mlsys.drift(model text, relation regclass, version int DEFAULT NULL)
+CREATE FUNCTION mlsys.drift(model text, relation regclass DEFAULT NULL, version int DEFAULT NULL)
 RETURNS TABLE (feature text, kind text, rows bigint, null_rate float8, psi float8, ks float8,
                wasserstein float8, js float8, linf float8, metric text, value float8,
                threshold float8, drifted bool)
 AS 'MODULE_PATHNAME', 'drift_report' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION mlsys.drift(text, regclass, int) IS
-'Compares a relation with a version''s baseline (NULL: the live version) in one pass: one row per profiled feature and one for the prediction; metric, value and threshold decide drifted (defaults: psi >= 0.2 numeric, js >= 0.1 categorical; see mlsys.configure).';
+'Compares a relation (NULL: the model''s logged online traffic over its window, default 1 day) with a version''s baseline (NULL: the live version) in one pass: one row per profiled feature and one for the prediction; metric, value and threshold decide drifted (defaults: psi >= 0.2 numeric, js >= 0.1 categorical; see mlsys.configure).';
 
 ------------------------------------------------------------------------------
 -- Outcomes and live performance
@@ -354,6 +354,7 @@ DECLARE
     v_time_column text := mlsys._setting(v_model, 'time_column') #>> '{}';
     v_window interval := (mlsys._setting(v_model, 'window') #>> '{}')::interval;
     v_since timestamptz;
+    v_logged bool;
     d record;
     p record;
     a mlsys.alerts;
@@ -363,13 +364,16 @@ BEGIN
     IF v_window IS NOT NULL THEN
         v_since := now() - v_window;
     END IF;
-    IF v_relation IS NOT NULL THEN
-        IF v_time_column IS NULL AND v_window IS NOT NULL THEN
+    -- no relation configured: the logged online traffic, when the model logs
+    v_logged := v_relation IS NULL AND (mlsys._setting(v_model, 'log_sample') #>> '{}')::float8 > 0;
+    IF v_relation IS NOT NULL OR v_logged THEN
+        IF NOT v_logged AND v_time_column IS NULL AND v_window IS NOT NULL THEN
             RAISE EXCEPTION 'setting "window" of model "%" needs "time_column"', v_model
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        FOR d IN SELECT * FROM mlsys._drift(v_model, v_relation::regclass, v_version,
-                                             v_time_column, CASE WHEN v_time_column IS NOT NULL THEN v_since END) LOOP
+        FOR d IN SELECT * FROM mlsys._drift(v_model, v_relation::regclass, v_version, v_time_column,
+                                             CASE WHEN v_logged THEN coalesce(v_since, now() - interval '1 day')
+                                                  WHEN v_time_column IS NOT NULL THEN v_since END) LOOP
             INSERT INTO mlsys.drift_history (check_id, model, version, feature, metric, value, threshold, drifted, rows)
             SELECT v_check, v_model, v_version, d.feature, x.metric, x.value,
                    CASE WHEN x.metric = d.metric THEN d.threshold END,
@@ -382,7 +386,7 @@ BEGIN
                 a := mlsys._raise_alert(v_check, v_model, v_version,
                         CASE WHEN d.kind = 'prediction' THEN 'prediction_drift' ELSE 'data_drift' END,
                         d.feature, d.metric, d.value, d.threshold, d.threshold > 0 AND d.value >= 2 * d.threshold,
-                        jsonb_build_object('relation', v_relation, 'rows', d.rows, 'null_rate', d.null_rate,
+                        jsonb_build_object('relation', coalesce(v_relation, 'online traffic'), 'rows', d.rows, 'null_rate', d.null_rate,
                                            'psi', d.psi, 'ks', d.ks, 'wasserstein', d.wasserstein,
                                            'js', d.js, 'linf', d.linf, 'since', v_since));
                 RETURN NEXT a;
@@ -394,8 +398,8 @@ BEGIN
             END IF;
         END LOOP;
     ELSE
-        RAISE NOTICE 'model "%" has no "relation" setting: only its performance is checked', v_model
-            USING HINT = 'Set one with mlsys.configure(model, ''{"relation": "..."}'').';
+        RAISE NOTICE 'model "%" has no "relation" setting and logs no online traffic: only its performance is checked', v_model
+            USING HINT = 'Set one with mlsys.configure(model, ''{"relation": "..."}''), or log online calls with ''{"log_sample": 0.1}''.';
     END IF;
 
     -- concept drift: the live version's metric over the window (default: 1 day)
@@ -439,7 +443,12 @@ SELECT m.model, m.task,
        (SELECT max(h.checked_at) FROM mlsys.drift_history h WHERE h.model = m.model) AS last_check_at,
        (SELECT count(*) FROM mlsys.alerts a WHERE a.model = m.model AND a.resolved_at IS NULL) AS open_alerts,
        lh.metric AS live_metric,
-       lh.value AS live_value
+       lh.value AS live_value,
+       coalesce((m.settings ->> 'log_sample')::float8, 0) AS log_sample,
+       (SELECT count(*) FROM mlsys.predictions p WHERE p.model = m.model AND p.source = 'online'
+           AND p.predicted_at >= now() - interval '1 day') AS online_predictions_1d,
+       (SELECT count(*) FROM mlsys.predictions p WHERE p.model = m.model AND p.source = 'batch'
+           AND p.predicted_at >= now() - interval '1 day') AS batch_predictions_1d
   FROM mlsys.models m
   LEFT JOIN LATERAL (SELECT dd.version FROM mlsys.deployments dd WHERE dd.model = m.model
                       ORDER BY dd.id DESC LIMIT 1) d ON true
@@ -449,7 +458,7 @@ SELECT m.model, m.task,
                       WHERE h.model = m.model AND h.feature = '<performance>' AND h.version = d.version
                       ORDER BY h.checked_at DESC, h.id DESC LIMIT 1) lh ON true;
 COMMENT ON VIEW mlsys.model_overview IS
-'One row per model: deployed version, algorithm, trained at, training rows, holdout metrics, last check time, open alerts, latest live metric of the deployed version (from mlsys.check).';
+'One row per model: deployed version, algorithm, trained at, training rows, holdout metrics, last check time, open alerts, latest live metric of the deployed version (from mlsys.check), its online logging sample rate, and its online (logged) and batch predictions of the last day.';
 
 CREATE VIEW mlsys.prediction_stats WITH (security_invoker = true) AS
 SELECT s.model, s.version, date_trunc('day', s.predicted_at AT TIME ZONE 'UTC') AS day,
@@ -466,9 +475,11 @@ SELECT s.model, s.version, date_trunc('day', s.predicted_at AT TIME ZONE 'UTC') 
        CASE s.task WHEN 'regression' THEN mlsys.rmse(s.prediction, CASE WHEN s.task = 'regression' THEN s.label::float8 END)
                    WHEN 'binary' THEN CASE WHEN bool_or(s.pos) AND bool_or(NOT s.pos)
                                            THEN mlsys.auc(s.probability, s.pos) FILTER (WHERE s.pos IS NOT NULL) END
-                   ELSE mlsys.accuracy(s.predicted_label, s.label) END AS live_value
+                   ELSE mlsys.accuracy(s.predicted_label, s.label) END AS live_value,
+       count(*) FILTER (WHERE s.source = 'online') AS online,
+       count(*) FILTER (WHERE s.source = 'batch') AS batch
   FROM (SELECT p.model, p.version, p.predicted_at, p.prediction, p.probability, p.predicted_label, p.label,
-               m.task, v.hyperparams ->> 'positive_class' AS positive_class, v.target_type,
+               p.source, m.task, v.hyperparams ->> 'positive_class' AS positive_class, v.target_type,
                CASE WHEN m.task = 'binary' AND p.label IS NOT NULL
                     THEN mlsys._is_positive(p.label, v.hyperparams ->> 'positive_class', v.target_type) END AS pos
           FROM mlsys.predictions p
@@ -476,7 +487,7 @@ SELECT s.model, s.version, date_trunc('day', s.predicted_at AT TIME ZONE 'UTC') 
           JOIN mlsys.model_versions v ON v.model = p.model AND v.version = p.version) s
  GROUP BY s.model, s.version, date_trunc('day', s.predicted_at AT TIME ZONE 'UTC'), s.task;
 COMMENT ON VIEW mlsys.prediction_stats IS
-'Per model, version and UTC day (a timestamp without time zone): predictions, mean prediction (probability of the positive class for binary models), positive rate, labeled count and the task''s live metric (rmse for regression, auc for binary, accuracy for multiclass), as mlsys.performance computes it.';
+'Per model, version and UTC day (a timestamp without time zone): predictions, mean prediction (probability of the positive class for binary models), positive rate, labeled count and the task''s live metric (rmse for regression, auc for binary, accuracy for multiclass), as mlsys.performance computes it; online (sampled, logged) and batch predictions side by side.';
 
 -- the latest prediction of each entity: what a dashboard or an application
 -- looks up per customer
@@ -488,6 +499,24 @@ SELECT DISTINCT ON (p.model, p.entity_id)
  ORDER BY p.model, p.entity_id, p.predicted_at DESC, p.id DESC;
 COMMENT ON VIEW mlsys.latest_predictions IS
 'The latest prediction of each (model, entity): version, prediction, label, probability, when, and its run and row id.';
+
+------------------------------------------------------------------------------
+-- Online logging (the ring and its workers need shared_preload_libraries)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mlsys._logging_available() RETURNS bool
+    AS 'MODULE_PATHNAME', 'logging_available' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._logging_available() IS
+'Whether online logging can run in this server: mlsys is in shared_preload_libraries (internal).';
+
+CREATE FUNCTION mlsys._logging_stats() RETURNS TABLE (logged bigint, dropped bigint, pending bigint)
+    AS 'MODULE_PATHNAME', 'logging_stats' LANGUAGE C VOLATILE PARALLEL SAFE ROWS 1;
+COMMENT ON FUNCTION mlsys._logging_stats() IS 'The online logging counters of the server since it started (internal; see mlsys.logging_stats).';
+
+CREATE VIEW mlsys.logging_stats AS
+SELECT s.logged, s.dropped, s.pending FROM mlsys._logging_stats() s;
+COMMENT ON VIEW mlsys.logging_stats IS
+'Online logging since the server started, all databases: records stored by the writers (logged), dropped (ring full, hot standby, database gone, writer failure) and waiting (pending). Every sampled call is in exactly one.';
 
 CREATE FUNCTION mlsys.prune(older_than interval)
 RETURNS TABLE (predictions bigint, history bigint, alerts bigint)

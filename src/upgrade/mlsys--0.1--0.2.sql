@@ -561,7 +561,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
         "psi_threshold": 0.2, "js_threshold": 0.1, "features": {},
         "tolerance": 0.1, "auc_drop": 0.05,
         "min_improvement": 0.01, "metric": null, "min_rows": 1,
-        "serve": "live", "recommend_batch": null
+        "serve": "live", "recommend_batch": null,
+        "log_sample": 0, "log_entity": null
     }'::pg_catalog.jsonb
 $$;
 COMMENT ON FUNCTION mlsys._setting_defaults() IS 'The settings mlsys.configure recognises, with their defaults (internal).';
@@ -671,6 +672,21 @@ BEGIN
                 IF v_key = 'recommend_batch' AND jsonb_typeof(COALESCE(v_value -> 'relation', 'null')) = 'string' THEN
                     -- stored by its schema-qualified name, as "relation" is
                     v_value := v_value || jsonb_build_object('relation', (v_value ->> 'relation')::regclass::text);
+                END IF;
+            WHEN v_key = 'log_sample' THEN
+                IF jsonb_typeof(v_value) <> 'number' OR v_value::text::float8 < 0 OR v_value::text::float8 > 1 THEN
+                    RAISE EXCEPTION 'setting "log_sample" must be a number from 0 to 1'
+                        USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                -- the ring and its workers exist only when the library was preloaded
+                IF v_value::text::float8 > 0 AND NOT mlsys._logging_available() THEN
+                    RAISE EXCEPTION 'online logging needs mlsys in shared_preload_libraries'
+                        USING ERRCODE = 'object_not_in_prerequisite_state',
+                              HINT = 'Add mlsys to shared_preload_libraries in postgresql.conf (shared_preload_libraries = ''pg_cron,mlsys'' with pg_cron) and restart the server.';
+                END IF;
+            WHEN v_key = 'log_entity' THEN
+                IF jsonb_typeof(v_value) <> 'string' OR v_value #>> '{}' = '' THEN
+                    RAISE EXCEPTION 'setting "log_entity" must be a column or key name' USING ERRCODE = 'invalid_parameter_value';
                 END IF;
             ELSE
                 NULL;
@@ -870,6 +886,7 @@ DECLARE
     v_time_column text := mlsys._setting(v_model, 'time_column') #>> '{}';
     v_window interval := (mlsys._setting(v_model, 'window') #>> '{}')::interval;
     v_since timestamptz;
+    v_logged bool;
     d record;
     p record;
     a mlsys.alerts;
@@ -879,13 +896,16 @@ BEGIN
     IF v_window IS NOT NULL THEN
         v_since := now() - v_window;
     END IF;
-    IF v_relation IS NOT NULL THEN
-        IF v_time_column IS NULL AND v_window IS NOT NULL THEN
+    -- no relation configured: the logged online traffic, when the model logs
+    v_logged := v_relation IS NULL AND (mlsys._setting(v_model, 'log_sample') #>> '{}')::float8 > 0;
+    IF v_relation IS NOT NULL OR v_logged THEN
+        IF NOT v_logged AND v_time_column IS NULL AND v_window IS NOT NULL THEN
             RAISE EXCEPTION 'setting "window" of model "%" needs "time_column"', v_model
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        FOR d IN SELECT * FROM mlsys._drift(v_model, v_relation::regclass, v_version,
-                                             v_time_column, CASE WHEN v_time_column IS NOT NULL THEN v_since END) LOOP
+        FOR d IN SELECT * FROM mlsys._drift(v_model, v_relation::regclass, v_version, v_time_column,
+                                             CASE WHEN v_logged THEN coalesce(v_since, now() - interval '1 day')
+                                                  WHEN v_time_column IS NOT NULL THEN v_since END) LOOP
             INSERT INTO mlsys.drift_history (check_id, model, version, feature, metric, value, threshold, drifted, rows)
             SELECT v_check, v_model, v_version, d.feature, x.metric, x.value,
                    CASE WHEN x.metric = d.metric THEN d.threshold END,
@@ -898,7 +918,7 @@ BEGIN
                 a := mlsys._raise_alert(v_check, v_model, v_version,
                         CASE WHEN d.kind = 'prediction' THEN 'prediction_drift' ELSE 'data_drift' END,
                         d.feature, d.metric, d.value, d.threshold, d.threshold > 0 AND d.value >= 2 * d.threshold,
-                        jsonb_build_object('relation', v_relation, 'rows', d.rows, 'null_rate', d.null_rate,
+                        jsonb_build_object('relation', coalesce(v_relation, 'online traffic'), 'rows', d.rows, 'null_rate', d.null_rate,
                                            'psi', d.psi, 'ks', d.ks, 'wasserstein', d.wasserstein,
                                            'js', d.js, 'linf', d.linf, 'since', v_since));
                 RETURN NEXT a;
@@ -910,8 +930,8 @@ BEGIN
             END IF;
         END LOOP;
     ELSE
-        RAISE NOTICE 'model "%" has no "relation" setting: only its performance is checked', v_model
-            USING HINT = 'Set one with mlsys.configure(model, ''{"relation": "..."}'').';
+        RAISE NOTICE 'model "%" has no "relation" setting and logs no online traffic: only its performance is checked', v_model
+            USING HINT = 'Set one with mlsys.configure(model, ''{"relation": "..."}''), or log online calls with ''{"log_sample": 0.1}''.';
     END IF;
 
     -- concept drift: the live version's metric over the window (default: 1 day)
@@ -981,6 +1001,20 @@ GRANT EXECUTE ON FUNCTION mlsys.resolve_alert(bigint) TO mlsys_trainer;
 -- the AUC, as mlsys.performance and mlsys.model_overview have it), and the
 -- latest prediction per entity
 ------------------------------------------------------------------------------
+-- Online logging: sampled online calls land in mlsys.predictions (source
+-- 'online', with their features and the role that scored); drift without a
+-- relation reads them.
+ALTER TABLE mlsys.predictions ALTER COLUMN run_id DROP NOT NULL;
+ALTER TABLE mlsys.predictions
+    ADD COLUMN source text NOT NULL DEFAULT 'batch' CHECK (source IN ('batch', 'online')),
+    ADD COLUMN features jsonb,
+    ADD COLUMN scored_by name;
+-- rows scored before the upgrade keep no scorer
+ALTER TABLE mlsys.predictions ALTER COLUMN scored_by SET DEFAULT CURRENT_USER;
+COMMENT ON COLUMN mlsys.predictions.features IS 'Online rows: the source columns'' values as scored (NULLs kept, categories as they came), for drift over live traffic.';
+COMMENT ON COLUMN mlsys.predictions.scored_by IS 'The role that scored: the caller of mlsys.predict_batch, or of the logged online call.';
+COMMENT ON TABLE mlsys.predictions IS 'Scoring output: batch runs (source batch, with a run_id) and sampled online calls (source online, with the features as scored); label (the actual outcome) is filled in later as feedback.';
+
 CREATE OR REPLACE VIEW mlsys.prediction_stats WITH (security_invoker = true) AS
 SELECT s.model, s.version, date_trunc('day', s.predicted_at AT TIME ZONE 'UTC') AS day,
        count(*) AS predictions,
@@ -996,9 +1030,11 @@ SELECT s.model, s.version, date_trunc('day', s.predicted_at AT TIME ZONE 'UTC') 
        CASE s.task WHEN 'regression' THEN mlsys.rmse(s.prediction, CASE WHEN s.task = 'regression' THEN s.label::float8 END)
                    WHEN 'binary' THEN CASE WHEN bool_or(s.pos) AND bool_or(NOT s.pos)
                                            THEN mlsys.auc(s.probability, s.pos) FILTER (WHERE s.pos IS NOT NULL) END
-                   ELSE mlsys.accuracy(s.predicted_label, s.label) END AS live_value
+                   ELSE mlsys.accuracy(s.predicted_label, s.label) END AS live_value,
+       count(*) FILTER (WHERE s.source = 'online') AS online,
+       count(*) FILTER (WHERE s.source = 'batch') AS batch
   FROM (SELECT p.model, p.version, p.predicted_at, p.prediction, p.probability, p.predicted_label, p.label,
-               m.task, v.hyperparams ->> 'positive_class' AS positive_class, v.target_type,
+               p.source, m.task, v.hyperparams ->> 'positive_class' AS positive_class, v.target_type,
                CASE WHEN m.task = 'binary' AND p.label IS NOT NULL
                     THEN mlsys._is_positive(p.label, v.hyperparams ->> 'positive_class', v.target_type) END AS pos
           FROM mlsys.predictions p
@@ -1006,7 +1042,7 @@ SELECT s.model, s.version, date_trunc('day', s.predicted_at AT TIME ZONE 'UTC') 
           JOIN mlsys.model_versions v ON v.model = p.model AND v.version = p.version) s
  GROUP BY s.model, s.version, date_trunc('day', s.predicted_at AT TIME ZONE 'UTC'), s.task;
 COMMENT ON VIEW mlsys.prediction_stats IS
-'Per model, version and UTC day (a timestamp without time zone): predictions, mean prediction (probability of the positive class for binary models), positive rate, labeled count and the task''s live metric (rmse for regression, auc for binary, accuracy for multiclass), as mlsys.performance computes it.';
+'Per model, version and UTC day (a timestamp without time zone): predictions, mean prediction (probability of the positive class for binary models), positive rate, labeled count and the task''s live metric (rmse for regression, auc for binary, accuracy for multiclass), as mlsys.performance computes it; online (sampled, logged) and batch predictions side by side.';
 
 -- the latest prediction of each entity: what a dashboard or an application
 -- looks up per customer
@@ -1088,3 +1124,57 @@ COMMENT ON FUNCTION mlsys.set_owner(text, regrole) IS
 'Gives a model to another role; allowed to the owner (and members of the owning role) and to mlsys_admin.';
 REVOKE EXECUTE ON FUNCTION mlsys.set_owner(text, regrole) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mlsys.set_owner(text, regrole) TO mlsys_trainer;
+
+CREATE OR REPLACE VIEW mlsys.model_overview WITH (security_invoker = true) AS
+SELECT m.model, m.task,
+       d.version AS deployed_version,
+       v.algorithm,
+       v.created_at AS trained_at,
+       v.train_rows,
+       v.metrics AS holdout_metrics,
+       (SELECT max(h.checked_at) FROM mlsys.drift_history h WHERE h.model = m.model) AS last_check_at,
+       (SELECT count(*) FROM mlsys.alerts a WHERE a.model = m.model AND a.resolved_at IS NULL) AS open_alerts,
+       lh.metric AS live_metric,
+       lh.value AS live_value,
+       coalesce((m.settings ->> 'log_sample')::float8, 0) AS log_sample,
+       (SELECT count(*) FROM mlsys.predictions p WHERE p.model = m.model AND p.source = 'online'
+           AND p.predicted_at >= now() - interval '1 day') AS online_predictions_1d,
+       (SELECT count(*) FROM mlsys.predictions p WHERE p.model = m.model AND p.source = 'batch'
+           AND p.predicted_at >= now() - interval '1 day') AS batch_predictions_1d
+  FROM mlsys.models m
+  LEFT JOIN LATERAL (SELECT dd.version FROM mlsys.deployments dd WHERE dd.model = m.model
+                      ORDER BY dd.id DESC LIMIT 1) d ON true
+  LEFT JOIN mlsys.model_versions v ON v.model = m.model AND v.version = d.version
+  -- the live figure of the deployed version only: a newer deployment shows NULL until checked
+  LEFT JOIN LATERAL (SELECT h.metric, h.value FROM mlsys.drift_history h
+                      WHERE h.model = m.model AND h.feature = '<performance>' AND h.version = d.version
+                      ORDER BY h.checked_at DESC, h.id DESC LIMIT 1) lh ON true;
+COMMENT ON VIEW mlsys.model_overview IS
+'One row per model: deployed version, algorithm, trained at, training rows, holdout metrics, last check time, open alerts, latest live metric of the deployed version (from mlsys.check), its online logging sample rate, and its online (logged) and batch predictions of the last day.';
+
+CREATE OR REPLACE FUNCTION mlsys.drift(model text, relation regclass DEFAULT NULL, version int DEFAULT NULL)
+RETURNS TABLE (feature text, kind text, rows bigint, null_rate float8, psi float8, ks float8,
+               wasserstein float8, js float8, linf float8, metric text, value float8,
+               threshold float8, drifted bool)
+AS 'MODULE_PATHNAME', 'drift_report' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION mlsys.drift(text, regclass, int) IS
+'Compares a relation (NULL: the model''s logged online traffic over its window, default 1 day) with a version''s baseline (NULL: the live version) in one pass: one row per profiled feature and one for the prediction; metric, value and threshold decide drifted (defaults: psi >= 0.2 numeric, js >= 0.1 categorical; see mlsys.configure).';
+
+CREATE FUNCTION mlsys._logging_available() RETURNS bool
+    AS 'MODULE_PATHNAME', 'logging_available' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION mlsys._logging_available() IS
+'Whether online logging can run in this server: mlsys is in shared_preload_libraries (internal).';
+
+CREATE FUNCTION mlsys._logging_stats() RETURNS TABLE (logged bigint, dropped bigint, pending bigint)
+    AS 'MODULE_PATHNAME', 'logging_stats' LANGUAGE C VOLATILE PARALLEL SAFE ROWS 1;
+COMMENT ON FUNCTION mlsys._logging_stats() IS 'The online logging counters of the server since it started (internal; see mlsys.logging_stats).';
+REVOKE EXECUTE ON FUNCTION mlsys._logging_available(), mlsys._logging_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._logging_available(), mlsys._logging_stats() TO mlsys_reader;
+
+CREATE VIEW mlsys.logging_stats AS
+SELECT s.logged, s.dropped, s.pending FROM mlsys._logging_stats() s;
+COMMENT ON VIEW mlsys.logging_stats IS
+'Online logging since the server started, all databases: records stored by the writers (logged), dropped (ring full, hot standby, database gone, writer failure) and waiting (pending). Every sampled call is in exactly one.';
+REVOKE ALL ON mlsys.logging_stats FROM PUBLIC;
+GRANT SELECT ON mlsys.logging_stats TO mlsys_reader;
+GRANT ALL ON mlsys.logging_stats TO mlsys_admin;
