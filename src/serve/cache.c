@@ -170,8 +170,10 @@ cache_load_serving(CachedModel *m, Datum name_text)
 }
 
 /*
- * The model's online logging settings (SPI connected, in the model's
- * context): they reach every backend as "serve" does.
+ * The model's online logging settings (SPI connected): they reach every
+ * backend as "serve" does. Only the live version is logged: a call that
+ * names a version (predict_batch, retrain's scoring, a baseline capture)
+ * is not online traffic.
  */
 static void
 cache_load_logging(CachedModel *m, Datum name_text)
@@ -193,8 +195,9 @@ cache_load_logging(CachedModel *m, Datum name_text)
 		bool		isnull;
 		Datum		e = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 
+		/* SPI switched to its own context: keep the name with the model */
 		if (!isnull)
-			m->log_entity = TextDatumGetCString(e);
+			m->log_entity = MemoryContextStrdup(m->cxt, TextDatumGetCString(e));
 	}
 }
 
@@ -357,7 +360,8 @@ cache_load(const char *name, int32 requested)
 				 errdetail("Version %d of model \"%s\" has %d coefficients for %d features.",
 						   version, name, m->loaded.nfeat, m->spec->nfeat)));
 loaded:
-	cache_load_logging(m, args[0]);
+	if (requested == 0)
+		cache_load_logging(m, args[0]);
 	m->latest = latest;
 	m->lxid = MLSYS_LXID;
 	MemoryContextSwitchTo(oldcxt);
