@@ -368,6 +368,7 @@ mlsys_log_writer_main(Datum arg)
 	Oid			dboid = DatumGetObjectId(arg);
 	char	   *buf;
 	MemoryContext batch;
+	TimestampTz last_work = GetCurrentTimestamp();
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -388,22 +389,23 @@ mlsys_log_writer_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		n = logring_take(dboid, buf, WRITER_BATCH_BYTES, &used);
-		if (n == 0)
-			proc_exit(0);		/* idle: leave the database free */
+		if (n > 0)
 		{
 			MemoryContext old = MemoryContextSwitchTo(batch);
 
 			logring_logged(writer_store(buf, used));
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(batch);
+			last_work = GetCurrentTimestamp();
+			/* after a batch that filled half the buffer, more is likely waiting */
+			if (used >= WRITER_BATCH_BYTES / 2)
+				continue;
 		}
-		/* after a batch that filled half the buffer, more is likely waiting */
-		if (used < WRITER_BATCH_BYTES / 2)
-		{
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 mlsys_log_flush_interval_ms, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-		}
+		else if (TimestampDifferenceExceeds(last_work, GetCurrentTimestamp(), mlsys_log_flush_interval_ms))
+			proc_exit(0);		/* a whole interval idle: leave the database free */
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 mlsys_log_flush_interval_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
 	}
 }
 
