@@ -124,7 +124,7 @@ ALTER TABLE mlsys.predictions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_runs ON mlsys.prediction_runs TO mlsys_reader
     USING (run_by = current_user) WITH CHECK (run_by = current_user);
 CREATE POLICY tenant_predictions ON mlsys.predictions TO mlsys_reader
-    USING (EXISTS (SELECT 1 FROM mlsys.prediction_runs r WHERE r.run_id = predictions.run_id));
+    USING (scored_by = current_user) WITH CHECK (scored_by = current_user);
 SET ROLE regress_tenant_a;
 CREATE TEMP VIEW a_rows AS SELECT id, a, b FROM sec_data WHERE id <= 30;
 SELECT mlsys.predict_batch('sec', 'a_rows', 'id');
