@@ -50,7 +50,8 @@ SELECT * FROM mlsys.train('sec', 'sec_data', 'y');
 RESET ROLE;
 
 ------------------------------------------------------------------------------
--- a trainer trains and deploys through the deploy policy, nothing more
+-- a trainer trains; the model it creates is its own (per-model privileges of
+-- other roles are tested in ownership.sql)
 ------------------------------------------------------------------------------
 SET ROLE regress_mlsys_trainer;
 SELECT version, deployed FROM mlsys.train('sec', 'sec_data', 'y', ARRAY['a', 'b'], deploy => 'most_recent');
@@ -62,13 +63,13 @@ UPDATE mlsys.model_versions SET params = '\x00'::bytea WHERE model = 'sec';
 DELETE FROM mlsys.model_versions WHERE model = 'sec';
 -- the preprocessing column only for a version of its own transaction
 UPDATE mlsys.model_versions SET preprocessing = '{}' WHERE model = 'sec' AND version = 1;
--- deploying an existing version is an admin's job
+-- as its owner it deploys, rolls back and configures it; dropping is an admin's job
 SELECT mlsys.deploy('sec', 2);
 SELECT mlsys.rollback('sec');
 SELECT mlsys.drop_model('sec');
 SELECT mlsys.configure('sec', '{"tolerance": 0.5}');
--- not even through the internal function that training uses
-SELECT mlsys._insert_deployment('sec', 2, 'manual');
+-- the internal function that training uses checks the same privilege
+SELECT mlsys._insert_deployment('sec', 2, 'manual') > 0 AS deployed;
 -- training a relation the trainer cannot read fails on the read itself,
 -- before any statistic of it is computed, and registers nothing
 SELECT * FROM mlsys.train('sec_leak', 'sec_secret', 'y', ARRAY['a', 'b']);

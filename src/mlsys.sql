@@ -540,6 +540,8 @@ BEGIN
     -- the row lock serializes concurrent trainings of one model: distinct version numbers
     UPDATE mlsys.models m SET last_version = m.last_version + 1
      WHERE m.model = p_model RETURNING m.last_version, m.task INTO o_version, v_task;
+    -- a new model is the acting role's; another's needs the train privilege on it
+    PERFORM mlsys._require_model_privilege(p_model, 'train');
     IF v_task <> p_task THEN
         RAISE EXCEPTION 'model "%" is a % model, not %', p_model, v_task, p_task
             USING ERRCODE = 'wrong_object_type',
@@ -806,6 +808,7 @@ BEGIN
         RAISE EXCEPTION 'version must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     PERFORM mlsys._lock_model(deploy.model);
+    PERFORM mlsys._require_model_privilege(deploy.model, 'deploy');
     PERFORM 1 FROM mlsys.model_versions v WHERE v.model = deploy.model AND v.version = deploy.version;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'version % of model "%" does not exist', deploy.version, deploy.model
@@ -828,6 +831,7 @@ DECLARE
     v_prev mlsys.deployments;
 BEGIN
     PERFORM mlsys._lock_model(rollback.model);
+    PERFORM mlsys._require_model_privilege(rollback.model, 'deploy');
     SELECT * INTO v_cur FROM mlsys.deployments d
      WHERE d.model = rollback.model ORDER BY d.id DESC LIMIT 1;
     IF NOT FOUND THEN

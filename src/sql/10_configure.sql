@@ -47,6 +47,8 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', _configure.model USING ERRCODE = 'undefined_object';
     END IF;
+    -- runs as the extension's owner: the owner and roles granted manage may configure
+    PERFORM mlsys._require_model_privilege(_configure.model, 'manage');
     FOR v_key, v_value IN SELECT e.key, e.value FROM jsonb_each(_configure.settings) e LOOP
         IF NOT v_defaults ? v_key THEN
             RAISE EXCEPTION 'unrecognized setting "%"', v_key

@@ -32,6 +32,7 @@ BEGIN
     -- the row lock serializes concurrent registrations of one model: distinct version numbers
     UPDATE mlsys.models m SET last_version = m.last_version + 1
      WHERE m.model = p_model RETURNING m.last_version, m.task INTO v_version, v_task;
+    PERFORM mlsys._require_model_privilege(p_model, 'train');
     IF v_task <> p_task THEN
         RAISE EXCEPTION 'model "%" is a % model, the document holds a % model', p_model, v_task, p_task
             USING ERRCODE = 'wrong_object_type',

@@ -33,26 +33,71 @@ CREATE FUNCTION mlsys._xid_is_current(xid) RETURNS bool
     AS 'MODULE_PATHNAME', 'xid_is_current' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION mlsys._xid_is_current(xid) IS 'Whether a transaction id (a row''s xmin) is the current transaction or one of its subtransactions (internal).';
 
--- Called by mlsys._insert_deployment (SECURITY DEFINER). A deployment is
--- allowed to a role that may insert into mlsys.deployments itself (admins),
--- or of a version the current transaction registered (a trainer's deploy
--- policy, a retrain's decision).
+-- Per-model privileges. A model's owner (and members of the owning role)
+-- and members of mlsys_admin hold every privilege on it; other roles hold
+-- what mlsys.grant gave them (or a role they are a member of):
+--   train   add versions (train, tune, train_recommender, import_model);
+--   deploy  deploy, rollback, a training's deploy policy, retrain's deployment;
+--   manage  configure, set_owner, and granting train and deploy.
+-- The global roles stay the ceiling: training still needs mlsys_trainer.
+CREATE TABLE mlsys.model_grants (
+    model      text NOT NULL REFERENCES mlsys.models (model) ON DELETE CASCADE,
+    role       regrole NOT NULL,
+    privilege  text NOT NULL CHECK (privilege IN ('train', 'deploy', 'manage')),
+    granted_by name NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (model, role, privilege)
+);
+COMMENT ON TABLE mlsys.model_grants IS 'Privileges on models granted with mlsys.grant (owners and mlsys_admin hold every privilege without a row).';
+SELECT pg_catalog.pg_extension_config_dump('mlsys.model_grants', '');
+
+CREATE VIEW mlsys.model_privileges AS
+SELECT g.model, g.role, g.privilege, g.granted_by, g.granted_at FROM mlsys.model_grants g;
+COMMENT ON VIEW mlsys.model_privileges IS
+'Privileges granted on models (model, role, privilege, granted_by, granted_at); owners and members of mlsys_admin hold every privilege without a row.';
+
+-- does a role hold a privilege on a model (owner, admin, or granted)?
+CREATE FUNCTION mlsys._has_model_privilege(p_model text, p_role name, p_privilege text) RETURNS bool
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.pg_has_role(p_role, 'mlsys_admin', 'MEMBER')
+        OR EXISTS (SELECT 1 FROM mlsys.models m JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.owner::oid
+                    WHERE m.model OPERATOR(pg_catalog.=) p_model
+                      AND pg_catalog.pg_has_role(p_role, r.oid, 'MEMBER'))
+        OR EXISTS (SELECT 1 FROM mlsys.model_grants g JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::oid
+                    WHERE g.model OPERATOR(pg_catalog.=) p_model AND g.privilege OPERATOR(pg_catalog.=) p_privilege
+                      AND pg_catalog.pg_has_role(p_role, r.oid, 'MEMBER'))
+$$;
+COMMENT ON FUNCTION mlsys._has_model_privilege(text, name, text) IS
+'Whether a role holds a privilege on a model: as a member of its owner or of mlsys_admin, or through mlsys.grant (internal).';
+
+-- raise insufficient_privilege unless the acting role holds the privilege
+CREATE FUNCTION mlsys._require_model_privilege(p_model text, p_privilege text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_outer name := mlsys._outer_user();
+BEGIN
+    IF mlsys._has_model_privilege(p_model, v_outer, p_privilege) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'permission denied for model "%"', p_model
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = pg_catalog.format('This needs the %s privilege on model "%s", whose owner is %s.', p_privilege, p_model,
+                                         (SELECT m.owner FROM mlsys.models m WHERE m.model OPERATOR(pg_catalog.=) p_model)),
+              HINT = pg_catalog.format('The owner or a member of mlsys_admin can grant it: SELECT mlsys.grant(%L, %L, %L);',
+                                       p_model, v_outer, p_privilege);
+END $$;
+COMMENT ON FUNCTION mlsys._require_model_privilege(text, text) IS
+'Raises insufficient_privilege, naming the model, the privilege and the owner, unless the acting role holds it (internal).';
+
+-- Called by mlsys._insert_deployment (SECURITY DEFINER): a deployment, by a
+-- training's deploy policy, retrain, mlsys.deploy or an import, needs the
+-- deploy privilege on the model.
 CREATE FUNCTION mlsys._authorize_deployment(p_model text, p_version int) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF pg_catalog.has_table_privilege(mlsys._outer_user(), 'mlsys.deployments', 'INSERT') THEN
-        RETURN;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM mlsys.model_versions v
-                    WHERE v.model OPERATOR(pg_catalog.=) p_model AND v.version OPERATOR(pg_catalog.=) p_version
-                      AND mlsys._xid_is_current(v.xmin)) THEN
-        RAISE EXCEPTION 'permission denied to deploy version % of model "%"', p_version, p_model
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Trainers deploy only the versions their own transaction trains, through the deploy policy.',
-                  HINT = 'Ask a member of mlsys_admin to run mlsys.deploy.';
-    END IF;
+    PERFORM mlsys._require_model_privilege(p_model, 'deploy');
 END $$;
-COMMENT ON FUNCTION mlsys._authorize_deployment(text, int) IS 'Raises insufficient_privilege unless the acting role may deploy this version (internal).';
+COMMENT ON FUNCTION mlsys._authorize_deployment(text, int) IS 'Raises insufficient_privilege unless the acting role holds the deploy privilege on the model (internal).';
 
 -- created_by / deployed_by name the acting role, also when the row is written
 -- by a SECURITY DEFINER function (where current_user is the owner). A value
@@ -79,7 +124,8 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION mlsys._stamp_creator() IS 'Trigger: records the acting role in created_by / deployed_by, and as the owner of a new model (internal).';
 
--- A model's owner may give it away; admins may give any model to anyone.
+-- A model's owner (or a role granted manage on it) may give it away; admins
+-- may give any model to anyone.
 -- Owners are not admins and cannot write mlsys.models: this runs as the
 -- extension's owner and checks the acting role itself.
 CREATE FUNCTION mlsys.set_owner(model text, role regrole) RETURNS void
@@ -96,20 +142,86 @@ BEGIN
         RAISE EXCEPTION 'model "%" does not exist', set_owner.model USING ERRCODE = 'undefined_object';
     END IF;
     -- members of the owning role count as the owner; a dropped owner leaves it to admins
-    IF NOT (pg_catalog.pg_has_role(v_outer, 'mlsys_admin', 'MEMBER')
-            OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
-                        WHERE r.oid OPERATOR(pg_catalog.=) v_owner::oid
-                          AND pg_catalog.pg_has_role(v_outer, r.oid, 'MEMBER'))) THEN
+    IF NOT mlsys._has_model_privilege(set_owner.model, v_outer, 'manage') THEN
         RAISE EXCEPTION 'permission denied to change the owner of model "%"', set_owner.model
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = pg_catalog.format('Model "%s" is owned by %s; only its owner and members of mlsys_admin may give it to another role.',
+                  DETAIL = pg_catalog.format('Model "%s" is owned by %s; only its owner, members of mlsys_admin and roles granted manage on it may give it to another role.',
                                              set_owner.model, v_owner),
                   HINT = 'Ask the owner or a member of mlsys_admin.';
     END IF;
     UPDATE mlsys.models m SET owner = set_owner.role WHERE m.model OPERATOR(pg_catalog.=) set_owner.model;
 END $$;
 COMMENT ON FUNCTION mlsys.set_owner(text, regrole) IS
-'Gives a model to another role; allowed to the owner (and members of the owning role) and to mlsys_admin.';
+'Gives a model to another role; allowed to the owner (and members of the owning role), roles granted manage on it, and mlsys_admin.';
+-- Grant or revoke a privilege on a model. The owner and admins may change
+-- any; a role granted manage may change train and deploy. Runs as the
+-- extension's owner (the grants table is the registry's) and checks the
+-- acting role itself.
+CREATE FUNCTION mlsys._change_model_privilege(p_model text, p_role regrole, p_privilege text, p_grant bool)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_outer name := mlsys._outer_user();
+    v_owner regrole;
+BEGIN
+    IF p_model IS NULL OR p_role IS NULL OR p_privilege IS NULL THEN
+        RAISE EXCEPTION 'model, role and privilege must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_privilege NOT IN ('train', 'deploy', 'manage') THEN
+        RAISE EXCEPTION 'unrecognized model privilege "%"', p_privilege
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The privileges on a model are train, deploy and manage.';
+    END IF;
+    SELECT m.owner INTO v_owner FROM mlsys.models m WHERE m.model OPERATOR(pg_catalog.=) p_model FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', p_model USING ERRCODE = 'undefined_object';
+    END IF;
+    -- manage itself is the owner's (or an admin's) to give
+    IF NOT (pg_catalog.pg_has_role(v_outer, 'mlsys_admin', 'MEMBER')
+            OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                        WHERE r.oid OPERATOR(pg_catalog.=) v_owner::oid
+                          AND pg_catalog.pg_has_role(v_outer, r.oid, 'MEMBER'))
+            OR (p_privilege OPERATOR(pg_catalog.<>) 'manage'
+                AND mlsys._has_model_privilege(p_model, v_outer, 'manage'))) THEN
+        RAISE EXCEPTION 'permission denied to % % on model "%"',
+                        CASE WHEN p_grant THEN 'grant' ELSE 'revoke' END, p_privilege, p_model
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Model "%s" is owned by %s; %s.', p_model, v_owner,
+                                             CASE WHEN p_privilege OPERATOR(pg_catalog.=) 'manage'
+                                                  THEN 'only its owner and members of mlsys_admin may change who manages it'
+                                                  ELSE 'changing its train and deploy privileges needs the manage privilege on it' END),
+                  HINT = 'Ask the owner or a member of mlsys_admin.';
+    END IF;
+    IF p_grant THEN
+        INSERT INTO mlsys.model_grants (model, role, privilege, granted_by)
+        VALUES (p_model, p_role, p_privilege, v_outer)
+        ON CONFLICT (model, role, privilege) DO NOTHING;
+    ELSE
+        DELETE FROM mlsys.model_grants g
+         WHERE g.model OPERATOR(pg_catalog.=) p_model AND g.role OPERATOR(pg_catalog.=) p_role
+           AND g.privilege OPERATOR(pg_catalog.=) p_privilege;
+        IF NOT FOUND THEN
+            RAISE NOTICE 'role % has no % privilege on model "%" to revoke', p_role, p_privilege, p_model;
+        END IF;
+    END IF;
+END $$;
+COMMENT ON FUNCTION mlsys._change_model_privilege(text, regrole, text, bool) IS
+'The work of mlsys.grant and mlsys.revoke, with the acting role''s right to do it checked (internal).';
+
+CREATE FUNCTION mlsys.grant(model text, role regrole, privilege text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT mlsys._change_model_privilege($1, $2, $3, true)
+$$;
+COMMENT ON FUNCTION mlsys.grant(text, regrole, text) IS
+'Grants a privilege on a model to a role: train (add versions), deploy (deploy, rollback, deploy policies, retrain''s deployment) or manage (configure, set_owner, grant and revoke train and deploy). Allowed to the owner and mlsys_admin, and for train and deploy to roles granted manage.';
+
+CREATE FUNCTION mlsys.revoke(model text, role regrole, privilege text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT mlsys._change_model_privilege($1, $2, $3, false)
+$$;
+COMMENT ON FUNCTION mlsys.revoke(text, regrole, text) IS
+'Revokes a privilege on a model granted with mlsys.grant (a NOTICE when the role did not hold it); allowed to whoever may grant it.';
+
 CREATE TRIGGER stamp_creator BEFORE INSERT ON mlsys.models
     FOR EACH ROW EXECUTE FUNCTION mlsys._stamp_creator();
 CREATE TRIGGER stamp_creator BEFORE INSERT ON mlsys.model_versions
@@ -165,6 +277,10 @@ COMMENT ON ROLE mlsys_admin IS 'mlsys: deploy, roll back, configure, schedule an
 ALTER FUNCTION mlsys._register_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, text, text[], text) SECURITY DEFINER;
 ALTER FUNCTION mlsys._insert_deployment(text, int, text) SECURITY DEFINER;
 ALTER FUNCTION mlsys._lock_model(text) SECURITY DEFINER;
+-- owners and roles granted deploy or manage are not admins: these check the
+-- acting role's privilege on the model and write the registry themselves
+ALTER FUNCTION mlsys.rollback(text) SECURITY DEFINER;
+ALTER FUNCTION mlsys._configure(text, jsonb, regclass) SECURITY DEFINER;
 
 -- tables and sequences: nothing for PUBLIC
 REVOKE ALL ON ALL TABLES IN SCHEMA mlsys FROM PUBLIC;
@@ -201,6 +317,8 @@ REVOKE EXECUTE ON FUNCTION
     mlsys._insert_deployment(text, int, text), mlsys._lock_model(text),
     mlsys._run_start(text, text), mlsys._run_finish(bigint, text, text, text),
     mlsys.set_owner(text, regrole),
+    mlsys.grant(text, regrole, text), mlsys.revoke(text, regrole, text),
+    mlsys._change_model_privilege(text, regrole, text, bool),
     mlsys.deploy(text, int), mlsys.rollback(text),
     mlsys.configure(text, jsonb), mlsys._configure(text, jsonb, regclass),
     mlsys.drop_model(text), mlsys.prune_versions(text, int),
@@ -217,11 +335,14 @@ GRANT EXECUTE ON FUNCTION
     mlsys._register_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, text, text[], text),
     mlsys._insert_deployment(text, int, text), mlsys._lock_model(text),
     mlsys._run_start(text, text), mlsys._run_finish(bigint, text, text, text),
-    mlsys.set_owner(text, regrole)
+    mlsys.set_owner(text, regrole),
+    mlsys.grant(text, regrole, text), mlsys.revoke(text, regrole, text),
+    mlsys._change_model_privilege(text, regrole, text, bool),
+    -- checked per model: the owner and roles granted deploy or manage on it
+    mlsys.deploy(text, int), mlsys.rollback(text),
+    mlsys.configure(text, jsonb), mlsys._configure(text, jsonb, regclass)
 TO mlsys_trainer;
 GRANT EXECUTE ON FUNCTION
-    mlsys.deploy(text, int), mlsys.rollback(text),
-    mlsys.configure(text, jsonb), mlsys._configure(text, jsonb, regclass),
     mlsys.drop_model(text), mlsys.prune_versions(text, int),
     mlsys.schedule(text, text, text), mlsys.unschedule(text, text), mlsys._run_job(text, text)
 TO mlsys_admin;

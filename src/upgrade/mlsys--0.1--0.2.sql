@@ -587,6 +587,8 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', _configure.model USING ERRCODE = 'undefined_object';
     END IF;
+    -- runs as the extension's owner: the owner and roles granted manage may configure
+    PERFORM mlsys._require_model_privilege(_configure.model, 'manage');
     FOR v_key, v_value IN SELECT e.key, e.value FROM jsonb_each(_configure.settings) e LOOP
         IF NOT v_defaults ? v_key THEN
             RAISE EXCEPTION 'unrecognized setting "%"', v_key
@@ -1094,7 +1096,7 @@ COMMENT ON FUNCTION mlsys._stamp_creator() IS 'Trigger: records the acting role 
 -- A model's owner may give it away; admins may give any model to anyone.
 -- Owners are not admins and cannot write mlsys.models: this runs as the
 -- extension's owner and checks the acting role itself.
-CREATE FUNCTION mlsys.set_owner(model text, role regrole) RETURNS void
+CREATE OR REPLACE FUNCTION mlsys.set_owner(model text, role regrole) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_owner regrole;
@@ -1108,20 +1110,17 @@ BEGIN
         RAISE EXCEPTION 'model "%" does not exist', set_owner.model USING ERRCODE = 'undefined_object';
     END IF;
     -- members of the owning role count as the owner; a dropped owner leaves it to admins
-    IF NOT (pg_catalog.pg_has_role(v_outer, 'mlsys_admin', 'MEMBER')
-            OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
-                        WHERE r.oid OPERATOR(pg_catalog.=) v_owner::oid
-                          AND pg_catalog.pg_has_role(v_outer, r.oid, 'MEMBER'))) THEN
+    IF NOT mlsys._has_model_privilege(set_owner.model, v_outer, 'manage') THEN
         RAISE EXCEPTION 'permission denied to change the owner of model "%"', set_owner.model
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = pg_catalog.format('Model "%s" is owned by %s; only its owner and members of mlsys_admin may give it to another role.',
+                  DETAIL = pg_catalog.format('Model "%s" is owned by %s; only its owner, members of mlsys_admin and roles granted manage on it may give it to another role.',
                                              set_owner.model, v_owner),
                   HINT = 'Ask the owner or a member of mlsys_admin.';
     END IF;
     UPDATE mlsys.models m SET owner = set_owner.role WHERE m.model OPERATOR(pg_catalog.=) set_owner.model;
 END $$;
 COMMENT ON FUNCTION mlsys.set_owner(text, regrole) IS
-'Gives a model to another role; allowed to the owner (and members of the owning role) and to mlsys_admin.';
+'Gives a model to another role; allowed to the owner (and members of the owning role), roles granted manage on it, and mlsys_admin.';
 REVOKE EXECUTE ON FUNCTION mlsys.set_owner(text, regrole) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mlsys.set_owner(text, regrole) TO mlsys_trainer;
 
@@ -1178,3 +1177,306 @@ COMMENT ON VIEW mlsys.logging_stats IS
 REVOKE ALL ON mlsys.logging_stats FROM PUBLIC;
 GRANT SELECT ON mlsys.logging_stats TO mlsys_reader;
 GRANT ALL ON mlsys.logging_stats TO mlsys_admin;
+
+CREATE OR REPLACE FUNCTION mlsys._authorize_deployment(p_model text, p_version int) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM mlsys._require_model_privilege(p_model, 'deploy');
+END $$;
+COMMENT ON FUNCTION mlsys._authorize_deployment(text, int) IS 'Raises insufficient_privilege unless the acting role holds the deploy privilege on the model (internal).';
+
+CREATE OR REPLACE FUNCTION mlsys._register_version(
+    p_model text, p_task text, p_algorithm text, p_hyperparams jsonb, p_relation text,
+    p_target text, p_feature_columns text[], p_feature_lengths int[], p_features text[],
+    p_test_size float8, p_seed int, p_metrics jsonb, p_train_rows bigint, p_test_rows bigint,
+    p_training_seconds float8, p_fingerprint text, p_params bytea, p_profile jsonb, p_deploy text,
+    p_classes text[], p_target_type text,
+    OUT o_version int, OUT o_deployed bool)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_task text;
+    v_live_metrics jsonb;
+    v_metric text;
+    v_lower bool;
+    v_new float8;
+    v_old float8;
+BEGIN
+    INSERT INTO mlsys.models (model, task) VALUES (p_model, p_task) ON CONFLICT (model) DO NOTHING;
+    -- the row lock serializes concurrent trainings of one model: distinct version numbers
+    UPDATE mlsys.models m SET last_version = m.last_version + 1
+     WHERE m.model = p_model RETURNING m.last_version, m.task INTO o_version, v_task;
+    -- a new model is the acting role's; another's needs the train privilege on it
+    PERFORM mlsys._require_model_privilege(p_model, 'train');
+    IF v_task <> p_task THEN
+        RAISE EXCEPTION 'model "%" is a % model, not %', p_model, v_task, p_task
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Train under another model name.';
+    END IF;
+    INSERT INTO mlsys.model_versions (model, version, algorithm, hyperparams, relation, target,
+        feature_columns, feature_lengths, features, test_size, seed, metrics, train_rows, test_rows,
+        training_seconds, data_fingerprint, params, profile, classes, target_type,
+        extension_version, server_version)
+    VALUES (p_model, o_version, p_algorithm, p_hyperparams, p_relation, p_target,
+        p_feature_columns, p_feature_lengths, p_features, p_test_size, p_seed, p_metrics,
+        p_train_rows, p_test_rows, p_training_seconds, p_fingerprint, p_params, p_profile,
+        p_classes, p_target_type,
+        (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'mlsys'),
+        pg_catalog.current_setting('server_version'));
+
+    o_deployed := false;
+    IF p_deploy = 'most_recent' OR (p_deploy = 'best_score' AND p_test_size = 0) THEN
+        o_deployed := true;
+    ELSIF p_deploy = 'best_score' THEN
+        SELECT v.metrics INTO v_live_metrics
+          FROM mlsys.deployments d
+          JOIN mlsys.model_versions v ON v.model = d.model AND v.version = d.version
+         WHERE d.model = p_model ORDER BY d.id DESC LIMIT 1;
+        SELECT pm.metric, pm.lower_is_better INTO v_metric, v_lower FROM mlsys._primary_metric(p_task) pm;
+        v_new := (p_metrics ->> v_metric)::float8;
+        v_old := (v_live_metrics ->> v_metric)::float8;
+        o_deployed := v_live_metrics IS NULL OR v_old IS NULL
+                      OR (v_lower AND v_new < v_old) OR (NOT v_lower AND v_new > v_old);
+    END IF;
+    IF o_deployed THEN
+        PERFORM mlsys._insert_deployment(p_model, o_version, p_deploy);
+    END IF;
+END $$;
+COMMENT ON FUNCTION mlsys._register_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, text, text[], text) IS
+'Inserts a trained version and, per the deploy policy, a deployment (internal; called by mlsys.train).';
+
+CREATE OR REPLACE FUNCTION mlsys._import_version(
+    p_model text, p_task text, p_algorithm text, p_hyperparams jsonb, p_relation text,
+    p_target text, p_feature_columns text[], p_feature_lengths int[], p_features text[],
+    p_test_size float8, p_seed int, p_metrics jsonb, p_train_rows bigint, p_test_rows bigint,
+    p_training_seconds float8, p_fingerprint text, p_params bytea, p_profile jsonb,
+    p_preprocessing jsonb, p_classes text[], p_target_type text,
+    p_extension_version text, p_server_version text)
+RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_version int;
+    v_task text;
+BEGIN
+    IF p_model IS NULL THEN
+        RAISE EXCEPTION 'model must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    INSERT INTO mlsys.models (model, task) VALUES (p_model, p_task) ON CONFLICT (model) DO NOTHING;
+    -- the row lock serializes concurrent registrations of one model: distinct version numbers
+    UPDATE mlsys.models m SET last_version = m.last_version + 1
+     WHERE m.model = p_model RETURNING m.last_version, m.task INTO v_version, v_task;
+    PERFORM mlsys._require_model_privilege(p_model, 'train');
+    IF v_task <> p_task THEN
+        RAISE EXCEPTION 'model "%" is a % model, the document holds a % model', p_model, v_task, p_task
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'Import it under another model name.';
+    END IF;
+    -- logged in mlsys.training_runs as kind 'import' (mlsys._log_training_run)
+    PERFORM pg_catalog.set_config('mlsys.run_id', 'import', true);
+    INSERT INTO mlsys.model_versions (model, version, algorithm, hyperparams, relation, target,
+        feature_columns, feature_lengths, features, test_size, seed, metrics, train_rows, test_rows,
+        training_seconds, data_fingerprint, params, profile, preprocessing, classes, target_type,
+        extension_version, server_version)
+    VALUES (p_model, v_version, p_algorithm, p_hyperparams, p_relation, p_target,
+        p_feature_columns, p_feature_lengths, p_features, p_test_size, p_seed, p_metrics,
+        p_train_rows, p_test_rows, p_training_seconds, p_fingerprint, p_params, p_profile,
+        p_preprocessing, p_classes, p_target_type, p_extension_version, p_server_version);
+    PERFORM pg_catalog.set_config('mlsys.run_id', '', true);
+    IF NOT EXISTS (SELECT 1 FROM mlsys.deployments d WHERE d.model = p_model) THEN
+        PERFORM mlsys._insert_deployment(p_model, v_version, 'import');
+    END IF;
+    RETURN v_version;
+END $$;
+COMMENT ON FUNCTION mlsys._import_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, jsonb, text[], text, text, text) IS
+'Inserts an imported version and deploys it when the model has no live version (internal; called by mlsys.import_model).';
+
+CREATE OR REPLACE FUNCTION mlsys.deploy(model text, version int) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_live int;
+BEGIN
+    IF deploy.version IS NULL THEN
+        RAISE EXCEPTION 'version must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM mlsys._lock_model(deploy.model);
+    PERFORM mlsys._require_model_privilege(deploy.model, 'deploy');
+    PERFORM 1 FROM mlsys.model_versions v WHERE v.model = deploy.model AND v.version = deploy.version;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'version % of model "%" does not exist', deploy.version, deploy.model
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    SELECT d.version INTO v_live FROM mlsys.deployments d
+     WHERE d.model = deploy.model ORDER BY d.id DESC LIMIT 1;
+    IF v_live = deploy.version THEN
+        RAISE NOTICE 'version % of model "%" is already live', deploy.version, deploy.model;
+        RETURN;
+    END IF;
+    PERFORM mlsys._insert_deployment(deploy.model, deploy.version, 'manual');
+END $$;
+COMMENT ON FUNCTION mlsys.deploy(text, int) IS 'Makes a version the live version of its model (recorded in mlsys.deployments).';
+
+CREATE OR REPLACE FUNCTION mlsys.rollback(model text) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_cur mlsys.deployments;
+    v_prev mlsys.deployments;
+BEGIN
+    PERFORM mlsys._lock_model(rollback.model);
+    PERFORM mlsys._require_model_privilege(rollback.model, 'deploy');
+    SELECT * INTO v_cur FROM mlsys.deployments d
+     WHERE d.model = rollback.model ORDER BY d.id DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" has no deployed version', rollback.model
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT * INTO v_prev FROM mlsys.deployments d WHERE d.id = v_cur.previous_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" has no earlier deployment to roll back to', rollback.model
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = pg_catalog.format('Version %s is the first deployment on the stack.', v_cur.version);
+    END IF;
+    -- the restored deployment sits on what the earlier one sat on: rollbacks walk back
+    INSERT INTO mlsys.deployments (model, version, reason, previous_id)
+    VALUES (rollback.model, v_prev.version, 'rollback', v_prev.previous_id);
+    RETURN v_prev.version;
+END $$;
+COMMENT ON FUNCTION mlsys.rollback(text) IS 'Redeploys the version that was live before the current deployment; repeated calls walk further back. Returns the version now live.';
+
+-- Per-model privileges: train, deploy and manage, granted with mlsys.grant;
+-- owners and admins hold them all
+CREATE TABLE mlsys.model_grants (
+    model      text NOT NULL REFERENCES mlsys.models (model) ON DELETE CASCADE,
+    role       regrole NOT NULL,
+    privilege  text NOT NULL CHECK (privilege IN ('train', 'deploy', 'manage')),
+    granted_by name NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (model, role, privilege)
+);
+COMMENT ON TABLE mlsys.model_grants IS 'Privileges on models granted with mlsys.grant (owners and mlsys_admin hold every privilege without a row).';
+SELECT pg_catalog.pg_extension_config_dump('mlsys.model_grants', '');
+REVOKE ALL ON mlsys.model_grants FROM PUBLIC;
+GRANT SELECT ON mlsys.model_grants TO mlsys_reader;
+GRANT ALL ON mlsys.model_grants TO mlsys_admin;
+
+CREATE VIEW mlsys.model_privileges AS
+SELECT g.model, g.role, g.privilege, g.granted_by, g.granted_at FROM mlsys.model_grants g;
+COMMENT ON VIEW mlsys.model_privileges IS
+'Privileges granted on models (model, role, privilege, granted_by, granted_at); owners and members of mlsys_admin hold every privilege without a row.';
+REVOKE ALL ON mlsys.model_privileges FROM PUBLIC;
+GRANT SELECT ON mlsys.model_privileges TO mlsys_reader;
+GRANT ALL ON mlsys.model_privileges TO mlsys_admin;
+
+CREATE FUNCTION mlsys._has_model_privilege(p_model text, p_role name, p_privilege text) RETURNS bool
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.pg_has_role(p_role, 'mlsys_admin', 'MEMBER')
+        OR EXISTS (SELECT 1 FROM mlsys.models m JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) m.owner::oid
+                    WHERE m.model OPERATOR(pg_catalog.=) p_model
+                      AND pg_catalog.pg_has_role(p_role, r.oid, 'MEMBER'))
+        OR EXISTS (SELECT 1 FROM mlsys.model_grants g JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::oid
+                    WHERE g.model OPERATOR(pg_catalog.=) p_model AND g.privilege OPERATOR(pg_catalog.=) p_privilege
+                      AND pg_catalog.pg_has_role(p_role, r.oid, 'MEMBER'))
+$$;
+COMMENT ON FUNCTION mlsys._has_model_privilege(text, name, text) IS
+'Whether a role holds a privilege on a model: as a member of its owner or of mlsys_admin, or through mlsys.grant (internal).';
+
+CREATE FUNCTION mlsys._require_model_privilege(p_model text, p_privilege text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_outer name := mlsys._outer_user();
+BEGIN
+    IF mlsys._has_model_privilege(p_model, v_outer, p_privilege) THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION 'permission denied for model "%"', p_model
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = pg_catalog.format('This needs the %s privilege on model "%s", whose owner is %s.', p_privilege, p_model,
+                                         (SELECT m.owner FROM mlsys.models m WHERE m.model OPERATOR(pg_catalog.=) p_model)),
+              HINT = pg_catalog.format('The owner or a member of mlsys_admin can grant it: SELECT mlsys.grant(%L, %L, %L);',
+                                       p_model, v_outer, p_privilege);
+END $$;
+COMMENT ON FUNCTION mlsys._require_model_privilege(text, text) IS
+'Raises insufficient_privilege, naming the model, the privilege and the owner, unless the acting role holds it (internal).';
+
+CREATE FUNCTION mlsys._change_model_privilege(p_model text, p_role regrole, p_privilege text, p_grant bool)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_outer name := mlsys._outer_user();
+    v_owner regrole;
+BEGIN
+    IF p_model IS NULL OR p_role IS NULL OR p_privilege IS NULL THEN
+        RAISE EXCEPTION 'model, role and privilege must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF p_privilege NOT IN ('train', 'deploy', 'manage') THEN
+        RAISE EXCEPTION 'unrecognized model privilege "%"', p_privilege
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The privileges on a model are train, deploy and manage.';
+    END IF;
+    SELECT m.owner INTO v_owner FROM mlsys.models m WHERE m.model OPERATOR(pg_catalog.=) p_model FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', p_model USING ERRCODE = 'undefined_object';
+    END IF;
+    -- manage itself is the owner's (or an admin's) to give
+    IF NOT (pg_catalog.pg_has_role(v_outer, 'mlsys_admin', 'MEMBER')
+            OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+                        WHERE r.oid OPERATOR(pg_catalog.=) v_owner::oid
+                          AND pg_catalog.pg_has_role(v_outer, r.oid, 'MEMBER'))
+            OR (p_privilege OPERATOR(pg_catalog.<>) 'manage'
+                AND mlsys._has_model_privilege(p_model, v_outer, 'manage'))) THEN
+        RAISE EXCEPTION 'permission denied to % % on model "%"',
+                        CASE WHEN p_grant THEN 'grant' ELSE 'revoke' END, p_privilege, p_model
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Model "%s" is owned by %s; %s.', p_model, v_owner,
+                                             CASE WHEN p_privilege OPERATOR(pg_catalog.=) 'manage'
+                                                  THEN 'only its owner and members of mlsys_admin may change who manages it'
+                                                  ELSE 'changing its train and deploy privileges needs the manage privilege on it' END),
+                  HINT = 'Ask the owner or a member of mlsys_admin.';
+    END IF;
+    IF p_grant THEN
+        INSERT INTO mlsys.model_grants (model, role, privilege, granted_by)
+        VALUES (p_model, p_role, p_privilege, v_outer)
+        ON CONFLICT (model, role, privilege) DO NOTHING;
+    ELSE
+        DELETE FROM mlsys.model_grants g
+         WHERE g.model OPERATOR(pg_catalog.=) p_model AND g.role OPERATOR(pg_catalog.=) p_role
+           AND g.privilege OPERATOR(pg_catalog.=) p_privilege;
+        IF NOT FOUND THEN
+            RAISE NOTICE 'role % has no % privilege on model "%" to revoke', p_role, p_privilege, p_model;
+        END IF;
+    END IF;
+END $$;
+COMMENT ON FUNCTION mlsys._change_model_privilege(text, regrole, text, bool) IS
+'The work of mlsys.grant and mlsys.revoke, with the acting role''s right to do it checked (internal).';
+
+CREATE FUNCTION mlsys.grant(model text, role regrole, privilege text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT mlsys._change_model_privilege($1, $2, $3, true)
+$$;
+COMMENT ON FUNCTION mlsys.grant(text, regrole, text) IS
+'Grants a privilege on a model to a role: train (add versions), deploy (deploy, rollback, deploy policies, retrain''s deployment) or manage (configure, set_owner, grant and revoke train and deploy). Allowed to the owner and mlsys_admin, and for train and deploy to roles granted manage.';
+
+CREATE FUNCTION mlsys.revoke(model text, role regrole, privilege text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT mlsys._change_model_privilege($1, $2, $3, false)
+$$;
+COMMENT ON FUNCTION mlsys.revoke(text, regrole, text) IS
+'Revokes a privilege on a model granted with mlsys.grant (a NOTICE when the role did not hold it); allowed to whoever may grant it.';
+REVOKE EXECUTE ON FUNCTION mlsys._has_model_privilege(text, name, text),
+    mlsys._require_model_privilege(text, text),
+    mlsys._change_model_privilege(text, regrole, text, bool),
+    mlsys.grant(text, regrole, text), mlsys.revoke(text, regrole, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._has_model_privilege(text, name, text),
+    mlsys._require_model_privilege(text, text) TO mlsys_reader;
+GRANT EXECUTE ON FUNCTION mlsys._change_model_privilege(text, regrole, text, bool),
+    mlsys.grant(text, regrole, text), mlsys.revoke(text, regrole, text) TO mlsys_trainer;
+-- the owner and roles granted deploy or manage are not admins: deploy,
+-- rollback and configure check the privilege per model and are the trainers'
+GRANT EXECUTE ON FUNCTION mlsys.deploy(text, int), mlsys.rollback(text),
+    mlsys.configure(text, jsonb), mlsys._configure(text, jsonb, regclass) TO mlsys_trainer;
+REVOKE EXECUTE ON FUNCTION mlsys.deploy(text, int), mlsys.rollback(text),
+    mlsys.configure(text, jsonb), mlsys._configure(text, jsonb, regclass) FROM mlsys_admin;   -- a trainer's now
+
+-- CREATE OR REPLACE reset these to SECURITY INVOKER
+ALTER FUNCTION mlsys._register_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, text, text[], text) SECURITY DEFINER;
+ALTER FUNCTION mlsys._import_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, jsonb, text[], text, text, text) SECURITY DEFINER;
+ALTER FUNCTION mlsys.rollback(text) SECURITY DEFINER;
+ALTER FUNCTION mlsys._configure(text, jsonb, regclass) SECURITY DEFINER;

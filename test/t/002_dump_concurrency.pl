@@ -32,6 +32,11 @@ $node->safe_psql('src', q{
     SELECT mlsys.configure('m', '{"relation": "t_shifted"}');
     SELECT count(*) FROM mlsys.check('m');
     SELECT decision FROM mlsys.retrain('m');
+    -- an owner and a grant (roles are the cluster's: the restore finds them)
+    CREATE ROLE dump_team NOLOGIN;
+    CREATE ROLE dump_other NOLOGIN;
+    SELECT mlsys.set_owner('m', 'dump_team');
+    SELECT mlsys.grant('m', 'dump_other', 'deploy');
 });
 
 my $score = q{SELECT round(sum(mlsys.predict('m', t))::numeric, 6) FROM t};
@@ -54,6 +59,11 @@ $node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst')
 is($node->safe_psql('dst', $counts), $src_counts, 'restored registry has every row');
 is($node->safe_psql('dst', $score), $src_score, 'restored database scores identically');
 is($node->safe_psql('dst', q{SELECT mlsys.live_version('m')}), '1', 'live version survives');
+my $owners = q{SELECT m.owner || ' ' || coalesce((SELECT string_agg(p.role || ':' || p.privilege || ':' || p.granted_by, ',')
+                                                 FROM mlsys.model_privileges p WHERE p.model = m.model), '-')
+               FROM mlsys.models m WHERE m.model = 'm'};
+is($node->safe_psql('dst', $owners), $node->safe_psql('src', $owners), 'the owner and the grants survive');
+like($node->safe_psql('dst', $owners), qr/^dump_team dump_other:deploy:/, 'as they were set');
 is($node->safe_psql('dst', q{SELECT version FROM mlsys.train('m', 't', 'y', ARRAY['b'], deploy => 'never')}),
    '4', 'version numbering continues after restore');
 is($node->safe_psql('dst', q{SELECT mlsys.predict_batch('m', 't', 'id') > 0;
