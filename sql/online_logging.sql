@@ -133,7 +133,15 @@ SELECT mlsys.record_outcomes('ol', 'ol_outcomes', 'customer_id', 'y') AS labeled
 SELECT source, count(*) AS rows, count(label) AS labeled FROM mlsys.predictions WHERE model = 'ol' GROUP BY source ORDER BY source;
 SELECT sum(predictions) AS predictions, sum(labeled) AS labeled FROM mlsys.performance('ol');
 SELECT version, predictions, online, batch FROM mlsys.prediction_stats WHERE model = 'ol';
-SELECT log_sample, online_predictions_1d, batch_predictions_1d FROM mlsys.model_overview WHERE model = 'ol';
+SELECT log_sample, online_predictions_1d, batch_predictions_1d, online_calls_1d, online_dropped_1d
+  FROM mlsys.model_overview WHERE model = 'ol';
+-- what the logged rows stand for: every call of 'ol' was sampled (log_sample 1)
+SELECT sum(calls) AS calls, sum(logged) AS logged, sum(dropped) AS dropped FROM mlsys.online_traffic WHERE model = 'ol';
+-- 'olr' logged half its calls for a while: its rows stand for more calls than they are
+SELECT sum(calls) > sum(logged) AS more_calls_than_rows, sum(logged) = (SELECT count(*) FROM mlsys.predictions
+                                                                      WHERE model = 'olr' AND source = 'online') AS rows_counted
+  FROM mlsys.online_traffic WHERE model = 'olr';
+SELECT online_calls, online_dropped FROM mlsys.prediction_stats WHERE model = 'ol';
 
 -- row-level security applies to online rows: a policy on scored_by
 CREATE ROLE ol_team_a IN ROLE mlsys_reader;

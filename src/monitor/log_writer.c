@@ -239,6 +239,20 @@ static const char *const insert_predictions =
 "                  pg_catalog.unnest($7::pg_catalog.timestamptz[]), pg_catalog.unnest($8::pg_catalog.text[]), "
 "                  pg_catalog.unnest($9::pg_catalog.oid[])) AS u(m, v, e, p, l, pr, t, f, r)";
 
+/* the traffic each record stands for, per model, version and hour */
+static const char *const upsert_traffic =
+"INSERT INTO mlsys.online_traffic AS o (model, version, hour, calls, logged, dropped) "
+"SELECT u.m, u.v, pg_catalog.date_bin('1 hour', u.t, '2000-01-01 00:00:00+00'), pg_catalog.sum(u.c), "
+"       pg_catalog.count(*), pg_catalog.sum(u.d) "
+"  FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.int4[]), "
+"                  pg_catalog.unnest($3::pg_catalog.timestamptz[]), pg_catalog.unnest($4::pg_catalog.int8[]), "
+"                  pg_catalog.unnest($5::pg_catalog.int8[])) AS u(m, v, t, c, d) "
+" GROUP BY 1, 2, 3 "
+"    ON CONFLICT (model, version, hour) DO UPDATE "
+"   SET calls = o.calls OPERATOR(pg_catalog.+) EXCLUDED.calls, "
+"       logged = o.logged OPERATOR(pg_catalog.+) EXCLUDED.logged, "
+"       dropped = o.dropped OPERATOR(pg_catalog.+) EXCLUDED.dropped";
+
 static const char *const insert_impressions =
 "INSERT INTO mlsys.impressions (model, version, user_id, item_ids, scores, shown_at, scored_by) "
 "SELECT u.m, u.v, u.uid, u.items::pg_catalog.int8[], u.scores::pg_catalog.float8[], u.t, "
@@ -257,7 +271,8 @@ static int
 writer_store(const char *buf, Size used)
 {
 	Columns		pred,
-				imp;
+				imp,
+				traffic;
 	Size		at = 0;
 	int			stored = 0;
 	Oid			owner = InvalidOid,
@@ -268,6 +283,7 @@ writer_store(const char *buf, Size used)
 
 	memset(&pred, 0, sizeof(pred));
 	memset(&imp, 0, sizeof(imp));
+	memset(&traffic, 0, sizeof(traffic));
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
@@ -317,6 +333,12 @@ writer_store(const char *buf, Size used)
 					put(c, 8, ObjectIdGetDatum(v.rec.roleid), false, OIDOID);
 				}
 				c->n++;
+				put(&traffic, 0, text_datum(v.model, v.rec.model_len), false, TEXTOID);
+				put(&traffic, 1, Int32GetDatum(v.rec.version), false, INT4OID);
+				put(&traffic, 2, TimestampTzGetDatum(v.rec.at), false, TIMESTAMPTZOID);
+				put(&traffic, 3, Int64GetDatum((int64) v.rec.calls), false, INT8OID);
+				put(&traffic, 4, Int64GetDatum((int64) v.rec.dropped), false, INT8OID);
+				traffic.n++;
 			}
 			at += LOGRING_PREFIX + MAXALIGN(len);
 		}
@@ -352,6 +374,19 @@ writer_store(const char *buf, Size used)
 			if (SPI_execute_with_args(insert_impressions, 7, types, args, NULL, false, 0) != SPI_OK_INSERT)
 				elog(ERROR, "could not store logged impressions");
 			stored += imp.n;
+		}
+		/* absent in a database whose extension scripts are older than this library */
+		if (traffic.n > 0 && stored > 0 &&
+			OidIsValid(get_relname_relid("online_traffic", get_namespace_oid("mlsys", false))))
+		{
+			Oid			types[5] = {TEXTARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+			Oid			elem[5] = {TEXTOID, INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID};
+			Datum		args[5];
+
+			for (int i = 0; i < 5; i++)
+				args[i] = column(&traffic, i, elem[i]);
+			if (SPI_execute_with_args(upsert_traffic, 5, types, args, NULL, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "could not store the online traffic counts");
 		}
 		SetUserIdAndSecContext(save_user, save_sec);
 	}

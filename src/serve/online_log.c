@@ -22,10 +22,15 @@
 
 #include "serve/serve.h"
 
-/* does this call sample itself in? (the model logs: log_sample > 0) */
+/*
+ * Does this call sample itself in? (the model logs: log_sample > 0.) Every
+ * call is counted, so that the next record says how many calls it stands
+ * for (the traffic counts of mlsys.online_traffic).
+ */
 bool
-online_log_sampled(const CachedModel *m)
+online_log_sampled(CachedModel *m)
 {
+	m->log_calls++;
 	if (m->log_sample >= 1.0)
 		return true;
 	return pg_prng_double(&pg_global_prng_state) < m->log_sample;
@@ -33,9 +38,10 @@ online_log_sampled(const CachedModel *m)
 
 /* append a record: header, then items and scores, then the strings */
 static void
-online_log_append(OnlineRecord *r, const int64 *items, const double *scores,
-				  const char *model, const char *entity, const char *label, const char *features)
+online_log_append(CachedModel *m, OnlineRecord *r, const int64 *items, const double *scores,
+				  const char *entity, const char *label, const char *features)
 {
+	const char *model = m->name;
 	Size		len;
 	char	   *buf,
 			   *p;
@@ -52,10 +58,13 @@ online_log_append(OnlineRecord *r, const int64 *items, const double *scores,
 	{
 		/* larger than the ring could ever hold: counted as dropped */
 		logring_count_refused();
+		m->log_dropped++;
 		return;
 	}
 	r->at = GetCurrentTimestamp();
 	r->roleid = GetUserId();
+	r->calls = m->log_calls;
+	r->dropped = m->log_dropped;
 	buf = palloc(len);
 	memcpy(buf, r, sizeof(OnlineRecord));
 	p = buf + sizeof(OnlineRecord);
@@ -76,7 +85,11 @@ online_log_append(OnlineRecord *r, const int64 *items, const double *scores,
 	p += r->label_len;
 	if (features)
 		memcpy(p, features, r->features_len);
-	(void) logring_append(MyDatabaseId, buf, (uint32) len);
+	/* a dropped record's calls go with the next one */
+	if (logring_append(MyDatabaseId, buf, (uint32) len))
+		m->log_calls = m->log_dropped = 0;
+	else
+		m->log_dropped++;
 	pfree(buf);
 }
 
@@ -87,7 +100,7 @@ online_log_append(OnlineRecord *r, const int64 *items, const double *scores,
  * JSON object's text.
  */
 void
-online_log_prediction(const CachedModel *m, const char *entity, double prediction,
+online_log_prediction(CachedModel *m, const char *entity, double prediction,
 					  const char *label, double probability, const char *features)
 {
 	OnlineRecord r;
@@ -107,12 +120,12 @@ online_log_prediction(const CachedModel *m, const char *entity, double predictio
 		r.flags |= ONLINE_HAS_LABEL;
 	if (features)
 		r.flags |= ONLINE_HAS_FEATURES;
-	online_log_append(&r, NULL, NULL, m->name, entity, label, features);
+	online_log_append(m, &r, NULL, NULL, entity, label, features);
 }
 
 /* log an impression: the items shown to a user (has_user false: anonymous), in rank order */
 void
-online_log_impression(const CachedModel *m, bool has_user, int64 user,
+online_log_impression(CachedModel *m, bool has_user, int64 user,
 					  const int64 *items, const double *scores, int n)
 {
 	OnlineRecord r;
@@ -124,7 +137,7 @@ online_log_impression(const CachedModel *m, bool has_user, int64 user,
 	r.nitems = n;
 	if (has_user)
 		r.flags |= ONLINE_HAS_ENTITY;
-	online_log_append(&r, items, scores, m->name, NULL, NULL, NULL);
+	online_log_append(m, &r, items, scores, NULL, NULL, NULL);
 }
 
 /* a datum as a JSON value: booleans and numbers as themselves, the rest as text */

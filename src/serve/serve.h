@@ -43,6 +43,8 @@ typedef struct CachedModel
 	double		log_sample;		/* fraction of calls logged, 0 = off */
 	char	   *log_entity;		/* column or jsonb key of the entity, or NULL */
 	bool		entity_warned;	/* warned once that the entity is missing */
+	uint32		log_calls;		/* calls since the last record this backend appended */
+	uint32		log_dropped;	/* sampled calls dropped since then */
 } CachedModel;
 
 extern CachedModel *mlsys_cache_get(const char *name, int32 version);
@@ -97,10 +99,13 @@ typedef struct OnlineRecord
 	double		prediction;
 	double		probability;
 	int64		user_id;		/* impressions */
+	uint32		calls;			/* the backend's calls it stands for (itself included) */
+	uint32		dropped;		/* sampled calls dropped before it */
 	uint32		model_len;
 	uint32		entity_len;
 	uint32		label_len;
 	uint32		features_len;
+	uint32		pad;
 } OnlineRecord;
 
 typedef struct OnlineRecordView
@@ -114,10 +119,10 @@ typedef struct OnlineRecordView
 	const char *features;
 } OnlineRecordView;
 
-extern bool online_log_sampled(const CachedModel *m);
-extern void online_log_prediction(const CachedModel *m, const char *entity, double prediction,
+extern bool online_log_sampled(CachedModel *m);
+extern void online_log_prediction(CachedModel *m, const char *entity, double prediction,
 								  const char *label, double probability, const char *features);
-extern void online_log_impression(const CachedModel *m, bool has_user, int64 user,
+extern void online_log_impression(CachedModel *m, bool has_user, int64 user,
 								  const int64 *items, const double *scores, int n);
 extern void online_log_json_datum(StringInfo js, Datum d, bool isnull, Oid basetype, Oid typid,
 								  const char *name);

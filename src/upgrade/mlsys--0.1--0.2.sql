@@ -1017,7 +1017,32 @@ COMMENT ON COLUMN mlsys.predictions.features IS 'Online rows: the source columns
 COMMENT ON COLUMN mlsys.predictions.scored_by IS 'The role that scored: the caller of mlsys.predict_batch, or of the logged online call.';
 COMMENT ON TABLE mlsys.predictions IS 'Scoring output: batch runs (source batch, with a run_id) and sampled online calls (source online, with the features as scored); label (the actual outcome) is filled in later as feedback.';
 
+CREATE TABLE mlsys.online_traffic (
+    model   text NOT NULL,
+    version int NOT NULL,
+    hour    timestamptz NOT NULL,
+    calls   bigint NOT NULL,
+    logged  bigint NOT NULL,
+    dropped bigint NOT NULL,
+    PRIMARY KEY (model, version, hour)
+);
+COMMENT ON TABLE mlsys.online_traffic IS
+'Online calls of models that log, per model, version and hour (UTC): calls made, records logged, and sampled calls dropped before reaching the ring''s writers; maintained by the log writer workers.';
+SELECT pg_catalog.pg_extension_config_dump('mlsys.online_traffic', '');
+REVOKE ALL ON mlsys.online_traffic FROM PUBLIC;
+GRANT SELECT ON mlsys.online_traffic TO mlsys_reader;
+GRANT ALL ON mlsys.online_traffic TO mlsys_admin;
+
 CREATE OR REPLACE VIEW mlsys.prediction_stats WITH (security_invoker = true) AS
+SELECT d.*,
+       -- the online calls the day's logged rows were sampled from, and the sampled ones dropped
+       (SELECT sum(o.calls) FROM mlsys.online_traffic o
+         WHERE o.model = d.model AND o.version = d.version
+           AND date_trunc('day', o.hour AT TIME ZONE 'UTC') = d.day) AS online_calls,
+       (SELECT sum(o.dropped) FROM mlsys.online_traffic o
+         WHERE o.model = d.model AND o.version = d.version
+           AND date_trunc('day', o.hour AT TIME ZONE 'UTC') = d.day) AS online_dropped
+  FROM (
 SELECT s.model, s.version, date_trunc('day', s.predicted_at AT TIME ZONE 'UTC') AS day,
        count(*) AS predictions,
        avg(coalesce(s.probability, s.prediction)) AS mean_prediction,
@@ -1042,9 +1067,9 @@ SELECT s.model, s.version, date_trunc('day', s.predicted_at AT TIME ZONE 'UTC') 
           FROM mlsys.predictions p
           JOIN mlsys.models m ON m.model = p.model
           JOIN mlsys.model_versions v ON v.model = p.model AND v.version = p.version) s
- GROUP BY s.model, s.version, date_trunc('day', s.predicted_at AT TIME ZONE 'UTC'), s.task;
+ GROUP BY s.model, s.version, date_trunc('day', s.predicted_at AT TIME ZONE 'UTC'), s.task) d;
 COMMENT ON VIEW mlsys.prediction_stats IS
-'Per model, version and UTC day (a timestamp without time zone): predictions, mean prediction (probability of the positive class for binary models), positive rate, labeled count and the task''s live metric (rmse for regression, auc for binary, accuracy for multiclass), as mlsys.performance computes it; online (sampled, logged) and batch predictions side by side.';
+'Per model, version and UTC day (a timestamp without time zone): predictions, mean prediction (probability of the positive class for binary models), positive rate, labeled count and the task''s live metric (rmse for regression, auc for binary, accuracy for multiclass), as mlsys.performance computes it; online (sampled, logged) and batch predictions side by side, with the online calls they were sampled from and the sampled calls dropped (mlsys.online_traffic).';
 
 -- the latest prediction of each entity: what a dashboard or an application
 -- looks up per customer
@@ -1139,7 +1164,11 @@ SELECT m.model, m.task,
        (SELECT count(*) FROM mlsys.predictions p WHERE p.model = m.model AND p.source = 'online'
            AND p.predicted_at >= now() - interval '1 day') AS online_predictions_1d,
        (SELECT count(*) FROM mlsys.predictions p WHERE p.model = m.model AND p.source = 'batch'
-           AND p.predicted_at >= now() - interval '1 day') AS batch_predictions_1d
+           AND p.predicted_at >= now() - interval '1 day') AS batch_predictions_1d,
+       (SELECT coalesce(sum(o.calls), 0) FROM mlsys.online_traffic o WHERE o.model = m.model
+           AND o.hour >= now() - interval '1 day') AS online_calls_1d,
+       (SELECT coalesce(sum(o.dropped), 0) FROM mlsys.online_traffic o WHERE o.model = m.model
+           AND o.hour >= now() - interval '1 day') AS online_dropped_1d
   FROM mlsys.models m
   LEFT JOIN LATERAL (SELECT dd.version FROM mlsys.deployments dd WHERE dd.model = m.model
                       ORDER BY dd.id DESC LIMIT 1) d ON true
@@ -1149,7 +1178,7 @@ SELECT m.model, m.task,
                       WHERE h.model = m.model AND h.feature = '<performance>' AND h.version = d.version
                       ORDER BY h.checked_at DESC, h.id DESC LIMIT 1) lh ON true;
 COMMENT ON VIEW mlsys.model_overview IS
-'One row per model: deployed version, algorithm, trained at, training rows, holdout metrics, last check time, open alerts, latest live metric of the deployed version (from mlsys.check), its online logging sample rate, and its online (logged) and batch predictions of the last day.';
+'One row per model: deployed version, algorithm, trained at, training rows, holdout metrics, last check time, open alerts, latest live metric of the deployed version (from mlsys.check), its online logging sample rate, its online (logged) and batch predictions of the last day, and the online calls and dropped samples of the last day (mlsys.online_traffic, by the hour).';
 
 CREATE OR REPLACE FUNCTION mlsys.drift(model text, relation regclass DEFAULT NULL, version int DEFAULT NULL)
 RETURNS TABLE (feature text, kind text, rows bigint, null_rate float8, psi float8, ks float8,
