@@ -505,7 +505,9 @@ BEGIN
     GET DIAGNOSTICS history = ROW_COUNT;
     DELETE FROM mlsys.alerts a WHERE a.created_at < v_cut AND a.resolved_at IS NOT NULL;
     GET DIAGNOSTICS alerts = ROW_COUNT;
+    -- impressions go with the predictions; the result keeps its 0.1 columns, so they are not counted
+    DELETE FROM mlsys.impressions i WHERE i.shown_at < v_cut;
     RETURN NEXT;
 END $$;
 COMMENT ON FUNCTION mlsys.prune(interval) IS
-'Deletes predictions and drift history older than the interval, and resolved alerts created before it; returns the counts.';
+'Deletes predictions, impressions and drift history older than the interval, and resolved alerts created before it; returns the counts of predictions, history and alerts.';

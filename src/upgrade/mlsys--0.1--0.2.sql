@@ -558,6 +558,7 @@ CREATE OR REPLACE FUNCTION mlsys._setting_defaults() RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT '{
         "relation": null, "time_column": null, "window": null,
+        "interaction_window": "7 days",
         "psi_threshold": 0.2, "js_threshold": 0.1, "features": {},
         "tolerance": 0.1, "auc_drop": 0.05,
         "min_improvement": 0.01, "metric": null, "min_rows": 1,
@@ -616,9 +617,9 @@ BEGIN
                 -- resolved by mlsys.configure under the caller's search_path;
                 -- stored by its schema-qualified name
                 v_value := to_jsonb(_configure.relation::oid::regclass::text);
-            WHEN v_key = 'window' THEN
+            WHEN v_key IN ('window', 'interaction_window') THEN
                 IF jsonb_typeof(v_value) <> 'string' OR (v_value #>> '{}')::interval <= interval '0' THEN
-                    RAISE EXCEPTION 'setting "window" must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
+                    RAISE EXCEPTION 'setting "%" must be a positive interval', v_key USING ERRCODE = 'invalid_parameter_value';
                 END IF;
             WHEN v_key IN ('time_column', 'metric') THEN
                 IF jsonb_typeof(v_value) <> 'string' THEN
@@ -1021,6 +1022,80 @@ COMMENT ON VIEW mlsys.latest_predictions IS
 REVOKE ALL ON mlsys.latest_predictions FROM PUBLIC;
 GRANT SELECT ON mlsys.latest_predictions TO mlsys_reader;
 GRANT ALL ON mlsys.latest_predictions TO mlsys_admin;
+
+------------------------------------------------------------------------------
+-- Feedback on recommendations: impressions, mlsys.record_interactions and
+-- click-through as a recommender's live metric
+------------------------------------------------------------------------------
+CREATE TABLE mlsys.impressions (
+    id        bigserial PRIMARY KEY,
+    model     text NOT NULL,
+    version   int NOT NULL,
+    user_id   bigint NOT NULL,
+    item_ids  bigint[] NOT NULL,
+    scores    float8[] NOT NULL,
+    shown_at  timestamptz NOT NULL DEFAULT now(),
+    clicked   bigint[],
+    scored_by name NOT NULL DEFAULT CURRENT_USER
+);
+-- mlsys.performance and pruning read a model's impressions by time;
+-- mlsys.record_interactions looks a user's impressions up within the window
+CREATE INDEX impressions_model_time_idx ON mlsys.impressions (model, shown_at);
+CREATE INDEX impressions_model_user_idx ON mlsys.impressions (model, user_id, shown_at);
+COMMENT ON TABLE mlsys.impressions IS
+'Recommendation lists shown to users: model, version, user, the items in rank order with their scores, when they were shown, and the items the user then interacted with (clicked, filled in by mlsys.record_interactions).';
+SELECT pg_catalog.pg_extension_config_dump('mlsys.impressions', '');
+SELECT pg_catalog.pg_extension_config_dump('mlsys.impressions_id_seq', '');
+
+CREATE OR REPLACE FUNCTION mlsys.prune(older_than interval)
+RETURNS TABLE (predictions bigint, history bigint, alerts bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_cut timestamptz;
+BEGIN
+    IF prune.older_than IS NULL OR prune.older_than < interval '0' THEN
+        RAISE EXCEPTION 'older_than must be a non-negative interval' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_cut := now() - prune.older_than;
+    DELETE FROM mlsys.predictions p WHERE p.predicted_at < v_cut;
+    GET DIAGNOSTICS predictions = ROW_COUNT;
+    DELETE FROM mlsys.drift_history h WHERE h.checked_at < v_cut;
+    GET DIAGNOSTICS history = ROW_COUNT;
+    DELETE FROM mlsys.alerts a WHERE a.created_at < v_cut AND a.resolved_at IS NOT NULL;
+    GET DIAGNOSTICS alerts = ROW_COUNT;
+    -- impressions go with the predictions; the result keeps its 0.1 columns, so they are not counted
+    DELETE FROM mlsys.impressions i WHERE i.shown_at < v_cut;
+    RETURN NEXT;
+END $$;
+COMMENT ON FUNCTION mlsys.prune(interval) IS
+'Deletes predictions, impressions and drift history older than the interval, and resolved alerts created before it; returns the counts of predictions, history and alerts.';
+
+CREATE OR REPLACE FUNCTION mlsys.drop_model(model text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM mlsys._lock_model(drop_model.model);
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
+        PERFORM mlsys.unschedule(drop_model.model);
+    END IF;
+    DELETE FROM mlsys.retrain_decisions d WHERE d.model = drop_model.model;
+    DELETE FROM mlsys.training_runs r WHERE r.model = drop_model.model;
+    DELETE FROM mlsys.predictions p WHERE p.model = drop_model.model;
+    DELETE FROM mlsys.impressions i WHERE i.model = drop_model.model;
+    DELETE FROM mlsys.prediction_runs p WHERE p.model = drop_model.model;
+    DELETE FROM mlsys.tuning_trials t WHERE t.model = drop_model.model;
+    DELETE FROM mlsys.deployments d WHERE d.model = drop_model.model;
+    DELETE FROM mlsys.models m WHERE m.model = drop_model.model;   -- cascades to its versions
+END $$;
+COMMENT ON FUNCTION mlsys.drop_model(text) IS
+'Removes a model with its versions, deployments, training runs, retrain decisions, tuning trials, predictions, impressions and pg_cron schedules.';
+
+-- grants as the install script gives them (90_security.sql)
+REVOKE ALL ON TABLE mlsys.impressions FROM PUBLIC;
+GRANT SELECT ON mlsys.impressions TO mlsys_reader;
+GRANT UPDATE (clicked) ON mlsys.impressions TO mlsys_reader;
+GRANT ALL ON TABLE mlsys.impressions TO mlsys_admin;
+REVOKE ALL ON SEQUENCE mlsys.impressions_id_seq FROM PUBLIC;
+GRANT ALL ON SEQUENCE mlsys.impressions_id_seq TO mlsys_admin;
 
 ------------------------------------------------------------------------------
 -- Model owners: the role that created a model (its first training or
