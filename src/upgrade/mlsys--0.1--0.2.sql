@@ -1047,6 +1047,103 @@ COMMENT ON TABLE mlsys.impressions IS
 SELECT pg_catalog.pg_extension_config_dump('mlsys.impressions', '');
 SELECT pg_catalog.pg_extension_config_dump('mlsys.impressions_id_seq', '');
 
+CREATE FUNCTION mlsys.record_interactions(model text, relation regclass, user_column text DEFAULT 'user_id',
+                                          item_column text DEFAULT 'item_id', time_column text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_task text;
+    v_what text;
+    v_col text;
+    v_type oid;
+    v_base oid;
+    v_time text;
+    v_count bigint;
+BEGIN
+    IF record_interactions.model IS NULL OR record_interactions.relation IS NULL
+       OR record_interactions.user_column IS NULL OR record_interactions.item_column IS NULL THEN
+        RAISE EXCEPTION 'model, relation, user_column and item_column must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT m.task INTO v_task FROM mlsys.models m WHERE m.model = record_interactions.model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', record_interactions.model USING ERRCODE = 'undefined_object';
+    END IF;
+    IF v_task NOT LIKE 'recommender%' THEN
+        RAISE EXCEPTION 'model "%" is not a recommender', record_interactions.model
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Interactions are recorded against the impressions of a recommender.',
+                  HINT = 'Record the outcomes of other models with mlsys.record_outcomes.';
+    END IF;
+    FOR v_what, v_col IN SELECT c.what, c.col
+                           FROM (VALUES (1, 'user', record_interactions.user_column),
+                                        (2, 'item', record_interactions.item_column),
+                                        (3, 'time', record_interactions.time_column)) c(n, what, col)
+                          WHERE c.col IS NOT NULL ORDER BY c.n LOOP
+        SELECT a.atttypid INTO v_type FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = record_interactions.relation AND a.attname = v_col
+           AND a.attnum > 0 AND NOT a.attisdropped;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist', v_col, mlsys._relation_name(record_interactions.relation)
+                USING ERRCODE = 'undefined_column';
+        END IF;
+        -- a domain is judged by its base type
+        LOOP
+            SELECT t.typbasetype INTO v_base FROM pg_catalog.pg_type t WHERE t.oid = v_type AND t.typtype = 'd';
+            EXIT WHEN NOT FOUND;
+            v_type := v_base;
+        END LOOP;
+        IF v_what = 'time' AND v_type NOT IN ('pg_catalog.timestamptz'::pg_catalog.regtype,
+                                               'pg_catalog.timestamp'::pg_catalog.regtype,
+                                               'pg_catalog.date'::pg_catalog.regtype) THEN
+            RAISE EXCEPTION 'time column "%" must be a timestamp or a date, not %', v_col, pg_catalog.format_type(v_type, NULL)
+                USING ERRCODE = 'datatype_mismatch';
+        ELSIF v_what <> 'time' AND v_type NOT IN ('pg_catalog.int2'::pg_catalog.regtype,
+                                                   'pg_catalog.int4'::pg_catalog.regtype,
+                                                   'pg_catalog.int8'::pg_catalog.regtype) THEN
+            RAISE EXCEPTION '% column "%" must be an integer, not %', v_what, v_col, pg_catalog.format_type(v_type, NULL)
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Map the ids to integers (smallint, integer or bigint) first.';
+        END IF;
+    END LOOP;
+    -- without a time column every row happened now: it counts for the
+    -- impressions shown within the last interaction window
+    v_time := CASE WHEN record_interactions.time_column IS NULL THEN 'pg_catalog.now()'
+                   ELSE pg_catalog.format('(s.%I)::pg_catalog.timestamptz', record_interactions.time_column) END;
+    -- one statement: the (impression, item) pairs the rows followed and that
+    -- are not marked yet, then each impression's clicked set extended with
+    -- them, kept in rank order; returns how many items were newly marked.
+    -- The second bound on shown_at is implied by the first (interval
+    -- arithmetic in months and across daylight-saving changes is not exactly
+    -- reversible: 4 days of slack) and lets the index narrow the scan.
+    EXECUTE pg_catalog.format(
+        'WITH s AS ('
+        '    SELECT (s.%1$I)::pg_catalog.int8 AS user_id, (s.%2$I)::pg_catalog.int8 AS item_id, %3$s AS t'
+        '      FROM %4$s AS s'
+        '), hits AS ('
+        '    SELECT i.id, pg_catalog.array_agg(DISTINCT s.item_id) AS items'
+        '      FROM s JOIN mlsys.impressions i ON i.user_id = s.user_id AND s.item_id = ANY (i.item_ids)'
+        '     WHERE i.model = $1 AND i.shown_at <= s.t AND s.t < i.shown_at + $2'
+        '       AND i.shown_at > s.t - $2 - interval ''4 days'''
+        '       AND NOT (s.item_id = ANY (COALESCE(i.clicked, ''{}'')))'
+        '     GROUP BY i.id'
+        '), marked AS ('
+        '    UPDATE mlsys.impressions i'
+        '       SET clicked = ARRAY(SELECT c.item FROM pg_catalog.unnest(COALESCE(i.clicked, ''{}'') || h.items) c(item)'
+        '                            GROUP BY c.item'
+        '                            ORDER BY pg_catalog.array_position(i.item_ids, c.item) NULLS LAST, c.item)'
+        '      FROM hits h WHERE i.id = h.id'
+        '    RETURNING pg_catalog.cardinality(h.items) AS n'
+        ')'
+        'SELECT COALESCE(pg_catalog.sum(marked.n), 0) FROM marked',
+        record_interactions.user_column, record_interactions.item_column, v_time, record_interactions.relation)
+    INTO v_count
+    USING record_interactions.model, (mlsys._setting(record_interactions.model, 'interaction_window') #>> '{}')::interval;
+    RETURN v_count;
+END $$;
+COMMENT ON FUNCTION mlsys.record_interactions(text, regclass, text, text, text) IS
+'Marks as clicked the items of the model''s impressions that the relation''s rows followed: same user and item, at or after shown_at and before shown_at + interaction_window (no time_column: now); returns the number of items newly marked.';
+
 CREATE OR REPLACE FUNCTION mlsys.prune(older_than interval)
 RETURNS TABLE (predictions bigint, history bigint, alerts bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -1096,6 +1193,8 @@ GRANT UPDATE (clicked) ON mlsys.impressions TO mlsys_reader;
 GRANT ALL ON TABLE mlsys.impressions TO mlsys_admin;
 REVOKE ALL ON SEQUENCE mlsys.impressions_id_seq FROM PUBLIC;
 GRANT ALL ON SEQUENCE mlsys.impressions_id_seq TO mlsys_admin;
+REVOKE EXECUTE ON FUNCTION mlsys.record_interactions(text, regclass, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys.record_interactions(text, regclass, text, text, text) TO mlsys_reader;
 
 ------------------------------------------------------------------------------
 -- Model owners: the role that created a model (its first training or
