@@ -338,6 +338,8 @@ INSERT INTO h_case (fn, label, sql) VALUES
 ('record_interactions', 'empty relation',  $$SELECT mlsys.record_interactions('h_rec', 'h_empty', 'usr', 'item')$$),
 ('record_interactions', 'all-null relation', $$SELECT mlsys.record_interactions('h_rec', 'h_nulls', 'usr', 'item')$$),
 ('record_interactions', 'ids near ±2^63', $$SELECT mlsys.record_interactions('h_rec', 'h_bigids', 'usr', 'item')$$),
+('performance', 'recommender',           $$SELECT count(*) FROM mlsys.performance('h_rec')$$),
+('check', 'recommender',                 $$SELECT count(*) FROM mlsys.check('h_rec')$$),
 ('prune', 'null interval',               $$SELECT mlsys.prune(NULL)::text$$),
 ('prune', 'negative interval',           $$SELECT mlsys.prune('-1 day')::text$$),
 ('ks_test', 'NaN value',                 $$SELECT mlsys.ks_test(v, c)::text FROM (VALUES (1::float8, true), ('NaN', false)) s(v, c)$$),

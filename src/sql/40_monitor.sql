@@ -130,7 +130,7 @@ LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
         ELSE baseline * (1 - (mlsys._setting(model, 'tolerance') #>> '{}')::float8) END
 $$;
 COMMENT ON FUNCTION mlsys._degradation_limit(text, text, float8) IS
-'Degradation rule: the limit is baseline*(1 + tolerance) for rmse and log_loss (lower is better), baseline - auc_drop for auc, baseline*(1 - tolerance) for accuracy (internal).';
+'Degradation rule: the limit is baseline*(1 + tolerance) for rmse and log_loss (lower is better), baseline - auc_drop for auc, baseline*(1 - tolerance) for accuracy and ctr (internal).';
 
 CREATE FUNCTION mlsys._degraded(model text, metric text, value float8, baseline float8) RETURNS bool
 LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -155,6 +155,11 @@ BEGIN
     SELECT m.task INTO v_task FROM mlsys.models m WHERE m.model = performance.model;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', performance.model USING ERRCODE = 'undefined_object';
+    END IF;
+    -- a recommender's live metric is the click-through of its impressions
+    IF v_task LIKE 'recommender%' THEN
+        RETURN QUERY SELECT * FROM mlsys._ctr_performance(performance.model, performance.bucket, performance.since);
+        RETURN;
     END IF;
     RETURN QUERY
     WITH p AS (
@@ -192,7 +197,7 @@ BEGIN
      ORDER BY g.b, g.v;
 END $$;
 COMMENT ON FUNCTION mlsys.performance(text, interval, timestamptz) IS
-'Live primary metric per time bucket and version from labeled predictions (rmse for regression, auc for binary, accuracy for multiclass), against the holdout value recorded at training; degraded per mlsys.configure''s tolerance and auc_drop.';
+'Live primary metric per time bucket and version from labeled predictions (rmse for regression, auc for binary, accuracy for multiclass), against the holdout value recorded at training, or for a recommender the click-through of its impressions (ctr) against the version''s first window; degraded per mlsys.configure''s tolerance and auc_drop.';
 
 ------------------------------------------------------------------------------
 -- Alerts and history
@@ -353,17 +358,28 @@ DECLARE
     v_relation text := mlsys._setting(v_model, 'relation') #>> '{}';
     v_time_column text := mlsys._setting(v_model, 'time_column') #>> '{}';
     v_window interval := (mlsys._setting(v_model, 'window') #>> '{}')::interval;
+    v_recommender bool := (SELECT m.task LIKE 'recommender%' FROM mlsys.models m WHERE m.model = v_model);
     v_since timestamptz;
     d record;
     p record;
     a mlsys.alerts;
 BEGIN
     PERFORM mlsys._lock_model(v_model);
-    v_version := mlsys.live_version(v_model);
+    IF v_recommender THEN
+        -- recommenders are not scored by mlsys.predict: their live version is the latest deployment
+        SELECT dd.version INTO v_version FROM mlsys.deployments dd WHERE dd.model = v_model ORDER BY dd.id DESC LIMIT 1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'model "%" has no deployed version', v_model
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = pg_catalog.format('Deploy a version with mlsys.deploy(''%s'', version), or train with deploy => ''most_recent''.', v_model);
+        END IF;
+    ELSE
+        v_version := mlsys.live_version(v_model);
+    END IF;
     IF v_window IS NOT NULL THEN
         v_since := now() - v_window;
     END IF;
-    IF v_relation IS NOT NULL THEN
+    IF v_relation IS NOT NULL AND NOT v_recommender THEN
         IF v_time_column IS NULL AND v_window IS NOT NULL THEN
             RAISE EXCEPTION 'setting "window" of model "%" needs "time_column"', v_model
                 USING ERRCODE = 'invalid_parameter_value';
@@ -393,9 +409,13 @@ BEGIN
                         d.feature, 'cleared');
             END IF;
         END LOOP;
-    ELSE
+    ELSIF NOT v_recommender THEN
         RAISE NOTICE 'model "%" has no "relation" setting: only its performance is checked', v_model
             USING HINT = 'Set one with mlsys.configure(model, ''{"relation": "..."}'').';
+    ELSIF v_relation IS NOT NULL THEN
+        -- recommenders have no drift baseline: the check watches their click-through
+        RAISE NOTICE 'model "%" is a recommender: its "relation" setting is not checked for drift', v_model
+            USING DETAIL = 'The check of a recommender compares the click-through of its impressions with its first window.';
     END IF;
 
     -- concept drift: the live version's metric over the window (default: 1 day)
@@ -423,7 +443,7 @@ BEGIN
     END IF;
 END $$;
 COMMENT ON FUNCTION mlsys.check(text) IS
-'Runs the drift report on the configured relation and window and the performance check for the live version, stores every figure in mlsys.drift_history, opens or updates one mlsys.alerts row per condition found and resolves those it evaluated and no longer finds (NOTIFY mlsys_alerts {id, model, kind, feature, event} when an alert opens, escalates or resolves), and returns the alerts it found.';
+'Runs the drift report on the configured relation and window (not for recommenders) and the performance check for the live version (click-through for recommenders), stores every figure in mlsys.drift_history, opens or updates one mlsys.alerts row per condition found and resolves those it evaluated and no longer finds (NOTIFY mlsys_alerts {id, model, kind, feature, event} when an alert opens, escalates or resolves), and returns the alerts it found.';
 
 ------------------------------------------------------------------------------
 -- Dashboard views and retention

@@ -128,3 +128,63 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION mlsys.record_interactions(text, regclass, text, text, text) IS
 'Marks as clicked the items of the model''s impressions that the relation''s rows followed: same user and item, at or after shown_at and before shown_at + interaction_window (no time_column: now); returns the number of items newly marked.';
+
+-- A recommender's live metric for mlsys.performance: click-through (items
+-- clicked / items shown) per bucket of shown_at and version, against the
+-- version's own click-through over its first window (the "window" setting,
+-- default 1 day) from its first impression.
+CREATE FUNCTION mlsys._ctr_performance(p_model text, p_bucket interval, p_since timestamptz)
+RETURNS TABLE (bucket_start timestamptz, version int, predictions bigint, labeled bigint,
+               metric text, value float8, baseline float8, degraded bool)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_window interval := COALESCE((mlsys._setting(p_model, 'window') #>> '{}')::interval, interval '1 day');
+    v_versions int[] := '{}';
+    v_baselines float8[] := '{}';
+    v_first timestamptz;
+    v_base float8;
+    v_k int;
+    g record;
+BEGIN
+    -- one pass over the impressions in range (planned with the arguments'
+    -- values, so a since bound reads only its part of the index on (model,
+    -- shown_at)); each version's baseline once, by two lookups of its own
+    FOR g IN
+        SELECT pg_catalog.date_bin(p_bucket, i.shown_at, timestamptz '2000-01-01 00:00:00+00') AS b,
+               i.version AS v, pg_catalog.count(*) AS n,
+               pg_catalog.sum(pg_catalog.cardinality(i.item_ids)) AS shown,
+               pg_catalog.sum(COALESCE(pg_catalog.cardinality(i.clicked), 0)) AS clicks
+          FROM mlsys.impressions i
+         WHERE i.model = p_model AND (p_since IS NULL OR i.shown_at >= p_since)
+         GROUP BY 1, 2
+         ORDER BY 1, 2
+    LOOP
+        v_k := pg_catalog.array_position(v_versions, g.v);
+        IF v_k IS NULL THEN
+            SELECT i.shown_at INTO v_first FROM mlsys.impressions i
+             WHERE i.model = p_model AND i.version = g.v ORDER BY i.shown_at LIMIT 1;
+            SELECT CASE WHEN pg_catalog.sum(pg_catalog.cardinality(i.item_ids)) > 0
+                        THEN pg_catalog.sum(COALESCE(pg_catalog.cardinality(i.clicked), 0))::float8
+                             / pg_catalog.sum(pg_catalog.cardinality(i.item_ids)) END
+              INTO v_base
+              FROM mlsys.impressions i
+             WHERE i.model = p_model AND i.version = g.v
+               AND i.shown_at >= v_first AND i.shown_at < v_first + v_window;
+            v_versions := v_versions || g.v;
+            v_baselines := v_baselines || v_base;
+        ELSE
+            v_base := v_baselines[v_k];
+        END IF;
+        bucket_start := g.b;
+        version := g.v;
+        predictions := g.n;
+        labeled := g.clicks;
+        metric := 'ctr';
+        value := CASE WHEN g.shown > 0 THEN g.clicks::float8 / g.shown END;
+        baseline := v_base;
+        degraded := mlsys._degraded(p_model, 'ctr', value, v_base);
+        RETURN NEXT;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION mlsys._ctr_performance(text, interval, timestamptz) IS
+'mlsys.performance of a recommender: impressions, items clicked and click-through per bucket of shown_at and version, against the version''s click-through over its first window (internal).';

@@ -870,17 +870,28 @@ DECLARE
     v_relation text := mlsys._setting(v_model, 'relation') #>> '{}';
     v_time_column text := mlsys._setting(v_model, 'time_column') #>> '{}';
     v_window interval := (mlsys._setting(v_model, 'window') #>> '{}')::interval;
+    v_recommender bool := (SELECT m.task LIKE 'recommender%' FROM mlsys.models m WHERE m.model = v_model);
     v_since timestamptz;
     d record;
     p record;
     a mlsys.alerts;
 BEGIN
     PERFORM mlsys._lock_model(v_model);
-    v_version := mlsys.live_version(v_model);
+    IF v_recommender THEN
+        -- recommenders are not scored by mlsys.predict: their live version is the latest deployment
+        SELECT dd.version INTO v_version FROM mlsys.deployments dd WHERE dd.model = v_model ORDER BY dd.id DESC LIMIT 1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'model "%" has no deployed version', v_model
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = pg_catalog.format('Deploy a version with mlsys.deploy(''%s'', version), or train with deploy => ''most_recent''.', v_model);
+        END IF;
+    ELSE
+        v_version := mlsys.live_version(v_model);
+    END IF;
     IF v_window IS NOT NULL THEN
         v_since := now() - v_window;
     END IF;
-    IF v_relation IS NOT NULL THEN
+    IF v_relation IS NOT NULL AND NOT v_recommender THEN
         IF v_time_column IS NULL AND v_window IS NOT NULL THEN
             RAISE EXCEPTION 'setting "window" of model "%" needs "time_column"', v_model
                 USING ERRCODE = 'invalid_parameter_value';
@@ -910,9 +921,13 @@ BEGIN
                         d.feature, 'cleared');
             END IF;
         END LOOP;
-    ELSE
+    ELSIF NOT v_recommender THEN
         RAISE NOTICE 'model "%" has no "relation" setting: only its performance is checked', v_model
             USING HINT = 'Set one with mlsys.configure(model, ''{"relation": "..."}'').';
+    ELSIF v_relation IS NOT NULL THEN
+        -- recommenders have no drift baseline: the check watches their click-through
+        RAISE NOTICE 'model "%" is a recommender: its "relation" setting is not checked for drift', v_model
+            USING DETAIL = 'The check of a recommender compares the click-through of its impressions with its first window.';
     END IF;
 
     -- concept drift: the live version's metric over the window (default: 1 day)
@@ -940,7 +955,7 @@ BEGIN
     END IF;
 END $$;
 COMMENT ON FUNCTION mlsys.check(text) IS
-'Runs the drift report on the configured relation and window and the performance check for the live version, stores every figure in mlsys.drift_history, opens or updates one mlsys.alerts row per condition found and resolves those it evaluated and no longer finds (NOTIFY mlsys_alerts {id, model, kind, feature, event} when an alert opens, escalates or resolves), and returns the alerts it found.';
+'Runs the drift report on the configured relation and window (not for recommenders) and the performance check for the live version (click-through for recommenders), stores every figure in mlsys.drift_history, opens or updates one mlsys.alerts row per condition found and resolves those it evaluated and no longer finds (NOTIFY mlsys_alerts {id, model, kind, feature, event} when an alert opens, escalates or resolves), and returns the alerts it found.';
 
 CREATE OR REPLACE FUNCTION mlsys._insert_deployment(p_model text, p_version int, p_reason text) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -1144,6 +1159,129 @@ END $$;
 COMMENT ON FUNCTION mlsys.record_interactions(text, regclass, text, text, text) IS
 'Marks as clicked the items of the model''s impressions that the relation''s rows followed: same user and item, at or after shown_at and before shown_at + interaction_window (no time_column: now); returns the number of items newly marked.';
 
+-- A recommender's live metric for mlsys.performance: click-through (items
+-- clicked / items shown) per bucket of shown_at and version, against the
+-- version's own click-through over its first window (the "window" setting,
+-- default 1 day) from its first impression.
+CREATE FUNCTION mlsys._ctr_performance(p_model text, p_bucket interval, p_since timestamptz)
+RETURNS TABLE (bucket_start timestamptz, version int, predictions bigint, labeled bigint,
+               metric text, value float8, baseline float8, degraded bool)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_window interval := COALESCE((mlsys._setting(p_model, 'window') #>> '{}')::interval, interval '1 day');
+    v_versions int[] := '{}';
+    v_baselines float8[] := '{}';
+    v_first timestamptz;
+    v_base float8;
+    v_k int;
+    g record;
+BEGIN
+    -- one pass over the impressions in range (planned with the arguments'
+    -- values, so a since bound reads only its part of the index on (model,
+    -- shown_at)); each version's baseline once, by two lookups of its own
+    FOR g IN
+        SELECT pg_catalog.date_bin(p_bucket, i.shown_at, timestamptz '2000-01-01 00:00:00+00') AS b,
+               i.version AS v, pg_catalog.count(*) AS n,
+               pg_catalog.sum(pg_catalog.cardinality(i.item_ids)) AS shown,
+               pg_catalog.sum(COALESCE(pg_catalog.cardinality(i.clicked), 0)) AS clicks
+          FROM mlsys.impressions i
+         WHERE i.model = p_model AND (p_since IS NULL OR i.shown_at >= p_since)
+         GROUP BY 1, 2
+         ORDER BY 1, 2
+    LOOP
+        v_k := pg_catalog.array_position(v_versions, g.v);
+        IF v_k IS NULL THEN
+            SELECT i.shown_at INTO v_first FROM mlsys.impressions i
+             WHERE i.model = p_model AND i.version = g.v ORDER BY i.shown_at LIMIT 1;
+            SELECT CASE WHEN pg_catalog.sum(pg_catalog.cardinality(i.item_ids)) > 0
+                        THEN pg_catalog.sum(COALESCE(pg_catalog.cardinality(i.clicked), 0))::float8
+                             / pg_catalog.sum(pg_catalog.cardinality(i.item_ids)) END
+              INTO v_base
+              FROM mlsys.impressions i
+             WHERE i.model = p_model AND i.version = g.v
+               AND i.shown_at >= v_first AND i.shown_at < v_first + v_window;
+            v_versions := v_versions || g.v;
+            v_baselines := v_baselines || v_base;
+        ELSE
+            v_base := v_baselines[v_k];
+        END IF;
+        bucket_start := g.b;
+        version := g.v;
+        predictions := g.n;
+        labeled := g.clicks;
+        metric := 'ctr';
+        value := CASE WHEN g.shown > 0 THEN g.clicks::float8 / g.shown END;
+        baseline := v_base;
+        degraded := mlsys._degraded(p_model, 'ctr', value, v_base);
+        RETURN NEXT;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION mlsys._ctr_performance(text, interval, timestamptz) IS
+'mlsys.performance of a recommender: impressions, items clicked and click-through per bucket of shown_at and version, against the version''s click-through over its first window (internal).';
+
+CREATE OR REPLACE FUNCTION mlsys.performance(model text, bucket interval DEFAULT '1 day', since timestamptz DEFAULT NULL)
+RETURNS TABLE (bucket_start timestamptz, version int, predictions bigint, labeled bigint,
+               metric text, value float8, baseline float8, degraded bool)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_task text;
+BEGIN
+    IF performance.model IS NULL OR performance.bucket IS NULL THEN
+        RAISE EXCEPTION 'model and bucket must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF performance.bucket <= interval '0' THEN
+        RAISE EXCEPTION 'bucket must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT m.task INTO v_task FROM mlsys.models m WHERE m.model = performance.model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', performance.model USING ERRCODE = 'undefined_object';
+    END IF;
+    -- a recommender's live metric is the click-through of its impressions
+    IF v_task LIKE 'recommender%' THEN
+        RETURN QUERY SELECT * FROM mlsys._ctr_performance(performance.model, performance.bucket, performance.since);
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH p AS (
+        SELECT pg_catalog.date_bin(performance.bucket, pr.predicted_at, timestamptz '2000-01-01 00:00:00+00') AS b,
+               pr.version AS v, pr.prediction, pr.probability, pr.predicted_label, pr.label,
+               CASE WHEN v_task = 'binary'
+                    THEN mlsys._is_positive(pr.label, mv.hyperparams ->> 'positive_class', mv.target_type) END AS pos
+          FROM mlsys.predictions pr
+          JOIN mlsys.model_versions mv ON mv.model = pr.model AND mv.version = pr.version
+         WHERE pr.model = performance.model
+           AND (performance.since IS NULL OR pr.predicted_at >= performance.since)
+    ), g AS (
+        SELECT p.b, p.v, pg_catalog.count(*) AS n, pg_catalog.count(p.label) AS nl,
+               pg_catalog.count(*) FILTER (WHERE p.pos) AS npos,
+               pg_catalog.count(*) FILTER (WHERE NOT p.pos) AS nneg,
+               -- the cast sits inside the argument: an aggregate in a CASE branch is
+               -- computed over every row whatever the branch (and under a generic
+               -- plan v_task is not folded), so text labels must never reach it
+               CASE v_task WHEN 'regression' THEN mlsys.rmse(p.prediction, CASE WHEN v_task = 'regression' THEN p.label::float8 END)
+                           WHEN 'multiclass' THEN mlsys.accuracy(p.predicted_label, p.label) END AS val
+          FROM p GROUP BY p.b, p.v
+    )
+    SELECT g.b, g.v, g.n, g.nl, x.metric, x.value,
+           (mv.metrics ->> x.metric)::float8,
+           mlsys._degraded(performance.model, x.metric, x.value, (mv.metrics ->> x.metric)::float8)
+      FROM g
+      JOIN mlsys.model_versions mv ON mv.model = performance.model AND mv.version = g.v
+     CROSS JOIN LATERAL (
+        SELECT CASE v_task WHEN 'regression' THEN 'rmse' WHEN 'binary' THEN 'auc' ELSE 'accuracy' END AS metric,
+               CASE WHEN v_task <> 'binary' THEN g.val
+                    WHEN g.npos > 0 AND g.nneg > 0 THEN
+                        (SELECT mlsys.auc(p.probability, p.pos) FROM p
+                          WHERE p.b = g.b AND p.v = g.v AND p.pos IS NOT NULL) END AS value
+     ) x
+     ORDER BY g.b, g.v;
+END $$;
+COMMENT ON FUNCTION mlsys.performance(text, interval, timestamptz) IS
+'Live primary metric per time bucket and version from labeled predictions (rmse for regression, auc for binary, accuracy for multiclass), against the holdout value recorded at training, or for a recommender the click-through of its impressions (ctr) against the version''s first window; degraded per mlsys.configure''s tolerance and auc_drop.';
+
+COMMENT ON FUNCTION mlsys._degradation_limit(text, text, float8) IS
+'Degradation rule: the limit is baseline*(1 + tolerance) for rmse and log_loss (lower is better), baseline - auc_drop for auc, baseline*(1 - tolerance) for accuracy and ctr (internal).';
+
 CREATE OR REPLACE FUNCTION mlsys.prune(older_than interval)
 RETURNS TABLE (predictions bigint, history bigint, alerts bigint)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -1193,8 +1331,14 @@ GRANT UPDATE (clicked) ON mlsys.impressions TO mlsys_reader;
 GRANT ALL ON TABLE mlsys.impressions TO mlsys_admin;
 REVOKE ALL ON SEQUENCE mlsys.impressions_id_seq FROM PUBLIC;
 GRANT ALL ON SEQUENCE mlsys.impressions_id_seq TO mlsys_admin;
-REVOKE EXECUTE ON FUNCTION mlsys.record_interactions(text, regclass, text, text, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION mlsys.record_interactions(text, regclass, text, text, text) TO mlsys_reader;
+REVOKE EXECUTE ON FUNCTION
+    mlsys.record_interactions(text, regclass, text, text, text),
+    mlsys._ctr_performance(text, interval, timestamptz)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    mlsys.record_interactions(text, regclass, text, text, text),
+    mlsys._ctr_performance(text, interval, timestamptz)
+TO mlsys_reader;
 
 ------------------------------------------------------------------------------
 -- Model owners: the role that created a model (its first training or
