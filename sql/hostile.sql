@@ -27,6 +27,13 @@ SELECT version FROM mlsys.train('h_multi', 'h_data', 'cls', ARRAY['a', 'b']);
 SELECT version FROM mlsys.train('h_vec', 'h_data', 'y', ARRAY['v']);
 SELECT version FROM mlsys.train_recommender('h_rec', 'h_data', 'usr', 'item', 'rating', '{"factors": 4}', test_size => 0);
 SELECT version FROM mlsys.train('h_undeployed', 'h_data', 'y', ARRAY['a'], deploy => 'never');
+-- impressions of the recommender (an empty list, a NULL item, shown at -infinity), then
+-- interactions at now and at ±infinity
+INSERT INTO mlsys.impressions (model, version, user_id, item_ids, scores, shown_at) VALUES
+    ('h_rec', 1, 1, ARRAY[1, 2], ARRAY[0.5, 0.4], now()), ('h_rec', 1, 2, ARRAY[]::bigint[], '{}', now()),
+    ('h_rec', 1, 3, ARRAY[NULL, 3]::bigint[], ARRAY[1, 2], '-infinity');
+CREATE TABLE h_events AS
+SELECT usr AS user_id, item AS item_id, CASE WHEN id <= 60 THEN 'infinity' ELSE '-infinity' END::timestamptz AS ts FROM h_data;
 
 CREATE TABLE h_case (id serial PRIMARY KEY, fn text NOT NULL, label text NOT NULL, sql text NOT NULL);
 INSERT INTO h_case (fn, label, sql) VALUES
@@ -316,6 +323,23 @@ INSERT INTO h_case (fn, label, sql) VALUES
 ('record_outcomes', 'unknown id column', $$SELECT mlsys.record_outcomes('h_lin', 'h_data', 'nope', 'y')$$),
 ('record_outcomes', 'unknown model',     $$SELECT mlsys.record_outcomes('h_nope', 'h_data', 'id', 'y')$$),
 ('record_outcomes', 'empty relation',    $$SELECT mlsys.record_outcomes('h_lin', 'h_empty', 'id', 'y')$$),
+('record_interactions', 'null model',     $$SELECT mlsys.record_interactions(NULL, 'h_data', 'usr', 'item')$$),
+('record_interactions', 'null relation',  $$SELECT mlsys.record_interactions('h_rec', NULL, 'usr', 'item')$$),
+('record_interactions', 'null item column', $$SELECT mlsys.record_interactions('h_rec', 'h_data', 'usr', NULL)$$),
+('record_interactions', 'unknown model',  $$SELECT mlsys.record_interactions('h_nope', 'h_data', 'usr', 'item')$$),
+('record_interactions', 'regression model', $$SELECT mlsys.record_interactions('h_lin', 'h_data', 'usr', 'item')$$),
+('record_interactions', 'unknown user column', $$SELECT mlsys.record_interactions('h_rec', 'h_data')$$),
+('record_interactions', 'injection in a column name', $$SELECT mlsys.record_interactions('h_rec', 'h_data', 'usr"; DROP TABLE h_data; --', 'item')$$),
+('record_interactions', 'float user column', $$SELECT mlsys.record_interactions('h_rec', 'h_data', 'a', 'item')$$),
+('record_interactions', 'jsonb item column', $$SELECT mlsys.record_interactions('h_rec', 'h_data', 'usr', 'j')$$),
+('record_interactions', 'integer time column', $$SELECT mlsys.record_interactions('h_rec', 'h_data', 'usr', 'item', 'id')$$),
+('record_interactions', 'no time column',  $$SELECT mlsys.record_interactions('h_rec', 'h_data', 'usr', 'item')$$),
+('record_interactions', '±infinity times', $$SELECT mlsys.record_interactions('h_rec', 'h_events', time_column => 'ts')$$),
+('record_interactions', 'empty relation',  $$SELECT mlsys.record_interactions('h_rec', 'h_empty', 'usr', 'item')$$),
+('record_interactions', 'all-null relation', $$SELECT mlsys.record_interactions('h_rec', 'h_nulls', 'usr', 'item')$$),
+('record_interactions', 'ids near ±2^63', $$SELECT mlsys.record_interactions('h_rec', 'h_bigids', 'usr', 'item')$$),
+('performance', 'recommender',           $$SELECT count(*) FROM mlsys.performance('h_rec')$$),
+('check', 'recommender',                 $$SELECT count(*) FROM mlsys.check('h_rec')$$),
 ('prune', 'null interval',               $$SELECT mlsys.prune(NULL)::text$$),
 ('prune', 'negative interval',           $$SELECT mlsys.prune('-1 day')::text$$),
 ('ks_test', 'NaN value',                 $$SELECT mlsys.ks_test(v, c)::text FROM (VALUES (1::float8, true), ('NaN', false)) s(v, c)$$),
@@ -428,4 +452,5 @@ SELECT 'internal errors: ' || count(*) AS summary FROM h_result r WHERE r.outcom
 SELECT count(*) AS leftover FROM mlsys.models WHERE model = 'x';
 
 SELECT count(mlsys.drop_model(m.model)) AS dropped FROM mlsys.models m WHERE m.model LIKE 'h\_%';
-DROP TABLE h_case, h_result, h_data, h_empty, h_one, h_const, h_nan, h_nulls, h_hugevals, h_bigids;
+SELECT count(*) AS impressions_left FROM mlsys.impressions WHERE model LIKE 'h\_%';
+DROP TABLE h_case, h_result, h_data, h_empty, h_one, h_const, h_nan, h_nulls, h_hugevals, h_bigids, h_events;

@@ -164,6 +164,28 @@ DROP OWNED BY ol_team_a, ol_team_b;
 DROP ROLE ol_team_a;
 DROP ROLE ol_team_b;
 
+-- recommendations are logged as impressions: the items shown, in rank order
+CREATE TABLE ol_clicks AS SELECT u AS user_id, i AS item_id, 1.0::float8 AS rating
+  FROM generate_series(1, 40) u, generate_series(1, 30) i WHERE (u * 7 + i * 3) % 5 < 2;
+SELECT version FROM mlsys.train_recommender('olrec', 'ol_clicks', deploy => 'most_recent');
+SELECT mlsys.configure('olrec', '{"log_sample": 1}');
+CREATE TEMP TABLE ol_shown AS SELECT 3 AS user_id, array_agg(item_id) AS items, array_agg(score) AS scores
+  FROM mlsys.recommend(3, 5, 'olrec');
+SELECT count(*) AS basket_items FROM mlsys.recommend_for_items(ARRAY[1, 2]::bigint[], 4, 'olrec');
+DO $$ BEGIN FOR i IN 1..300 LOOP EXIT WHEN (SELECT count(*) FROM mlsys.impressions WHERE model = 'olrec') >= 2;
+                                    PERFORM pg_sleep(0.1); END LOOP; END $$;
+SELECT i.user_id, cardinality(i.item_ids) AS shown, i.item_ids = s.items AS same_items,
+       i.scores = s.scores::float8[] AS same_scores, i.version, i.scored_by = current_user AS scored_by_me
+  FROM mlsys.impressions i LEFT JOIN ol_shown s USING (user_id)
+ WHERE i.model = 'olrec' ORDER BY i.user_id NULLS LAST;
+-- the loop closes: the user follows the second item shown
+CREATE TEMP TABLE ol_follow AS SELECT 3::bigint AS user_id, items[2] AS item_id FROM ol_shown;
+SELECT mlsys.record_interactions('olrec', 'ol_follow') AS marked;
+SELECT metric, value FROM mlsys.performance('olrec') WHERE version = 1;
+
 SELECT mlsys.drop_model('ol');
 SELECT mlsys.drop_model('olr');
-SELECT count(*) AS left_over FROM mlsys.predictions WHERE model IN ('ol', 'olr');
+SELECT mlsys.drop_model('olrec');
+SELECT count(*) AS left_over FROM mlsys.predictions WHERE model IN ('ol', 'olr', 'olrec');
+SELECT count(*) AS left_over FROM mlsys.impressions WHERE model = 'olrec';
+SELECT count(*) AS left_over FROM mlsys.online_traffic WHERE model IN ('ol', 'olr', 'olrec');

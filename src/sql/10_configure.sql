@@ -10,6 +10,7 @@ CREATE FUNCTION mlsys._setting_defaults() RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT '{
         "relation": null, "time_column": null, "window": null,
+        "interaction_window": "7 days",
         "psi_threshold": 0.2, "js_threshold": 0.1, "features": {},
         "tolerance": 0.1, "auc_drop": 0.05,
         "min_improvement": 0.01, "metric": null, "min_rows": 1,
@@ -79,9 +80,9 @@ BEGIN
                 -- resolved by mlsys.configure under the caller's search_path;
                 -- stored by its schema-qualified name
                 v_value := to_jsonb(_configure.relation::oid::regclass::text);
-            WHEN v_key = 'window' THEN
+            WHEN v_key IN ('window', 'interaction_window') THEN
                 IF jsonb_typeof(v_value) <> 'string' OR (v_value #>> '{}')::interval <= interval '0' THEN
-                    RAISE EXCEPTION 'setting "window" must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
+                    RAISE EXCEPTION 'setting "%" must be a positive interval', v_key USING ERRCODE = 'invalid_parameter_value';
                 END IF;
             WHEN v_key IN ('time_column', 'metric') THEN
                 IF jsonb_typeof(v_value) <> 'string' THEN

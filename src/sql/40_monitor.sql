@@ -130,7 +130,7 @@ LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
         ELSE baseline * (1 - (mlsys._setting(model, 'tolerance') #>> '{}')::float8) END
 $$;
 COMMENT ON FUNCTION mlsys._degradation_limit(text, text, float8) IS
-'Degradation rule: the limit is baseline*(1 + tolerance) for rmse and log_loss (lower is better), baseline - auc_drop for auc, baseline*(1 - tolerance) for accuracy (internal).';
+'Degradation rule: the limit is baseline*(1 + tolerance) for rmse and log_loss (lower is better), baseline - auc_drop for auc, baseline*(1 - tolerance) for accuracy and ctr (internal).';
 
 CREATE FUNCTION mlsys._degraded(model text, metric text, value float8, baseline float8) RETURNS bool
 LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -155,6 +155,11 @@ BEGIN
     SELECT m.task INTO v_task FROM mlsys.models m WHERE m.model = performance.model;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', performance.model USING ERRCODE = 'undefined_object';
+    END IF;
+    -- a recommender's live metric is the click-through of its impressions
+    IF v_task LIKE 'recommender%' THEN
+        RETURN QUERY SELECT * FROM mlsys._ctr_performance(performance.model, performance.bucket, performance.since);
+        RETURN;
     END IF;
     RETURN QUERY
     WITH p AS (
@@ -192,7 +197,7 @@ BEGIN
      ORDER BY g.b, g.v;
 END $$;
 COMMENT ON FUNCTION mlsys.performance(text, interval, timestamptz) IS
-'Live primary metric per time bucket and version from labeled predictions (rmse for regression, auc for binary, accuracy for multiclass), against the holdout value recorded at training; degraded per mlsys.configure''s tolerance and auc_drop.';
+'Live primary metric per time bucket and version from labeled predictions (rmse for regression, auc for binary, accuracy for multiclass), against the holdout value recorded at training, or for a recommender the click-through of its impressions (ctr) against the version''s first window; degraded per mlsys.configure''s tolerance and auc_drop.';
 
 ------------------------------------------------------------------------------
 -- Alerts and history
@@ -353,6 +358,7 @@ DECLARE
     v_relation text := mlsys._setting(v_model, 'relation') #>> '{}';
     v_time_column text := mlsys._setting(v_model, 'time_column') #>> '{}';
     v_window interval := (mlsys._setting(v_model, 'window') #>> '{}')::interval;
+    v_recommender bool := (SELECT m.task LIKE 'recommender%' FROM mlsys.models m WHERE m.model = v_model);
     v_since timestamptz;
     v_logged bool;
     d record;
@@ -360,13 +366,24 @@ DECLARE
     a mlsys.alerts;
 BEGIN
     PERFORM mlsys._lock_model(v_model);
-    v_version := mlsys.live_version(v_model);
+    IF v_recommender THEN
+        -- recommenders are not scored by mlsys.predict: their live version is the latest deployment
+        SELECT dd.version INTO v_version FROM mlsys.deployments dd WHERE dd.model = v_model ORDER BY dd.id DESC LIMIT 1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'model "%" has no deployed version', v_model
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = pg_catalog.format('Deploy a version with mlsys.deploy(''%s'', version), or train with deploy => ''most_recent''.', v_model);
+        END IF;
+    ELSE
+        v_version := mlsys.live_version(v_model);
+    END IF;
     IF v_window IS NOT NULL THEN
         v_since := now() - v_window;
     END IF;
     -- no relation configured: the logged online traffic, when the model logs
-    v_logged := v_relation IS NULL AND (mlsys._setting(v_model, 'log_sample') #>> '{}')::float8 > 0;
-    IF v_relation IS NOT NULL OR v_logged THEN
+    v_logged := v_relation IS NULL AND NOT v_recommender
+                AND (mlsys._setting(v_model, 'log_sample') #>> '{}')::float8 > 0;
+    IF (v_relation IS NOT NULL OR v_logged) AND NOT v_recommender THEN
         IF NOT v_logged AND v_time_column IS NULL AND v_window IS NOT NULL THEN
             RAISE EXCEPTION 'setting "window" of model "%" needs "time_column"', v_model
                 USING ERRCODE = 'invalid_parameter_value';
@@ -397,9 +414,13 @@ BEGIN
                         d.feature, 'cleared');
             END IF;
         END LOOP;
-    ELSE
+    ELSIF NOT v_recommender THEN
         RAISE NOTICE 'model "%" has no "relation" setting and logs no online traffic: only its performance is checked', v_model
             USING HINT = 'Set one with mlsys.configure(model, ''{"relation": "..."}''), or log online calls with ''{"log_sample": 0.1}''.';
+    ELSIF v_relation IS NOT NULL THEN
+        -- recommenders have no drift baseline: the check watches their click-through
+        RAISE NOTICE 'model "%" is a recommender: its "relation" setting is not checked for drift', v_model
+            USING DETAIL = 'The check of a recommender compares the click-through of its impressions with its first window.';
     END IF;
 
     -- concept drift: the live version's metric over the window (default: 1 day)
@@ -427,7 +448,7 @@ BEGIN
     END IF;
 END $$;
 COMMENT ON FUNCTION mlsys.check(text) IS
-'Runs the drift report on the configured relation and window and the performance check for the live version, stores every figure in mlsys.drift_history, opens or updates one mlsys.alerts row per condition found and resolves those it evaluated and no longer finds (NOTIFY mlsys_alerts {id, model, kind, feature, event} when an alert opens, escalates or resolves), and returns the alerts it found.';
+'Runs the drift report on the configured relation and window (not for recommenders) and the performance check for the live version (click-through for recommenders), stores every figure in mlsys.drift_history, opens or updates one mlsys.alerts row per condition found and resolves those it evaluated and no longer finds (NOTIFY mlsys_alerts {id, model, kind, feature, event} when an alert opens, escalates or resolves), and returns the alerts it found.';
 
 ------------------------------------------------------------------------------
 -- Dashboard views and retention
@@ -564,7 +585,10 @@ BEGIN
     GET DIAGNOSTICS history = ROW_COUNT;
     DELETE FROM mlsys.alerts a WHERE a.created_at < v_cut AND a.resolved_at IS NOT NULL;
     GET DIAGNOSTICS alerts = ROW_COUNT;
+    -- impressions go with the predictions; the result keeps its 0.1 columns, so they are not counted
+    DELETE FROM mlsys.impressions i WHERE i.shown_at < v_cut;
+    DELETE FROM mlsys.online_traffic o WHERE o.hour < v_cut;
     RETURN NEXT;
 END $$;
 COMMENT ON FUNCTION mlsys.prune(interval) IS
-'Deletes predictions and drift history older than the interval, and resolved alerts created before it; returns the counts.';
+'Deletes predictions, impressions, online traffic counts and drift history older than the interval, and resolved alerts created before it; returns the counts of predictions, history and alerts.';

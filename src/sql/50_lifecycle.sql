@@ -494,13 +494,15 @@ BEGIN
     DELETE FROM mlsys.retrain_decisions d WHERE d.model = drop_model.model;
     DELETE FROM mlsys.training_runs r WHERE r.model = drop_model.model;
     DELETE FROM mlsys.predictions p WHERE p.model = drop_model.model;
+    DELETE FROM mlsys.impressions i WHERE i.model = drop_model.model;
+    DELETE FROM mlsys.online_traffic o WHERE o.model = drop_model.model;
     DELETE FROM mlsys.prediction_runs p WHERE p.model = drop_model.model;
     DELETE FROM mlsys.tuning_trials t WHERE t.model = drop_model.model;
     DELETE FROM mlsys.deployments d WHERE d.model = drop_model.model;
     DELETE FROM mlsys.models m WHERE m.model = drop_model.model;   -- cascades to its versions
 END $$;
 COMMENT ON FUNCTION mlsys.drop_model(text) IS
-'Removes a model with its versions, deployments, training runs, retrain decisions, tuning trials, predictions and pg_cron schedules.';
+'Removes a model with its versions, deployments, training runs, retrain decisions, tuning trials, predictions, impressions, online traffic counts and pg_cron schedules.';
 
 CREATE FUNCTION mlsys.prune_versions(model text, keep int) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$

@@ -292,6 +292,7 @@ GRANT UPDATE (rows, finished_at) ON mlsys.prediction_runs TO mlsys_reader;
 GRANT UPDATE (label, labeled_at) ON mlsys.predictions TO mlsys_reader;
 GRANT USAGE ON SEQUENCE mlsys.prediction_runs_run_id_seq, mlsys.predictions_id_seq TO mlsys_reader;
 GRANT INSERT, UPDATE ON mlsys.recommendations TO mlsys_reader;
+GRANT UPDATE (clicked) ON mlsys.impressions TO mlsys_reader;
 GRANT INSERT, UPDATE ON mlsys.training_runs, mlsys.tuning_trials TO mlsys_trainer;
 GRANT INSERT ON mlsys.retrain_decisions TO mlsys_trainer;
 GRANT UPDATE (preprocessing) ON mlsys.model_versions TO mlsys_trainer;

@@ -558,6 +558,7 @@ CREATE OR REPLACE FUNCTION mlsys._setting_defaults() RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT '{
         "relation": null, "time_column": null, "window": null,
+        "interaction_window": "7 days",
         "psi_threshold": 0.2, "js_threshold": 0.1, "features": {},
         "tolerance": 0.1, "auc_drop": 0.05,
         "min_improvement": 0.01, "metric": null, "min_rows": 1,
@@ -619,9 +620,9 @@ BEGIN
                 -- resolved by mlsys.configure under the caller's search_path;
                 -- stored by its schema-qualified name
                 v_value := to_jsonb(_configure.relation::oid::regclass::text);
-            WHEN v_key = 'window' THEN
+            WHEN v_key IN ('window', 'interaction_window') THEN
                 IF jsonb_typeof(v_value) <> 'string' OR (v_value #>> '{}')::interval <= interval '0' THEN
-                    RAISE EXCEPTION 'setting "window" must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
+                    RAISE EXCEPTION 'setting "%" must be a positive interval', v_key USING ERRCODE = 'invalid_parameter_value';
                 END IF;
             WHEN v_key IN ('time_column', 'metric') THEN
                 IF jsonb_typeof(v_value) <> 'string' THEN
@@ -887,6 +888,7 @@ DECLARE
     v_relation text := mlsys._setting(v_model, 'relation') #>> '{}';
     v_time_column text := mlsys._setting(v_model, 'time_column') #>> '{}';
     v_window interval := (mlsys._setting(v_model, 'window') #>> '{}')::interval;
+    v_recommender bool := (SELECT m.task LIKE 'recommender%' FROM mlsys.models m WHERE m.model = v_model);
     v_since timestamptz;
     v_logged bool;
     d record;
@@ -894,13 +896,24 @@ DECLARE
     a mlsys.alerts;
 BEGIN
     PERFORM mlsys._lock_model(v_model);
-    v_version := mlsys.live_version(v_model);
+    IF v_recommender THEN
+        -- recommenders are not scored by mlsys.predict: their live version is the latest deployment
+        SELECT dd.version INTO v_version FROM mlsys.deployments dd WHERE dd.model = v_model ORDER BY dd.id DESC LIMIT 1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'model "%" has no deployed version', v_model
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = pg_catalog.format('Deploy a version with mlsys.deploy(''%s'', version), or train with deploy => ''most_recent''.', v_model);
+        END IF;
+    ELSE
+        v_version := mlsys.live_version(v_model);
+    END IF;
     IF v_window IS NOT NULL THEN
         v_since := now() - v_window;
     END IF;
     -- no relation configured: the logged online traffic, when the model logs
-    v_logged := v_relation IS NULL AND (mlsys._setting(v_model, 'log_sample') #>> '{}')::float8 > 0;
-    IF v_relation IS NOT NULL OR v_logged THEN
+    v_logged := v_relation IS NULL AND NOT v_recommender
+                AND (mlsys._setting(v_model, 'log_sample') #>> '{}')::float8 > 0;
+    IF (v_relation IS NOT NULL OR v_logged) AND NOT v_recommender THEN
         IF NOT v_logged AND v_time_column IS NULL AND v_window IS NOT NULL THEN
             RAISE EXCEPTION 'setting "window" of model "%" needs "time_column"', v_model
                 USING ERRCODE = 'invalid_parameter_value';
@@ -931,9 +944,13 @@ BEGIN
                         d.feature, 'cleared');
             END IF;
         END LOOP;
-    ELSE
+    ELSIF NOT v_recommender THEN
         RAISE NOTICE 'model "%" has no "relation" setting and logs no online traffic: only its performance is checked', v_model
             USING HINT = 'Set one with mlsys.configure(model, ''{"relation": "..."}''), or log online calls with ''{"log_sample": 0.1}''.';
+    ELSIF v_relation IS NOT NULL THEN
+        -- recommenders have no drift baseline: the check watches their click-through
+        RAISE NOTICE 'model "%" is a recommender: its "relation" setting is not checked for drift', v_model
+            USING DETAIL = 'The check of a recommender compares the click-through of its impressions with its first window.';
     END IF;
 
     -- concept drift: the live version's metric over the window (default: 1 day)
@@ -961,7 +978,7 @@ BEGIN
     END IF;
 END $$;
 COMMENT ON FUNCTION mlsys.check(text) IS
-'Runs the drift report on the configured relation and window and the performance check for the live version, stores every figure in mlsys.drift_history, opens or updates one mlsys.alerts row per condition found and resolves those it evaluated and no longer finds (NOTIFY mlsys_alerts {id, model, kind, feature, event} when an alert opens, escalates or resolves), and returns the alerts it found.';
+'Runs the drift report on the configured relation and window (not for recommenders) and the performance check for the live version (click-through for recommenders), stores every figure in mlsys.drift_history, opens or updates one mlsys.alerts row per condition found and resolves those it evaluated and no longer finds (NOTIFY mlsys_alerts {id, model, kind, feature, event} when an alert opens, escalates or resolves), and returns the alerts it found.';
 
 CREATE OR REPLACE FUNCTION mlsys._insert_deployment(p_model text, p_version int, p_reason text) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -1084,6 +1101,310 @@ COMMENT ON VIEW mlsys.latest_predictions IS
 REVOKE ALL ON mlsys.latest_predictions FROM PUBLIC;
 GRANT SELECT ON mlsys.latest_predictions TO mlsys_reader;
 GRANT ALL ON mlsys.latest_predictions TO mlsys_admin;
+
+------------------------------------------------------------------------------
+-- Feedback on recommendations: impressions, mlsys.record_interactions and
+-- click-through as a recommender's live metric
+------------------------------------------------------------------------------
+CREATE TABLE mlsys.impressions (
+    id        bigserial PRIMARY KEY,
+    model     text NOT NULL,
+    version   int NOT NULL,
+    user_id   bigint,             -- NULL: an anonymous basket (recommend_for_items)
+    item_ids  bigint[] NOT NULL,
+    scores    float8[] NOT NULL,
+    shown_at  timestamptz NOT NULL DEFAULT now(),
+    clicked   bigint[],
+    scored_by name NOT NULL DEFAULT CURRENT_USER
+);
+-- mlsys.performance and pruning read a model's impressions by time;
+-- mlsys.record_interactions looks a user's impressions up within the window
+CREATE INDEX impressions_model_time_idx ON mlsys.impressions (model, shown_at);
+CREATE INDEX impressions_model_user_idx ON mlsys.impressions (model, user_id, shown_at);
+COMMENT ON TABLE mlsys.impressions IS
+'Recommendation lists shown to users: model, version, user, the items in rank order with their scores, when they were shown, and the items the user then interacted with (clicked, filled in by mlsys.record_interactions).';
+SELECT pg_catalog.pg_extension_config_dump('mlsys.impressions', '');
+SELECT pg_catalog.pg_extension_config_dump('mlsys.impressions_id_seq', '');
+
+CREATE FUNCTION mlsys.record_interactions(model text, relation regclass, user_column text DEFAULT 'user_id',
+                                          item_column text DEFAULT 'item_id', time_column text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_task text;
+    v_what text;
+    v_col text;
+    v_type oid;
+    v_base oid;
+    v_time text;
+    v_count bigint;
+BEGIN
+    IF record_interactions.model IS NULL OR record_interactions.relation IS NULL
+       OR record_interactions.user_column IS NULL OR record_interactions.item_column IS NULL THEN
+        RAISE EXCEPTION 'model, relation, user_column and item_column must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT m.task INTO v_task FROM mlsys.models m WHERE m.model = record_interactions.model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', record_interactions.model USING ERRCODE = 'undefined_object';
+    END IF;
+    IF v_task NOT LIKE 'recommender%' THEN
+        RAISE EXCEPTION 'model "%" is not a recommender', record_interactions.model
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Interactions are recorded against the impressions of a recommender.',
+                  HINT = 'Record the outcomes of other models with mlsys.record_outcomes.';
+    END IF;
+    FOR v_what, v_col IN SELECT c.what, c.col
+                           FROM (VALUES (1, 'user', record_interactions.user_column),
+                                        (2, 'item', record_interactions.item_column),
+                                        (3, 'time', record_interactions.time_column)) c(n, what, col)
+                          WHERE c.col IS NOT NULL ORDER BY c.n LOOP
+        SELECT a.atttypid INTO v_type FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = record_interactions.relation AND a.attname = v_col
+           AND a.attnum > 0 AND NOT a.attisdropped;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist', v_col, mlsys._relation_name(record_interactions.relation)
+                USING ERRCODE = 'undefined_column';
+        END IF;
+        -- a domain is judged by its base type
+        LOOP
+            SELECT t.typbasetype INTO v_base FROM pg_catalog.pg_type t WHERE t.oid = v_type AND t.typtype = 'd';
+            EXIT WHEN NOT FOUND;
+            v_type := v_base;
+        END LOOP;
+        IF v_what = 'time' AND v_type NOT IN ('pg_catalog.timestamptz'::pg_catalog.regtype,
+                                               'pg_catalog.timestamp'::pg_catalog.regtype,
+                                               'pg_catalog.date'::pg_catalog.regtype) THEN
+            RAISE EXCEPTION 'time column "%" must be a timestamp or a date, not %', v_col, pg_catalog.format_type(v_type, NULL)
+                USING ERRCODE = 'datatype_mismatch';
+        ELSIF v_what <> 'time' AND v_type NOT IN ('pg_catalog.int2'::pg_catalog.regtype,
+                                                   'pg_catalog.int4'::pg_catalog.regtype,
+                                                   'pg_catalog.int8'::pg_catalog.regtype) THEN
+            RAISE EXCEPTION '% column "%" must be an integer, not %', v_what, v_col, pg_catalog.format_type(v_type, NULL)
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Map the ids to integers (smallint, integer or bigint) first.';
+        END IF;
+    END LOOP;
+    -- without a time column every row happened now: it counts for the
+    -- impressions shown within the last interaction window
+    v_time := CASE WHEN record_interactions.time_column IS NULL THEN 'pg_catalog.now()'
+                   ELSE pg_catalog.format('(s.%I)::pg_catalog.timestamptz', record_interactions.time_column) END;
+    -- one statement: the (impression, item) pairs the rows followed and that
+    -- are not marked yet, then each impression's clicked set extended with
+    -- them, kept in rank order; returns how many items were newly marked.
+    -- The second bound on shown_at is implied by the first (interval
+    -- arithmetic in months and across daylight-saving changes is not exactly
+    -- reversible: 4 days of slack) and lets the index narrow the scan.
+    EXECUTE pg_catalog.format(
+        'WITH s AS ('
+        '    SELECT (s.%1$I)::pg_catalog.int8 AS user_id, (s.%2$I)::pg_catalog.int8 AS item_id, %3$s AS t'
+        '      FROM %4$s AS s'
+        '), hits AS ('
+        '    SELECT i.id, pg_catalog.array_agg(DISTINCT s.item_id) AS items'
+        '      FROM s JOIN mlsys.impressions i ON i.user_id = s.user_id AND s.item_id = ANY (i.item_ids)'
+        '     WHERE i.model = $1 AND i.shown_at <= s.t AND s.t < i.shown_at + $2'
+        '       AND i.shown_at > s.t - $2 - interval ''4 days'''
+        '       AND NOT (s.item_id = ANY (COALESCE(i.clicked, ''{}'')))'
+        '     GROUP BY i.id'
+        '), marked AS ('
+        '    UPDATE mlsys.impressions i'
+        '       SET clicked = ARRAY(SELECT c.item FROM pg_catalog.unnest(COALESCE(i.clicked, ''{}'') || h.items) c(item)'
+        '                            GROUP BY c.item'
+        '                            ORDER BY pg_catalog.array_position(i.item_ids, c.item) NULLS LAST, c.item)'
+        '      FROM hits h WHERE i.id = h.id'
+        '    RETURNING pg_catalog.cardinality(h.items) AS n'
+        ')'
+        'SELECT COALESCE(pg_catalog.sum(marked.n), 0) FROM marked',
+        record_interactions.user_column, record_interactions.item_column, v_time, record_interactions.relation)
+    INTO v_count
+    USING record_interactions.model, (mlsys._setting(record_interactions.model, 'interaction_window') #>> '{}')::interval;
+    RETURN v_count;
+END $$;
+COMMENT ON FUNCTION mlsys.record_interactions(text, regclass, text, text, text) IS
+'Marks as clicked the items of the model''s impressions that the relation''s rows followed: same user and item, at or after shown_at and before shown_at + interaction_window (no time_column: now); returns the number of items newly marked.';
+
+-- A recommender's live metric for mlsys.performance: click-through (items
+-- clicked / items shown) per bucket of shown_at and version, against the
+-- version's own click-through over its first window (the "window" setting,
+-- default 1 day) from its first impression.
+CREATE FUNCTION mlsys._ctr_performance(p_model text, p_bucket interval, p_since timestamptz)
+RETURNS TABLE (bucket_start timestamptz, version int, predictions bigint, labeled bigint,
+               metric text, value float8, baseline float8, degraded bool)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_window interval := COALESCE((mlsys._setting(p_model, 'window') #>> '{}')::interval, interval '1 day');
+    v_versions int[] := '{}';
+    v_baselines float8[] := '{}';
+    v_first timestamptz;
+    v_base float8;
+    v_k int;
+    g record;
+BEGIN
+    -- one pass over the impressions in range (planned with the arguments'
+    -- values, so a since bound reads only its part of the index on (model,
+    -- shown_at)); each version's baseline once, by two lookups of its own
+    FOR g IN
+        SELECT pg_catalog.date_bin(p_bucket, i.shown_at, timestamptz '2000-01-01 00:00:00+00') AS b,
+               i.version AS v, pg_catalog.count(*) AS n,
+               pg_catalog.sum(pg_catalog.cardinality(i.item_ids)) AS shown,
+               pg_catalog.sum(COALESCE(pg_catalog.cardinality(i.clicked), 0)) AS clicks
+          FROM mlsys.impressions i
+         WHERE i.model = p_model AND (p_since IS NULL OR i.shown_at >= p_since)
+         GROUP BY 1, 2
+         ORDER BY 1, 2
+    LOOP
+        v_k := pg_catalog.array_position(v_versions, g.v);
+        IF v_k IS NULL THEN
+            SELECT i.shown_at INTO v_first FROM mlsys.impressions i
+             WHERE i.model = p_model AND i.version = g.v ORDER BY i.shown_at LIMIT 1;
+            SELECT CASE WHEN pg_catalog.sum(pg_catalog.cardinality(i.item_ids)) > 0
+                        THEN pg_catalog.sum(COALESCE(pg_catalog.cardinality(i.clicked), 0))::float8
+                             / pg_catalog.sum(pg_catalog.cardinality(i.item_ids)) END
+              INTO v_base
+              FROM mlsys.impressions i
+             WHERE i.model = p_model AND i.version = g.v
+               AND i.shown_at >= v_first AND i.shown_at < v_first + v_window;
+            v_versions := v_versions || g.v;
+            v_baselines := v_baselines || v_base;
+        ELSE
+            v_base := v_baselines[v_k];
+        END IF;
+        bucket_start := g.b;
+        version := g.v;
+        predictions := g.n;
+        labeled := g.clicks;
+        metric := 'ctr';
+        value := CASE WHEN g.shown > 0 THEN g.clicks::float8 / g.shown END;
+        baseline := v_base;
+        degraded := mlsys._degraded(p_model, 'ctr', value, v_base);
+        RETURN NEXT;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION mlsys._ctr_performance(text, interval, timestamptz) IS
+'mlsys.performance of a recommender: impressions, items clicked and click-through per bucket of shown_at and version, against the version''s click-through over its first window (internal).';
+
+CREATE OR REPLACE FUNCTION mlsys.performance(model text, bucket interval DEFAULT '1 day', since timestamptz DEFAULT NULL)
+RETURNS TABLE (bucket_start timestamptz, version int, predictions bigint, labeled bigint,
+               metric text, value float8, baseline float8, degraded bool)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_task text;
+BEGIN
+    IF performance.model IS NULL OR performance.bucket IS NULL THEN
+        RAISE EXCEPTION 'model and bucket must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF performance.bucket <= interval '0' THEN
+        RAISE EXCEPTION 'bucket must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT m.task INTO v_task FROM mlsys.models m WHERE m.model = performance.model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', performance.model USING ERRCODE = 'undefined_object';
+    END IF;
+    -- a recommender's live metric is the click-through of its impressions
+    IF v_task LIKE 'recommender%' THEN
+        RETURN QUERY SELECT * FROM mlsys._ctr_performance(performance.model, performance.bucket, performance.since);
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH p AS (
+        SELECT pg_catalog.date_bin(performance.bucket, pr.predicted_at, timestamptz '2000-01-01 00:00:00+00') AS b,
+               pr.version AS v, pr.prediction, pr.probability, pr.predicted_label, pr.label,
+               CASE WHEN v_task = 'binary'
+                    THEN mlsys._is_positive(pr.label, mv.hyperparams ->> 'positive_class', mv.target_type) END AS pos
+          FROM mlsys.predictions pr
+          JOIN mlsys.model_versions mv ON mv.model = pr.model AND mv.version = pr.version
+         WHERE pr.model = performance.model
+           AND (performance.since IS NULL OR pr.predicted_at >= performance.since)
+    ), g AS (
+        SELECT p.b, p.v, pg_catalog.count(*) AS n, pg_catalog.count(p.label) AS nl,
+               pg_catalog.count(*) FILTER (WHERE p.pos) AS npos,
+               pg_catalog.count(*) FILTER (WHERE NOT p.pos) AS nneg,
+               -- the cast sits inside the argument: an aggregate in a CASE branch is
+               -- computed over every row whatever the branch (and under a generic
+               -- plan v_task is not folded), so text labels must never reach it
+               CASE v_task WHEN 'regression' THEN mlsys.rmse(p.prediction, CASE WHEN v_task = 'regression' THEN p.label::float8 END)
+                           WHEN 'multiclass' THEN mlsys.accuracy(p.predicted_label, p.label) END AS val
+          FROM p GROUP BY p.b, p.v
+    )
+    SELECT g.b, g.v, g.n, g.nl, x.metric, x.value,
+           (mv.metrics ->> x.metric)::float8,
+           mlsys._degraded(performance.model, x.metric, x.value, (mv.metrics ->> x.metric)::float8)
+      FROM g
+      JOIN mlsys.model_versions mv ON mv.model = performance.model AND mv.version = g.v
+     CROSS JOIN LATERAL (
+        SELECT CASE v_task WHEN 'regression' THEN 'rmse' WHEN 'binary' THEN 'auc' ELSE 'accuracy' END AS metric,
+               CASE WHEN v_task <> 'binary' THEN g.val
+                    WHEN g.npos > 0 AND g.nneg > 0 THEN
+                        (SELECT mlsys.auc(p.probability, p.pos) FROM p
+                          WHERE p.b = g.b AND p.v = g.v AND p.pos IS NOT NULL) END AS value
+     ) x
+     ORDER BY g.b, g.v;
+END $$;
+COMMENT ON FUNCTION mlsys.performance(text, interval, timestamptz) IS
+'Live primary metric per time bucket and version from labeled predictions (rmse for regression, auc for binary, accuracy for multiclass), against the holdout value recorded at training, or for a recommender the click-through of its impressions (ctr) against the version''s first window; degraded per mlsys.configure''s tolerance and auc_drop.';
+
+COMMENT ON FUNCTION mlsys._degradation_limit(text, text, float8) IS
+'Degradation rule: the limit is baseline*(1 + tolerance) for rmse and log_loss (lower is better), baseline - auc_drop for auc, baseline*(1 - tolerance) for accuracy and ctr (internal).';
+
+CREATE OR REPLACE FUNCTION mlsys.prune(older_than interval)
+RETURNS TABLE (predictions bigint, history bigint, alerts bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_cut timestamptz;
+BEGIN
+    IF prune.older_than IS NULL OR prune.older_than < interval '0' THEN
+        RAISE EXCEPTION 'older_than must be a non-negative interval' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_cut := now() - prune.older_than;
+    DELETE FROM mlsys.predictions p WHERE p.predicted_at < v_cut;
+    GET DIAGNOSTICS predictions = ROW_COUNT;
+    DELETE FROM mlsys.drift_history h WHERE h.checked_at < v_cut;
+    GET DIAGNOSTICS history = ROW_COUNT;
+    DELETE FROM mlsys.alerts a WHERE a.created_at < v_cut AND a.resolved_at IS NOT NULL;
+    GET DIAGNOSTICS alerts = ROW_COUNT;
+    -- impressions go with the predictions; the result keeps its 0.1 columns, so they are not counted
+    DELETE FROM mlsys.impressions i WHERE i.shown_at < v_cut;
+    DELETE FROM mlsys.online_traffic o WHERE o.hour < v_cut;
+    RETURN NEXT;
+END $$;
+COMMENT ON FUNCTION mlsys.prune(interval) IS
+'Deletes predictions, impressions, online traffic counts and drift history older than the interval, and resolved alerts created before it; returns the counts of predictions, history and alerts.';
+
+CREATE OR REPLACE FUNCTION mlsys.drop_model(model text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM mlsys._lock_model(drop_model.model);
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
+        PERFORM mlsys.unschedule(drop_model.model);
+    END IF;
+    DELETE FROM mlsys.retrain_decisions d WHERE d.model = drop_model.model;
+    DELETE FROM mlsys.training_runs r WHERE r.model = drop_model.model;
+    DELETE FROM mlsys.predictions p WHERE p.model = drop_model.model;
+    DELETE FROM mlsys.impressions i WHERE i.model = drop_model.model;
+    DELETE FROM mlsys.online_traffic o WHERE o.model = drop_model.model;
+    DELETE FROM mlsys.prediction_runs p WHERE p.model = drop_model.model;
+    DELETE FROM mlsys.tuning_trials t WHERE t.model = drop_model.model;
+    DELETE FROM mlsys.deployments d WHERE d.model = drop_model.model;
+    DELETE FROM mlsys.models m WHERE m.model = drop_model.model;   -- cascades to its versions
+END $$;
+COMMENT ON FUNCTION mlsys.drop_model(text) IS
+'Removes a model with its versions, deployments, training runs, retrain decisions, tuning trials, predictions, impressions, online traffic counts and pg_cron schedules.';
+
+-- grants as the install script gives them (90_security.sql)
+REVOKE ALL ON TABLE mlsys.impressions FROM PUBLIC;
+GRANT SELECT ON mlsys.impressions TO mlsys_reader;
+GRANT UPDATE (clicked) ON mlsys.impressions TO mlsys_reader;
+GRANT ALL ON TABLE mlsys.impressions TO mlsys_admin;
+REVOKE ALL ON SEQUENCE mlsys.impressions_id_seq FROM PUBLIC;
+GRANT ALL ON SEQUENCE mlsys.impressions_id_seq TO mlsys_admin;
+REVOKE EXECUTE ON FUNCTION
+    mlsys.record_interactions(text, regclass, text, text, text),
+    mlsys._ctr_performance(text, interval, timestamptz)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    mlsys.record_interactions(text, regclass, text, text, text),
+    mlsys._ctr_performance(text, interval, timestamptz)
+TO mlsys_reader;
 
 ------------------------------------------------------------------------------
 -- Model owners: the role that created a model (its first training or
