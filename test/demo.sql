@@ -1,5 +1,5 @@
 -- The mlsys demo (`make demo`, and test/t/006_demo.pl in `make test`): the
--- case study of issue 6 told end to end in eight steps, in the database named
+-- shop's case study told end to end in nine steps, in the database named
 -- by cron.database_name (pg_cron can only live there, and step 8 schedules
 -- with it). The data are generated deterministically (setseed); the story's
 -- outcomes are not staged: each one is checked with pg_temp.demo_assert, which
@@ -240,6 +240,56 @@ SELECT jobid, model, action, schedule, active, command FROM mlsys.schedules();
 SELECT pg_temp.demo_assert(EXISTS (SELECT FROM cron.job WHERE jobname = 'mlsys:churn:retrain_if_drifted'
                                    AND schedule = '0 3 * * *' AND active),
                            'pg_cron holds the nightly job');
+
+\echo
+\echo '================================================================================'
+\echo '9. Live traffic, logged. The shop app asks mlsys.recommend for each visitor and'
+\echo '   the sign-up form scores each new customer with mlsys.predict_proba. A sample'
+\echo '   of those calls goes through shared memory to background writers (mlsys is in'
+\echo '   shared_preload_libraries): impressions for the recommender, predictions with'
+\echo '   their features for the churn model. Clicks on what was shown close the loop:'
+\echo '   click-through is the recommender''s live metric, and the clicks are new data.'
+\echo '================================================================================'
+SELECT mlsys.configure('shop', '{"log_sample": 1}') AS shop_logging;
+SELECT mlsys.configure('churn', '{"log_sample": 0.5, "log_entity": "customer_id"}') AS churn_logging;
+-- 1,000 visits (one request each in real life), and the sign-up form for the new customers
+SELECT count(*) AS items_shown FROM users u, mlsys.recommend(u.user_id) r WHERE u.user_id <= 1000;
+SELECT count(mlsys.predict_proba('churn', c)) AS scored_live FROM new_signups c;
+-- the writers store what was sampled within a second or two
+DO $$
+BEGIN
+    FOR i IN 1..300 LOOP
+        EXIT WHEN (SELECT pending FROM mlsys.logging_stats) = 0
+              AND (SELECT count(*) FROM mlsys.impressions WHERE model = 'shop') >= 1000;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END $$;
+SELECT logged, dropped, pending FROM mlsys.logging_stats;
+SELECT source, count(*) AS rows, count(entity_id) AS with_entity FROM mlsys.predictions
+WHERE model = 'churn' GROUP BY source ORDER BY source;
+-- live sign-ups against the training baseline, straight from the logged features
+SELECT feature, rows, metric, round(value::numeric, 3) AS value, threshold, drifted
+FROM mlsys.drift('churn') ORDER BY drifted DESC, feature;
+-- each visitor clicks some of the items shown from their favourite department
+CREATE TABLE shop_clicks_live AS
+SELECT i.user_id, x.item_id, i.shown_at + interval '2 minutes' AS clicked_at
+FROM mlsys.impressions i CROSS JOIN LATERAL unnest(i.item_ids) x(item_id)
+JOIN items it ON it.item_id = x.item_id JOIN users u ON u.user_id = i.user_id
+WHERE i.model = 'shop' AND it.department = (ARRAY['books', 'games', 'garden', 'kitchen'])[u.taste]
+  AND random() < 0.3;
+SELECT mlsys.record_interactions('shop', 'shop_clicks_live', time_column => 'clicked_at') AS clicked_items;
+SELECT version, predictions AS impressions, labeled AS clicks, metric, round(value::numeric, 3) AS click_through
+FROM mlsys.performance('shop');
+SELECT pg_temp.demo_assert(count(*) = 1000 AND bool_and(cardinality(item_ids) = 10),
+                           'every recommendation call was logged as an impression of 10 items')
+FROM mlsys.impressions WHERE model = 'shop';
+SELECT pg_temp.demo_assert(value > 0.1, 'visitors clicked over 10% of the items shown')
+FROM mlsys.performance('shop') WHERE metric = 'ctr';
+-- the clicks are training data: the recommender retrains on the history plus them
+INSERT INTO clicks (user_id, item_id) SELECT user_id, item_id FROM shop_clicks_live;
+SELECT version, decision, deployed FROM mlsys.retrain('shop');
+SELECT mlsys.configure('shop', '{"log_sample": 0}') AS shop_logging,
+       mlsys.configure('churn', '{"log_sample": 0}') AS churn_logging;
 
 \set ECHO none
 \timing off

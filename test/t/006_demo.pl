@@ -37,12 +37,12 @@ note(sprintf('the demo SQL took %.1f s', $seconds));
 cmp_ok($seconds, '<', 120, 'the demo finishes in under two minutes');
 
 # every section and every check of the story was printed
-for my $step (1 .. 8)
+for my $step (1 .. 9)
 {
     like($out, qr/^$step\. \S/m, "section $step is printed");
 }
 my @checked = $out =~ /^ checked: (.*?)\s*$/mg;
-is(scalar(@checked), 8, 'the eight checks of the story passed') or diag(join("\n", @checked));
+is(scalar(@checked), 10, 'the ten checks of the story passed') or diag(join("\n", @checked));
 like($out, qr/^Time: [0-9.]+ ms/m, 'statements are timed');
 like($out, qr/^The demo SQL ran in [0-9.]+ s\.$/m, 'the total time is printed');
 
