@@ -160,15 +160,14 @@ put_items(FunctionCallInfo fcinfo, const AlsModel *m, const int32 *idx, const fl
 typedef int (*RankFn) (AlsModel *m, int k, int32 *idx, float *sc, void *arg);
 
 /*
- * Log a sampled recommendation call as an impression: the items shown, in
- * rank order (online_log.c). has_user false: an anonymous basket.
+ * Does this recommendation call log itself as an impression (the model
+ * logs, and the call samples itself in)? online_log_impression then
+ * appends the items shown, in rank order (online_log.c).
  */
-static void
-log_impression(CachedModel *cm, bool has_user, int64 user, const int64 *ids, const double *scores, int n)
+static inline bool
+impression_sampled(CachedModel *cm)
 {
-	if (likely(cm->log_sample <= 0) || !online_log_sampled(cm))
-		return;
-	online_log_impression(cm, has_user, user, ids, scores, n);
+	return unlikely(cm->log_sample > 0) && online_log_sampled(cm);
 }
 
 /*
@@ -188,7 +187,7 @@ ranked_rows(FunctionCallInfo fcinfo, CachedModel *cm, int k, RankFn rank, void *
 		int			n = rank(cm->als, k, idx, sc, arg);
 
 		put_items(fcinfo, cm->als, idx, sc, n);
-		if (log && unlikely(cm->log_sample > 0))
+		if (log && impression_sampled(cm))
 		{
 			int64	   *ids = palloc(sizeof(int64) * Max(n, 1));
 			double	   *scores = palloc(sizeof(double) * Max(n, 1));
@@ -198,7 +197,7 @@ ranked_rows(FunctionCallInfo fcinfo, CachedModel *cm, int k, RankFn rank, void *
 				ids[r] = cm->als->item_ids[idx[r]];
 				scores[r] = sc[r];
 			}
-			log_impression(cm, has_user, user, ids, scores, n);
+			online_log_impression(cm, has_user, user, ids, scores, n);
 		}
 	}
 	PG_FINALLY();
@@ -315,7 +314,8 @@ recommend(PG_FUNCTION_ARGS)
 
 				tuplestore_putvalues(store, desc, values, nulls);
 			}
-			log_impression(cm, true, user, ids, sc, n);
+			if (impression_sampled(cm))
+				online_log_impression(cm, true, user, ids, sc, n);
 			return (Datum) 0;
 		}
 	}
