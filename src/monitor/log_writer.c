@@ -15,6 +15,9 @@
 #include "postgres.h"
 
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -409,6 +412,15 @@ mlsys_log_writer_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+#ifdef __GLIBC__
+	/*
+	 * Every batch allocates and frees the same few megabytes: keep them in
+	 * the process instead of returning them to the kernel and faulting them
+	 * in again (page faults were a fifth of a writer's time).
+	 */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+#endif
 	buf = MemoryContextAlloc(TopMemoryContext, WRITER_BATCH_BYTES);
 	batch = AllocSetContextCreate(TopMemoryContext, "mlsys log writer batch", ALLOCSET_DEFAULT_SIZES);
 
