@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <sys/resource.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -47,6 +48,8 @@ PGDLLEXPORT void mlsys_log_writer_main(Datum arg);
 
 /* databases the launcher serves at once (the ring tracks as many) */
 #define LAUNCHER_MAX_WRITERS 64
+/* a writer's CPU priority (nice value): below the backends it serves */
+#define WRITER_NICE 5
 /* what a writer takes from the ring per transaction */
 #define WRITER_BATCH_BYTES (4 * 1024 * 1024)
 
@@ -421,6 +424,12 @@ mlsys_log_writer_main(Datum arg)
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
 #endif
+	/*
+	 * Logging is background work: when the scoring backends keep every core
+	 * busy, they go first, and the ring absorbs the difference (dropping and
+	 * counting what does not fit). On an idle core the writer runs at once.
+	 */
+	(void) setpriority(PRIO_PROCESS, 0, WRITER_NICE);
 	buf = MemoryContextAlloc(TopMemoryContext, WRITER_BATCH_BYTES);
 	batch = AllocSetContextCreate(TopMemoryContext, "mlsys log writer batch", ALLOCSET_DEFAULT_SIZES);
 

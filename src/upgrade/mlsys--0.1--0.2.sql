@@ -1024,6 +1024,9 @@ GRANT EXECUTE ON FUNCTION mlsys.resolve_alert(bigint) TO mlsys_trainer;
 -- 'online', with their features and the role that scored); drift without a
 -- relation reads them.
 ALTER TABLE mlsys.predictions ALTER COLUMN run_id DROP NOT NULL;
+-- online rows have no run: they stay out of the run index
+DROP INDEX mlsys.predictions_run_idx;
+CREATE INDEX predictions_run_idx ON mlsys.predictions (run_id) WHERE run_id IS NOT NULL;
 ALTER TABLE mlsys.predictions
     ADD COLUMN source text NOT NULL DEFAULT 'batch' CHECK (source IN ('batch', 'online')),
     ADD COLUMN features jsonb,

@@ -111,7 +111,7 @@ my $catalog = q{
                coalesce(E'\nview: ' || pg_get_viewdef(c.oid), '') ||
                coalesce(E'\nconstraints: ' || (SELECT string_agg(format('%s %s', co.conname, pg_get_constraintdef(co.oid)), '; ' ORDER BY co.conname)
                                                  FROM pg_constraint co WHERE co.conrelid = c.oid), '') ||
-               coalesce(E'\nindexes: ' || (SELECT string_agg(pg_get_indexdef(i.indexrelid), '; ' ORDER BY 1)
+               coalesce(E'\nindexes: ' || (SELECT string_agg(pg_get_indexdef(i.indexrelid), '; ' ORDER BY i.indexrelid::regclass::text)
                                              FROM pg_index i WHERE i.indrelid = c.oid), '') ||
                coalesce(E'\ntriggers: ' || (SELECT string_agg(pg_get_triggerdef(t.oid), '; ' ORDER BY t.tgname)
                                               FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal), '') ||
