@@ -49,7 +49,12 @@ SELECT mlsys.set_owner('own_m', 'regress_own_b');
 \echo :LAST_ERROR_SQLSTATE
 SELECT mlsys.grant('own_m', 'regress_own_b', 'train');
 \echo :LAST_ERROR_SQLSTATE
--- schedules, pruning and dropping stay with admins
+-- scheduling needs manage (the job would run as team B)
+SELECT mlsys.schedule('own_m', '0 3 * * *');
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys.unschedule('own_m');
+\echo :LAST_ERROR_SQLSTATE
+-- pruning and dropping stay with admins
 SELECT mlsys.drop_model('own_m');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
@@ -98,6 +103,9 @@ SELECT mlsys.grant('own_m', 'regress_own_b', 'manage');
 RESET ROLE;
 SET ROLE regress_own_b;
 SELECT mlsys.configure('own_m', '{"tolerance": 0.5}') ->> 'tolerance' AS tolerance;
+-- (this database has no pg_cron: past the privilege check, scheduling stops there)
+SELECT mlsys.schedule('own_m', '0 3 * * *');
+\echo :LAST_ERROR_SQLSTATE
 SELECT mlsys.grant('own_m', 'regress_own_a2', 'train');
 SELECT mlsys.grant('own_m', 'regress_own_a2', 'manage');
 \echo :LAST_ERROR_SQLSTATE

@@ -628,6 +628,17 @@ COMMENT ON FUNCTION mlsys.reproduce(text, int) IS
 -- Scheduling with pg_cron (optional, detected at call time)
 ------------------------------------------------------------------------------
 
+-- cron.database_name, or NULL when pg_cron is not loaded or the role may
+-- not read it (pg_cron makes it a superuser-only setting): trainers schedule
+CREATE FUNCTION mlsys._cron_database_name() RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN pg_catalog.current_setting('cron.database_name', true);
+EXCEPTION WHEN insufficient_privilege THEN
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION mlsys._cron_database_name() IS 'pg_cron''s database (cron.database_name), or NULL when pg_cron is not loaded or the setting is not readable by the role (internal).';
+
 CREATE FUNCTION mlsys._require_pg_cron() RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -636,7 +647,7 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = pg_catalog.format('Add pg_cron to shared_preload_libraries, set cron.use_background_workers = on (or cron.host), '
                          'and run CREATE EXTENSION pg_cron in the database named by cron.database_name (%s), where mlsys must be installed too.',
-                         COALESCE(pg_catalog.current_setting('cron.database_name', true), 'not set: pg_cron is not loaded'));
+                         COALESCE(mlsys._cron_database_name(), 'not set, or not readable by this role'));
     END IF;
 END $$;
 COMMENT ON FUNCTION mlsys._require_pg_cron() IS 'Raises an error with a hint unless pg_cron is installed in this database (internal).';
@@ -648,7 +659,7 @@ COMMENT ON FUNCTION mlsys._require_pg_cron() IS 'Raises an error with a hint unl
 CREATE FUNCTION mlsys._require_pg_cron(p_there text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_cron_db text := pg_catalog.current_setting('cron.database_name', true);
+    v_cron_db text := mlsys._cron_database_name();
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron')
        AND v_cron_db IS NOT NULL AND v_cron_db <> pg_catalog.current_database() THEN
@@ -738,6 +749,8 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', schedule.model USING ERRCODE = 'undefined_object';
     END IF;
+    -- the job runs as this role, with its privileges on the model when it runs
+    PERFORM mlsys._require_model_privilege(schedule.model, 'manage');
     PERFORM mlsys._require_pg_cron(pg_catalog.format('SELECT cron.schedule_in_database(%L, %L, %L, %L);',
         mlsys._job_name(schedule.model, schedule.action), schedule.schedule,
         pg_catalog.format('SELECT mlsys._run_job(%L, %L)', schedule.model, schedule.action),
@@ -764,6 +777,9 @@ DECLARE
 BEGIN
     IF unschedule.model IS NULL THEN
         RAISE EXCEPTION 'model must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF EXISTS (SELECT 1 FROM mlsys.models m WHERE m.model = unschedule.model) THEN
+        PERFORM mlsys._require_model_privilege(unschedule.model, 'manage');
     END IF;
     IF unschedule.action IS NOT NULL AND unschedule.action NOT IN ('retrain', 'check', 'retrain_if_drifted', 'recommend_batch') THEN
         RAISE EXCEPTION 'unrecognized action "%"', unschedule.action

@@ -341,11 +341,13 @@ GRANT EXECUTE ON FUNCTION
     mlsys._change_model_privilege(text, regrole, text, bool),
     -- checked per model: the owner and roles granted deploy or manage on it
     mlsys.deploy(text, int), mlsys.rollback(text),
-    mlsys.configure(text, jsonb), mlsys._configure(text, jsonb, regclass)
+    mlsys.configure(text, jsonb), mlsys._configure(text, jsonb, regclass),
+    -- a job runs as the role that scheduled it (manage on the model), with
+    -- that role's privileges on the model each time it runs
+    mlsys.schedule(text, text, text), mlsys.unschedule(text, text), mlsys._run_job(text, text)
 TO mlsys_trainer;
 GRANT EXECUTE ON FUNCTION
-    mlsys.drop_model(text), mlsys.prune_versions(text, int),
-    mlsys.schedule(text, text, text), mlsys.unschedule(text, text), mlsys._run_job(text, text)
+    mlsys.drop_model(text), mlsys.prune_versions(text, int)
 TO mlsys_admin;
 
 -- C functions that query the registry and the user's relation through SPI run

@@ -5,10 +5,33 @@
 \echo Use "ALTER EXTENSION mlsys UPDATE" to load this file. \quit
 
 -- Scheduling from any database
+CREATE FUNCTION mlsys._cron_database_name() RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN pg_catalog.current_setting('cron.database_name', true);
+EXCEPTION WHEN insufficient_privilege THEN
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION mlsys._cron_database_name() IS 'pg_cron''s database (cron.database_name), or NULL when pg_cron is not loaded or the setting is not readable by the role (internal).';
+REVOKE EXECUTE ON FUNCTION mlsys._cron_database_name() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._cron_database_name() TO mlsys_reader;
+
+CREATE OR REPLACE FUNCTION mlsys._require_pg_cron() RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = pg_catalog.format('Add pg_cron to shared_preload_libraries, set cron.use_background_workers = on (or cron.host), '
+                         'and run CREATE EXTENSION pg_cron in the database named by cron.database_name (%s), where mlsys must be installed too.',
+                         COALESCE(mlsys._cron_database_name(), 'not set, or not readable by this role'));
+    END IF;
+END $$;
+
 CREATE FUNCTION mlsys._require_pg_cron(p_there text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_cron_db text := pg_catalog.current_setting('cron.database_name', true);
+    v_cron_db text := mlsys._cron_database_name();
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron')
        AND v_cron_db IS NOT NULL AND v_cron_db <> pg_catalog.current_database() THEN
@@ -37,6 +60,8 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', schedule.model USING ERRCODE = 'undefined_object';
     END IF;
+    -- the job runs as this role, with its privileges on the model when it runs
+    PERFORM mlsys._require_model_privilege(schedule.model, 'manage');
     PERFORM mlsys._require_pg_cron(pg_catalog.format('SELECT cron.schedule_in_database(%L, %L, %L, %L);',
         mlsys._job_name(schedule.model, schedule.action), schedule.schedule,
         pg_catalog.format('SELECT mlsys._run_job(%L, %L)', schedule.model, schedule.action),
@@ -63,6 +88,9 @@ DECLARE
 BEGIN
     IF unschedule.model IS NULL THEN
         RAISE EXCEPTION 'model must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF EXISTS (SELECT 1 FROM mlsys.models m WHERE m.model = unschedule.model) THEN
+        PERFORM mlsys._require_model_privilege(unschedule.model, 'manage');
     END IF;
     IF unschedule.action IS NOT NULL AND unschedule.action NOT IN ('retrain', 'check', 'retrain_if_drifted', 'recommend_batch') THEN
         RAISE EXCEPTION 'unrecognized action "%"', unschedule.action
@@ -1833,3 +1861,10 @@ ALTER FUNCTION mlsys._register_version(text, text, text, jsonb, text, text, text
 ALTER FUNCTION mlsys._import_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, jsonb, text[], text, text, text) SECURITY DEFINER;
 ALTER FUNCTION mlsys.rollback(text) SECURITY DEFINER;
 ALTER FUNCTION mlsys._configure(text, jsonb, regclass) SECURITY DEFINER;
+
+-- scheduling is a trainer's with manage on the model: the job runs as that
+-- role, with its privileges on the model each time it runs
+GRANT EXECUTE ON FUNCTION mlsys.schedule(text, text, text), mlsys.unschedule(text, text),
+    mlsys._run_job(text, text) TO mlsys_trainer;
+REVOKE EXECUTE ON FUNCTION mlsys.schedule(text, text, text), mlsys.unschedule(text, text),
+    mlsys._run_job(text, text) FROM mlsys_admin;

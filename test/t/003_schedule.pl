@@ -58,19 +58,42 @@ is($node->safe_psql('postgres', qq{SELECT jobname FROM cron.job WHERE jobid = $j
 is($node->safe_psql('postgres', qq{SELECT mlsys.schedule('$evil_lit', '* * * * *')}), $job,
    'scheduling the same action again updates the job');
 
-# wait for pg_cron to run the three jobs (minute granularity)
+# a team that does not own a model schedules it with manage (the job runs as
+# the team's role); the owner then withdraws the team's right to train
+$node->safe_psql('postgres', q{
+    CREATE ROLE cron_team LOGIN IN ROLE mlsys_trainer;
+    GRANT USAGE ON SCHEMA cron TO cron_team;
+    GRANT SELECT ON t TO cron_team;
+    SELECT version FROM mlsys.train('team_m', 't', 'y', ARRAY['a', 'b']);
+    SELECT mlsys.grant('team_m', 'cron_team', p) FROM unnest(ARRAY['manage', 'train', 'deploy']) p;
+});
+my $job4 = $node->safe_psql('postgres', q{SET ROLE cron_team; SELECT mlsys.schedule('team_m', '* * * * *')});
+is($node->safe_psql('postgres', qq{SELECT username FROM cron.job WHERE jobid = $job4}), 'cron_team',
+   'a trainer with manage schedules, and the job is its own');
+$node->safe_psql('postgres', q{SELECT mlsys.revoke('team_m', 'cron_team', 'train')});
+
+# wait for pg_cron to run the four jobs (minute granularity)
 my $done = 0;
 for (my $i = 0; $i < 110; $i++)
 {
     $done = $node->safe_psql('postgres', qq{
-        SELECT count(DISTINCT jobid) = 3 FROM cron.job_run_details
-         WHERE jobid IN ($job, $job2, $job3) AND status IN ('succeeded', 'failed')}) eq 't'
+        SELECT count(DISTINCT jobid) = 4 FROM cron.job_run_details
+         WHERE jobid IN ($job, $job2, $job3, $job4) AND status IN ('succeeded', 'failed')}) eq 't'
       && $node->safe_psql('postgres', q{
-        SELECT count(*) = 2 FROM mlsys.training_runs WHERE kind = 'scheduled' AND status <> 'running'}) eq 't';
+        SELECT count(*) = 3 FROM mlsys.training_runs WHERE kind = 'scheduled' AND status <> 'running'}) eq 't';
     last if $done;
     sleep(1);
 }
-ok($done, 'pg_cron ran the three scheduled jobs');
+ok($done, 'pg_cron ran the four scheduled jobs');
+# the revoked privilege holds when the job runs: 42501, recorded, nothing deployed
+like($node->safe_psql('postgres', q{
+    SELECT status || ' by ' || run_by || ': ' || error || ' (' || sqlstate || ')' FROM mlsys.training_runs
+     WHERE model = 'team_m' AND kind = 'scheduled' ORDER BY id LIMIT 1}),
+   qr/^failed by cron_team: permission denied for model "team_m" \(42501\)$/,
+   'the scheduled run of a role whose train privilege was revoked fails with 42501 and is recorded');
+is($node->safe_psql('postgres', q{SELECT last_version FROM mlsys.models WHERE model = 'team_m'}), '1',
+   'and registers no version');
+$node->safe_psql('postgres', q{SET ROLE cron_team; SELECT mlsys.unschedule('team_m')});
 is($node->safe_psql('postgres', qq{SELECT status FROM cron.job_run_details WHERE jobid = $job3 ORDER BY runid LIMIT 1}),
    'succeeded', 'the recommend_batch job succeeded');
 is($node->safe_psql('postgres', q{SELECT string_agg(user_id || ':' || k, ',' ORDER BY user_id) FROM mlsys.recommendations WHERE model = 'rec'}),
