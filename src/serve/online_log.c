@@ -140,9 +140,13 @@ online_log_impression(CachedModel *m, bool has_user, int64 user,
 	online_log_append(m, &r, items, scores, NULL, NULL, NULL);
 }
 
-/* a datum as a JSON value: booleans and numbers as themselves, the rest as text */
+/*
+ * A datum as a JSON value: booleans and numbers as themselves, the rest as
+ * text through outfunc (InvalidOid: the type's output function, looked up)
+ */
 void
-online_log_json_datum(StringInfo js, Datum d, bool isnull, Oid basetype, Oid typid, const char *name)
+online_log_json_datum(StringInfo js, Datum d, bool isnull, Oid basetype, Oid typid, Oid outfunc,
+					  const char *name)
 {
 	if (isnull)
 	{
@@ -163,13 +167,13 @@ online_log_json_datum(StringInfo js, Datum d, bool isnull, Oid basetype, Oid typ
 			mlsys_append_json_number(js, features_coerce(d, basetype, name));
 			return;
 		default:
+			if (!OidIsValid(outfunc))
 			{
-				Oid			outfunc;
 				bool		varlena;
 
 				getTypeOutputInfo(typid, &outfunc, &varlena);
-				escape_json(js, OidOutputFunctionCall(outfunc, d));
 			}
+			escape_json(js, OidOutputFunctionCall(outfunc, d));
 	}
 }
 

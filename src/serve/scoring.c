@@ -25,7 +25,6 @@
 #include "access/xact.h"
 #include "funcapi.h"
 #include "storage/proc.h"
-#include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/numeric.h"
@@ -470,13 +469,17 @@ mlsys_score_call_extra(ScoreCall *sc)
  * Online logging of a sampled call (online_log.c appends the record)
  * --------------------------------------------------------------------- */
 
-/* the entity's text from a row, or NULL (warned once when the column is missing) */
+/*
+ * The entity's text from a row, or NULL; *found says whether the row has
+ * the column at all.
+ */
 static char *
-log_row_entity(ScoreCall *sc, HeapTuple tuple)
+log_row_entity(ScoreCall *sc, HeapTuple tuple, bool *found)
 {
 	CachedModel *m = sc->model;
 	TupleDesc	td = sc->tupdesc;
 
+	*found = false;
 	for (int a = 0; a < td->natts; a++)
 	{
 		Form_pg_attribute att = TupleDescAttr(td, a);
@@ -487,6 +490,7 @@ log_row_entity(ScoreCall *sc, HeapTuple tuple)
 
 		if (att->attisdropped || strcmp(NameStr(att->attname), m->log_entity) != 0)
 			continue;
+		*found = true;
 		d = heap_getattr(tuple, a + 1, td, &isnull);
 		if (isnull)
 			return NULL;
@@ -524,14 +528,18 @@ log_row(ScoreCall *sc, FunctionCallInfo fcinfo, int argno, StringInfo js, char *
 		first = false;
 		escape_json(js, c->name);
 		appendStringInfoString(js, ": ");
+		/* a categorical column's output function was looked up with the row's mapping */
 		online_log_json_datum(js, d, isnull, sc->basetypes[i],
-					   TupleDescAttr(sc->tupdesc, sc->attnums[i] - 1)->atttypid, c->name);
+							  TupleDescAttr(sc->tupdesc, sc->attnums[i] - 1)->atttypid,
+							  sc->outfuncs[i], c->name);
 	}
 	appendStringInfoChar(js, '}');
 	if (sc->model->log_entity != NULL)
 	{
-		*entity = log_row_entity(sc, &tuple);
-		if (*entity == NULL && SPI_fnumber(sc->tupdesc, sc->model->log_entity) <= 0)
+		bool		found;
+
+		*entity = log_row_entity(sc, &tuple, &found);
+		if (!found)
 			online_log_entity_missing(sc->model, "row");
 	}
 }

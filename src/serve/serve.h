@@ -125,7 +125,7 @@ extern void online_log_prediction(CachedModel *m, const char *entity, double pre
 extern void online_log_impression(CachedModel *m, bool has_user, int64 user,
 								  const int64 *items, const double *scores, int n);
 extern void online_log_json_datum(StringInfo js, Datum d, bool isnull, Oid basetype, Oid typid,
-								  const char *name);
+								  Oid outfunc, const char *name);
 extern char *online_log_jsonb_text(JsonbValue *v, bool quoted);
 extern void online_log_entity_missing(CachedModel *m, const char *where);
 extern void online_log_jsonb(CachedModel *m, Jsonb *jb, StringInfo js, char **entity);
