@@ -52,6 +52,32 @@ spi_float8(int row, int col)
 	return isnull ? NAN : DatumGetFloat8(d);
 }
 
+/*
+ * The scanned non-null values of a column on the baseline's bins, as a
+ * float8[]: a numeric column's grid counts followed by the values below and
+ * above the grid; a categorical column's counts in the baseline's category
+ * order followed by the other categories.
+ */
+static Datum
+current_counts(const MonColumn *c)
+{
+	int			n = c->categorical ? c->ncats + 1 : c->nbins + 2;
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+	int			i;
+
+	if (c->categorical)
+		for (i = 0; i <= c->ncats; i++)
+			elems[i] = Float8GetDatum(c->cat_counts[i]);
+	else
+	{
+		for (i = 0; i < c->nbins; i++)
+			elems[i] = Float8GetDatum(c->counts[i]);
+		elems[c->nbins] = Float8GetDatum(c->under);
+		elems[c->nbins + 1] = Float8GetDatum(c->over);
+	}
+	return PointerGetDatum(construct_array(elems, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
 /* Σ (q - p)·ln(q / p) with proportions floored at MON_FLOOR */
 static double
 psi_value(const double *ref, const double *cur, int n, double nref, double ncur)
@@ -471,8 +497,8 @@ drift_report(PG_FUNCTION_ARGS)
 		const char *metric = c->categorical ? "js" : "psi";
 		double		threshold = c->categorical ? js_threshold : psi_threshold;
 		double		value;
-		Datum		values[13];
-		bool		nulls[13];
+		Datum		values[14];
+		bool		nulls[14];
 		bool		is_prediction = (i == pred_col);
 
 		CHECK_FOR_INTERRUPTS();
@@ -528,6 +554,13 @@ drift_report(PG_FUNCTION_ARGS)
 		values[11] = Float8GetDatum(threshold);
 		values[12] = BoolGetDatum(!isnan(value) && value >= threshold);
 		nulls[12] = isnan(value);
+		/* mlsys._drift also returns the current counts, for the report's charts */
+		nulls[13] = true;
+		if (tupdesc->natts > 13)
+		{
+			values[13] = current_counts(c);
+			nulls[13] = false;
+		}
 		{
 			MemoryContext old = MemoryContextSwitchTo(cxt);
 

@@ -47,10 +47,10 @@ COMMENT ON FUNCTION mlsys.capture_baseline(text, int) IS
 CREATE FUNCTION mlsys._drift(model text, relation regclass, version int, time_column text, since timestamptz)
 RETURNS TABLE (feature text, kind text, rows bigint, null_rate float8, psi float8, ks float8,
                wasserstein float8, js float8, linf float8, metric text, value float8,
-               threshold float8, drifted bool)
+               threshold float8, drifted bool, current_counts float8[])
 AS 'MODULE_PATHNAME', 'drift_report' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION mlsys._drift(text, regclass, int, text, timestamptz) IS
-'mlsys.drift over the rows whose time_column is at least since (internal; used by mlsys.check).';
+'mlsys.drift over the rows whose time_column is at least since, with each feature''s current counts on the baseline''s bins (internal; used by mlsys.check).';
 
 CREATE FUNCTION mlsys.drift(model text, relation regclass DEFAULT NULL, version int DEFAULT NULL)
 RETURNS TABLE (feature text, kind text, rows bigint, null_rate float8, psi float8, ks float8,
@@ -243,12 +243,15 @@ CREATE TABLE mlsys.drift_history (
     value      float8,
     threshold  float8,
     drifted    bool,
-    rows       bigint
+    rows       bigint,
+    current_counts float8[]
 );
 CREATE INDEX drift_history_model_time_idx ON mlsys.drift_history (model, checked_at);
 CREATE INDEX drift_history_time_idx ON mlsys.drift_history (checked_at);
 COMMENT ON TABLE mlsys.drift_history IS
 'Every figure mlsys.check computed, alert or not: per check, feature and metric; threshold and drifted are set on the deciding metric (feature <performance> holds the live metric).';
+COMMENT ON COLUMN mlsys.drift_history.current_counts IS
+'On the deciding metric''s row: the checked rows'' non-null values on the baseline''s bins (a numeric feature''s grid counts, then the values below and above the grid; a categorical feature''s counts per baseline category, then the other categories), which mlsys.report draws.';
 SELECT pg_catalog.pg_extension_config_dump('mlsys.drift_history', '');
 SELECT pg_catalog.pg_extension_config_dump('mlsys.drift_history_id_seq', '');
 
@@ -391,10 +394,12 @@ BEGIN
         FOR d IN SELECT * FROM mlsys._drift(v_model, v_relation::regclass, v_version, v_time_column,
                                              CASE WHEN v_logged THEN coalesce(v_since, now() - interval '1 day')
                                                   WHEN v_time_column IS NOT NULL THEN v_since END) LOOP
-            INSERT INTO mlsys.drift_history (check_id, model, version, feature, metric, value, threshold, drifted, rows)
+            INSERT INTO mlsys.drift_history (check_id, model, version, feature, metric, value, threshold, drifted, rows,
+                                             current_counts)
             SELECT v_check, v_model, v_version, d.feature, x.metric, x.value,
                    CASE WHEN x.metric = d.metric THEN d.threshold END,
-                   CASE WHEN x.metric = d.metric THEN d.drifted END, d.rows
+                   CASE WHEN x.metric = d.metric THEN d.drifted END, d.rows,
+                   CASE WHEN x.metric = d.metric THEN d.current_counts END
               FROM (VALUES ('null_rate', d.null_rate), ('psi', d.psi), ('ks', d.ks),
                            ('wasserstein', d.wasserstein), ('js', d.js), ('linf', d.linf)) x(metric, value)
              WHERE x.value IS NOT NULL;
