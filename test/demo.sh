@@ -31,6 +31,11 @@ if [ $status -ne 0 ]; then
     echo "FAILED: the demo stopped with psql exit status $status (the cluster is still running in $dir/data)" >&2
     exit $status
 fi
+# the model's life on one page: mlsys.report's HTML next to the data directory
+report="$dir/churn-report.html"
+as_pg $PGBIN/psql -X -A -t -q -v ON_ERROR_STOP=1 -h "$dir/data" -p "$port" -U postgres -d postgres \
+    -c "SELECT mlsys.report('churn')" -o "$report"
+log "the churn model's report: $report (open it in a browser)"
 printf '\nDemo finished: %.1f s for the demo SQL, %.1f s in all (set-up, build, cluster start, demo).\n' \
     "$(awk "BEGIN{print $end - $demo_start}")" \
     "$(awk "BEGIN{print $end - $start}")"

@@ -2058,15 +2058,27 @@ BEGIN
     IF p_yticks IS NOT NULL THEN
         SELECT least(ymin, min((q ->> 0)::float8) - 0.5), greatest(ymax, max((q ->> 0)::float8) + 0.5)
           INTO ymin, ymax FROM jsonb_array_elements(p_yticks) q;
-    ELSIF ymax = ymin THEN
-        ymin := ymin - greatest(abs(ymin) * 0.1, 0.01);
-        ymax := ymax + greatest(abs(ymax) * 0.1, 0.01);
     ELSE
-        v := (ymax - ymin) * 0.08;
-        ymin := CASE WHEN ymin >= 0 AND ymin - v < 0 THEN 0 ELSE ymin - v END;
-        ymax := ymax + v;
+        IF ymax = ymin THEN
+            ymin := ymin - greatest(abs(ymin) * 0.1, 0.01);
+            ymax := ymax + greatest(abs(ymax) * 0.1, 0.01);
+        END IF;
+        -- round the axis out to four steps of 1, 2, 2.5 or 5 times a power of ten
+        v := (ymax - ymin) / 4;
+        v := power(10::float8, floor(log(v))) * CASE WHEN v / power(10::float8, floor(log(v))) <= 1 THEN 1
+                                                      WHEN v / power(10::float8, floor(log(v))) <= 2 THEN 2
+                                                      WHEN v / power(10::float8, floor(log(v))) <= 2.5 THEN 2.5
+                                                      WHEN v / power(10::float8, floor(log(v))) <= 5 THEN 5 ELSE 10 END;
+        ymin := floor(ymin / v) * v;
+        ymax := ymin + 4 * v;
+        WHILE ymax < (SELECT max((q ->> 1)::float8) FROM jsonb_array_elements(p_series) e, jsonb_array_elements(e -> 'points') q)
+              OR ymax < coalesce((SELECT max((e ->> 'y')::float8) FROM jsonb_array_elements(p_lines) e), ymax) LOOP
+            v := v * 2;
+            ymin := floor(ymin / v) * v;
+            ymax := ymin + 4 * v;
+        END LOOP;
     END IF;
-    fmt := CASE WHEN xmax - xmin > 3 * 86400 THEN 'Mon DD' ELSE 'Mon DD HH24:MI' END;
+    fmt := CASE WHEN xmax - xmin > 3 * 86400 THEN 'Mon DD' WHEN xmax - xmin > 3600 THEN 'Mon DD HH24:MI' ELSE 'HH24:MI:SS' END;
     IF p_yticks IS NOT NULL THEN
         l := 74;
     END IF;
@@ -2149,7 +2161,7 @@ LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     w int := p_width;
     h int := 240;
-    l int := 50;
+    l int := 58;
     r int := 10;
     t int := 40;
     b int := 58;
@@ -2169,7 +2181,8 @@ BEGIN
         RETURN '<p class="note">' || mlsys._html(p_title) || ': no bins.</p>';
     END IF;
     SELECT max(x::float8) INTO ymax FROM jsonb_array_elements(p_series) e, jsonb_array_elements_text(e -> 'values') x;
-    ymax := greatest(coalesce(ymax, 0), 0.01) * 1.1;
+    -- four ticks of a whole number of percent
+    ymax := ceil(greatest(coalesce(ymax, 0), 0.01) * 100 / 4) * 4 / 100;
     gw := (w - l - r)::float8 / n;
     bw := gw * 0.8 / k;
     o := format('<figure><svg class="chart" viewBox="0 0 %s %s" width="%s" height="%s" role="img" aria-label="%s">',

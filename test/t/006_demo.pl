@@ -78,6 +78,11 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', q{
     SELECT command FROM cron.job WHERE jobname = 'mlsys:churn:retrain_if_drifted'}),
    q{SELECT mlsys._run_job('churn', 'retrain_if_drifted')}, 'pg_cron holds its command');
+# make demo ends by writing the churn model's report (test/demo.sh)
+my $report = $node->safe_psql('postgres', q{SELECT mlsys.report('churn')});
+like($report, qr/^<!DOCTYPE html>.*<\/html>$/s, "the churn model's report is an HTML page");
+my $charts = () = $report =~ /<svg /g;
+cmp_ok($charts, '>=', 3, "it draws the churn model's life ($charts charts)");
 
 # a dashboard session calls mlsys.performance again and again: from the sixth
 # call on, plpgsql runs a generic plan, which once cast the text labels of a
