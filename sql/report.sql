@@ -43,6 +43,13 @@ WHERE h.model = 'rp' AND h.current_counts IS NOT NULL AND f ->> 'name' = h.featu
   AND h.check_id = (SELECT max(check_id) FROM mlsys.drift_history WHERE model = 'rp')
 ORDER BY h.feature;
 
+-- training kept a holdout sample: here the whole holdout (under 2,000 rows),
+-- the probability of the positive class and the outcome per row
+SELECT cardinality(h.actual) = v.test_rows AS whole_holdout, cardinality(h.score) = cardinality(h.actual) AS scored,
+       (SELECT bool_and(x BETWEEN 0 AND 1) FROM unnest(h.score) x) AS probabilities,
+       (SELECT array_agg(DISTINCT a ORDER BY a) FROM unnest(h.actual) a) AS outcomes
+FROM mlsys.holdout_samples h JOIN mlsys.model_versions v USING (model, version) WHERE h.model = 'rp';
+
 CREATE TABLE rp_page AS SELECT mlsys.report('rp') AS html;
 
 -- a whole HTML5 document, every section present, in their order
@@ -50,7 +57,7 @@ SELECT html LIKE '<!DOCTYPE html><html lang="en">%</html>' AS document,
        ARRAY(SELECT m[1] FROM regexp_matches(html, '<section id="([a-z-]+)"', 'g') m) AS sections
 FROM rp_page;
 
--- charts: the timeline, the holdout metric, four distributions (tenure,
+-- charts: the timeline, the ROC curve, the holdout metric, four distributions (tenure,
 -- <script>, plan, the prediction), four drift histories, live performance,
 -- volume; every chart has a title, tooltips on its marks and a legend
 SELECT (SELECT count(*) FROM regexp_matches(html, '<svg ', 'g')) AS svgs,
@@ -77,7 +84,8 @@ FROM rp_page;
 -- numbers for people: the batch's 2,000 predictions and labelled share
 SELECT position('2,000 labelled predictions (100% of 2,000)' IN html) > 0 AS labelled_line,
        position('2,250 training rows' IN html) > 0 AS training_rows,
-       html ~ 'drifted' AS drift_marked
+       html ~ 'drifted' AS drift_marked,
+       position('ROC curve on 750 holdout rows' IN html) > 0 AS roc_curve
 FROM rp_page;
 
 -- the version argument: the same page for the live version named; errors
@@ -96,8 +104,18 @@ SELECT position('No drift check of version 1 yet' IN r) > 0 AS no_check_note,
        position('No labelled predictions of version 1' IN r) > 0 AS no_labels_note,
        position('No open alerts' IN r) > 0 AS no_alerts_note,
        position('No predictions in the last 30 days' IN r) > 0 AS no_volume_note,
+       position('Predicted against actual on' IN r) > 0 AS predicted_against_actual,
        (SELECT count(*) FROM regexp_matches(r, '<svg ', 'g')) AS svgs
 FROM mlsys.report('rp2') r;
+-- a multiclass model: its confusion matrix, class names escaped
+SELECT version FROM mlsys.train('rp3', 'rp_train', 'plan', ARRAY['tenure', '<script>']);
+SELECT position('<table class="confusion">' IN r) > 0 AS confusion_matrix,
+       position('<th class="n">ent&quot;x</th>' IN r) > 0 AS class_escaped,
+       (SELECT count(*) FROM regexp_matches(r, 'title="actual [^"]*, predicted [^"]*: [0-9,]+ rows"', 'g')) AS cells
+FROM mlsys.report('rp3') r;
+-- no holdout sample (say, a version from before mlsys kept them): a note
+DELETE FROM mlsys.holdout_samples WHERE model = 'rp3';
+SELECT position('No holdout sample of version 1 is kept' IN mlsys.report('rp3')) > 0 AS no_sample_note;
 -- its baseline dropped as well: still a page
 DELETE FROM mlsys.baselines WHERE model = 'rp2';
 SELECT mlsys.report('rp2') LIKE '%</html>' AS page_without_baseline;
@@ -114,6 +132,7 @@ SELECT position('id="header"' IN r) > 0 AS header,
        position('You may not read the drift history or the baselines' IN r) > 0 AS drift_note,
        position('You may not read this model''s predictions' IN r) > 0 AS predictions_note,
        position('You may not read the alerts' IN r) > 0 AS alerts_note,
+       position('You may not read the holdout samples' IN r) > 0 AS sample_note,
        position('You may not read the batch prediction runs' IN r) > 0 AS runs_note,
        (SELECT count(*) FROM regexp_matches(r, '<svg ', 'g')) AS svgs
 FROM mlsys.report('rp') r;
@@ -123,5 +142,5 @@ REVOKE ALL ON ALL TABLES IN SCHEMA mlsys FROM rp_viewer;
 REVOKE ALL ON SCHEMA mlsys FROM rp_viewer;
 DROP ROLE rp_viewer;
 
-SELECT mlsys.drop_model('rp'), mlsys.drop_model('rp2');
+SELECT mlsys.drop_model('rp'), mlsys.drop_model('rp2'), mlsys.drop_model('rp3');
 DROP TABLE rp_train, rp_cur, rp_out, rp_page, rp2_train;

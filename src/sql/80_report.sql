@@ -15,6 +15,68 @@
 -- history, alerts and volume counters, and mlsys.performance over 14 days.
 ------------------------------------------------------------------------------
 
+-- The holdout sample: at most 2,000 holdout rows of each trained version
+-- (the first the relation's scan meets, so taking it stops early), with the
+-- version's score and the actual outcome, which the report's ROC curve,
+-- confusion matrix and predicted-against-actual chart are drawn from.
+CREATE TABLE mlsys.holdout_samples (
+    model     text NOT NULL,
+    version   int NOT NULL,
+    score     float8[],
+    predicted text[],
+    actual    text[] NOT NULL,
+    PRIMARY KEY (model, version),
+    FOREIGN KEY (model, version) REFERENCES mlsys.model_versions ON DELETE CASCADE
+);
+COMMENT ON TABLE mlsys.holdout_samples IS
+'At most 2,000 holdout rows of each trained version (none for recommenders and imports), kept by training: score (regression: the prediction; binary: the probability of the positive class), predicted (classifiers: the predicted label) and actual (the outcome as text), for mlsys.report.';
+SELECT pg_catalog.pg_extension_config_dump('mlsys.holdout_samples', '');
+
+-- Training calls this after registering a version (src/train/train.c), with
+-- the trainer's rights on the relation. A sample that cannot be taken is a
+-- warning, never a failed training.
+CREATE FUNCTION mlsys._capture_holdout_sample(p_model text, p_version int) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v mlsys.model_versions;
+    v_task text;
+    v_score text;
+    v_n int;
+BEGIN
+    SELECT * INTO v FROM mlsys.model_versions mv WHERE mv.model = p_model AND mv.version = p_version;
+    SELECT m.task INTO v_task FROM mlsys.models m WHERE m.model = p_model;
+    IF v.model IS NULL OR v_task NOT IN ('regression', 'binary', 'multiclass') THEN
+        RETURN 0;
+    END IF;
+    v_score := CASE v_task
+        WHEN 'regression' THEN 'mlsys.predict($1, $2, r.*)'
+        WHEN 'binary' THEN pg_catalog.format('(mlsys.predict_proba($1, $2, r.*))[%s]',
+                               pg_catalog.array_position(v.classes, coalesce(v.hyperparams ->> 'positive_class', v.classes[2])))
+        ELSE 'NULL::pg_catalog.float8' END;
+    BEGIN
+        EXECUTE pg_catalog.format(
+            'INSERT INTO mlsys.holdout_samples AS h (model, version, score, predicted, actual) '
+            'SELECT $1, $2, CASE WHEN %L <> ''multiclass'' THEN pg_catalog.array_agg(s.score) END, '
+            '       CASE WHEN %L <> ''regression'' THEN pg_catalog.array_agg(s.predicted) END, pg_catalog.array_agg(s.actual) '
+            '  FROM (SELECT %s AS score, %s AS predicted, (r.%I)::pg_catalog.text AS actual '
+            '          FROM %s AS r WHERE %s LIMIT 2000) s '
+            'HAVING pg_catalog.count(*) > 0 '
+            'ON CONFLICT (model, version) DO UPDATE SET score = EXCLUDED.score, predicted = EXCLUDED.predicted, actual = EXCLUDED.actual',
+            v_task, v_task, v_score,
+            CASE WHEN v_task = 'regression' THEN 'NULL::pg_catalog.text' ELSE 'mlsys.predict_label($1, $2, r.*)' END,
+            v.target, v.relation::regclass, mlsys._holdout_predicate(p_model, p_version, 'r'))
+        USING p_model, p_version;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'could not keep a holdout sample of version % of model "%"', p_version, p_model
+            USING DETAIL = SQLERRM, HINT = 'mlsys.report draws no holdout curve for this version.';
+        RETURN 0;
+    END;
+    RETURN v_n;
+END $$;
+COMMENT ON FUNCTION mlsys._capture_holdout_sample(text, int) IS
+'Keeps at most 2,000 holdout rows of a version in mlsys.holdout_samples with its score and the outcome (internal; training calls it).';
+
 -- text as HTML: the five characters that could end an attribute or open a tag
 CREATE FUNCTION mlsys._html(t text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -40,7 +102,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION mlsys._fmt(float8) IS 'A number formatted for people: thousands separated (120,000), two decimals from 1 (2.59), three below (0.046) (internal; mlsys.report).';
 
--- A line chart: series [{name, color, points: [[x, y, tooltip], ...]}] and
+-- A line chart: series [{name, color, points: [[x, y, tooltip], ...], line,
+-- radius} (line false: dots only)] and
 -- horizontal reference lines [{name, color, y}]; x is epoch seconds when
 -- p_time. Axes with five ticks (or the y ticks [[y, label], ...] given), a
 -- legend, a <title> on every mark.
@@ -155,12 +218,14 @@ BEGIN
                 round((l + ((pt ->> 0)::float8 - xmin) / (xmax - xmin) * (w - l - r))::numeric, 1),
                 round((h - b - ((pt ->> 1)::float8 - ymin) / (ymax - ymin) * (h - b - t))::numeric, 1));
         END LOOP;
-        o := o || format('<polyline class="series" fill="none" stroke="%s" points="%s"/>', mlsys._html(s ->> 'color'), rtrim(pts));
+        IF coalesce((s ->> 'line')::bool, true) THEN
+            o := o || format('<polyline class="series" fill="none" stroke="%s" points="%s"/>', mlsys._html(s ->> 'color'), rtrim(pts));
+        END IF;
         FOR pt IN SELECT q FROM jsonb_array_elements(s -> 'points') q WHERE q ->> 1 IS NOT NULL LOOP
-            o := o || format('<circle class="mark" cx="%s" cy="%s" r="3.5" fill="%s"><title>%s</title></circle>',
+            o := o || format('<circle class="mark" cx="%s" cy="%s" r="%s" fill="%s"><title>%s</title></circle>',
                 round((l + ((pt ->> 0)::float8 - xmin) / (xmax - xmin) * (w - l - r))::numeric, 1),
                 round((h - b - ((pt ->> 1)::float8 - ymin) / (ymax - ymin) * (h - b - t))::numeric, 1),
-                mlsys._html(s ->> 'color'),
+                coalesce(s ->> 'radius', '3.5'), mlsys._html(s ->> 'color'),
                 mlsys._html(coalesce(pt ->> 2, (s ->> 'name') || ': ' || mlsys._fmt((pt ->> 1)::float8))));
         END LOOP;
     END LOOP;
@@ -335,6 +400,105 @@ END $$;
 COMMENT ON FUNCTION mlsys._report_bins(jsonb, float8[]) IS
 'A feature''s baseline profile and the current counts a check stored, as bars of proportions on the baseline''s bins (internal; mlsys.report).';
 
+-- The holdout sample drawn: an ROC curve (binary), a confusion matrix
+-- (multiclass, the 12 commonest classes), predicted against actual
+-- (regression); a note when there is no sample or it may not be read.
+CREATE FUNCTION mlsys._report_holdout(p_model text, p_version int, p_task text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v mlsys.model_versions;
+    h mlsys.holdout_samples;
+    v_pts jsonb;
+    v_n int;
+    v_classes text[];
+    o text;
+    x record;
+    y record;
+    v_max float8;
+BEGIN
+    BEGIN
+        SELECT * INTO h FROM mlsys.holdout_samples hs WHERE hs.model = p_model AND hs.version = p_version;
+    EXCEPTION WHEN insufficient_privilege THEN
+        RETURN '<p class="note">You may not read the holdout samples.</p>';
+    END;
+    IF h.model IS NULL THEN
+        RETURN '<p class="note">No holdout sample of version ' || p_version || ' is kept (recommenders, imported versions and versions trained before mlsys 0.2 have none).</p>';
+    END IF;
+    SELECT * INTO v FROM mlsys.model_versions mv WHERE mv.model = p_model AND mv.version = p_version;
+    v_n := cardinality(h.actual);
+    IF p_task = 'binary' THEN
+        -- the ROC curve: one point per distinct score, thinned to about 200
+        WITH s AS (
+            SELECT u.score, mlsys._is_positive(u.actual, coalesce(v.hyperparams ->> 'positive_class', v.classes[2]), v.target_type) AS pos
+              FROM unnest(h.score, h.actual) u(score, actual) WHERE u.score IS NOT NULL AND u.actual IS NOT NULL
+        ), c AS (
+            SELECT s.score, sum(s.pos::int) OVER w AS tp, sum((NOT s.pos)::int) OVER w AS fp,
+                   count(*) FILTER (WHERE s.pos) OVER () AS p, count(*) FILTER (WHERE NOT s.pos) OVER () AS n,
+                   row_number() OVER (ORDER BY s.score DESC) AS k
+              FROM s WINDOW w AS (ORDER BY s.score DESC RANGE UNBOUNDED PRECEDING)
+        ), d AS (
+            SELECT DISTINCT ON (c.score) c.* FROM c ORDER BY c.score DESC, c.k DESC
+        ), t AS (
+            SELECT d.*, row_number() OVER (ORDER BY d.score DESC) AS j, count(*) OVER () AS m FROM d
+        )
+        SELECT jsonb_build_array(jsonb_build_array(0, 0, 'threshold above every score: no positives predicted'))
+               || coalesce(jsonb_agg(jsonb_build_array(t.fp::float8 / t.n, t.tp::float8 / t.p,
+                      format('threshold %s: true positive rate %s, false positive rate %s', mlsys._fmt(t.score),
+                             mlsys._fmt(t.tp::float8 / t.p), mlsys._fmt(t.fp::float8 / t.n))) ORDER BY t.score DESC), '[]')
+          INTO v_pts
+          FROM t WHERE t.p > 0 AND t.n > 0 AND (t.j % greatest(1, t.m / 200) = 0 OR t.j = t.m);
+        IF jsonb_array_length(v_pts) < 2 THEN
+            RETURN '<p class="note">The holdout sample has a single class: no ROC curve.</p>';
+        END IF;
+        RETURN mlsys._svg_lines('ROC curve on ' || mlsys._fmt(v_n) || ' holdout rows (auc ' || mlsys._fmt((v.metrics ->> 'auc')::float8) || ')',
+                   'false positive rate', 'true positive rate', false,
+                   jsonb_build_array(jsonb_build_object('name', 'version ' || p_version, 'color', '#0072B2', 'points', v_pts, 'radius', 2),
+                                     jsonb_build_object('name', 'chance', 'color', '#999999', 'radius', 1,
+                                                        'points', '[[0, 0, "chance"], [1, 1, "chance"]]'::jsonb)),
+                   '[]', 460);
+    ELSIF p_task = 'regression' THEN
+        SELECT jsonb_agg(jsonb_build_array(u.actual::float8, u.score, format('actual %s, predicted %s', mlsys._fmt(u.actual::float8), mlsys._fmt(u.score))))
+          INTO v_pts
+          FROM (SELECT * FROM unnest(h.score, h.actual) q(score, actual)
+                 WHERE q.score IS NOT NULL AND q.actual IS NOT NULL LIMIT 500) u;
+        SELECT min(least(q.actual::float8, q.score)), max(greatest(q.actual::float8, q.score)) INTO x
+          FROM unnest(h.score, h.actual) q(score, actual) WHERE q.score IS NOT NULL AND q.actual IS NOT NULL;
+        RETURN mlsys._svg_lines('Predicted against actual on ' || mlsys._fmt(least(v_n, 500)) || ' holdout rows',
+                   'actual ' || v.target, 'predicted', false,
+                   jsonb_build_array(jsonb_build_object('name', 'holdout row', 'color', '#0072B2', 'points', coalesce(v_pts, '[]'),
+                                                        'line', false, 'radius', 2),
+                                     jsonb_build_object('name', 'predicted = actual', 'color', '#999999', 'radius', 1,
+                                                        'points', jsonb_build_array(jsonb_build_array(x.min, x.min, 'predicted = actual'),
+                                                                                    jsonb_build_array(x.max, x.max, 'predicted = actual')))),
+                   '[]', 460);
+    END IF;
+    -- multiclass: a confusion matrix of the commonest actual classes
+    v_classes := ARRAY(SELECT q.actual FROM unnest(h.actual) q(actual) WHERE q.actual IS NOT NULL
+                        GROUP BY q.actual ORDER BY count(*) DESC, q.actual LIMIT 12);
+    SELECT max(c) INTO v_max FROM (SELECT count(*) AS c FROM unnest(h.predicted, h.actual) q(p, a) GROUP BY q.p, q.a) z;
+    o := '<p>Confusion matrix on ' || mlsys._fmt(v_n) || ' holdout rows (rows: actual class, columns: predicted class'
+         || CASE WHEN cardinality(v_classes) = 12 THEN '; the 12 commonest classes' ELSE '' END || ').</p>'
+         || '<table class="confusion"><tr><th>actual \ predicted</th>';
+    FOR x IN SELECT c FROM unnest(v_classes) c LOOP
+        o := o || '<th class="n">' || mlsys._html(x.c) || '</th>';
+    END LOOP;
+    o := o || '</tr>';
+    FOR x IN SELECT c FROM unnest(v_classes) c LOOP
+        o := o || '<tr><th>' || mlsys._html(x.c) || '</th>';
+        FOR y IN SELECT pc.c AS pc, (SELECT count(*) FROM unnest(h.predicted, h.actual) q(p, a) WHERE q.a = x.c AND q.p = pc.c) AS k
+                   FROM unnest(v_classes) pc(c) LOOP
+            o := o || format('<td class="n" style="background:rgba(0,114,178,%s);color:%s" title="actual %s, predicted %s: %s rows">%s</td>',
+                             round((y.k / greatest(v_max, 1) * 0.85)::numeric, 2),
+                             CASE WHEN y.k / greatest(v_max, 1) > 0.5 THEN '#fff' ELSE '#222' END,
+                             mlsys._html(x.c), mlsys._html(y.pc), mlsys._fmt(y.k), mlsys._fmt(y.k));
+        END LOOP;
+        o := o || '</tr>';
+    END LOOP;
+    RETURN o || '</table>';
+END $$;
+COMMENT ON FUNCTION mlsys._report_holdout(text, int, text) IS
+'The report''s drawing of a version''s holdout sample: ROC curve, confusion matrix or predicted against actual (internal; mlsys.report).';
+
 CREATE FUNCTION mlsys.report(model text, version int DEFAULT NULL) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -485,6 +649,7 @@ BEGIN
         o := o || '<tr><td>' || mlsys._html(x.key) || '</td><td class="n">' || mlsys._fmt((x.value #>> '{}')::float8) || '</td></tr>';
     END LOOP;
     o := o || '</table>';
+    o := o || mlsys._report_holdout(v_model, v_version, v_task);
     v_metric := CASE v_task WHEN 'regression' THEN 'rmse' WHEN 'binary' THEN 'auc' WHEN 'multiclass' THEN 'accuracy' END;
     IF v_metric IS NOT NULL THEN
         SELECT jsonb_agg(jsonb_build_array(vv.version, (vv.metrics ->> v_metric)::float8,

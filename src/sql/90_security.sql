@@ -368,7 +368,7 @@ ALTER FUNCTION mlsys.evaluate_recommender(text, regclass, int, text, text, text)
 -- history, so both belong to trainers (scheduled checks run as the admin who
 -- scheduled them); import registers a version through a SECURITY DEFINER
 -- function like training; pruning deletes, so it is the admin's.
-GRANT INSERT, UPDATE ON mlsys.baselines, mlsys.alerts, mlsys.drift_history TO mlsys_trainer;
+GRANT INSERT, UPDATE ON mlsys.baselines, mlsys.alerts, mlsys.drift_history, mlsys.holdout_samples TO mlsys_trainer;
 GRANT USAGE ON SEQUENCE mlsys.check_id_seq, mlsys.alerts_id_seq, mlsys.drift_history_id_seq TO mlsys_trainer;
 ALTER FUNCTION mlsys._import_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, jsonb, text[], text, text, text) SECURITY DEFINER;
 REVOKE EXECUTE ON FUNCTION

@@ -21,6 +21,8 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "common/shortest_dec.h"
@@ -325,6 +327,13 @@ mlsys_register_version(TrainArgs *a, TrainResult *r)
 								   false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not capture the drift baseline");
 	mlsys_store_explain_sample(a, r);
+	/* the holdout sample mlsys.report draws, when the installed SQL has it */
+	if (strncmp(r->task, "recommender", 11) != 0 &&
+		OidIsValid(LookupFuncName(list_make2(makeString("mlsys"), makeString("_capture_holdout_sample")),
+								  2, rtypes, true)) &&
+		SPI_execute_with_args("SELECT mlsys._capture_holdout_sample($1, $2)", 2, rtypes, rv, NULL,
+							  false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not keep the holdout sample");
 	/* a recommender serving precomputed lists gets the new version's in this transaction */
 	if (DatumGetBool(r->deployed) && strncmp(r->task, "recommender", 11) == 0 &&
 		SPI_execute_with_args("SELECT mlsys._refresh_recommendations($1)", 1, rtypes, rv, NULL,
