@@ -88,6 +88,33 @@ SELECT position('2,000 labelled predictions (100% of 2,000)' IN html) > 0 AS lab
        position('ROC curve on 750 holdout rows' IN html) > 0 AS roc_curve
 FROM rp_page;
 
+-- the prediction rollup: a check computes the closed days of the last 30
+-- (a day without predictions as version 0), as mlsys.performance has them
+-- (predictions moved by hand: deleting the rollup's rows has them computed again)
+UPDATE mlsys.predictions SET predicted_at = predicted_at - interval '2 days' WHERE model = 'rp';
+DELETE FROM mlsys.prediction_rollup WHERE model = 'rp';
+SELECT count(*) >= 0 AS checked FROM mlsys.check('rp');
+SELECT count(*) AS days, count(*) FILTER (WHERE version = 0) AS empty_days, bool_or(stale) AS stale
+FROM mlsys.prediction_rollup WHERE model = 'rp';
+SELECT r.version, r.predictions, r.labeled, r.metric, r.value = p.value AS same_as_performance
+FROM mlsys.prediction_rollup r
+JOIN mlsys.performance('rp', '1 day', now() - interval '5 days') p ON p.bucket_start = r.day AND p.version = r.version
+WHERE r.model = 'rp';
+-- the report reads a closed day from the rollup, not from the predictions
+UPDATE mlsys.prediction_rollup SET value = 0.123 WHERE model = 'rp' AND version = 1;
+SELECT position('auc 0.123,' IN mlsys.report('rp')) > 0 AS read_from_rollup;
+-- new labels of that day make it stale: the report computes it from the
+-- predictions, and the next check computes its row again
+UPDATE rp_out SET churned = NOT churned WHERE id % 10 = 0;
+SELECT mlsys.record_outcomes('rp', 'rp_out', 'id', 'churned');
+SELECT stale FROM mlsys.prediction_rollup WHERE model = 'rp' AND version = 1;
+SELECT position('auc 0.123,' IN mlsys.report('rp')) = 0 AS recomputed;
+SELECT count(*) >= 0 AS checked FROM mlsys.check('rp');
+SELECT r.stale, r.value = p.value AS same_as_performance
+FROM mlsys.prediction_rollup r
+JOIN mlsys.performance('rp', '1 day', now() - interval '5 days') p ON p.bucket_start = r.day AND p.version = r.version
+WHERE r.model = 'rp';
+
 -- the version argument: the same page for the live version named; errors
 \set VERBOSITY sqlstate
 SELECT length(mlsys.report('rp', 1)) > 0 AS explicit_version;

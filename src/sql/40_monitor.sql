@@ -76,6 +76,7 @@ RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_count bigint;
+    v_days timestamptz[];
     v_col text;
 BEGIN
     IF record_outcomes.model IS NULL OR record_outcomes.relation IS NULL
@@ -98,17 +99,22 @@ BEGIN
     END LOOP;
     -- one outcome per entity is expected; with duplicates an arbitrary one wins
     EXECUTE pg_catalog.format(
-        'UPDATE mlsys.predictions p SET label = (s.%I)::pg_catalog.text, labeled_at = pg_catalog.now() '
+        'WITH u AS (UPDATE mlsys.predictions p SET label = (s.%I)::pg_catalog.text, labeled_at = pg_catalog.now() '
         'FROM %s AS s WHERE p.model = $1 AND p.entity_id = (s.%I)::pg_catalog.text AND s.%I IS NOT NULL '
-        'AND p.label IS DISTINCT FROM (s.%I)::pg_catalog.text',
+        'AND p.label IS DISTINCT FROM (s.%I)::pg_catalog.text RETURNING p.predicted_at) '
+        'SELECT pg_catalog.count(*), pg_catalog.array_agg(DISTINCT pg_catalog.date_bin(''1 day''::pg_catalog.interval, u.predicted_at, '
+        '''2000-01-01 00:00:00+00''::pg_catalog.timestamptz)) FROM u',
         record_outcomes.label_column, record_outcomes.relation, record_outcomes.id_column,
         record_outcomes.label_column, record_outcomes.label_column)
+    INTO v_count, v_days
     USING record_outcomes.model;
-    GET DIAGNOSTICS v_count = ROW_COUNT;
+    -- the rollup's days whose labels changed are computed again
+    UPDATE mlsys.prediction_rollup r SET stale = true
+     WHERE r.model = record_outcomes.model AND r.day = ANY (v_days) AND NOT r.stale;
     RETURN v_count;
 END $$;
 COMMENT ON FUNCTION mlsys.record_outcomes(text, regclass, text, text) IS
-'Fills in label (as text) and labeled_at of the model''s logged predictions whose entity_id appears in the relation; returns the number of predictions updated.';
+'Fills in label (as text) and labeled_at of the model''s logged predictions whose entity_id appears in the relation, marks the days of mlsys.prediction_rollup whose labels changed stale, and returns the number of predictions updated.';
 
 -- is an outcome (as text) the positive class of a binary model?
 CREATE FUNCTION mlsys._is_positive(label text, positive text, target_type text) RETURNS bool
@@ -451,6 +457,8 @@ BEGIN
             PERFORM mlsys._resolve_alerts(v_model, v_version, 'concept_drift', NULL, 'cleared');
         END IF;
     END IF;
+    -- the closed days mlsys.report reads from the rollup
+    PERFORM mlsys._refresh_rollup(v_model);
 END $$;
 COMMENT ON FUNCTION mlsys.check(text) IS
 'Runs the drift report on the configured relation and window (not for recommenders) and the performance check for the live version (click-through for recommenders), stores every figure in mlsys.drift_history, opens or updates one mlsys.alerts row per condition found and resolves those it evaluated and no longer finds (NOTIFY mlsys_alerts {id, model, kind, feature, event} when an alert opens, escalates or resolves), and returns the alerts it found.';
@@ -593,7 +601,8 @@ BEGIN
     -- impressions go with the predictions; the result keeps its 0.1 columns, so they are not counted
     DELETE FROM mlsys.impressions i WHERE i.shown_at < v_cut;
     DELETE FROM mlsys.online_traffic o WHERE o.hour < v_cut;
+    DELETE FROM mlsys.prediction_rollup r WHERE r.day < v_cut;
     RETURN NEXT;
 END $$;
 COMMENT ON FUNCTION mlsys.prune(interval) IS
-'Deletes predictions, impressions, online traffic counts and drift history older than the interval, and resolved alerts created before it; returns the counts of predictions, history and alerts.';
+'Deletes predictions, impressions, online traffic counts, prediction rollup days and drift history older than the interval, and resolved alerts created before it; returns the counts of predictions, history and alerts.';

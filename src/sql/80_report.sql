@@ -40,7 +40,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v mlsys.model_versions;
     v_task text;
-    v_score text;
+    v_x text;
     v_n int;
 BEGIN
     SELECT * INTO v FROM mlsys.model_versions mv WHERE mv.model = p_model AND mv.version = p_version;
@@ -48,24 +48,29 @@ BEGIN
     IF v.model IS NULL OR v_task NOT IN ('regression', 'binary', 'multiclass') THEN
         RETURN 0;
     END IF;
-    v_score := CASE v_task
-        WHEN 'regression' THEN 'mlsys.predict($1, $2, r.*)'
-        WHEN 'binary' THEN pg_catalog.format('(mlsys.predict_proba($1, $2, r.*))[%s]',
-                               pg_catalog.array_position(v.classes, coalesce(v.hyperparams ->> 'positive_class', v.classes[2])))
-        ELSE 'NULL::pg_catalog.float8' END;
+    -- the feature vector as training encodes it, from the feature columns
+    -- alone (a trainer may hold column privileges on just those)
+    v_x := pg_catalog.format('mlsys._encode(%L::pg_catalog.text[], %L::pg_catalog.int4[], %L::pg_catalog.jsonb',
+                             v.feature_columns, v.feature_lengths, v.preprocessing)
+           || (SELECT pg_catalog.string_agg(pg_catalog.format(', r.%I', u.col), '' ORDER BY u.ord)
+                 FROM pg_catalog.unnest(v.feature_columns) WITH ORDINALITY u(col, ord))
+           || ')';
     BEGIN
         EXECUTE pg_catalog.format(
             'INSERT INTO mlsys.holdout_samples AS h (model, version, score, predicted, actual) '
-            'SELECT $1, $2, CASE WHEN %L <> ''multiclass'' THEN pg_catalog.array_agg(s.score) END, '
-            '       CASE WHEN %L <> ''regression'' THEN pg_catalog.array_agg(s.predicted) END, pg_catalog.array_agg(s.actual) '
-            '  FROM (SELECT %s AS score, %s AS predicted, (r.%I)::pg_catalog.text AS actual '
-            '          FROM %s AS r WHERE %s LIMIT 2000) s '
+            'SELECT $1, $2, pg_catalog.array_agg(s.score) FILTER (WHERE %L <> ''multiclass''), '
+            '       pg_catalog.array_agg(s.predicted) FILTER (WHERE %L <> ''regression''), pg_catalog.array_agg(s.actual) '
+            '  FROM (SELECT CASE %L WHEN ''regression'' THEN mlsys.predict($1, $2, e.x) '
+            '                       WHEN ''binary'' THEN (mlsys._predict_proba($1, $2, e.x))[$4] END AS score, '
+            '               CASE WHEN %L <> ''regression'' THEN '
+            '                   $3[(SELECT q.k FROM pg_catalog.unnest(mlsys._predict_proba($1, $2, e.x)) WITH ORDINALITY q(pr, k) '
+            '                        ORDER BY q.pr DESC, q.k LIMIT 1)] END AS predicted, e.actual '
+            '          FROM (SELECT %s AS x, (r.%I)::pg_catalog.text AS actual FROM %s AS r WHERE %s LIMIT 2000) e) s '
             'HAVING pg_catalog.count(*) > 0 '
             'ON CONFLICT (model, version) DO UPDATE SET score = EXCLUDED.score, predicted = EXCLUDED.predicted, actual = EXCLUDED.actual',
-            v_task, v_task, v_score,
-            CASE WHEN v_task = 'regression' THEN 'NULL::pg_catalog.text' ELSE 'mlsys.predict_label($1, $2, r.*)' END,
-            v.target, v.relation::regclass, mlsys._holdout_predicate(p_model, p_version, 'r'))
-        USING p_model, p_version;
+            v_task, v_task, v_task, v_task, v_x, v.target, v.relation::regclass, mlsys._holdout_predicate(p_model, p_version, 'r'))
+        USING p_model, p_version, v.classes,
+              pg_catalog.array_position(v.classes, coalesce(v.hyperparams ->> 'positive_class', v.classes[2]));
         GET DIAGNOSTICS v_n = ROW_COUNT;
     EXCEPTION WHEN OTHERS THEN
         RAISE WARNING 'could not keep a holdout sample of version % of model "%"', p_version, p_model
@@ -76,6 +81,125 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION mlsys._capture_holdout_sample(text, int) IS
 'Keeps at most 2,000 holdout rows of a version in mlsys.holdout_samples with its score and the outcome (internal; training calls it).';
+
+-- The prediction rollup: mlsys.performance's figures per model, version and
+-- closed UTC day, so the report reads a row per day instead of the day's
+-- predictions. mlsys.check fills in the closed days of the last 30 that have
+-- no fresh row (a day without predictions gets a row of version 0);
+-- mlsys.record_outcomes marks the days whose labels it changed stale, and the
+-- next check computes them again. Today is always computed from the
+-- predictions; the batch scorer and the log writers only ever add rows to
+-- today, so they never make a closed day stale.
+CREATE TABLE mlsys.prediction_rollup (
+    model       text NOT NULL REFERENCES mlsys.models ON DELETE CASCADE,
+    version     int NOT NULL,
+    day         timestamptz NOT NULL,
+    predictions bigint NOT NULL,
+    labeled     bigint NOT NULL,
+    metric      text,
+    value       float8,
+    stale       bool NOT NULL DEFAULT false,
+    computed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (model, day, version)
+);
+COMMENT ON TABLE mlsys.prediction_rollup IS
+'mlsys.performance per model, version and closed UTC day (predictions, labelled, the live metric and its value; version 0: a day without predictions), kept by mlsys.check for the last 30 days and marked stale by mlsys.record_outcomes when labels of a day change; mlsys.report reads it.';
+SELECT pg_catalog.pg_extension_config_dump('mlsys.prediction_rollup', '');
+
+-- mlsys.performance by UTC day over [p_from, p_to), for one model that is not
+-- a recommender: through the (model, predicted_at) index, that window only
+CREATE FUNCTION mlsys._performance_between(p_model text, p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (bucket_start timestamptz, version int, predictions bigint, labeled bigint, metric text, value float8)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_task text;
+BEGIN
+    SELECT m.task INTO v_task FROM mlsys.models m WHERE m.model = p_model;
+    IF v_task IS NULL OR v_task LIKE 'recommender%' THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH p AS (
+        SELECT pg_catalog.date_bin(interval '1 day', pr.predicted_at, timestamptz '2000-01-01 00:00:00+00') AS b,
+               pr.version AS v, pr.prediction, pr.probability, pr.predicted_label, pr.label,
+               CASE WHEN v_task = 'binary'
+                    THEN mlsys._is_positive(pr.label, mv.hyperparams ->> 'positive_class', mv.target_type) END AS pos
+          FROM mlsys.predictions pr
+          JOIN mlsys.model_versions mv ON mv.model = pr.model AND mv.version = pr.version
+         WHERE pr.model = p_model AND pr.predicted_at >= p_from AND pr.predicted_at < p_to
+    ), g AS (
+        SELECT p.b, p.v, pg_catalog.count(*) AS n, pg_catalog.count(p.label) AS nl,
+               pg_catalog.count(*) FILTER (WHERE p.pos) AS npos,
+               pg_catalog.count(*) FILTER (WHERE NOT p.pos) AS nneg,
+               -- as in mlsys.performance: the cast inside the argument
+               CASE v_task WHEN 'regression' THEN mlsys.rmse(p.prediction, CASE WHEN v_task = 'regression' THEN p.label::float8 END)
+                           WHEN 'multiclass' THEN mlsys.accuracy(p.predicted_label, p.label) END AS val
+          FROM p GROUP BY p.b, p.v
+    )
+    SELECT g.b, g.v, g.n, g.nl,
+           CASE v_task WHEN 'regression' THEN 'rmse' WHEN 'binary' THEN 'auc' ELSE 'accuracy' END,
+           CASE WHEN v_task <> 'binary' THEN g.val
+                WHEN g.npos > 0 AND g.nneg > 0 THEN
+                    (SELECT mlsys.auc(p.probability, p.pos) FROM p WHERE p.b = g.b AND p.v = g.v AND p.pos IS NOT NULL) END
+      FROM g ORDER BY g.b, g.v;
+END $$;
+COMMENT ON FUNCTION mlsys._performance_between(text, timestamptz, timestamptz) IS
+'mlsys.performance by UTC day over a window of predicted_at, for a model that is not a recommender (internal; the prediction rollup and mlsys.report).';
+
+-- fill in the closed days of the last 30 without a fresh rollup row
+CREATE FUNCTION mlsys._refresh_rollup(p_model text) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_today timestamptz := pg_catalog.date_bin(interval '1 day', pg_catalog.now(), timestamptz '2000-01-01 00:00:00+00');
+    d timestamptz;
+    v_days int := 0;
+BEGIN
+    IF (SELECT m.task FROM mlsys.models m WHERE m.model = p_model) LIKE 'recommender%' THEN
+        RETURN 0;
+    END IF;
+    FOR d IN SELECT g FROM pg_catalog.generate_series(v_today - interval '30 days', v_today - interval '1 day', interval '1 day') g
+              WHERE NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g AND NOT r.stale)
+    LOOP
+        DELETE FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = d;
+        INSERT INTO mlsys.prediction_rollup (model, version, day, predictions, labeled, metric, value)
+        SELECT p_model, pb.version, d, pb.predictions, pb.labeled, pb.metric, pb.value
+          FROM mlsys._performance_between(p_model, d, d + interval '1 day') pb;
+        IF NOT FOUND THEN
+            INSERT INTO mlsys.prediction_rollup (model, version, day, predictions, labeled) VALUES (p_model, 0, d, 0, 0);
+        END IF;
+        v_days := v_days + 1;
+    END LOOP;
+    DELETE FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day < v_today - interval '30 days';
+    RETURN v_days;
+END $$;
+COMMENT ON FUNCTION mlsys._refresh_rollup(text) IS
+'Computes the prediction rollup of a model''s closed days of the last 30 that have no fresh row, drops older days, and returns how many days it computed (internal; mlsys.check calls it).';
+
+-- a model's live metric per UTC day over the last p_days days (today
+-- included): fresh rollup rows, and the predictions of the days without one
+CREATE FUNCTION mlsys._performance_days(p_model text, p_days int)
+RETURNS TABLE (bucket_start timestamptz, version int, predictions bigint, labeled bigint, metric text, value float8)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_today timestamptz := pg_catalog.date_bin(interval '1 day', pg_catalog.now(), timestamptz '2000-01-01 00:00:00+00');
+    d timestamptz;
+BEGIN
+    RETURN QUERY
+    SELECT r.day, r.version, r.predictions, r.labeled, r.metric, r.value
+      FROM mlsys.prediction_rollup r
+     WHERE r.model = p_model AND r.day >= v_today - (p_days - 1) * interval '1 day' AND r.day < v_today
+       AND r.version > 0
+       AND NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup z WHERE z.model = p_model AND z.day = r.day AND z.stale);
+    FOR d IN SELECT g FROM pg_catalog.generate_series(v_today - (p_days - 1) * interval '1 day', v_today, interval '1 day') g
+              WHERE g = v_today
+                 OR NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g)
+                 OR EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g AND r.stale)
+    LOOP
+        RETURN QUERY SELECT * FROM mlsys._performance_between(p_model, d, d + interval '1 day');
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION mlsys._performance_days(text, int) IS
+'A model''s live metric per UTC day over its last days, today included: the fresh rows of mlsys.prediction_rollup, and the days without one computed from the predictions (internal; mlsys.report).';
 
 -- text as HTML: the five characters that could end an attribute or open a tag
 CREATE FUNCTION mlsys._html(t text) RETURNS text
@@ -777,15 +901,23 @@ BEGIN
     -- 6. live performance over the last 14 days
     o := o || '<section id="performance"><h2>Live performance</h2>';
     BEGIN
+        -- the rollup's closed days and today's predictions; a recommender's
+        -- click-through comes from its impressions
         SELECT jsonb_agg(jsonb_build_array(extract(epoch FROM pf.bucket_start), pf.value,
                    format('%s: %s %s, %s of %s predictions labelled (%s%%)%s', to_char(pf.bucket_start AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
                           pf.metric, mlsys._fmt(pf.value), mlsys._fmt(pf.labeled), mlsys._fmt(pf.predictions),
                           mlsys._fmt(100.0 * pf.labeled / nullif(pf.predictions, 0)),
-                          CASE WHEN pf.degraded THEN ', degraded' ELSE '' END)) ORDER BY pf.bucket_start) AS pts,
-               max(pf.metric) AS metric, max(pf.baseline) AS baseline, sum(pf.labeled)::float8 AS labeled,
+                          CASE WHEN mlsys._degraded(v_model, pf.metric, pf.value, (mv.metrics ->> pf.metric)::float8)
+                               THEN ', degraded' ELSE '' END)) ORDER BY pf.bucket_start) AS pts,
+               max(pf.metric) AS metric, max((mv.metrics ->> pf.metric)::float8) AS baseline, sum(pf.labeled)::float8 AS labeled,
                sum(pf.predictions)::float8 AS predictions
           INTO x
-          FROM mlsys.performance(v_model, interval '1 day', date_trunc('day', now()) - interval '13 days') pf
+          FROM (SELECT b.bucket_start, b.version, b.predictions, b.labeled, b.metric, b.value
+                  FROM mlsys._performance_days(v_model, 14) b WHERE v_task NOT LIKE 'recommender%'
+                UNION ALL
+                SELECT c.bucket_start, c.version, c.predictions, c.labeled, c.metric, c.value
+                  FROM mlsys.performance(v_model, interval '1 day', date_bin(interval '1 day', now(), timestamptz '2000-01-01 00:00:00+00') - interval '13 days') c
+                 WHERE v_task LIKE 'recommender%') pf
          WHERE pf.version = v_version;
         IF x.pts IS NULL OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(x.pts) q WHERE q ->> 1 IS NOT NULL) THEN
             o := o || '<p class="note">No labelled predictions of version ' || v_version

@@ -369,6 +369,9 @@ ALTER FUNCTION mlsys.evaluate_recommender(text, regclass, int, text, text, text)
 -- scheduled them); import registers a version through a SECURITY DEFINER
 -- function like training; pruning deletes, so it is the admin's.
 GRANT INSERT, UPDATE ON mlsys.baselines, mlsys.alerts, mlsys.drift_history, mlsys.holdout_samples TO mlsys_trainer;
+-- the prediction rollup: checks compute its days, labelling marks them stale
+GRANT INSERT, UPDATE, DELETE ON mlsys.prediction_rollup TO mlsys_trainer;
+GRANT UPDATE (stale) ON mlsys.prediction_rollup TO mlsys_reader;
 GRANT USAGE ON SEQUENCE mlsys.check_id_seq, mlsys.alerts_id_seq, mlsys.drift_history_id_seq TO mlsys_trainer;
 ALTER FUNCTION mlsys._import_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, jsonb, text[], text, text, text) SECURITY DEFINER;
 REVOKE EXECUTE ON FUNCTION
