@@ -57,6 +57,14 @@ overview_ms=$(dash_ms "SELECT * FROM mlsys.model_overview WHERE model = 'bd'")
 perf_ms=$(dash_ms "SELECT count(*) FROM mlsys.performance('bd', '1 day', now() - interval '7 days')")
 stats_day_ms=$(dash_ms "SELECT * FROM mlsys.prediction_stats WHERE model = 'bd' AND day >= date_trunc('day', now() AT TIME ZONE 'UTC')")
 stats_all_ms=$(dash_ms "SELECT count(*) FROM mlsys.prediction_stats WHERE model = 'bd'")
+# the report: before any check (every day of its 14 from the predictions),
+# the first check (which computes the rollup's 30 closed days), a second
+# check (nothing to compute), then the report from the rollup and today
+report_cold_ms=$(dash_ms "SELECT length(mlsys.report('bd'))")
+check_ms() { psql_q -c '\timing on' -c "SELECT count(*) FROM mlsys.check('bd')" 2>/dev/null | grep '^Time:' | awk '{print $2}'; }
+check_first_ms=$(check_ms)
+check_again_ms=$(check_ms)
+report_ms=$(dash_ms "SELECT length(mlsys.report('bd'))")
 prune_ms=$(dash_ms "SELECT mlsys.prune('365 days')")
 size=$(psql_q -At -c "SELECT pg_column_size(profile) FROM mlsys.baselines WHERE model = 'bd'")
 
@@ -74,4 +82,8 @@ printf '%-52s %7.1f ms\n' "mlsys.model_overview for one model" "$overview_ms"
 printf '%-52s %7.1f ms\n' "mlsys.performance, last 7 days by day" "$perf_ms"
 printf '%-52s %7.1f ms\n' "mlsys.prediction_stats, today" "$stats_day_ms"
 printf '%-52s %7.1f ms\n' "mlsys.prediction_stats, all 30 days" "$stats_all_ms"
+printf '%-52s %7.1f ms\n' "mlsys.report, no rollup yet (14 days of predictions)" "$report_cold_ms"
+printf '%-52s %7.1f ms\n' "mlsys.check, first (computes 30 rollup days)" "$check_first_ms"
+printf '%-52s %7.1f ms\n' "mlsys.check, again (rollup up to date)" "$check_again_ms"
+printf '%-52s %7.1f ms  (target < 2000)\n' "mlsys.report, rollup + today's predictions" "$report_ms"
 printf '%-52s %7.1f ms\n' "mlsys.prune (nothing to prune)" "$prune_ms"

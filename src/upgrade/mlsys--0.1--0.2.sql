@@ -2258,7 +2258,7 @@ COMMENT ON FUNCTION mlsys._html(text) IS 'A text escaped for HTML content and at
 
 -- a number for people: 120,000 / 2.59 / 0.046; NULL is a dash
 CREATE FUNCTION mlsys._fmt(x float8) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE
         WHEN x IS NULL THEN '–'
         WHEN x = 'NaN'::float8 THEN 'NaN'
@@ -2282,7 +2282,7 @@ CREATE FUNCTION mlsys._svg_lines(p_title text, p_xlabel text, p_ylabel text, p_t
                                  p_series jsonb, p_lines jsonb DEFAULT '[]', p_width int DEFAULT 460,
                                  p_yticks jsonb DEFAULT NULL)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     w int := p_width;
     h int := 230;
@@ -2418,7 +2418,7 @@ COMMENT ON FUNCTION mlsys._svg_lines(text, text, text, bool, jsonb, jsonb, int, 
 -- [{name, color, values: [...]}], values as proportions drawn in percent.
 CREATE FUNCTION mlsys._svg_bars(p_title text, p_xlabel text, p_labels text[], p_series jsonb, p_width int DEFAULT 460)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     w int := p_width;
     h int := 240;
@@ -2492,7 +2492,7 @@ COMMENT ON FUNCTION mlsys._svg_bars(text, text, text[], jsonb, int) IS
 -- above the grid), categories keep the baseline's order plus "other".
 CREATE FUNCTION mlsys._report_bins(p_profile jsonb, p_current float8[],
                                    OUT labels text[], OUT baseline float8[], OUT current float8[])
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     n int;
     g int;
@@ -2918,16 +2918,25 @@ BEGIN
         s := '';
         v_count := 0;
         FOR x IN
-            SELECT h.feature, max(h.metric) AS metric, max(h.threshold) AS threshold,
-                   jsonb_agg(jsonb_build_array(extract(epoch FROM h.checked_at), h.value,
-                       format('%s UTC: %s %s%s', to_char(h.checked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), h.metric,
-                              mlsys._fmt(h.value), CASE WHEN h.drifted THEN ', drifted' ELSE '' END)) ORDER BY h.checked_at) AS points,
-                   bool_or(h.drifted) AS drifted
-              FROM mlsys.drift_history h
-             WHERE h.model = v_model AND h.version = v_version AND h.threshold IS NOT NULL
-               AND h.feature <> '<performance>' AND h.checked_at >= now() - interval '30 days'
-             GROUP BY h.feature
-             ORDER BY bool_or(h.drifted) DESC, h.feature
+            -- at most one point per feature and 6 hours (the highest value), so
+            -- checks every few minutes still draw 120 points a feature
+            SELECT q.feature, max(q.metric) AS metric, max(q.threshold) AS threshold,
+                   jsonb_agg(jsonb_build_array(extract(epoch FROM q.at), q.value,
+                       format('%s UTC: %s %s%s%s', to_char(q.at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), q.metric,
+                              mlsys._fmt(q.value), CASE WHEN q.drifted THEN ', drifted' ELSE '' END,
+                              CASE WHEN q.checks > 1 THEN format(' (the highest of %s checks in 6 hours)', q.checks) ELSE '' END))
+                             ORDER BY q.at) AS points,
+                   bool_or(q.drifted) AS drifted
+              FROM (SELECT h.feature, max(h.metric) AS metric, max(h.threshold) AS threshold,
+                           CASE WHEN count(*) = 1 THEN min(h.checked_at)
+                                ELSE date_bin(interval '6 hours', h.checked_at, timestamptz '2000-01-01 00:00:00+00') END AS at,
+                           max(h.value) AS value, bool_or(h.drifted) AS drifted, count(*) AS checks
+                      FROM mlsys.drift_history h
+                     WHERE h.model = v_model AND h.version = v_version AND h.threshold IS NOT NULL
+                       AND h.feature <> '<performance>' AND h.checked_at >= now() - interval '30 days'
+                     GROUP BY h.feature, date_bin(interval '6 hours', h.checked_at, timestamptz '2000-01-01 00:00:00+00')) q
+             GROUP BY q.feature
+             ORDER BY bool_or(q.drifted) DESC, q.feature
              LIMIT 24
         LOOP
             v_count := v_count + 1;
