@@ -979,6 +979,11 @@ BEGIN
     GET DIAGNOSTICS v_count = ROW_COUNT;
     UPDATE mlsys.prediction_runs SET rows = v_count, finished_at = pg_catalog.clock_timestamp()
      WHERE run_id = v_run;
+    -- the rows carry the transaction's start time: a day of the prediction
+    -- rollup that a check closed meanwhile is computed again
+    UPDATE mlsys.prediction_rollup r SET stale = true
+     WHERE r.model = predict_batch.model AND NOT r.stale
+       AND r.day >= pg_catalog.date_bin('1 day'::pg_catalog.interval, pg_catalog.now(), '2000-01-01 00:00:00+00'::pg_catalog.timestamptz);
     RETURN v_count;
 END $$;
 COMMENT ON FUNCTION mlsys.predict_batch(text, regclass, text) IS

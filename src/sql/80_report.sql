@@ -88,8 +88,9 @@ COMMENT ON FUNCTION mlsys._capture_holdout_sample(text, int) IS
 -- no fresh row (a day without predictions gets a row of version 0);
 -- mlsys.record_outcomes marks the days whose labels it changed stale, and the
 -- next check computes them again. Today is always computed from the
--- predictions; the batch scorer and the log writers only ever add rows to
--- today, so they never make a closed day stale.
+-- predictions. The batch scorer marks the days from its transaction's start
+-- on stale (its rows carry that time), and a day closes 15 minutes after its
+-- end, when the log writers have stored its online records.
 CREATE TABLE mlsys.prediction_rollup (
     model       text NOT NULL REFERENCES mlsys.models ON DELETE CASCADE,
     version     int NOT NULL,
@@ -146,57 +147,62 @@ END $$;
 COMMENT ON FUNCTION mlsys._performance_between(text, timestamptz, timestamptz) IS
 'mlsys.performance by UTC day over a window of predicted_at, for a model that is not a recommender (internal; the prediction rollup and mlsys.report).';
 
--- fill in the closed days of the last 30 without a fresh rollup row
+-- fill in the closed days of the last 30 without a fresh rollup row, in one
+-- pass from the first of them
 CREATE FUNCTION mlsys._refresh_rollup(p_model text) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_today timestamptz := pg_catalog.date_bin(interval '1 day', pg_catalog.now(), timestamptz '2000-01-01 00:00:00+00');
-    d timestamptz;
-    v_days int := 0;
+    v_days timestamptz[];
 BEGIN
     IF (SELECT m.task FROM mlsys.models m WHERE m.model = p_model) LIKE 'recommender%' THEN
         RETURN 0;
     END IF;
-    FOR d IN SELECT g FROM pg_catalog.generate_series(v_today - interval '30 days', v_today - interval '1 day', interval '1 day') g
-              WHERE NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g AND NOT r.stale)
-    LOOP
-        DELETE FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = d;
+    -- a day counts as closed 15 minutes after its end: online records logged
+    -- before midnight may still be on their way to the table
+    v_days := ARRAY(SELECT g FROM pg_catalog.generate_series(v_today - interval '30 days', v_today - interval '1 day', interval '1 day') g
+                     WHERE g + interval '1 day 15 minutes' <= pg_catalog.now()
+                       AND NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g AND NOT r.stale)
+                     ORDER BY g);
+    IF pg_catalog.cardinality(v_days) > 0 THEN
+        DELETE FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = ANY (v_days);
         INSERT INTO mlsys.prediction_rollup (model, version, day, predictions, labeled, metric, value)
-        SELECT p_model, pb.version, d, pb.predictions, pb.labeled, pb.metric, pb.value
-          FROM mlsys._performance_between(p_model, d, d + interval '1 day') pb;
-        IF NOT FOUND THEN
-            INSERT INTO mlsys.prediction_rollup (model, version, day, predictions, labeled) VALUES (p_model, 0, d, 0, 0);
-        END IF;
-        v_days := v_days + 1;
-    END LOOP;
+        SELECT p_model, pb.version, pb.bucket_start, pb.predictions, pb.labeled, pb.metric, pb.value
+          FROM mlsys._performance_between(p_model, v_days[1], v_days[pg_catalog.cardinality(v_days)] + interval '1 day') pb
+         WHERE pb.bucket_start = ANY (v_days);
+        INSERT INTO mlsys.prediction_rollup (model, version, day, predictions, labeled)
+        SELECT p_model, 0, d, 0, 0 FROM pg_catalog.unnest(v_days) d
+         WHERE NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = d);
+    END IF;
     DELETE FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day < v_today - interval '30 days';
-    RETURN v_days;
+    RETURN pg_catalog.cardinality(v_days);
 END $$;
 COMMENT ON FUNCTION mlsys._refresh_rollup(text) IS
-'Computes the prediction rollup of a model''s closed days of the last 30 that have no fresh row, drops older days, and returns how many days it computed (internal; mlsys.check calls it).';
+'Computes the prediction rollup of a model''s closed days of the last 30 that have no fresh row (one pass from the first of them), drops older days, and returns how many days it computed (internal; mlsys.check calls it).';
 
 -- a model's live metric per UTC day over the last p_days days (today
--- included): fresh rollup rows, and the predictions of the days without one
+-- included): fresh rollup rows, and the other days in one pass over the
+-- predictions from the first of them
 CREATE FUNCTION mlsys._performance_days(p_model text, p_days int)
 RETURNS TABLE (bucket_start timestamptz, version int, predictions bigint, labeled bigint, metric text, value float8)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_today timestamptz := pg_catalog.date_bin(interval '1 day', pg_catalog.now(), timestamptz '2000-01-01 00:00:00+00');
-    d timestamptz;
+    v_live timestamptz[];
 BEGIN
+    v_live := ARRAY(SELECT g FROM pg_catalog.generate_series(v_today - (p_days - 1) * interval '1 day', v_today, interval '1 day') g
+                     WHERE g = v_today
+                        OR NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g)
+                        OR EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g AND r.stale)
+                     ORDER BY g);
     RETURN QUERY
     SELECT r.day, r.version, r.predictions, r.labeled, r.metric, r.value
       FROM mlsys.prediction_rollup r
      WHERE r.model = p_model AND r.day >= v_today - (p_days - 1) * interval '1 day' AND r.day < v_today
-       AND r.version > 0
-       AND NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup z WHERE z.model = p_model AND z.day = r.day AND z.stale);
-    FOR d IN SELECT g FROM pg_catalog.generate_series(v_today - (p_days - 1) * interval '1 day', v_today, interval '1 day') g
-              WHERE g = v_today
-                 OR NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g)
-                 OR EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g AND r.stale)
-    LOOP
-        RETURN QUERY SELECT * FROM mlsys._performance_between(p_model, d, d + interval '1 day');
-    END LOOP;
+       AND r.version > 0 AND r.day <> ALL (v_live);
+    RETURN QUERY
+    SELECT pb.* FROM mlsys._performance_between(p_model, v_live[1], v_today + interval '1 day') pb
+     WHERE pb.bucket_start = ANY (v_live);
 END $$;
 COMMENT ON FUNCTION mlsys._performance_days(text, int) IS
 'A model''s live metric per UTC day over its last days, today included: the fresh rows of mlsys.prediction_rollup, and the days without one computed from the predictions (internal; mlsys.report).';
@@ -240,7 +246,7 @@ DECLARE
     w int := p_width;
     h int := 230;
     l int := 58;
-    r int := 14;
+    r int := 26;
     t int := 40;
     b int := 44;
     xmin float8; xmax float8; ymin float8; ymax float8;

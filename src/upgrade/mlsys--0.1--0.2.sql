@@ -2062,6 +2062,67 @@ END $$;
 COMMENT ON FUNCTION mlsys.prune(interval) IS
 'Deletes predictions, impressions, online traffic counts, prediction rollup days and drift history older than the interval, and resolved alerts created before it; returns the counts of predictions, history and alerts.';
 
+CREATE OR REPLACE FUNCTION mlsys.predict_batch(model text, relation regclass, id_column text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_version int;
+    v_run bigint;
+    v_count bigint;
+    v_classes text[];
+    v_target_type text;
+    v_positive text;
+BEGIN
+    IF predict_batch.model IS NULL OR predict_batch.relation IS NULL OR predict_batch.id_column IS NULL THEN
+        RAISE EXCEPTION 'model, relation and id_column must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    v_version := mlsys.live_version(predict_batch.model);
+    PERFORM 1 FROM pg_catalog.pg_attribute a
+     WHERE a.attrelid = predict_batch.relation AND a.attname = predict_batch.id_column
+       AND a.attnum > 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'column "%" of relation "%" does not exist', predict_batch.id_column, mlsys._relation_name(predict_batch.relation)
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    SELECT v.classes, v.target_type, v.hyperparams ->> 'positive_class'
+      INTO v_classes, v_target_type, v_positive
+      FROM mlsys.model_versions v WHERE v.model = predict_batch.model AND v.version = v_version;
+    INSERT INTO mlsys.prediction_runs (model, version, relation)
+    VALUES (predict_batch.model, v_version, predict_batch.relation::text)
+    RETURNING run_id INTO v_run;
+    IF v_classes IS NULL THEN
+        EXECUTE pg_catalog.format(
+            'INSERT INTO mlsys.predictions (run_id, model, version, entity_id, prediction) '
+            'SELECT $1, $2, $3, (r.%I)::pg_catalog.text, mlsys.predict($2, $3, r.*) FROM %s AS r',
+            predict_batch.id_column, predict_batch.relation)
+        USING v_run, predict_batch.model, v_version;
+    ELSE
+        -- classifiers: the label, the positive-class probability (multiclass: the
+        -- predicted class's), and the label as a number when labels are booleans
+        -- or integers
+        EXECUTE pg_catalog.format(
+            'INSERT INTO mlsys.predictions (run_id, model, version, entity_id, prediction, predicted_label, probability) '
+            'SELECT $1, $2, $3, s.id, CASE WHEN $4 THEN mlsys.predict($2, $3, s.r) END, s.label, '
+            '       s.proba[COALESCE($5, pg_catalog.array_position($6, s.label))] '
+            'FROM (SELECT (r.%I)::pg_catalog.text AS id, r AS r, mlsys.predict_label($2, $3, r.*) AS label, '
+            '             mlsys.predict_proba($2, $3, r.*) AS proba FROM %s AS r) s',
+            predict_batch.id_column, predict_batch.relation)
+        USING v_run, predict_batch.model, v_version,
+              v_target_type IN ('boolean', 'smallint', 'integer', 'bigint'),
+              pg_catalog.array_position(v_classes, v_positive), v_classes;
+    END IF;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    UPDATE mlsys.prediction_runs SET rows = v_count, finished_at = pg_catalog.clock_timestamp()
+     WHERE run_id = v_run;
+    -- the rows carry the transaction's start time: a day of the prediction
+    -- rollup that a check closed meanwhile is computed again
+    UPDATE mlsys.prediction_rollup r SET stale = true
+     WHERE r.model = predict_batch.model AND NOT r.stale
+       AND r.day >= pg_catalog.date_bin('1 day'::pg_catalog.interval, pg_catalog.now(), '2000-01-01 00:00:00+00'::pg_catalog.timestamptz);
+    RETURN v_count;
+END $$;
+COMMENT ON FUNCTION mlsys.predict_batch(text, regclass, text) IS
+'Scores every row of a relation with the live version into mlsys.predictions under a new run id; returns the row count.';
+
 -- The holdout sample: at most 2,000 holdout rows of each trained version
 -- (the first the relation's scan meets, so taking it stops early), with the
 -- version's score and the actual outcome, which the report's ROC curve,
@@ -2135,8 +2196,9 @@ COMMENT ON FUNCTION mlsys._capture_holdout_sample(text, int) IS
 -- no fresh row (a day without predictions gets a row of version 0);
 -- mlsys.record_outcomes marks the days whose labels it changed stale, and the
 -- next check computes them again. Today is always computed from the
--- predictions; the batch scorer and the log writers only ever add rows to
--- today, so they never make a closed day stale.
+-- predictions. The batch scorer marks the days from its transaction's start
+-- on stale (its rows carry that time), and a day closes 15 minutes after its
+-- end, when the log writers have stored its online records.
 CREATE TABLE mlsys.prediction_rollup (
     model       text NOT NULL REFERENCES mlsys.models ON DELETE CASCADE,
     version     int NOT NULL,
@@ -2193,57 +2255,62 @@ END $$;
 COMMENT ON FUNCTION mlsys._performance_between(text, timestamptz, timestamptz) IS
 'mlsys.performance by UTC day over a window of predicted_at, for a model that is not a recommender (internal; the prediction rollup and mlsys.report).';
 
--- fill in the closed days of the last 30 without a fresh rollup row
+-- fill in the closed days of the last 30 without a fresh rollup row, in one
+-- pass from the first of them
 CREATE FUNCTION mlsys._refresh_rollup(p_model text) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_today timestamptz := pg_catalog.date_bin(interval '1 day', pg_catalog.now(), timestamptz '2000-01-01 00:00:00+00');
-    d timestamptz;
-    v_days int := 0;
+    v_days timestamptz[];
 BEGIN
     IF (SELECT m.task FROM mlsys.models m WHERE m.model = p_model) LIKE 'recommender%' THEN
         RETURN 0;
     END IF;
-    FOR d IN SELECT g FROM pg_catalog.generate_series(v_today - interval '30 days', v_today - interval '1 day', interval '1 day') g
-              WHERE NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g AND NOT r.stale)
-    LOOP
-        DELETE FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = d;
+    -- a day counts as closed 15 minutes after its end: online records logged
+    -- before midnight may still be on their way to the table
+    v_days := ARRAY(SELECT g FROM pg_catalog.generate_series(v_today - interval '30 days', v_today - interval '1 day', interval '1 day') g
+                     WHERE g + interval '1 day 15 minutes' <= pg_catalog.now()
+                       AND NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g AND NOT r.stale)
+                     ORDER BY g);
+    IF pg_catalog.cardinality(v_days) > 0 THEN
+        DELETE FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = ANY (v_days);
         INSERT INTO mlsys.prediction_rollup (model, version, day, predictions, labeled, metric, value)
-        SELECT p_model, pb.version, d, pb.predictions, pb.labeled, pb.metric, pb.value
-          FROM mlsys._performance_between(p_model, d, d + interval '1 day') pb;
-        IF NOT FOUND THEN
-            INSERT INTO mlsys.prediction_rollup (model, version, day, predictions, labeled) VALUES (p_model, 0, d, 0, 0);
-        END IF;
-        v_days := v_days + 1;
-    END LOOP;
+        SELECT p_model, pb.version, pb.bucket_start, pb.predictions, pb.labeled, pb.metric, pb.value
+          FROM mlsys._performance_between(p_model, v_days[1], v_days[pg_catalog.cardinality(v_days)] + interval '1 day') pb
+         WHERE pb.bucket_start = ANY (v_days);
+        INSERT INTO mlsys.prediction_rollup (model, version, day, predictions, labeled)
+        SELECT p_model, 0, d, 0, 0 FROM pg_catalog.unnest(v_days) d
+         WHERE NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = d);
+    END IF;
     DELETE FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day < v_today - interval '30 days';
-    RETURN v_days;
+    RETURN pg_catalog.cardinality(v_days);
 END $$;
 COMMENT ON FUNCTION mlsys._refresh_rollup(text) IS
-'Computes the prediction rollup of a model''s closed days of the last 30 that have no fresh row, drops older days, and returns how many days it computed (internal; mlsys.check calls it).';
+'Computes the prediction rollup of a model''s closed days of the last 30 that have no fresh row (one pass from the first of them), drops older days, and returns how many days it computed (internal; mlsys.check calls it).';
 
 -- a model's live metric per UTC day over the last p_days days (today
--- included): fresh rollup rows, and the predictions of the days without one
+-- included): fresh rollup rows, and the other days in one pass over the
+-- predictions from the first of them
 CREATE FUNCTION mlsys._performance_days(p_model text, p_days int)
 RETURNS TABLE (bucket_start timestamptz, version int, predictions bigint, labeled bigint, metric text, value float8)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_today timestamptz := pg_catalog.date_bin(interval '1 day', pg_catalog.now(), timestamptz '2000-01-01 00:00:00+00');
-    d timestamptz;
+    v_live timestamptz[];
 BEGIN
+    v_live := ARRAY(SELECT g FROM pg_catalog.generate_series(v_today - (p_days - 1) * interval '1 day', v_today, interval '1 day') g
+                     WHERE g = v_today
+                        OR NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g)
+                        OR EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g AND r.stale)
+                     ORDER BY g);
     RETURN QUERY
     SELECT r.day, r.version, r.predictions, r.labeled, r.metric, r.value
       FROM mlsys.prediction_rollup r
      WHERE r.model = p_model AND r.day >= v_today - (p_days - 1) * interval '1 day' AND r.day < v_today
-       AND r.version > 0
-       AND NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup z WHERE z.model = p_model AND z.day = r.day AND z.stale);
-    FOR d IN SELECT g FROM pg_catalog.generate_series(v_today - (p_days - 1) * interval '1 day', v_today, interval '1 day') g
-              WHERE g = v_today
-                 OR NOT EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g)
-                 OR EXISTS (SELECT 1 FROM mlsys.prediction_rollup r WHERE r.model = p_model AND r.day = g AND r.stale)
-    LOOP
-        RETURN QUERY SELECT * FROM mlsys._performance_between(p_model, d, d + interval '1 day');
-    END LOOP;
+       AND r.version > 0 AND r.day <> ALL (v_live);
+    RETURN QUERY
+    SELECT pb.* FROM mlsys._performance_between(p_model, v_live[1], v_today + interval '1 day') pb
+     WHERE pb.bucket_start = ANY (v_live);
 END $$;
 COMMENT ON FUNCTION mlsys._performance_days(text, int) IS
 'A model''s live metric per UTC day over its last days, today included: the fresh rows of mlsys.prediction_rollup, and the days without one computed from the predictions (internal; mlsys.report).';
@@ -2287,7 +2354,7 @@ DECLARE
     w int := p_width;
     h int := 230;
     l int := 58;
-    r int := 14;
+    r int := 26;
     t int := 40;
     b int := 44;
     xmin float8; xmax float8; ymin float8; ymax float8;
