@@ -3,7 +3,9 @@
 -- returns one self-contained HTML5 page about a model version's life, drawn
 -- from what the registry and monitoring already store: header, versions and
 -- deployments, holdout quality, drift now, drift over time, live
--- performance, alerts and prediction volume.
+-- performance, alerts and prediction volume. This file also owns what the
+-- page needs and nothing else kept: the holdout samples training keeps, and
+-- the per-day prediction rollup checks keep.
 --
 -- Everything that reaches the page goes through mlsys._html (text) or
 -- mlsys._fmt (numbers); charts are inline SVG with no namespace attribute
@@ -12,7 +14,9 @@
 -- caller may not read, or whose data does not exist yet, becomes a one-line
 -- note. Its reads are bounded (docs/monitoring.md lists them): the registry
 -- rows of one model, the latest check's history rows, 30 days of drift
--- history, alerts and volume counters, and mlsys.performance over 14 days.
+-- history, alerts and volume counters, and the live metric per day from the
+-- rollup, with only today (and days without a fresh row) from the
+-- predictions.
 ------------------------------------------------------------------------------
 
 -- The holdout sample: at most 2,000 holdout rows of each trained version
