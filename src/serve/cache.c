@@ -32,6 +32,11 @@
  * the version it started with; a pinned model may keep the cache above the
  * limit until it is released). mlsys.warm() preloads models for a new
  * connection; mlsys.cached_models() shows what a backend holds.
+ *
+ * Private models: the cache is shared by every role a backend runs as (SET
+ * ROLE, SECURITY DEFINER functions, pooled connections), so a private model
+ * is served only after mlsys._check_model_access allowed the current role,
+ * asked once per statement and role, and before its rows are read at load.
  */
 #include "postgres.h"
 
@@ -40,6 +45,7 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "storage/proc.h"
 #include "storage/sinval.h"
 #include "utils/builtins.h"
@@ -201,6 +207,61 @@ cache_load_logging(CachedModel *m, Datum name_text)
 	}
 }
 
+/*
+ * Is the model private (SPI connected)? If so, raise insufficient_privilege
+ * unless the current user may use it. Settings changes reach every backend
+ * through the trigger on mlsys.models, as "serve" does.
+ */
+static bool
+cache_check_private(Datum name_text)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		d;
+
+	if (SPI_execute_with_args("SELECT m.settings @> '{\"private\": true}' FROM mlsys.models m WHERE m.model = $1",
+							  1, argtypes, &name_text, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read mlsys.models");
+	if (!spi_first_value(&d) || !DatumGetBool(d))
+		return false;
+	mlsys_check_model_access(name_text);
+	return true;
+}
+
+/* remember that the current role may use the model in this statement */
+static void
+cache_access_granted(CachedModel *m)
+{
+	m->access_role = GetUserId();
+	m->access_lxid = MLSYS_LXID;
+	m->access_stmt = GetCurrentStatementStartTimestamp();
+}
+
+/*
+ * Check a cached private model for the current role, once per statement
+ * and role: a revoked privilege or another role is seen at the next
+ * statement, and no row pays for it.
+ */
+static void
+cache_check_access(CachedModel *m)
+{
+	int			pinned;
+	bool		latest = !IsInParallelMode();
+
+	if (m->access_role == GetUserId() && m->access_lxid == MLSYS_LXID &&
+		m->access_stmt == GetCurrentStatementStartTimestamp())
+		return;
+	if (latest)
+		PushActiveSnapshot(GetLatestSnapshot());
+	SPI_connect();
+	pinned = mlsys_pin_search_path();
+	mlsys_check_model_access(CStringGetTextDatum(m->name));
+	mlsys_unpin_search_path(pinned);
+	SPI_finish();
+	if (latest)
+		PopActiveSnapshot();
+	cache_access_granted(m);
+}
+
 /* load one model version from the registry into a new memory context */
 static CachedModel *
 cache_load(const char *name, int32 requested)
@@ -220,6 +281,7 @@ cache_load(const char *name, int32 requested)
 	int			pinned;
 
 	bool		latest = !IsInParallelMode();
+	bool		private_model;
 
 	/* lives in the caller's context until fully loaded, so an error frees it */
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "mlsys cached model",
@@ -237,6 +299,8 @@ cache_load(const char *name, int32 requested)
 		models_oid = get_relname_relid("models", nsp);
 	}
 	args[0] = CStringGetTextDatum(name);
+	/* before any of its rows: a private model's are hidden from other roles */
+	private_model = cache_check_private(args[0]);
 	if (requested == 0)
 	{
 		if (SPI_execute_with_args("SELECT d.version FROM mlsys.deployments d "
@@ -276,6 +340,9 @@ cache_load(const char *name, int32 requested)
 	m->requested = requested;
 	m->version = version;
 	m->cxt = cxt;
+	m->private_model = private_model;
+	if (private_model)
+		cache_access_granted(m);
 	algorithm = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
 	family = mlsys_family_by_algorithm(algorithm);
 	if (family == NULL || family->load == NULL)
@@ -421,6 +488,8 @@ mlsys_cache_get(const char *name, int32 version)
 	if (entry->model != NULL && entry->model->generation == cache_generation &&
 		(entry->model->latest || entry->model->lxid == MLSYS_LXID))
 	{
+		if (entry->model->private_model)
+			cache_check_access(entry->model);
 		entry->model->last_used = ++lru_clock;
 		return entry->model;
 	}

@@ -45,6 +45,11 @@ typedef struct CachedModel
 	bool		entity_warned;	/* warned once that the entity is missing */
 	uint32		log_calls;		/* calls since the last record this backend appended */
 	uint32		log_dropped;	/* sampled calls dropped since then */
+	/* a private model: who may use it is checked once per statement and role */
+	bool		private_model;
+	Oid			access_role;	/* the role last allowed, in ... */
+	uint32		access_lxid;	/* ... this transaction's ... */
+	TimestampTz access_stmt;	/* ... statement (its start time) */
 } CachedModel;
 
 extern CachedModel *mlsys_cache_get(const char *name, int32 version);

@@ -201,6 +201,7 @@ BEGIN
     IF reproduce.model IS NULL OR reproduce.version IS NULL THEN
         RAISE EXCEPTION 'model and version must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    PERFORM mlsys._check_model_access(reproduce.model);
     SELECT * INTO v FROM mlsys.model_versions mv WHERE mv.model = reproduce.model AND mv.version = reproduce.version;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'version % of model "%" does not exist', reproduce.version, reproduce.model
@@ -591,7 +592,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
         "tolerance": 0.1, "auc_drop": 0.05,
         "min_improvement": 0.01, "metric": null, "min_rows": 1,
         "serve": "live", "recommend_batch": null,
-        "log_sample": 0, "log_entity": null
+        "log_sample": 0, "log_entity": null,
+        "private": false
     }'::pg_catalog.jsonb
 $$;
 COMMENT ON FUNCTION mlsys._setting_defaults() IS 'The settings mlsys.configure recognises, with their defaults (internal).';
@@ -718,6 +720,10 @@ BEGIN
             WHEN v_key = 'log_entity' THEN
                 IF jsonb_typeof(v_value) <> 'string' OR v_value #>> '{}' = '' THEN
                     RAISE EXCEPTION 'setting "log_entity" must be a column or key name' USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+            WHEN v_key = 'private' THEN
+                IF jsonb_typeof(v_value) <> 'boolean' THEN
+                    RAISE EXCEPTION 'setting "private" must be true or false' USING ERRCODE = 'invalid_parameter_value';
                 END IF;
             ELSE
                 NULL;
@@ -1405,6 +1411,7 @@ CREATE OR REPLACE FUNCTION mlsys.drop_model(model text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM mlsys._lock_model(drop_model.model);
+    PERFORM mlsys._require_model_privilege(drop_model.model, 'manage');
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
         PERFORM mlsys.unschedule(drop_model.model);
     END IF;
@@ -1419,7 +1426,7 @@ BEGIN
     DELETE FROM mlsys.models m WHERE m.model = drop_model.model;   -- cascades to its versions
 END $$;
 COMMENT ON FUNCTION mlsys.drop_model(text) IS
-'Removes a model with its versions, deployments, training runs, retrain decisions, tuning trials, predictions, impressions, online traffic counts and pg_cron schedules.';
+'Removes a model with its versions, deployments, training runs, retrain decisions, tuning trials, predictions, impressions, online traffic counts and pg_cron schedules; needs manage on the model.';
 
 -- grants as the install script gives them (90_security.sql)
 REVOKE ALL ON TABLE mlsys.impressions FROM PUBLIC;
@@ -1722,12 +1729,12 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION mlsys.rollback(text) IS 'Redeploys the version that was live before the current deployment; repeated calls walk further back. Returns the version now live.';
 
--- Per-model privileges: train, deploy and manage, granted with mlsys.grant;
--- owners and admins hold them all
+-- Per-model privileges: train, deploy, manage and score, granted with
+-- mlsys.grant; owners and admins hold them all
 CREATE TABLE mlsys.model_grants (
     model      text NOT NULL REFERENCES mlsys.models (model) ON DELETE CASCADE,
     role       regrole NOT NULL,
-    privilege  text NOT NULL CHECK (privilege IN ('train', 'deploy', 'manage')),
+    privilege  text NOT NULL CHECK (privilege IN ('train', 'deploy', 'manage', 'score')),
     granted_by name NOT NULL,
     granted_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (model, role, privilege)
@@ -1753,11 +1760,12 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                     WHERE m.model OPERATOR(pg_catalog.=) p_model
                       AND pg_catalog.pg_has_role(p_role, r.oid, 'MEMBER'))
         OR EXISTS (SELECT 1 FROM mlsys.model_grants g JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::oid
-                    WHERE g.model OPERATOR(pg_catalog.=) p_model AND g.privilege OPERATOR(pg_catalog.=) p_privilege
+                    WHERE g.model OPERATOR(pg_catalog.=) p_model
+                      AND (g.privilege OPERATOR(pg_catalog.=) p_privilege OR p_privilege OPERATOR(pg_catalog.=) 'score')
                       AND pg_catalog.pg_has_role(p_role, r.oid, 'MEMBER'))
 $$;
 COMMENT ON FUNCTION mlsys._has_model_privilege(text, name, text) IS
-'Whether a role holds a privilege on a model: as a member of its owner or of mlsys_admin, or through mlsys.grant (internal).';
+'Whether a role holds a privilege on a model: as a member of its owner or of mlsys_admin, or through mlsys.grant; any granted privilege includes score (internal).';
 
 CREATE FUNCTION mlsys._require_model_privilege(p_model text, p_privilege text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -1787,10 +1795,10 @@ BEGIN
     IF p_model IS NULL OR p_role IS NULL OR p_privilege IS NULL THEN
         RAISE EXCEPTION 'model, role and privilege must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF p_privilege NOT IN ('train', 'deploy', 'manage') THEN
+    IF p_privilege NOT IN ('train', 'deploy', 'manage', 'score') THEN
         RAISE EXCEPTION 'unrecognized model privilege "%"', p_privilege
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'The privileges on a model are train, deploy and manage.';
+                  HINT = 'The privileges on a model are train, deploy, manage and score.';
     END IF;
     SELECT m.owner INTO v_owner FROM mlsys.models m WHERE m.model OPERATOR(pg_catalog.=) p_model FOR UPDATE;
     IF NOT FOUND THEN
@@ -1809,7 +1817,7 @@ BEGIN
                   DETAIL = pg_catalog.format('Model "%s" is owned by %s; %s.', p_model, v_owner,
                                              CASE WHEN p_privilege OPERATOR(pg_catalog.=) 'manage'
                                                   THEN 'only its owner and members of mlsys_admin may change who manages it'
-                                                  ELSE 'changing its train and deploy privileges needs the manage privilege on it' END),
+                                                  ELSE 'changing its train, deploy and score privileges needs the manage privilege on it' END),
                   HINT = 'Ask the owner or a member of mlsys_admin.';
     END IF;
     IF p_grant THEN
@@ -1833,7 +1841,7 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     SELECT mlsys._change_model_privilege($1, $2, $3, true)
 $$;
 COMMENT ON FUNCTION mlsys.grant(text, regrole, text) IS
-'Grants a privilege on a model to a role: train (add versions), deploy (deploy, rollback, deploy policies, retrain''s deployment) or manage (configure, set_owner, grant and revoke train and deploy). Allowed to the owner and mlsys_admin, and for train and deploy to roles granted manage.';
+'Grants a privilege on a model to a role: train (add versions), deploy (deploy, rollback, deploy policies, retrain''s deployment), manage (configure, set_owner, grant and revoke train, deploy and score) or score (use and read a private model; every other privilege includes it). Allowed to the owner and mlsys_admin, and except for manage to roles granted manage.';
 
 CREATE FUNCTION mlsys.revoke(model text, role regrole, privilege text) RETURNS void
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
@@ -1868,3 +1876,116 @@ GRANT EXECUTE ON FUNCTION mlsys.schedule(text, text, text), mlsys.unschedule(tex
     mlsys._run_job(text, text) TO mlsys_trainer;
 REVOKE EXECUTE ON FUNCTION mlsys.schedule(text, text, text), mlsys.unschedule(text, text),
     mlsys._run_job(text, text) FROM mlsys_admin;
+
+-- Private models ("private": true in mlsys.configure). Their rows in the
+-- registry and monitoring tables are visible only to roles that may score
+-- them (row-level security below, evaluated once per query through an
+-- InitPlan); scoring, explain, export and reproduce check the same right
+-- and raise insufficient_privilege. The model's name, owner, settings and
+-- grants stay visible. The role checked is the current user: the rights of
+-- whoever runs the query, as for table privileges.
+CREATE FUNCTION mlsys._hidden_models() RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT COALESCE(pg_catalog.array_agg(m.model), '{}'::text[]) FROM mlsys.models m
+     WHERE m.settings OPERATOR(pg_catalog.@>) '{"private": true}'::jsonb
+       AND NOT mlsys._has_model_privilege(m.model, CURRENT_USER, 'score')
+$$;
+COMMENT ON FUNCTION mlsys._hidden_models() IS
+'The private models the current user may not score, whose registry rows row-level security hides (internal).';
+
+CREATE FUNCTION mlsys._check_model_access(p_model text) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_owner regrole;
+BEGIN
+    SELECT m.owner INTO v_owner FROM mlsys.models m
+     WHERE m.model OPERATOR(pg_catalog.=) p_model AND m.settings OPERATOR(pg_catalog.@>) '{"private": true}'::jsonb;
+    IF FOUND AND NOT mlsys._has_model_privilege(p_model, CURRENT_USER, 'score') THEN
+        RAISE EXCEPTION 'permission denied for model "%"', p_model
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Model "%s" is private: using or reading it needs the score privilege on it, and its owner is %s.',
+                                             p_model, v_owner),
+                  HINT = pg_catalog.format('The owner or a role granted manage on it can grant it: SELECT mlsys.grant(%L, %L, %L);',
+                                           p_model, CURRENT_USER, 'score');
+    END IF;
+END $$;
+COMMENT ON FUNCTION mlsys._check_model_access(text) IS
+'Raises insufficient_privilege when the model is private and the current user may not score it (internal).';
+REVOKE EXECUTE ON FUNCTION mlsys._hidden_models(), mlsys._check_model_access(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._hidden_models(), mlsys._check_model_access(text) TO mlsys_reader;
+
+-- Row-level security for private models on every table with a model column
+-- but mlsys.models and mlsys.model_grants (names, owners and grants stay
+-- visible): a RESTRICTIVE policy, so that it applies on top of whatever the
+-- table's owner grants (for example tenants' policies on mlsys.predictions,
+-- which must be restrictive too), and a permissive one that grants the rest.
+-- A table whose owner had already enabled row-level security keeps its own
+-- permissive policies as the only ones. The extension's owner, which the
+-- SECURITY DEFINER functions and the log writers run as, is not subject to
+-- any of them.
+DO $$
+DECLARE
+    v_table text;
+BEGIN
+    FOREACH v_table IN ARRAY ARRAY['model_versions', 'deployments', 'prediction_runs', 'predictions',
+                                   'tuning_trials', 'recommendations', 'baselines', 'alerts', 'drift_history',
+                                   'online_traffic', 'impressions', 'training_runs', 'retrain_decisions',
+                                   'explain_samples'] LOOP
+        IF NOT (SELECT c.relrowsecurity FROM pg_catalog.pg_class c
+                 WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.format('mlsys.%I', v_table)::pg_catalog.regclass) THEN
+            EXECUTE pg_catalog.format('ALTER TABLE mlsys.%I ENABLE ROW LEVEL SECURITY', v_table);
+            EXECUTE pg_catalog.format('CREATE POLICY mlsys_access ON mlsys.%I USING (true)', v_table);
+        END IF;
+        EXECUTE pg_catalog.format('CREATE POLICY private_models ON mlsys.%I AS RESTRICTIVE '
+                                  'USING (NOT (model OPERATOR(pg_catalog.=) ANY ((SELECT mlsys._hidden_models())::text[])))', v_table);
+    END LOOP;
+END $$;
+
+CREATE OR REPLACE FUNCTION mlsys.prune_versions(model text, keep int) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_live int;
+    v_skipped int[];
+    v_count int;
+BEGIN
+    IF prune_versions.keep IS NULL OR prune_versions.keep < 0 THEN
+        RAISE EXCEPTION 'keep must be a non-negative number of versions' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM mlsys._lock_model(prune_versions.model);
+    PERFORM mlsys._require_model_privilege(prune_versions.model, 'manage');
+    SELECT d.version INTO v_live FROM mlsys.deployments d
+     WHERE d.model = prune_versions.model ORDER BY d.id DESC LIMIT 1;
+    -- candidates: all but the newest `keep` and the live one; versions named by
+    -- a deployment (the rollback stack and its history) are skipped
+    WITH candidates AS (
+        SELECT v.version FROM mlsys.model_versions v
+         WHERE v.model = prune_versions.model AND v.version IS DISTINCT FROM v_live
+           AND v.version NOT IN (SELECT v2.version FROM mlsys.model_versions v2
+                                  WHERE v2.model = prune_versions.model
+                                  ORDER BY v2.version DESC LIMIT prune_versions.keep))
+    SELECT pg_catalog.array_agg(c.version ORDER BY c.version) INTO v_skipped
+      FROM candidates c
+     WHERE EXISTS (SELECT 1 FROM mlsys.deployments d WHERE d.model = prune_versions.model AND d.version = c.version);
+    IF v_skipped IS NOT NULL THEN
+        RAISE NOTICE 'kept version(s) % of model "%": referenced by its deployment history',
+            pg_catalog.array_to_string(v_skipped, ', '), prune_versions.model
+            USING HINT = 'Deployed versions stay so that mlsys.rollback and the history keep working; mlsys.drop_model removes everything.';
+    END IF;
+    DELETE FROM mlsys.model_versions v
+     WHERE v.model = prune_versions.model AND v.version IS DISTINCT FROM v_live
+       AND v.version NOT IN (SELECT v2.version FROM mlsys.model_versions v2
+                              WHERE v2.model = prune_versions.model
+                              ORDER BY v2.version DESC LIMIT prune_versions.keep)
+       AND NOT EXISTS (SELECT 1 FROM mlsys.deployments d WHERE d.model = v.model AND d.version = v.version);
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END $$;
+COMMENT ON FUNCTION mlsys.prune_versions(text, int) IS
+'Deletes the versions of a model other than the newest `keep`, the live one and any version a deployment refers to (those are kept with a NOTICE); returns how many were deleted; needs manage on the model.';
+
+-- dropping and pruning need manage on the model: trainers may call them, and
+-- they run as the extension's owner after checking the acting role
+ALTER FUNCTION mlsys.drop_model(text) SECURITY DEFINER;
+ALTER FUNCTION mlsys.prune_versions(text, int) SECURITY DEFINER;
+GRANT EXECUTE ON FUNCTION mlsys.drop_model(text), mlsys.prune_versions(text, int) TO mlsys_trainer;
+REVOKE EXECUTE ON FUNCTION mlsys.drop_model(text), mlsys.prune_versions(text, int) FROM mlsys_admin;   -- a trainer's now
