@@ -1,9 +1,10 @@
 -- Private models: "private": true limits scoring, explain, export, features,
--- reproduce, drift and the model's rows in the registry tables and views to
--- its owner, roles granted a privilege on it (score, or any other) and
--- admins. The name and owner stay visible. The model cache checks the role
--- once per statement, so SET ROLE in one session cannot reuse what another
--- role cached. Runs under SET ROLE as regress_ roles created here.
+-- reproduce, drift, performance, check, feedback and the model's rows in
+-- the registry tables and views to its owner, roles granted a privilege on
+-- it (score, or any other) and admins. The name and owner stay visible. The
+-- model cache checks the role once per statement, so SET ROLE in one
+-- session cannot reuse what another role cached. Runs under SET ROLE as
+-- regress_ roles created here.
 CREATE ROLE regress_prv_a LOGIN IN ROLE mlsys_trainer;
 CREATE ROLE regress_prv_b LOGIN IN ROLE mlsys_trainer;
 CREATE ROLE regress_prv_reader LOGIN IN ROLE mlsys_reader;
@@ -57,6 +58,15 @@ SELECT mlsys.predict_batch('prv_clf', 'prv_data', 'id');
 SELECT feature FROM mlsys.drift('prv_clf', 'prv_data');
 \echo :LAST_ERROR_SQLSTATE
 SELECT mlsys.warm(ARRAY['prv_clf']);
+\echo :LAST_ERROR_SQLSTATE
+-- monitoring names the model too, rather than finding nothing
+SELECT * FROM mlsys.performance('prv_clf');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM mlsys.check('prv_clf');
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys.record_outcomes('prv_clf', 'prv_data', 'id', 'churned');
+\echo :LAST_ERROR_SQLSTATE
+SELECT mlsys.record_interactions('prv_rec', 'prv_clicks');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM mlsys.recommend(3, 5, 'prv_rec');
 \echo :LAST_ERROR_SQLSTATE
@@ -141,6 +151,8 @@ SELECT mlsys.live_version('prv_clf') AS live, (SELECT count(*) FROM mlsys.featur
        mlsys.export_model('prv_clf', 1) IS NOT NULL AS exported;
 SELECT count(*) > 0 AS explained FROM mlsys.explain('prv_clf', '{"x": 1, "z": 2}'::jsonb);
 SELECT count(*) AS drift_features FROM mlsys.drift('prv_clf', 'prv_data');
+SELECT mlsys.record_outcomes('prv_clf', 'prv_data', 'id', 'churned') AS labeled;
+SELECT count(*) > 0 AS has_performance FROM mlsys.performance('prv_clf');
 -- reproduce trains the version again: that needs train, not only score
 SELECT data_unchanged, params_match FROM mlsys.reproduce('prv_clf', 1);
 \echo :LAST_ERROR_SQLSTATE

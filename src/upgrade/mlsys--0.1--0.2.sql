@@ -930,6 +930,7 @@ DECLARE
     a mlsys.alerts;
 BEGIN
     PERFORM mlsys._lock_model(v_model);
+    PERFORM mlsys._check_model_access(v_model);
     IF v_recommender THEN
         -- recommenders are not scored by mlsys.predict: their live version is the latest deployment
         SELECT dd.version INTO v_version FROM mlsys.deployments dd WHERE dd.model = v_model ORDER BY dd.id DESC LIMIT 1;
@@ -1163,7 +1164,7 @@ COMMENT ON TABLE mlsys.impressions IS
 SELECT pg_catalog.pg_extension_config_dump('mlsys.impressions', '');
 SELECT pg_catalog.pg_extension_config_dump('mlsys.impressions_id_seq', '');
 
-CREATE FUNCTION mlsys.record_interactions(model text, relation regclass, user_column text DEFAULT 'user_id',
+CREATE OR REPLACE FUNCTION mlsys.record_interactions(model text, relation regclass, user_column text DEFAULT 'user_id',
                                           item_column text DEFAULT 'item_id', time_column text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -1185,6 +1186,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', record_interactions.model USING ERRCODE = 'undefined_object';
     END IF;
+    PERFORM mlsys._check_model_access(record_interactions.model);
     IF v_task NOT LIKE 'recommender%' THEN
         RAISE EXCEPTION 'model "%" is not a recommender', record_interactions.model
             USING ERRCODE = 'wrong_object_type',
@@ -1337,6 +1339,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', performance.model USING ERRCODE = 'undefined_object';
     END IF;
+    PERFORM mlsys._check_model_access(performance.model);
     -- a recommender's live metric is the click-through of its impressions
     IF v_task LIKE 'recommender%' THEN
         RETURN QUERY SELECT * FROM mlsys._ctr_performance(performance.model, performance.bucket, performance.since);
@@ -1989,3 +1992,43 @@ ALTER FUNCTION mlsys.drop_model(text) SECURITY DEFINER;
 ALTER FUNCTION mlsys.prune_versions(text, int) SECURITY DEFINER;
 GRANT EXECUTE ON FUNCTION mlsys.drop_model(text), mlsys.prune_versions(text, int) TO mlsys_trainer;
 REVOKE EXECUTE ON FUNCTION mlsys.drop_model(text), mlsys.prune_versions(text, int) FROM mlsys_admin;   -- a trainer's now
+
+CREATE OR REPLACE FUNCTION mlsys.record_outcomes(model text, relation regclass, id_column text, label_column text)
+RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_count bigint;
+    v_col text;
+BEGIN
+    IF record_outcomes.model IS NULL OR record_outcomes.relation IS NULL
+       OR record_outcomes.id_column IS NULL OR record_outcomes.label_column IS NULL THEN
+        RAISE EXCEPTION 'model, relation, id_column and label_column must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM 1 FROM mlsys.models m WHERE m.model = record_outcomes.model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', record_outcomes.model USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM mlsys._check_model_access(record_outcomes.model);
+    FOREACH v_col IN ARRAY ARRAY[record_outcomes.id_column, record_outcomes.label_column] LOOP
+        PERFORM 1 FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = record_outcomes.relation AND a.attname = v_col
+           AND a.attnum > 0 AND NOT a.attisdropped;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist', v_col, mlsys._relation_name(record_outcomes.relation)
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    -- one outcome per entity is expected; with duplicates an arbitrary one wins
+    EXECUTE pg_catalog.format(
+        'UPDATE mlsys.predictions p SET label = (s.%I)::pg_catalog.text, labeled_at = pg_catalog.now() '
+        'FROM %s AS s WHERE p.model = $1 AND p.entity_id = (s.%I)::pg_catalog.text AND s.%I IS NOT NULL '
+        'AND p.label IS DISTINCT FROM (s.%I)::pg_catalog.text',
+        record_outcomes.label_column, record_outcomes.relation, record_outcomes.id_column,
+        record_outcomes.label_column, record_outcomes.label_column)
+    USING record_outcomes.model;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END $$;
+COMMENT ON FUNCTION mlsys.record_outcomes(text, regclass, text, text) IS
+'Fills in label (as text) and labeled_at of the model''s logged predictions whose entity_id appears in the relation; returns the number of predictions updated.';
