@@ -2,9 +2,9 @@
 -- reproduce, drift, performance, check, feedback and the model's rows in
 -- the registry tables and views to its owner, roles granted a privilege on
 -- it (score, or any other) and admins. The name and owner stay visible. The
--- model cache checks the role once per statement, so SET ROLE in one
--- session cannot reuse what another role cached. Runs under SET ROLE as
--- regress_ roles created here.
+-- model cache asks about each role it serves, and again after a grant,
+-- owner or membership change, so SET ROLE in one session cannot reuse what
+-- another role cached. Runs under SET ROLE as regress_ roles created here.
 CREATE ROLE regress_prv_a LOGIN IN ROLE mlsys_trainer;
 CREATE ROLE regress_prv_b LOGIN IN ROLE mlsys_trainer;
 CREATE ROLE regress_prv_reader LOGIN IN ROLE mlsys_reader;
@@ -171,6 +171,29 @@ SELECT mlsys.predict_label('prv_clf', d) AS label_b FROM prv_data d WHERE id = 9
 SELECT count(*) AS versions FROM mlsys.model_versions WHERE model = 'prv_clf';
 RESET ROLE;
 
+-- through a group role: leaving the group is seen at the next statement too
+CREATE ROLE regress_prv_group NOLOGIN;
+SET ROLE regress_prv_a;
+SELECT mlsys.grant('prv_clf', 'regress_prv_group', 'score');
+RESET ROLE;
+GRANT regress_prv_group TO regress_prv_b;
+SET ROLE regress_prv_b;
+SELECT mlsys.predict_label('prv_clf', d) AS label_group FROM prv_data d WHERE id = 9;
+RESET ROLE;
+REVOKE regress_prv_group FROM regress_prv_b;
+SET ROLE regress_prv_b;
+SELECT mlsys.predict_label('prv_clf', d) AS label_group FROM prv_data d WHERE id = 9;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+-- a new owner: the previous one, which had it cached, loses it
+SET ROLE regress_prv_a;
+SELECT mlsys.predict_label('prv_clf', d) AS label_a FROM prv_data d WHERE id = 9;
+SELECT mlsys.set_owner('prv_clf', 'regress_prv_group');
+SELECT mlsys.predict_label('prv_clf', d) AS label_a FROM prv_data d WHERE id = 9;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT mlsys.set_owner('prv_clf', 'regress_prv_a');
+
 -- an admin holds every privilege on every model
 SET ROLE regress_prv_admin;
 SELECT mlsys.predict_label('prv_clf', d) AS label_admin FROM prv_data d WHERE id = 9;
@@ -213,4 +236,4 @@ DROP FUNCTION prv_score_as_a(int);
 SELECT mlsys.drop_model('prv_clf');
 SELECT mlsys.drop_model('prv_rec');
 DROP TABLE prv_data, prv_clicks;
-DROP ROLE regress_prv_a, regress_prv_b, regress_prv_reader, regress_prv_admin;
+DROP ROLE regress_prv_a, regress_prv_b, regress_prv_reader, regress_prv_admin, regress_prv_group;

@@ -35,8 +35,13 @@
  *
  * Private models: the cache is shared by every role a backend runs as (SET
  * ROLE, SECURITY DEFINER functions, pooled connections), so a private model
- * is served only after mlsys._check_model_access allowed the current role,
- * asked once per statement and role, and before its rows are read at load.
+ * is served only to a role mlsys._check_model_access allowed: asked at load
+ * before any of its rows is read, and for each new role. The answers hold
+ * until a grant, an owner, the model's settings or a role membership
+ * changes: a statement trigger on mlsys.model_grants (like the registry's)
+ * and a syscache callback on pg_authid and pg_auth_members bump
+ * access_generation, and every answer older than it is asked again. Asking
+ * per statement instead cost a query per single-row call.
  */
 #include "postgres.h"
 
@@ -54,6 +59,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 #include "funcapi.h"
 
@@ -73,10 +79,12 @@ typedef struct CacheEntry
 
 static HTAB *model_cache = NULL;
 static uint64 cache_generation = 1;
+static uint64 access_generation = 1;
 static uint64 lru_clock = 0;
 static Oid	deployments_oid = InvalidOid;
 static Oid	versions_oid = InvalidOid;
 static Oid	models_oid = InvalidOid;
+static Oid	grants_oid = InvalidOid;
 
 /* relcache callback: any change to a registry table makes every entry stale */
 static void
@@ -86,11 +94,22 @@ registry_invalidated(Datum arg, Oid relid)
 		relid == deployments_oid || relid == versions_oid || relid == models_oid)
 	{
 		cache_generation++;
+		access_generation++;
 		/* the tables may have been dropped and recreated: look them up again */
 		deployments_oid = InvalidOid;
 		versions_oid = InvalidOid;
 		models_oid = InvalidOid;
+		grants_oid = InvalidOid;
 	}
+	else if (relid == grants_oid)
+		access_generation++;
+}
+
+/* syscache callback: a role or a membership changed, so may who holds a grant */
+static void
+roles_invalidated(Datum arg, int cacheid, uint32 hashvalue)
+{
+	access_generation++;
 }
 
 /*
@@ -105,6 +124,8 @@ cache_register_callback(void)
 	if (!registered)
 	{
 		CacheRegisterRelcacheCallback(registry_invalidated, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, roles_invalidated, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, roles_invalidated, (Datum) 0);
 		registered = true;
 	}
 }
@@ -227,19 +248,40 @@ cache_check_private(Datum name_text)
 	return true;
 }
 
-/* remember that the current role may use the model in this statement */
+/* remember that the current role may use the model (until access_generation moves) */
 static void
 cache_access_granted(CachedModel *m)
 {
-	m->access_role = GetUserId();
-	m->access_lxid = MLSYS_LXID;
-	m->access_stmt = GetCurrentStatementStartTimestamp();
+	if (m->access_generation != access_generation)
+	{
+		m->naccess = 0;
+		m->access_generation = access_generation;
+	}
+	if (m->naccess == MLSYS_ACCESS_ROLES)
+		m->naccess = 0;			/* many roles take turns: start again */
+	m->access_roles[m->naccess++] = GetUserId();
+}
+
+/* may the current role use this private model, as far as the cache knows? */
+bool
+mlsys_cache_access_known(const CachedModel *m)
+{
+	Oid			role = GetUserId();
+	int			i;
+
+	if (m->access_generation != access_generation)
+		return false;
+	for (i = 0; i < m->naccess; i++)
+		if (m->access_roles[i] == role)
+			return true;
+	return false;
 }
 
 /*
- * Check a cached private model for the current role, once per statement
- * and role: a revoked privilege or another role is seen at the next
- * statement, and no row pays for it.
+ * Check a cached private model for the current role, unless the cache knows
+ * it may: another role, a revoked privilege or a changed membership is
+ * asked again at its first call (invalidations arrive at the start of
+ * every lookup), and no row pays for it.
  */
 static void
 cache_check_access(CachedModel *m)
@@ -247,8 +289,7 @@ cache_check_access(CachedModel *m)
 	int			pinned;
 	bool		latest = !IsInParallelMode();
 
-	if (m->access_role == GetUserId() && m->access_lxid == MLSYS_LXID &&
-		m->access_stmt == GetCurrentStatementStartTimestamp())
+	if (mlsys_cache_access_known(m))
 		return;
 	if (latest)
 		PushActiveSnapshot(GetLatestSnapshot());
@@ -297,6 +338,7 @@ cache_load(const char *name, int32 requested)
 		deployments_oid = get_relname_relid("deployments", nsp);
 		versions_oid = get_relname_relid("model_versions", nsp);
 		models_oid = get_relname_relid("models", nsp);
+		grants_oid = get_relname_relid("model_grants", nsp);
 	}
 	args[0] = CStringGetTextDatum(name);
 	/* before any of its rows: a private model's are hidden from other roles */

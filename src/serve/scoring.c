@@ -105,7 +105,7 @@ score_call_model(FunctionCallInfo fcinfo, int version_arg)
 	if (sc != NULL && sc->model != NULL && sc->requested == requested &&
 		sc->namelen == namelen && memcmp(sc->name, VARDATA_ANY(name), namelen) == 0 &&
 		sc->lxid == MLSYS_LXID && sc->cid == GetCurrentCommandId(false) &&
-		(!sc->model->private_model || sc->model->access_role == GetUserId()))
+		(!sc->model->private_model || mlsys_cache_access_known(sc->model)))
 		return sc;
 
 	if (sc == NULL)

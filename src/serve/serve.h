@@ -13,6 +13,9 @@
 #include "models/als/als.h"
 
 /* cache.c: backend-local model cache */
+/* how many roles a cached private model remembers as allowed */
+#define MLSYS_ACCESS_ROLES 4
+
 typedef struct CachedModel
 {
 	char		name[NAMEDATALEN];
@@ -45,12 +48,14 @@ typedef struct CachedModel
 	bool		entity_warned;	/* warned once that the entity is missing */
 	uint32		log_calls;		/* calls since the last record this backend appended */
 	uint32		log_dropped;	/* sampled calls dropped since then */
-	/* a private model: who may use it is checked once per statement and role */
+	/* a private model: the roles found allowed, until grants or roles change */
 	bool		private_model;
-	Oid			access_role;	/* the role last allowed, in ... */
-	uint32		access_lxid;	/* ... this transaction's ... */
-	TimestampTz access_stmt;	/* ... statement (its start time) */
+	int			naccess;
+	Oid			access_roles[MLSYS_ACCESS_ROLES];
+	uint64		access_generation;
 } CachedModel;
+
+extern bool mlsys_cache_access_known(const CachedModel *m);
 
 extern CachedModel *mlsys_cache_get(const char *name, int32 version);
 extern void mlsys_cache_pin(CachedModel *m);

@@ -54,6 +54,9 @@ CREATE TABLE mlsys.model_grants (
 );
 COMMENT ON TABLE mlsys.model_grants IS 'Privileges on models granted with mlsys.grant (owners and mlsys_admin hold every privilege without a row).';
 SELECT pg_catalog.pg_extension_config_dump('mlsys.model_grants', '');
+-- a grant or revoke reaches every backend's answers about private models
+CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON mlsys.model_grants
+    FOR EACH STATEMENT EXECUTE FUNCTION mlsys._registry_changed();
 
 CREATE VIEW mlsys.model_privileges AS
 SELECT g.model, g.role, g.privilege, g.granted_by, g.granted_at FROM mlsys.model_grants g;

@@ -578,10 +578,6 @@ END $$;
 COMMENT ON FUNCTION mlsys._refresh_recommendations(text) IS
 'Refreshes a model''s precomputed recommendations when it serves them; NULL when it serves live (internal).';
 
--- "serve" and the rest of a model's settings reach every backend's model cache
--- as deployments do
-CREATE TRIGGER registry_changed AFTER UPDATE OF settings OR DELETE ON mlsys.models
-    FOR EACH STATEMENT EXECUTE FUNCTION mlsys._registry_changed();
 
 CREATE OR REPLACE FUNCTION mlsys._setting_defaults() RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -1452,6 +1448,10 @@ TO mlsys_reader;
 -- import) owns it; existing models get their creator
 ------------------------------------------------------------------------------
 ALTER TABLE mlsys.models ADD COLUMN owner regrole;
+-- "serve" and the rest of a model's settings, and its owner (who may use a
+-- private model), reach every backend's model cache as deployments do
+CREATE TRIGGER registry_changed AFTER UPDATE OF settings, owner OR DELETE ON mlsys.models
+    FOR EACH STATEMENT EXECUTE FUNCTION mlsys._registry_changed();
 UPDATE mlsys.models m
    SET owner = COALESCE(pg_catalog.to_regrole(pg_catalog.quote_ident(m.created_by)),
                         (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'mlsys')::regrole);
@@ -1744,6 +1744,9 @@ CREATE TABLE mlsys.model_grants (
 );
 COMMENT ON TABLE mlsys.model_grants IS 'Privileges on models granted with mlsys.grant (owners and mlsys_admin hold every privilege without a row).';
 SELECT pg_catalog.pg_extension_config_dump('mlsys.model_grants', '');
+-- a grant or revoke reaches every backend's answers about private models
+CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON mlsys.model_grants
+    FOR EACH STATEMENT EXECUTE FUNCTION mlsys._registry_changed();
 REVOKE ALL ON mlsys.model_grants FROM PUBLIC;
 GRANT SELECT ON mlsys.model_grants TO mlsys_reader;
 GRANT ALL ON mlsys.model_grants TO mlsys_admin;
