@@ -53,9 +53,19 @@ typedef struct CachedModel
 	int			naccess;
 	Oid			access_roles[MLSYS_ACCESS_ROLES];
 	uint64		access_generation;
+	/* read from mlsys_replica on a Citus worker: the copy's row it was loaded from */
+	bool		replica;
+	char	   *replica_settings;	/* md5 of the model's settings */
+	int64		replica_deployment; /* the live deployment's id */
+	uint32		replica_lxid;	/* checked in this transaction's ... */
+	TimestampTz replica_stmt;	/* ... statement */
 } CachedModel;
 
 extern bool mlsys_cache_access_known(const CachedModel *m);
+
+/* replica.c: models read from mlsys_replica on a Citus worker */
+extern bool mlsys_replica_row(Datum name_text, char **settings, int64 *deployment);
+extern bool mlsys_replica_fresh(CachedModel *m);
 
 extern CachedModel *mlsys_cache_get(const char *name, int32 version);
 extern void mlsys_cache_pin(CachedModel *m);

@@ -353,6 +353,10 @@ ALTER FUNCTION mlsys.rollback(text) SECURITY DEFINER;
 ALTER FUNCTION mlsys._configure(text, jsonb, regclass) SECURITY DEFINER;
 ALTER FUNCTION mlsys.drop_model(text) SECURITY DEFINER;
 ALTER FUNCTION mlsys.prune_versions(text, int) SECURITY DEFINER;
+-- the copy of the registry for Citus workers belongs to the extension's
+-- owner: the trigger that keeps it writes as that owner, whoever changed the
+-- registry
+ALTER FUNCTION mlsys._replicate_registry() SECURITY DEFINER;
 
 -- tables and sequences: nothing for PUBLIC
 REVOKE ALL ON ALL TABLES IN SCHEMA mlsys FROM PUBLIC;
@@ -456,3 +460,7 @@ GRANT EXECUTE ON FUNCTION
     mlsys._import_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, jsonb, text[], text, text, text)
 TO mlsys_trainer;
 GRANT EXECUTE ON FUNCTION mlsys.prune(interval) TO mlsys_admin;
+-- Citus: setting up the copy is the extension owner's (the function checks),
+-- through admins; refilling one model's copy is internal
+REVOKE EXECUTE ON FUNCTION mlsys.citus_setup(), mlsys._replicate_model(text) FROM mlsys_reader;
+GRANT EXECUTE ON FUNCTION mlsys.citus_setup() TO mlsys_admin;
