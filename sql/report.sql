@@ -164,6 +164,14 @@ SELECT position('id="header"' IN r) > 0 AS header,
        (SELECT count(*) FROM regexp_matches(r, '<svg ', 'g')) AS svgs
 FROM mlsys.report('rp') r;
 RESET ROLE;
+-- a private model's report, like its other monitoring, needs the score privilege on it
+SELECT mlsys.configure('rp', '{"private": true}') ->> 'private' AS private;
+SET ROLE rp_viewer;
+\set VERBOSITY sqlstate
+SELECT mlsys.report('rp');
+\set VERBOSITY default
+RESET ROLE;
+SELECT mlsys.configure('rp', '{"private": false}') ->> 'private' AS private;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA mlsys FROM rp_viewer;
 REVOKE ALL ON ALL TABLES IN SCHEMA mlsys FROM rp_viewer;
 REVOKE ALL ON SCHEMA mlsys FROM rp_viewer;

@@ -668,6 +668,8 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', v_model USING ERRCODE = 'undefined_object';
     END IF;
+    -- a private model's report, like its other monitoring, needs its score privilege
+    PERFORM mlsys._check_model_access(v_model);
     v_task := m.task;
     SELECT dd.version INTO v_live FROM mlsys.deployments dd WHERE dd.model = v_model ORDER BY dd.id DESC LIMIT 1;
     IF v_version IS NULL THEN
