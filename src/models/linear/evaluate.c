@@ -28,13 +28,15 @@ typedef struct HoldoutCache
 /*
  * The arguments (seed int8, test_size float8, coef float8[]) at 3, 4 and 5
  * of an evaluation pass's transition function, checked; the row buffer and
- * split key in a call-site cache (rebuilt whenever fn_extra is fresh).
+ * split key in the transition function's call cache (mlsys_call_cache).
  */
 static HoldoutCache *
 holdout_args(FunctionCallInfo fcinfo, int *p_out, double **coef_out)
 {
 	ArrayType  *coefa;
 	HoldoutCache *hc;
+	MemoryContext mcxt;
+	void	  **slot;
 	int			p;
 
 	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
@@ -50,13 +52,14 @@ holdout_args(FunctionCallInfo fcinfo, int *p_out, double **coef_out)
 	*p_out = p;
 	*coef_out = (double *) ARR_DATA_PTR(coefa);
 
-	hc = (HoldoutCache *) fcinfo->flinfo->fn_extra;
+	slot = mlsys_call_cache(fcinfo, &mcxt);
+	hc = (HoldoutCache *) *slot;
 	if (hc == NULL || hc->nfeat != p)
 	{
-		hc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(HoldoutCache));
+		hc = MemoryContextAllocZero(mcxt, sizeof(HoldoutCache));
 		hc->nfeat = p;
-		hc->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * p);
-		fcinfo->flinfo->fn_extra = hc;
+		hc->x = MemoryContextAlloc(mcxt, sizeof(double) * p);
+		*slot = hc;
 	}
 	if (!hc->keyed || hc->seed != PG_GETARG_INT64(3))
 	{
