@@ -129,17 +129,25 @@ typedef struct RegressionEvalState
 	ProfileGrid target;			/* every row */
 } RegressionEvalState;
 
+/* reject bytes that are not a regression evaluation state */
+static void
+regression_eval_check(const RegressionEvalState *s)
+{
+	if (VARATT_IS_SHORT(s) || VARSIZE(s) != sizeof(RegressionEvalState) ||
+		s->layout != REGRESSION_EVAL_LAYOUT ||
+		!profile_grid_valid(&s->prediction) || !profile_grid_valid(&s->target))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid regression evaluation state")));
+}
+
 /* a state from another process, checked */
 static RegressionEvalState *
 regression_eval_arg(FunctionCallInfo fcinfo, int argno)
 {
 	RegressionEvalState *s = (RegressionEvalState *) PG_GETARG_BYTEA_P(argno);
 
-	if (VARSIZE(s) != sizeof(RegressionEvalState) || s->layout != REGRESSION_EVAL_LAYOUT ||
-		!profile_grid_valid(&s->prediction) || !profile_grid_valid(&s->target))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid regression evaluation state")));
+	regression_eval_check(s);
 	return s;
 }
 
@@ -177,7 +185,15 @@ regression_eval_accum(PG_FUNCTION_ARGS)
 		profile_grid_init(&s->target);
 	}
 	else
+	{
+		/* an INITCOND can hand us any bytes: checked once per state */
 		s = (RegressionEvalState *) PG_GETARG_POINTER(0);
+		if (!mlsys_state_is_known(fcinfo))
+		{
+			regression_eval_check(s);
+			mlsys_state_remember(fcinfo, s);
+		}
+	}
 	if (has_y)
 	{
 		y = PG_GETARG_FLOAT8(1);
