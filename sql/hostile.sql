@@ -407,7 +407,8 @@ INSERT INTO h_case (fn, label, sql) VALUES
 ('warm', 'unknown model',                $$SELECT mlsys.warm(ARRAY['h_nope'])$$),
 ('warm', 'null element',                 $$SELECT mlsys.warm(ARRAY[NULL]::text[])$$),
 ('warm', 'empty array',                  $$SELECT mlsys.warm(ARRAY[]::text[])$$),
-('cached_models', 'no arguments',        $$SELECT count(*) >= 0 FROM mlsys.cached_models()$$);
+('cached_models', 'no arguments',        $$SELECT count(*) >= 0 FROM mlsys.cached_models()$$),
+('citus_setup', 'without Citus',         $$SELECT mlsys.citus_setup() LIKE '% copied to mlsys_replica (no Citus: plain tables)'$$);
 
 -- every public function has at least one case
 SELECT DISTINCT p.proname AS untested_function

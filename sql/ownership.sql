@@ -54,7 +54,9 @@ SELECT mlsys.schedule('own_m', '0 3 * * *');
 \echo :LAST_ERROR_SQLSTATE
 SELECT mlsys.unschedule('own_m');
 \echo :LAST_ERROR_SQLSTATE
--- pruning and dropping stay with admins
+-- pruning and dropping need manage too
+SELECT mlsys.prune_versions('own_m', 0);
+\echo :LAST_ERROR_SQLSTATE
 SELECT mlsys.drop_model('own_m');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
@@ -110,6 +112,17 @@ SELECT mlsys.grant('own_m', 'regress_own_a2', 'train');
 SELECT mlsys.grant('own_m', 'regress_own_a2', 'manage');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
+-- manage: prune and drop (on a model of team A's made for it)
+SET ROLE regress_own_a;
+SELECT version FROM mlsys.train('own_tmp', 'own_data', 'y', ARRAY['x'], deploy => 'most_recent');
+SELECT version FROM mlsys.train('own_tmp', 'own_data', 'y', ARRAY['x']);
+SELECT mlsys.grant('own_tmp', 'regress_own_b', 'manage');
+RESET ROLE;
+SET ROLE regress_own_b;
+SELECT mlsys.prune_versions('own_tmp', 0) AS pruned;
+SELECT mlsys.drop_model('own_tmp');
+RESET ROLE;
+SELECT count(*) AS own_tmp_left FROM mlsys.models WHERE model = 'own_tmp';
 
 ------------------------------------------------------------------------------
 -- revokes: team B is back where it started
@@ -174,7 +187,7 @@ SELECT mlsys.set_owner(NULL, 'regress_own_a');
 SELECT mlsys.set_owner('own_m', NULL);
 SELECT mlsys.set_owner('own_nope', 'regress_own_a');
 SELECT mlsys.set_owner('own_m', 'regress_own_nope');
-SELECT mlsys.grant('own_m', 'regress_own_b', 'score');
+SELECT mlsys.grant('own_m', 'regress_own_b', 'predict');
 SELECT mlsys.grant('own_m', 'regress_own_b', NULL);
 SELECT mlsys.grant('own_nope', 'regress_own_b', 'train');
 SELECT mlsys.revoke('own_m', NULL, 'train');

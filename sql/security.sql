@@ -63,10 +63,14 @@ UPDATE mlsys.model_versions SET params = '\x00'::bytea WHERE model = 'sec';
 DELETE FROM mlsys.model_versions WHERE model = 'sec';
 -- the preprocessing column only for a version of its own transaction
 UPDATE mlsys.model_versions SET preprocessing = '{}' WHERE model = 'sec' AND version = 1;
--- as its owner it deploys, rolls back and configures it; dropping is an admin's job
+-- as its owner it deploys, rolls back, configures and may drop it (the drop
+-- is rolled back: the tests below use the model)
 SELECT mlsys.deploy('sec', 2);
 SELECT mlsys.rollback('sec');
+BEGIN;
 SELECT mlsys.drop_model('sec');
+SELECT count(*) AS sec_left FROM mlsys.models WHERE model = 'sec';
+ROLLBACK;
 SELECT mlsys.configure('sec', '{"tolerance": 0.5}');
 -- the internal function that training uses checks the same privilege
 SELECT mlsys._insert_deployment('sec', 2, 'manual') > 0 AS deployed;
@@ -120,11 +124,11 @@ SELECT model, version, reason, deployed_by FROM mlsys.deployments WHERE model = 
 ------------------------------------------------------------------------------
 -- row-level security on mlsys.predictions: each tenant sees its own runs
 ------------------------------------------------------------------------------
-ALTER TABLE mlsys.prediction_runs ENABLE ROW LEVEL SECURITY;
-ALTER TABLE mlsys.predictions ENABLE ROW LEVEL SECURITY;
-CREATE POLICY tenant_runs ON mlsys.prediction_runs TO mlsys_reader
+-- (row-level security is on already, for private models: the tenants'
+-- policies are restrictive, so they narrow what the tables grant)
+CREATE POLICY tenant_runs ON mlsys.prediction_runs AS RESTRICTIVE TO mlsys_reader
     USING (run_by = current_user) WITH CHECK (run_by = current_user);
-CREATE POLICY tenant_predictions ON mlsys.predictions TO mlsys_reader
+CREATE POLICY tenant_predictions ON mlsys.predictions AS RESTRICTIVE TO mlsys_reader
     USING (scored_by = current_user) WITH CHECK (scored_by = current_user);
 SET ROLE regress_tenant_a;
 CREATE TEMP VIEW a_rows AS SELECT id, a, b FROM sec_data WHERE id <= 30;
@@ -156,8 +160,6 @@ SELECT r.run_by, count(*), count(p.label) AS labeled
 ------------------------------------------------------------------------------
 DROP POLICY tenant_predictions ON mlsys.predictions;
 DROP POLICY tenant_runs ON mlsys.prediction_runs;
-ALTER TABLE mlsys.predictions DISABLE ROW LEVEL SECURITY;
-ALTER TABLE mlsys.prediction_runs DISABLE ROW LEVEL SECURITY;
 SELECT mlsys.drop_model(m) FROM unnest(ARRAY['sec', 'sec_cols']) m;
 DROP OWNED BY regress_mlsys_trainer, regress_mlsys_admin, regress_mlsys_reader, regress_mlsys_nobody,
     regress_tenant_a, regress_tenant_b;

@@ -139,6 +139,7 @@ extern double *doc_read_factors(JsonbContainer *obj, const char *path, int rows,
 /* security.c: search_path pinning for SPI queries run from C */
 extern int	mlsys_pin_search_path(void);
 extern void mlsys_unpin_search_path(int nestlevel);
+extern void mlsys_check_model_access(Datum name_text);
 
 /* rowcheck.c: errors for a row's missing or non-finite values */
 extern void mlsys_check_finite_vector(const double *x, int n, const char *const *names);

@@ -11,12 +11,16 @@
  * lets a trainer deploy or complete that version and no other.
  *
  * It also pins search_path around the registry queries that C code runs
- * through SPI with the caller's search_path (mlsys_pin_search_path).
+ * through SPI with the caller's search_path (mlsys_pin_search_path), and
+ * asks the SQL side whether the current user may use a private model
+ * (mlsys_check_model_access), so the rule and its message live in one place.
  */
 #include "postgres.h"
 
 #include "access/transam.h"
 #include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -69,4 +73,19 @@ void
 mlsys_unpin_search_path(int nestlevel)
 {
 	AtEOXact_GUC(true, nestlevel);
+}
+
+/*
+ * Raise insufficient_privilege when the model is private and the current
+ * user may not score it (mlsys._check_model_access). SPI must be connected
+ * and search_path pinned.
+ */
+void
+mlsys_check_model_access(Datum name_text)
+{
+	Oid			argtypes[1] = {TEXTOID};
+
+	if (SPI_execute_with_args("SELECT mlsys._check_model_access($1)",
+							  1, argtypes, &name_text, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not check the privileges on a model");
 }

@@ -296,6 +296,8 @@ drift_report(PG_FUNCTION_ARGS)
 	relname = logged ? NULL : DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)));
 
 	SPI_connect();
+	/* a private model's baseline and traffic are hidden: say why */
+	mlsys_check_model_access(CStringGetTextDatum(model));
 	if (PG_ARGISNULL(2))
 	{
 		Datum		d;

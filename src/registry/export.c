@@ -236,6 +236,8 @@ export_model(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model \"%s\" does not exist", name)));
+	/* a private model's rows are hidden: say why rather than "does not exist" */
+	mlsys_check_model_access(args[0]);
 	if (PG_ARGISNULL(1))
 	{
 		/* the live version: the model's newest deployment (recommenders included) */

@@ -32,6 +32,23 @@
  * the version it started with; a pinned model may keep the cache above the
  * limit until it is released). mlsys.warm() preloads models for a new
  * connection; mlsys.cached_models() shows what a backend holds.
+ *
+ * Private models: the cache is shared by every role a backend runs as (SET
+ * ROLE, SECURITY DEFINER functions, pooled connections), so a private model
+ * is served only to a role mlsys._check_model_access allowed: asked at load
+ * before any of its rows is read, and for each new role. The answers hold
+ * until a grant, an owner, the model's settings or a role membership
+ * changes: a statement trigger on mlsys.model_grants (like the registry's)
+ * and a syscache callback on pg_authid and pg_auth_members bump
+ * access_generation, and every answer older than it is asked again. Asking
+ * per statement instead cost a query per single-row call.
+ *
+ * Citus workers: a query on a distributed table scores on the workers,
+ * whose registry is empty. There the model is read from mlsys_replica (see
+ * src/sql/85_citus.sql), Citus reference tables that every deployment
+ * writes in its own transaction; such an entry (replica) checks the copy's
+ * row of its model once per statement, since relcache invalidations do not
+ * cross nodes, and is reloaded when a deployment or a setting changed it.
  */
 #include "postgres.h"
 
@@ -40,6 +57,7 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "storage/proc.h"
 #include "storage/sinval.h"
 #include "utils/builtins.h"
@@ -48,6 +66,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 #include "funcapi.h"
 
@@ -67,10 +86,12 @@ typedef struct CacheEntry
 
 static HTAB *model_cache = NULL;
 static uint64 cache_generation = 1;
+static uint64 access_generation = 1;
 static uint64 lru_clock = 0;
 static Oid	deployments_oid = InvalidOid;
 static Oid	versions_oid = InvalidOid;
 static Oid	models_oid = InvalidOid;
+static Oid	grants_oid = InvalidOid;
 
 /* relcache callback: any change to a registry table makes every entry stale */
 static void
@@ -80,11 +101,22 @@ registry_invalidated(Datum arg, Oid relid)
 		relid == deployments_oid || relid == versions_oid || relid == models_oid)
 	{
 		cache_generation++;
+		access_generation++;
 		/* the tables may have been dropped and recreated: look them up again */
 		deployments_oid = InvalidOid;
 		versions_oid = InvalidOid;
 		models_oid = InvalidOid;
+		grants_oid = InvalidOid;
 	}
+	else if (relid == grants_oid)
+		access_generation++;
+}
+
+/* syscache callback: a role or a membership changed, so may who holds a grant */
+static void
+roles_invalidated(Datum arg, int cacheid, uint32 hashvalue)
+{
+	access_generation++;
 }
 
 /*
@@ -99,6 +131,8 @@ cache_register_callback(void)
 	if (!registered)
 	{
 		CacheRegisterRelcacheCallback(registry_invalidated, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, roles_invalidated, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, roles_invalidated, (Datum) 0);
 		registered = true;
 	}
 }
@@ -129,13 +163,16 @@ spi_first_value(Datum *value)
 	return !isnull;
 }
 
-/* raise "model does not exist" unless mlsys.models has the name (SPI connected) */
+/* where a model is read: the registry, or on a Citus worker its copy */
+#define REGISTRY(replica) ((replica) ? "mlsys_replica" : "mlsys")
+
+/* raise "model does not exist" unless the registry (or its copy) has the name (SPI connected) */
 static void
-model_must_exist(const char *name, Datum name_text)
+model_must_exist(const char *name, Datum name_text, bool replica)
 {
 	Oid			argtypes[1] = {TEXTOID};
 
-	if (SPI_execute_with_args("SELECT 1 FROM mlsys.models WHERE model = $1",
+	if (SPI_execute_with_args(psprintf("SELECT 1 FROM %s.models WHERE model = $1", REGISTRY(replica)),
 							  1, argtypes, &name_text, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read mlsys.models");
 	if (SPI_processed == 0)
@@ -160,7 +197,8 @@ cache_load_serving(CachedModel *m, Datum name_text)
 	if (SPI_execute_with_args("SELECT m.settings ->> 'serve' FROM mlsys.models m WHERE m.model = $1",
 							  1, argtypes, &name_text, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read mlsys.models");
-	m->serve_precomputed = spi_first_value(&d) &&
+	/* a worker holds no precomputed lists: it scores live */
+	m->serve_precomputed = !m->replica && spi_first_value(&d) &&
 		strcmp(TextDatumGetCString(d), "precomputed") == 0;
 	/* absent in a database whose extension scripts are older than this library */
 	m->recs_relid = get_relname_relid("recommendations", nsp);
@@ -181,9 +219,10 @@ cache_load_logging(CachedModel *m, Datum name_text)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		d;
 
-	if (SPI_execute_with_args("SELECT CASE WHEN pg_catalog.jsonb_typeof(m.settings -> 'log_sample') = 'number' "
-							  "THEN (m.settings ->> 'log_sample')::pg_catalog.float8 END, "
-							  "m.settings ->> 'log_entity' FROM mlsys.models m WHERE m.model = $1",
+	if (SPI_execute_with_args(psprintf("SELECT CASE WHEN pg_catalog.jsonb_typeof(m.settings -> 'log_sample') = 'number' "
+									   "THEN (m.settings ->> 'log_sample')::pg_catalog.float8 END, "
+									   "m.settings ->> 'log_entity' FROM %s.models m WHERE m.model = $1",
+									   REGISTRY(m->replica)),
 							  1, argtypes, &name_text, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read mlsys.models");
 	m->log_sample = 0;
@@ -199,6 +238,100 @@ cache_load_logging(CachedModel *m, Datum name_text)
 		if (!isnull)
 			m->log_entity = MemoryContextStrdup(m->cxt, TextDatumGetCString(e));
 	}
+}
+
+/*
+ * Is the model private (SPI connected)? If so, raise insufficient_privilege
+ * unless the current user may use it. Settings changes reach every backend
+ * through the trigger on mlsys.models, as "serve" does. *replica tells
+ * whether the model is read from mlsys_replica: not in the registry, and
+ * the copy exists (a Citus worker). A private model's parameters are not
+ * copied: it is scored on the coordinator only.
+ */
+static bool
+cache_check_private(const char *name, Datum name_text, bool *replica)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		d;
+	bool		found;
+
+	if (SPI_execute_with_args("SELECT m.settings @> '{\"private\": true}' FROM mlsys.models m WHERE m.model = $1",
+							  1, argtypes, &name_text, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read mlsys.models");
+	found = SPI_processed > 0;
+	*replica = !found && OidIsValid(get_namespace_oid("mlsys_replica", true));
+	if (*replica)
+	{
+		if (SPI_execute_with_args("SELECT m.settings @> '{\"private\": true}' FROM mlsys_replica.models m WHERE m.model = $1",
+								  1, argtypes, &name_text, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read mlsys_replica.models");
+		if (spi_first_value(&d) && DatumGetBool(d))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("private model \"%s\" cannot be scored on a Citus worker", name),
+					 errdetail("A private model's parameters stay in the coordinator's registry."),
+					 errhint("Score it on the coordinator (for example from a local copy of the rows), or make it not private.")));
+		return false;
+	}
+	if (!spi_first_value(&d) || !DatumGetBool(d))
+		return false;
+	mlsys_check_model_access(name_text);
+	return true;
+}
+
+/* remember that the current role may use the model (until access_generation moves) */
+static void
+cache_access_granted(CachedModel *m)
+{
+	if (m->access_generation != access_generation)
+	{
+		m->naccess = 0;
+		m->access_generation = access_generation;
+	}
+	if (m->naccess == MLSYS_ACCESS_ROLES)
+		m->naccess = 0;			/* many roles take turns: start again */
+	m->access_roles[m->naccess++] = GetUserId();
+}
+
+/* may the current role use this private model, as far as the cache knows? */
+bool
+mlsys_cache_access_known(const CachedModel *m)
+{
+	Oid			role = GetUserId();
+	int			i;
+
+	if (m->access_generation != access_generation)
+		return false;
+	for (i = 0; i < m->naccess; i++)
+		if (m->access_roles[i] == role)
+			return true;
+	return false;
+}
+
+/*
+ * Check a cached private model for the current role, unless the cache knows
+ * it may: another role, a revoked privilege or a changed membership is
+ * asked again at its first call (invalidations arrive at the start of
+ * every lookup), and no row pays for it.
+ */
+static void
+cache_check_access(CachedModel *m)
+{
+	int			pinned;
+	bool		latest = !IsInParallelMode();
+
+	if (mlsys_cache_access_known(m))
+		return;
+	if (latest)
+		PushActiveSnapshot(GetLatestSnapshot());
+	SPI_connect();
+	pinned = mlsys_pin_search_path();
+	mlsys_check_model_access(CStringGetTextDatum(m->name));
+	mlsys_unpin_search_path(pinned);
+	SPI_finish();
+	if (latest)
+		PopActiveSnapshot();
+	cache_access_granted(m);
 }
 
 /* load one model version from the registry into a new memory context */
@@ -220,6 +353,8 @@ cache_load(const char *name, int32 requested)
 	int			pinned;
 
 	bool		latest = !IsInParallelMode();
+	bool		private_model;
+	bool		replica;
 
 	/* lives in the caller's context until fully loaded, so an error frees it */
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "mlsys cached model",
@@ -235,17 +370,22 @@ cache_load(const char *name, int32 requested)
 		deployments_oid = get_relname_relid("deployments", nsp);
 		versions_oid = get_relname_relid("model_versions", nsp);
 		models_oid = get_relname_relid("models", nsp);
+		grants_oid = get_relname_relid("model_grants", nsp);
 	}
 	args[0] = CStringGetTextDatum(name);
+	/* before any of its rows: a private model's are hidden from other roles */
+	private_model = cache_check_private(name, args[0], &replica);
 	if (requested == 0)
 	{
-		if (SPI_execute_with_args("SELECT d.version FROM mlsys.deployments d "
+		if (SPI_execute_with_args(replica ?
+								  "SELECT l.version FROM mlsys_replica.live l WHERE l.model = $1" :
+								  "SELECT d.version FROM mlsys.deployments d "
 								  "WHERE d.model = $1 ORDER BY d.id DESC LIMIT 1",
 								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read mlsys.deployments");
+			elog(ERROR, "could not read the deployments");
 		if (!spi_first_value(&d))
 		{
-			model_must_exist(name, args[0]);
+			model_must_exist(name, args[0], replica);
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("model \"%s\" has no deployed version", name),
@@ -255,14 +395,15 @@ cache_load(const char *name, int32 requested)
 		version = DatumGetInt32(d);
 	}
 	args[1] = Int32GetDatum(version);
-	if (SPI_execute_with_args("SELECT v.algorithm, v.params, v.feature_columns, v.feature_lengths, "
-							  "v.classes, v.hyperparams ->> 'positive_class', v.target_type, v.preprocessing "
-							  "FROM mlsys.model_versions v WHERE v.model = $1 AND v.version = $2",
+	if (SPI_execute_with_args(psprintf("SELECT v.algorithm, v.params, v.feature_columns, v.feature_lengths, "
+									   "v.classes, v.hyperparams ->> 'positive_class', v.target_type, v.preprocessing "
+									   "FROM %s.model_versions v WHERE v.model = $1 AND v.version = $2",
+									   REGISTRY(replica)),
 							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read mlsys.model_versions");
+		elog(ERROR, "could not read the model versions");
 	if (SPI_processed == 0)
 	{
-		model_must_exist(name, args[0]);
+		model_must_exist(name, args[0], replica);
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("version %d of model \"%s\" does not exist", version, name)));
@@ -276,6 +417,10 @@ cache_load(const char *name, int32 requested)
 	m->requested = requested;
 	m->version = version;
 	m->cxt = cxt;
+	m->private_model = private_model;
+	if (private_model)
+		cache_access_granted(m);
+	m->replica = replica;
 	algorithm = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
 	family = mlsys_family_by_algorithm(algorithm);
 	if (family == NULL || family->load == NULL)
@@ -362,6 +507,16 @@ cache_load(const char *name, int32 requested)
 loaded:
 	if (requested == 0)
 		cache_load_logging(m, args[0]);
+	if (replica)
+	{
+		char	   *settings;
+
+		if (!mlsys_replica_row(args[0], &settings, &m->replica_deployment))
+			settings = "";
+		m->replica_settings = pstrdup(settings);	/* in the model's context */
+		m->replica_lxid = MLSYS_LXID;
+		m->replica_stmt = GetCurrentStatementStartTimestamp();
+	}
 	m->latest = latest;
 	m->lxid = MLSYS_LXID;
 	MemoryContextSwitchTo(oldcxt);
@@ -421,8 +576,13 @@ mlsys_cache_get(const char *name, int32 version)
 	if (entry->model != NULL && entry->model->generation == cache_generation &&
 		(entry->model->latest || entry->model->lxid == MLSYS_LXID))
 	{
-		entry->model->last_used = ++lru_clock;
-		return entry->model;
+		if (!entry->model->replica || mlsys_replica_fresh(entry->model))
+		{
+			if (entry->model->private_model)
+				cache_check_access(entry->model);
+			entry->model->last_used = ++lru_clock;
+			return entry->model;
+		}
 	}
 
 	old = entry->model;

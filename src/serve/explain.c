@@ -78,7 +78,11 @@ profile_means(const CachedModel *m, MemoryContext cxt)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	pinned = mlsys_pin_search_path();
-	if (SPI_execute_with_args("SELECT v.profile -> 'features' FROM mlsys.model_versions v "
+	/* on a Citus worker the version is in the registry's copy */
+	if (SPI_execute_with_args(m->replica ?
+							  "SELECT v.profile -> 'features' FROM mlsys_replica.model_versions v "
+							  "WHERE v.model = $1 AND v.version = $2" :
+							  "SELECT v.profile -> 'features' FROM mlsys.model_versions v "
 							  "WHERE v.model = $1 AND v.version = $2",
 							  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read mlsys.model_versions");

@@ -24,6 +24,7 @@
 #include "catalog/pg_type.h"
 #include "access/xact.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -103,7 +104,8 @@ score_call_model(FunctionCallInfo fcinfo, int version_arg)
 
 	if (sc != NULL && sc->model != NULL && sc->requested == requested &&
 		sc->namelen == namelen && memcmp(sc->name, VARDATA_ANY(name), namelen) == 0 &&
-		sc->lxid == MLSYS_LXID && sc->cid == GetCurrentCommandId(false))
+		sc->lxid == MLSYS_LXID && sc->cid == GetCurrentCommandId(false) &&
+		(!sc->model->private_model || mlsys_cache_access_known(sc->model)))
 		return sc;
 
 	if (sc == NULL)

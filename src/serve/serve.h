@@ -13,6 +13,9 @@
 #include "models/als/als.h"
 
 /* cache.c: backend-local model cache */
+/* how many roles a cached private model remembers as allowed */
+#define MLSYS_ACCESS_ROLES 4
+
 typedef struct CachedModel
 {
 	char		name[NAMEDATALEN];
@@ -45,7 +48,24 @@ typedef struct CachedModel
 	bool		entity_warned;	/* warned once that the entity is missing */
 	uint32		log_calls;		/* calls since the last record this backend appended */
 	uint32		log_dropped;	/* sampled calls dropped since then */
+	/* a private model: the roles found allowed, until grants or roles change */
+	bool		private_model;
+	int			naccess;
+	Oid			access_roles[MLSYS_ACCESS_ROLES];
+	uint64		access_generation;
+	/* read from mlsys_replica on a Citus worker: the copy's row it was loaded from */
+	bool		replica;
+	char	   *replica_settings;	/* md5 of the model's settings */
+	int64		replica_deployment; /* the live deployment's id */
+	uint32		replica_lxid;	/* checked in this transaction's ... */
+	TimestampTz replica_stmt;	/* ... statement */
 } CachedModel;
+
+extern bool mlsys_cache_access_known(const CachedModel *m);
+
+/* replica.c: models read from mlsys_replica on a Citus worker */
+extern bool mlsys_replica_row(Datum name_text, char **settings, int64 *deployment);
+extern bool mlsys_replica_fresh(CachedModel *m);
 
 extern CachedModel *mlsys_cache_get(const char *name, int32 version);
 extern void mlsys_cache_pin(CachedModel *m);

@@ -15,7 +15,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
         "tolerance": 0.1, "auc_drop": 0.05,
         "min_improvement": 0.01, "metric": null, "min_rows": 1,
         "serve": "live", "recommend_batch": null,
-        "log_sample": 0, "log_entity": null
+        "log_sample": 0, "log_entity": null,
+        "private": false
     }'::pg_catalog.jsonb
 $$;
 COMMENT ON FUNCTION mlsys._setting_defaults() IS 'The settings mlsys.configure recognises, with their defaults (internal).';
@@ -150,6 +151,10 @@ BEGIN
             WHEN v_key = 'log_entity' THEN
                 IF jsonb_typeof(v_value) <> 'string' OR v_value #>> '{}' = '' THEN
                     RAISE EXCEPTION 'setting "log_entity" must be a column or key name' USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+            WHEN v_key = 'private' THEN
+                IF jsonb_typeof(v_value) <> 'boolean' THEN
+                    RAISE EXCEPTION 'setting "private" must be true or false' USING ERRCODE = 'invalid_parameter_value';
                 END IF;
             ELSE
                 NULL;

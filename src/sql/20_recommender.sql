@@ -121,7 +121,7 @@ END $$;
 COMMENT ON FUNCTION mlsys._refresh_recommendations(text) IS
 'Refreshes a model''s precomputed recommendations when it serves them; NULL when it serves live (internal).';
 
--- "serve" and the rest of a model's settings reach every backend's model cache
--- as deployments do
-CREATE TRIGGER registry_changed AFTER UPDATE OF settings OR DELETE ON mlsys.models
+-- "serve" and the rest of a model's settings, and its owner (who may use a
+-- private model), reach every backend's model cache as deployments do
+CREATE TRIGGER registry_changed AFTER UPDATE OF settings, owner OR DELETE ON mlsys.models
     FOR EACH STATEMENT EXECUTE FUNCTION mlsys._registry_changed();

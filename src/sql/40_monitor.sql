@@ -87,6 +87,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', record_outcomes.model USING ERRCODE = 'undefined_object';
     END IF;
+    PERFORM mlsys._check_model_access(record_outcomes.model);
     FOREACH v_col IN ARRAY ARRAY[record_outcomes.id_column, record_outcomes.label_column] LOOP
         PERFORM 1 FROM pg_catalog.pg_attribute a
          WHERE a.attrelid = record_outcomes.relation AND a.attname = v_col
@@ -156,6 +157,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', performance.model USING ERRCODE = 'undefined_object';
     END IF;
+    PERFORM mlsys._check_model_access(performance.model);
     -- a recommender's live metric is the click-through of its impressions
     IF v_task LIKE 'recommender%' THEN
         RETURN QUERY SELECT * FROM mlsys._ctr_performance(performance.model, performance.bucket, performance.since);
@@ -366,6 +368,7 @@ DECLARE
     a mlsys.alerts;
 BEGIN
     PERFORM mlsys._lock_model(v_model);
+    PERFORM mlsys._check_model_access(v_model);
     IF v_recommender THEN
         -- recommenders are not scored by mlsys.predict: their live version is the latest deployment
         SELECT dd.version INTO v_version FROM mlsys.deployments dd WHERE dd.model = v_model ORDER BY dd.id DESC LIMIT 1;

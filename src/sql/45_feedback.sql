@@ -54,6 +54,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', record_interactions.model USING ERRCODE = 'undefined_object';
     END IF;
+    PERFORM mlsys._check_model_access(record_interactions.model);
     IF v_task NOT LIKE 'recommender%' THEN
         RAISE EXCEPTION 'model "%" is not a recommender', record_interactions.model
             USING ERRCODE = 'wrong_object_type',

@@ -484,10 +484,13 @@ COMMENT ON FUNCTION mlsys.retrain(text) IS
 -- Cleanup
 ------------------------------------------------------------------------------
 
+-- drop_model and prune_versions need manage on the model; they run as the
+-- extension's owner (see 90_security.sql) and check the acting role first
 CREATE FUNCTION mlsys.drop_model(model text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM mlsys._lock_model(drop_model.model);
+    PERFORM mlsys._require_model_privilege(drop_model.model, 'manage');
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
         PERFORM mlsys.unschedule(drop_model.model);
     END IF;
@@ -502,7 +505,7 @@ BEGIN
     DELETE FROM mlsys.models m WHERE m.model = drop_model.model;   -- cascades to its versions
 END $$;
 COMMENT ON FUNCTION mlsys.drop_model(text) IS
-'Removes a model with its versions, deployments, training runs, retrain decisions, tuning trials, predictions, impressions, online traffic counts and pg_cron schedules.';
+'Removes a model with its versions, deployments, training runs, retrain decisions, tuning trials, predictions, impressions, online traffic counts and pg_cron schedules; needs manage on the model.';
 
 CREATE FUNCTION mlsys.prune_versions(model text, keep int) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -515,6 +518,7 @@ BEGIN
         RAISE EXCEPTION 'keep must be a non-negative number of versions' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM mlsys._lock_model(prune_versions.model);
+    PERFORM mlsys._require_model_privilege(prune_versions.model, 'manage');
     SELECT d.version INTO v_live FROM mlsys.deployments d
      WHERE d.model = prune_versions.model ORDER BY d.id DESC LIMIT 1;
     -- candidates: all but the newest `keep` and the live one; versions named by
@@ -543,7 +547,7 @@ BEGIN
     RETURN v_count;
 END $$;
 COMMENT ON FUNCTION mlsys.prune_versions(text, int) IS
-'Deletes the versions of a model other than the newest `keep`, the live one and any version a deployment refers to (those are kept with a NOTICE); returns how many were deleted.';
+'Deletes the versions of a model other than the newest `keep`, the live one and any version a deployment refers to (those are kept with a NOTICE); returns how many were deleted; needs manage on the model.';
 
 ------------------------------------------------------------------------------
 -- Reproducibility
@@ -575,6 +579,7 @@ BEGIN
     IF reproduce.model IS NULL OR reproduce.version IS NULL THEN
         RAISE EXCEPTION 'model and version must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    PERFORM mlsys._check_model_access(reproduce.model);
     SELECT * INTO v FROM mlsys.model_versions mv WHERE mv.model = reproduce.model AND mv.version = reproduce.version;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'version % of model "%" does not exist', reproduce.version, reproduce.model

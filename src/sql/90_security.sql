@@ -11,8 +11,9 @@
 --   mlsys_trainer  train, tune, cross-validate, retrain, reproduce: registers
 --                  versions, and deploys them through the training's deploy
 --                  policy (best_score, most_recent) or a retrain's decision;
---   mlsys_admin    deploy, rollback, configure, schedule, prune and drop; full
---                  rights on the registry tables.
+--   mlsys_admin    every privilege on every model (deploy, rollback, configure,
+--                  schedule, prune and drop any of them); full rights on the
+--                  registry tables.
 -- PUBLIC gets nothing: no schema usage, no table, no function.
 --
 -- Nothing that reads user data is SECURITY DEFINER: training, scoring and
@@ -38,18 +39,24 @@ COMMENT ON FUNCTION mlsys._xid_is_current(xid) IS 'Whether a transaction id (a r
 -- what mlsys.grant gave them (or a role they are a member of):
 --   train   add versions (train, tune, train_recommender, import_model);
 --   deploy  deploy, rollback, a training's deploy policy, retrain's deployment;
---   manage  configure, set_owner, and granting train and deploy.
+--   manage  configure, schedule, set_owner, drop_model, prune_versions, and
+--           granting train, deploy and score;
+--   score   score, explain and export a private model and read its rows in
+--           the registry tables (every other privilege includes it).
 -- The global roles stay the ceiling: training still needs mlsys_trainer.
 CREATE TABLE mlsys.model_grants (
     model      text NOT NULL REFERENCES mlsys.models (model) ON DELETE CASCADE,
     role       regrole NOT NULL,
-    privilege  text NOT NULL CHECK (privilege IN ('train', 'deploy', 'manage')),
+    privilege  text NOT NULL CHECK (privilege IN ('train', 'deploy', 'manage', 'score')),
     granted_by name NOT NULL,
     granted_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (model, role, privilege)
 );
 COMMENT ON TABLE mlsys.model_grants IS 'Privileges on models granted with mlsys.grant (owners and mlsys_admin hold every privilege without a row).';
 SELECT pg_catalog.pg_extension_config_dump('mlsys.model_grants', '');
+-- a grant or revoke reaches every backend's answers about private models
+CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON mlsys.model_grants
+    FOR EACH STATEMENT EXECUTE FUNCTION mlsys._registry_changed();
 
 CREATE VIEW mlsys.model_privileges AS
 SELECT g.model, g.role, g.privilege, g.granted_by, g.granted_at FROM mlsys.model_grants g;
@@ -64,11 +71,12 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                     WHERE m.model OPERATOR(pg_catalog.=) p_model
                       AND pg_catalog.pg_has_role(p_role, r.oid, 'MEMBER'))
         OR EXISTS (SELECT 1 FROM mlsys.model_grants g JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::oid
-                    WHERE g.model OPERATOR(pg_catalog.=) p_model AND g.privilege OPERATOR(pg_catalog.=) p_privilege
+                    WHERE g.model OPERATOR(pg_catalog.=) p_model
+                      AND (g.privilege OPERATOR(pg_catalog.=) p_privilege OR p_privilege OPERATOR(pg_catalog.=) 'score')
                       AND pg_catalog.pg_has_role(p_role, r.oid, 'MEMBER'))
 $$;
 COMMENT ON FUNCTION mlsys._has_model_privilege(text, name, text) IS
-'Whether a role holds a privilege on a model: as a member of its owner or of mlsys_admin, or through mlsys.grant (internal).';
+'Whether a role holds a privilege on a model: as a member of its owner or of mlsys_admin, or through mlsys.grant; any granted privilege includes score (internal).';
 
 -- raise insufficient_privilege unless the acting role holds the privilege
 CREATE FUNCTION mlsys._require_model_privilege(p_model text, p_privilege text) RETURNS void
@@ -98,6 +106,41 @@ BEGIN
     PERFORM mlsys._require_model_privilege(p_model, 'deploy');
 END $$;
 COMMENT ON FUNCTION mlsys._authorize_deployment(text, int) IS 'Raises insufficient_privilege unless the acting role holds the deploy privilege on the model (internal).';
+
+-- Private models ("private": true in mlsys.configure). Their rows in the
+-- registry and monitoring tables are visible only to roles that may score
+-- them (row-level security below, evaluated once per query through an
+-- InitPlan); scoring, explain, export and reproduce check the same right
+-- and raise insufficient_privilege. The model's name, owner, settings and
+-- grants stay visible. The role checked is the current user: the rights of
+-- whoever runs the query, as for table privileges.
+CREATE FUNCTION mlsys._hidden_models() RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT COALESCE(pg_catalog.array_agg(m.model), '{}'::text[]) FROM mlsys.models m
+     WHERE m.settings OPERATOR(pg_catalog.@>) '{"private": true}'::jsonb
+       AND NOT mlsys._has_model_privilege(m.model, CURRENT_USER, 'score')
+$$;
+COMMENT ON FUNCTION mlsys._hidden_models() IS
+'The private models the current user may not score, whose registry rows row-level security hides (internal).';
+
+CREATE FUNCTION mlsys._check_model_access(p_model text) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_owner regrole;
+BEGIN
+    SELECT m.owner INTO v_owner FROM mlsys.models m
+     WHERE m.model OPERATOR(pg_catalog.=) p_model AND m.settings OPERATOR(pg_catalog.@>) '{"private": true}'::jsonb;
+    IF FOUND AND NOT mlsys._has_model_privilege(p_model, CURRENT_USER, 'score') THEN
+        RAISE EXCEPTION 'permission denied for model "%"', p_model
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Model "%s" is private: using or reading it needs the score privilege on it, and its owner is %s.',
+                                             p_model, v_owner),
+                  HINT = pg_catalog.format('The owner or a role granted manage on it can grant it: SELECT mlsys.grant(%L, %L, %L);',
+                                           p_model, CURRENT_USER, 'score');
+    END IF;
+END $$;
+COMMENT ON FUNCTION mlsys._check_model_access(text) IS
+'Raises insufficient_privilege when the model is private and the current user may not score it (internal).';
 
 -- created_by / deployed_by name the acting role, also when the row is written
 -- by a SECURITY DEFINER function (where current_user is the owner). A value
@@ -154,7 +197,7 @@ END $$;
 COMMENT ON FUNCTION mlsys.set_owner(text, regrole) IS
 'Gives a model to another role; allowed to the owner (and members of the owning role), roles granted manage on it, and mlsys_admin.';
 -- Grant or revoke a privilege on a model. The owner and admins may change
--- any; a role granted manage may change train and deploy. Runs as the
+-- any; a role granted manage may change train, deploy and score. Runs as the
 -- extension's owner (the grants table is the registry's) and checks the
 -- acting role itself.
 CREATE FUNCTION mlsys._change_model_privilege(p_model text, p_role regrole, p_privilege text, p_grant bool)
@@ -167,10 +210,10 @@ BEGIN
     IF p_model IS NULL OR p_role IS NULL OR p_privilege IS NULL THEN
         RAISE EXCEPTION 'model, role and privilege must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF p_privilege NOT IN ('train', 'deploy', 'manage') THEN
+    IF p_privilege NOT IN ('train', 'deploy', 'manage', 'score') THEN
         RAISE EXCEPTION 'unrecognized model privilege "%"', p_privilege
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'The privileges on a model are train, deploy and manage.';
+                  HINT = 'The privileges on a model are train, deploy, manage and score.';
     END IF;
     SELECT m.owner INTO v_owner FROM mlsys.models m WHERE m.model OPERATOR(pg_catalog.=) p_model FOR UPDATE;
     IF NOT FOUND THEN
@@ -189,7 +232,7 @@ BEGIN
                   DETAIL = pg_catalog.format('Model "%s" is owned by %s; %s.', p_model, v_owner,
                                              CASE WHEN p_privilege OPERATOR(pg_catalog.=) 'manage'
                                                   THEN 'only its owner and members of mlsys_admin may change who manages it'
-                                                  ELSE 'changing its train and deploy privileges needs the manage privilege on it' END),
+                                                  ELSE 'changing its train, deploy and score privileges needs the manage privilege on it' END),
                   HINT = 'Ask the owner or a member of mlsys_admin.';
     END IF;
     IF p_grant THEN
@@ -213,7 +256,7 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     SELECT mlsys._change_model_privilege($1, $2, $3, true)
 $$;
 COMMENT ON FUNCTION mlsys.grant(text, regrole, text) IS
-'Grants a privilege on a model to a role: train (add versions), deploy (deploy, rollback, deploy policies, retrain''s deployment) or manage (configure, set_owner, grant and revoke train and deploy). Allowed to the owner and mlsys_admin, and for train and deploy to roles granted manage.';
+'Grants a privilege on a model to a role: train (add versions), deploy (deploy, rollback, deploy policies, retrain''s deployment), manage (configure, set_owner, grant and revoke train, deploy and score) or score (use and read a private model; every other privilege includes it). Allowed to the owner and mlsys_admin, and except for manage to roles granted manage.';
 
 CREATE FUNCTION mlsys.revoke(model text, role regrole, privilege text) RETURNS void
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
@@ -249,6 +292,33 @@ COMMENT ON FUNCTION mlsys._guard_version_update() IS 'Trigger: lets a trainer co
 CREATE TRIGGER guard_version_update BEFORE UPDATE ON mlsys.model_versions
     FOR EACH ROW EXECUTE FUNCTION mlsys._guard_version_update();
 
+-- Row-level security for private models on every table with a model column
+-- but mlsys.models and mlsys.model_grants (names, owners and grants stay
+-- visible): a RESTRICTIVE policy, so that it applies on top of whatever the
+-- table's owner grants (for example tenants' policies on mlsys.predictions,
+-- which must be restrictive too), and a permissive one that grants the rest.
+-- A table whose owner had already enabled row-level security keeps its own
+-- permissive policies as the only ones. The extension's owner, which the
+-- SECURITY DEFINER functions and the log writers run as, is not subject to
+-- any of them.
+DO $$
+DECLARE
+    v_table text;
+BEGIN
+    FOREACH v_table IN ARRAY ARRAY['model_versions', 'deployments', 'prediction_runs', 'predictions',
+                                   'tuning_trials', 'recommendations', 'baselines', 'alerts', 'drift_history',
+                                   'online_traffic', 'impressions', 'training_runs', 'retrain_decisions',
+                                   'explain_samples'] LOOP
+        IF NOT (SELECT c.relrowsecurity FROM pg_catalog.pg_class c
+                 WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.format('mlsys.%I', v_table)::pg_catalog.regclass) THEN
+            EXECUTE pg_catalog.format('ALTER TABLE mlsys.%I ENABLE ROW LEVEL SECURITY', v_table);
+            EXECUTE pg_catalog.format('CREATE POLICY mlsys_access ON mlsys.%I USING (true)', v_table);
+        END IF;
+        EXECUTE pg_catalog.format('CREATE POLICY private_models ON mlsys.%I AS RESTRICTIVE '
+                                  'USING (NOT (model OPERATOR(pg_catalog.=) ANY ((SELECT mlsys._hidden_models())::text[])))', v_table);
+    END LOOP;
+END $$;
+
 -- the group roles
 DO $$
 BEGIN
@@ -281,6 +351,12 @@ ALTER FUNCTION mlsys._lock_model(text) SECURITY DEFINER;
 -- acting role's privilege on the model and write the registry themselves
 ALTER FUNCTION mlsys.rollback(text) SECURITY DEFINER;
 ALTER FUNCTION mlsys._configure(text, jsonb, regclass) SECURITY DEFINER;
+ALTER FUNCTION mlsys.drop_model(text) SECURITY DEFINER;
+ALTER FUNCTION mlsys.prune_versions(text, int) SECURITY DEFINER;
+-- the copy of the registry for Citus workers belongs to the extension's
+-- owner: the trigger that keeps it writes as that owner, whoever changed the
+-- registry
+ALTER FUNCTION mlsys._replicate_registry() SECURITY DEFINER;
 
 -- tables and sequences: nothing for PUBLIC
 REVOKE ALL ON ALL TABLES IN SCHEMA mlsys FROM PUBLIC;
@@ -344,11 +420,10 @@ GRANT EXECUTE ON FUNCTION
     mlsys.configure(text, jsonb), mlsys._configure(text, jsonb, regclass),
     -- a job runs as the role that scheduled it (manage on the model), with
     -- that role's privileges on the model each time it runs
-    mlsys.schedule(text, text, text), mlsys.unschedule(text, text), mlsys._run_job(text, text)
-TO mlsys_trainer;
-GRANT EXECUTE ON FUNCTION
+    mlsys.schedule(text, text, text), mlsys.unschedule(text, text), mlsys._run_job(text, text),
+    -- deleting needs manage on the model
     mlsys.drop_model(text), mlsys.prune_versions(text, int)
-TO mlsys_admin;
+TO mlsys_trainer;
 
 -- C functions that query the registry and the user's relation through SPI run
 -- with search_path pinned, like the SQL and PL/pgSQL functions: their
@@ -385,3 +460,7 @@ GRANT EXECUTE ON FUNCTION
     mlsys._import_version(text, text, text, jsonb, text, text, text[], int[], text[], float8, int, jsonb, bigint, bigint, float8, text, bytea, jsonb, jsonb, text[], text, text, text)
 TO mlsys_trainer;
 GRANT EXECUTE ON FUNCTION mlsys.prune(interval) TO mlsys_admin;
+-- Citus: setting up the copy is the extension owner's (the function checks),
+-- through admins; refilling one model's copy is internal
+REVOKE EXECUTE ON FUNCTION mlsys.citus_setup(), mlsys._replicate_model(text) FROM mlsys_reader;
+GRANT EXECUTE ON FUNCTION mlsys.citus_setup() TO mlsys_admin;

@@ -201,6 +201,7 @@ BEGIN
     IF reproduce.model IS NULL OR reproduce.version IS NULL THEN
         RAISE EXCEPTION 'model and version must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    PERFORM mlsys._check_model_access(reproduce.model);
     SELECT * INTO v FROM mlsys.model_versions mv WHERE mv.model = reproduce.model AND mv.version = reproduce.version;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'version % of model "%" does not exist', reproduce.version, reproduce.model
@@ -577,10 +578,6 @@ END $$;
 COMMENT ON FUNCTION mlsys._refresh_recommendations(text) IS
 'Refreshes a model''s precomputed recommendations when it serves them; NULL when it serves live (internal).';
 
--- "serve" and the rest of a model's settings reach every backend's model cache
--- as deployments do
-CREATE TRIGGER registry_changed AFTER UPDATE OF settings OR DELETE ON mlsys.models
-    FOR EACH STATEMENT EXECUTE FUNCTION mlsys._registry_changed();
 
 CREATE OR REPLACE FUNCTION mlsys._setting_defaults() RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
@@ -591,7 +588,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
         "tolerance": 0.1, "auc_drop": 0.05,
         "min_improvement": 0.01, "metric": null, "min_rows": 1,
         "serve": "live", "recommend_batch": null,
-        "log_sample": 0, "log_entity": null
+        "log_sample": 0, "log_entity": null,
+        "private": false
     }'::pg_catalog.jsonb
 $$;
 COMMENT ON FUNCTION mlsys._setting_defaults() IS 'The settings mlsys.configure recognises, with their defaults (internal).';
@@ -718,6 +716,10 @@ BEGIN
             WHEN v_key = 'log_entity' THEN
                 IF jsonb_typeof(v_value) <> 'string' OR v_value #>> '{}' = '' THEN
                     RAISE EXCEPTION 'setting "log_entity" must be a column or key name' USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+            WHEN v_key = 'private' THEN
+                IF jsonb_typeof(v_value) <> 'boolean' THEN
+                    RAISE EXCEPTION 'setting "private" must be true or false' USING ERRCODE = 'invalid_parameter_value';
                 END IF;
             ELSE
                 NULL;
@@ -924,6 +926,7 @@ DECLARE
     a mlsys.alerts;
 BEGIN
     PERFORM mlsys._lock_model(v_model);
+    PERFORM mlsys._check_model_access(v_model);
     IF v_recommender THEN
         -- recommenders are not scored by mlsys.predict: their live version is the latest deployment
         SELECT dd.version INTO v_version FROM mlsys.deployments dd WHERE dd.model = v_model ORDER BY dd.id DESC LIMIT 1;
@@ -1157,7 +1160,7 @@ COMMENT ON TABLE mlsys.impressions IS
 SELECT pg_catalog.pg_extension_config_dump('mlsys.impressions', '');
 SELECT pg_catalog.pg_extension_config_dump('mlsys.impressions_id_seq', '');
 
-CREATE FUNCTION mlsys.record_interactions(model text, relation regclass, user_column text DEFAULT 'user_id',
+CREATE OR REPLACE FUNCTION mlsys.record_interactions(model text, relation regclass, user_column text DEFAULT 'user_id',
                                           item_column text DEFAULT 'item_id', time_column text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -1179,6 +1182,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', record_interactions.model USING ERRCODE = 'undefined_object';
     END IF;
+    PERFORM mlsys._check_model_access(record_interactions.model);
     IF v_task NOT LIKE 'recommender%' THEN
         RAISE EXCEPTION 'model "%" is not a recommender', record_interactions.model
             USING ERRCODE = 'wrong_object_type',
@@ -1331,6 +1335,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', performance.model USING ERRCODE = 'undefined_object';
     END IF;
+    PERFORM mlsys._check_model_access(performance.model);
     -- a recommender's live metric is the click-through of its impressions
     IF v_task LIKE 'recommender%' THEN
         RETURN QUERY SELECT * FROM mlsys._ctr_performance(performance.model, performance.bucket, performance.since);
@@ -1405,6 +1410,7 @@ CREATE OR REPLACE FUNCTION mlsys.drop_model(model text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM mlsys._lock_model(drop_model.model);
+    PERFORM mlsys._require_model_privilege(drop_model.model, 'manage');
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron') THEN
         PERFORM mlsys.unschedule(drop_model.model);
     END IF;
@@ -1419,7 +1425,7 @@ BEGIN
     DELETE FROM mlsys.models m WHERE m.model = drop_model.model;   -- cascades to its versions
 END $$;
 COMMENT ON FUNCTION mlsys.drop_model(text) IS
-'Removes a model with its versions, deployments, training runs, retrain decisions, tuning trials, predictions, impressions, online traffic counts and pg_cron schedules.';
+'Removes a model with its versions, deployments, training runs, retrain decisions, tuning trials, predictions, impressions, online traffic counts and pg_cron schedules; needs manage on the model.';
 
 -- grants as the install script gives them (90_security.sql)
 REVOKE ALL ON TABLE mlsys.impressions FROM PUBLIC;
@@ -1442,6 +1448,10 @@ TO mlsys_reader;
 -- import) owns it; existing models get their creator
 ------------------------------------------------------------------------------
 ALTER TABLE mlsys.models ADD COLUMN owner regrole;
+-- "serve" and the rest of a model's settings, and its owner (who may use a
+-- private model), reach every backend's model cache as deployments do
+CREATE TRIGGER registry_changed AFTER UPDATE OF settings, owner OR DELETE ON mlsys.models
+    FOR EACH STATEMENT EXECUTE FUNCTION mlsys._registry_changed();
 UPDATE mlsys.models m
    SET owner = COALESCE(pg_catalog.to_regrole(pg_catalog.quote_ident(m.created_by)),
                         (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'mlsys')::regrole);
@@ -1722,18 +1732,21 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION mlsys.rollback(text) IS 'Redeploys the version that was live before the current deployment; repeated calls walk further back. Returns the version now live.';
 
--- Per-model privileges: train, deploy and manage, granted with mlsys.grant;
--- owners and admins hold them all
+-- Per-model privileges: train, deploy, manage and score, granted with
+-- mlsys.grant; owners and admins hold them all
 CREATE TABLE mlsys.model_grants (
     model      text NOT NULL REFERENCES mlsys.models (model) ON DELETE CASCADE,
     role       regrole NOT NULL,
-    privilege  text NOT NULL CHECK (privilege IN ('train', 'deploy', 'manage')),
+    privilege  text NOT NULL CHECK (privilege IN ('train', 'deploy', 'manage', 'score')),
     granted_by name NOT NULL,
     granted_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (model, role, privilege)
 );
 COMMENT ON TABLE mlsys.model_grants IS 'Privileges on models granted with mlsys.grant (owners and mlsys_admin hold every privilege without a row).';
 SELECT pg_catalog.pg_extension_config_dump('mlsys.model_grants', '');
+-- a grant or revoke reaches every backend's answers about private models
+CREATE TRIGGER registry_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON mlsys.model_grants
+    FOR EACH STATEMENT EXECUTE FUNCTION mlsys._registry_changed();
 REVOKE ALL ON mlsys.model_grants FROM PUBLIC;
 GRANT SELECT ON mlsys.model_grants TO mlsys_reader;
 GRANT ALL ON mlsys.model_grants TO mlsys_admin;
@@ -1753,11 +1766,12 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                     WHERE m.model OPERATOR(pg_catalog.=) p_model
                       AND pg_catalog.pg_has_role(p_role, r.oid, 'MEMBER'))
         OR EXISTS (SELECT 1 FROM mlsys.model_grants g JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) g.role::oid
-                    WHERE g.model OPERATOR(pg_catalog.=) p_model AND g.privilege OPERATOR(pg_catalog.=) p_privilege
+                    WHERE g.model OPERATOR(pg_catalog.=) p_model
+                      AND (g.privilege OPERATOR(pg_catalog.=) p_privilege OR p_privilege OPERATOR(pg_catalog.=) 'score')
                       AND pg_catalog.pg_has_role(p_role, r.oid, 'MEMBER'))
 $$;
 COMMENT ON FUNCTION mlsys._has_model_privilege(text, name, text) IS
-'Whether a role holds a privilege on a model: as a member of its owner or of mlsys_admin, or through mlsys.grant (internal).';
+'Whether a role holds a privilege on a model: as a member of its owner or of mlsys_admin, or through mlsys.grant; any granted privilege includes score (internal).';
 
 CREATE FUNCTION mlsys._require_model_privilege(p_model text, p_privilege text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -1787,10 +1801,10 @@ BEGIN
     IF p_model IS NULL OR p_role IS NULL OR p_privilege IS NULL THEN
         RAISE EXCEPTION 'model, role and privilege must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF p_privilege NOT IN ('train', 'deploy', 'manage') THEN
+    IF p_privilege NOT IN ('train', 'deploy', 'manage', 'score') THEN
         RAISE EXCEPTION 'unrecognized model privilege "%"', p_privilege
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'The privileges on a model are train, deploy and manage.';
+                  HINT = 'The privileges on a model are train, deploy, manage and score.';
     END IF;
     SELECT m.owner INTO v_owner FROM mlsys.models m WHERE m.model OPERATOR(pg_catalog.=) p_model FOR UPDATE;
     IF NOT FOUND THEN
@@ -1809,7 +1823,7 @@ BEGIN
                   DETAIL = pg_catalog.format('Model "%s" is owned by %s; %s.', p_model, v_owner,
                                              CASE WHEN p_privilege OPERATOR(pg_catalog.=) 'manage'
                                                   THEN 'only its owner and members of mlsys_admin may change who manages it'
-                                                  ELSE 'changing its train and deploy privileges needs the manage privilege on it' END),
+                                                  ELSE 'changing its train, deploy and score privileges needs the manage privilege on it' END),
                   HINT = 'Ask the owner or a member of mlsys_admin.';
     END IF;
     IF p_grant THEN
@@ -1833,7 +1847,7 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     SELECT mlsys._change_model_privilege($1, $2, $3, true)
 $$;
 COMMENT ON FUNCTION mlsys.grant(text, regrole, text) IS
-'Grants a privilege on a model to a role: train (add versions), deploy (deploy, rollback, deploy policies, retrain''s deployment) or manage (configure, set_owner, grant and revoke train and deploy). Allowed to the owner and mlsys_admin, and for train and deploy to roles granted manage.';
+'Grants a privilege on a model to a role: train (add versions), deploy (deploy, rollback, deploy policies, retrain''s deployment), manage (configure, set_owner, grant and revoke train, deploy and score) or score (use and read a private model; every other privilege includes it). Allowed to the owner and mlsys_admin, and except for manage to roles granted manage.';
 
 CREATE FUNCTION mlsys.revoke(model text, role regrole, privilege text) RETURNS void
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
@@ -1868,3 +1882,290 @@ GRANT EXECUTE ON FUNCTION mlsys.schedule(text, text, text), mlsys.unschedule(tex
     mlsys._run_job(text, text) TO mlsys_trainer;
 REVOKE EXECUTE ON FUNCTION mlsys.schedule(text, text, text), mlsys.unschedule(text, text),
     mlsys._run_job(text, text) FROM mlsys_admin;
+
+-- Private models ("private": true in mlsys.configure). Their rows in the
+-- registry and monitoring tables are visible only to roles that may score
+-- them (row-level security below, evaluated once per query through an
+-- InitPlan); scoring, explain, export and reproduce check the same right
+-- and raise insufficient_privilege. The model's name, owner, settings and
+-- grants stay visible. The role checked is the current user: the rights of
+-- whoever runs the query, as for table privileges.
+CREATE FUNCTION mlsys._hidden_models() RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT COALESCE(pg_catalog.array_agg(m.model), '{}'::text[]) FROM mlsys.models m
+     WHERE m.settings OPERATOR(pg_catalog.@>) '{"private": true}'::jsonb
+       AND NOT mlsys._has_model_privilege(m.model, CURRENT_USER, 'score')
+$$;
+COMMENT ON FUNCTION mlsys._hidden_models() IS
+'The private models the current user may not score, whose registry rows row-level security hides (internal).';
+
+CREATE FUNCTION mlsys._check_model_access(p_model text) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_owner regrole;
+BEGIN
+    SELECT m.owner INTO v_owner FROM mlsys.models m
+     WHERE m.model OPERATOR(pg_catalog.=) p_model AND m.settings OPERATOR(pg_catalog.@>) '{"private": true}'::jsonb;
+    IF FOUND AND NOT mlsys._has_model_privilege(p_model, CURRENT_USER, 'score') THEN
+        RAISE EXCEPTION 'permission denied for model "%"', p_model
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('Model "%s" is private: using or reading it needs the score privilege on it, and its owner is %s.',
+                                             p_model, v_owner),
+                  HINT = pg_catalog.format('The owner or a role granted manage on it can grant it: SELECT mlsys.grant(%L, %L, %L);',
+                                           p_model, CURRENT_USER, 'score');
+    END IF;
+END $$;
+COMMENT ON FUNCTION mlsys._check_model_access(text) IS
+'Raises insufficient_privilege when the model is private and the current user may not score it (internal).';
+REVOKE EXECUTE ON FUNCTION mlsys._hidden_models(), mlsys._check_model_access(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._hidden_models(), mlsys._check_model_access(text) TO mlsys_reader;
+
+-- Row-level security for private models on every table with a model column
+-- but mlsys.models and mlsys.model_grants (names, owners and grants stay
+-- visible): a RESTRICTIVE policy, so that it applies on top of whatever the
+-- table's owner grants (for example tenants' policies on mlsys.predictions,
+-- which must be restrictive too), and a permissive one that grants the rest.
+-- A table whose owner had already enabled row-level security keeps its own
+-- permissive policies as the only ones. The extension's owner, which the
+-- SECURITY DEFINER functions and the log writers run as, is not subject to
+-- any of them.
+DO $$
+DECLARE
+    v_table text;
+BEGIN
+    FOREACH v_table IN ARRAY ARRAY['model_versions', 'deployments', 'prediction_runs', 'predictions',
+                                   'tuning_trials', 'recommendations', 'baselines', 'alerts', 'drift_history',
+                                   'online_traffic', 'impressions', 'training_runs', 'retrain_decisions',
+                                   'explain_samples'] LOOP
+        IF NOT (SELECT c.relrowsecurity FROM pg_catalog.pg_class c
+                 WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.format('mlsys.%I', v_table)::pg_catalog.regclass) THEN
+            EXECUTE pg_catalog.format('ALTER TABLE mlsys.%I ENABLE ROW LEVEL SECURITY', v_table);
+            EXECUTE pg_catalog.format('CREATE POLICY mlsys_access ON mlsys.%I USING (true)', v_table);
+        END IF;
+        EXECUTE pg_catalog.format('CREATE POLICY private_models ON mlsys.%I AS RESTRICTIVE '
+                                  'USING (NOT (model OPERATOR(pg_catalog.=) ANY ((SELECT mlsys._hidden_models())::text[])))', v_table);
+    END LOOP;
+END $$;
+
+CREATE OR REPLACE FUNCTION mlsys.prune_versions(model text, keep int) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_live int;
+    v_skipped int[];
+    v_count int;
+BEGIN
+    IF prune_versions.keep IS NULL OR prune_versions.keep < 0 THEN
+        RAISE EXCEPTION 'keep must be a non-negative number of versions' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM mlsys._lock_model(prune_versions.model);
+    PERFORM mlsys._require_model_privilege(prune_versions.model, 'manage');
+    SELECT d.version INTO v_live FROM mlsys.deployments d
+     WHERE d.model = prune_versions.model ORDER BY d.id DESC LIMIT 1;
+    -- candidates: all but the newest `keep` and the live one; versions named by
+    -- a deployment (the rollback stack and its history) are skipped
+    WITH candidates AS (
+        SELECT v.version FROM mlsys.model_versions v
+         WHERE v.model = prune_versions.model AND v.version IS DISTINCT FROM v_live
+           AND v.version NOT IN (SELECT v2.version FROM mlsys.model_versions v2
+                                  WHERE v2.model = prune_versions.model
+                                  ORDER BY v2.version DESC LIMIT prune_versions.keep))
+    SELECT pg_catalog.array_agg(c.version ORDER BY c.version) INTO v_skipped
+      FROM candidates c
+     WHERE EXISTS (SELECT 1 FROM mlsys.deployments d WHERE d.model = prune_versions.model AND d.version = c.version);
+    IF v_skipped IS NOT NULL THEN
+        RAISE NOTICE 'kept version(s) % of model "%": referenced by its deployment history',
+            pg_catalog.array_to_string(v_skipped, ', '), prune_versions.model
+            USING HINT = 'Deployed versions stay so that mlsys.rollback and the history keep working; mlsys.drop_model removes everything.';
+    END IF;
+    DELETE FROM mlsys.model_versions v
+     WHERE v.model = prune_versions.model AND v.version IS DISTINCT FROM v_live
+       AND v.version NOT IN (SELECT v2.version FROM mlsys.model_versions v2
+                              WHERE v2.model = prune_versions.model
+                              ORDER BY v2.version DESC LIMIT prune_versions.keep)
+       AND NOT EXISTS (SELECT 1 FROM mlsys.deployments d WHERE d.model = v.model AND d.version = v.version);
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END $$;
+COMMENT ON FUNCTION mlsys.prune_versions(text, int) IS
+'Deletes the versions of a model other than the newest `keep`, the live one and any version a deployment refers to (those are kept with a NOTICE); returns how many were deleted; needs manage on the model.';
+
+-- dropping and pruning need manage on the model: trainers may call them, and
+-- they run as the extension's owner after checking the acting role
+ALTER FUNCTION mlsys.drop_model(text) SECURITY DEFINER;
+ALTER FUNCTION mlsys.prune_versions(text, int) SECURITY DEFINER;
+GRANT EXECUTE ON FUNCTION mlsys.drop_model(text), mlsys.prune_versions(text, int) TO mlsys_trainer;
+REVOKE EXECUTE ON FUNCTION mlsys.drop_model(text), mlsys.prune_versions(text, int) FROM mlsys_admin;   -- a trainer's now
+
+CREATE OR REPLACE FUNCTION mlsys.record_outcomes(model text, relation regclass, id_column text, label_column text)
+RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_count bigint;
+    v_col text;
+BEGIN
+    IF record_outcomes.model IS NULL OR record_outcomes.relation IS NULL
+       OR record_outcomes.id_column IS NULL OR record_outcomes.label_column IS NULL THEN
+        RAISE EXCEPTION 'model, relation, id_column and label_column must not be null'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM 1 FROM mlsys.models m WHERE m.model = record_outcomes.model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', record_outcomes.model USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM mlsys._check_model_access(record_outcomes.model);
+    FOREACH v_col IN ARRAY ARRAY[record_outcomes.id_column, record_outcomes.label_column] LOOP
+        PERFORM 1 FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = record_outcomes.relation AND a.attname = v_col
+           AND a.attnum > 0 AND NOT a.attisdropped;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist', v_col, mlsys._relation_name(record_outcomes.relation)
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    -- one outcome per entity is expected; with duplicates an arbitrary one wins
+    EXECUTE pg_catalog.format(
+        'UPDATE mlsys.predictions p SET label = (s.%I)::pg_catalog.text, labeled_at = pg_catalog.now() '
+        'FROM %s AS s WHERE p.model = $1 AND p.entity_id = (s.%I)::pg_catalog.text AND s.%I IS NOT NULL '
+        'AND p.label IS DISTINCT FROM (s.%I)::pg_catalog.text',
+        record_outcomes.label_column, record_outcomes.relation, record_outcomes.id_column,
+        record_outcomes.label_column, record_outcomes.label_column)
+    USING record_outcomes.model;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END $$;
+COMMENT ON FUNCTION mlsys.record_outcomes(text, regclass, text, text) IS
+'Fills in label (as text) and labeled_at of the model''s logged predictions whose entity_id appears in the relation; returns the number of predictions updated.';
+
+CREATE OR REPLACE FUNCTION mlsys._replicate_model(p_model text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM mlsys_replica.live l WHERE l.model OPERATOR(pg_catalog.=) p_model;
+    DELETE FROM mlsys_replica.model_versions v WHERE v.model OPERATOR(pg_catalog.=) p_model;
+    DELETE FROM mlsys_replica.models m WHERE m.model OPERATOR(pg_catalog.=) p_model;
+    INSERT INTO mlsys_replica.models (model, settings)
+    SELECT m.model, m.settings FROM mlsys.models m WHERE m.model OPERATOR(pg_catalog.=) p_model;
+    IF NOT FOUND OR mlsys._setting(p_model, 'private') OPERATOR(pg_catalog.=) 'true'::jsonb THEN
+        RETURN;
+    END IF;
+    INSERT INTO mlsys_replica.model_versions (model, version, algorithm, params, feature_columns, feature_lengths,
+                                              classes, hyperparams, target_type, preprocessing, profile)
+    SELECT v.model, v.version, v.algorithm, v.params, v.feature_columns, v.feature_lengths,
+           v.classes, v.hyperparams, v.target_type, v.preprocessing, v.profile
+      FROM mlsys.model_versions v WHERE v.model OPERATOR(pg_catalog.=) p_model;
+    INSERT INTO mlsys_replica.live (model, version, deployment_id)
+    SELECT d.model, d.version, d.id FROM mlsys.deployments d
+     WHERE d.model OPERATOR(pg_catalog.=) p_model ORDER BY d.id DESC LIMIT 1;
+END $$;
+COMMENT ON FUNCTION mlsys._replicate_model(text) IS
+'Copies a model''s row, versions and live version into mlsys_replica (only its row when it is private) (internal).';
+
+CREATE OR REPLACE FUNCTION mlsys._replicate_registry() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_model text;
+BEGIN
+    IF pg_catalog.to_regclass('mlsys_replica.live') IS NULL THEN
+        RETURN NULL;
+    END IF;
+    v_model := CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN OLD.model ELSE NEW.model END;
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.=) 'models' THEN
+        IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE'
+           AND OLD.settings OPERATOR(pg_catalog.=) NEW.settings THEN
+            RETURN NULL;     -- last_version or the owner: nothing a worker reads
+        END IF;
+        PERFORM mlsys._replicate_model(v_model);
+    ELSIF mlsys._setting(v_model, 'private') OPERATOR(pg_catalog.=) 'true'::jsonb THEN
+        RETURN NULL;
+    ELSIF TG_TABLE_NAME OPERATOR(pg_catalog.=) 'model_versions' THEN
+        DELETE FROM mlsys_replica.model_versions v
+         WHERE v.model OPERATOR(pg_catalog.=) v_model
+           AND v.version OPERATOR(pg_catalog.=) CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN OLD.version ELSE NEW.version END;
+        IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN
+            INSERT INTO mlsys_replica.model_versions (model, version, algorithm, params, feature_columns, feature_lengths,
+                                                      classes, hyperparams, target_type, preprocessing, profile)
+            VALUES (NEW.model, NEW.version, NEW.algorithm, NEW.params, NEW.feature_columns, NEW.feature_lengths,
+                    NEW.classes, NEW.hyperparams, NEW.target_type, NEW.preprocessing, NEW.profile);
+        END IF;
+    ELSE
+        -- deployments: the live version is the newest deployment left
+        DELETE FROM mlsys_replica.live l WHERE l.model OPERATOR(pg_catalog.=) v_model;
+        INSERT INTO mlsys_replica.live (model, version, deployment_id)
+        SELECT d.model, d.version, d.id FROM mlsys.deployments d
+         WHERE d.model OPERATOR(pg_catalog.=) v_model ORDER BY d.id DESC LIMIT 1;
+    END IF;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION mlsys._replicate_registry() IS
+'Trigger: copies a registry change into mlsys_replica, the Citus reference tables scoring reads on workers, once mlsys.citus_setup() created them (internal).';
+
+CREATE OR REPLACE FUNCTION mlsys.citus_setup() RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_owner regrole := (SELECT e.extowner::regrole FROM pg_catalog.pg_extension e
+                         WHERE e.extname OPERATOR(pg_catalog.=) 'mlsys');
+    v_citus bool := EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'citus');
+    v_table text;
+    v_models bigint;
+    v_versions bigint;
+BEGIN
+    IF NOT pg_catalog.pg_has_role(CURRENT_USER, v_owner::oid, 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to set up mlsys for Citus'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('The copy of the registry belongs to the extension''s owner, %s.', v_owner),
+                  HINT = pg_catalog.format('Run it as %s on the coordinator.', v_owner);
+    END IF;
+    IF pg_catalog.to_regclass('mlsys_replica.live') IS NULL THEN
+        CREATE SCHEMA IF NOT EXISTS mlsys_replica;
+        CREATE TABLE mlsys_replica.models (
+            model    text PRIMARY KEY,
+            settings jsonb NOT NULL
+        );
+        CREATE TABLE mlsys_replica.model_versions (
+            model           text NOT NULL,
+            version         int NOT NULL,
+            algorithm       text NOT NULL,
+            params          bytea NOT NULL,
+            feature_columns text[] NOT NULL,
+            feature_lengths int[] NOT NULL,
+            classes         text[],
+            hyperparams     jsonb NOT NULL,
+            target_type     text,
+            preprocessing   jsonb,
+            profile         jsonb,
+            PRIMARY KEY (model, version)
+        );
+        CREATE TABLE mlsys_replica.live (
+            model         text PRIMARY KEY,
+            version       int NOT NULL,
+            deployment_id bigint NOT NULL
+        );
+        IF v_citus THEN
+            FOREACH v_table IN ARRAY ARRAY['models', 'model_versions', 'live'] LOOP
+                EXECUTE 'SELECT create_reference_table($1)' USING pg_catalog.format('mlsys_replica.%I', v_table);
+            END LOOP;
+        END IF;
+        GRANT USAGE ON SCHEMA mlsys_replica TO mlsys_reader;
+        GRANT SELECT ON ALL TABLES IN SCHEMA mlsys_replica TO mlsys_reader;
+    END IF;
+    -- (re)fill from the registry, in this transaction
+    DELETE FROM mlsys_replica.live;
+    DELETE FROM mlsys_replica.model_versions;
+    DELETE FROM mlsys_replica.models;
+    PERFORM mlsys._replicate_model(m.model) FROM mlsys.models m;
+    SELECT pg_catalog.count(*) INTO v_models FROM mlsys_replica.models;
+    SELECT pg_catalog.count(*) INTO v_versions FROM mlsys_replica.model_versions;
+    RETURN pg_catalog.format('%s models and %s versions copied to mlsys_replica%s', v_models, v_versions,
+                             CASE WHEN v_citus THEN ' (Citus reference tables)' ELSE ' (no Citus: plain tables)' END);
+END $$;
+COMMENT ON FUNCTION mlsys.citus_setup() IS
+'Creates (or refills) mlsys_replica: the models, versions and live versions that scoring needs on Citus workers (private models: their name only), as reference tables kept by triggers on the registry; run once on the coordinator by the extension''s owner.';
+CREATE TRIGGER replicate AFTER INSERT OR UPDATE OR DELETE ON mlsys.models
+    FOR EACH ROW EXECUTE FUNCTION mlsys._replicate_registry();
+CREATE TRIGGER replicate AFTER INSERT OR UPDATE OR DELETE ON mlsys.model_versions
+    FOR EACH ROW EXECUTE FUNCTION mlsys._replicate_registry();
+CREATE TRIGGER replicate AFTER INSERT OR DELETE ON mlsys.deployments
+    FOR EACH ROW EXECUTE FUNCTION mlsys._replicate_registry();
+ALTER FUNCTION mlsys._replicate_registry() SECURITY DEFINER;
+REVOKE EXECUTE ON FUNCTION mlsys._replicate_registry(), mlsys._replicate_model(text), mlsys.citus_setup() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mlsys._replicate_registry() TO mlsys_reader;
+GRANT EXECUTE ON FUNCTION mlsys.citus_setup() TO mlsys_admin;

@@ -108,6 +108,33 @@ isnt($v3, $v2, 'version 3 predicts differently');
 $primary->wait_for_catchup($standby, 'replay');
 is($standby_session->query_safe($q), $v3, 'standby session picks up the deployment after replay');
 
+# a private model on the standby: the same refusal, the same hidden rows
+$primary->safe_psql('postgres', q{
+    CREATE ROLE sb_reader LOGIN IN ROLE mlsys_reader;
+    CREATE ROLE sb_scorer LOGIN IN ROLE mlsys_reader;
+    SELECT mlsys.configure('m', '{"private": true}');
+    SELECT mlsys.grant('m', 'sb_scorer', 'score')});
+$primary->wait_for_catchup($standby, 'replay');
+is($standby_session->query_safe($q), $v3, 'the superuser session still scores the private model on the standby');
+my ($sb_ret, $sb_out, $sb_err) = $standby->psql('postgres', "SET ROLE sb_reader; $q",
+                                                extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($sb_err, qr/42501.*permission denied for model "m"/s, 'the standby refuses a reader without the privilege');
+is($standby->safe_psql('postgres', q{SET ROLE sb_reader; SELECT count(*) FROM mlsys.model_versions WHERE model = 'm'}),
+   '0', 'and hides its versions from that reader');
+is($standby->safe_psql('postgres', "SET ROLE sb_scorer; $q"), $v3, 'a role granted score scores it on the standby');
+# one standby session, two roles after the model is cached
+my $roles_session = $standby->background_psql('postgres', on_error_stop => 0);
+$roles_session->query_safe('SET ROLE sb_scorer');
+is($roles_session->query_safe($q), $v3, 'a standby session scores as the granted role');
+$roles_session->query_safe('SET ROLE sb_reader');
+my ($res, $failed) = $roles_session->query($q);
+ok($failed && $res eq '' && $roles_session->{stderr} =~ /permission denied for model "m"/,
+   'and not after SET ROLE to another role');
+$roles_session->{stderr} = '';    # query() leaves the error for the next query to see
+$roles_session->query_safe('SET ROLE sb_scorer');
+is($roles_session->query_safe($q), $v3, 'and again after SET ROLE back');
+$roles_session->quit;
+
 $session->quit;
 $standby_session->quit;
 $standby->stop;

@@ -37,6 +37,12 @@ $node->safe_psql('src', q{
     CREATE ROLE dump_other NOLOGIN;
     SELECT mlsys.set_owner('m', 'dump_team');
     SELECT mlsys.grant('m', 'dump_other', 'deploy');
+    -- private, with a score grant: a reader without it is refused
+    CREATE ROLE dump_scorer NOLOGIN;
+    CREATE ROLE dump_reader NOLOGIN IN ROLE mlsys_reader;
+    GRANT SELECT ON t TO dump_reader;
+    SELECT mlsys.configure('m', '{"private": true}');
+    SELECT mlsys.grant('m', 'dump_scorer', 'score');
 });
 
 my $score = q{SELECT round(sum(mlsys.predict('m', t))::numeric, 6) FROM t};
@@ -59,11 +65,20 @@ $node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst')
 is($node->safe_psql('dst', $counts), $src_counts, 'restored registry has every row');
 is($node->safe_psql('dst', $score), $src_score, 'restored database scores identically');
 is($node->safe_psql('dst', q{SELECT mlsys.live_version('m')}), '1', 'live version survives');
-my $owners = q{SELECT m.owner || ' ' || coalesce((SELECT string_agg(p.role || ':' || p.privilege || ':' || p.granted_by, ',')
-                                                 FROM mlsys.model_privileges p WHERE p.model = m.model), '-')
+my $owners = q{SELECT m.owner || ' ' || (m.settings ->> 'private') || ' '
+                      || coalesce((SELECT string_agg(p.role || ':' || p.privilege || ':' || p.granted_by, ',' ORDER BY p.role::text, p.privilege)
+                                   FROM mlsys.model_privileges p WHERE p.model = m.model), '-')
                FROM mlsys.models m WHERE m.model = 'm'};
-is($node->safe_psql('dst', $owners), $node->safe_psql('src', $owners), 'the owner and the grants survive');
-like($node->safe_psql('dst', $owners), qr/^dump_team dump_other:deploy:/, 'as they were set');
+is($node->safe_psql('dst', $owners), $node->safe_psql('src', $owners), 'the owner, the private flag and the grants survive');
+like($node->safe_psql('dst', $owners), qr/^dump_team true dump_other:deploy:[^,]+,dump_scorer:score:/, 'as they were set');
+my ($ret, $out, $err) = $node->psql('dst', q{SET ROLE dump_reader; SELECT mlsys.predict('m', t) FROM t LIMIT 1},
+                                    extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/42501.*permission denied for model "m"/s, 'the restored private model refuses a reader without the privilege');
+is($node->safe_psql('dst', q{SET ROLE dump_reader; SELECT count(*) FROM mlsys.model_versions}), '0',
+   'and hides its versions from that reader');
+is($node->safe_psql('dst', q{GRANT dump_scorer TO dump_reader; SET ROLE dump_reader;
+                             SELECT round(sum(mlsys.predict('m', t))::numeric, 6) FROM t}),
+   $src_score, 'a member of the granted role scores it');
 is($node->safe_psql('dst', q{SELECT version FROM mlsys.train('m', 't', 'y', ARRAY['b'], deploy => 'never')}),
    '4', 'version numbering continues after restore');
 is($node->safe_psql('dst', q{SELECT mlsys.predict_batch('m', 't', 'id') > 0;

@@ -115,6 +115,12 @@ my $catalog = q{
                                              FROM pg_index i WHERE i.indrelid = c.oid), '') ||
                coalesce(E'\ntriggers: ' || (SELECT string_agg(pg_get_triggerdef(t.oid), '; ' ORDER BY t.tgname)
                                               FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal), '') ||
+               E'\nrow security: ' || c.relrowsecurity ||
+               coalesce(E'\npolicies: ' || (SELECT string_agg(format('%s %s %s %s to %s using %s check %s', po.polname,
+                                                                     po.polpermissive, po.polcmd, c.oid::regclass, po.polroles::regrole[],
+                                                                     pg_get_expr(po.polqual, po.polrelid),
+                                                                     pg_get_expr(po.polwithcheck, po.polrelid)), '; ' ORDER BY po.polname)
+                                              FROM pg_policy po WHERE po.polrelid = c.oid), '') ||
                E'\noptions: ' || coalesce(c.reloptions::text, '-') ||
                E'\ncomment: ' || coalesce(obj_description(c.oid, 'pg_class'), '-') ||
                E'\nacl: ' || coalesce(c.relacl::text, '-')
