@@ -3,6 +3,9 @@
 #  - CREATE EXTENSION mlsys on the coordinator reaches the workers;
 #  - linreg_agg, linear and logistic training, the metric aggregates and the
 #    drift statistics give on the distributed table what they give locally;
+#  - predict and predict_label on the distributed table run on the workers
+#    (mlsys.citus_setup's copy of the registry) and give the local answers,
+#    right after a deployment and a rollback too;
 #  - the passes' and the trainings' times, distributed against local, are
 #    reported (not asserted: the machine's load decides them).
 # Skipped when Citus is not installed (test/citus.sh builds it). Rows:
@@ -186,6 +189,48 @@ my ($dd, $tdd) = timed(sprintf($drift, 't_dist'));
 ok(close_enough($dl, $dd, 1e-9), 'drift: distributed equals local')
   or diag "local:\n$dl\ndistributed:\n$dd";
 $time{drift} = [ $tdl, $tdd ];
+
+# scoring on the distributed table, on the workers, from the registry's copy
+# that mlsys.citus_setup() makes (reference tables kept by triggers)
+$coord->safe_psql('postgres', 'SELECT mlsys.citus_setup()');
+my $model = 'linear_t_local_off';
+my $score = q{SELECT count(*), round(sum(mlsys.predict('%1$s', t))::numeric, 6),
+                     round(mlsys.rmse(mlsys.predict('%1$s', t), y)::numeric, 9),
+                     count(*) FILTER (WHERE mlsys.predict_label('logistic_t_local_off', t) = 'true')
+              FROM %2$s t};
+like($coord->safe_psql('postgres', 'SET citus.explain_all_tasks = off; EXPLAIN (VERBOSE) ' . sprintf($score, $model, 't_dist')),
+	qr/Query: SELECT .*mlsys\.predict/, 'scoring runs in the shards\' queries, on the workers');
+# Citus refuses the worker's read of the copy (a reference table) from
+# within a shard's query as a nested distributed query, unless
+# citus.allow_nested_distributed_execution is on (for the role here)
+{
+	local $TODO = 'scoring on a worker reads mlsys_replica as a nested distributed query';
+	my ($ret) = $coord->psql('postgres', sprintf($score, $model, 't_dist'));
+	is($ret, 0, 'scoring on the distributed table with the default Citus settings');
+}
+$coord->safe_psql('postgres', 'ALTER ROLE CURRENT_USER SET citus.allow_nested_distributed_execution = on');
+my %scored;
+for my $stage ('deployed', 'after a deployment', 'after a rollback')
+{
+	if ($stage eq 'after a deployment')
+	{
+		$coord->safe_psql('postgres', qq{
+            SELECT version FROM mlsys.train('$model', 't_local', 'y', $features, 'ridge',
+                                            '{"alpha": 100000}', deploy => 'never');
+            SELECT mlsys.deploy('$model', 2)});
+	}
+	elsif ($stage eq 'after a rollback')
+	{
+		$coord->safe_psql('postgres', "SELECT mlsys.rollback('$model')");
+	}
+	my ($sl, $tsl) = timed(sprintf($score, $model, 't_local'));
+	my ($sd, $tsd) = timed(sprintf($score, $model, 't_dist'));
+	is($sd, $sl, "predict and predict_label on the distributed table, $stage: the local answers");
+	$scored{$stage} = $sl;
+	$time{"scoring, $stage"} = [ $tsl, $tsd ];
+}
+isnt($scored{'after a deployment'}, $scored{deployed}, 'the deployed version scores differently');
+is($scored{'after a rollback'}, $scored{deployed}, 'and the rollback scores as before');
 
 # the figures
 for my $k (sort keys %time)
