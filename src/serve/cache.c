@@ -164,7 +164,7 @@ spi_first_value(Datum *value)
 }
 
 /* where a model is read: the registry, or on a Citus worker its copy */
-#define REGISTRY(replica) ((replica) ? "mlsys_replica" : "mlsys")
+#define REGISTRY(replica, table) ((replica) ? mlsys_replica_rel(table) : "mlsys." table)
 
 /* raise "model does not exist" unless the registry (or its copy) has the name (SPI connected) */
 static void
@@ -172,7 +172,7 @@ model_must_exist(const char *name, Datum name_text, bool replica)
 {
 	Oid			argtypes[1] = {TEXTOID};
 
-	if (SPI_execute_with_args(psprintf("SELECT 1 FROM %s.models WHERE model = $1", REGISTRY(replica)),
+	if (SPI_execute_with_args(psprintf("SELECT 1 FROM %s WHERE model = $1", REGISTRY(replica, "models")),
 							  1, argtypes, &name_text, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read mlsys.models");
 	if (SPI_processed == 0)
@@ -221,8 +221,8 @@ cache_load_logging(CachedModel *m, Datum name_text)
 
 	if (SPI_execute_with_args(psprintf("SELECT CASE WHEN pg_catalog.jsonb_typeof(m.settings -> 'log_sample') = 'number' "
 									   "THEN (m.settings ->> 'log_sample')::pg_catalog.float8 END, "
-									   "m.settings ->> 'log_entity' FROM %s.models m WHERE m.model = $1",
-									   REGISTRY(m->replica)),
+									   "m.settings ->> 'log_entity' FROM %s m WHERE m.model = $1",
+									   REGISTRY(m->replica, "models")),
 							  1, argtypes, &name_text, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read mlsys.models");
 	m->log_sample = 0;
@@ -262,7 +262,8 @@ cache_check_private(const char *name, Datum name_text, bool *replica)
 	*replica = !found && OidIsValid(get_namespace_oid("mlsys_replica", true));
 	if (*replica)
 	{
-		if (SPI_execute_with_args("SELECT m.settings @> '{\"private\": true}' FROM mlsys_replica.models m WHERE m.model = $1",
+		if (SPI_execute_with_args(psprintf("SELECT m.settings @> '{\"private\": true}' FROM %s m WHERE m.model = $1",
+										   mlsys_replica_rel("models")),
 								  1, argtypes, &name_text, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read mlsys_replica.models");
 		if (spi_first_value(&d) && DatumGetBool(d))
@@ -378,7 +379,7 @@ cache_load(const char *name, int32 requested)
 	if (requested == 0)
 	{
 		if (SPI_execute_with_args(replica ?
-								  "SELECT l.version FROM mlsys_replica.live l WHERE l.model = $1" :
+								  psprintf("SELECT l.version FROM %s l WHERE l.model = $1", mlsys_replica_rel("live")) :
 								  "SELECT d.version FROM mlsys.deployments d "
 								  "WHERE d.model = $1 ORDER BY d.id DESC LIMIT 1",
 								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -397,8 +398,8 @@ cache_load(const char *name, int32 requested)
 	args[1] = Int32GetDatum(version);
 	if (SPI_execute_with_args(psprintf("SELECT v.algorithm, v.params, v.feature_columns, v.feature_lengths, "
 									   "v.classes, v.hyperparams ->> 'positive_class', v.target_type, v.preprocessing "
-									   "FROM %s.model_versions v WHERE v.model = $1 AND v.version = $2",
-									   REGISTRY(replica)),
+									   "FROM %s v WHERE v.model = $1 AND v.version = $2",
+									   REGISTRY(replica, "model_versions")),
 							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the model versions");
 	if (SPI_processed == 0)

@@ -80,8 +80,8 @@ profile_means(const CachedModel *m, MemoryContext cxt)
 	pinned = mlsys_pin_search_path();
 	/* on a Citus worker the version is in the registry's copy */
 	if (SPI_execute_with_args(m->replica ?
-							  "SELECT v.profile -> 'features' FROM mlsys_replica.model_versions v "
-							  "WHERE v.model = $1 AND v.version = $2" :
+							  psprintf("SELECT v.profile -> 'features' FROM %s v "
+									   "WHERE v.model = $1 AND v.version = $2", mlsys_replica_rel("model_versions")) :
 							  "SELECT v.profile -> 'features' FROM mlsys.model_versions v "
 							  "WHERE v.model = $1 AND v.version = $2",
 							  2, types, args, NULL, true, 1) != SPI_OK_SELECT)

@@ -66,6 +66,7 @@ extern bool mlsys_cache_access_known(const CachedModel *m);
 /* replica.c: models read from mlsys_replica on a Citus worker */
 extern bool mlsys_replica_row(Datum name_text, char **settings, int64 *deployment);
 extern bool mlsys_replica_fresh(CachedModel *m);
+extern const char *mlsys_replica_rel(const char *table);
 
 extern CachedModel *mlsys_cache_get(const char *name, int32 version);
 extern void mlsys_cache_pin(CachedModel *m);

@@ -396,6 +396,12 @@ DECLARE
     v_recommender bool;
 BEGIN
     PERFORM mlsys._lock_model(p_model);   -- one retrain of a model at a time
+    -- On Citus the challenger this retrain registers is in the registry's
+    -- copy (mlsys_replica) only for the connections that wrote it, until
+    -- commit; scoring it on the workers must use those: one per node
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'citus') THEN
+        PERFORM pg_catalog.set_config('citus.max_adaptive_executor_pool_size', '1', true);
+    END IF;
     SELECT m.task INTO v_task FROM mlsys.models m WHERE m.model = p_model;
     SELECT d.version INTO v_live FROM mlsys.deployments d WHERE d.model = p_model ORDER BY d.id DESC LIMIT 1;
     IF v_live IS NULL THEN
@@ -2169,3 +2175,5 @@ ALTER FUNCTION mlsys._replicate_registry() SECURITY DEFINER;
 REVOKE EXECUTE ON FUNCTION mlsys._replicate_registry(), mlsys._replicate_model(text), mlsys.citus_setup() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION mlsys._replicate_registry() TO mlsys_reader;
 GRANT EXECUTE ON FUNCTION mlsys.citus_setup() TO mlsys_admin;
+
+
