@@ -200,15 +200,6 @@ my $score = q{SELECT count(*), round(sum(mlsys.predict('%1$s', t))::numeric, 6),
               FROM %2$s t};
 like($coord->safe_psql('postgres', 'SET citus.explain_all_tasks = off; EXPLAIN (VERBOSE) ' . sprintf($score, $model, 't_dist')),
 	qr/Query: SELECT .*mlsys\.predict/, 'scoring runs in the shards\' queries, on the workers');
-# Citus refuses the worker's read of the copy (a reference table) from
-# within a shard's query as a nested distributed query, unless
-# citus.allow_nested_distributed_execution is on (for the role here)
-{
-	local $TODO = 'scoring on a worker reads mlsys_replica as a nested distributed query';
-	my ($ret) = $coord->psql('postgres', sprintf($score, $model, 't_dist'));
-	is($ret, 0, 'scoring on the distributed table with the default Citus settings');
-}
-$coord->safe_psql('postgres', 'ALTER ROLE CURRENT_USER SET citus.allow_nested_distributed_execution = on');
 my %scored;
 for my $stage ('deployed', 'after a deployment', 'after a rollback')
 {
