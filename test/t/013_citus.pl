@@ -5,7 +5,8 @@
 #    drift statistics give on the distributed table what they give locally;
 #  - predict and predict_label on the distributed table run on the workers
 #    (mlsys.citus_setup's copy of the registry) and give the local answers,
-#    right after a deployment and a rollback too;
+#    right after a deployment, a rollback and a failed deployment too;
+#    predict_batch, retrain and reproduce on the distributed table;
 #  - the passes' and the trainings' times, distributed against local, are
 #    reported (not asserted: the machine's load decides them).
 # Skipped when Citus is not installed (test/citus.sh builds it). Rows:
@@ -222,6 +223,35 @@ for my $stage ('deployed', 'after a deployment', 'after a rollback')
 }
 isnt($scored{'after a deployment'}, $scored{deployed}, 'the deployed version scores differently');
 is($scored{'after a rollback'}, $scored{deployed}, 'and the rollback scores as before');
+
+# a deployment that fails changes nothing on any node
+$coord->psql('postgres', "BEGIN; SELECT mlsys.deploy('$model', 2); SELECT 1/0; COMMIT;");
+is($coord->safe_psql('postgres', sprintf($score, $model, 't_dist')), $scored{deployed},
+	'a rolled back deployment leaves the workers scoring the live version');
+
+# predict_batch, retrain (champion and challenger scored on the workers, in
+# the transaction that registers the challenger) and reproduce
+my %batch;
+for my $rel ('t_local', 't_dist')
+{
+	$batch{$rel} = $coord->safe_psql('postgres', qq{
+        SELECT mlsys.predict_batch('$model', '$rel', 'id');
+        SELECT count(*) || ' ' || round(sum(prediction)::numeric, 6) FROM mlsys.predictions
+         WHERE run_id = (SELECT max(run_id) FROM mlsys.prediction_runs)});
+}
+is($batch{t_dist}, $batch{t_local}, 'predict_batch on the distributed table: the local rows and predictions');
+my %retrained;
+for my $rel ('t_local', 't_dist')
+{
+	my (undef, $t) = timed(qq{SELECT decision FROM mlsys.retrain('logistic_${rel}_off')});
+	$time{'retrain logistic'}{$rel} = $t;
+	$retrained{$rel} = $coord->safe_psql('postgres', qq{
+        SELECT decision, round(champion_score::numeric, 9), round(challenger_score::numeric, 9)
+          FROM mlsys.retrain_decisions WHERE model = 'logistic_${rel}_off' ORDER BY id DESC LIMIT 1});
+}
+is($retrained{t_dist}, $retrained{t_local}, 'retrain on the distributed table: the local decision and scores');
+like($coord->safe_psql('postgres', q{SELECT data_unchanged, params_match FROM mlsys.reproduce('linear_t_dist_off', 1)}),
+	qr/^t\|t$/, 'reproduce of a version trained on the distributed table');
 
 # the figures
 for my $k (sort keys %time)
