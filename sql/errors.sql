@@ -172,6 +172,10 @@ END $$;
 SELECT forged_full(1, ARRAY[1, 2]::float8[]);
 SELECT mlsys._linreg_final(st) FROM forged_state;
 SELECT mlsys._linreg_combine(st, st) FROM forged_state;
+-- invalid input: the evaluation pass's transition function with a forged state
+CREATE AGGREGATE forged_eval(float8, float8[], int8, float8, float8[], bool, text) (
+    SFUNC = mlsys._regression_eval_accum, STYPE = bytea, INITCOND = '\x0102030405060708');
+SELECT forged_eval(1, ARRAY[1, 2]::float8[], 0, 0, ARRAY[0, 1, 1]::float8[], true, 'y');
 \set VERBOSITY default
 -- a user aggregate over the evaluation transition without INITCOND starts from zero
 CREATE AGGREGATE holdout_noinit(float8, float8[], int8, float8, float8[]) (

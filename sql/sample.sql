@@ -292,3 +292,28 @@ SELECT * FROM mlsys._train_sample_rows('\x00'::bytea);
 SELECT * FROM mlsys._train_sample_rows(decode(repeat('00', 64), 'hex'));
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY default
+-- the first pass's sample slots grow with the rows kept: a state of few
+-- rows is small whatever the size (it travels between nodes under Citus),
+-- and still keeps every training row
+SELECT octet_length(st) < 20 * 8 * 4 * 100000 / 100 AS state_grows_with_rows,
+       (SELECT count(*) FROM mlsys._train_sample_rows(st)) =
+       (SELECT count(*) FROM samp WHERE id <= 300 AND NOT mlsys._in_holdout(y, x, 0, (SELECT cuts FROM samp_cuts))) AS every_training_row
+FROM (SELECT mlsys._linreg_strata_agg(y, x, 0, (SELECT cuts FROM samp_cuts), NULL, 100000) AS st
+      FROM samp WHERE id <= 300) a;
+-- forged first-pass states whose slot count (bytes 88-91 after the header)
+-- disagrees with their length, or exceeds the size: rejected as a
+-- transition's state and as a combine input
+\set VERBOSITY sqlstate
+CREATE TABLE samp_grown AS
+SELECT mlsys._linreg_strata_agg(y, x, 0, (SELECT cuts FROM samp_cuts), NULL, 500) AS st
+FROM samp WHERE id <= 300;
+SELECT set_byte(st, 88, 3) AS forged_alloc, set_byte(set_byte(st, 88, 255), 89, 255) AS forged_over FROM samp_grown \gset
+CREATE AGGREGATE pg_temp.forged_grow(float8, float8[], int8, float8[], text[], int)
+    (SFUNC = mlsys._linreg_strata_sample_accum, STYPE = bytea, INITCOND = :'forged_alloc');
+SELECT pg_temp.forged_grow(0::float8, ARRAY[1.0, 2.0, 3.0]::float8[], 0, '{0,0}', NULL, 500) IS NULL;
+\echo :LAST_ERROR_SQLSTATE
+CREATE AGGREGATE pg_temp.forged_merge(bytea)
+    (SFUNC = mlsys._linreg_combine, STYPE = bytea, INITCOND = :'forged_over');
+SELECT pg_temp.forged_merge(st) IS NULL FROM samp_grown;
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default

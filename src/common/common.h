@@ -84,18 +84,16 @@ extern ArrayType *mlsys_float8_array(const double *values, int n);
 extern ArrayType *mlsys_float8_array_alloc(int n);	/* its n values unset */
 extern MemoryContext mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname);
 extern bool mlsys_agg_args_stable(FunctionCallInfo fcinfo, int first, int last);
-extern bool mlsys_state_is_known(FunctionCallInfo fcinfo);
-
 /*
- * Is this row's state (argument 0) the one a transition function remembered
- * (in its own call-site cache; mlsys_state_is_known keeps it in fn_extra)?
+ * aggsite.c: what a transition function keeps between the rows of one
+ * aggregate in one aggregate context -- the states it has checked and a call
+ * cache -- kept with the aggregate context rather than in fn_extra, because
+ * Citus calls a transition function with a fresh FmgrInfo on every row
  */
-static inline bool
-mlsys_state_is(FunctionCallInfo fcinfo, const void *known)
-{
-	return known != NULL && !PG_ARGISNULL(0) && PG_GETARG_POINTER(0) == known;
-}
+extern bool mlsys_state_is_known(FunctionCallInfo fcinfo);
 extern void mlsys_state_remember(FunctionCallInfo fcinfo, void *state);
+extern void mlsys_state_forget(FunctionCallInfo fcinfo, const void *state);
+extern void **mlsys_call_cache(FunctionCallInfo fcinfo, MemoryContext *mcxt);
 extern void mlsys_check_training_memory(double bytes, const char *what);
 extern void mlsys_check_pass_args(FunctionCallInfo fcinfo, bool by_fold);
 extern bool mlsys_combine_trivial(FunctionCallInfo fcinfo, Datum *result);

@@ -139,62 +139,6 @@ mlsys_agg_args_stable(FunctionCallInfo fcinfo, int first, int last)
 	return i > last;
 }
 
-/*
- * The states a call site has checked: the last few it returned (so in the
- * aggregate context with their layout checked). More than one, because a
- * hash aggregate (rows grouped by fold, say) interleaves its groups' states
- * row by row; with one, every switch of group meant a full check again, and
- * a sample state's check reads the whole sample.
- */
-#define KNOWN_STATES 16
-
-typedef struct KnownStates
-{
-	int			next;			/* the slot the next new state takes */
-	void	   *states[KNOWN_STATES];
-} KnownStates;
-
-/*
- * Is this row's state one this call site remembered? A transition function
- * may then skip mlsys_agg_context and its state check on every row but the
- * first few of each state. Uses fn_extra, which such a function must not use
- * for anything else.
- */
-bool
-mlsys_state_is_known(FunctionCallInfo fcinfo)
-{
-	KnownStates *ks = (KnownStates *) fcinfo->flinfo->fn_extra;
-	void	   *s;
-	int			i;
-
-	if (ks == NULL || PG_ARGISNULL(0))
-		return false;
-	s = PG_GETARG_POINTER(0);
-	for (i = 0; i < KNOWN_STATES; i++)
-		if (ks->states[i] == s)
-			return true;
-	return false;
-}
-
-/* remember the (checked) state a transition function returns */
-void
-mlsys_state_remember(FunctionCallInfo fcinfo, void *state)
-{
-	KnownStates *ks = (KnownStates *) fcinfo->flinfo->fn_extra;
-	int			i;
-
-	if (ks == NULL)
-	{
-		ks = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(KnownStates));
-		fcinfo->flinfo->fn_extra = ks;
-	}
-	for (i = 0; i < KNOWN_STATES; i++)
-		if (ks->states[i] == state)
-			return;
-	ks->states[ks->next] = state;
-	ks->next = (ks->next + 1) % KNOWN_STATES;
-}
-
 /* the aggregate context, or an error when an aggregate support function is called directly */
 MemoryContext
 mlsys_agg_context(FunctionCallInfo fcinfo, const char *fname)

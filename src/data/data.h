@@ -167,10 +167,13 @@ typedef struct TrainSample
 extern int	mlsys_sample_rows(Datum d, bool isnull, int p, double **rows, int64 *seen);
 extern void mlsys_sample_check_size(int size, int p);
 extern Size mlsys_sample_size(int p, int cap);
-extern void mlsys_sample_init(void *state, int p, int cap, int nclass, uint64 split_key,
+extern void mlsys_sample_init(void *state, int p, int cap, int limit, int nclass, uint64 split_key,
 							  double threshold);
 extern double mlsys_sample_threshold_arg(FunctionCallInfo fcinfo, int argno);
-extern void mlsys_sample_check(const void *state, int p, int cap);
+extern void mlsys_sample_check(const void *state, int p, int cap, int limit);
+extern int	mlsys_sample_count(const void *state);
+extern bool mlsys_sample_needs_room(const void *state);
+extern void mlsys_sample_copy(void *dst, const void *src, int cap);
 extern void mlsys_sample_add(void *state, uint64 row_hash, double y, const char *x);
 extern void mlsys_sample_merge(void *state_a, const void *state_b);
 extern bool mlsys_sample_can_start(int nrows, bool complete, int params);
@@ -218,7 +221,7 @@ extern void linreg_state_column_stats(const LinregState *s, int j, double *mean,
 									  double *stddev, double *minv, double *maxv);
 extern void linreg_solve(LinregState *s, double alpha, double *coef,
 						 const char *const *names);
-extern void linreg_state_merge(LinregState *a, const LinregState *b);
+extern LinregState *linreg_state_merge(LinregState *a, const LinregState *b);
 extern bool linreg_try_solve(LinregState *s, double alpha, double *coef);
 extern void linreg_solve_min_norm(LinregState *s, double alpha, double *coef,
 								  const char *const *names);

@@ -43,13 +43,16 @@ ls_sample(const LinregState *s)
 	return (char *) s + linreg_state_size(s->nfeat, s->block_cap);
 }
 
-/* the whole state's bytes: the arrays, and the sample it carries */
+/* the whole state's bytes: the arrays, and the sample slots it carries */
 static Size
-linreg_state_total_size(int nfeat, int block_cap, int sample_cap)
+linreg_state_total_size(int nfeat, int block_cap, int sample_alloc)
 {
 	return linreg_state_size(nfeat, block_cap) +
-		(sample_cap > 0 ? MAXALIGN(mlsys_sample_size(nfeat, sample_cap)) : 0);
+		(sample_alloc > 0 ? MAXALIGN(mlsys_sample_size(nfeat, sample_alloc)) : 0);
 }
+
+/* the sample slots a new state allocates; they double as rows are kept */
+#define LINREG_SAMPLE_START 64
 
 /* rows per block: about 128 kB of buffered values, 16 to 1024 rows */
 static int
@@ -83,7 +86,7 @@ linreg_state_new(MemoryContext cxt, int nfeat, int flags, int sample_cap)
 				 errmsg("feature vector has %d elements, the limit is %d",
 						nfeat, MLSYS_MAX_FEATURES)));
 	cap = linreg_block_capacity(nfeat);
-	size = linreg_state_total_size(nfeat, cap, sample_cap);
+	size = linreg_state_total_size(nfeat, cap, Min(sample_cap, LINREG_SAMPLE_START));
 	s = MemoryContextAllocZero(cxt, size);
 	SET_VARSIZE(s, size);
 	s->layout = LINREG_LAYOUT;
@@ -91,6 +94,7 @@ linreg_state_new(MemoryContext cxt, int nfeat, int flags, int sample_cap)
 	s->block_cap = cap;
 	s->flags = flags;
 	s->sample_cap = sample_cap;
+	s->sample_alloc = Min(sample_cap, LINREG_SAMPLE_START);
 	for (j = 0; j <= nfeat; j++)
 	{
 		ls_min(s)[j] = get_float8_infinity();
@@ -110,9 +114,10 @@ linreg_state_check(const LinregState *s)
 		s->block_cap < 16 || s->block_cap > 1024 ||
 		s->block_rows < 0 || s->block_rows >= s->block_cap ||
 		s->n < 0 || s->n_seen < 0 || s->sample_cap < 0 ||
+		(s->sample_cap > 0 ? s->sample_alloc < 1 || s->sample_alloc > s->sample_cap : s->sample_alloc != 0) ||
 		(s->flags & ~(LINREG_RIDGE | LINREG_SPLIT | LINREG_DIAG)) != 0 ||
 		((s->flags & LINREG_DIAG) != 0) != ((s->flags & LINREG_SPLIT) != 0 && s->sample_cap > 0) ||
-		VARSIZE(s) != linreg_state_total_size(s->nfeat, s->block_cap, s->sample_cap))
+		VARSIZE(s) != linreg_state_total_size(s->nfeat, s->block_cap, s->sample_alloc))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid linear regression aggregate state"),
@@ -120,7 +125,7 @@ linreg_state_check(const LinregState *s)
 	/* the sample it carries, once it has seen a row: its own checks, and the shape allotted */
 	if (s->sample_cap > 0 && s->n_seen > 0)
 	{
-		mlsys_sample_check(ls_sample(s), s->nfeat, s->sample_cap);
+		mlsys_sample_check(ls_sample(s), s->nfeat, s->sample_alloc, s->sample_cap);
 	}
 }
 
@@ -140,8 +145,26 @@ linreg_state_sample(const LinregState *s)
 {
 	if (s->sample_cap <= 0 || s->n_seen == 0)
 		return (Datum) 0;
-	mlsys_sample_check(ls_sample(s), s->nfeat, s->sample_cap);
+	mlsys_sample_check(ls_sample(s), s->nfeat, s->sample_alloc, s->sample_cap);
 	return PointerGetDatum(ls_sample(s));
+}
+
+/*
+ * A copy of a (checked) state with alloc sample slots, palloc'd in the
+ * current context: the moments, the buffered rows and the sample kept.
+ */
+static LinregState *
+linreg_grow_sample(const LinregState *s, int alloc)
+{
+	Size		size = linreg_state_total_size(s->nfeat, s->block_cap, alloc);
+	LinregState *g = palloc(size);
+
+	memcpy(g, s, linreg_state_size(s->nfeat, s->block_cap));
+	SET_VARSIZE(g, size);
+	g->sample_alloc = alloc;
+	if (s->n_seen > 0)
+		mlsys_sample_copy(ls_sample(g), ls_sample(s), alloc);
+	return g;
 }
 
 /* the state in a datum, validated; copied when the caller will modify it */
@@ -605,7 +628,8 @@ linreg_strata_row(FunctionCallInfo fcinfo, int sample_cap, double threshold)
 		s->split_key = mlsys_split_key(seed);
 		s->test_size = -1.0;	/* stratified: the cuts decide */
 		if (s->sample_cap > 0)
-			mlsys_sample_init(ls_sample(s), s->nfeat, s->sample_cap, sc.nclass, s->split_key, threshold);
+			mlsys_sample_init(ls_sample(s), s->nfeat, s->sample_alloc, s->sample_cap, sc.nclass,
+							  s->split_key, threshold);
 	}
 	if (x == NULL)
 	{
@@ -628,6 +652,12 @@ linreg_strata_row(FunctionCallInfo fcinfo, int sample_cap, double threshold)
 		s->n_holdout++;
 	else if (s->flags & LINREG_DIAG)
 	{
+		if (mlsys_sample_needs_room(ls_sample(s)))
+		{
+			/* the executor frees the old state once this call returns the new one */
+			mlsys_state_forget(fcinfo, s);
+			s = linreg_grow_sample(s, Min(s->sample_cap, 2 * s->sample_alloc));
+		}
 		mlsys_sample_add(ls_sample(s), h, y, x);
 		linreg_diag_add(s, x, y);
 	}
@@ -677,9 +707,10 @@ linreg_strata_sample_accum(PG_FUNCTION_ARGS)
 
 /*
  * Merge state b into state a (a is modified, b is not): Chan et al.'s update
- * for the moments, then b's buffered rows as ordinary rows of a.
+ * for the moments, then b's buffered rows as ordinary rows of a. Returns a,
+ * or a palloc'd copy of it with more sample slots.
  */
-void
+LinregState *
 linreg_state_merge(LinregState *a, const LinregState *b)
 {
 	int			m,
@@ -697,8 +728,14 @@ linreg_state_merge(LinregState *a, const LinregState *b)
 	linreg_flush(a);
 	if (a->sample_cap > 0 && b->n_seen > 0)
 	{
+		/* room for both samples' rows, up to the size (then a's heap keeps the largest keys) */
+		int			need = mlsys_sample_count(ls_sample(b)) +
+			(a->n_seen > 0 ? mlsys_sample_count(ls_sample(a)) : 0);
+
+		if (Min(need, a->sample_cap) > a->sample_alloc)
+			a = linreg_grow_sample(a, Min(a->sample_cap, Max(need, 2 * a->sample_alloc)));
 		if (a->n_seen == 0)
-			memcpy(ls_sample(a), ls_sample(b), mlsys_sample_size(a->nfeat, a->sample_cap));
+			mlsys_sample_copy(ls_sample(a), ls_sample(b), a->sample_alloc);
 		else
 			mlsys_sample_merge(ls_sample(a), ls_sample(b));
 	}
@@ -712,6 +749,7 @@ linreg_state_merge(LinregState *a, const LinregState *b)
 		/* a state of the moments alone: nothing reads a sample from it */
 		SET_VARSIZE(bc, size);
 		bc->sample_cap = 0;
+		bc->sample_alloc = 0;
 		linreg_flush(bc);
 		b = bc;
 	}
@@ -762,6 +800,7 @@ linreg_state_merge(LinregState *a, const LinregState *b)
 	a->n_seen += b->n_seen;
 	a->n_holdout += b->n_holdout;
 	a->fp_sum += b->fp_sum;
+	return a;
 }
 
 PG_FUNCTION_INFO_V1(linreg_combine);
@@ -779,6 +818,6 @@ linreg_combine(PG_FUNCTION_ARGS)
 	b = linreg_state_from_datum(PG_GETARG_DATUM(1), false);
 	a = (LinregState *) PG_GETARG_POINTER(0);
 	linreg_state_check(a);
-	linreg_state_merge(a, b);
+	a = linreg_state_merge(a, b);
 	PG_RETURN_POINTER(a);
 }

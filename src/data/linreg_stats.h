@@ -8,7 +8,7 @@
 
 #include "data/data.h"
 
-#define LINREG_LAYOUT	0x4C520003	/* "LR", layout version 3 */
+#define LINREG_LAYOUT	0x4C520004	/* "LR", layout version 4 */
 #define LINREG_RIDGE	0x1
 #define LINREG_SPLIT	0x2
 #define LINREG_DIAG		0x4		/* variances only: no cross moments, no solve */
@@ -35,7 +35,7 @@ struct LinregState
 	uint64		fp_sum;			/* LINREG_SPLIT: Σ row hash (mod 2⁶⁴) */
 	uint64		split_key;		/* LINREG_SPLIT: mlsys_split_key(seed) */
 	int32		sample_cap;		/* rows of the training sample carried (0: none) */
-	int32		pad;
+	int32		sample_alloc;	/* the sample's slots allocated (up to sample_cap) */
 	/*
 	 * then: mean[m] comoment[m·m] minv[m] maxv[m] scratch[m] block[cap·m],
 	 * then, with sample_cap > 0, a sample state (sample.c)

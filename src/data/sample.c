@@ -17,12 +17,15 @@
  * NULL or non-finite value are skipped (the first pass itself reports
  * them).
  *
- * The state is a bytea of fixed size, updated in place, with a combine
- * function: (key, slot) pairs over `size` slots of (y, x_1 .. x_p), a
- * min-heap once full; its size depends on size and p only. Training embeds
- * the same state in the first pass's (linreg_stats.c: mlsys._linreg_strata_agg
- * with a sample size), which has hashed the row already; the standalone
- * aggregate serves tests and inspection.
+ * The state is a bytea, updated in place, with a combine function: (key,
+ * slot) pairs over cap slots of (y, x_1 .. x_p), a min-heap once `limit`
+ * (the size) rows are kept. The standalone aggregate allocates every slot at
+ * once. Training embeds the same state in the first pass's (linreg_stats.c:
+ * mlsys._linreg_strata_agg with a sample size), which has hashed the row
+ * already, and there the slots grow with the rows kept (cap doubles up to
+ * limit): under Citus every shard's state travels to the coordinator as
+ * text, and a shard keeps only its share of the sample, so a state of every
+ * slot would be mostly unused space.
  */
 #include "postgres.h"
 
@@ -36,7 +39,7 @@
 
 #include "data/data.h"
 
-#define SAMPLE_LAYOUT 0x534D0002	/* "SM", layout version 2 */
+#define SAMPLE_LAYOUT 0x534D0003	/* "SM", layout version 3 */
 #define SAMPLE_SALT UINT64CONST(0x5DEECE66D2B7E151)
 #define SAMPLE_MAX_BYTES (64 * 1024 * 1024)
 
@@ -45,14 +48,14 @@ typedef struct SampleState
 	int32		vl_len_;
 	uint32		layout;
 	int32		nfeat;			/* p */
-	int32		cap;			/* slots */
+	int32		cap;			/* slots allocated */
 	int32		count;			/* slots in use */
 	int32		nclass;
 	uint64		split_key;
 	int64		seen;			/* training rows offered */
 	double		threshold;		/* rows with a smaller key are never kept */
 	int32		heaped;			/* full: (key, slot) pairs in min-heap order */
-	int32		pad;
+	int32		limit;			/* the size: rows kept at most (cap <= limit) */
 	/* then: key[cap] (double), slot[cap] (int32, padded to 8), rows[cap · (p + 1)] */
 } SampleState;
 
@@ -125,17 +128,22 @@ mlsys_sample_size(int p, int cap)
 	return sample_state_size(p, cap);
 }
 
-/* an empty sample state at state (mlsys_sample_size bytes, not necessarily zeroed) */
+/*
+ * an empty sample state of cap slots for at most limit rows at state
+ * (mlsys_sample_size(p, cap) bytes, not necessarily zeroed)
+ */
 void
-mlsys_sample_init(void *state, int p, int cap, int nclass, uint64 split_key, double threshold)
+mlsys_sample_init(void *state, int p, int cap, int limit, int nclass, uint64 split_key, double threshold)
 {
 	SampleState *s = (SampleState *) state;
 
+	Assert(cap >= 1 && cap <= limit);
 	memset(s, 0, sizeof(SampleState));
 	SET_VARSIZE(s, sample_state_size(p, cap));
 	s->layout = SAMPLE_LAYOUT;
 	s->nfeat = p;
 	s->cap = cap;
+	s->limit = limit;
 	s->nclass = nclass;
 	s->split_key = split_key;
 	s->threshold = threshold;
@@ -147,7 +155,7 @@ sample_state_check(const SampleState *s)
 	if (!VARATT_IS_4B_U(s) || VARSIZE(s) < sizeof(SampleState) ||
 		s->layout != SAMPLE_LAYOUT ||
 		s->nfeat < 1 || s->nfeat > MLSYS_MAX_FEATURES ||
-		s->cap < 1 || s->count < 0 || s->count > s->cap || s->seen < s->count ||
+		s->cap < 1 || s->limit < s->cap || s->count < 0 || s->count > s->cap || s->seen < s->count ||
 		s->nclass < 2 || s->nclass > MLSYS_MAX_CLASSES ||
 		!(s->threshold >= 0 && s->threshold <= 1) ||
 		(s->heaped != 0 && (s->heaped != 1 || s->count != s->cap)) ||
@@ -266,15 +274,16 @@ sample_offer(SampleState *s, double key, double y, const char *x, const double *
 
 /*
  * The checks of a sample state's bytes (one embedded in another state, too),
- * every slot included, and that it holds cap rows of p features.
+ * every slot included, and that it has cap slots for at most limit rows of p
+ * features.
  */
 void
-mlsys_sample_check(const void *state, int p, int cap)
+mlsys_sample_check(const void *state, int p, int cap, int limit)
 {
 	const SampleState *s = (const SampleState *) state;
 
 	sample_state_check_deep(s);
-	if (s->nfeat != p || s->cap != cap)
+	if (s->nfeat != p || s->cap != cap || s->limit != limit)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid training sample aggregate state")));
@@ -308,7 +317,7 @@ mlsys_sample_merge(void *state_a, const void *state_b)
 
 	sample_state_check_deep(a);
 	sample_state_check_deep(b);
-	if (a->nfeat != b->nfeat || a->cap != b->cap || a->nclass != b->nclass ||
+	if (a->nfeat != b->nfeat || a->limit != b->limit || a->nclass != b->nclass ||
 		a->split_key != b->split_key || a->threshold != b->threshold)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -325,6 +334,49 @@ mlsys_sample_merge(void *state_a, const void *state_b)
 		sample_offer(a, sm_key(b)[i], 0, NULL, sm_rows(b) + (Size) sl * m);
 	}
 	a->seen += b->seen;
+}
+
+/* the rows a (checked) sample state keeps */
+int
+mlsys_sample_count(const void *state)
+{
+	sample_state_check((const SampleState *) state);
+	return ((const SampleState *) state)->count;
+}
+
+/* must the slots grow before the next row is offered? */
+bool
+mlsys_sample_needs_room(const void *state)
+{
+	const SampleState *s = (const SampleState *) state;
+
+	return s->count == s->cap && s->cap < s->limit;
+}
+
+/*
+ * Copy sample src to dst with cap slots (mlsys_sample_size(p, cap) bytes),
+ * cap between src's row count and its limit: the rows and their keys, in
+ * the same order. A heap that gains room is a plain list again.
+ */
+void
+mlsys_sample_copy(void *dst, const void *src, int cap)
+{
+	const SampleState *s = (const SampleState *) src;
+	SampleState *d = (SampleState *) dst;
+	int			m;
+
+	sample_state_check_deep(s);
+	if (cap < s->count || cap > s->limit)
+		elog(ERROR, "sample copy of %d rows into %d slots", s->count, cap);
+	m = s->nfeat + 1;
+	memcpy(d, s, sizeof(SampleState));
+	SET_VARSIZE(d, sample_state_size(s->nfeat, cap));
+	d->cap = cap;
+	d->heaped = s->heaped && s->count == cap;
+	memcpy(sm_key(d), sm_key(s), sizeof(double) * (Size) s->count);
+	memcpy(sm_slot(d), sm_slot(s), sizeof(int32) * (Size) s->count);
+	/* every slot in use is below the row count: the rows fill a prefix */
+	memcpy(sm_rows(d), sm_rows(s), sizeof(double) * (Size) s->count * m);
 }
 
 PG_FUNCTION_INFO_V1(train_sample_accum);
@@ -365,7 +417,7 @@ train_sample_accum(PG_FUNCTION_ARGS)
 		mlsys_sample_check_size(size, v.n);
 		bytes = sample_state_size(v.n, size);
 		s = palloc(bytes);	/* the executor moves it into the aggregate context */
-		mlsys_sample_init(s, v.n, size, sc.nclass, mlsys_split_key(PG_GETARG_INT64(3)),
+		mlsys_sample_init(s, v.n, size, size, sc.nclass, mlsys_split_key(PG_GETARG_INT64(3)),
 						  mlsys_sample_threshold_arg(fcinfo, 6));
 	}
 	else

@@ -156,7 +156,7 @@ mlsys_merge_other_folds(LinregState **states, int folds, int k)
 		if (merged == NULL)
 			merged = linreg_state_from_datum(PointerGetDatum(states[j]), true);
 		else
-			linreg_state_merge(merged, states[j]);
+			merged = linreg_state_merge(merged, states[j]);
 	}
 	linreg_state_finish(merged);
 	return merged;

@@ -28,13 +28,15 @@ typedef struct HoldoutCache
 /*
  * The arguments (seed int8, test_size float8, coef float8[]) at 3, 4 and 5
  * of an evaluation pass's transition function, checked; the row buffer and
- * split key in a call-site cache (rebuilt whenever fn_extra is fresh).
+ * split key in the transition function's call cache (mlsys_call_cache).
  */
 static HoldoutCache *
 holdout_args(FunctionCallInfo fcinfo, int *p_out, double **coef_out)
 {
 	ArrayType  *coefa;
 	HoldoutCache *hc;
+	MemoryContext mcxt;
+	void	  **slot;
 	int			p;
 
 	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
@@ -50,13 +52,14 @@ holdout_args(FunctionCallInfo fcinfo, int *p_out, double **coef_out)
 	*p_out = p;
 	*coef_out = (double *) ARR_DATA_PTR(coefa);
 
-	hc = (HoldoutCache *) fcinfo->flinfo->fn_extra;
+	slot = mlsys_call_cache(fcinfo, &mcxt);
+	hc = (HoldoutCache *) *slot;
 	if (hc == NULL || hc->nfeat != p)
 	{
-		hc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(HoldoutCache));
+		hc = MemoryContextAllocZero(mcxt, sizeof(HoldoutCache));
 		hc->nfeat = p;
-		hc->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * p);
-		fcinfo->flinfo->fn_extra = hc;
+		hc->x = MemoryContextAlloc(mcxt, sizeof(double) * p);
+		*slot = hc;
 	}
 	if (!hc->keyed || hc->seed != PG_GETARG_INT64(3))
 	{
@@ -126,17 +129,25 @@ typedef struct RegressionEvalState
 	ProfileGrid target;			/* every row */
 } RegressionEvalState;
 
+/* reject bytes that are not a regression evaluation state */
+static void
+regression_eval_check(const RegressionEvalState *s)
+{
+	if (VARATT_IS_SHORT(s) || VARSIZE(s) != sizeof(RegressionEvalState) ||
+		s->layout != REGRESSION_EVAL_LAYOUT ||
+		!profile_grid_valid(&s->prediction) || !profile_grid_valid(&s->target))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid regression evaluation state")));
+}
+
 /* a state from another process, checked */
 static RegressionEvalState *
 regression_eval_arg(FunctionCallInfo fcinfo, int argno)
 {
 	RegressionEvalState *s = (RegressionEvalState *) PG_GETARG_BYTEA_P(argno);
 
-	if (VARSIZE(s) != sizeof(RegressionEvalState) || s->layout != REGRESSION_EVAL_LAYOUT ||
-		!profile_grid_valid(&s->prediction) || !profile_grid_valid(&s->target))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid regression evaluation state")));
+	regression_eval_check(s);
 	return s;
 }
 
@@ -174,7 +185,15 @@ regression_eval_accum(PG_FUNCTION_ARGS)
 		profile_grid_init(&s->target);
 	}
 	else
+	{
+		/* an INITCOND can hand us any bytes: checked once per state */
 		s = (RegressionEvalState *) PG_GETARG_POINTER(0);
+		if (!mlsys_state_is_known(fcinfo))
+		{
+			regression_eval_check(s);
+			mlsys_state_remember(fcinfo, s);
+		}
+	}
 	if (has_y)
 	{
 		y = PG_GETARG_FLOAT8(1);

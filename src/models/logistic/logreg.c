@@ -164,8 +164,6 @@ typedef struct LogregCallCache
 	double	   *scale;			/* the scales the reciprocals belong to */
 	double	   *inv_scale;
 	double	   *z;
-	/* the pass state this call site checked last (see mlsys_state_is_known) */
-	void	   *known_state;
 	/* a pass whose cuts and parameters are the same in every row: its copies */
 	bool		pass_ready;
 	double	   *prm;
@@ -196,16 +194,18 @@ logreg_inv_scales(const double *prm, int p, double *inv)
 static LogregCallCache *
 logreg_call_cache(FunctionCallInfo fcinfo, const double *prm, int p)
 {
-	LogregCallCache *cc = (LogregCallCache *) fcinfo->flinfo->fn_extra;
+	MemoryContext mcxt;
+	void	  **slot = mlsys_call_cache(fcinfo, &mcxt);
+	LogregCallCache *cc = (LogregCallCache *) *slot;
 
 	if (cc == NULL || cc->p != p)
 	{
-		cc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(LogregCallCache));
+		cc = MemoryContextAllocZero(mcxt, sizeof(LogregCallCache));
 		cc->p = p;
-		cc->scale = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(double) * p);
-		cc->inv_scale = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * p);
-		cc->z = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * p);
-		fcinfo->flinfo->fn_extra = cc;
+		cc->scale = MemoryContextAllocZero(mcxt, sizeof(double) * p);
+		cc->inv_scale = MemoryContextAlloc(mcxt, sizeof(double) * p);
+		cc->z = MemoryContextAlloc(mcxt, sizeof(double) * p);
+		*slot = cc;
 	}
 	/* compare the values, not the pointer: a per-row vector may reuse an address */
 	if (!cc->scale_valid || memcmp(cc->scale, prm + 2 * p + 1, sizeof(double) * p) != 0)
@@ -228,7 +228,8 @@ static LogregCallCache *
 logreg_pass_args(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int nclass,
 				 const double **prm, int *p, StrataCuts *sc)
 {
-	LogregCallCache *cc = (LogregCallCache *) fcinfo->flinfo->fn_extra;
+	MemoryContext mcxt;
+	LogregCallCache *cc = (LogregCallCache *) *mlsys_call_cache(fcinfo, &mcxt);
 	ArrayType  *params;
 
 	if (cc != NULL && cc->pass_ready)
@@ -246,10 +247,10 @@ logreg_pass_args(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int ncla
 	if (mlsys_agg_args_stable(fcinfo, Min(cuts_arg, params_arg), Max(cuts_arg, params_arg)))
 	{
 		Size		ncuts = (Size) sc->nclass * sc->nlev;
-		double	   *cuts = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * ncuts);
+		double	   *cuts = MemoryContextAlloc(mcxt, sizeof(double) * ncuts);
 
 		memcpy(cuts, sc->cuts, sizeof(double) * ncuts);
-		cc->prm = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * (3 * *p + 3));
+		cc->prm = MemoryContextAlloc(mcxt, sizeof(double) * (3 * *p + 3));
 		memcpy(cc->prm, *prm, sizeof(double) * (3 * *p + 3));
 		cc->sc = *sc;
 		cc->sc.cuts = cuts;
@@ -299,8 +300,7 @@ logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave
 	int			p;
 	bool		known;
 
-	cc = (LogregCallCache *) fcinfo->flinfo->fn_extra;
-	known = cc != NULL && mlsys_state_is(fcinfo, cc->known_state);
+	known = mlsys_state_is_known(fcinfo);
 	if (!known)
 		mlsys_agg_context(fcinfo, "mlsys._logreg_step_accum");
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -329,7 +329,7 @@ logreg_step_row(FunctionCallInfo fcinfo, int cuts_arg, int params_arg, int leave
 		if (!known)
 		{
 			logreg_state_check(s);
-			cc->known_state = s;
+			mlsys_state_remember(fcinfo, s);
 		}
 		if (s->nfeat != p || s->nlev != sc.nlev)
 			ereport(ERROR,
@@ -391,7 +391,9 @@ typedef struct FoldProbaCache
 static const FoldProbaCache *
 fold_proba_cache(FunctionCallInfo fcinfo, const double *params, int folds, int p)
 {
-	FoldProbaCache *fc = (FoldProbaCache *) fcinfo->flinfo->fn_extra;
+	MemoryContext mcxt;
+	void	  **slot = mlsys_call_cache(fcinfo, &mcxt);
+	FoldProbaCache *fc = (FoldProbaCache *) *slot;
 	int			len = folds * (3 * p + 3),
 				k;
 
@@ -400,11 +402,11 @@ fold_proba_cache(FunctionCallInfo fcinfo, const double *params, int folds, int p
 		return fc;
 	if (fc == NULL || fc->len != len || fc->p != p)
 	{
-		fc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(FoldProbaCache));
-		fc->prm = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * len);
-		fc->inv_scale = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * folds * p);
-		fc->z = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * p);
-		fcinfo->flinfo->fn_extra = fc;
+		fc = MemoryContextAllocZero(mcxt, sizeof(FoldProbaCache));
+		fc->prm = MemoryContextAlloc(mcxt, sizeof(double) * len);
+		fc->inv_scale = MemoryContextAlloc(mcxt, sizeof(double) * folds * p);
+		fc->z = MemoryContextAlloc(mcxt, sizeof(double) * p);
+		*slot = fc;
 	}
 	fc->len = 0;				/* not valid until every scale is checked */
 	for (k = 0; k < folds; k++)
@@ -555,8 +557,8 @@ Datum
 logreg_holdout_accum(PG_FUNCTION_ARGS)
 {
 	void	   *state = PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0);
-	LogregCallCache *cc = (LogregCallCache *) fcinfo->flinfo->fn_extra;
-	bool		known = cc != NULL && mlsys_state_is(fcinfo, cc->known_state);
+	LogregCallCache *cc;
+	bool		known = mlsys_state_is_known(fcinfo);
 	const double *prm;
 	Float8ArrayView v;
 	StrataCuts	sc;
@@ -587,7 +589,7 @@ logreg_holdout_accum(PG_FUNCTION_ARGS)
 	/* the AUC state is checked when this call site meets it first (mlsys_auc_add) */
 	state = mlsys_auc_add(state, known,
 						  sigmoid(logreg_eta(prm, cc->inv_scale, p, v.data, cc->z)), y > 0);
-	cc->known_state = state;
+	mlsys_state_remember(fcinfo, state);
 	PG_RETURN_POINTER(state);
 }
 

@@ -77,7 +77,6 @@ typedef struct FoldsCallCache
 	StrataCuts	sc;
 	uint64		split_key;
 	bool		stable;			/* the arguments are the same in every row */
-	void	   *known_state;	/* the state this call site checked last */
 } FoldsCallCache;
 
 /*
@@ -88,8 +87,9 @@ typedef struct FoldsCallCache
 static FoldsCallCache *
 folds_call_args(FunctionCallInfo fcinfo)
 {
-	FoldsCallCache *cc = (FoldsCallCache *) fcinfo->flinfo->fn_extra;
-	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+	MemoryContext mcxt;
+	void	  **slot = mlsys_call_cache(fcinfo, &mcxt);
+	FoldsCallCache *cc = (FoldsCallCache *) *slot;
 	ArrayType  *params,
 			   *active;
 	StrataCuts	sc;
@@ -152,7 +152,7 @@ folds_call_args(FunctionCallInfo fcinfo)
 	for (j = 0; j < F; j++)
 		logreg_inv_scales(cc->prm + (Size) j * len, p, cc->inv_scale + (Size) j * p);
 	cc->stable = mlsys_agg_args_stable(fcinfo, 3, 6);
-	fcinfo->flinfo->fn_extra = cc;
+	*slot = cc;
 	return cc;
 }
 
@@ -167,14 +167,14 @@ Datum
 logreg_folds_step_accum(PG_FUNCTION_ARGS)
 {
 	LogregFoldsState *s;
-	FoldsCallCache *cc = (FoldsCallCache *) fcinfo->flinfo->fn_extra;
+	FoldsCallCache *cc;
 	Float8ArrayView v;
 	double		y;
 	int			F,
 				p,
 				own,
 				j;
-	bool		known = cc != NULL && mlsys_state_is(fcinfo, cc->known_state);
+	bool		known = mlsys_state_is_known(fcinfo);
 
 	if (!known)
 		mlsys_agg_context(fcinfo, "mlsys._logreg_folds_step_accum");
@@ -224,7 +224,7 @@ logreg_folds_step_accum(PG_FUNCTION_ARGS)
 						 errmsg("the pass state does not match its arguments")));
 		}
 	}
-	cc->known_state = s;
+	mlsys_state_remember(fcinfo, s);
 
 	own = mlsys_row_stratum(v.data, p, y, cc->split_key, &cc->sc);
 	for (j = 0; j < F; j++)
