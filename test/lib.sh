@@ -17,7 +17,9 @@ case "$MLSYS_PG_VERSION" in
 esac
 export MLSYS_PG_VERSION
 V=$MLSYS_PG_VERSION
-MLSYS_PACKAGES="postgresql-$V postgresql-server-dev-$V libopenblas-serial-dev liblapacke-dev postgresql-$V-cron libipc-run-perl make gcc rsync binutils chromium"
+MLSYS_PACKAGES="postgresql-$V postgresql-server-dev-$V libopenblas-serial-dev liblapacke-dev postgresql-$V-cron libipc-run-perl make gcc rsync binutils"
+# the test suite also renders mlsys.report in a browser (test/run_tests.sh adds it)
+MLSYS_TEST_PACKAGES="chromium"
 # MLSYS_PGBIN points the scripts at another (relocated) installation of that
 # version, so several checkouts can be built and tested side by side
 PGBIN=${MLSYS_PGBIN:-/usr/lib/postgresql/$V/bin}

@@ -5,6 +5,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/test/lib.sh"
+MLSYS_PACKAGES="$MLSYS_PACKAGES $MLSYS_TEST_PACKAGES"
 install_packages
 build_and_install "$here"
 log "checking the layers of src/"

@@ -51,19 +51,33 @@ numeric_prediction_sql(const char *model, int32 version, const VersionInfo *v, c
 
 	if (strcmp(v->task, "regression") != 0 && strcmp(v->task, "binary") != 0)
 		return v->pred_sql;
+	/*
+	 * Consecutive scalar columns go into one ARRAY[...]: a concatenation per
+	 * column copied the growing vector on every row, which made the capture
+	 * of 16 features cost over 25 bare scans instead of about 2.
+	 */
 	initStringInfo(&vec);
 	for (i = 0; i < v->ncolumns; i++)
 	{
 		const char *col = quote_identifier(v->columns[i]);
+		bool		open = i > 0 && v->lengths[i] == 0 && v->lengths[i - 1] == 0;
 
-		if (i > 0)
-			appendStringInfoString(&vec, " OPERATOR(pg_catalog.||) ");
-		if (v->lengths[i] == 0)
-			appendStringInfo(&vec, "ARRAY[(r.%s)::pg_catalog.float8]", col);
+		if (open)
+			appendStringInfo(&vec, ", (r.%s)::pg_catalog.float8", col);
 		else
-			appendStringInfo(&vec, "(r.%s)::pg_catalog.float8[]", col);
+		{
+			if (i > 0)
+				appendStringInfoString(&vec, v->lengths[i - 1] == 0 ? "] OPERATOR(pg_catalog.||) " :
+									   " OPERATOR(pg_catalog.||) ");
+			if (v->lengths[i] == 0)
+				appendStringInfo(&vec, "ARRAY[(r.%s)::pg_catalog.float8", col);
+			else
+				appendStringInfo(&vec, "(r.%s)::pg_catalog.float8[]", col);
+		}
 		nfeat += Max(v->lengths[i], 1);
 	}
+	if (v->ncolumns > 0 && v->lengths[v->ncolumns - 1] == 0)
+		appendStringInfoChar(&vec, ']');
 	if (v->ncolumns == 0)
 		return v->pred_sql;
 	*from_extra = psprintf(" CROSS JOIN LATERAL (SELECT %s AS x) f", vec.data);
