@@ -915,108 +915,6 @@ END $$;
 COMMENT ON FUNCTION mlsys.resolve_alert(bigint) IS
 'Resolves an open alert by hand (resolution "manual", NOTIFY event "resolved"); false when it was already resolved.';
 
-CREATE OR REPLACE FUNCTION mlsys.check(model text) RETURNS SETOF mlsys.alerts
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_model text := $1;     -- "check" is a reserved word: the parameter cannot be qualified
-    v_check bigint := nextval('mlsys.check_id_seq');
-    v_version int;
-    v_relation text := mlsys._setting(v_model, 'relation') #>> '{}';
-    v_time_column text := mlsys._setting(v_model, 'time_column') #>> '{}';
-    v_window interval := (mlsys._setting(v_model, 'window') #>> '{}')::interval;
-    v_recommender bool := (SELECT m.task LIKE 'recommender%' FROM mlsys.models m WHERE m.model = v_model);
-    v_since timestamptz;
-    v_logged bool;
-    d record;
-    p record;
-    a mlsys.alerts;
-BEGIN
-    PERFORM mlsys._lock_model(v_model);
-    PERFORM mlsys._check_model_access(v_model);
-    IF v_recommender THEN
-        -- recommenders are not scored by mlsys.predict: their live version is the latest deployment
-        SELECT dd.version INTO v_version FROM mlsys.deployments dd WHERE dd.model = v_model ORDER BY dd.id DESC LIMIT 1;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'model "%" has no deployed version', v_model
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = pg_catalog.format('Deploy a version with mlsys.deploy(''%s'', version), or train with deploy => ''most_recent''.', v_model);
-        END IF;
-    ELSE
-        v_version := mlsys.live_version(v_model);
-    END IF;
-    IF v_window IS NOT NULL THEN
-        v_since := now() - v_window;
-    END IF;
-    -- no relation configured: the logged online traffic, when the model logs
-    v_logged := v_relation IS NULL AND NOT v_recommender
-                AND (mlsys._setting(v_model, 'log_sample') #>> '{}')::float8 > 0;
-    IF (v_relation IS NOT NULL OR v_logged) AND NOT v_recommender THEN
-        IF NOT v_logged AND v_time_column IS NULL AND v_window IS NOT NULL THEN
-            RAISE EXCEPTION 'setting "window" of model "%" needs "time_column"', v_model
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-        FOR d IN SELECT * FROM mlsys._drift(v_model, v_relation::regclass, v_version, v_time_column,
-                                             CASE WHEN v_logged THEN coalesce(v_since, now() - interval '1 day')
-                                                  WHEN v_time_column IS NOT NULL THEN v_since END) LOOP
-            INSERT INTO mlsys.drift_history (check_id, model, version, feature, metric, value, threshold, drifted, rows)
-            SELECT v_check, v_model, v_version, d.feature, x.metric, x.value,
-                   CASE WHEN x.metric = d.metric THEN d.threshold END,
-                   CASE WHEN x.metric = d.metric THEN d.drifted END, d.rows
-              FROM (VALUES ('null_rate', d.null_rate), ('psi', d.psi), ('ks', d.ks),
-                           ('wasserstein', d.wasserstein), ('js', d.js), ('linf', d.linf)) x(metric, value)
-             WHERE x.value IS NOT NULL;
-            IF d.drifted THEN
-                -- critical at twice the threshold
-                a := mlsys._raise_alert(v_check, v_model, v_version,
-                        CASE WHEN d.kind = 'prediction' THEN 'prediction_drift' ELSE 'data_drift' END,
-                        d.feature, d.metric, d.value, d.threshold, d.threshold > 0 AND d.value >= 2 * d.threshold,
-                        jsonb_build_object('relation', coalesce(v_relation, 'online traffic'), 'rows', d.rows, 'null_rate', d.null_rate,
-                                           'psi', d.psi, 'ks', d.ks, 'wasserstein', d.wasserstein,
-                                           'js', d.js, 'linf', d.linf, 'since', v_since));
-                RETURN NEXT a;
-            ELSIF d.drifted IS NOT NULL AND d.rows > 0 THEN
-                -- evaluated on rows and not found: the condition has cleared
-                PERFORM mlsys._resolve_alerts(v_model, v_version,
-                        CASE WHEN d.kind = 'prediction' THEN 'prediction_drift' ELSE 'data_drift' END,
-                        d.feature, 'cleared');
-            END IF;
-        END LOOP;
-    ELSIF NOT v_recommender THEN
-        RAISE NOTICE 'model "%" has no "relation" setting and logs no online traffic: only its performance is checked', v_model
-            USING HINT = 'Set one with mlsys.configure(model, ''{"relation": "..."}''), or log online calls with ''{"log_sample": 0.1}''.';
-    ELSIF v_relation IS NOT NULL THEN
-        -- recommenders have no drift baseline: the check watches their click-through
-        RAISE NOTICE 'model "%" is a recommender: its "relation" setting is not checked for drift', v_model
-            USING DETAIL = 'The check of a recommender compares the click-through of its impressions with its first window.';
-    END IF;
-
-    -- concept drift: the live version's metric over the window (default: 1 day)
-    SELECT * INTO p FROM mlsys.performance(v_model, coalesce(v_window, interval '1 day'),
-                                           now() - coalesce(v_window, interval '1 day')) pf
-     WHERE pf.version = v_version AND pf.value IS NOT NULL
-     ORDER BY pf.bucket_start DESC LIMIT 1;
-    IF FOUND THEN
-        INSERT INTO mlsys.drift_history (check_id, model, version, feature, metric, value, threshold, drifted, rows)
-        VALUES (v_check, v_model, v_version, '<performance>', p.metric, p.value,
-                mlsys._degradation_limit(v_model, p.metric, p.baseline), p.degraded, p.labeled);
-        IF p.degraded THEN
-            -- critical when the metric has moved twice as far from the baseline as allowed
-            a := mlsys._raise_alert(v_check, v_model, v_version, 'concept_drift', NULL, p.metric, p.value,
-                    mlsys._degradation_limit(v_model, p.metric, p.baseline),
-                    abs(p.value - p.baseline) >= 2 * abs(mlsys._degradation_limit(v_model, p.metric, p.baseline) - p.baseline),
-                    jsonb_build_object('bucket_start', p.bucket_start, 'predictions', p.predictions,
-                                       'labeled', p.labeled, 'baseline', p.baseline,
-                                       'tolerance', mlsys._setting(v_model, 'tolerance'),
-                                       'auc_drop', mlsys._setting(v_model, 'auc_drop')));
-            RETURN NEXT a;
-        ELSIF p.degraded IS NOT NULL THEN
-            PERFORM mlsys._resolve_alerts(v_model, v_version, 'concept_drift', NULL, 'cleared');
-        END IF;
-    END IF;
-END $$;
-COMMENT ON FUNCTION mlsys.check(text) IS
-'Runs the drift report on the configured relation and window (not for recommenders) and the performance check for the live version (click-through for recommenders), stores every figure in mlsys.drift_history, opens or updates one mlsys.alerts row per condition found and resolves those it evaluated and no longer finds (NOTIFY mlsys_alerts {id, model, kind, feature, event} when an alert opens, escalates or resolves), and returns the alerts it found.';
-
 CREATE OR REPLACE FUNCTION mlsys._insert_deployment(p_model text, p_version int, p_reason text) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -1387,30 +1285,6 @@ COMMENT ON FUNCTION mlsys.performance(text, interval, timestamptz) IS
 
 COMMENT ON FUNCTION mlsys._degradation_limit(text, text, float8) IS
 'Degradation rule: the limit is baseline*(1 + tolerance) for rmse and log_loss (lower is better), baseline - auc_drop for auc, baseline*(1 - tolerance) for accuracy and ctr (internal).';
-
-CREATE OR REPLACE FUNCTION mlsys.prune(older_than interval)
-RETURNS TABLE (predictions bigint, history bigint, alerts bigint)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_cut timestamptz;
-BEGIN
-    IF prune.older_than IS NULL OR prune.older_than < interval '0' THEN
-        RAISE EXCEPTION 'older_than must be a non-negative interval' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    v_cut := now() - prune.older_than;
-    DELETE FROM mlsys.predictions p WHERE p.predicted_at < v_cut;
-    GET DIAGNOSTICS predictions = ROW_COUNT;
-    DELETE FROM mlsys.drift_history h WHERE h.checked_at < v_cut;
-    GET DIAGNOSTICS history = ROW_COUNT;
-    DELETE FROM mlsys.alerts a WHERE a.created_at < v_cut AND a.resolved_at IS NOT NULL;
-    GET DIAGNOSTICS alerts = ROW_COUNT;
-    -- impressions go with the predictions; the result keeps its 0.1 columns, so they are not counted
-    DELETE FROM mlsys.impressions i WHERE i.shown_at < v_cut;
-    DELETE FROM mlsys.online_traffic o WHERE o.hour < v_cut;
-    RETURN NEXT;
-END $$;
-COMMENT ON FUNCTION mlsys.prune(interval) IS
-'Deletes predictions, impressions, online traffic counts and drift history older than the interval, and resolved alerts created before it; returns the counts of predictions, history and alerts.';
 
 CREATE OR REPLACE FUNCTION mlsys.drop_model(model text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -2001,46 +1875,6 @@ ALTER FUNCTION mlsys.drop_model(text) SECURITY DEFINER;
 ALTER FUNCTION mlsys.prune_versions(text, int) SECURITY DEFINER;
 GRANT EXECUTE ON FUNCTION mlsys.drop_model(text), mlsys.prune_versions(text, int) TO mlsys_trainer;
 REVOKE EXECUTE ON FUNCTION mlsys.drop_model(text), mlsys.prune_versions(text, int) FROM mlsys_admin;   -- a trainer's now
-
-CREATE OR REPLACE FUNCTION mlsys.record_outcomes(model text, relation regclass, id_column text, label_column text)
-RETURNS bigint
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_count bigint;
-    v_col text;
-BEGIN
-    IF record_outcomes.model IS NULL OR record_outcomes.relation IS NULL
-       OR record_outcomes.id_column IS NULL OR record_outcomes.label_column IS NULL THEN
-        RAISE EXCEPTION 'model, relation, id_column and label_column must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    PERFORM 1 FROM mlsys.models m WHERE m.model = record_outcomes.model;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'model "%" does not exist', record_outcomes.model USING ERRCODE = 'undefined_object';
-    END IF;
-    PERFORM mlsys._check_model_access(record_outcomes.model);
-    FOREACH v_col IN ARRAY ARRAY[record_outcomes.id_column, record_outcomes.label_column] LOOP
-        PERFORM 1 FROM pg_catalog.pg_attribute a
-         WHERE a.attrelid = record_outcomes.relation AND a.attname = v_col
-           AND a.attnum > 0 AND NOT a.attisdropped;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'column "%" of relation "%" does not exist', v_col, mlsys._relation_name(record_outcomes.relation)
-                USING ERRCODE = 'undefined_column';
-        END IF;
-    END LOOP;
-    -- one outcome per entity is expected; with duplicates an arbitrary one wins
-    EXECUTE pg_catalog.format(
-        'UPDATE mlsys.predictions p SET label = (s.%I)::pg_catalog.text, labeled_at = pg_catalog.now() '
-        'FROM %s AS s WHERE p.model = $1 AND p.entity_id = (s.%I)::pg_catalog.text AND s.%I IS NOT NULL '
-        'AND p.label IS DISTINCT FROM (s.%I)::pg_catalog.text',
-        record_outcomes.label_column, record_outcomes.relation, record_outcomes.id_column,
-        record_outcomes.label_column, record_outcomes.label_column)
-    USING record_outcomes.model;
-    GET DIAGNOSTICS v_count = ROW_COUNT;
-    RETURN v_count;
-END $$;
-COMMENT ON FUNCTION mlsys.record_outcomes(text, regclass, text, text) IS
-'Fills in label (as text) and labeled_at of the model''s logged predictions whose entity_id appears in the relation; returns the number of predictions updated.';
 
 CREATE OR REPLACE FUNCTION mlsys._replicate_model(p_model text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
